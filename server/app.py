@@ -1,0 +1,166 @@
+"""Running the hub: the websockets server, its HTTP endpoints, authentication and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import logging
+import signal
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from server.hub import Hub, HubLimits
+from server.storage import Store
+from warroom.core.clock import Clock, utc_now
+from warroom.core.protocol import MAX_MESSAGE_BYTES
+from warroom.core.settings import HubSettings
+
+log = logging.getLogger("warroom.hub")
+
+
+class HubConfigError(ValueError):
+    """A configuration the hub refuses to start with; the message says what to change."""
+
+
+@dataclass
+class HubConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    db: Path = Path("warroom.db")
+    #: Named bearer tokens; empty means an open hub, allowed on loopback only.
+    tokens: dict[str, str] = field(default_factory=dict)
+    max_message: int = MAX_MESSAGE_BYTES
+    settings: HubSettings = field(default_factory=HubSettings)
+    limits: HubLimits = field(default_factory=HubLimits)
+    timer_interval: float = 1.0
+    insecure: bool = False
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class HubServer:
+    """A hub listening on a port: used by ``warroom serve``, the embedded hub and the tests."""
+
+    def __init__(self, config: HubConfig, clock: Clock = utc_now) -> None:
+        if not config.tokens and not is_loopback(config.host) and not config.insecure:
+            raise HubConfigError(
+                f"Refusing to listen on {config.host} without a token: anyone who can reach it "
+                "could join and write. Give --token, or listen on 127.0.0.1."
+            )
+        self.config = config
+        self.store = Store(config.db)
+        self.hub = Hub(self.store, settings=config.settings, clock=clock, limits=config.limits)
+        self._server: Server | None = None
+        self._timers: asyncio.Task[None] | None = None
+        self.port: int = config.port
+
+    @property
+    def url(self) -> str:
+        return f"ws://{self.config.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.hub.start()
+        self._server = await serve(
+            self.hub.handler,
+            self.config.host,
+            self.config.port,
+            process_request=self.process_request,
+            max_size=self.config.max_message,
+            server_header=None,
+        )
+        sockets = list(self._server.sockets)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        if self.config.timer_interval > 0:
+            self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
+
+    async def stop(self) -> None:
+        """Close every connection with 1001 (going away), finish writes, close the database."""
+        if self._timers is not None:
+            self._timers.cancel()
+        if self._server is not None:
+            self.hub._closing = True
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+        await self.hub.stop()
+        self.store.close()
+
+    async def serve_until_signalled(self) -> None:
+        """Run until SIGTERM or Ctrl-C, then stop cleanly."""
+        await self.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"warroom hub listening on {self.url}  (database {self.config.db})", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            print("warroom hub stopping...", flush=True)
+            await self.stop()
+            print("warroom hub stopped; database closed cleanly.", flush=True)
+
+    # --- HTTP ---------------------------------------------------------------------------------
+    def authorised(self, request: Request) -> str | None:
+        """The name of the token presented, '' for an open hub, None if refused."""
+        if not self.config.tokens:
+            return ""
+        header = request.headers.get("Authorization", "")
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            return None
+        found = None
+        for name, secret in self.config.tokens.items():
+            if hmac.compare_digest(presented.encode(), secret.encode()):
+                found = name
+        return found
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path, _, query = request.path.partition("?")
+        if path == "/healthz":
+            return json_response(connection, HTTPStatus.OK, self.hub.health())
+        if request.headers.get("Origin"):
+            # Browsers always send Origin; warroom consoles never do. A web page must not be able
+            # to drive a hub through a visitor's browser.
+            return json_response(connection, HTTPStatus.FORBIDDEN,
+                                 {"error": "forbidden", "message": "Browser origins are not allowed."})
+        token_name = self.authorised(request)
+        if token_name is None:
+            return json_response(connection, HTTPStatus.UNAUTHORIZED, {
+                "error": "unauthorized",
+                "message": "This hub needs a token: send 'Authorization: Bearer <token>'.",
+            })
+        if path == "/incidents":
+            include_closed = "all=1" in query.split("&")
+            return json_response(connection, HTTPStatus.OK, self.hub.incident_list(include_closed))
+        if path not in ("/", "/ws"):
+            return json_response(connection, HTTPStatus.NOT_FOUND,
+                                 {"error": "not_found", "message": f"No such path {path}."})
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return json_response(connection, HTTPStatus.UPGRADE_REQUIRED, {
+                "error": "upgrade_required",
+                "message": "This is the warroom websocket endpoint; connect with a websocket "
+                           "client, or GET /healthz or /incidents.",
+            })
+        return None
+
+
+def json_response(connection: ServerConnection, status: HTTPStatus, body: Any) -> Response:
+    response = connection.respond(status, json.dumps(body, indent=None) + "\n")
+    del response.headers["Content-Type"]
+    response.headers["Content-Type"] = "application/json"
+    return response

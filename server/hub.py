@@ -1,0 +1,533 @@
+"""The hub: validates each command, stores it durably, then acknowledges and broadcasts it.
+
+All writes go through one writer task. It takes every command waiting in its queue, checks each
+against the core's rules in order, writes the accepted ones in a single SQLite transaction (a
+group commit), and only then acknowledges them and wakes the connections that follow each
+incident. Refused commands get an error and leave no trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from server.rooms import Conn, IdIndex, Room, Stored
+from server.storage import Store
+from warroom import __version__
+from warroom.core.clock import Clock, utc_now
+from warroom.core.events import Actor, EventBase, Refusal, refuse
+from warroom.core.fold import apply
+from warroom.core.incident import ParticipantJoined, ParticipantLeft, RoleAssigned
+from warroom.core.log import EventError, parse_event
+from warroom.core.protocol import (
+    Ack,
+    Command,
+    Error,
+    Hello,
+    Join,
+    Joined,
+    Ping,
+    Pong,
+    ProtocolError,
+    Synced,
+    Welcome,
+    parse_client_message,
+)
+from warroom.core.roles import HELD_ROLES, HUB_ACTOR, Role
+from warroom.core.rules import check_command
+from warroom.core.settings import HubSettings
+from warroom.core.state import IncidentState
+from warroom.core.timers import due
+
+log = logging.getLogger("warroom.hub")
+
+#: Most commands taken into one transaction.
+MAX_BATCH = 512
+
+
+@dataclass(eq=False)
+class Pending:
+    """A draft event waiting for the writer, with whom to answer."""
+
+    draft: EventBase
+    actor: Actor
+    conn: Conn | None = None
+    #: Hub-made events skip the client rules (the hub is the authority on its own events).
+    by_hub: bool = False
+    done: asyncio.Future[Ack | Error] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass
+class HubLimits:
+    """Bounds that keep one console from hurting the others."""
+
+    #: Direct replies (acks, errors) waiting for one console before it is cut off.
+    direct_queue: int = 1000
+    #: Events a live console may fall behind before it is disconnected (it resumes on reconnect).
+    max_lag: int = 20_000
+
+
+class Hub:
+    """The authority for every incident on this hub."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: HubSettings | None = None,
+        clock: Clock = utc_now,
+        limits: HubLimits | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or HubSettings()
+        self.clock = clock
+        self.limits = limits or HubLimits()
+        self.rooms: dict[str, Room] = {}
+        self.ids: IdIndex = {}
+        self.queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self.conns: set[Conn] = set()
+        self.refused = 0
+        self.accepted = 0
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # --- life cycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Load every incident from the store, then start writing."""
+        await asyncio.to_thread(self._load)
+        self._writer = asyncio.create_task(self._write_loop(), name="warroom-writer")
+        # Nobody is connected to a hub that just started: record that for anyone still shown
+        # online (the hub stopped or crashed while they were connected).
+        for room in list(self.rooms.values()):
+            for name in [n for n, p in room.state.participants.items() if p.online]:
+                await self.record_by_hub(room.incident_id, ParticipantLeft(id=_new_id(), name=name),
+                                         actor=Actor(name=name))
+
+    def _load(self) -> None:
+        for incident_id in self.store.incident_ids():
+            state = IncidentState()
+            room = Room(incident_id=incident_id, state=state)
+            for event in self.store.events(incident_id):
+                state = apply(state, event)
+                room.log.append(event_frame(event))
+                self.ids[event.id] = Stored(incident_id, event.seq)
+            room.state = state
+            self.rooms[incident_id] = room
+
+    async def stop(self) -> None:
+        """Finish the writes in flight, then stop. Connections are closed by the server."""
+        self._closing = True
+        if self._writer is not None:
+            while not self.queue.empty():
+                await asyncio.sleep(0.01)
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+    # --- timers -------------------------------------------------------------------------------
+    async def tick(self) -> int:
+        """Record every time-driven event now due (by the hub's clock). Returns how many."""
+        recorded = 0
+        now = self.clock()
+        for room in list(self.rooms.values()):
+            for _ in range(50):
+                drafts = due(room.state, now)
+                if not drafts:
+                    break
+                reply = await self.record_by_hub(room.incident_id, drafts[0])
+                if isinstance(reply, Error):
+                    log.error("timer event refused: %s", reply.message)
+                    break
+                if not reply.duplicate:
+                    recorded += 1
+        return recorded
+
+    async def run_timers(self, interval: float = 1.0) -> None:
+        while not self._closing:
+            await asyncio.sleep(interval)
+            try:
+                await self.tick()
+            except Exception:  # a timer bug must not take the hub down
+                log.exception("timer tick failed")
+
+    # --- recording ----------------------------------------------------------------------------
+    async def record_by_hub(
+        self, incident_id: str, draft: EventBase, actor: Actor | None = None
+    ) -> Ack | Error:
+        """Record an event the hub itself decided on (presence, timers)."""
+        draft = draft.model_copy(update={"incident_id": incident_id})
+        item = Pending(
+            draft=draft, actor=actor or Actor(name=HUB_ACTOR, seat=Role.HUB), by_hub=True
+        )
+        await self.queue.put(item)
+        return await item.done
+
+    async def submit(self, draft: EventBase, actor: Actor, conn: Conn | None = None) -> Ack | Error:
+        """Queue a client's command and wait for its outcome."""
+        item = Pending(draft=draft, actor=actor, conn=conn)
+        await self.queue.put(item)
+        return await item.done
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < MAX_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self._write_batch(batch)
+            except Exception:
+                log.exception("write batch failed")
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_result(
+                            Error(code="internal", message="The hub could not store this; "
+                                  "nothing was written. Try again.", id=item.draft.id)
+                        )
+
+    async def _write_batch(self, batch: list[Pending]) -> None:
+        tentative: dict[str, IncidentState] = {}
+        new_rooms: dict[str, Room] = {}
+        accepted: list[tuple[Pending, EventBase]] = []
+        in_batch: IdIndex = {}
+        replies: list[tuple[Pending, Ack | Error]] = []
+        now = self.clock()
+
+        for item in batch:
+            outcome = self._admit(item, now, tentative, new_rooms, in_batch)
+            if isinstance(outcome, EventBase):
+                accepted.append((item, outcome))
+                in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq)
+                replies.append((item, Ack(id=outcome.id, incident=outcome.incident_id,
+                                          seq=outcome.seq)))
+            else:
+                replies.append((item, outcome))
+
+        if accepted:
+            events = [e for _, e in accepted]
+            await asyncio.to_thread(self.store.append, events, list(tentative.values()))
+            self.rooms.update(new_rooms)
+            touched: set[Room] = set()
+            for _, event in accepted:
+                room = self.rooms[event.incident_id]
+                room.log.append(event_frame(event))
+                self.ids[event.id] = Stored(event.incident_id, event.seq)
+                touched.add(room)
+            for incident_id, state in tentative.items():
+                self.rooms[incident_id].state = state
+            for room in touched:
+                self._wake(room)
+            self.accepted += len(accepted)
+
+        for item, reply in replies:
+            if isinstance(reply, Error):
+                self.refused += 1
+            if item.conn is not None:
+                self.send_direct(item.conn, reply)
+            if not item.done.done():
+                item.done.set_result(reply)
+
+    def _admit(
+        self,
+        item: Pending,
+        now: datetime,
+        tentative: dict[str, IncidentState],
+        new_rooms: dict[str, Room],
+        in_batch: IdIndex,
+    ) -> EventBase | Error:
+        """Decide one command against the state as it will be after the earlier ones."""
+        draft = item.draft
+        stored = self.ids.get(draft.id) or in_batch.get(draft.id)
+        if stored is not None:
+            return Ack(id=draft.id, incident=stored.incident_id, seq=stored.seq, duplicate=True)  # type: ignore[return-value]
+
+        if draft.type == "incident_declared":
+            incident_id = draft.incident_id or self._new_incident_id()
+            if incident_id in self.rooms or incident_id in new_rooms:
+                return _error(refuse("already_declared", f"Incident {incident_id} already exists."),
+                              draft)
+            if not _valid_incident_id(incident_id):
+                return _error(refuse("invalid", "An incident id is 3-40 letters, digits or '-'."),
+                              draft)
+            state = IncidentState()
+            draft = draft.model_copy(update={"incident_id": incident_id})
+        else:
+            room = self.rooms.get(draft.incident_id) or new_rooms.get(draft.incident_id)
+            if room is None:
+                return _error(refuse("unknown_incident",
+                                     f"No incident {draft.incident_id!r} on this hub."), draft)
+            state = tentative.get(draft.incident_id, room.state)
+
+        if not item.by_hub:
+            refusal = check_command(state, draft, item.actor, now)
+            if refusal is not None:
+                return _error(refusal, draft)
+
+        at = now if state.last_event_at is None or now >= state.last_event_at else state.last_event_at
+        role = Role.HUB if item.actor.seat == Role.HUB else state.role_of(item.actor.name, item.actor.seat)
+        if draft.type == "incident_declared":
+            role = Role.IC
+        event = draft.hub_fill(self.settings).model_copy(
+            update={"seq": state.seq + 1, "at": at, "actor": item.actor.name, "role": role}
+        )
+        try:
+            after = apply(state, event)
+        except Exception as exc:  # a fold bug must refuse the command, not kill the hub
+            log.exception("fold failed for %s", event.type)
+            return _error(refuse("internal", f"The hub could not apply this event: {exc}"), draft)
+        tentative[event.incident_id] = after
+        if draft.type == "incident_declared":
+            new_rooms[event.incident_id] = Room(incident_id=event.incident_id, state=state)
+        return event
+
+    def _new_incident_id(self) -> str:
+        while True:
+            candidate = "inc-" + secrets.token_hex(3)
+            if candidate not in self.rooms:
+                return candidate
+
+    # --- connections --------------------------------------------------------------------------
+    def send_direct(self, conn: Conn, message: Any) -> None:
+        """Queue a reply for one console; a console that stops reading is cut off."""
+        if conn.closing:
+            return
+        try:
+            conn.direct.put_nowait(message.model_dump_json())
+        except asyncio.QueueFull:
+            self._drop(conn, 1008, "too many unread replies; reconnect to resume")
+            return
+        conn.wake.set()
+
+    def _wake(self, room: Room) -> None:
+        for conn in room.conns:
+            if not conn.synced_pending and room.head - conn.cursor > self.limits.max_lag:
+                self._drop(conn, 1013, "too far behind; reconnect to resume from your last seq")
+                continue
+            conn.wake.set()
+
+    def _drop(self, conn: Conn, code: int, reason: str) -> None:
+        if conn.closing:
+            return
+        conn.closing = True
+        conn.wake.set()
+        asyncio.get_running_loop().create_task(conn.ws.close(code, reason))
+
+    async def handler(self, ws: ServerConnection) -> None:
+        """One console's connection, from hello to close."""
+        conn = Conn(ws=ws, direct=asyncio.Queue(maxsize=self.limits.direct_queue))
+        self.conns.add(conn)
+        sender = asyncio.create_task(self._sender(conn))
+        try:
+            async for raw in ws:
+                await self._on_message(conn, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.conns.discard(conn)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await self._leave(conn)
+
+    async def _on_message(self, conn: Conn, raw: str | bytes) -> None:
+        try:
+            msg = parse_client_message(raw)
+        except ProtocolError as exc:
+            self.refused += 1
+            self.send_direct(conn, Error(code=exc.code, message=exc.message,
+                                         id=_id_of(raw)))
+            return
+        if isinstance(msg, Hello):
+            if conn.greeted and (msg.name != conn.name):
+                self.send_direct(conn, Error(code="bad_message",
+                                             message="This connection already said hello."))
+                return
+            conn.name, conn.seat = msg.name.strip(), msg.role
+            if not conn.name or msg.role == Role.HUB:
+                conn.name = ""
+                self.send_direct(conn, Error(code="bad_message",
+                                             message="hello needs a name and a role a person can hold."))
+                return
+            self.send_direct(conn, Welcome(hub=__version__, name=conn.name, role=conn.seat))
+        elif isinstance(msg, Ping):
+            self.send_direct(conn, Pong(at=self.clock()))
+        elif not conn.greeted:
+            self.send_direct(conn, Error(code="hello_first",
+                                         message="Send {\"op\": \"hello\", \"name\": ..., "
+                                         "\"role\": ...} first."))
+        elif isinstance(msg, Join):
+            await self._join(conn, msg)
+        elif isinstance(msg, Command):
+            await self._command(conn, msg)
+
+    async def _command(self, conn: Conn, msg: Command) -> None:
+        data = dict(msg.command)
+        # The hub stamps these; whatever the sender put there is not trusted.
+        for key in ("seq", "at", "actor", "role"):
+            data.pop(key, None)
+        if "id" not in data:
+            # Typed by hand: give it an id so it can be stored (it is not idempotent then).
+            data["id"] = str(_new_id())
+        if "incident_id" not in data and conn.room is not None and data.get("type") != "incident_declared":
+            data["incident_id"] = conn.room.incident_id
+        try:
+            draft = parse_event(data)
+        except EventError as exc:
+            self.refused += 1
+            self.send_direct(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
+            return
+        item = Pending(draft=draft, actor=Actor(name=conn.name, seat=conn.seat), conn=conn)
+        # Not awaited: a console may pipeline commands; the writer answers each in order.
+        await self.queue.put(item)
+
+    async def _join(self, conn: Conn, msg: Join) -> None:
+        room = self.rooms.get(msg.incident)
+        if room is None:
+            self.send_direct(conn, Error(code="unknown_incident",
+                                         message=f"No incident {msg.incident!r} on this hub."))
+            return
+        if msg.since > room.head:
+            self.send_direct(conn, Error(
+                code="ahead_of_hub",
+                message=f"You have seq {msg.since} but this hub's incident ends at {room.head}; "
+                        "join with since=0 to start over."))
+            return
+        if conn.room is not None:
+            await self._leave(conn)
+        self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
+        conn.cursor = msg.since
+        conn.synced_pending = True
+        conn.room = room
+        room.conns.add(conn)
+        room.online[conn.name] = room.online.get(conn.name, 0) + 1
+        conn.wake.set()
+        if room.online[conn.name] == 1:
+            actor = Actor(name=conn.name, seat=conn.seat)
+            await self.record_by_hub(
+                room.incident_id,
+                ParticipantJoined(id=_new_id(), name=conn.name, seat=conn.seat),
+                actor=actor,
+            )
+            # Someone who asks for a vacant seat (scribe, comms, lead, or IC when nobody leads)
+            # takes it; an occupied seat makes them a responder until the IC assigns them.
+            if conn.seat in HELD_ROLES and room.state.holder(conn.seat) is None:
+                await self.record_by_hub(
+                    room.incident_id,
+                    RoleAssigned(id=_new_id(), assigned_role=conn.seat, holder=conn.name),
+                    actor=actor,
+                )
+
+    async def _leave(self, conn: Conn) -> None:
+        room = conn.room
+        if room is None:
+            return
+        conn.room = None
+        room.conns.discard(conn)
+        room.online[conn.name] = room.online.get(conn.name, 1) - 1
+        if room.online[conn.name] <= 0:
+            room.online.pop(conn.name, None)
+            if not self._closing:
+                await self.record_by_hub(
+                    room.incident_id,
+                    ParticipantLeft(id=_new_id(), name=conn.name),
+                    actor=Actor(name=conn.name, seat=conn.seat),
+                )
+
+    async def _sender(self, conn: Conn) -> None:
+        ws = conn.ws
+        try:
+            while not conn.closing:
+                conn.wake.clear()
+                while not conn.direct.empty():
+                    await ws.send(conn.direct.get_nowait())
+                room = conn.room
+                if room is not None:
+                    while conn.cursor < room.head and conn.direct.empty():
+                        await ws.send(room.log[conn.cursor])
+                        conn.cursor += 1
+                    if conn.synced_pending and conn.cursor >= room.head:
+                        conn.synced_pending = False
+                        await ws.send(Synced(incident=room.incident_id, seq=conn.cursor)
+                                      .model_dump_json())
+                if conn.direct.empty() and (conn.room is None or conn.cursor >= conn.room.head):
+                    await conn.wake.wait()
+        except ConnectionClosed:
+            return
+
+    # --- HTTP views ---------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "incidents": len(self.rooms),
+            "connections": len(self.conns),
+        }
+
+    def incident_list(self, include_closed: bool = False) -> list[dict[str, Any]]:
+        rows = []
+        for room in self.rooms.values():
+            s = room.state
+            if s.phase == "closed" and not include_closed:
+                continue
+            rows.append({
+                "id": s.incident_id,
+                "title": s.title,
+                "severity": s.severity.value,
+                "phase": s.phase.value,
+                "declared_at": s.declared_at.isoformat() if s.declared_at else None,
+                "detected_at": s.detected_at.isoformat() if s.detected_at else None,
+                "participants": len(s.participants),
+                "online": len(room.online),
+                "ic": s.ic,
+                "drill": s.drill,
+                "head": room.head,
+            })
+        rows.sort(key=lambda r: r["declared_at"] or "", reverse=True)
+        return rows
+
+
+def event_frame(event: EventBase) -> str:
+    """The ``event`` message for ``event``, serialised once and sent to everyone."""
+    return json.dumps({"op": "event", "event": event.model_dump(mode="json")},
+                      separators=(",", ":"))
+
+
+def _error(refusal: Refusal, draft: EventBase) -> Error:
+    return Error(code=refusal.code, message=refusal.message, id=draft.id)
+
+
+def _id_of(data: Any) -> UUID | None:
+    """Best effort: the command id in a message we could not accept, to name it in the error."""
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return None
+        if isinstance(data, dict):
+            data = data.get("command", data)
+    if isinstance(data, dict):
+        try:
+            return UUID(str(data.get("id")))
+        except ValueError:
+            return None
+    return None
+
+
+def _new_id() -> UUID:
+    import uuid
+
+    return uuid.uuid4()
+
+
+def _valid_incident_id(value: str) -> bool:
+    return 3 <= len(value) <= 40 and all(c.isalnum() or c == "-" for c in value)

@@ -1,0 +1,67 @@
+"""In-memory view of each incident and each connection, kept in step with the stored log."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from websockets.asyncio.server import ServerConnection
+
+from warroom.core.roles import Role
+from warroom.core.state import IncidentState
+
+
+@dataclass(eq=False)
+class Room:
+    """One incident: its folded state, its log as ready-to-send frames, and who follows it.
+
+    Keeping the log as serialised frames means a broadcast serialises each event once, and a
+    resuming console is served from memory by index, with no per-client copy of the events.
+    """
+
+    incident_id: str
+    state: IncidentState
+    log: list[str] = field(default_factory=list)
+    conns: set[Conn] = field(default_factory=set)
+    #: Open connections per participant name; joined/left is recorded on 0 <-> 1.
+    online: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def head(self) -> int:
+        return len(self.log)
+
+
+@dataclass(eq=False)
+class Conn:
+    """One console's connection.
+
+    It has its own small queue for direct replies (acks, errors) and a cursor into its room's
+    log; its sender task walks the cursor to the head. A slow console therefore only delays
+    itself, and holds no copy of the events it has not read yet.
+    """
+
+    ws: ServerConnection
+    direct: asyncio.Queue[str]
+    name: str = ""
+    seat: Role = Role.RESPONDER
+    room: Room | None = None
+    cursor: int = 0
+    synced_pending: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: bool = False
+
+    @property
+    def greeted(self) -> bool:
+        return bool(self.name)
+
+
+@dataclass
+class Stored:
+    """Where an event id was stored: the idempotency index."""
+
+    incident_id: str
+    seq: int
+
+
+IdIndex = dict[UUID, Stored]

@@ -1,0 +1,152 @@
+"""Durable storage of the event log in one SQLite file (WAL mode), through sqlite-utils.
+
+The hub writes a batch of events in one transaction and only then acknowledges or broadcasts
+them, so an acknowledged event survives a crash of the hub process.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from warroom.core.events import EventBase
+from warroom.core.log import parse_event
+from warroom.core.state import IncidentState
+
+SCHEMA_VERSION = 1
+
+
+class Store:
+    """The hub's database: an ``events`` table (the log) and an ``incidents`` table (summaries)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # One connection, used by one writer at a time (the hub serialises its writes).
+        self.db = sqlite_utils.Database(conn)
+        if str(path) != ":memory:":
+            self.db.enable_wal()
+        # FULL makes every commit reach the disk before the hub acknowledges it.
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self._ensure_schema()
+
+    def _ensure_schema(self) -> None:
+        if "events" not in self.db.table_names():
+            self.db["events"].create(
+                {
+                    "incident_id": str,
+                    "seq": int,
+                    "id": str,
+                    "type": str,
+                    "at": str,
+                    "actor": str,
+                    "role": str,
+                    "payload": str,
+                },
+                pk=("incident_id", "seq"),
+                not_null={"incident_id", "seq", "id", "type", "at"},
+            )
+            self.db["events"].create_index(["id"], unique=True)
+        if "incidents" not in self.db.table_names():
+            self.db["incidents"].create(
+                {
+                    "id": str,
+                    "title": str,
+                    "severity": str,
+                    "phase": str,
+                    "declared_at": str,
+                    "head_seq": int,
+                    "drill": int,
+                    "updated_at": str,
+                },
+                pk="id",
+            )
+        if "meta" not in self.db.table_names():
+            self.db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    # --- writing ------------------------------------------------------------------------------
+    def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None:
+        """Store ``events`` and refresh the summaries of ``states``, all in one transaction."""
+        rows = [event_row(e) for e in events]
+        summaries = [incident_row(s) for s in states]
+        with self.db.atomic():
+            self.db["events"].insert_all(rows, batch_size=500)
+            if summaries:
+                self.db["incidents"].upsert_all(summaries, pk="id")
+
+    # --- reading ------------------------------------------------------------------------------
+    def incident_ids(self) -> list[str]:
+        return [
+            r[0] for r in self.db.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")
+        ]
+
+    def events(self, incident_id: str, since: int = 0, batch: int = 2000) -> Iterator[EventBase]:
+        """Every event of an incident after ``since``, in ``seq`` order, read in batches."""
+        last = since
+        while True:
+            rows = self.db.execute(
+                "SELECT incident_id, seq, id, type, at, actor, role, payload FROM events "
+                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [incident_id, last, batch],
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row_event(row)
+            last = rows[-1][1]
+
+    def count(self, incident_id: str | None = None) -> int:
+        if incident_id is None:
+            return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+        return self.db.execute(
+            "SELECT count(*) FROM events WHERE incident_id = ?", [incident_id]
+        ).fetchone()[0]
+
+    def close(self) -> None:
+        try:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.db.conn.close()
+
+
+def event_row(event: EventBase) -> dict[str, Any]:
+    return {
+        "incident_id": event.incident_id,
+        "seq": event.seq,
+        "id": str(event.id),
+        "type": event.type,
+        "at": event.at.isoformat() if event.at else "",
+        "actor": event.actor,
+        "role": event.role.value,
+        "payload": json.dumps(event.payload(), separators=(",", ":")),
+    }
+
+
+def row_event(row: Sequence[Any]) -> EventBase:
+    incident_id, seq, id_, type_, at, actor, role, payload = row
+    data = json.loads(payload)
+    data.update(
+        incident_id=incident_id, seq=seq, id=id_, type=type_, at=at, actor=actor, role=role
+    )
+    return parse_event(data)
+
+
+def incident_row(state: IncidentState) -> dict[str, Any]:
+    return {
+        "id": state.incident_id,
+        "title": state.title,
+        "severity": state.severity.value,
+        "phase": state.phase.value,
+        "declared_at": state.declared_at.isoformat() if state.declared_at else "",
+        "head_seq": state.seq,
+        "drill": int(state.drill),
+        "updated_at": state.last_event_at.isoformat() if state.last_event_at else "",
+    }

@@ -1,0 +1,5 @@
+import sys
+
+from warroom.cli import main
+
+sys.exit(main())

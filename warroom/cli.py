@@ -1,0 +1,84 @@
+"""The ``warroom`` command: serve a hub, join an incident, run a drill, export the record."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from warroom import __version__
+from warroom.paths import default_db
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warroom",
+        description="A terminal war-room console for production incidents. "
+        "With no command, starts a hub on this machine and opens the console on it.",
+    )
+    parser.add_argument("--version", action="version", version=f"warroom {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run a hub that consoles join")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 = any free)")
+    serve.add_argument("--db", type=Path, default=None, help=f"SQLite file (default {default_db()})")
+    serve.add_argument("--token", action="append", default=[],
+                       help="bearer token consoles must present (repeatable)")
+    serve.add_argument("--config", type=Path, default=None, help="TOML configuration file")
+    serve.add_argument("--insecure", action="store_true",
+                       help="allow listening beyond loopback without a token (not recommended)")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log every connection")
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from server.app import HubConfig, HubConfigError, HubServer
+    from server.config import apply_config_file, load_config_file
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = HubConfig(db=default_db())
+    try:
+        if args.config:
+            apply_config_file(config, load_config_file(args.config))
+        if args.host is not None:
+            config.host = args.host
+        if args.port is not None:
+            config.port = args.port
+        if args.db is not None:
+            config.db = args.db
+        for i, token in enumerate(args.token):
+            config.tokens[f"cli-{i + 1}"] = token
+        config.insecure = args.insecure
+        server = HubServer(config)
+    except HubConfigError as exc:
+        print(f"warroom serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(server.serve_until_signalled())
+    except OSError as exc:
+        print(f"warroom serve: cannot listen on {config.host}:{config.port}: {exc}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

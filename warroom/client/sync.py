@@ -1,0 +1,314 @@
+"""Keeps a console in step with one incident on the hub.
+
+The client holds a local copy of the log and the folded state, reconnects with backoff when the
+link drops, resumes from its last ``seq``, and keeps an outbox: commands made while offline wait
+there, marked pending, and are sent in order when the link is back. Each command has a UUID that
+the hub uses as an idempotency key, so a command re-sent after a lost acknowledgement is stored
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from warroom.client.backoff import Backoff
+from warroom.client.urls import auth_headers
+from warroom.core.events import EventBase
+from warroom.core.fold import apply
+from warroom.core.log import EventError, parse_event
+from warroom.core.protocol import (
+    HUB_ADAPTER,
+    MAX_MESSAGE_BYTES,
+    Ack,
+    Error,
+    EventMsg,
+    Hello,
+    Join,
+    Joined,
+    Synced,
+    Welcome,
+)
+from warroom.core.roles import Role
+from warroom.core.state import IncidentState
+
+log = logging.getLogger("warroom.client")
+
+
+class LinkStatus(StrEnum):
+    """What the status bar shows about the link to the hub."""
+
+    CONNECTING = "connecting"
+    SYNCING = "syncing"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+
+
+@dataclass
+class Change:
+    """One thing that changed, for whoever renders the client."""
+
+    kind: str  # "event" | "status" | "ack" | "error" | "pending"
+    event: EventBase | None = None
+    ack: Ack | None = None
+    error: Error | None = None
+    status: LinkStatus | None = None
+
+
+class AuthRefused(RuntimeError):
+    """The hub refused our token: retrying will not help."""
+
+
+class IncidentClient:
+    """A live, resumable view of one incident on one hub."""
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        role: Role | str,
+        incident_id: str,
+        token: str | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.url = url
+        self.name = name
+        self.role = Role(role)
+        self.incident_id = incident_id
+        self.token = token
+        self.backoff = backoff or Backoff()
+        self.state = IncidentState()
+        self.log: list[EventBase] = []
+        self.outbox: OrderedDict[uuid.UUID, EventBase] = OrderedDict()
+        self.results: dict[uuid.UUID, asyncio.Future[Ack | Error]] = {}
+        self.status = LinkStatus.CONNECTING
+        self.last_error: Error | None = None
+        self.fatal: str | None = None
+        self._listeners: list[Callable[[Change], None]] = []
+        self._ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._synced = asyncio.Event()
+        self._closed = False
+        self._seq_waiters: list[tuple[int, asyncio.Future[None]]] = []
+
+    # --- observing ----------------------------------------------------------------------------
+    @property
+    def last_seq(self) -> int:
+        return self.state.seq
+
+    @property
+    def pending(self) -> list[EventBase]:
+        return list(self.outbox.values())
+
+    def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        """Call ``listener`` for every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, change: Change) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:
+                log.exception("listener failed")
+
+    def _set_status(self, status: LinkStatus) -> None:
+        if status != self.status:
+            self.status = status
+            self._emit(Change(kind="status", status=status))
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"warroom-client-{self.name}")
+        return self._task
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self._set_status(LinkStatus.OFFLINE)
+
+    async def wait_synced(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._synced.wait(), timeout)
+
+    async def wait_for_seq(self, seq: int, timeout: float = 10.0) -> None:
+        """Wait until the local log reaches ``seq``."""
+        if self.last_seq >= seq:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq_waiters.append((seq, fut))
+        await asyncio.wait_for(fut, timeout)
+
+    async def run(self) -> None:
+        """Connect, sync, and stay connected until closed."""
+        while not self._closed:
+            try:
+                await self._session()
+            except AuthRefused as exc:
+                self.fatal = str(exc)
+                self._set_status(LinkStatus.OFFLINE)
+                return
+            except (TimeoutError, OSError, WebSocketException) as exc:
+                log.info("link to %s lost: %s", self.url, exc)
+            if self._closed:
+                break
+            self._synced.clear()
+            self._set_status(LinkStatus.RECONNECTING)
+            await asyncio.sleep(self.backoff.next_delay())
+
+    async def _session(self) -> None:
+        try:
+            ws = await connect(
+                self.url,
+                additional_headers=auth_headers(self.token),
+                max_size=MAX_MESSAGE_BYTES * 16,
+                open_timeout=5,
+            )
+        except InvalidStatus as exc:
+            if exc.response.status_code in (401, 403):
+                raise AuthRefused(
+                    f"The hub refused us ({exc.response.status_code}): check --token."
+                ) from exc
+            raise
+        self._ws = ws
+        try:
+            await ws.send(Hello(name=self.name, role=self.role).model_dump_json())
+            await ws.send(Join(incident=self.incident_id, since=self.last_seq).model_dump_json())
+            self._set_status(LinkStatus.SYNCING)
+            async for raw in ws:
+                self._on_message(raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._ws = None
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    # --- receiving ----------------------------------------------------------------------------
+    def _on_message(self, raw: str | bytes) -> None:
+        try:
+            msg = HUB_ADAPTER.validate_json(raw)
+        except ValidationError:
+            log.warning("ignoring a message the hub should not have sent: %.200s", raw)
+            return
+        if isinstance(msg, EventMsg):
+            self._on_event(msg.event)
+        elif isinstance(msg, Ack):
+            self._settle(msg.id, msg)
+            self._emit(Change(kind="ack", ack=msg))
+        elif isinstance(msg, Error):
+            self._on_error(msg)
+        elif isinstance(msg, Synced):
+            self.backoff.reset()
+            self._synced.set()
+            self._set_status(LinkStatus.LIVE)
+            self._flush_outbox()
+        elif isinstance(msg, Joined | Welcome):
+            pass
+
+    def _on_event(self, data: dict[str, Any]) -> None:
+        try:
+            event = parse_event(data)
+        except EventError as exc:
+            log.error("hub sent an event this console cannot read: %s", exc)
+            return
+        if event.seq <= self.last_seq:
+            return  # already have it (a replay overlapping what we had)
+        if event.seq != self.last_seq + 1:
+            log.warning("gap: have %s, got %s; resyncing", self.last_seq, event.seq)
+            if self._ws is not None:
+                asyncio.get_running_loop().create_task(self._ws.close())
+            return
+        self.state = apply(self.state, event)
+        self.log.append(event)
+        if event.id in self.outbox:
+            self.outbox.pop(event.id, None)
+            self._emit(Change(kind="pending"))
+        self._emit(Change(kind="event", event=event))
+        for item in [w for w in self._seq_waiters if w[0] <= event.seq]:
+            self._seq_waiters.remove(item)
+            if not item[1].done():
+                item[1].set_result(None)
+
+    def _on_error(self, err: Error) -> None:
+        self.last_error = err
+        if err.code == "ahead_of_hub":
+            # The hub's record is the truth: start over from nothing.
+            self.state = IncidentState()
+            self.log.clear()
+            if self._ws is not None:
+                asyncio.get_running_loop().create_task(
+                    self._ws.send(Join(incident=self.incident_id, since=0).model_dump_json())
+                )
+        elif err.code == "unknown_incident" and err.id is None:
+            self.fatal = err.message
+        if err.id is not None and err.id in self.outbox:
+            self.outbox.pop(err.id, None)
+            self._emit(Change(kind="pending"))
+        if err.id is not None:
+            self._settle(err.id, err)
+        self._emit(Change(kind="error", error=err))
+
+    def _settle(self, command_id: uuid.UUID, reply: Ack | Error) -> None:
+        if isinstance(reply, Ack) and command_id in self.outbox:
+            self.outbox.pop(command_id, None)
+            self._emit(Change(kind="pending"))
+        fut = self.results.pop(command_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(reply)
+
+    # --- sending ------------------------------------------------------------------------------
+    def new_command(self, event_type: str, **payload: Any) -> EventBase:
+        """Build a draft event for this incident (validated here, stamped by the hub)."""
+        data = {"type": event_type, "id": str(uuid.uuid4()), "incident_id": self.incident_id}
+        data.update(payload)
+        return parse_event(data)
+
+    def send(self, command: EventBase) -> asyncio.Future[Ack | Error]:
+        """Queue ``command``; it is sent now if live, else when the link is back."""
+        fut: asyncio.Future[Ack | Error] = asyncio.get_running_loop().create_future()
+        self.results[command.id] = fut
+        self.outbox[command.id] = command
+        self._emit(Change(kind="pending"))
+        if self.status == LinkStatus.LIVE:
+            self._transmit(command)
+        return fut
+
+    async def post(self, event_type: str, **payload: Any) -> Ack | Error:
+        """Build, send and wait for the hub's answer."""
+        return await self.send(self.new_command(event_type, **payload))
+
+    def _flush_outbox(self) -> None:
+        for command in list(self.outbox.values()):
+            self._transmit(command)
+
+    def _transmit(self, command: EventBase) -> None:
+        ws = self._ws
+        if ws is None:
+            return
+        body = command.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
+        frame = json.dumps({"op": "command", "command": body})
+        asyncio.get_running_loop().create_task(self._send_frame(ws, frame))
+
+    async def _send_frame(self, ws: ClientConnection, frame: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(frame)

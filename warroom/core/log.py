@@ -1,0 +1,64 @@
+"""The discriminated union of every event type, and parsing to and from the wire.
+
+Importing this module imports every feature module, so every ``@event`` class is registered
+before the union is built. A new feature adds its module to ``FEATURE_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Any, Union
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from warroom.core.events import EVENT_TYPES, EventBase
+
+#: Modules that define events. Order only affects the order of the union in the schema.
+FEATURE_MODULES: tuple[str, ...] = (
+    "warroom.core.incident",
+)
+
+for _module in FEATURE_MODULES:
+    importlib.import_module(_module)
+
+AnyEvent = Annotated[Union[tuple(EVENT_TYPES.values())], Field(discriminator="type")]  # noqa: UP007
+EVENT_ADAPTER: TypeAdapter[EventBase] = TypeAdapter(AnyEvent)
+
+
+class EventError(ValueError):
+    """A command or event that does not match any event's schema; ``message`` is for people."""
+
+
+def parse_event(data: Any) -> EventBase:
+    """Validate a dict (or JSON string) as one of the registered events."""
+    try:
+        if isinstance(data, str | bytes):
+            return EVENT_ADAPTER.validate_json(data)
+        return EVENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise EventError(explain(exc)) from exc
+
+
+def explain(exc: ValidationError) -> str:
+    """Turn pydantic's errors into one short sentence a responder can act on."""
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = [str(p) for p in err["loc"]]
+        if loc and loc[0] in EVENT_TYPES:
+            loc = loc[1:]
+        where = ".".join(loc) or "command"
+        if err["type"] == "union_tag_invalid":
+            tag = err.get("input", {}).get("type") if isinstance(err.get("input"), dict) else "?"
+            parts.append(f"unknown event type {tag!r} (known: {', '.join(EVENT_TYPES)})")
+        elif err["type"] == "union_tag_not_found":
+            parts.append("the command has no 'type'")
+        else:
+            parts.append(f"{where}: {err['msg']}")
+    more = len(exc.errors()) - 3
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def event_types() -> list[str]:
+    return list(EVENT_TYPES)

@@ -1,0 +1,172 @@
+"""The wire protocol: every message between a console and the hub, as pydantic models.
+
+Messages are JSON text frames with an ``op`` field. See docs/PROTOCOL.md for a worked session.
+Events travel as plain dicts inside ``command`` and ``event`` messages and are validated against
+the event union separately, so a bad event gets an error that names the event, not the envelope.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from warroom.core.roles import JOINABLE_ROLES, Role
+
+PROTOCOL_VERSION = 1
+#: Largest frame the hub accepts; a bigger one closes the connection with code 1009.
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_NAME = 60
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- console to hub -------------------------------------------------------------------------
+class Hello(_Msg):
+    """First message on a connection: who is at this console."""
+
+    op: Literal["hello"] = "hello"
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    role: Role = Role.RESPONDER
+    protocol: int = PROTOCOL_VERSION
+
+
+class Join(_Msg):
+    """Follow an incident: the hub sends every event after ``since``, then live events."""
+
+    op: Literal["join"] = "join"
+    incident: str = Field(min_length=1, max_length=80)
+    since: int = Field(default=0, ge=0)
+
+
+class Command(_Msg):
+    """Ask the hub to record an event. ``command`` is an event without seq/at/actor/role."""
+
+    op: Literal["command"] = "command"
+    command: dict[str, Any]
+
+
+class Ping(_Msg):
+    """Application-level ping for hand-driven sessions; the hub answers ``pong``."""
+
+    op: Literal["ping"] = "ping"
+
+
+ClientMessage = Annotated[Union[Hello, Join, Command, Ping], Field(discriminator="op")]  # noqa: UP007
+CLIENT_ADAPTER: TypeAdapter[Hello | Join | Command | Ping] = TypeAdapter(ClientMessage)
+
+
+# --- hub to console -------------------------------------------------------------------------
+class Welcome(_Msg):
+    op: Literal["welcome"] = "welcome"
+    hub: str
+    protocol: int = PROTOCOL_VERSION
+    name: str
+    role: Role
+
+
+class Joined(_Msg):
+    """Answer to ``join``: replay follows, then ``synced``."""
+
+    op: Literal["joined"] = "joined"
+    incident: str
+    head: int
+
+
+class Synced(_Msg):
+    """Everything up to ``seq`` has been sent; what follows is live."""
+
+    op: Literal["synced"] = "synced"
+    incident: str
+    seq: int
+
+
+class EventMsg(_Msg):
+    op: Literal["event"] = "event"
+    event: dict[str, Any]
+
+
+class Ack(_Msg):
+    """The command ``id`` is stored as ``seq``. ``duplicate`` when it had been stored before."""
+
+    op: Literal["ack"] = "ack"
+    id: UUID
+    incident: str
+    seq: int
+    duplicate: bool = False
+
+
+class Error(_Msg):
+    """A refused message. Nothing was written. ``id`` names the refused command, if any."""
+
+    op: Literal["error"] = "error"
+    code: str
+    message: str
+    id: UUID | None = None
+
+
+class Pong(_Msg):
+    op: Literal["pong"] = "pong"
+    at: datetime
+
+
+HubMessage = Annotated[
+    Union[Welcome, Joined, Synced, EventMsg, Ack, Error, Pong],  # noqa: UP007
+    Field(discriminator="op"),
+]
+HUB_ADAPTER: TypeAdapter[Welcome | Joined | Synced | EventMsg | Ack | Error | Pong] = TypeAdapter(
+    HubMessage
+)
+
+
+class ProtocolError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_client_message(raw: str | bytes) -> Hello | Join | Command | Ping:
+    """Parse one frame from a console, or raise :class:`ProtocolError` with a clear message."""
+    import json
+
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError("bad_json", f"Not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_message", "A message must be a JSON object with an 'op' field.")
+    op = data.get("op")
+    if op not in {"hello", "join", "command", "ping"}:
+        raise ProtocolError(
+            "unknown_op",
+            f"Unknown op {op!r}; expected one of hello, join, command, ping.",
+        )
+    try:
+        return CLIENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or op
+        raise ProtocolError("bad_message", f"Bad '{op}' message: {where}: {first['msg']}") from exc
+
+
+__all__ = [
+    "JOINABLE_ROLES",
+    "Ack",
+    "Command",
+    "Error",
+    "EventMsg",
+    "Hello",
+    "Join",
+    "Joined",
+    "Ping",
+    "Pong",
+    "ProtocolError",
+    "Synced",
+    "Welcome",
+    "parse_client_message",
+]

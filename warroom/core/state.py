@@ -1,0 +1,109 @@
+"""The folded state of one incident.
+
+The state is a pydantic model that is never mutated: every fold returns a copy with the changed
+fields replaced (``model_copy(update=...)``), so an old state stays valid and the fold stays pure.
+Collections in the state are small (participants, board items, decisions); the timeline itself is
+the event log, not part of the state, so folding stays cheap however long the incident runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from warroom.core.phases import Phase
+from warroom.core.roles import HELD_ROLES, Role
+from warroom.core.settings import HubSettings
+from warroom.core.severity import Severity
+
+
+class Participant(BaseModel):
+    """Someone who joined the incident; they stay listed after leaving."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    seat: Role
+    joined_at: datetime | None = None
+    online: bool = True
+    last_seen: datetime | None = None
+
+
+class RoleHolding(BaseModel):
+    """Who holds a held role, and since when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    holder: str
+    since: datetime | None = None
+
+
+class IncidentState(BaseModel):
+    """Everything the room knows about one incident, as of ``seq``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str = ""
+    seq: int = 0
+    declared: bool = False
+    title: str = ""
+    severity: Severity = Severity.SEV3
+    phase: Phase = Phase.DETECTED
+    drill: bool = False
+    declared_by: str = ""
+    declared_at: datetime | None = None
+    detected_at: datetime | None = None
+    trigger: str = ""
+    symptoms: str = ""
+    scope: str = ""
+    last_event_at: datetime | None = None
+    settings: HubSettings = Field(default_factory=HubSettings)
+
+    participants: dict[str, Participant] = Field(default_factory=dict)
+    roles: dict[Role, RoleHolding] = Field(default_factory=dict)
+    note_count: int = 0
+
+    # --- helpers every feature uses -------------------------------------------------------
+    def holder(self, role: Role) -> str | None:
+        """Who holds ``role`` now, if anyone."""
+        holding = self.roles.get(role)
+        return holding.holder if holding else None
+
+    @property
+    def ic(self) -> str | None:
+        return self.holder(Role.IC)
+
+    def roles_of(self, name: str) -> list[Role]:
+        """The held roles of ``name``, most senior first."""
+        return [r for r in HELD_ROLES if self.holder(r) == name]
+
+    def is_ic(self, name: str) -> bool:
+        return self.ic == name
+
+    def role_of(self, name: str, seat: Role = Role.RESPONDER) -> Role:
+        """The role stamped on events by ``name``: the most senior held role, else the seat.
+
+        Someone who asked for a held seat that another person holds acts as a responder.
+        """
+        held = self.roles_of(name)
+        if held:
+            return held[0]
+        participant = self.participants.get(name)
+        if participant is not None:
+            seat = participant.seat
+        if seat in HELD_ROLES:
+            return Role.RESPONDER
+        return seat
+
+    def is_observer(self, name: str) -> bool:
+        participant = self.participants.get(name)
+        return (
+            participant is not None
+            and participant.seat == Role.OBSERVER
+            and not self.roles_of(name)
+        )
+
+    @property
+    def online(self) -> list[str]:
+        return [p.name for p in self.participants.values() if p.online]
