@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Set up and run warroom from a fresh clone with nothing but Python >= 3.11.
+
+    python3 tasks.py demo    # build .venv, then run a GameDay drill in the console
+    python3 tasks.py test    # build .venv, then run the test suite
+    python3 tasks.py serve   # build .venv, then run a hub on 127.0.0.1:8765
+
+The virtual environment is rebuilt only when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".warroom-installed"
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("warroom needs Python 3.11 or newer.")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("Creating .venv ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("Installing warroom and its test tools into .venv ...", flush=True)
+    subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]"],
+        check=True,
+    )
+    STAMP.write_text(wanted)
+
+
+def run(*cmd: str) -> int:
+    return subprocess.call([str(BIN / cmd[0]), *cmd[1:]], cwd=ROOT)
+
+
+def main(argv: list[str]) -> int:
+    task = argv[0] if argv else "help"
+    rest = argv[1:]
+    if task == "demo":
+        ensure_venv()
+        return run("warroom", "drill", *rest)
+    if task == "serve":
+        ensure_venv()
+        return run("warroom", "serve", *rest)
+    if task == "test":
+        ensure_venv()
+        code = run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *rest)
+        if code == 5:
+            print("pytest collected no tests.")
+            return 1
+        return code
+    print(__doc__)
+    return 0 if task == "help" else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
