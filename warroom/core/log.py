@@ -16,6 +16,12 @@ from warroom.core.events import EVENT_TYPES, EventBase
 #: Modules that define events. Order only affects the order of the union in the schema.
 FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.incident",
+    "warroom.core.lifecycle",
+    "warroom.core.board",
+    "warroom.core.decisions",
+    "warroom.core.lock",
+    "warroom.core.handoff",
+    "warroom.core.comms",
 )
 
 for _module in FEATURE_MODULES:

@@ -64,6 +64,14 @@ class IncidentState(BaseModel):
     roles: dict[Role, RoleHolding] = Field(default_factory=dict)
     note_count: int = 0
 
+    # Each feature adds its fields under its own marker (keep the markers).
+    # --- lifecycle: severity history, phases, escalation, times, triage ---
+    # --- board: facts, guesses, ruled out ---
+    # --- decisions: decision log, follow-ups ---
+    # --- lock: production lock, queue, actions ---
+    # --- handoff: offers, rotation ---
+    # --- comms: stakeholder updates, cadence, deliveries ---
+
     # --- helpers every feature uses -------------------------------------------------------
     def holder(self, role: Role) -> str | None:
         """Who holds ``role`` now, if anyone."""

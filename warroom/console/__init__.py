@@ -1,0 +1,1 @@
+"""The responder console: a full-screen Textual client of one incident."""

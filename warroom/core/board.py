@@ -1,0 +1,1 @@
+"""(board: events arrive with their feature.)"""

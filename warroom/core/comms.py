@@ -1,0 +1,1 @@
+"""(comms: events arrive with their feature.)"""

@@ -1,0 +1,1 @@
+"""(decisions: events arrive with their feature.)"""

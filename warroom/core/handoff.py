@@ -1,0 +1,1 @@
+"""(handoff: events arrive with their feature.)"""

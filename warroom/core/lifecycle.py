@@ -1,0 +1,1 @@
+"""(lifecycle: events arrive with their feature.)"""

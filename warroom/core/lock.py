@@ -1,0 +1,1 @@
+"""(lock: events arrive with their feature.)"""
