@@ -404,13 +404,9 @@ class Hub:
             return
         if conn.room is not None:
             await self._leave(conn)
-        self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
-        conn.cursor = msg.since
-        conn.synced_pending = True
-        conn.room = room
-        room.conns.add(conn)
+        # Presence is recorded before the replay starts, so a console that is synced has
+        # already seen its own arrival (and any seat it took).
         room.online[conn.name] = room.online.get(conn.name, 0) + 1
-        conn.wake.set()
         if room.online[conn.name] == 1:
             actor = Actor(name=conn.name, seat=conn.seat)
             await self.record_by_hub(
@@ -426,6 +422,12 @@ class Hub:
                     RoleAssigned(id=_new_id(), assigned_role=conn.seat, holder=conn.name),
                     actor=actor,
                 )
+        self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
+        conn.cursor = msg.since
+        conn.synced_pending = True
+        conn.room = room
+        room.conns.add(conn)
+        conn.wake.set()
 
     async def _leave(self, conn: Conn) -> None:
         room = conn.room

@@ -38,7 +38,8 @@ async def running_hub(
 ) -> AsyncIterator[HubServer]:
     """A real hub on 127.0.0.1 with an ephemeral port, stopped afterwards."""
     config.setdefault("timer_interval", 0)
-    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=db, **config),
+    config.setdefault("port", 0)
+    server = HubServer(HubConfig(host="127.0.0.1", db=db, **config),
                        clock=clock or ManualClock(T0))
     await server.start()
     try:
@@ -112,10 +113,11 @@ class HubProcess:
             self.proc.kill()
             self.proc.wait()
 
-    def terminate(self) -> int:
+    async def terminate(self) -> int:
+        """SIGTERM, then wait without blocking the loop (clients must answer the close)."""
         assert self.proc is not None
         self.proc.terminate()
-        return self.proc.wait(timeout=15)
+        return await asyncio.to_thread(self.proc.wait, 15)
 
 
 async def eventually(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> None:
