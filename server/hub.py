@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
 from server.rooms import Conn, IdIndex, Room, Stored
@@ -53,6 +53,10 @@ log = logging.getLogger("warroom.hub")
 
 #: Most commands taken into one transaction.
 MAX_BATCH = 512
+#: Most new frames written straight to a caught-up console without waking its sender.
+FAST_PATH_MAX = 16
+#: Bytes waiting in a console's socket above which it is served by its sender instead.
+FAST_PATH_BUFFER = 64 * 1024
 
 
 @dataclass(eq=False)
@@ -309,11 +313,39 @@ class Hub:
         conn.wake.set()
 
     def _wake(self, room: Room) -> None:
+        """Deliver new events: at once to consoles that are caught up, via their sender to others.
+
+        A caught-up console whose sender is idle and whose socket buffer is nearly empty gets the
+        new frames written synchronously (as ``websockets.broadcast`` does), which saves a task
+        switch per console per event. Anyone else is woken and catches up at their own pace, so
+        a slow console never holds up the rest.
+        """
+        fast: list[Conn] = []
         for conn in room.conns:
-            if not conn.synced_pending and room.head - conn.cursor > self.limits.max_lag:
+            lag = room.head - conn.cursor
+            if not conn.synced_pending and lag > self.limits.max_lag:
                 self._drop(conn, 1013, "too far behind; reconnect to resume from your last seq")
-                continue
-            conn.wake.set()
+            elif (
+                conn.idle
+                and not conn.synced_pending
+                and lag <= FAST_PATH_MAX
+                and conn.direct.empty()
+                and _buffer_small(conn)
+            ):
+                fast.append(conn)
+            else:
+                conn.wake.set()
+        if not fast:
+            return
+        by_cursor: dict[int, list[Conn]] = {}
+        for conn in fast:
+            by_cursor.setdefault(conn.cursor, []).append(conn)
+        for cursor, group in by_cursor.items():
+            sockets = [c.ws for c in group]
+            for frame in room.log[cursor : room.head]:
+                broadcast(sockets, frame)
+            for conn in group:
+                conn.cursor = room.head
 
     def _drop(self, conn: Conn, code: int, reason: str) -> None:
         if conn.closing:
@@ -462,7 +494,11 @@ class Hub:
                         await ws.send(Synced(incident=room.incident_id, seq=conn.cursor)
                                       .model_dump_json())
                 if conn.direct.empty() and (conn.room is None or conn.cursor >= conn.room.head):
-                    await conn.wake.wait()
+                    conn.idle = True
+                    try:
+                        await conn.wake.wait()
+                    finally:
+                        conn.idle = False
         except ConnectionClosed:
             return
 
@@ -502,6 +538,11 @@ def event_frame(event: EventBase) -> str:
     """The ``event`` message for ``event``, serialised once and sent to everyone."""
     return json.dumps({"op": "event", "event": event.model_dump(mode="json")},
                       separators=(",", ":"))
+
+
+def _buffer_small(conn: Conn) -> bool:
+    transport = conn.ws.transport
+    return transport is not None and transport.get_write_buffer_size() < FAST_PATH_BUFFER
 
 
 def _error(refusal: Refusal, draft: EventBase) -> Error:

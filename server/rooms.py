@@ -50,6 +50,8 @@ class Conn:
     synced_pending: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     closing: bool = False
+    #: True while the sender task waits for news (so the hub may write to it directly).
+    idle: bool = False
 
     @property
     def greeted(self) -> bool:

@@ -20,6 +20,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.board",
     "warroom.core.decisions",
     "warroom.core.lock",
+    "warroom.core.actions",
     "warroom.core.handoff",
     "warroom.core.comms",
 )

@@ -12,7 +12,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warroom.core.board import BoardItem
+from warroom.core.comms_state import CommsState
+from warroom.core.decisions import Decision, FollowUp
 from warroom.core.phases import Phase
+from warroom.core.production import ProductionAction, ProductionLock
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.settings import HubSettings
 from warroom.core.severity import Severity
@@ -67,10 +71,18 @@ class IncidentState(BaseModel):
     # Each feature adds its fields under its own marker (keep the markers).
     # --- lifecycle: severity history, phases, escalation, times, triage ---
     # --- board: facts, guesses, ruled out ---
+    #: Board cards by number (the seq of the event that added each).
+    board: dict[int, BoardItem] = Field(default_factory=dict)
     # --- decisions: decision log, follow-ups ---
+    decisions: dict[int, Decision] = Field(default_factory=dict)
+    follow_ups: dict[int, FollowUp] = Field(default_factory=dict)
     # --- lock: production lock, queue, actions ---
+    lock: ProductionLock = Field(default_factory=ProductionLock)
+    #: Production actions by id (the id of the event that started each), oldest first.
+    actions: dict[str, ProductionAction] = Field(default_factory=dict)
     # --- handoff: offers, rotation ---
     # --- comms: stakeholder updates, cadence, deliveries ---
+    comms: CommsState = Field(default_factory=CommsState)
 
     # --- helpers every feature uses -------------------------------------------------------
     def holder(self, role: Role) -> str | None:

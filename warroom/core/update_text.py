@@ -1,0 +1,260 @@
+"""The stakeholder update template: what is prefilled from the incident, and the exact text sent.
+
+The text is rendered here, in the core, so the comms pane's preview, ``warroom comms preview``
+and the published event carry the same characters. Prefilling offers starting text only from
+what the room has confirmed: the declaration, the triage scope and the board's confirmed facts.
+Open guesses are offered to internal updates, labelled as unconfirmed, and never to external
+ones; the hub also refuses an external update that quotes an open guess.
+
+Facts and guesses come from the board's own queries; the triage scope is read defensively
+(:func:`triage_scope`), falling back on the declaration's scope.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from warroom.core.board import Column, column
+from warroom.core.cadence import cadence_of
+from warroom.core.comms_state import Audience, ResolutionRange, UpdateFields
+from warroom.core.phases import Phase
+from warroom.core.state import IncidentState
+
+#: How each phase reads to people outside the room (the status-page words).
+PUBLIC_STATUS: dict[Phase, str] = {
+    Phase.DETECTED: "Investigating",
+    Phase.TRIAGE: "Investigating",
+    Phase.MITIGATING: "Identified - mitigation in progress",
+    Phase.MONITORING: "Monitoring a fix",
+    Phase.RESOLVED: "Resolved",
+    Phase.CLOSED: "Resolved",
+}
+
+#: Starting text for "what we are doing", by phase.
+DOING_BY_PHASE: dict[Phase, str] = {
+    Phase.DETECTED: "We are investigating the cause.",
+    Phase.TRIAGE: "We are assessing the impact and investigating the cause.",
+    Phase.MITIGATING: "We are applying a mitigation to restore service.",
+    Phase.MONITORING: "A fix is in place and we are monitoring the results.",
+    Phase.RESOLVED: "The issue is resolved.",
+    Phase.CLOSED: "The issue is resolved.",
+}
+
+#: Guesses shorter than this are not matched against update text (too many false alarms).
+MIN_GUESS_MATCH = 12
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An update being written: the audience, the template fields and the promised next time."""
+
+    audience: Audience
+    fields: UpdateFields
+    next_update_at: datetime | None
+
+
+# --- reading other features' state, defensively ----------------------------------------------
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def _first_text(obj: Any, keys: tuple[str, ...]) -> str:
+    """The first non-empty string among ``keys`` of ``obj`` (a model or a dict)."""
+    if obj is None:
+        return ""
+    for key in keys:
+        value = _get(obj, key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def confirmed_facts(state: IncidentState) -> list[str]:
+    """The board's confirmed facts (retracted ones excluded), in the order the room reads them."""
+    return [item.text.strip() for item in column(state, Column.FACTS) if item.is_fact]
+
+
+def open_guesses(state: IncidentState) -> list[str]:
+    """The board's open guesses: hypotheses nobody has confirmed or ruled out yet."""
+    return [item.text.strip() for item in column(state, Column.GUESSES)]
+
+
+def triage_scope(state: IncidentState) -> tuple[str, str]:
+    """(what is affected, what is known not to be), from triage, else from the declaration."""
+    triage = getattr(state, "triage", None)
+    affected = _first_text(triage, ("scope", "affected"))
+    if not affected and triage is not None:
+        affected = " ".join(t for t in (_first_text(triage, (k,)) for k in ("who", "where")) if t)
+    not_affected = _first_text(triage, ("not_affected", "unaffected"))
+    return (affected or state.scope.strip(), not_affected)
+
+
+# --- prefill ---------------------------------------------------------------------------------
+def prefill(state: IncidentState, audience: Audience, now: datetime) -> Draft:
+    """Starting text for an update written at ``now``: confirmed things only for outsiders."""
+    affected, not_affected = triage_scope(state)
+    facts = confirmed_facts(state)
+    doing = [DOING_BY_PHASE[state.phase]]
+    if facts:
+        doing.append("What we know: " + "; ".join(facts) + ".")
+    if audience == Audience.INTERNAL:
+        guesses = open_guesses(state)
+        if guesses:
+            doing.append("Unconfirmed, being checked: " + "; ".join(guesses) + ".")
+    expect = state.symptoms.strip()
+    fields = UpdateFields(
+        affected=affected,
+        not_affected=not_affected,
+        expect=expect,
+        doing=" ".join(doing),
+        resolution=ResolutionRange(),
+    )
+    return Draft(audience=audience, fields=fields, next_update_at=promised_next(state, now, None))
+
+
+def promised_next(state: IncidentState, now: datetime, minutes: int | None) -> datetime | None:
+    """The next-update time an update published at ``now`` states.
+
+    ``minutes`` is what the comms lead asked for; the severity's cadence caps it, because the
+    cadence is the promise the room already made to stakeholders.
+    """
+    cadence = cadence_of(state, state.severity)
+    wanted = timedelta(minutes=minutes) if minutes else None
+    gaps = [g for g in (cadence, wanted) if g is not None]
+    return now + min(gaps) if gaps else None
+
+
+def minutes_until(state: IncidentState, at: datetime | None, now: datetime) -> int | None:
+    if at is None:
+        return None
+    return max(1, round((at - now).total_seconds() / 60))
+
+
+# --- resolution range ------------------------------------------------------------------------
+_RANGE = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|hr)?\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?)\s*(m|min|h|hr)?)?\s*$"
+)
+
+
+class RangeError(ValueError):
+    """Text that is not a resolution range; the message says what is accepted."""
+
+
+def parse_range(text: str) -> ResolutionRange:
+    """``unknown``, ``45``, ``30-60``, ``1-2h``, ``30m to 2h`` as a range of minutes."""
+    cleaned = text.strip().lower()
+    if cleaned in ("", "unknown", "?", "tbd"):
+        return ResolutionRange()
+    match = _RANGE.match(cleaned)
+    if match is None:
+        raise RangeError("Give a range like 30-60 (minutes), 1-2h, or 'unknown'.")
+    low, low_unit, high, high_unit = match.groups()
+    high_unit = high_unit or low_unit
+    low_unit = low_unit or high_unit
+    low_m = _minutes(low, low_unit)
+    high_m = _minutes(high, high_unit) if high else low_m
+    if high_m < low_m:
+        raise RangeError("The end of the range comes before its start.")
+    return ResolutionRange(low_minutes=low_m, high_minutes=high_m)
+
+
+def _minutes(value: str, unit: str | None) -> int:
+    number = float(value)
+    return round(number * 60) if unit in ("h", "hr") else round(number)
+
+
+def format_range(resolution: ResolutionRange) -> str:
+    """The range as people type it back: ``unknown``, ``30-60``, ``1-2h``."""
+    if resolution.unknown:
+        return "unknown"
+    low = resolution.low_minutes or 0
+    high = resolution.high_minutes if resolution.high_minutes is not None else low
+    if low % 60 == 0 and high % 60 == 0 and low:
+        return f"{low // 60}h" if low == high else f"{low // 60}-{high // 60}h"
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
+def describe_range(resolution: ResolutionRange) -> str:
+    if resolution.unknown:
+        return "Unknown at this time."
+    low = resolution.low_minutes or 0
+    high = resolution.high_minutes if resolution.high_minutes is not None else low
+    if low == high:
+        return f"In about {_span(low)}."
+    return f"Between {_span(low)} and {_span(high)}."
+
+
+def _span(minutes: int) -> str:
+    if minutes >= 120 and minutes % 60 == 0:
+        return f"{minutes // 60} hours"
+    if minutes == 60:
+        return "1 hour"
+    return f"{minutes} minutes"
+
+
+# --- the text --------------------------------------------------------------------------------
+def clock_time(at: datetime) -> str:
+    return at.strftime("%H:%M UTC")
+
+
+def render(state: IncidentState, draft: Draft, now: datetime) -> str:
+    """The exact text of an update, as previewed, published and posted to webhooks."""
+    f = draft.fields
+    number = len(state.comms.updates) + 1
+    drill = "[DRILL] " if state.drill else ""
+    if draft.audience == Audience.INTERNAL:
+        head = (
+            f"{drill}[{clock_time(now)}] {state.severity} {state.title} - "
+            f"internal update #{number} ({state.phase})"
+        )
+    else:
+        head = f"{drill}{state.title} - update #{number} ({clock_time(now)})"
+        head += f"\nStatus: {PUBLIC_STATUS[state.phase]}"
+    lines = [
+        head,
+        f"Affected: {f.affected.strip() or 'Still being assessed.'}",
+        f"Not affected: {f.not_affected.strip() or 'Still being assessed.'}",
+        f"What users should expect: {f.expect.strip() or 'Still being assessed.'}",
+        f"What we are doing: {f.doing.strip() or 'Investigating.'}",
+        f"Expected resolution: {describe_range(f.resolution)}",
+        f"Next update: {_next_line(state, draft)}",
+    ]
+    return "\n".join(lines)
+
+
+def _next_line(state: IncidentState, draft: Draft) -> str:
+    if draft.next_update_at is not None:
+        return f"by {clock_time(draft.next_update_at)}"
+    return "when there is news."
+
+
+def quoted_guesses(state: IncidentState, text: str) -> list[str]:
+    """Open guesses (long enough to match reliably) that ``text`` quotes, ignoring case."""
+    folded = " ".join(text.casefold().split())
+    facts = {" ".join(f.casefold().split()) for f in confirmed_facts(state)}
+    out = []
+    for guess in open_guesses(state):
+        needle = " ".join(guess.casefold().split())
+        if len(needle) >= MIN_GUESS_MATCH and needle not in facts and needle in folded:
+            out.append(guess)
+    return out
+
+
+__all__ = [
+    "Draft",
+    "RangeError",
+    "confirmed_facts",
+    "describe_range",
+    "format_range",
+    "minutes_until",
+    "open_guesses",
+    "parse_range",
+    "prefill",
+    "promised_next",
+    "quoted_guesses",
+    "render",
+    "triage_scope",
+]
