@@ -18,6 +18,7 @@ from websockets.http11 import Request, Response
 
 from server.hub import Hub, HubLimits
 from server.storage import Store
+from server.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from warroom.core.clock import Clock, utc_now
 from warroom.core.protocol import MAX_MESSAGE_BYTES
 from warroom.core.settings import HubSettings
@@ -41,6 +42,9 @@ class HubConfig:
     limits: HubLimits = field(default_factory=HubLimits)
     timer_interval: float = 1.0
     insecure: bool = False
+    #: Where published stakeholder updates are posted (``[[webhooks]]`` in the config file).
+    webhooks: list[WebhookTarget] = field(default_factory=list)
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
 
 def is_loopback(host: str) -> bool:
@@ -64,6 +68,7 @@ class HubServer:
         self.config = config
         self.store = Store(config.db)
         self.hub = Hub(self.store, settings=config.settings, clock=clock, limits=config.limits)
+        self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None
         self._timers: asyncio.Task[None] | None = None
         self.port: int = config.port
@@ -74,6 +79,7 @@ class HubServer:
 
     async def start(self) -> None:
         await self.hub.start()
+        self.webhooks.start()
         self._server = await serve(
             self.hub.handler,
             self.config.host,
@@ -92,6 +98,7 @@ class HubServer:
         """Close every connection with 1001 (going away), finish writes, close the database."""
         if self._timers is not None:
             self._timers.cancel()
+        await self.webhooks.close()
         if self._server is not None:
             self.hub._closing = True
             self._server.close(close_connections=True)

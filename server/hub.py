@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -105,6 +106,9 @@ class Hub:
         self.accepted = 0
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        #: Called with each event once it is stored (features hook side effects here, such as
+        #: webhook delivery); a hook must not block: it schedules its work and returns.
+        self.after_store: list[Callable[[EventBase], None]] = []
 
     # --- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -232,6 +236,8 @@ class Hub:
             for room in touched:
                 self._wake(room)
             self.accepted += len(accepted)
+            for _, event in accepted:
+                self._run_after_store(event)
 
         for item, reply in replies:
             if isinstance(reply, Error):
@@ -240,6 +246,13 @@ class Hub:
                 self.send_direct(item.conn, reply)
             if not item.done.done():
                 item.done.set_result(reply)
+
+    def _run_after_store(self, event: EventBase) -> None:
+        for hook in self.after_store:
+            try:
+                hook(event)
+            except Exception:  # a side effect must never fail a stored write
+                log.exception("after_store hook failed for %s", event.type)
 
     def _admit(
         self,
@@ -418,6 +431,12 @@ class Hub:
             self.refused += 1
             self.send_direct(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
             return
+        if conn.reader_only:
+            self.refused += 1
+            self.send_direct(conn, Error(code="forbidden", id=draft.id,
+                                         message="This connection joined without presence and "
+                                                 "is read-only; join normally to act."))
+            return
         item = Pending(draft=draft, actor=Actor(name=conn.name, seat=conn.seat), conn=conn)
         # Not awaited: a console may pipeline commands; the writer answers each in order.
         await self.queue.put(item)
@@ -438,8 +457,12 @@ class Hub:
             await self._leave(conn)
         # Presence is recorded before the replay starts, so a console that is synced has
         # already seen its own arrival (and any seat it took).
-        room.online[conn.name] = room.online.get(conn.name, 0) + 1
-        if room.online[conn.name] == 1:
+        conn.reader_only = not msg.presence
+        first = False
+        if not conn.reader_only:
+            room.online[conn.name] = room.online.get(conn.name, 0) + 1
+            first = room.online[conn.name] == 1
+        if first:
             actor = Actor(name=conn.name, seat=conn.seat)
             await self.record_by_hub(
                 room.incident_id,
@@ -467,6 +490,8 @@ class Hub:
             return
         conn.room = None
         room.conns.discard(conn)
+        if conn.reader_only:
+            return
         room.online[conn.name] = room.online.get(conn.name, 1) - 1
         if room.online[conn.name] <= 0:
             room.online.pop(conn.name, None)

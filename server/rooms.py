@@ -52,6 +52,8 @@ class Conn:
     closing: bool = False
     #: True while the sender task waits for news (so the hub may write to it directly).
     idle: bool = False
+    #: Joined without presence: reads the log, may not write.
+    reader_only: bool = False
 
     @property
     def greeted(self) -> bool:

@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="allow listening beyond loopback without a token (not recommended)")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     serve.set_defaults(handler=cmd_serve)
+
+    from warroom.export.command import add_parser as add_export
+
+    add_export(sub)
     return parser
 
 

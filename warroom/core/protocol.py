@@ -41,6 +41,9 @@ class Join(_Msg):
     op: Literal["join"] = "join"
     incident: str = Field(min_length=1, max_length=80)
     since: int = Field(default=0, ge=0)
+    #: False to read without being counted as present (exports, dashboards). Such a
+    #: connection is read-only: the hub refuses its commands.
+    presence: bool = True
 
 
 class Command(_Msg):

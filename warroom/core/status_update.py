@@ -79,7 +79,7 @@ def who_does_what(state: IncidentState) -> str:
             what = quote(decision.what, 40)
             tasks.append(f"{_who(state, decision.owner)} carrying out {decision.label} ({what})")
     if not tasks:
-        return "Nobody has claimed a guess yet"
+        return "Nobody is checking anything yet"
     return "; ".join(tasks)
 
 

@@ -4,6 +4,11 @@ Attributes down, messages up: the console screen sets ``state`` on every pane wh
 incident changes; a pane renders it and sends commands through :meth:`IncidentPane.send`. A pane
 holds no incident logic of its own: what is allowed comes from :mod:`warroom.core.rules`, what the
 incident looks like from the folded state.
+
+Actions named in ``WRITE_ACTIONS`` are hidden (footer, help, palette) from someone who may not
+write, so an observer is never offered a key that the hub would refuse. A command the hub refuses
+is reported through :meth:`IncidentPane.show_refusal`; the default is a notification, and a pane
+with an input of its own overrides it to show the message right there.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class IncidentPane(Vertical):
 
     #: Shown in the help screen above this pane's bindings.
     HELP: ClassVar[str] = ""
+    #: Actions that send commands: not offered to someone who may not write.
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
 
     state: reactive[IncidentState] = reactive(IncidentState, always_update=True, init=False)
     """The folded incident, set by the console screen on every change."""
@@ -61,13 +68,35 @@ class IncidentPane(Vertical):
     def read_only(self) -> bool:
         return self.seat == Role.OBSERVER and not self.state.roles_of(self.me)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide write actions from readers (Textual then leaves them out of footer and help)."""
+        if action in self.WRITE_ACTIONS and self.read_only:
+            return False
+        return True
+
+    def show_refusal(self, error: Error) -> None:
+        """Tell the user the hub refused what they just did. Override to show it in place."""
+        self.notify(error.message, title="The hub refused", severity="error", timeout=8)
+
     def send(self, event_type: str, **payload: Any) -> asyncio.Future[Ack | Error] | None:
         """Send a command to the hub. The future resolves with the hub's ack or error.
 
-        Returns ``None`` (and shows why) if the command could not even be built.
+        Returns ``None`` (and shows why) if the command could not even be built. A refusal by
+        the hub is passed to :meth:`show_refusal` as well.
         """
-        return self.warroom.send_command(event_type, **payload)
+        future = self.warroom.send_command(event_type, **payload)
+        if future is not None:
+            future.add_done_callback(self._report_refusal)
+        return future
+
+    def _report_refusal(self, future: asyncio.Future[Ack | Error]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return
+        reply = future.result()
+        if isinstance(reply, Error) and self.is_attached:
+            self.show_refusal(reply)
 
     @property
-    def log(self) -> list[EventBase]:
+    def incident_log(self) -> list[EventBase]:
+        """Every event of the incident in order (named so as not to hide Textual's ``log``)."""
         return self.warroom.incident_log

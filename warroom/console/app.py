@@ -1,0 +1,183 @@
+"""The console application: who is at this console, which hub, and the link to one incident.
+
+The app owns the :class:`~warroom.client.sync.IncidentClient` and nothing else stateful: screens
+and panes read the client's folded state and send commands through :meth:`WarroomApp.send_command`.
+It starts on the join screen (pick or declare an incident) unless told which incident to follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from functools import partial
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
+from warroom.client.backoff import Backoff
+from warroom.client.sync import Change, IncidentClient, LinkStatus
+from warroom.core.clock import Clock, utc_now
+from warroom.core.events import EventBase
+from warroom.core.log import EventError
+from warroom.core.protocol import Ack, Error
+from warroom.core.roles import Role
+
+
+class ClientChanged(Message):
+    """The incident, the link or the outbox changed; the console re-reads the client.
+
+    Replaceable: during a replay of thousands of events only the latest one waiting in the queue
+    is handled, so the console redraws once per batch rather than once per event.
+    """
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ClientChanged)
+
+
+class HubMessage(Message):
+    """The hub said something that concerns the whole console (not a reply to one command)."""
+
+    def __init__(self, error: Error) -> None:
+        super().__init__()
+        self.error = error
+
+
+class WarroomApp(App[None]):
+    """One responder's console on one hub."""
+
+    TITLE = "warroom"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave the console"),
+    ]
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        role: Role | str = Role.RESPONDER,
+        incident: str | None = None,
+        token: str | None = None,
+        theme: str | None = None,
+        clock: Clock = utc_now,
+        *,
+        backoff: Backoff | None = None,
+        blink: bool = True,
+        share_hint: str | None = None,
+        lobby_refresh: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        #: The name this console joins with (``App.name`` is Textual's own).
+        self.me = name
+        self.seat = Role(role)
+        self.token = token
+        #: Aware UTC "now" for ages and countdowns; injectable so tests and drills fix time.
+        self.clock: Clock = clock
+        #: Whether text cursors blink (off in snapshot tests so every frame is the same).
+        self.blink = blink
+        #: The ``warroom join ...`` line teammates use, shown when this process runs the hub.
+        self.share_hint = share_hint
+        #: Seconds between refreshes of the join screen's incident list (0 = only on demand).
+        self.lobby_refresh = lobby_refresh
+        self.backoff = backoff
+        self.client: IncidentClient | None = None
+        self._initial_incident = incident
+        self._unsubscribe: list[object] = []
+        self._theme_warning: str | None = None
+        for registered in THEMES.values():
+            self.register_theme(registered)
+        self.theme = self._valid_theme(theme)
+
+    def _valid_theme(self, name: str | None) -> str:
+        wanted = resolve_theme(name)
+        if wanted in self.available_themes:
+            return wanted
+        self._theme_warning = (
+            f"No theme called {name!r}; using {DEFAULT_THEME}. Themes: {', '.join(sorted(THEMES))}."
+        )
+        return DEFAULT_THEME
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(VARIABLE_DEFAULTS)
+
+    def on_mount(self) -> None:
+        if self._theme_warning:
+            self.notify(self._theme_warning, severity="warning")
+        if self._initial_incident:
+            self.join_incident(self._initial_incident)
+        else:
+            from warroom.console.screens.join import JoinScreen
+
+            self.push_screen(JoinScreen())
+
+    async def on_unmount(self) -> None:
+        await self.leave_incident()
+
+    # --- the incident ---------------------------------------------------------------------------
+    @property
+    def incident_log(self) -> list[EventBase]:
+        """Every event of the followed incident, in ``seq`` order (empty before joining)."""
+        return self.client.log if self.client is not None else []
+
+    @property
+    def link(self) -> LinkStatus:
+        return self.client.status if self.client is not None else LinkStatus.OFFLINE
+
+    def join_incident(self, incident_id: str) -> None:
+        """Follow ``incident_id`` and show the console screen."""
+        from warroom.console.screens.console import ConsoleScreen
+
+        if self.client is not None:
+            self.run_worker(self.leave_incident(), exclusive=False)
+        client = IncidentClient(
+            self.url, self.me, self.seat, incident_id, token=self.token, backoff=self.backoff
+        )
+        self.client = client
+        self._unsubscribe.append(client.subscribe(partial(self._on_client_change, client)))
+        client.start()
+        self.push_screen(ConsoleScreen(client))
+
+    async def leave_incident(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+
+    def _on_client_change(self, client: IncidentClient, change: Change) -> None:
+        if client is not self.client:
+            return
+        screen = self.screen
+        if change.kind == "error" and change.error is not None and change.error.id is None:
+            screen.post_message(HubMessage(change.error))
+        screen.post_message(ClientChanged())
+
+    def send_command(self, event_type: str, **payload: object) -> asyncio.Future[Ack | Error] | None:
+        """Send a command to the hub; the future resolves with its ack or its refusal.
+
+        A draft that does not even validate never leaves the console: the reason is shown and
+        ``None`` returned. While the link is down the command waits in the outbox, marked pending.
+        """
+        if self.client is None:
+            self.notify("Join an incident first.", severity="error")
+            return None
+        try:
+            draft = self.client.new_command(event_type, **payload)
+        except EventError as exc:
+            self.notify(str(exc), title="Not sent", severity="error", timeout=8)
+            return None
+        return self.client.send(draft)
+
+    # --- command palette ------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name in THEMES:
+            yield SystemCommand(
+                f"Theme: {name}", f"Switch the console to the {name} theme",
+                partial(setattr, self, "theme", name),
+            )
+        extra = getattr(screen, "palette_commands", None)
+        if extra is not None:
+            yield from extra()

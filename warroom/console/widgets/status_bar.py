@@ -1,0 +1,154 @@
+"""The status bar on top of the console: the incident at a glance, and whether we are live.
+
+Two lines, because 80 columns hold no more: the severity, title, id and link state first; then
+phase, time since detection, who leads, who holds the production lock and when the next
+stakeholder update is due. Each piece is read through a small function of the folded state, so a
+feature that adds a field (the lock, the update cadence) changes one function here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Label
+
+from warroom.client.sync import LinkStatus
+from warroom.console.css import tcss_beside
+from warroom.core.state import IncidentState
+
+LINK_TEXT: dict[LinkStatus, str] = {
+    LinkStatus.CONNECTING: "○ connecting",
+    LinkStatus.SYNCING: "◐ syncing",
+    LinkStatus.LIVE: "● live",
+    LinkStatus.RECONNECTING: "◌ reconnecting",
+    LinkStatus.OFFLINE: "○ offline",
+}
+
+
+def elapsed(delta: timedelta) -> str:
+    """A short, stable duration: ``45s``, ``12m``, ``1h05m``, ``2d03h``."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def countdown(delta: timedelta) -> str:
+    """``mm:ss`` until a deadline, or ``overdue mm:ss`` after it."""
+    seconds = int(delta.total_seconds())
+    sign = "" if seconds >= 0 else "overdue "
+    minutes, secs = divmod(abs(seconds), 60)
+    return f"{sign}{minutes:02d}:{secs:02d}"
+
+
+def since_detection(state: IncidentState, now: datetime) -> str:
+    start = state.detected_at or state.declared_at
+    return f"{elapsed(now - start)} since detection" if start else "—"
+
+
+def ic_summary(state: IncidentState) -> str:
+    return f"IC {state.ic}" if state.ic else "no IC"
+
+
+def lock_summary(state: IncidentState) -> str:
+    """Who may change production now ("lock free" until the lock feature says otherwise)."""
+    lock = getattr(state, "lock", None)
+    holder = getattr(lock, "holder", None)
+    return f"lock: {holder}" if holder else "lock free"
+
+
+def next_update(state: IncidentState, now: datetime) -> str:
+    """Countdown to the next stakeholder update ("—" until the comms feature schedules one)."""
+    due = getattr(state, "next_update_due", None)
+    if callable(due):
+        due = due()
+    if not isinstance(due, datetime):
+        return "update —"
+    return f"update {countdown(due - now)}"
+
+
+def link_summary(link: LinkStatus, pending: int) -> str:
+    text = LINK_TEXT.get(link, str(link))
+    return f"{text} · {pending} pending" if pending else text
+
+
+class StatusBar(Widget):
+    """Renders the incident summary; the console screen sets its attributes."""
+
+    DEFAULT_CSS = tcss_beside(__file__)
+
+    state: reactive[IncidentState] = reactive(IncidentState, always_update=True, init=False)
+    """The folded incident."""
+    link: reactive[LinkStatus] = reactive(LinkStatus.CONNECTING, init=False)
+    """The state of the link to the hub."""
+    pending: reactive[int] = reactive(0, init=False)
+    """Commands sent but not yet acknowledged by the hub."""
+    now: reactive[datetime | None] = reactive(None, init=False)
+    """The time ages and countdowns are measured to (from the app's clock)."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="sb-top"):
+            yield Label("", id="sb-severity")
+            yield Label("", id="sb-title")
+            yield Label("", id="sb-link")
+        with Horizontal(id="sb-bottom"):
+            yield Label("", id="sb-phase")
+            yield Label("", id="sb-age")
+            yield Label("", id="sb-ic")
+            yield Label("", id="sb-lock")
+            yield Label("", id="sb-update")
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def watch_state(self) -> None:
+        self.redraw()
+
+    def watch_link(self) -> None:
+        self.redraw()
+
+    def watch_pending(self) -> None:
+        self.redraw()
+
+    def watch_now(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        state = self.state
+        now = self.now or datetime.now().astimezone()
+        severity = self.query_one("#sb-severity", Label)
+        severity.update(f" {state.severity} " if state.declared else " … ")
+        for level in range(1, 5):
+            severity.set_class(state.declared and state.severity.level == level, f"sev{level}")
+        drill = "DRILL · " if state.drill else ""
+        title = f"{drill}{state.title} · {state.incident_id}" if state.declared else "joining…"
+        self.query_one("#sb-title", Label).update(title)
+        link = self.query_one("#sb-link", Label)
+        link.update(link_summary(self.link, self.pending))
+        link.set_class(self.link == LinkStatus.LIVE and not self.pending, "live")
+        link.set_class(self.link != LinkStatus.LIVE, "down")
+        link.set_class(self.pending > 0, "has-pending")
+        self.query_one("#sb-phase", Label).update(str(state.phase) if state.declared else "")
+        self.query_one("#sb-age", Label).update(since_detection(state, now))
+        self.query_one("#sb-ic", Label).update(ic_summary(state))
+        lock = lock_summary(state)
+        lock_label = self.query_one("#sb-lock", Label)
+        lock_label.update(lock)
+        lock_label.set_class(lock != "lock free", "held")
+        update = next_update(state, now)
+        update_label = self.query_one("#sb-update", Label)
+        update_label.update(update)
+        update_label.set_class("overdue" in update, "overdue")

@@ -1,0 +1,237 @@
+"""A scrolling list of timeline entries that stays fast with tens of thousands of them.
+
+It is a Line API widget: it keeps plain :class:`Entry` records and renders only the lines on
+screen, so 10,000 entries cost 10,000 small records and not 10,000 widgets. Filtering rebuilds a
+list of indexes, which takes milliseconds. New entries are appended without touching old ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from warroom.core.events import EventBase
+from warroom.core.roles import Role
+
+#: Short role tags for the author column.
+ROLE_TAGS: dict[str, str] = {
+    "ic": "IC", "scribe": "scribe", "comms": "comms", "lead": "lead",
+    "responder": "resp", "observer": "obs", "hub": "hub",
+}  # fmt: skip
+
+KIND_WIDTH = 9
+AUTHOR_WIDTH = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the timeline; ``seq`` is ``None`` while the hub has not acknowledged it."""
+
+    seq: int | None
+    at: datetime | None
+    kind: str
+    author: str
+    role: str
+    text: str
+
+    @property
+    def pending(self) -> bool:
+        return self.seq is None
+
+    @classmethod
+    def of(cls, event: EventBase, author: str = "") -> Entry:
+        """The entry for a stored event (or, with ``seq`` 0, for a draft still in the outbox)."""
+        role = event.role.value if isinstance(event.role, Role) else str(event.role)
+        return cls(
+            seq=event.seq or None,
+            at=event.at,
+            kind=event.entry_kind(),
+            author=event.actor or author,
+            role=role,
+            text=" ⏎ ".join(event.describe().splitlines()),
+        )
+
+    def matches(self, kind: str | None, author: str | None, words: str) -> bool:
+        if kind is not None and self.kind != kind:
+            return False
+        if author is not None and self.author != author:
+            return False
+        if words:
+            haystack = f"{self.kind} {self.author} {self.text}".lower()
+            return all(word in haystack for word in words.lower().split())
+        return True
+
+
+class TimelineView(ScrollView, can_focus=True):
+    """The entries, one per line: hub time (UTC), kind, author and role, text."""
+
+    COMPONENT_CLASSES = {
+        "timeline--time",
+        "timeline--kind",
+        "timeline--author",
+        "timeline--cursor",
+        "timeline--pending",
+        "timeline--finding",
+        "timeline--decision",
+        "timeline--quiet",
+    }
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First entry", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, init=False)
+    """The highlighted row (an index into the filtered rows)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.entries: list[Entry] = []
+        self.pending: list[Entry] = []
+        self.rows: list[Entry] = []
+        self.kind: str | None = None
+        self.author: str | None = None
+        self.words: str = ""
+        #: Keep the newest entry in view as entries arrive (until the reader scrolls away).
+        self.follow = True
+        self.on_rows_changed: Callable[[], None] | None = None
+
+    # --- data ---------------------------------------------------------------------------------
+    def append(self, entries: Iterable[Entry]) -> None:
+        new = list(entries)
+        self.entries.extend(new)
+        confirmed = len(self.rows) - len(self.pending)
+        shown = [e for e in new if e.matches(self.kind, self.author, self.words)]
+        self.rows[confirmed:confirmed] = shown
+        self._changed()
+
+    def replace(self, entries: Iterable[Entry]) -> None:
+        self.entries = list(entries)
+        self._refilter()
+
+    def set_pending(self, pending: list[Entry]) -> None:
+        if pending == self.pending:
+            return
+        confirmed = len(self.rows) - len(self.pending)
+        self.pending = pending
+        self.rows[confirmed:] = pending
+        self._changed()
+
+    def set_filter(self, kind: str | None, author: str | None, words: str) -> None:
+        self.kind, self.author, self.words = kind, author, words.strip()
+        self._refilter()
+
+    def _refilter(self) -> None:
+        k, a, w = self.kind, self.author, self.words
+        if k is None and a is None and not w:
+            self.rows = [*self.entries, *self.pending]
+        else:
+            self.rows = [e for e in self.entries if e.matches(k, a, w)] + self.pending
+        self.follow = True
+        self._changed()
+
+    def _changed(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows))
+        if self.follow:
+            self.cursor = max(0, len(self.rows) - 1)
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
+        self.refresh()
+        if self.on_rows_changed is not None:
+            self.on_rows_changed()
+
+    @property
+    def current(self) -> Entry | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    # --- moving -------------------------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        top = round(self.scroll_y)
+        height = max(1, self.scrollable_content_region.height)
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def move_to(self, row: int) -> None:
+        last = max(0, len(self.rows) - 1)
+        self.cursor = max(0, min(row, last))
+        self.follow = self.cursor >= last
+
+    def action_cursor(self, step: int) -> None:
+        self.move_to(self.cursor + step)
+
+    def action_page(self, direction: int) -> None:
+        self.move_to(self.cursor + direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def jump_to_end(self) -> None:
+        self.move_to(len(self.rows) - 1)
+        self.follow = True
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def on_click(self, event: events.Click) -> None:
+        self.move_to(round(self.scroll_y) + event.y)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.rows))
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    # --- drawing ------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        index = round(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        entry = self.rows[index]
+        text = self._line(entry)
+        if index == self.cursor and self.has_focus:
+            text.stylize(self.get_component_rich_style("timeline--cursor"))
+        text.truncate(width, overflow="ellipsis", pad=True)
+        segments = list(text.render(self.app.console))
+        return Strip(segments).adjust_cell_length(width, base).apply_style(base)
+
+    def _line(self, entry: Entry) -> Text:
+        style = self.get_component_rich_style
+        when = entry.at.strftime("%H:%M:%S") if entry.at else "pending "
+        author = f"{entry.author}·{ROLE_TAGS.get(entry.role, entry.role)}"
+        if len(author) > AUTHOR_WIDTH:
+            author = author[: AUTHOR_WIDTH - 1] + "…"
+        kind = entry.kind.replace("_", " ")[:KIND_WIDTH]
+        text_style: Style | str = ""
+        if entry.pending:
+            text_style = style("timeline--pending")
+        elif entry.kind == "finding":
+            text_style = style("timeline--finding")
+        elif entry.kind.startswith("decision"):
+            text_style = style("timeline--decision")
+        elif entry.kind in ("presence", "role"):
+            text_style = style("timeline--quiet")
+        line = Text(no_wrap=True, overflow="ellipsis", end="")
+        line.append(when, style("timeline--pending" if entry.pending else "timeline--time"))
+        line.append(" ")
+        line.append(f"{kind:<{KIND_WIDTH}}", style("timeline--kind"))
+        line.append(" ")
+        line.append(f"{author:<{AUTHOR_WIDTH}}", style("timeline--author"))
+        line.append(" ")
+        line.append(("⧗ " if entry.pending else "") + entry.text, text_style)
+        return line

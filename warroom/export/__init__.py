@@ -1,0 +1,1 @@
+"""Export an incident's record to SQLite for the postmortem, and draft the review."""

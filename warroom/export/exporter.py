@@ -1,0 +1,152 @@
+"""Write incidents into an export file: the raw log, the readable timeline, and derived tables.
+
+The log is streamed in batches and folded as it goes, so memory stays flat however long the
+incident; the tables that describe the end state (board, decisions, lock, actions) come from the
+same fold the hub and consoles use. Every write is an upsert on a stable key, so re-exporting into
+the same file updates rows in place and never duplicates them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from warroom.core.events import EventBase
+from warroom.core.fold import apply
+from warroom.core.state import IncidentState
+from warroom.export import derived
+from warroom.export.schema import SCHEMA_VERSION, TABLES, VIEWS
+
+Progress = Callable[[str, int, int], None]
+BATCH = 2000
+
+
+class Source(Protocol):
+    def incident_ids(self) -> list[str]: ...
+    def count(self, incident_id: str) -> int: ...
+    def events(self, incident_id: str) -> Iterable[EventBase]: ...
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    incidents: list[str] = field(default_factory=list)
+    events: int = 0
+    states: dict[str, IncidentState] = field(default_factory=dict)
+
+
+def open_export(path: str | Path) -> sqlite_utils.Database:
+    """Open (or create) an export file with the current schema."""
+    db = sqlite_utils.Database(path)
+    db.executescript(TABLES)
+    db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+    db["meta"].upsert({"key": "generator", "value": "warroom export"}, pk="key")
+    return db
+
+
+def export_incidents(
+    source: Source,
+    out: str | Path,
+    incident_ids: list[str],
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> ExportResult:
+    """Export ``incident_ids`` from ``source`` into the SQLite file ``out``."""
+    db = open_export(out)
+    result = ExportResult(path=Path(out))
+    exported_at = (now or datetime.now(UTC)).isoformat()
+    for incident_id in incident_ids:
+        state, count = _export_one(db, source, incident_id, progress, exported_at)
+        result.incidents.append(incident_id)
+        result.events += count
+        result.states[incident_id] = state
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql, replace=True)
+    if not db["timeline"].detect_fts():
+        db["timeline"].enable_fts(["text", "actor", "kind"], create_triggers=True)
+    db.conn.commit()
+    db.close()
+    return result
+
+
+def _export_one(
+    db: sqlite_utils.Database,
+    source: Source,
+    incident_id: str,
+    progress: Progress | None,
+    exported_at: str,
+) -> tuple[IncidentState, int]:
+    total = source.count(incident_id)
+    state = IncidentState()
+    tracker = derived.HistoryTracker(incident_id)
+    events: list[dict[str, Any]] = []
+    timeline: list[dict[str, Any]] = []
+    done = 0
+
+    # The incident row goes first so every other row's foreign key has something to point at;
+    # it is filled in completely once the whole log has been folded.
+    db["incidents"].upsert({"id": incident_id, "title": ""}, pk="id")
+
+    def flush() -> None:
+        with db.atomic():
+            db["events"].upsert_all(events, pk=("incident_id", "seq"))
+            db["timeline"].upsert_all(timeline, pk=("incident_id", "seq"))
+        events.clear()
+        timeline.clear()
+
+    for event in source.events(incident_id):
+        before = state
+        state = apply(state, event)
+        events.append(event_row(event))
+        timeline.append(timeline_row(event))
+        tracker.observe(before, state, event)
+        done += 1
+        if len(events) >= BATCH:
+            flush()
+            if progress:
+                progress(incident_id, done, total)
+    flush()
+    if progress:
+        progress(incident_id, done, total)
+
+    with db.atomic():
+        db["incidents"].upsert(derived.incident_row(state, done, exported_at), pk="id")
+        for table, pk, rows in derived.state_tables(state, tracker):
+            if rows:
+                db[table].upsert_all(rows, pk=pk)
+    return state, done
+
+
+def event_row(event: EventBase) -> dict[str, Any]:
+    return {
+        "incident_id": event.incident_id,
+        "seq": event.seq,
+        "id": str(event.id),
+        "type": event.type,
+        "at": _iso(event.at),
+        "actor": event.actor,
+        "role": event.role.value,
+        "payload": json.dumps(event.payload(), separators=(",", ":")),
+    }
+
+
+def timeline_row(event: EventBase) -> dict[str, Any]:
+    return {
+        "incident_id": event.incident_id,
+        "seq": event.seq,
+        "at": _iso(event.at),
+        "actor": event.actor,
+        "role": event.role.value,
+        "kind": event.entry_kind(),
+        "text": event.describe(),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
