@@ -175,6 +175,7 @@ def test_ruling_out_needs_evidence_and_the_right_person():
     card = state.board[8]
     assert card.status == ItemStatus.RULED_OUT and card.column == Column.RULED_OUT
     assert card.evidence[-1].text == "pool usage flat since 13:00" and card.resolved_by == "cy"
+    assert card.reason == "pool usage flat since 13:00"
     assert column(state, Column.RULED_OUT) == [card]
     assert ruled.describe() == "Ruled out guess #8; graph: pool usage flat since 13:00"
     assert refusal(state, "cy", "guess_confirmed", item=8) == "not_open"

@@ -285,7 +285,7 @@ def test_lock_summary_for_the_status_bar():
     room.state = apply(room.state, make_event("participant_left", room.state.seq + 1,
                                               actor="bo", name="bo"))
     assert lock_summary(room.state, T0 + timedelta(minutes=4, seconds=5)) == (
-        "lock bo (offline) #1 · 4m05s · ends in 5m55s · 1 waiting"
+        "lock bo (offline) 4m · 05:55 left · 1 waiting"
     )
 
 

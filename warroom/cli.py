@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     from warroom.export.command import add_parser as add_export
 
     add_export(sub)
+
+    from warroom.comms_command import add_parser as add_comms
+
+    add_comms(sub)
     return parser
 
 

@@ -126,7 +126,7 @@ class BoardItem(BaseModel):
     #: Who confirmed, ruled out or retracted it, and when.
     resolved_by: str | None = None
     resolved_at: datetime | None = None
-    #: Why a fact was retracted.
+    #: Why a guess was ruled out (the evidence's text) or a fact retracted.
     reason: str = ""
 
     @property
@@ -394,6 +394,7 @@ class GuessRuledOut(_ItemCommand):
         item = item.model_copy(
             update={
                 "status": ItemStatus.RULED_OUT,
+                "reason": self.evidence.text.strip(),
                 "evidence": (*item.evidence, _evidence(self.evidence, self)),
                 "history": (*item.history, _change(self, "ruled out")),
                 "resolved_by": self.actor,

@@ -61,8 +61,11 @@ class Countdown:
 
 
 def format_span(span: timedelta) -> str:
-    """``m:ss`` under an hour, ``h:mm:ss`` beyond; always whole seconds, never negative."""
+    """``mm:ss`` under an hour, ``h:mm:ss`` beyond, ``Nd hh:mm`` past a day; never negative."""
     total = max(0, int(span.total_seconds()))
+    days, rest = divmod(total, 86400)
+    if days:
+        return f"{days}d {rest // 3600:02d}:{rest % 3600 // 60:02d}"
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:

@@ -102,8 +102,8 @@ def held_for(state: IncidentState, now: datetime) -> timedelta | None:
 
 
 def short_duration(delta: timedelta) -> str:
-    """``4m05s``, ``1h02m``, ``45s``: compact enough for the status bar."""
-    seconds = int(delta.total_seconds())
+    """``4m05s``, ``1h02m``, ``45s``: precise enough for the lock pane."""
+    seconds = max(0, int(delta.total_seconds()))
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
@@ -113,17 +113,27 @@ def short_duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+def mm_ss(delta: timedelta) -> str:
+    """``05:55``: a countdown, read at a glance."""
+    minutes, seconds = divmod(max(0, int(delta.total_seconds())), 60)
+    return f"{minutes:02d}:{seconds:02d}"
+
+
 def lock_summary(state: IncidentState, now: datetime) -> str:
-    """One line for the status bar: holder, held for, expires in, queue length."""
+    """The status bar's line: holder, held for, time left on the lease, queue length.
+
+    Compact (``lock bo 4m · 05:55 left · 1 waiting``) because it shares one 80-column line.
+    """
     lock = state.lock
     waiting = f" · {len(lock.queue)} waiting" if lock.queue else ""
     if lock.holder is None:
         return f"lock free{waiting}"
     participant = state.participants.get(lock.holder)
     offline = " (offline)" if participant is not None and not participant.online else ""
-    held = short_duration(held_for(state, now) or timedelta(0))
-    left = short_duration(expires_in(state, now) or timedelta(0))
-    return f"lock {lock.holder}{offline} #{lock.token} · {held} · ends in {left}{waiting}"
+    held = held_for(state, now) or timedelta(0)
+    held_text = f"{int(held.total_seconds()) // 60}m"
+    left = mm_ss(expires_in(state, now) or timedelta(0))
+    return f"lock {lock.holder}{offline} {held_text} · {left} left{waiting}"
 
 
 def _stamp(ev: EventBase) -> datetime:

@@ -23,6 +23,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.actions",
     "warroom.core.handoff",
     "warroom.core.comms",
+    "warroom.core.access",
 )
 
 for _module in FEATURE_MODULES:

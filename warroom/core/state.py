@@ -12,9 +12,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from warroom.core.access import AccessState
 from warroom.core.board import BoardItem
 from warroom.core.comms_state import CommsState
 from warroom.core.decisions import Decision, FollowUp
+from warroom.core.handoff_state import HandoffOffer, RotationHint
 from warroom.core.phases import Phase
 from warroom.core.production import ProductionAction, ProductionLock
 from warroom.core.roles import HELD_ROLES, Role
@@ -81,8 +83,14 @@ class IncidentState(BaseModel):
     #: Production actions by id (the id of the event that started each), oldest first.
     actions: dict[str, ProductionAction] = Field(default_factory=dict)
     # --- handoff: offers, rotation ---
+    #: Pending handoff offers, at most one per held role; the holder keeps the role meanwhile.
+    offers: dict[Role, HandoffOffer] = Field(default_factory=dict)
+    #: The hub's rotation suggestions by role; each applies only to the holding it names.
+    rotation: dict[Role, RotationHint] = Field(default_factory=dict)
     # --- comms: stakeholder updates, cadence, deliveries ---
     comms: CommsState = Field(default_factory=CommsState)
+    # --- access: join codes and the guests who entered with them ---
+    access: AccessState = Field(default_factory=AccessState)
 
     # --- helpers every feature uses -------------------------------------------------------
     def holder(self, role: Role) -> str | None:

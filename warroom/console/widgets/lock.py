@@ -1,22 +1,348 @@
-"""Production lock: an empty state until this pane's feature fills it."""
+"""The lock pane: who may change production now, who waits, and what was changed.
+
+It renders ``state.lock`` and ``state.actions`` and sends the lock's commands; whether a key is
+offered comes from the same core rules the hub enforces (:mod:`warroom.core.lock`), so the pane
+greys out what the hub would refuse. A refusal (the lease ended while a form was open, someone
+else queued first) is shown where the user acted.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from datetime import datetime, timedelta
+from typing import ClassVar
 
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Label, Static
+
+from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
+from warroom.core.actions import open_actions
+from warroom.core.lock import expires_in, held_for, mm_ss, renewal_due, short_duration
+from warroom.core.production import (
+    LEASE_END_WORDS,
+    ActionOutcome,
+    GrantVia,
+    LockGrant,
+    ProductionAction,
+)
+from warroom.core.state import IncidentState
+
+OUTCOME_STYLE: dict[ActionOutcome, str] = {
+    ActionOutcome.HELPED: "green",
+    ActionOutcome.NO_CHANGE: "yellow",
+    ActionOutcome.MADE_WORSE: "bold red",
+    ActionOutcome.UNDONE: "dim",
+}
+
+
+def hhmm(at: datetime | None) -> str:
+    return at.strftime("%H:%M") if at else "--:--"
+
+
+def lease_line(grant: LockGrant) -> Text:
+    """One lease in the history: ``#2 cy 09:03–09:07 released (from the queue)``."""
+    via = {GrantVia.REQUEST: "", GrantVia.QUEUE: " from queue", GrantVia.HANDOVER: " handed over"}
+    end = hhmm(grant.ended_at) if grant.ended else "now"
+    line = Text.assemble(
+        (f"#{grant.token:<3}", "bold"),
+        (f"{grant.holder:<10} ", ""),
+        (f"{hhmm(grant.granted_at)}–{end:<5}", "dim"),
+        (via[grant.via], "dim"),
+    )
+    if grant.ended is not None:
+        line.append(f" {LEASE_END_WORDS[grant.ended]}")
+        if grant.reason:
+            line.append(f": {grant.reason}", "italic")
+    return line
 
 
 class LockPane(IncidentPane):
-    """Says honestly what will appear here."""
+    """The production lock, its queue, its leases, and the actions made under it."""
 
-    DEFAULT_CSS = """
-    LockPane > .empty-state { color: $text-muted; padding: 1 2; }
-    """
+    DEFAULT_CSS = tcss_beside(__file__)
+    HELP: ClassVar[str] = (
+        "One person at a time changes production. Ask for the lock with l; if someone holds it "
+        "you join the queue. The holder starts each change with a (what, where, the metric to "
+        "watch and its value now), records the value after with f, and renews with r before the "
+        "lease runs out. The IC can force-release (F) or hand the lock over (h)."
+    )
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"request", "release", "renew", "start_action", "finish_action", "undo_action",
+         "force_release", "hand_over"}
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "request", "Request lock", id="lock.request",
+                tooltip="Ask for the production lock; join the queue if it is held"),
+        Binding("x", "release", "Release", id="lock.release",
+                tooltip="Give the lock up (or leave the queue); the next in line gets it"),
+        Binding("r", "renew", "Renew", id="lock.renew",
+                tooltip="Extend your lease to a full time to live from now"),
+        Binding("a", "start_action", "Action", id="lock.action",
+                tooltip="Record a change to production, made under your lease"),
+        Binding("f", "finish_action", "Finish", id="lock.finish",
+                tooltip="Record the metric after the selected action, and whether it helped"),
+        Binding("u", "undo_action", "Undo", id="lock.undo",
+                tooltip="Undo the selected action that did not help"),
+        Binding("F", "force_release", "Force release", id="lock.force",
+                tooltip="IC: take the lock from its holder, with a reason"),
+        Binding("h", "hand_over", "Hand over", id="lock.hand_over",
+                tooltip="IC: give the lock to a named participant"),
+    ]
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        #: The lease (token, deadline) we last offered to renew, so we offer it once.
+        self._offered: tuple[int, datetime | None] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "The production lock and actions appear here: who may change production now, who waits, and what was changed.",
-            classes="empty-state",
+        yield Static("", id="lock-status")
+        yield Static("", id="lock-hint")
+        with Horizontal(id="lock-columns"):
+            with Vertical(id="lock-queue-box"):
+                yield Label("Queue", classes="lock-heading", id="lock-queue-heading")
+                yield Static("", id="lock-queue")
+            with Vertical(id="lock-leases-box"):
+                yield Label("Leases", classes="lock-heading")
+                yield Static("", id="lock-leases")
+        yield Label("Actions", classes="lock-heading", id="lock-actions-heading")
+        table: DataTable[Text | str] = DataTable(id="lock-actions", cursor_type="row")
+        table.add_columns("at", "#", "by", "action", "metric", "before → after", "outcome")
+        yield table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(1.0, self._tick)
+
+    # --- reading --------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.warroom.clock()
+
+    @property
+    def holding(self) -> bool:
+        return self.state.lock.holder == self.me
+
+    @property
+    def queued(self) -> bool:
+        return self.me in self.state.lock.queue
+
+    def selected_action(self) -> ProductionAction | None:
+        table = self.query_one("#lock-actions", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.state.actions.get(key or "")
+
+    def _finishable(self) -> ProductionAction | None:
+        """The action ``f`` records: the selected one if open, else the latest open one."""
+        mine = [a for a in open_actions(self.state) if self.me in (a.by, self.state.lock.holder)]
+        selected = self.selected_action()
+        if selected is not None and selected in mine:
+            return selected
+        return mine[-1] if mine else None
+
+    def _undoable(self) -> ProductionAction | None:
+        """The action ``u`` undoes: the selected one, else the latest that did not help."""
+        if not self.holding:
+            return None
+        selected = self.selected_action()
+        if selected is not None and selected.wants_undo:
+            return selected
+        pending = [a for a in self.state.actions.values() if a.wants_undo]
+        return pending[-1] if pending else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what the hub would accept now; IC overrides are shown to the IC alone."""
+        allowed = super().check_action(action, parameters)
+        if not allowed:
+            return allowed
+        state, lock = self.state, self.state.lock
+        if action in ("force_release", "hand_over"):
+            if not state.is_ic(self.me):
+                return False
+            return True if action == "hand_over" or lock.holder else None
+        enabled = {
+            "request": not self.holding and not self.queued,
+            "release": self.holding or self.queued,
+            "renew": self.holding,
+            "start_action": self.holding,
+            "finish_action": self._finishable() is not None,
+            "undo_action": self._undoable() is not None,
+        }.get(action)
+        if enabled is None:
+            return True
+        return True if enabled and self.may("lock_requested") else None
+
+    # --- rendering ------------------------------------------------------------------------------
+    def render_state(self, state: IncidentState) -> None:
+        self._render_status(state)
+        lock = state.lock
+        queue = self.query_one("#lock-queue", Static)
+        if lock.queue:
+            lines = Text()
+            for place, name in enumerate(lock.queue, 1):
+                style = "bold" if name == self.me else ""
+                lines.append(f"{place:>2}. {name}{'  (you)' if name == self.me else ''}\n", style)
+            queue.update(lines)
+        else:
+            queue.update(Text("nobody waiting", "dim"))
+        self.query_one("#lock-queue-heading", Label).update(f"Queue ({len(lock.queue)})")
+        leases = Text("\n").join(lease_line(g) for g in reversed(lock.grants[-6:]))
+        self.query_one("#lock-leases", Static).update(
+            leases if lock.grants else Text("no lease yet", "dim")
         )
+        self._render_actions(state)
+        self.refresh_bindings()
+
+    def _render_status(self, state: IncidentState) -> None:
+        lock, now = state.lock, self.now()
+        status = self.query_one("#lock-status", Static)
+        status.set_class(lock.holder is None, "free")
+        status.set_class(lock.holder is not None, "held")
+        status.set_class(self.holding, "mine")
+        if lock.holder is None:
+            status.update(Text.assemble(("FREE", "bold"), "  nobody may change production"))
+        else:
+            person = state.participants.get(lock.holder)
+            offline = person is not None and not person.online
+            status.update(
+                Text.assemble(
+                    ("HELD", "bold"),
+                    "  by ",
+                    (lock.holder, "bold"),
+                    (" (offline)" if offline else "", "italic"),
+                    f"  · token #{lock.token}",
+                    f"  · held {short_duration(held_for(state, now) or timedelta(0))}",
+                    f"  · ends in {mm_ss(expires_in(state, now) or timedelta(0))}",
+                )
+            )
+        self.query_one("#lock-hint", Static).update(self._hint(state, now))
+
+    def _hint(self, state: IncidentState, now: datetime) -> Text:
+        """What this person can do next, in words."""
+        hint = self.query_one("#lock-hint", Static)
+        due = renewal_due(state, self.me, now)
+        hint.set_class(due, "renew-due")
+        if self.read_only:
+            return Text("You are observing: the lock is read-only for you.", "dim")
+        if due:
+            left = mm_ss(expires_in(state, now) or timedelta(0))
+            return Text(f"Your lease ends in {left}: press r to renew it, x to release.")
+        if self.holding:
+            undo = [a for a in state.actions.values() if a.wants_undo]
+            if undo:
+                return Text(f"'{undo[-1].target}' did not help: press u to undo it first.")
+            return Text("You hold the lock: a records a change, f its result, x releases.")
+        place = state.lock.position(self.me)
+        if place is not None:
+            return Text(f"You are number {place} in the queue; x leaves it.")
+        return Text("Press l to ask for the lock.")
+
+    def _render_actions(self, state: IncidentState) -> None:
+        table = self.query_one("#lock-actions", DataTable)
+        selected = table.cursor_row
+        table.clear()
+        for key, action in state.actions.items():
+            outcome: Text | str = "open"
+            if action.outcome is not None:
+                outcome = Text(action.outcome.label, OUTCOME_STYLE[action.outcome])
+                if action.wants_undo:
+                    outcome.append(" · undo?", "bold red")
+                elif action.undone_by is not None:
+                    outcome.append(" · undone", "dim")
+            what = f"{'undo: ' if action.undoes else ''}{action.kind.label} {action.target}"
+            after = action.value_after or "…"
+            table.add_row(
+                hhmm(action.started_at), str(action.token), action.by, what, action.metric,
+                f"{action.value_before} → {after}", outcome, key=key,
+            )
+        self.query_one("#lock-actions-heading", Label).update(f"Actions ({len(state.actions)})")
+        if table.row_count:
+            table.move_cursor(row=min(selected, table.row_count - 1), animate=False)
+
+    def _tick(self) -> None:
+        """Move the countdowns, and offer renewal once per lease when it is due."""
+        if not self.is_mounted or not self.state.declared:
+            return
+        self._render_status(self.state)
+        lock, now = self.state.lock, self.now()
+        lease = (lock.token, lock.expires_at)
+        if renewal_due(self.state, self.me, now) and self._offered != lease:
+            self._offered = lease
+            left = mm_ss(expires_in(self.state, now) or timedelta(0))
+            self.notify(
+                f"Your lease on the production lock ends in {left}. Press r in the Lock pane "
+                "to renew it.",
+                title="Renew the lock?", severity="warning", timeout=20,
+            )
+
+    # --- acting ---------------------------------------------------------------------------------
+    def action_request(self) -> None:
+        self.send("lock_requested")
+
+    def action_release(self) -> None:
+        if self.holding:
+            self.send("lock_released", token=self.state.lock.token)
+        elif self.queued:
+            self.send("lock_withdrawn")
+
+    def action_renew(self) -> None:
+        if self.holding:
+            self.send("lock_renewed", token=self.state.lock.token)
+
+    def action_start_action(self, undo: ProductionAction | None = None) -> None:
+        from warroom.console.screens.lock_action import ActionForm
+
+        if not self.holding:
+            return
+        self.app.push_screen(ActionForm(token=self.state.lock.token, holder=self.me, undo=undo))
+
+    def action_finish_action(self) -> None:
+        from warroom.console.screens.lock_action import FinishForm
+
+        action = self._finishable()
+        if action is None:
+            return
+        self.app.push_screen(FinishForm(action), self._after_finish)
+
+    def _after_finish(self, outcome: ActionOutcome | None) -> None:
+        """A mitigation that did not help is undone before the next one is tried: ask."""
+        from warroom.console.screens.lock_undo import UndoPrompt
+
+        if outcome is None or not outcome.did_not_help or not self.holding:
+            return
+        action = self._undoable()
+        if action is not None:
+            self.app.push_screen(UndoPrompt(action), self._after_prompt)
+
+    def _after_prompt(self, undo: ProductionAction | None) -> None:
+        if undo is not None:
+            self.action_start_action(undo=undo)
+
+    def action_undo_action(self) -> None:
+        action = self._undoable()
+        if action is not None:
+            self.action_start_action(undo=action)
+
+    def action_force_release(self) -> None:
+        from warroom.console.screens.lock_ic import ForceReleaseForm
+
+        if self.state.lock.holder is not None:
+            self.app.push_screen(ForceReleaseForm(self.state.lock))
+
+    def action_hand_over(self) -> None:
+        from warroom.console.screens.lock_ic import HandOverForm
+
+        names = [
+            p.name for p in self.state.participants.values()
+            if not self.state.is_observer(p.name) and p.name != self.state.lock.holder
+        ]
+        self.app.push_screen(HandOverForm(self.state.lock, names))
+
+    @on(DataTable.RowHighlighted, "#lock-actions")
+    def _selection_moved(self) -> None:
+        self.refresh_bindings()
+

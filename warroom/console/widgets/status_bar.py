@@ -18,6 +18,8 @@ from textual.widgets import Label
 
 from warroom.client.sync import LinkStatus
 from warroom.console.css import tcss_beside
+from warroom.core.cadence import countdown as update_countdown
+from warroom.core.lock import lock_summary as production_lock_line
 from warroom.core.state import IncidentState
 
 LINK_TEXT: dict[LinkStatus, str] = {
@@ -61,21 +63,19 @@ def ic_summary(state: IncidentState) -> str:
     return f"IC {state.ic}" if state.ic else "no IC"
 
 
-def lock_summary(state: IncidentState) -> str:
-    """Who may change production now ("lock free" until the lock feature says otherwise)."""
-    lock = getattr(state, "lock", None)
-    holder = getattr(lock, "holder", None)
-    return f"lock: {holder}" if holder else "lock free"
+def lock_summary(state: IncidentState, now: datetime) -> str:
+    """Who may change production now: holder, held for, time left, queue length."""
+    return production_lock_line(state, now)
 
 
 def next_update(state: IncidentState, now: datetime) -> str:
-    """Countdown to the next stakeholder update ("—" until the comms feature schedules one)."""
-    due = getattr(state, "next_update_due", None)
-    if callable(due):
-        due = due()
-    if not isinstance(due, datetime):
+    """Countdown to the next stakeholder update; from zero on, an overdue warning for everyone."""
+    shown = update_countdown(state, now)
+    if shown is None:
         return "update —"
-    return f"update {countdown(due - now)}"
+    if shown.overdue:
+        return f"⚠ update overdue {countdown(-shown.remaining)}"
+    return f"update {countdown(shown.remaining)}"
 
 
 def link_summary(link: LinkStatus, pending: int) -> str:
@@ -144,7 +144,7 @@ class StatusBar(Widget):
         self.query_one("#sb-phase", Label).update(str(state.phase) if state.declared else "")
         self.query_one("#sb-age", Label).update(since_detection(state, now))
         self.query_one("#sb-ic", Label).update(ic_summary(state))
-        lock = lock_summary(state)
+        lock = lock_summary(state, now)
         lock_label = self.query_one("#sb-lock", Label)
         lock_label.update(lock)
         lock_label.set_class(lock != "lock free", "held")

@@ -1,0 +1,137 @@
+"""Who is knocking: a hub token, an incident's join code, or nobody (an open hub on loopback).
+
+Every secret is compared in constant time, and no secret is ever written to a log: the hub logs
+a token's *name* and a join code's public id, and :class:`RedactSecrets` scrubs the handshake
+headers that the websockets library prints when debug logging is on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from warroom.core.access import JOIN_CODE_HEADER, parse_join_code, verify_join_code
+from warroom.core.state import IncidentState
+
+#: Handshake headers that carry secrets.
+SECRET_HEADERS = frozenset({"authorization", JOIN_CODE_HEADER.lower()})
+
+
+class CredentialKind(StrEnum):
+    OPEN = "open"  # a hub without tokens (loopback only)
+    TOKEN = "token"  # a hub token: every incident on the hub
+    CODE = "code"  # a join code: one incident, as a guest
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a connection was let in with. ``name`` is the token's name or the code's public id."""
+
+    kind: CredentialKind
+    name: str = ""
+    incident_id: str = ""
+
+    @property
+    def guest(self) -> bool:
+        return self.kind == CredentialKind.CODE
+
+    def describe(self) -> str:
+        """For logs: never the secret."""
+        if self.guest:
+            return f"join code {self.name} of {self.incident_id}"
+        return f"token {self.name!r}" if self.kind == CredentialKind.TOKEN else "open hub"
+
+
+OPEN = Credential(CredentialKind.OPEN)
+
+#: The hub's current state of an incident by id (None if there is no such incident).
+StateLookup = Callable[[str], IncidentState | None]
+
+
+def _digest(value: str) -> bytes:
+    # Equal-length digests, so the comparison time says nothing about the token's length either.
+    return hashlib.sha256(value.encode()).digest()
+
+
+def match_token(presented: str, tokens: Mapping[str, str]) -> str | None:
+    """The name of the token ``presented`` equals, comparing with every token in constant time."""
+    wanted = _digest(presented)
+    found = None
+    for name, secret in tokens.items():
+        if hmac.compare_digest(wanted, _digest(secret)) and found is None:
+            found = name
+    return found
+
+
+def bearer(headers: Mapping[str, str]) -> str | None:
+    scheme, _, presented = headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return None
+    return presented.strip()
+
+
+def authenticate(
+    headers: Mapping[str, str],
+    tokens: Mapping[str, str],
+    incident_state: StateLookup,
+) -> Credential | None:
+    """The credential a request presents, or None if it must be refused with 401.
+
+    A valid hub token wins over a join code. On an open hub (no tokens) anyone on loopback is
+    let in, but someone who presents a join code is still treated as that code's guest.
+    """
+    presented = bearer(headers)
+    if presented is not None and tokens:
+        name = match_token(presented, tokens)
+        if name is not None:
+            return Credential(CredentialKind.TOKEN, name)
+    code_text = headers.get(JOIN_CODE_HEADER)
+    if code_text:
+        return admit_code(code_text, incident_state)
+    if not tokens:
+        return OPEN
+    return None
+
+
+def admit_code(code_text: str, incident_state: StateLookup) -> Credential | None:
+    """The guest credential for a join code that is live on its incident, else None."""
+    parsed = parse_join_code(code_text)
+    if parsed is None:
+        return None
+    incident_id, code_id, secret = parsed
+    state = incident_state(incident_id)
+    access = state.access if state is not None else IncidentState().access
+    code = verify_join_code(access, code_id, secret)
+    if code is None or state is None:
+        return None
+    return Credential(CredentialKind.CODE, code.code_id, incident_id)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces the value of secret handshake headers in websockets' debug lines.
+
+    websockets logs each request header as ``("< %s: %s", name, value)`` at debug level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) == 2
+            and isinstance(args[0], str)
+            and args[0].lower() in SECRET_HEADERS
+        ):
+            record.args = (args[0], "[redacted]")
+        return True
+
+
+def redacted_logger(name: str = "warroom.hub.websockets") -> logging.Logger:
+    """The logger handed to the websockets server: same lines, no secrets."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+        logger.addFilter(RedactSecrets())
+    return logger

@@ -1,0 +1,60 @@
+"""``warroom comms preview`` run as a command against a real hub and its database file."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+
+from tests.helpers import client, declare_incident, running_hub
+from warroom.core.clock import utc_now
+from warroom.core.protocol import Ack
+
+GUESS = "connection leak in the v2.3.1 payment client"
+FACT = "error rate on /pay is 23% since 13:55"
+
+
+async def warroom(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "warroom", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_preview_prints_the_next_update_without_guesses_and_leaves_no_trace(tmp_path):
+    db = tmp_path / "hub.db"
+    # The real clock: the command computes "now" itself, as it would for a person.
+    async with running_hub(db, clock=utc_now) as hub:  # type: ignore[arg-type]
+        incident = await declare_incident(hub.url, severity="SEV1", scope="Card payments in the EU")
+        ana = await client(hub.url, "ana", "ic", incident)
+        await ana.post("board_item_added", kind="fact", text=FACT)
+        last = await ana.post("board_item_added", kind="guess", text=GUESS)
+        assert isinstance(last, Ack)
+        head = hub.hub.rooms[incident].head
+
+        code, out, err = await warroom("comms", "preview", "--hub", hub.url, "--incident", incident)
+        assert code == 0, err
+        lines = out.splitlines()
+        assert re.fullmatch(r"Checkout errors after deploy - update #1 \(\d\d:\d\d UTC\)", lines[0])
+        assert "Affected: Card payments in the EU" in lines
+        assert FACT in out and GUESS not in out
+        assert re.fullmatch(r"Next update: by \d\d:\d\d UTC", lines[-1])
+        assert re.fullmatch(r"The next update is due by \d\d:\d\d UTC \(next update \d\d:\d\d\)\.\n",
+                            err)
+        assert hub.hub.rooms[incident].head == head  # previewing wrote nothing
+
+        code, out, _ = await warroom("comms", "preview", "--hub", hub.url, "--incident", incident,
+                                     "--audience", "internal")
+        assert code == 0 and GUESS in out and out.startswith("[")
+
+        code, _, err = await warroom("comms", "preview", "--hub", hub.url, "--incident", incident,
+                                     "--last")
+        assert code == 1 and "no update has been published" in err
+        await ana.close()
+
+    code, out, _ = await warroom("comms", "preview", "--db", str(db), "--incident", incident)
+    assert code == 0 and FACT in out and GUESS not in out
+    code, _, err = await warroom("comms", "preview", "--db", str(db), "--incident", "inc-nope")
+    assert code == 1 and "no incident inc-nope" in err

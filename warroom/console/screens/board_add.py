@@ -1,0 +1,51 @@
+"""Put a fact or a guess on the board, with evidence if there is some already."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Select
+
+from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow, field_label
+from warroom.core.board import MAX_CARD, ItemKind
+
+
+class AddCardForm(CommandForm):
+    """The board's add form. It opens on the kind of the column the user was in."""
+
+    HEADING = "Add to the board"
+
+    def __init__(self, kind: ItemKind = ItemKind.GUESS) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def fields(self) -> ComposeResult:
+        yield field_label("Is it confirmed, or a guess to check?")
+        yield Select(
+            [("Guess (a hypothesis to check)", ItemKind.GUESS), ("Confirmed fact", ItemKind.FACT)],
+            value=self.kind,
+            allow_blank=False,
+            id="card-kind",
+        )
+        yield field_label("One sentence")
+        yield Input(
+            placeholder="e.g. connection pool exhausted on db-primary",
+            id="card-text",
+            max_length=MAX_CARD,
+        )
+        yield field_label("Evidence (optional)")
+        yield EvidenceRow("a link, a query, a graph name, a command output excerpt")
+
+    def on_mount(self) -> None:
+        self.query_one("#card-text", Input).focus()
+
+    def build(self) -> Built | str:
+        text = self.query_one("#card-text", Input).value.strip()
+        if not text:
+            return "Write the fact or the guess first."
+        kind = self.query_one("#card-kind", Select).value
+        note = self.query_one(EvidenceRow).note()
+        return "board_item_added", {
+            "kind": str(kind),
+            "text": text,
+            "evidence": [note] if note else [],
+        }

@@ -1,0 +1,55 @@
+"""Evidence on a card: added to it, confirming a guess, or ruling one out.
+
+The three share one form because they are one gesture in the room ("here is what I found"); they
+differ in the command sent and in whether evidence is required: ruling out a guess without saying
+what ruled it out would leave the postmortem guessing.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow, field_label
+from warroom.core.board import BoardItem, quote
+
+
+class EvidenceForm(CommandForm):
+    """Attach evidence to ``card``, or confirm or rule it out with evidence."""
+
+    #: command type -> (heading verb, is evidence required, label above the evidence)
+    MODES: ClassVar[dict[str, tuple[str, bool, str]]] = {
+        "evidence_added": ("Add evidence to", True, "Evidence"),
+        "guess_confirmed": ("Confirm", False, "What confirmed it (optional)"),
+        "guess_ruled_out": ("Rule out", True, "What ruled it out"),
+    }
+
+    def __init__(self, command: str, card: BoardItem) -> None:
+        super().__init__()
+        self.command = command
+        self.card = card
+
+    def heading(self) -> str:
+        verb = self.MODES[self.command][0]
+        return f"{verb} {self.card.label}"
+
+    def fields(self) -> ComposeResult:
+        _, _, label = self.MODES[self.command]
+        yield Static(quote(self.card.text, 200), classes="card-quote")
+        yield field_label(label)
+        yield EvidenceRow("a link, a query, a graph name, a command output excerpt")
+
+    def on_mount(self) -> None:
+        self.query_one("#evidence-text").focus()
+
+    def build(self) -> Built | str:
+        _, required, _ = self.MODES[self.command]
+        note = self.query_one(EvidenceRow).note()
+        if required and note is None:
+            return "Say what the evidence is."
+        payload: dict[str, object] = {"item": self.card.no, "subject": self.card.text}
+        if note is not None:
+            payload["evidence"] = note
+        return self.command, payload

@@ -1,0 +1,161 @@
+"""The modal form every board and decision command is typed into.
+
+A form sends its one command and stays open until the hub answers: an acknowledgement closes it
+with the new ``seq``, a refusal is shown inside the form, where the user acted, with what they
+typed still there to correct. While the link to the hub is down the command waits in the
+outbox like any other; the form closes at once and a later refusal arrives as a notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select, Static
+
+from warroom.client.sync import LinkStatus
+from warroom.console.css import tcss_beside
+from warroom.core.board import EvidenceKind
+from warroom.core.protocol import Ack, Error
+
+if TYPE_CHECKING:
+    from warroom.console.app import WarroomApp
+
+#: How long a form waits for the hub before it closes and lets the outbox carry on.
+REPLY_WAIT = 3.0
+
+Built = tuple[str, dict[str, Any]]
+
+
+class CommandForm(ModalScreen[int | None]):
+    """A modal that builds one command from its fields and sends it to the hub."""
+
+    DEFAULT_CSS = tcss_beside(__file__)
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without sending"),
+        Binding(
+            "ctrl+s", "submit", "Send", id="form.submit", tooltip="Send to the hub", priority=True
+        ),
+    ]
+    #: The form's heading.
+    HEADING: ClassVar[str] = ""
+    #: The keys line under the fields.
+    HINT: ClassVar[str] = "ctrl+s send · esc cancel"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form", classes="command-form"):
+            yield Label(self.heading(), id="form-heading")
+            yield from self.fields()
+            yield Static("", id="form-error")
+            yield Static(self.HINT, id="form-hint")
+
+    def heading(self) -> str:
+        return self.HEADING
+
+    def fields(self) -> ComposeResult:
+        """The form's inputs. Subclasses yield theirs."""
+        yield from ()
+
+    def build(self) -> Built | str:
+        """The command to send as ``(type, payload)``, or a message saying what is missing."""
+        raise NotImplementedError
+
+    # --- sending ------------------------------------------------------------------------------
+    @property
+    def warroom(self) -> WarroomApp:
+        return self.app  # type: ignore[return-value]
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#form-error", Static)
+        error.update(message)
+        error.set_class(bool(message), "shown")
+
+    @on(Input.Submitted)
+    def _submit_from_input(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    def action_submit(self) -> None:
+        built = self.build()
+        if isinstance(built, str):
+            self.show_error(built)
+            return
+        self.show_error("")
+        self.run_worker(self._send(*built), exclusive=True, group="form-send")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    async def _send(self, event_type: str, payload: dict[str, Any]) -> None:
+        future = self.warroom.send_command(event_type, **payload)
+        if future is None:
+            return  # the draft did not validate; the app has said why
+        if self.warroom.link != LinkStatus.LIVE:
+            self._report_later(future)
+            self.notify("Queued: it goes to the hub when the link is back.", timeout=5)
+            self.dismiss(None)
+            return
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(future), REPLY_WAIT)
+        except TimeoutError:
+            self._report_later(future)
+            self.dismiss(None)
+            return
+        if isinstance(reply, Error):
+            self.show_error(f"The hub refused: {reply.message}")
+            return
+        self.dismiss(reply.seq)
+
+    def _report_later(self, future: asyncio.Future[Ack | Error]) -> None:
+        app = self.app
+
+        def report(done: asyncio.Future[Ack | Error]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return
+            reply = done.result()
+            if isinstance(reply, Error):
+                app.notify(reply.message, title="The hub refused", severity="error", timeout=8)
+
+        future.add_done_callback(report)
+
+
+def field_label(text: str) -> Label:
+    """A label above a form field."""
+    return Label(text, classes="field-label")
+
+
+EVIDENCE_CHOICES: list[tuple[str, EvidenceKind]] = [
+    ("note", EvidenceKind.NOTE),
+    ("link", EvidenceKind.LINK),
+    ("query", EvidenceKind.QUERY),
+    ("graph", EvidenceKind.GRAPH),
+    ("output", EvidenceKind.OUTPUT),
+]
+
+
+class EvidenceRow(Horizontal):
+    """What kind of evidence (link, query, graph, command output, note) and its text."""
+
+    def __init__(self, placeholder: str, *, kind: EvidenceKind = EvidenceKind.NOTE) -> None:
+        super().__init__(classes="evidence-row")
+        self._placeholder = placeholder
+        self._kind = kind
+
+    def compose(self) -> ComposeResult:
+        yield Select(
+            EVIDENCE_CHOICES, value=self._kind, allow_blank=False, id="evidence-kind", compact=True
+        )
+        yield Input(placeholder=self._placeholder, id="evidence-text", max_length=4000)
+
+    def note(self) -> dict[str, str] | None:
+        """The evidence as a command carries it, or ``None`` when nothing was typed."""
+        text = self.query_one("#evidence-text", Input).value.strip()
+        if not text:
+            return None
+        kind = self.query_one("#evidence-kind", Select).value
+        return {"kind": str(kind), "text": text}

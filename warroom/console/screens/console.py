@@ -1,0 +1,167 @@
+"""The console screen: the status bar on top, one tab per pane, the keys at the bottom.
+
+The screen is the only place that reads the client: on every change it hands the folded state
+down to the status bar and to each pane (attributes down). It opens on the pane of the person's
+role, and every pane is one key away (1-7) or one click on its tab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from warroom.client.sync import IncidentClient
+from warroom.console.app import ClientChanged, HubMessage, WarroomApp
+from warroom.console.panes import HOME_PANE, PANES, PaneSpec
+from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.status_bar import StatusBar
+
+
+def pane_bindings() -> list[Binding]:
+    return [
+        Binding(spec.key, f"show_pane('{spec.id}')", spec.title, show=False,
+                id=f"pane.{spec.id}", tooltip=f"Show the {spec.title.lower()} pane")
+        for spec in PANES
+    ]  # fmt: skip
+
+
+class ConsoleScreen(Screen[None]):
+    """One incident, live."""
+
+    CSS_PATH = "console.tcss"
+    BINDINGS = [
+        *pane_bindings(),
+        Binding("question_mark", "help", "Help", id="help",
+                tooltip="The keys of this pane and of the console"),
+        Binding("ctrl+l", "leave", "Incidents", show=False, id="leave",
+                tooltip="Leave this incident and go back to the list"),
+    ]  # fmt: skip
+
+    def __init__(self, client: IncidentClient) -> None:
+        super().__init__()
+        self.client = client
+
+    @property
+    def warroom(self) -> WarroomApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.warroom
+        yield StatusBar(id="status-bar")
+        home = HOME_PANE.get(app.seat, PANES[0].id)
+        with TabbedContent(initial=home, id="panes"):
+            for spec in PANES:
+                with TabPane(f"{spec.key} {spec.title}", id=spec.id):
+                    yield spec.widget_class()(me=app.me, seat=app.seat, id=f"pane-{spec.id}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sync()
+        self.set_interval(1.0, self._tick)
+        self.call_after_refresh(self._focus_pane, self.active_pane)
+
+    # --- attributes down --------------------------------------------------------------------
+    def on_client_changed(self, message: ClientChanged) -> None:
+        self.sync()
+
+    def sync(self) -> None:
+        """Hand the client's state to everything that shows it."""
+        client = self.client
+        bar = self.query_one(StatusBar)
+        bar.state = client.state
+        bar.link = client.status
+        bar.pending = len(client.outbox)
+        bar.now = self.warroom.clock()
+        for pane in self.query(IncidentPane):
+            pane.state = client.state
+        self.sub_title = f"{client.state.title} · {client.status}"
+
+    def _tick(self) -> None:
+        self.query_one(StatusBar).now = self.warroom.clock()
+
+    def on_hub_message(self, message: HubMessage) -> None:
+        error = message.error
+        if self.client.fatal:
+            self.notify(f"{error.message} Press Ctrl+L for the list of incidents.",
+                        title="Cannot follow this incident", severity="error", timeout=15)
+        else:
+            self.notify(error.message, title="The hub says", severity="warning", timeout=8)
+
+    # --- panes ------------------------------------------------------------------------------
+    @property
+    def active_pane(self) -> IncidentPane | None:
+        active = self.query_one(TabbedContent).active
+        found = self.query(f"#pane-{active}")
+        return found.first(IncidentPane) if found else None
+
+    def action_show_pane(self, pane_id: str) -> None:
+        self.query_one(TabbedContent).active = pane_id
+        self._focus_pane(self.active_pane)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.call_after_refresh(self._focus_pane, self.active_pane)
+
+    def _focus_pane(self, pane: IncidentPane | None) -> None:
+        """Focus the pane's first focusable widget, so its keys work at once."""
+        if pane is None:
+            return
+        focused = self.focused
+        if focused is not None and pane in focused.ancestors:
+            return
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+        self.set_focus(None)
+
+    def action_help(self) -> None:
+        from warroom.console.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.active_pane, self.active_bindings))
+
+    def action_leave(self) -> None:
+        from warroom.console.screens.join import JoinScreen
+
+        self.run_worker(self.warroom.leave_incident())
+        self.app.switch_screen(JoinScreen())
+
+    # --- command palette ----------------------------------------------------------------------
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """Every pane, and every action of the current pane that this person may use."""
+        for spec in PANES:
+            yield SystemCommand(f"Go to {spec.title}", f"Show the {spec.title.lower()} pane "
+                                f"(key {spec.key})", partial(self.action_show_pane, spec.id))
+        yield SystemCommand("Help", "The keys of this pane and of the console", self.action_help)
+        yield SystemCommand("Leave incident", "Go back to the list of incidents",
+                            self.action_leave)
+        pane = self.active_pane
+        if pane is None:
+            return
+        spec = _spec(pane)
+        for binding in pane._bindings.key_to_bindings.values():
+            for item in binding:
+                if not item.description or pane.check_action(item.action, ()) is False:
+                    continue
+                yield SystemCommand(
+                    f"{spec.title if spec else 'Pane'}: {item.tooltip or item.description}",
+                    f"Key {item.key}",
+                    partial(self._run_pane_action, pane, item.action),
+                )
+
+    async def _run_pane_action(self, pane: IncidentPane, action: str) -> None:
+        self._focus_pane(pane)
+        await pane.run_action(action)
+
+
+def _spec(pane: IncidentPane) -> PaneSpec | None:
+    for spec in PANES:
+        if pane.id == f"pane-{spec.id}":
+            return spec
+    return None

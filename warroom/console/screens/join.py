@@ -1,0 +1,163 @@
+"""The join screen: the hub's open incidents, to follow one or declare a new one.
+
+The list comes from the hub's ``GET /incidents`` in a worker (the screen never blocks on the
+network) and refreshes by itself every few seconds, so an incident a teammate just declared
+appears without a key press.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from warroom.client.lobby import HubRefused, list_incidents
+from warroom.console.app import WarroomApp
+from warroom.console.widgets.status_bar import elapsed
+from warroom.core.roles import ROLE_TITLES, Role
+
+
+def parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+class JoinScreen(Screen[None]):
+    """Pick an incident with the arrows and Enter, or press n to declare one."""
+
+    CSS_PATH = "join.tcss"
+    BINDINGS = [
+        Binding("enter", "join", "Join", id="join.join", tooltip="Follow the selected incident"),
+        Binding("n", "declare", "Declare new", id="join.declare",
+                tooltip="Declare a new incident with the declaration template"),
+        Binding("r", "refresh", "Refresh", id="join.refresh",
+                tooltip="Ask the hub for its incidents again"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.incidents: list[dict[str, Any]] = []
+
+    @property
+    def warroom(self) -> WarroomApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        app = self.warroom
+        who = f"{app.me} · {ROLE_TITLES[app.seat].lower()}"
+        yield Static(f"[b]warroom[/b] · {app.url} · you join as {who}", id="join-who")
+        if app.share_hint:
+            yield Static(f"Teammates join with:  [b]{app.share_hint}[/b]", id="join-share")
+        yield Label("Open incidents", classes="join-heading")
+        yield DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
+        yield Label("Asking the hub for its incidents…", id="join-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Sev", key="sev", width=4)
+        table.add_column("Id", key="id")
+        table.add_column("Title", key="title")
+        table.add_column("Phase", key="phase")
+        table.add_column("Age", key="age")
+        table.add_column("People", key="people")
+        table.add_column("IC", key="ic")
+        self.action_refresh()
+        if self.warroom.lobby_refresh > 0:
+            self.set_interval(self.warroom.lobby_refresh, self.action_refresh)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "declare" and self.warroom.seat == Role.OBSERVER:
+            return False  # observers cannot declare; the key is not offered
+        if action == "join":
+            return bool(self.incidents) or None
+        return True
+
+    # --- loading ------------------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        self.load_incidents()
+
+    @work(exclusive=True, group="lobby")
+    async def load_incidents(self) -> None:
+        app = self.warroom
+        try:
+            rows = await list_incidents(app.url, app.token)
+        except HubRefused as exc:
+            self._show_message(f"The hub refused the list: {exc}", error=True)
+            return
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            self._show_message(
+                f"Cannot reach the hub at {app.url} ({type(exc).__name__}). "
+                "Is it running? Press r to try again.",
+                error=True,
+            )
+            return
+        self.show_incidents(rows)
+
+    def show_incidents(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one(DataTable)
+        selected = self._selected_id()
+        self.incidents = rows
+        table.clear()
+        now = self.warroom.clock()
+        for row in rows:
+            table.add_row(*self._cells(row, now), key=str(row.get("id")))
+        if selected is not None and any(str(r.get("id")) == selected for r in rows):
+            table.move_cursor(row=table.get_row_index(selected))
+        if rows:
+            self._show_message("Enter joins the highlighted incident; n declares a new one.")
+        elif self.warroom.seat == Role.OBSERVER:
+            self._show_message("No open incidents on this hub. Observers cannot declare one.")
+        else:
+            self._show_message("No open incidents on this hub. Press n to declare one.")
+        self.refresh_bindings()
+
+    def _cells(self, row: dict[str, Any], now: datetime) -> tuple[Any, ...]:
+        sev = str(row.get("severity", "?"))
+        colour = self.app.theme_variables.get(sev.lower(), "")
+        detected = parse_time(row.get("detected_at")) or parse_time(row.get("declared_at"))
+        age = elapsed(now - detected) if detected else "—"
+        people = f"{row.get('online', 0)}/{row.get('participants', 0)} on"
+        title = ("DRILL · " if row.get("drill") else "") + str(row.get("title", ""))
+        return (Text(sev, style=f"bold {colour}"), str(row.get("id")), title,
+                str(row.get("phase", "")), age, people, str(row.get("ic") or "—"))  # fmt: skip
+
+    def _selected_id(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not self.incidents or table.cursor_row >= len(self.incidents):
+            return None
+        return str(self.incidents[table.cursor_row].get("id"))
+
+    def _show_message(self, text: str, error: bool = False) -> None:
+        label = self.query_one("#join-message", Label)
+        label.update(text)
+        label.set_class(error, "error")
+
+    # --- acting -------------------------------------------------------------------------------
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_join()
+
+    def action_join(self) -> None:
+        incident = self._selected_id()
+        if incident is not None:
+            self.warroom.join_incident(incident)
+
+    def action_declare(self) -> None:
+        from warroom.console.screens.declare import DeclareScreen
+
+        def declared(incident: str | None) -> None:
+            if incident:
+                self.warroom.join_incident(incident)
+
+        self.app.push_screen(DeclareScreen(), declared)

@@ -1,0 +1,158 @@
+"""The production action forms: start a change under the lease, then record how it went.
+
+Starting asks for what a responder should know before touching production: the kind of change,
+where, what it should change, and the metric to watch with its value now. Finishing records the
+value after and the outcome. The form carries the lease's fencing token from the moment it
+opened, so a change typed under a lease that has since ended is refused by the hub, not applied.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select, Static
+
+from warroom.console.screens.lock_form import LockForm
+from warroom.core.production import ActionKind, ActionOutcome, ProductionAction
+
+KIND_OPTIONS = [(kind.label.capitalize(), kind) for kind in ActionKind]
+OUTCOME_OPTIONS = [(outcome.label.capitalize(), outcome) for outcome in ActionOutcome]
+
+
+class ActionForm(LockForm[bool]):
+    """Start a production action (or the undo of an earlier one) under lease ``token``."""
+
+    def __init__(self, token: int, holder: str, undo: ProductionAction | None = None) -> None:
+        super().__init__()
+        self.token = token
+        self.holder = holder
+        self.undo = undo
+
+    def compose(self) -> ComposeResult:
+        undo = self.undo
+        with Vertical(id="form"):
+            title = f"Undo: {undo.kind.label} {undo.target}" if undo else "Change production"
+            yield Label(f"{title}  ·  lease #{self.token} ({self.holder})", id="form-title")
+            if undo is not None:
+                yield Static(
+                    f"It did not help: {undo.metric} {undo.value_before} → {undo.value_after}. "
+                    "Undo it before trying the next change.",
+                    classes="form-context",
+                )
+            yield Label("Kind of change", classes="field-label")
+            yield Select(KIND_OPTIONS, value=undo.kind if undo else ActionKind.ROLLBACK,
+                         allow_blank=False, id="action-kind")
+            yield Label("Target (service, flag, cluster…)", classes="field-label")
+            yield Input(value=undo.target if undo else "", id="action-target",
+                        placeholder="checkout-api")
+            yield Label("What it should change", classes="field-label")
+            expected = f"back to how it was before this {undo.kind.label}" if undo else ""
+            yield Input(value=expected, id="action-expected",
+                        placeholder="5xx rate back under 1%")
+            yield Label("Metric to watch", classes="field-label")
+            yield Input(value=undo.metric if undo else "", id="action-metric",
+                        placeholder="checkout 5xx rate")
+            yield Label("Its value now", classes="field-label")
+            yield Input(value=undo.value_after if undo else "", id="action-before",
+                        placeholder="12%")
+            yield self.error_line()
+            with Horizontal(id="form-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Start (ctrl+s)", variant="warning", id="submit")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#action-target" if self.undo is None else "#action-before",
+                       Input).focus()
+
+    def result(self) -> bool:
+        return True
+
+    def action_submit(self) -> None:
+        fields = {
+            "target": self.query_one("#action-target", Input).value.strip(),
+            "expected": self.query_one("#action-expected", Input).value.strip(),
+            "metric": self.query_one("#action-metric", Input).value.strip(),
+            "value_before": self.query_one("#action-before", Input).value.strip(),
+        }
+        names = {"target": "target", "expected": "what it should change",
+                 "metric": "metric", "value_before": "its value now"}
+        missing = [names[k] for k, v in fields.items() if not v]
+        if missing:
+            self.show_error("Fill in: " + ", ".join(missing) + ".")
+            return
+        kind = self.query_one("#action-kind", Select).value
+        undoes = str(self.undo.id) if self.undo is not None else None
+        self.send("action_started", token=self.token, kind=kind, undoes=undoes, **fields)
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.focus_next()
+
+
+class FinishForm(LockForm[ActionOutcome]):
+    """Record the value after an action and whether it helped."""
+
+    def __init__(self, action: ProductionAction) -> None:
+        super().__init__()
+        self.action = action
+
+    def compose(self) -> ComposeResult:
+        action = self.action
+        with Vertical(id="form"):
+            yield Label(f"How did it go?  ·  {action.kind.label} {action.target}",
+                        id="form-title")
+            yield Static(
+                f"Expected: {action.expected}\nWatching {action.metric}: {action.value_before} "
+                "before.",
+                classes="form-context",
+            )
+            yield Label(f"{action.metric} now", classes="field-label")
+            yield Input(id="action-after", placeholder=action.value_before)
+            yield Label("Outcome", classes="field-label")
+            yield Select(OUTCOME_OPTIONS, prompt="Did it help?", id="action-outcome")
+            yield Label("Note (optional)", classes="field-label")
+            yield Input(id="action-note")
+            yield self.error_line()
+            with Horizontal(id="form-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Record (ctrl+s)", variant="primary", id="submit")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#action-after", Input).focus()
+
+    def result(self) -> ActionOutcome | None:
+        value = self.query_one("#action-outcome", Select).value
+        return value if isinstance(value, ActionOutcome) else None
+
+    def action_submit(self) -> None:
+        after = self.query_one("#action-after", Input).value.strip()
+        outcome = self.result()
+        if not after or outcome is None:
+            self.show_error(f"Fill in the value of {self.action.metric} now, and the outcome.")
+            return
+        note = self.query_one("#action-note", Input).value.strip()
+        self.send("action_finished", action_id=str(self.action.id), value_after=after,
+                  outcome=outcome, note=note)
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        self.focus_next()

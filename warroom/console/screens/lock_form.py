@@ -1,0 +1,70 @@
+"""The base of the lock's modal forms: send one command, and show a refusal right there.
+
+A form stays open until the hub acknowledges its command, so a refusal (the lease ended while
+the form was open, the lock changed hands) is read where the user acted, with what they typed
+still in place to fix or cancel.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Generic, TypeVar
+
+from textual import work
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from warroom.console.css import tcss_beside
+from warroom.core.protocol import Error
+
+R = TypeVar("R")
+
+
+class LockForm(ModalScreen[R], Generic[R]):
+    """A modal that sends one command and closes on the hub's acknowledgement."""
+
+    DEFAULT_CSS = tcss_beside(__file__)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="lock-form.cancel",
+                tooltip="Close without sending anything"),
+        Binding("ctrl+s", "submit", "Send", id="lock-form.submit",
+                tooltip="Send this to the hub"),
+    ]  # fmt: skip
+
+    def error_line(self) -> Static:
+        return Static("", id="form-error", classes="form-error")
+
+    def show_error(self, message: str) -> None:
+        error = self.query_one("#form-error", Static)
+        error.update(message)
+        error.display = bool(message)
+
+    def on_mount(self) -> None:
+        self.show_error("")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        """Subclasses validate their fields, then call :meth:`send`."""
+
+    def result(self) -> R | None:
+        """What the form returns to its opener once the hub has acknowledged."""
+        return None
+
+    def send(self, event_type: str, **payload: Any) -> None:
+        future = self.app.send_command(event_type, **payload)  # type: ignore[attr-defined]
+        if future is None:
+            return  # did not validate; the app has said why
+        self.show_error("")
+        self.query_one("#form-error", Static).update("Waiting for the hub…")
+        self.query_one("#form-error", Static).display = True
+        self._await_reply(future)
+
+    @work(exclusive=True, group="lock-form")
+    async def _await_reply(self, future: Any) -> None:
+        reply = await future
+        if isinstance(reply, Error):
+            self.show_error(f"The hub refused: {reply.message}")
+            return
+        self.dismiss(self.result())

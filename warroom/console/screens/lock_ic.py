@@ -1,0 +1,107 @@
+"""The IC's overrides of the production lock: take it away, or give it to someone.
+
+Both name the token the IC saw when opening the form, so if the lock changed hands meanwhile the
+hub refuses instead of taking it from the wrong person.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Input, Label, Select, Static
+
+from warroom.console.screens.lock_form import LockForm
+from warroom.core.production import ProductionLock
+
+
+class ForceReleaseForm(LockForm[bool]):
+    """Take the lock from its holder, with a reason; it passes to the first in the queue."""
+
+    def __init__(self, lock: ProductionLock) -> None:
+        super().__init__()
+        self.lock = lock
+
+    def compose(self) -> ComposeResult:
+        lock = self.lock
+        following = lock.queue[0] if lock.queue else "nobody (the lock becomes free)"
+        with Vertical(id="form"):
+            yield Label(f"Force-release the lock from {lock.holder}", id="form-title")
+            yield Static(f"Lease #{lock.token}. Next: {following}.", classes="form-context")
+            yield Label("Reason (everyone sees it on the timeline)", classes="field-label")
+            yield Input(id="lock-reason", placeholder="holder unreachable for 5 minutes")
+            yield self.error_line()
+            with Horizontal(id="form-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Force release (ctrl+s)", variant="error", id="submit")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#lock-reason", Input).focus()
+
+    def result(self) -> bool:
+        return True
+
+    def action_submit(self) -> None:
+        reason = self.query_one("#lock-reason", Input).value.strip()
+        if not reason:
+            self.show_error("Say why the lock is being taken away.")
+            return
+        self.send("lock_force_released", token=self.lock.token, reason=reason)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()
+
+
+class HandOverForm(LockForm[bool]):
+    """Give the lock to a named participant, ending the current lease if there is one."""
+
+    def __init__(self, lock: ProductionLock, names: list[str]) -> None:
+        super().__init__()
+        self.lock = lock
+        self.names = names
+
+    def compose(self) -> ComposeResult:
+        lock = self.lock
+        now = f"held by {lock.holder} (lease #{lock.token})" if lock.holder else "free"
+        with Vertical(id="form"):
+            yield Label("Hand the production lock over", id="form-title")
+            yield Static(f"The lock is {now}.", classes="form-context")
+            yield Label("Give it to", classes="field-label")
+            yield Select([(n, n) for n in self.names], prompt="Who?", id="lock-to")
+            yield Label("Reason (optional)", classes="field-label")
+            yield Input(id="lock-reason", placeholder="owns the database")
+            yield self.error_line()
+            with Horizontal(id="form-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Hand over (ctrl+s)", variant="warning", id="submit")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#lock-to", Select).focus()
+
+    def result(self) -> bool:
+        return True
+
+    def action_submit(self) -> None:
+        to = self.query_one("#lock-to", Select).value
+        if not isinstance(to, str):
+            self.show_error("Choose who gets the lock.")
+            return
+        reason = self.query_one("#lock-reason", Input).value.strip()
+        self.send("lock_handed_over", token=self.lock.token, to=to, reason=reason)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#submit")
+    def _submit(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.action_cancel()

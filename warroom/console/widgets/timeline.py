@@ -1,0 +1,241 @@
+"""The timeline pane: the shared record of the incident, and the scribe's fast entry.
+
+Every event appears here in order with the hub's time (UTC), its author and role. Fast entry is
+one key (n, f, c, d), the text, and Enter: the line shows at once marked pending and turns normal
+when the hub acknowledges it; if the hub refuses it the message appears right under the timeline
+and the text comes back for editing. Filters narrow by kind, author or words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Input, Label
+
+from warroom.console.css import tcss_beside
+from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.timeline_view import Entry, TimelineView
+from warroom.core.incident import NoteKind
+from warroom.core.protocol import Ack, Error
+from warroom.core.state import IncidentState
+
+ENTRY_LABELS: dict[str, str] = {
+    NoteKind.NOTE: "Note",
+    NoteKind.FINDING: "Finding",
+    NoteKind.COMMAND: "Command run",
+    NoteKind.DECISION_HEARD: "Decision heard",
+}
+ENTRY_HINTS: dict[str, str] = {
+    NoteKind.NOTE: "what happened",
+    NoteKind.FINDING: "what we found out",
+    NoteKind.COMMAND: "the command someone ran, and where",
+    NoteKind.DECISION_HEARD: "the decision as it was said",
+}
+
+
+class TimelinePane(IncidentPane):
+    """The record, newest at the bottom, following new entries until you scroll away."""
+
+    DEFAULT_CSS = tcss_beside(__file__)
+    HELP = (
+        "The shared record: every event in order, with the hub's time (UTC), author and role. "
+        "Add a line with one key, type it, press Enter; it shows as pending (⧗) until the hub "
+        "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again."
+    )
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry"})
+
+    BINDINGS = [
+        Binding("n", "entry('note')", "Note", id="timeline.note", tooltip="Add a note"),
+        Binding("f", "entry('finding')", "Finding", id="timeline.finding",
+                tooltip="Record a finding: something now known"),
+        Binding("c", "entry('command')", "Ran", id="timeline.command",
+                tooltip="Record a command someone ran"),
+        Binding("d", "entry('decision_heard')", "Heard", id="timeline.decision_heard",
+                tooltip="Record a decision heard on the call"),
+        Binding("k", "cycle_kind", "Kind", id="timeline.kind",
+                tooltip="Show one kind of entry at a time (press again for the next)"),
+        Binding("a", "cycle_author", "Author", id="timeline.author",
+                tooltip="Show one author's entries at a time (press again for the next)"),
+        Binding("slash", "search", "Search", id="timeline.search",
+                tooltip="Show only entries containing some words"),
+        Binding("end,G", "jump_end", "End", id="timeline.end",
+                tooltip="Jump to the newest entry and follow new ones"),
+        Binding("escape", "escape", "Cancel / clear filters", show=False, id="timeline.escape"),
+    ]  # fmt: skip
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._seen = 0
+        self._kinds: dict[str, None] = {}
+        self._authors: dict[str, None] = {}
+        self.entry_kind: str = NoteKind.NOTE
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="timeline-header")
+        yield TimelineView(id="timeline-view")
+        with Horizontal(id="timeline-entry"):
+            yield Label("Note ›", id="entry-kind")
+            yield Input(id="entry-input", compact=True, max_length=4000)
+        with Horizontal(id="timeline-search"):
+            yield Label("Search ›", id="search-label")
+            yield Input(id="search-input", compact=True, placeholder="words; Esc clears")
+        yield Label("", id="entry-message")
+
+    def on_mount(self) -> None:
+        blink = getattr(self.app, "blink", True)
+        for field in self.query(Input):
+            field.cursor_blink = blink
+        self.view.on_rows_changed = self._update_header
+        super().on_mount()
+
+    @property
+    def view(self) -> TimelineView:
+        return self.query_one(TimelineView)
+
+    # --- rendering ----------------------------------------------------------------------------
+    def render_state(self, state: IncidentState) -> None:
+        log = self.incident_log
+        view = self.view
+        if len(log) < self._seen:  # the console started over from the hub's record
+            self._seen = 0
+            self._kinds.clear()
+            self._authors.clear()
+            view.replace([])
+        new = [Entry.of(event) for event in log[self._seen :]]
+        self._seen = len(log)
+        for entry in new:
+            self._kinds.setdefault(entry.kind)
+            self._authors.setdefault(entry.author)
+        if new:
+            view.append(new)
+        client = self.warroom.client
+        outbox = list(client.outbox.values()) if client is not None else []
+        view.set_pending([Entry.of(draft, author=self.me) for draft in outbox])
+        self._update_header()
+
+    def _update_header(self) -> None:
+        view = self.view
+        shown = len(view.rows) - len(view.pending)
+        total = len(view.entries)
+        parts = [f"{total:,} entries" if shown == total else f"{shown:,} of {total:,} entries"]
+        if view.kind:
+            parts.append(f"kind: {view.kind.replace('_', ' ')}")
+        if view.author:
+            parts.append(f"author: {view.author}")
+        if view.words:
+            parts.append(f"search: {view.words}")
+        if view.pending:
+            parts.append(f"⧗ {len(view.pending)} pending")
+        parts.append("following" if view.follow else "scrolled back · End follows")
+        if self.read_only:
+            parts.append("read-only")
+        self.query_one("#timeline-header", Label).update(" · ".join(parts))
+
+    # --- fast entry ---------------------------------------------------------------------------
+    def action_entry(self, kind: str, text: str = "") -> None:
+        if self.read_only:
+            return
+        self.entry_kind = kind
+        self._close_search()
+        self.query_one("#entry-kind", Label).update(f"{ENTRY_LABELS.get(kind, kind)} ›")
+        field = self.query_one("#entry-input", Input)
+        field.placeholder = f"{ENTRY_HINTS.get(kind, '')} — Enter posts, Esc cancels"
+        field.value = text
+        self.query_one("#timeline-entry").display = True
+        field.focus()
+
+    @on(Input.Submitted, "#entry-input")
+    def _post_entry(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            self._close_entry()
+            return
+        kind = self.entry_kind
+        future = self.send("note_added", text=text, kind=kind)
+        if future is None:
+            return  # did not validate; the reason is on screen and the text stays
+        self._set_message("")
+        future.add_done_callback(lambda f: self._restore_if_refused(f, kind, text))
+        self._close_entry()
+        self.view.jump_to_end()
+
+    def _restore_if_refused(self, future: asyncio.Future[Ack | Error], kind: str, text: str) -> None:
+        if not future.cancelled() and isinstance(future.result(), Error) and self.is_attached:
+            self.action_entry(kind, text)
+
+    def show_refusal(self, error: Error) -> None:
+        self._set_message(f"The hub refused: {error.message}")
+
+    def _set_message(self, text: str) -> None:
+        label = self.query_one("#entry-message", Label)
+        label.update(text)
+        label.display = bool(text)
+
+    def _close_entry(self) -> None:
+        self.query_one("#timeline-entry").display = False
+        self.query_one("#entry-input", Input).value = ""
+        self.view.focus()
+
+    # --- filters ------------------------------------------------------------------------------
+    def action_cycle_kind(self) -> None:
+        view = self.view
+        view.set_filter(_next(list(self._kinds), view.kind), view.author, view.words)
+
+    def action_cycle_author(self) -> None:
+        view = self.view
+        view.set_filter(view.kind, _next(list(self._authors), view.author), view.words)
+
+    def action_search(self) -> None:
+        self._close_entry()
+        self.query_one("#timeline-search").display = True
+        field = self.query_one("#search-input", Input)
+        field.value = self.view.words
+        field.focus()
+
+    @on(Input.Changed, "#search-input")
+    def _search_changed(self, event: Input.Changed) -> None:
+        view = self.view
+        view.set_filter(view.kind, view.author, event.value)
+
+    @on(Input.Submitted, "#search-input")
+    def _search_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#timeline-search").display = False
+        self.view.focus()
+
+    def _close_search(self) -> None:
+        self.query_one("#timeline-search").display = False
+
+    def action_jump_end(self) -> None:
+        self.view.jump_to_end()
+        self.view.focus()
+        self._update_header()
+
+    def action_escape(self) -> None:
+        """Close what is open, else clear the filters."""
+        if self.query_one("#timeline-entry").display:
+            self._close_entry()
+        elif self.query_one("#timeline-search").display:
+            self._close_search()
+            self.view.set_filter(self.view.kind, self.view.author, "")
+            self.view.focus()
+        else:
+            self.view.set_filter(None, None, "")
+            self._set_message("")
+
+
+def _next(options: list[str], current: str | None) -> str | None:
+    """The option after ``current``; after the last one, ``None`` (show everything)."""
+    if current is None:
+        return options[0] if options else None
+    try:
+        index = options.index(current)
+    except ValueError:
+        return None
+    return options[index + 1] if index + 1 < len(options) else None

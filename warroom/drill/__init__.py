@@ -1,0 +1,1 @@
+"""GameDay drills: a scripted incident, simulated responders, and a scorecard at the end."""
