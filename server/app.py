@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import json
 import logging
@@ -16,12 +15,15 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
+from server.credentials import Credential, authenticate, redacted_logger
 from server.hub import Hub, HubLimits
-from server.storage import Store
+from server.storage import DEFAULT_DURABILITY, Store
+from server.tls import TLSConfigError, server_context
 from server.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from warroom.core.clock import Clock, utc_now
 from warroom.core.protocol import MAX_MESSAGE_BYTES
 from warroom.core.settings import HubSettings
+from warroom.core.state import IncidentState
 
 log = logging.getLogger("warroom.hub")
 
@@ -42,6 +44,18 @@ class HubConfig:
     limits: HubLimits = field(default_factory=HubLimits)
     timer_interval: float = 1.0
     insecure: bool = False
+    #: PEM certificate (chain) and key: the hub then speaks wss:// (TLS) only.
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    #: ``full`` (fsync every group commit) or ``normal``; see ``server.storage.DURABILITY``.
+    durability: str = DEFAULT_DURABILITY
+    #: Seconds for the TCP + TLS + websocket handshake before the connection is dropped.
+    open_timeout: float = 10.0
+    #: Keepalive pings: a console that answers none within ``ping_timeout`` is disconnected.
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+    #: Open connections the whole hub accepts; beyond that, handshakes get 503.
+    max_connections: int = 2000
     #: Where published stakeholder updates are posted (``[[webhooks]]`` in the config file).
     webhooks: list[WebhookTarget] = field(default_factory=list)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
@@ -60,13 +74,28 @@ class HubServer:
     """A hub listening on a port: used by ``warroom serve``, the embedded hub and the tests."""
 
     def __init__(self, config: HubConfig, clock: Clock = utc_now) -> None:
-        if not config.tokens and not is_loopback(config.host) and not config.insecure:
-            raise HubConfigError(
-                f"Refusing to listen on {config.host} without a token: anyone who can reach it "
-                "could join and write. Give --token, or listen on 127.0.0.1."
+        exposed = not is_loopback(config.host) and not config.insecure
+        if exposed and not (config.tokens and config.certfile):
+            missing = " and ".join(
+                what for what, given in (("a token", config.tokens), ("TLS", config.certfile))
+                if not given
             )
+            raise HubConfigError(
+                f"Refusing to listen on {config.host} without {missing}: anyone on the network "
+                "could read the incident or join and write. Give --token and --certfile/--keyfile, "
+                "listen on 127.0.0.1, or pass --insecure if you really mean it."
+            )
+        self.ssl = None
+        if config.certfile is not None:
+            try:
+                self.ssl = server_context(config.certfile, config.keyfile)
+            except TLSConfigError as exc:
+                raise HubConfigError(str(exc)) from exc
         self.config = config
-        self.store = Store(config.db)
+        try:
+            self.store = Store(config.db, durability=config.durability)
+        except ValueError as exc:
+            raise HubConfigError(str(exc)) from exc
         self.hub = Hub(self.store, settings=config.settings, clock=clock, limits=config.limits)
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None
@@ -75,7 +104,8 @@ class HubServer:
 
     @property
     def url(self) -> str:
-        return f"ws://{self.config.host}:{self.port}"
+        scheme = "wss" if self.ssl is not None else "ws"
+        return f"{scheme}://{self.config.host}:{self.port}"
 
     async def start(self) -> None:
         await self.hub.start()
@@ -87,6 +117,11 @@ class HubServer:
             process_request=self.process_request,
             max_size=self.config.max_message,
             server_header=None,
+            ssl=self.ssl,
+            open_timeout=self.config.open_timeout,
+            ping_interval=self.config.ping_interval,
+            ping_timeout=self.config.ping_timeout,
+            logger=redacted_logger(),
         )
         sockets = list(self._server.sockets)
         if sockets:
@@ -122,19 +157,13 @@ class HubServer:
             print("warroom hub stopped; database closed cleanly.", flush=True)
 
     # --- HTTP ---------------------------------------------------------------------------------
-    def authorised(self, request: Request) -> str | None:
-        """The name of the token presented, '' for an open hub, None if refused."""
-        if not self.config.tokens:
-            return ""
-        header = request.headers.get("Authorization", "")
-        scheme, _, presented = header.partition(" ")
-        if scheme.lower() != "bearer" or not presented:
-            return None
-        found = None
-        for name, secret in self.config.tokens.items():
-            if hmac.compare_digest(presented.encode(), secret.encode()):
-                found = name
-        return found
+    def authorised(self, request: Request) -> Credential | None:
+        """What the request was let in with (token, join code, open hub); None if refused."""
+        return authenticate(request.headers, self.config.tokens, self._incident_state)
+
+    def _incident_state(self, incident_id: str) -> IncidentState | None:
+        room = self.hub.rooms.get(incident_id)
+        return room.state if room is not None else None
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
@@ -145,15 +174,19 @@ class HubServer:
             # to drive a hub through a visitor's browser.
             return json_response(connection, HTTPStatus.FORBIDDEN,
                                  {"error": "forbidden", "message": "Browser origins are not allowed."})
-        token_name = self.authorised(request)
-        if token_name is None:
+        credential = self.authorised(request)
+        if credential is None:
             return json_response(connection, HTTPStatus.UNAUTHORIZED, {
                 "error": "unauthorized",
-                "message": "This hub needs a token: send 'Authorization: Bearer <token>'.",
+                "message": "This hub needs a token ('Authorization: Bearer <token>') or a live "
+                           "join code from the incident commander.",
             })
         if path == "/incidents":
             include_closed = "all=1" in query.split("&")
-            return json_response(connection, HTTPStatus.OK, self.hub.incident_list(include_closed))
+            rows = self.hub.incident_list(include_closed)
+            if credential.guest:
+                rows = [r for r in rows if r["id"] == credential.incident_id]
+            return json_response(connection, HTTPStatus.OK, rows)
         if path not in ("/", "/ws"):
             return json_response(connection, HTTPStatus.NOT_FOUND,
                                  {"error": "not_found", "message": f"No such path {path}."})
@@ -163,6 +196,12 @@ class HubServer:
                 "message": "This is the warroom websocket endpoint; connect with a websocket "
                            "client, or GET /healthz or /incidents.",
             })
+        if len(self.hub.conns) >= self.config.max_connections:
+            return json_response(connection, HTTPStatus.SERVICE_UNAVAILABLE, {
+                "error": "full", "message": "This hub has too many connections; try again soon.",
+            })
+        self.hub.credentials[connection] = credential
+        log.info("connection from %s with %s", connection.remote_address, credential.describe())
         return None
 
 

@@ -6,9 +6,21 @@ Example::
     host = "127.0.0.1"
     port = 8765
     db = "/var/lib/warroom/warroom.db"
+    certfile = "/etc/warroom/hub.pem"   # TLS (wss://); keyfile = "..." if the key is apart
+    durability = "full"                 # or "normal": see docs/SECURITY.md
 
     [tokens]          # name = secret; people join with --token SECRET
     oncall = "s3cret-team-token"
+
+    [limits]          # optional; these are the defaults
+    rate = 50         # messages a second per connection (burst below); 0 = no limit
+    burst = 200
+    per_name = 8      # connections one name may hold open
+    hello_timeout = 10
+    open_timeout = 10 # seconds for the TCP/TLS/websocket handshake
+    ping_interval = 20
+    ping_timeout = 20
+    max_connections = 2000
 
     [[webhooks]]      # where published stakeholder updates are posted (repeatable)
     name = "status-channel"
@@ -22,7 +34,8 @@ Example::
     backoff = 1.0           # seconds before the first retry, doubling, with jitter
     max_backoff = 30
 
-Later sections (severity policy, webhooks) are read by the features that use them.
+The ``[severity]`` section (meanings, expected times to mitigate, update cadences) is described in
+``server/severity_config.py``.
 """
 
 from __future__ import annotations
@@ -32,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from server.app import HubConfig, HubConfigError
+from server.severity_config import SeverityConfigError, severity_policy_from_config
 from server.webhooks import WebhookConfigError, policy_from_config, targets_from_config
 
 
@@ -60,6 +74,7 @@ def apply_config_file(config: HubConfig, data: dict[str, Any]) -> HubConfig:
     if not isinstance(tokens, dict) or not all(isinstance(v, str) for v in tokens.values()):
         raise HubConfigError("[tokens] must map names to secret strings.")
     config.tokens.update(tokens)
+    _apply_security(config, hub, data.get("limits", {}))
     try:
         if "webhooks" in data:
             config.webhooks = targets_from_config(data["webhooks"])
@@ -67,4 +82,35 @@ def apply_config_file(config: HubConfig, data: dict[str, Any]) -> HubConfig:
             config.delivery = policy_from_config(data["webhook_delivery"])
     except WebhookConfigError as exc:
         raise HubConfigError(str(exc)) from exc
+    if "severity" in data:
+        try:
+            policy = severity_policy_from_config(data["severity"], config.settings.policy)
+        except SeverityConfigError as exc:
+            raise HubConfigError(str(exc)) from exc
+        config.settings = config.settings.model_copy(update={"policy": policy})
     return config
+
+
+#: ``[limits]`` keys: those of the hub's per-connection limits, then the server's own.
+_HUB_LIMITS = {"rate": float, "burst": int, "per_name": int, "hello_timeout": float,
+               "max_lag": int, "direct_queue": int}
+_SERVER_LIMITS = {"open_timeout": float, "ping_interval": float, "ping_timeout": float,
+                  "max_connections": int}
+
+
+def _apply_security(config: HubConfig, hub: dict[str, Any], limits: dict[str, Any]) -> None:
+    """TLS and durability from ``[hub]``; abuse limits and timeouts from ``[limits]``."""
+    for key in ("certfile", "keyfile"):
+        if key in hub:
+            setattr(config, key, Path(hub[key]).expanduser())
+    if "durability" in hub:
+        config.durability = str(hub["durability"])
+    if not isinstance(limits, dict):
+        raise HubConfigError("[limits] must be a table.")
+    for key, value in limits.items():
+        kind = _HUB_LIMITS.get(key) or _SERVER_LIMITS.get(key)
+        if kind is None or isinstance(value, bool) or not isinstance(value, int | float):
+            known = ", ".join([*_HUB_LIMITS, *_SERVER_LIMITS])
+            raise HubConfigError(f"[limits] {key} = {value!r}: expected a number for one of {known}.")
+        target = config.limits if key in _HUB_LIMITS else config
+        setattr(target, key, kind(value))

@@ -18,13 +18,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 
+from server.credentials import OPEN, Credential
+from server.limits import TokenBucket, slow_down_message
 from server.rooms import Conn, IdIndex, Room, Stored
 from server.storage import Store
 from warroom import __version__
+from warroom.core.access import GuestAdmitted, check_guest
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
@@ -82,6 +86,14 @@ class HubLimits:
     direct_queue: int = 1000
     #: Events a live console may fall behind before it is disconnected (it resumes on reconnect).
     max_lag: int = 20_000
+    #: Messages a second one connection may send on average (0: no limit), and the burst it may
+    #: send at once (an outbox flushed after an outage). Beyond that: ``slow_down`` errors.
+    rate: float = 50.0
+    burst: int = 200
+    #: Connections one name may hold open at once (a console, a second screen, a script).
+    per_name: int = 8
+    #: Seconds a connection may stay open without a ``hello`` before it is closed.
+    hello_timeout: float = 10.0
 
 
 class Hub:
@@ -103,12 +115,17 @@ class Hub:
         self.queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.conns: set[Conn] = set()
         self.refused = 0
+        #: Refused commands by (incident, event type, error code): counted, never stored.
+        self.refusals: dict[tuple[str, str, str], int] = {}
         self.accepted = 0
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         #: Called with each event once it is stored (features hook side effects here, such as
         #: webhook delivery); a hook must not block: it schedules its work and returns.
         self.after_store: list[Callable[[EventBase], None]] = []
+        #: What each connection was let in with (filled in by the server's handshake check).
+        self.credentials: WeakKeyDictionary[Any, Credential] = WeakKeyDictionary()
+        self.after_store.append(self._disconnect_revoked)
 
     # --- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -242,6 +259,8 @@ class Hub:
         for item, reply in replies:
             if isinstance(reply, Error):
                 self.refused += 1
+                key = (item.draft.incident_id, item.draft.type, reply.code)
+                self.refusals[key] = self.refusals.get(key, 0) + 1
             if item.conn is not None:
                 self.send_direct(item.conn, reply)
             if not item.done.done():
@@ -372,17 +391,90 @@ class Hub:
         conn = Conn(ws=ws, direct=asyncio.Queue(maxsize=self.limits.direct_queue))
         self.conns.add(conn)
         sender = asyncio.create_task(self._sender(conn))
+        bucket = TokenBucket(self.limits.rate, self.limits.burst)
+        silent = asyncio.get_running_loop().call_later(
+            self.limits.hello_timeout, self._close_if_silent, conn
+        )
         try:
             async for raw in ws:
-                await self._on_message(conn, raw)
+                if bucket.take():
+                    await self._on_message(conn, raw)
+                else:
+                    self._slow_down(conn, raw, bucket.retry_after())
         except ConnectionClosed:
             pass
         finally:
+            silent.cancel()
             self.conns.discard(conn)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             await self._leave(conn)
+
+    def _slow_down(self, conn: Conn, raw: str | bytes, retry_after: float) -> None:
+        """Refuse one message of a flooding connection; it stays open and nothing is stored."""
+        self.refused += 1
+        self.send_direct(conn, Error(code="slow_down", message=slow_down_message(retry_after),
+                                     id=_id_of(raw)))
+
+    def _close_if_silent(self, conn: Conn) -> None:
+        if not conn.greeted:
+            self._drop(conn, 1008, "no hello in time")
+
+    def credential_of(self, conn: Conn) -> Credential:
+        return self.credentials.get(conn.ws, OPEN)
+
+    def _hello_refusal(self, conn: Conn) -> Error | None:
+        """Limits on who a connection may say it is: connections per name, a guest's seat."""
+        same = sum(1 for c in self.conns if c is not conn and c.name == conn.name and not c.closing)
+        if same >= self.limits.per_name:
+            return Error(code="too_many_connections",
+                         message=f"{conn.name!r} already has {same} connections to this hub; "
+                                 "close one first.")
+        credential = self.credential_of(conn)
+        if credential.guest:
+            room = self.rooms.get(credential.incident_id)
+            code = room.state.access.codes.get(credential.name) if room else None
+            if code is None or code.revoked:
+                return Error(code="forbidden", message="Your join code was revoked.")
+            if not code.allows_seat(conn.seat):
+                return Error(code="forbidden",
+                             message=f"Your join code does not let you in as {conn.seat}.")
+        return None
+
+    def _guest_join_refusal(self, conn: Conn, room: Room, credential: Credential) -> Error | None:
+        if room.incident_id != credential.incident_id:
+            return Error(code="forbidden",
+                         message=f"Your join code is for {credential.incident_id} only.")
+        code = room.state.access.codes.get(credential.name)
+        if code is None or code.revoked:
+            return Error(code="forbidden", message="Your join code was revoked.")
+        refusal = check_guest(room.state, code, conn.name, conn.seat)
+        return Error(code=refusal.code, message=refusal.message) if refusal else None
+
+    def _guest_refusal(self, conn: Conn, draft: EventBase) -> Error | None:
+        """A guest acts in the one incident their join code is for, and declares nothing."""
+        credential = self.credential_of(conn)
+        if not credential.guest:
+            return None
+        if draft.type == "incident_declared":
+            return Error(code="forbidden", id=draft.id,
+                         message="A join code lets you into one incident; it cannot declare one.")
+        if draft.incident_id != credential.incident_id:
+            return Error(code="forbidden", id=draft.id,
+                         message=f"Your join code is for {credential.incident_id} only.")
+        return None
+
+    def _disconnect_revoked(self, event: EventBase) -> None:
+        """After a join code is revoked, nobody who entered with it stays connected."""
+        if event.type != "join_code_revoked":
+            return
+        code_id = getattr(event, "code_id", "")
+        for conn in list(self.conns):
+            credential = self.credential_of(conn)
+            if credential.guest and credential.incident_id == event.incident_id \
+                    and credential.name == code_id:
+                self._drop(conn, 1008, "your join code was revoked")
 
     async def _on_message(self, conn: Conn, raw: str | bytes) -> None:
         try:
@@ -402,6 +494,11 @@ class Hub:
                 conn.name = ""
                 self.send_direct(conn, Error(code="bad_message",
                                              message="hello needs a name and a role a person can hold."))
+                return
+            refusal = self._hello_refusal(conn)
+            if refusal is not None:
+                conn.name = ""
+                self.send_direct(conn, refusal)
                 return
             self.send_direct(conn, Welcome(hub=__version__, name=conn.name, role=conn.seat))
         elif isinstance(msg, Ping):
@@ -437,6 +534,11 @@ class Hub:
                                          message="This connection joined without presence and "
                                                  "is read-only; join normally to act."))
             return
+        refusal = self._guest_refusal(conn, draft)
+        if refusal is not None:
+            self.refused += 1
+            self.send_direct(conn, refusal)
+            return
         item = Pending(draft=draft, actor=Actor(name=conn.name, seat=conn.seat), conn=conn)
         # Not awaited: a console may pipeline commands; the writer answers each in order.
         await self.queue.put(item)
@@ -453,6 +555,12 @@ class Hub:
                 message=f"You have seq {msg.since} but this hub's incident ends at {room.head}; "
                         "join with since=0 to start over."))
             return
+        credential = self.credential_of(conn)
+        if credential.guest:
+            refusal = self._guest_join_refusal(conn, room, credential)
+            if refusal is not None:
+                self.send_direct(conn, refusal)
+                return
         if conn.room is not None:
             await self._leave(conn)
         # Presence is recorded before the replay starts, so a console that is synced has
@@ -464,6 +572,12 @@ class Hub:
             first = room.online[conn.name] == 1
         if first:
             actor = Actor(name=conn.name, seat=conn.seat)
+            if credential.guest and room.state.access.guests.get(conn.name) != credential.name:
+                await self.record_by_hub(
+                    room.incident_id,
+                    GuestAdmitted(id=_new_id(), name=conn.name, code_id=credential.name),
+                    actor=actor,
+                )
             await self.record_by_hub(
                 room.incident_id,
                 ParticipantJoined(id=_new_id(), name=conn.name, seat=conn.seat),

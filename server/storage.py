@@ -20,12 +20,23 @@ from warroom.core.state import IncidentState
 
 SCHEMA_VERSION = 1
 
+#: ``--durability`` levels and the SQLite ``synchronous`` setting each uses (in WAL mode).
+#: Both survive a crash or SIGKILL of the hub process: a commit is in the WAL file, in the
+#: operating system's cache, before the hub acknowledges it. Only ``full`` also survives power
+#: loss or a kernel crash: it fsyncs the WAL on every commit (one fsync per group commit), where
+#: ``normal`` fsyncs only at checkpoints and may lose the last commits (never corrupting the file).
+DURABILITY: dict[str, str] = {"normal": "NORMAL", "full": "FULL"}
+DEFAULT_DURABILITY = "full"
+
 
 class Store:
     """The hub's database: an ``events`` table (the log) and an ``incidents`` table (summaries)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, durability: str = DEFAULT_DURABILITY) -> None:
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}")
         self.path = Path(path)
+        self.durability = durability
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -33,8 +44,8 @@ class Store:
         self.db = sqlite_utils.Database(conn)
         if str(path) != ":memory:":
             self.db.enable_wal()
-        # FULL makes every commit reach the disk before the hub acknowledges it.
-        self.db.execute("PRAGMA synchronous=FULL")
+        # See DURABILITY: what each level survives. WAL makes every commit one sequential append.
+        self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         self.db.execute("PRAGMA busy_timeout=5000")
         self._ensure_schema()
 

@@ -32,9 +32,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="bearer token consoles must present (repeatable)")
     serve.add_argument("--config", type=Path, default=None, help="TOML configuration file")
     serve.add_argument("--insecure", action="store_true",
-                       help="allow listening beyond loopback without a token (not recommended)")
+                       help="allow listening beyond loopback without a token and TLS "
+                            "(not recommended)")
+    serve.add_argument("--certfile", type=Path, default=None,
+                       help="PEM certificate (chain): consoles then join wss://")
+    serve.add_argument("--keyfile", type=Path, default=None,
+                       help="private key for --certfile, if it is not in the same file")
+    serve.add_argument("--durability", choices=("full", "normal"), default=None,
+                       help="full (default): fsync every commit, survives power loss; normal: "
+                            "survives a hub crash, may lose the last commits on power loss")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     serve.set_defaults(handler=cmd_serve)
+
+    from warroom.console.launch import add_join_parser
+
+    add_join_parser(sub)
 
     from warroom.export.command import add_parser as add_export
 
@@ -64,7 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             config.db = args.db
         for i, token in enumerate(args.token):
             config.tokens[f"cli-{i + 1}"] = token
-        config.insecure = args.insecure
+        config.insecure = args.insecure or config.insecure
+        if args.certfile is not None:
+            config.certfile, config.keyfile = args.certfile, args.keyfile
+        if args.durability is not None:
+            config.durability = args.durability
         server = HubServer(config)
     except HubConfigError as exc:
         print(f"warroom serve: {exc}", file=sys.stderr)
@@ -83,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return 0
+        from warroom.console.launch import cmd_here
+
+        return cmd_here(args)  # no command: a hub in this process and the console on it
     return handler(args)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from warroom.client.urls import auth_headers, http_base
+from warroom.client.urls import auth_headers, client_ssl, http_base
 from warroom.core.log import parse_event
 from warroom.core.protocol import HUB_ADAPTER, Ack, Command, Error, Hello
 from warroom.core.roles import Role
@@ -23,13 +23,19 @@ class HubRefused(RuntimeError):
 
 
 async def list_incidents(
-    url: str, token: str | None = None, include_closed: bool = False, timeout: float = 5.0
+    url: str,
+    token: str | None = None,
+    include_closed: bool = False,
+    timeout: float = 5.0,
+    join_code: str | None = None,
+    cafile: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The hub's incidents from ``GET /incidents``."""
+    """The hub's incidents from ``GET /incidents`` (with a join code: only that incident)."""
     params = {"all": "1"} if include_closed else None
-    async with httpx.AsyncClient(timeout=timeout) as http:
+    verify = client_ssl(url, cafile) or True
+    async with httpx.AsyncClient(timeout=timeout, verify=verify) as http:
         response = await http.get(
-            http_base(url) + "/incidents", headers=auth_headers(token), params=params
+            http_base(url) + "/incidents", headers=auth_headers(token, join_code), params=params
         )
     if response.status_code != 200:
         try:
@@ -46,6 +52,7 @@ async def declare(
     token: str | None = None,
     role: Role = Role.IC,
     incident_id: str = "",
+    cafile: str | None = None,
     **fields: Any,
 ) -> str:
     """Declare an incident with the declaration template's ``fields``; returns its id."""
@@ -57,7 +64,9 @@ async def declare(
     data.update(fields)
     draft = parse_event(data)  # fail here, with a clear message, before touching the network
     body = draft.model_dump(mode="json", exclude={"seq", "at", "actor", "role", "settings"})
-    async with connect(url, additional_headers=auth_headers(token), open_timeout=5) as ws:
+    async with connect(
+        url, additional_headers=auth_headers(token), open_timeout=5, ssl=client_ssl(url, cafile)
+    ) as ws:
         await ws.send(Hello(name=name, role=role).model_dump_json())
         await ws.send(Command(command=body).model_dump_json())
         async for raw in ws:

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
+import ssl
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from warroom.client.backoff import Backoff
-from warroom.client.urls import auth_headers
+from warroom.client.urls import auth_headers, client_ssl
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.log import EventError, parse_event
@@ -45,6 +47,9 @@ from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
 log = logging.getLogger("warroom.client")
+
+#: Seconds (on average, jittered) before a command refused with ``slow_down`` is sent again.
+SLOW_DOWN_DELAY = 1.0
 
 
 class LinkStatus(StrEnum):
@@ -83,12 +88,18 @@ class IncidentClient:
         incident_id: str,
         token: str | None = None,
         backoff: Backoff | None = None,
+        join_code: str | None = None,
+        cafile: str | None = None,
     ) -> None:
         self.url = url
         self.name = name
         self.role = Role(role)
         self.incident_id = incident_id
         self.token = token
+        #: An incident join code (instead of, or besides, a hub token); sent in a header.
+        self.join_code = join_code
+        #: CA bundle that signed a ``wss://`` hub's certificate (default: the system's CAs).
+        self.cafile = cafile
         self.backoff = backoff or Backoff()
         self.state = IncidentState()
         self.log: list[EventBase] = []
@@ -179,16 +190,23 @@ class IncidentClient:
         try:
             ws = await connect(
                 self.url,
-                additional_headers=auth_headers(self.token),
+                additional_headers=auth_headers(self.token, self.join_code),
                 max_size=MAX_MESSAGE_BYTES * 16,
                 open_timeout=5,
+                ssl=client_ssl(self.url, self.cafile),
             )
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
                 raise AuthRefused(
-                    f"The hub refused us ({exc.response.status_code}): check --token."
+                    f"The hub refused us ({exc.response.status_code}): check --token "
+                    "(or the join code: it may have been revoked)."
                 ) from exc
             raise
+        except ssl.SSLCertVerificationError as exc:
+            raise AuthRefused(
+                f"The hub's certificate is not trusted ({exc.verify_message}): pass --cafile "
+                "with the CA that signed it."
+            ) from exc
         self._ws = ws
         try:
             await ws.send(Hello(name=self.name, role=self.role).model_dump_json())
@@ -250,6 +268,9 @@ class IncidentClient:
                 item[1].set_result(None)
 
     def _on_error(self, err: Error) -> None:
+        if err.code == "slow_down":
+            self._retry_later(err)
+            return
         self.last_error = err
         if err.code == "ahead_of_hub":
             # The hub's record is the truth: start over from nothing.
@@ -267,6 +288,22 @@ class IncidentClient:
         if err.id is not None:
             self._settle(err.id, err)
         self._emit(Change(kind="error", error=err))
+
+    def _retry_later(self, err: Error) -> None:
+        """The hub refused a command for coming too fast (nothing stored): send it again soon.
+
+        It stays in the outbox, so it is not lost if the link drops meanwhile either.
+        """
+        command = self.outbox.get(err.id) if err.id is not None else None
+        if command is None:
+            return
+
+        def resend() -> None:
+            if command.id in self.outbox and self.status == LinkStatus.LIVE:
+                self._transmit(command)
+
+        delay = SLOW_DOWN_DELAY * (0.5 + random.random())
+        asyncio.get_running_loop().call_later(delay, resend)
 
     def _settle(self, command_id: uuid.UUID, reply: Ack | Error) -> None:
         if isinstance(reply, Ack) and command_id in self.outbox:

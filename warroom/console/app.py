@@ -139,7 +139,10 @@ class WarroomApp(App[None]):
         self.client = client
         self._unsubscribe.append(client.subscribe(partial(self._on_client_change, client)))
         client.start()
-        self.push_screen(ConsoleScreen(client))
+        if len(self.screen_stack) > 1:
+            self.switch_screen(ConsoleScreen(client))  # in place of the join screen
+        else:
+            self.push_screen(ConsoleScreen(client))
 
     async def leave_incident(self) -> None:
         client, self.client = self.client, None

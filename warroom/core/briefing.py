@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from warroom.core.actions import open_actions, undo_pending
 from warroom.core.board import Column, ItemStatus, column, quote
 from warroom.core.cadence import next_update_due
-from warroom.core.handoff_state import SECTION_TITLES, BriefLine, Briefing, Section
+from warroom.core.handoff_state import SECTION_TITLES, Briefing, BriefLine, Section
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.state import IncidentState
 
@@ -69,6 +69,8 @@ READ_IN_SECTIONS: tuple[Section, ...] = (
 MAX_LINES = 8
 #: How many of the latest decisions the briefing repeats.
 LAST_DECISIONS = 3
+#: Someone joining this long after the declaration missed enough to be read in.
+READ_IN_AFTER = timedelta(minutes=2)
 
 # The lifecycle feature owns these names; they are read defensively.
 _PHASE_SINCE_FIELDS = ("phase_since", "phase_changed_at", "phase_entered_at")
@@ -86,6 +88,21 @@ def build_briefing(state: IncidentState, role: Role = Role.IC) -> Briefing:
 def read_in(state: IncidentState) -> Briefing:
     """The short read-in a newcomer's console opens with."""
     return _assemble(state, Role.RESPONDER, READ_IN_SECTIONS)
+
+
+def read_in_due(state: IncidentState, name: str) -> bool:
+    """Whether ``name`` is a newcomer whose console should open with the read-in.
+
+    A newcomer arrived a while after the declaration and is on their first visit (someone coming
+    back after a break has their own memory of the room and is not read in again).
+    """
+    person = state.participants.get(name)
+    if person is None or person.joined_at is None or state.declared_at is None:
+        return False
+    if name == state.declared_by:
+        return False
+    first_visit = person.last_seen is None or person.last_seen == person.joined_at
+    return first_visit and person.joined_at - state.declared_at >= READ_IN_AFTER
 
 
 def _assemble(state: IncidentState, role: Role, sections: tuple[Section, ...]) -> Briefing:

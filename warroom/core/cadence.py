@@ -17,10 +17,8 @@ The hub's overdue timer, every console's status bar and ``warroom comms preview`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from warroom.core.phases import Phase
 from warroom.core.severity import Severity
@@ -28,12 +26,6 @@ from warroom.core.state import IncidentState
 
 #: Phases in which no further update is scheduled.
 QUIET_PHASES: frozenset[Phase] = frozenset({Phase.RESOLVED, Phase.CLOSED})
-
-#: Names under which a severity history may appear on the state, each entry carrying a time and
-#: the new severity. Read defensively: the lifecycle feature owns the exact shape.
-_HISTORY_FIELDS = ("severity_history", "severity_changes")
-_TIME_KEYS = ("at", "changed_at", "since", "time")
-_SEVERITY_KEYS = ("severity", "to", "new", "to_severity", "new_severity")
 
 
 @dataclass(frozen=True)
@@ -78,31 +70,15 @@ def cadence_of(state: IncidentState, severity: Severity) -> timedelta | None:
 
 
 def severity_changes(state: IncidentState) -> list[SeverityChange]:
-    """Every severity change with its time, oldest first, as far as the state records them."""
-    for name in _HISTORY_FIELDS:
-        history = getattr(state, name, None)
-        if history:
-            return sorted(_read_history(history), key=lambda c: c.at)
-    return []
+    """Every severity change after the declaration, oldest first (the lifecycle records them)."""
+    return [SeverityChange(at=r.at, severity=r.severity) for r in state.severity_history if r.at]
 
 
-def _read_history(history: Iterable[Any]) -> Iterable[SeverityChange]:
-    for entry in history:
-        at = _first(entry, _TIME_KEYS)
-        severity = _first(entry, _SEVERITY_KEYS)
-        if isinstance(at, datetime) and severity is not None:
-            try:
-                yield SeverityChange(at=at, severity=Severity(severity))
-            except ValueError:
-                continue
-
-
-def _first(entry: Any, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = entry.get(key) if isinstance(entry, dict) else getattr(entry, key, None)
-        if value is not None:
-            return value
-    return None
+def declared_severity(state: IncidentState) -> Severity:
+    """The severity the incident was declared with."""
+    if state.severity_history:
+        return state.severity_history[0].from_severity
+    return state.severity
 
 
 def next_update_due(state: IncidentState) -> datetime | None:
@@ -126,11 +102,7 @@ def next_update_due(state: IncidentState) -> datetime | None:
         if last.next_update_at is not None:
             candidates.append(last.next_update_at)
 
-    changes = [c for c in history if c.at > anchor]
-    if not history and last is not None and state.severity != last.severity:
-        # A change the state does not date: assume it happened at the anchor (the strictest).
-        changes = [SeverityChange(at=anchor, severity=state.severity)]
-    for change in changes:
+    for change in (c for c in history if c.at > anchor):
         cadence = cadence_of(state, change.severity)
         if cadence is None:
             continue
@@ -144,32 +116,11 @@ def _first_update_due(state: IncidentState, history: list[SeverityChange]) -> da
     """First update: ``first_update_after`` past the moment the incident first had a cadence."""
     assert state.declared_at is not None
     first_after = state.settings.policy.first_update_after
-    declared = _declared_severity(state, history)
-    if declared is None or cadence_of(state, declared) is not None:
+    if cadence_of(state, declared_severity(state)) is not None:
         return state.declared_at + first_after
     for change in history:
-        if change.at > state.declared_at and cadence_of(state, change.severity) is not None:
+        if cadence_of(state, change.severity) is not None:
             return change.at + first_after
-    return None
-
-
-def _declared_severity(state: IncidentState, history: list[SeverityChange]) -> Severity | None:
-    """The severity at declaration, or ``None`` when the state does not say."""
-    later = [c for c in history if state.declared_at is not None and c.at > state.declared_at]
-    if not later:
-        return state.severity
-    at_declaration = [c for c in history if c not in later]
-    if at_declaration:
-        return at_declaration[-1].severity
-    for name in _HISTORY_FIELDS:
-        entries = list(getattr(state, name, None) or [])
-        if entries:
-            previous = _first(entries[0], ("from_severity", "previous", "old", "was"))
-            if previous is not None:
-                try:
-                    return Severity(previous)
-                except ValueError:
-                    return None
     return None
 
 

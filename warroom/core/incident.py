@@ -166,7 +166,9 @@ class RoleAssigned(EventBase):
             roles.pop(self.assigned_role, None)
         else:
             roles[self.assigned_role] = RoleHolding(holder=self.holder, since=self.at)
-        return state.model_copy(update={"roles": roles})
+        # An open handoff offer of this role was its old holder's to make; it ends here.
+        offers = {r: o for r, o in state.offers.items() if r != self.assigned_role}
+        return state.model_copy(update={"roles": roles, "offers": offers})
 
     def describe(self) -> str:
         title = ROLE_TITLES[self.assigned_role]

@@ -24,6 +24,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.handoff",
     "warroom.core.comms",
     "warroom.core.access",
+    "warroom.core.drill",
 )
 
 for _module in FEATURE_MODULES:

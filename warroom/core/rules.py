@@ -13,9 +13,11 @@ from warroom.core.phases import Phase
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
-#: Event types still accepted after an incident is closed (a closed incident can be reopened by
-#: the lifecycle feature; everything else is refused so the record stays as it ended).
-ALLOWED_WHEN_CLOSED: set[str] = set()
+#: Event types still accepted after an incident is closed: the IC may reopen it (a
+#: ``phase_changed`` back, with a reason), and anyone may correct when the impact started, which
+#: is often learned only in the review. Everything else is refused, so the record stays as it
+#: ended and every late change is an explicit reopen on the timeline.
+ALLOWED_WHEN_CLOSED: set[str] = {"phase_changed", "impact_start_set"}
 
 
 def check_command(
@@ -33,7 +35,9 @@ def check_command(
     if state.is_observer(actor.name):
         return refuse("forbidden", "Observers can read everything but write nothing.")
     if state.phase == Phase.CLOSED and command.type not in ALLOWED_WHEN_CLOSED:
-        return refuse("closed", "This incident is closed; its record is final.")
+        return refuse(
+            "closed", "This incident is closed; the IC can reopen it by moving it back, with a reason."
+        )
     return command.check(state, actor, now)
 
 

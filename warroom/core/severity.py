@@ -49,3 +49,9 @@ class SeverityPolicy(BaseModel):
         Severity.SEV4: None,
     }
     first_update_after: timedelta = timedelta(minutes=10)
+    #: What each level means on this hub, shown wherever a severity is chosen.
+    definitions: dict[Severity, str] = dict(RUBRIC)
+
+    def meaning(self, severity: Severity) -> str:
+        """The definition of ``severity`` on this hub (the standard rubric if not configured)."""
+        return self.definitions.get(severity) or RUBRIC[severity]

@@ -9,6 +9,7 @@ the event log, not part of the state, so folding stays cheap however long the in
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +18,14 @@ from warroom.core.board import BoardItem
 from warroom.core.comms_state import CommsState
 from warroom.core.decisions import Decision, FollowUp
 from warroom.core.handoff_state import HandoffOffer, RotationHint
+from warroom.core.lifecycle_state import (
+    Escalation,
+    PhaseRecord,
+    SeverityRecord,
+    TriageMark,
+    TriageQuestion,
+    TriageScope,
+)
 from warroom.core.phases import Phase
 from warroom.core.production import ProductionAction, ProductionLock
 from warroom.core.roles import HELD_ROLES, Role
@@ -72,6 +81,18 @@ class IncidentState(BaseModel):
 
     # Each feature adds its fields under its own marker (keep the markers).
     # --- lifecycle: severity history, phases, escalation, times, triage ---
+    #: When the impact began, as the room learns it (editable later); ``None`` until someone says.
+    impact_started_at: datetime | None = None
+    #: Entering "monitoring" (or later); cleared if the incident moves back before it.
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    resolution: str = ""
+    severity_history: list[SeverityRecord] = Field(default_factory=list)
+    phase_history: list[PhaseRecord] = Field(default_factory=list)
+    escalations: list[Escalation] = Field(default_factory=list)
+    triage: TriageScope = Field(default_factory=TriageScope)
+    triage_marks: dict[TriageQuestion, TriageMark] = Field(default_factory=dict)
     # --- board: facts, guesses, ruled out ---
     #: Board cards by number (the seq of the event that added each).
     board: dict[int, BoardItem] = Field(default_factory=dict)
@@ -88,6 +109,8 @@ class IncidentState(BaseModel):
     #: The hub's rotation suggestions by role; each applies only to the holding it names.
     rotation: dict[Role, RotationHint] = Field(default_factory=dict)
     # --- comms: stakeholder updates, cadence, deliveries ---
+    # --- drill: the scorecard recorded when a drill ends ---
+    drill_scorecard: Any = None
     comms: CommsState = Field(default_factory=CommsState)
     # --- access: join codes and the guests who entered with them ---
     access: AccessState = Field(default_factory=AccessState)

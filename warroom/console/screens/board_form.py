@@ -45,7 +45,9 @@ class CommandForm(ModalScreen[int | None]):
     #: The form's heading.
     HEADING: ClassVar[str] = ""
     #: The keys line under the fields.
-    HINT: ClassVar[str] = "ctrl+s send · esc cancel"
+    HINT: ClassVar[str] = "enter or ctrl+s send · esc cancel"
+    #: Whether enter in any field sends (short forms) or moves to the next field.
+    ENTER_SUBMITS: ClassVar[bool] = True
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form", classes="command-form"):
@@ -77,8 +79,13 @@ class CommandForm(ModalScreen[int | None]):
 
     @on(Input.Submitted)
     def _submit_from_input(self, event: Input.Submitted) -> None:
+        """Enter sends a short form; in a longer one it moves on, and sends from the last field."""
         event.stop()
-        self.action_submit()
+        inputs = list(self.query(Input))
+        if self.ENTER_SUBMITS or event.input is inputs[-1]:
+            self.action_submit()
+        else:
+            self.focus_next()
 
     def action_submit(self) -> None:
         built = self.build()

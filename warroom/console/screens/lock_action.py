@@ -99,7 +99,7 @@ class ActionForm(LockForm[bool]):
         self.focus_next()
 
 
-class FinishForm(LockForm[ActionOutcome]):
+class FinishForm(LockForm[ProductionAction]):
     """Record the value after an action and whether it helped."""
 
     def __init__(self, action: ProductionAction) -> None:
@@ -131,13 +131,23 @@ class FinishForm(LockForm[ActionOutcome]):
         super().on_mount()
         self.query_one("#action-after", Input).focus()
 
-    def result(self) -> ActionOutcome | None:
+    def outcome(self) -> ActionOutcome | None:
         value = self.query_one("#action-outcome", Select).value
         return value if isinstance(value, ActionOutcome) else None
 
+    def result(self) -> ProductionAction:
+        """The action as recorded, so the opener can ask "undo it?" without waiting for the
+        event to come back from the hub."""
+        return self.action.model_copy(
+            update={
+                "value_after": self.query_one("#action-after", Input).value.strip(),
+                "outcome": self.outcome(),
+            }
+        )
+
     def action_submit(self) -> None:
         after = self.query_one("#action-after", Input).value.strip()
-        outcome = self.result()
+        outcome = self.outcome()
         if not after or outcome is None:
             self.show_error(f"Fill in the value of {self.action.metric} now, and the outcome.")
             return

@@ -14,13 +14,27 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.core.protocol import Error
 
 R = TypeVar("R")
 
 
-class LockForm(ModalScreen[R], Generic[R]):
+class PassesChangesDown(ModalScreen[R], Generic[R]):
+    """A modal that hands incident changes on to the screen beneath it.
+
+    The app posts each change to the topmost screen; without this, the console under an open
+    form would miss the changes that arrive meanwhile (including the event the form sent).
+    """
+
+    def on_client_changed(self, message: ClientChanged) -> None:
+        stack = self.app.screen_stack
+        if self in stack and stack.index(self) > 0:
+            stack[stack.index(self) - 1].post_message(ClientChanged())
+
+
+class LockForm(PassesChangesDown[R], Generic[R]):
     """A modal that sends one command and closes on the hub's acknowledgement."""
 
     DEFAULT_CSS = tcss_beside(__file__)

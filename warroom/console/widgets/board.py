@@ -1,22 +1,340 @@
-"""Facts and guesses: an empty state until this pane's feature fills it."""
+"""The board pane: confirmed facts | open guesses | ruled out, live for everyone.
+
+Each column is a list of cards; the arrow keys (or h/j/k/l) move between columns and cards, and
+the keys act on the highlighted card. A key the hub would refuse for this person and this card is
+greyed out in the footer; a key that does not apply to the column (confirming a fact) is not
+offered at all. The detail panel under the columns shows the highlighted card's evidence and
+history, and the line under it shows the hub's refusal when the user's last action was refused.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from typing import ClassVar
 
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from warroom.console.css import tcss_beside
+from warroom.console.screens.board_add import AddCardForm
+from warroom.console.screens.board_evidence import EvidenceForm
+from warroom.console.screens.board_retract import RetractForm
+from warroom.console.screens.board_take_over import TakeOverScreen
+from warroom.console.widgets.board_card import card_detail, card_prompt
 from warroom.console.widgets.pane import IncidentPane
+from warroom.core.board import (
+    COLUMN_TITLES,
+    BoardItem,
+    Column,
+    ItemKind,
+    ItemStatus,
+    column,
+    may_resolve,
+    may_retract,
+)
+from warroom.core.protocol import Error
+from warroom.core.state import IncidentState
+
+EMPTY: dict[Column, str] = {
+    Column.FACTS: "nothing confirmed yet",
+    Column.GUESSES: "no open guesses",
+    Column.RULED_OUT: "nothing ruled out yet",
+}
+
+#: Keys that act on a card, with the columns they apply to.
+CARD_ACTIONS: dict[str, frozenset[Column]] = {
+    "claim": frozenset({Column.GUESSES}),
+    "release": frozenset({Column.GUESSES}),
+    "confirm": frozenset({Column.GUESSES}),
+    "rule_out": frozenset({Column.GUESSES}),
+    "retract": frozenset({Column.FACTS}),
+    "evidence": frozenset(Column),
+}
+
+
+class CardList(OptionList):
+    """One column of the board; option ids are card numbers."""
+
+    def __init__(self, col: Column) -> None:
+        super().__init__(id=f"col-{col.value}", classes="board-column")
+        self.col = col
+        self.border_title = COLUMN_TITLES[col]
+
+    @property
+    def card_no(self) -> int | None:
+        option = self.highlighted_option
+        return int(option.id) if option is not None and option.id else None
+
+    def show(self, cards: list[BoardItem], me: str, want: int | None) -> None:
+        """Replace the cards, keeping the highlight on the same card (or ``want``) if present."""
+        keep = want if want is not None else self.card_no
+        index = self.highlighted
+        if cards:
+            options: list[Option | None] = []
+            for card in cards:
+                if options:
+                    options.append(None)  # a rule between cards
+                options.append(Option(card_prompt(card, me), id=str(card.no)))
+            self.set_options(options)
+        else:
+            self.set_options([Option(EMPTY[self.col], disabled=True)])
+            return
+        ids = [c.no for c in cards]
+        if keep in ids:
+            self.highlighted = ids.index(keep)
+        else:
+            self.highlighted = min(index or 0, len(cards) - 1)
+        live = sum(1 for c in cards if c.status != ItemStatus.RETRACTED)
+        self.border_subtitle = str(live)
 
 
 class BoardPane(IncidentPane):
-    """Says honestly what will appear here."""
+    """Facts, guesses and what was ruled out, with the keys to move cards between them."""
 
-    DEFAULT_CSS = """
-    BoardPane > .empty-state { color: $text-muted; padding: 1 2; }
-    """
+    DEFAULT_CSS = tcss_beside(__file__)
+    HELP = (
+        "Confirmed facts, open guesses and what was ruled out. Anyone but an observer adds cards "
+        "and evidence; claim a guess you are checking; its owner, the technical lead or the IC "
+        "confirm it (it becomes a fact) or rule it out with evidence. A wrong fact is retracted "
+        "with a reason and stays visible."
+    )
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding(
+            "left,h",
+            "column(-1)",
+            "Column left",
+            id="board.left",
+            show=False,
+            tooltip="Move to the column on the left",
+        ),
+        Binding(
+            "right,l",
+            "column(1)",
+            "Column right",
+            id="board.right",
+            show=False,
+            tooltip="Move to the column on the right",
+        ),
+        Binding(
+            "j",
+            "card(1)",
+            "Next card",
+            id="board.down",
+            show=False,
+            tooltip="Move to the next card",
+        ),
+        Binding(
+            "k",
+            "card(-1)",
+            "Previous card",
+            id="board.up",
+            show=False,
+            tooltip="Move to the previous card",
+        ),
+        Binding("a", "add", "Add", id="board.add", tooltip="Add a fact or a guess"),
+        Binding("c", "claim", "Claim", id="board.claim", tooltip="Say you are checking this guess"),
+        Binding(
+            "u",
+            "release",
+            "Release",
+            id="board.release",
+            tooltip="Stop checking this guess so someone else can",
+        ),
+        Binding(
+            "e",
+            "evidence",
+            "Evidence",
+            id="board.evidence",
+            tooltip="Add a link, query, graph or command output to the card",
+        ),
+        Binding(
+            "f",
+            "confirm",
+            "Confirm",
+            id="board.confirm",
+            tooltip="Confirm the guess: it becomes a fact",
+        ),
+        Binding(
+            "r",
+            "rule_out",
+            "Rule out",
+            id="board.rule_out",
+            tooltip="Rule the guess out, with the evidence",
+        ),
+        Binding(
+            "x",
+            "retract",
+            "Retract",
+            id="board.retract",
+            tooltip="Retract the fact, with a reason; it stays visible",
+        ),
+    ]
+    WRITE_ACTIONS = frozenset(
+        {"add", "claim", "release", "evidence", "confirm", "rule_out", "retract"}
+    )
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        #: The card to highlight once it shows up (one just added or moved by this user).
+        self._want: int | None = None
+        self._active = Column.GUESSES
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "The facts-vs-guesses board appears here: confirmed facts, open guesses, and what has been ruled out.",
-            classes="empty-state",
-        )
+        with Horizontal(id="board-columns"):
+            for col in Column:
+                yield CardList(col)
+        with VerticalScroll(id="board-detail-box"):
+            yield Static(id="board-detail")
+        yield Static("", id="board-message")
+
+    # --- rendering ----------------------------------------------------------------------------
+    def render_state(self, state: IncidentState) -> None:
+        want = self._want
+        target = state.board.get(want) if want is not None else None
+        if target is not None:
+            self._want = None
+        for col in Column:
+            self._list(col).show(column(state, col), self.me, want)
+        if target is not None and self.screen.focused in self.query(CardList):
+            self._list(target.column).focus()
+        self._show_detail()
+        self.refresh_bindings()
+
+    def _list(self, col: Column) -> CardList:
+        return self.query_one(f"#col-{col.value}", CardList)
+
+    @property
+    def active_column(self) -> Column:
+        """The column the user is in: the focused one, else the last one focused."""
+        focused = self.screen.focused
+        if isinstance(focused, CardList) and focused.parent is not None:
+            self._active = focused.col
+        return self._active
+
+    @property
+    def card(self) -> BoardItem | None:
+        """The highlighted card in the active column."""
+        no = self._list(self.active_column).card_no
+        return self.state.board.get(no) if no is not None else None
+
+    def _show_detail(self) -> None:
+        self.query_one("#board-detail", Static).update(card_detail(self.card, self.state))
+
+    @on(OptionList.OptionHighlighted)
+    @on(events.DescendantFocus)
+    def _moved(self) -> None:
+        self._show_detail()
+        self.refresh_bindings()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._list(Column.GUESSES).focus()
+
+    # --- what is offered ----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False
+        if not self.is_mounted:
+            return True
+        if action == "add":
+            return True if self.may("board_item_added") else None
+        if action not in CARD_ACTIONS:
+            return True
+        card = self.card
+        if card is None or card.column not in CARD_ACTIONS[action]:
+            return False
+        return True if self._allowed(action, card) else None
+
+    def _allowed(self, action: str, card: BoardItem) -> bool:
+        """Whether the hub would take ``action`` on ``card`` from this person (rules in core)."""
+        state, me = self.state, self.me
+        if action == "claim":
+            return card.owner != me and self.may("guess_claimed")
+        if action == "release":
+            return card.owner is not None and may_resolve(state, me, card)
+        if action in ("confirm", "rule_out"):
+            return self.may("guess_confirmed") and may_resolve(state, me, card)
+        if action == "retract":
+            return card.is_fact and self.may("fact_retracted") and may_retract(state, me, card)
+        return self.may("evidence_added")
+
+    # --- actions ------------------------------------------------------------------------------
+    def action_column(self, step: int) -> None:
+        cols = list(Column)
+        target = cols[(cols.index(self.active_column) + step) % len(cols)]
+        self._list(target).focus()
+
+    def action_card(self, step: int) -> None:
+        lst = self._list(self.active_column)
+        if step > 0:
+            lst.action_cursor_down()
+        else:
+            lst.action_cursor_up()
+
+    def action_add(self) -> None:
+        kind = ItemKind.FACT if self.active_column == Column.FACTS else ItemKind.GUESS
+        self._open(AddCardForm(kind))
+
+    def action_claim(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        if card.owner is not None and card.owner != self.me:
+            owner = card.owner
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._send_claim(card, take_over=True, previous_owner=owner)
+
+            self.app.push_screen(TakeOverScreen(card), answered)
+            return
+        self._send_claim(card)
+
+    def _send_claim(self, card: BoardItem, **extra: object) -> None:
+        self.say("")
+        self.send("guess_claimed", item=card.no, subject=card.text, **extra)
+
+    def action_release(self) -> None:
+        if (card := self.card) is not None:
+            self.say("")
+            self.send("guess_released", item=card.no, subject=card.text)
+
+    def action_evidence(self) -> None:
+        if (card := self.card) is not None:
+            self._open(EvidenceForm("evidence_added", card))
+
+    def action_confirm(self) -> None:
+        if (card := self.card) is not None:
+            self._open(EvidenceForm("guess_confirmed", card), follow=card.no)
+
+    def action_rule_out(self) -> None:
+        if (card := self.card) is not None:
+            self._open(EvidenceForm("guess_ruled_out", card), follow=card.no)
+
+    def action_retract(self) -> None:
+        if (card := self.card) is not None:
+            self._open(RetractForm(card), follow=card.no)
+
+    def _open(self, form: object, follow: int | None = None) -> None:
+        """Show ``form``; when the hub accepts it, highlight the card it made or moved."""
+        self.say("")
+
+        def done(seq: int | None) -> None:
+            if seq is not None:
+                self._want = follow if follow is not None else seq
+                self.render_state(self.state)
+
+        self.app.push_screen(form, done)  # type: ignore[arg-type]
+
+    # --- refusals -----------------------------------------------------------------------------
+    def say(self, message: str) -> None:
+        """Show ``message`` on the pane's own line (empty clears it)."""
+        line = self.query_one("#board-message", Static)
+        line.update(message)
+        line.set_class(bool(message), "shown")
+
+    def show_refusal(self, error: Error) -> None:
+        self.say(f"The hub refused: {error.message}")

@@ -13,7 +13,7 @@ from textual.content import Content
 from warroom.core.board import BoardItem, ItemKind, ItemStatus
 from warroom.core.state import IncidentState
 
-MUTED = "$text-muted"
+MUTED = "dim"
 
 
 def hm(at: datetime | None) -> str:
@@ -48,14 +48,16 @@ def card_prompt(item: BoardItem, me: str) -> Content:
     """A card as one option of its column: number, text, and one muted status line."""
     text_style = ""
     if item.status == ItemStatus.RETRACTED:
-        text_style = "strike $text-muted"
+        text_style = "strike dim"
     elif item.status == ItemStatus.RULED_OUT:
         text_style = MUTED
-    number_style = "bold $warning" if item.owner == me and item.status == ItemStatus.OPEN else "bold"
+    number_style = (
+        "bold $warning" if item.owner == me and item.status == ItemStatus.OPEN else "bold"
+    )
+    text: str | tuple[str, str] = (item.text, text_style) if text_style else item.text
     return Content.assemble(
-        (item.label, number_style),
-        " ",
-        (item.text, text_style),
+        (f"{item.label} ", number_style),
+        text,
         "\n",
         (card_status_line(item, me), MUTED),
     )

@@ -308,15 +308,12 @@ class LockPane(IncidentPane):
             return
         self.app.push_screen(FinishForm(action), self._after_finish)
 
-    def _after_finish(self, outcome: ActionOutcome | None) -> None:
+    def _after_finish(self, finished: ProductionAction | None) -> None:
         """A mitigation that did not help is undone before the next one is tried: ask."""
         from warroom.console.screens.lock_undo import UndoPrompt
 
-        if outcome is None or not outcome.did_not_help or not self.holding:
-            return
-        action = self._undoable()
-        if action is not None:
-            self.app.push_screen(UndoPrompt(action), self._after_prompt)
+        if finished is not None and finished.wants_undo and self.holding:
+            self.app.push_screen(UndoPrompt(finished), self._after_prompt)
 
     def _after_prompt(self, undo: ProductionAction | None) -> None:
         if undo is not None:

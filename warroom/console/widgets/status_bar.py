@@ -141,7 +141,7 @@ class StatusBar(Widget):
         link.set_class(self.link == LinkStatus.LIVE and not self.pending, "live")
         link.set_class(self.link != LinkStatus.LIVE, "down")
         link.set_class(self.pending > 0, "has-pending")
-        self.query_one("#sb-phase", Label).update(str(state.phase) if state.declared else "")
+        self.query_one("#sb-phase", Label).update(state.phase.title() if state.declared else "")
         self.query_one("#sb-age", Label).update(since_detection(state, now))
         self.query_one("#sb-ic", Label).update(ic_summary(state))
         lock = lock_summary(state, now)

@@ -57,13 +57,13 @@ class TimelinePane(IncidentPane):
                 tooltip="Record a command someone ran"),
         Binding("d", "entry('decision_heard')", "Heard", id="timeline.decision_heard",
                 tooltip="Record a decision heard on the call"),
-        Binding("k", "cycle_kind", "Kind", id="timeline.kind",
-                tooltip="Show one kind of entry at a time (press again for the next)"),
-        Binding("a", "cycle_author", "Author", id="timeline.author",
-                tooltip="Show one author's entries at a time (press again for the next)"),
         Binding("slash", "search", "Search", id="timeline.search",
                 tooltip="Show only entries containing some words"),
-        Binding("end,G", "jump_end", "End", id="timeline.end",
+        Binding("k", "cycle_kind", "Kind", id="timeline.kind", show=False,
+                tooltip="Filter by kind: one kind at a time, press again for the next"),
+        Binding("a", "cycle_author", "Author", id="timeline.author", show=False,
+                tooltip="Filter by author: one person at a time, press again for the next"),
+        Binding("G", "jump_end", "End", id="timeline.follow", show=False,
                 tooltip="Jump to the newest entry and follow new ones"),
         Binding("escape", "escape", "Cancel / clear filters", show=False, id="timeline.escape"),
     ]  # fmt: skip
@@ -91,6 +91,7 @@ class TimelinePane(IncidentPane):
         for field in self.query(Input):
             field.cursor_blink = blink
         self.view.on_rows_changed = self._update_header
+        self.view.on_jump = self._update_header
         super().on_mount()
 
     @property

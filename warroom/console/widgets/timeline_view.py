@@ -92,7 +92,9 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "first", "First entry", show=False),
-    ]
+        Binding("end", "end", "End", id="timeline.end",
+                tooltip="Jump to the newest entry and follow new ones"),
+    ]  # fmt: skip
 
     cursor: reactive[int] = reactive(0, init=False)
     """The highlighted row (an index into the filtered rows)."""
@@ -108,6 +110,7 @@ class TimelineView(ScrollView, can_focus=True):
         #: Keep the newest entry in view as entries arrive (until the reader scrolls away).
         self.follow = True
         self.on_rows_changed: Callable[[], None] | None = None
+        self.on_jump: Callable[[], None] | None = None
 
     # --- data ---------------------------------------------------------------------------------
     def append(self, entries: Iterable[Entry]) -> None:
@@ -171,7 +174,11 @@ class TimelineView(ScrollView, can_focus=True):
     def move_to(self, row: int) -> None:
         last = max(0, len(self.rows) - 1)
         self.cursor = max(0, min(row, last))
-        self.follow = self.cursor >= last
+        following = self.cursor >= last
+        if following != self.follow:
+            self.follow = following
+            if self.on_jump is not None:
+                self.on_jump()
 
     def action_cursor(self, step: int) -> None:
         self.move_to(self.cursor + step)
@@ -186,6 +193,11 @@ class TimelineView(ScrollView, can_focus=True):
         self.move_to(len(self.rows) - 1)
         self.follow = True
         self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if self.on_jump is not None:
+            self.on_jump()
+
+    def action_end(self) -> None:
+        self.jump_to_end()
 
     def on_click(self, event: events.Click) -> None:
         self.move_to(round(self.scroll_y) + event.y)

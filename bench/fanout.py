@@ -1,0 +1,266 @@
+"""Fan-out: how long a note takes to reach every console, against the bare transport.
+
+One writer posts ~300-byte timeline notes at a steady 50 per second; N listeners (in separate
+processes) time each note from the writer's send to their receipt. The same load runs against
+the warroom hub (validation, a durable group commit, then delivery) and against the bare relay in
+this file (``websockets.broadcast`` of whatever arrives, nothing else), alternating hub and bare
+in every round so drift in the machine's load hits both alike. The ratio hub/bare is the number
+that matters; absolute milliseconds depend on the machine.
+
+Variants: per-message compression on or off (negotiated by the listeners: a client that does not
+offer permessage-deflate gets plain frames), and the server under test on uvloop or on asyncio.
+
+    python -m bench.fanout            # full run (about 10 minutes)
+    python -m bench.fanout --quick    # a check that it works; the numbers mean little
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    ServerProcess,
+    base_parser,
+    collect,
+    cpu_seconds,
+    have_uvloop,
+    raise_fd_limit,
+    ratio,
+    run_loop,
+    save,
+    split,
+    summary,
+    table,
+    verdict,
+    wait_procs,
+)
+from bench.load import LoadConfig, listener_proc, writer_proc
+
+#: Fan-out p99 must stay within this factor of the bare relay at N >= 100.
+TARGET_RATIO = 1.25
+#: Listener connections per load process (each process is one event loop).
+PER_PROCESS = 75
+
+
+# --- the bare relay: the fastest the transport goes --------------------------------------------
+async def _relay() -> None:
+    """Receive a message, ``broadcast()`` it to every connection. No parsing, no storage."""
+    import signal
+
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    from bench.common import READY_PREFIX
+
+    clients: set[ServerConnection] = set()
+
+    async def handler(ws: ServerConnection) -> None:
+        clients.add(ws)
+        try:
+            async for message in ws:
+                broadcast(clients, message)
+        finally:
+            clients.discard(ws)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    # Same transport settings as the hub: default compression offer, 64 KiB frames at most.
+    async with serve(handler, "127.0.0.1", 0, max_size=64 * 1024, server_header=None) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        print(f"{READY_PREFIX}ws://127.0.0.1:{port}", flush=True)
+        await stop.wait()
+
+
+# --- one measured case ------------------------------------------------------------------------
+def declare_bench_incident(url: str, title: str = "Benchmark incident") -> str:
+    """Declare an incident on a hub (from this process, never the hub's) and return its id."""
+    from warroom.client.lobby import declare
+
+    async def go() -> str:
+        return await declare(url, "bench-ic", title=title, severity="SEV3", drill=True)
+
+    return asyncio.run(go())
+
+
+def run_case(kind: str, listeners: int, compression: bool, uvloop: bool, seconds: float,
+             rate: float, workdir: Path) -> dict[str, Any]:
+    """One run: start the server, connect the listeners and the writer, post, collect."""
+    ctx = mp.get_context("spawn")
+    log = workdir / f"{kind}.log"
+    server = (ServerProcess.hub(workdir / f"hub-{time.monotonic_ns()}.db", log, uvloop)
+              if kind == "hub" else ServerProcess.bare(log, uvloop))
+    total = max(1, int(seconds * rate))
+    warmup = max(1, int(rate))  # the first second: connections and caches warming up
+    with server:
+        incident = declare_bench_incident(server.url) if kind == "hub" else "bare"
+        base = LoadConfig(url=server.url, kind=kind, incident=incident, compression=compression,
+                          total=warmup + total, warmup=warmup, rate=rate,
+                          duration=(warmup + total) / rate, grace=10.0)
+        ready_q, result_q = ctx.Queue(), ctx.Queue()
+        go, window_end = ctx.Event(), ctx.Value("q", 0)
+        procs = []
+        sizes = split(listeners, math.ceil(listeners / PER_PROCESS))
+        for i, n in enumerate(sizes):
+            cfg = LoadConfig(**{**base.__dict__, "index": i, "connections": n})
+            procs.append(ctx.Process(target=listener_proc,
+                                     args=(cfg, ready_q, result_q, go, window_end)))
+        wcfg = LoadConfig(**{**base.__dict__, "index": 90, "connections": 1,
+                             "total": total, "warmup": warmup})
+        procs.append(ctx.Process(target=writer_proc, args=(wcfg, ready_q, result_q, go,
+                                                           window_end)))
+        for p in procs:
+            p.start()
+        try:
+            for status, index, err in collect(ready_q, len(procs), 180):
+                if status != "ready":
+                    raise RuntimeError(f"load process {index} failed: {err}")
+            time.sleep(0.5)  # let presence events and replays settle
+            cpu0 = cpu_seconds(server.pid)
+            window_end.value = time.monotonic_ns() + int(base.duration * 1e9)
+            go.set()
+            reports = collect(result_q, len(procs), base.duration + base.grace + 60)
+            cpu = cpu_seconds(server.pid) - cpu0
+        finally:
+            go.set()
+            wait_procs(procs, 30)
+    return _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu)
+
+
+def _digest(kind: str, listeners: int, compression: bool, uvloop: bool, total: int,
+            warmup: int, reports: Sequence[tuple[str, dict[str, Any]]], cpu: float
+            ) -> dict[str, Any]:
+    lat = array("q")
+    counts: list[int] = []
+    errors = [r["error"] for _, r in reports if "error" in r]
+    writer: dict[str, Any] = {}
+    for role, r in reports:
+        if "error" in r:
+            continue
+        if role == "listener":
+            lat.frombytes(r["latencies_us"])
+            counts += r["counts"]
+        else:
+            writer = r
+    lateness = writer.get("lateness_us", [])
+    return {
+        "server": kind,
+        "listeners": listeners,
+        "compression": compression,
+        "uvloop": uvloop,
+        "notes": total,
+        "latency_ms": summary(lat, 0.001),
+        "received_min": min(counts) if counts else 0,
+        "expected_each": total + warmup,
+        "writer_acked": writer.get("acked"),
+        "writer_errors": writer.get("error_count"),
+        "writer_late_p99_ms": summary(lateness, 0.001)["p99"],
+        "server_cpu_s": cpu,
+        "server_cpu_ms_per_note": 1000 * cpu / max(1, total),
+        "errors": errors,
+        "_samples": lat,
+    }
+
+
+def pooled(cases: list[dict[str, Any]]) -> dict[str, float]:
+    """Latency percentiles over every sample of several rounds of one configuration."""
+    lat = array("q")
+    for c in cases:
+        lat.extend(c["_samples"])
+    return summary(lat, 0.001)
+
+
+# --- the plan ---------------------------------------------------------------------------------
+def plan(ns: Sequence[int], variant_n: int, rounds: int, uv: bool) -> list[tuple[int, bool, bool]]:
+    """(listeners, compression, uvloop) to run: every N with the defaults, plus the other
+    compression/uvloop combinations at ``variant_n``."""
+    cases = [(n, True, False) for n in ns]
+    for comp in (True, False):
+        for loop in ((False, True) if uv else (False,)):
+            if (variant_n, comp, loop) not in cases:
+                cases.append((variant_n, comp, loop))
+    return cases
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["relay"]:
+        raise_fd_limit()
+        run_loop(_relay(), use_uvloop="--uvloop" in argv)
+        return 0
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--listeners", type=int, nargs="+", default=[10, 100, 300])
+    parser.add_argument("--variant-listeners", type=int, default=100,
+                        help="N at which compression and uvloop are varied")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--rate", type=float, default=50.0, help="notes per second")
+    parser.add_argument("--rounds", type=int, default=3, help="hub/bare pairs per case")
+    parser.add_argument("--no-variants", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.listeners, args.variant_listeners = [10, 30], 30
+        args.seconds, args.rounds = 2.0, 1
+    uv = have_uvloop()
+    todo = plan(args.listeners, args.variant_listeners, args.rounds, uv)
+    if args.no_variants:
+        todo = [c for c in todo if c[1:] == (True, False)]
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+        for r in range(args.rounds):
+            for n, comp, loop in todo:
+                order = ("hub", "bare") if r % 2 == 0 else ("bare", "hub")
+                for kind in order:
+                    case = run_case(kind, n, comp, loop, args.seconds, args.rate, Path(tmp))
+                    case["round"] = r
+                    runs.append(case)
+                    print(f"  round {r + 1} {kind:4} N={n:3} compression={'on' if comp else 'off'}"
+                          f" uvloop={'on' if loop else 'off'}: p50 "
+                          f"{case['latency_ms']['p50']:.1f} ms p99 {case['latency_ms']['p99']:.1f}"
+                          f" ms, cpu {case['server_cpu_ms_per_note']:.2f} ms/note", flush=True)
+    rows, results = _report(runs, todo)
+    print()
+    print(table(["N", "compression", "uvloop", "hub p50 ms", "hub p99 ms", "bare p50 ms",
+                 "bare p99 ms", "p99 hub/bare", "hub cpu ms/note", "bare cpu ms/note",
+                 "target"], rows))
+    if not uv:
+        print("\nuvloop is not installed: `pip install uvloop` to measure it.")
+    path = save("fanout", {"params": vars(args), "results": results,
+                           "runs": [{k: v for k, v in c.items() if k != "_samples"}
+                                    for c in runs]}, args.quick)
+    print(f"\nwritten to {path}")
+    return 0
+
+
+def _report(runs: list[dict[str, Any]], todo: list[tuple[int, bool, bool]]
+            ) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+    rows, results = [], []
+    for n, comp, loop in todo:
+        mine = [c for c in runs if (c["listeners"], c["compression"], c["uvloop"]) == (n, comp, loop)]
+        hub = [c for c in mine if c["server"] == "hub"]
+        bare = [c for c in mine if c["server"] == "bare"]
+        h, b = pooled(hub), pooled(bare)
+        r = ratio(h["p99"], b["p99"])
+        hub_cpu = sum(c["server_cpu_ms_per_note"] for c in hub) / max(1, len(hub))
+        bare_cpu = sum(c["server_cpu_ms_per_note"] for c in bare) / max(1, len(bare))
+        met = None if n < 100 or math.isnan(r) else r <= TARGET_RATIO
+        lost = sum(c["expected_each"] - c["received_min"] for c in mine)
+        rows.append([n, "on" if comp else "off", "on" if loop else "off", h["p50"], h["p99"],
+                     b["p50"], b["p99"], r, hub_cpu, bare_cpu, verdict(met)])
+        results.append({"listeners": n, "compression": comp, "uvloop": loop, "hub": h,
+                        "bare": b, "p99_ratio": r, "hub_cpu_ms_per_note": hub_cpu,
+                        "bare_cpu_ms_per_note": bare_cpu, "target_met": met,
+                        "notes_missing": lost})
+    return rows, results
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Starting the console from the command line: ``warroom join ...`` and ``warroom`` alone.
+
+``warroom`` with no command is for the first person awake: it runs a hub inside the same process
+(database in the user's data directory), opens the console on it and prints the line teammates
+use to join. Command-line options win over the config file, which wins over the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import socket
+import sys
+from dataclasses import dataclass
+
+from warroom.config import ConfigError, UserConfig, load_config, parse_role
+from warroom.core.protocol import MAX_NAME
+from warroom.core.roles import JOINABLE_ROLES, Role
+from warroom.paths import config_file, default_db
+
+DEFAULT_PORT = 8765
+
+
+@dataclass
+class Seat:
+    """Who is at this console and where it connects, after options and config are merged."""
+
+    url: str
+    name: str
+    role: Role
+    token: str | None
+    theme: str | None
+
+
+def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    roles = ", ".join(r.value for r in JOINABLE_ROLES)
+    join = sub.add_parser(
+        "join", help="open the console on a hub",
+        description=f"Open the console on a hub. Defaults come from {config_file()}.",
+    )  # fmt: skip
+    join.add_argument("url", nargs="?", default=None,
+                      help="the hub, e.g. ws://10.0.0.5:8765 (default: 'hub' in the config file)")
+    join.add_argument("--name", default=None, help="your name in the room")
+    join.add_argument("--role", default=None, help=f"the seat you take: {roles}")
+    join.add_argument("--incident", default=None,
+                      help="follow this incident at once instead of choosing from the list")
+    join.add_argument("--token", default=None, help="the hub's bearer token, if it needs one")
+    join.add_argument("--theme", default=None,
+                      help="warroom-dark (default), warroom-light or warroom-contrast")
+    join.set_defaults(handler=cmd_join)  # fmt: skip
+
+
+def hub_url(text: str) -> str:
+    """``host:port`` → ``ws://host:port``; ws and wss URLs as they are."""
+    value = text.strip().rstrip("/")
+    if value.startswith(("ws://", "wss://")):
+        return value
+    if "://" in value:
+        raise ConfigError(f"{text!r} is not a hub address; use ws://HOST:PORT")
+    return f"ws://{value}"
+
+
+def resolve_seat(args: argparse.Namespace, config: UserConfig) -> Seat:
+    url = args.url or config.hub
+    if not url:
+        raise ConfigError(
+            f"which hub? give its address (warroom join ws://HOST:PORT) or set hub in {config_file()}"
+        )
+    name = (args.name or config.name or "").strip()
+    if not name:
+        raise ConfigError(f"who are you? give --name, or set name in {config_file()}")
+    if len(name) > MAX_NAME:
+        raise ConfigError(f"--name is longer than {MAX_NAME} characters")
+    role = parse_role(args.role, "--role") if args.role else (config.role or Role.RESPONDER)
+    return Seat(hub_url(url), name, role, args.token or config.token, args.theme or config.theme)
+
+
+def cmd_join(args: argparse.Namespace) -> int:
+    from warroom.console.app import WarroomApp
+
+    try:
+        seat = resolve_seat(args, load_config())
+    except ConfigError as exc:
+        print(f"warroom join: {exc}", file=sys.stderr)
+        return 2
+    app = WarroomApp(url=seat.url, name=seat.name, role=seat.role, incident=args.incident,
+                     token=seat.token, theme=seat.theme)  # fmt: skip
+    app.run()
+    return 0
+
+
+# --- warroom alone ----------------------------------------------------------------------------
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def share_line(url: str, token: str | None = None) -> str:
+    extra = f" --token {token}" if token else ""
+    return f"warroom join {url} --name NAME --role ROLE{extra}"
+
+
+def cmd_here(args: argparse.Namespace) -> int:
+    """Run a hub in this process and open the console on it."""
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return 2
+    name = config.name or getpass.getuser() or "me"
+    role = config.role or Role.IC
+    port = config.port if config.port is not None else DEFAULT_PORT
+    if port and not port_is_free(port):
+        print(f"warroom: port {port} is taken; the hub takes a free one instead.", file=sys.stderr)
+        port = 0
+    try:
+        return asyncio.run(_run_here(name, role, port, config))
+    except OSError as exc:
+        print(f"warroom: cannot start the hub: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _run_here(name: str, role: Role, port: int, config: UserConfig) -> int:
+    from server.app import HubConfig, HubServer
+    from warroom.console.app import WarroomApp
+
+    db = default_db()
+    server = HubServer(HubConfig(host="127.0.0.1", port=port, db=db))
+    await server.start()
+    line = share_line(server.url)
+    print(f"warroom hub on {server.url} (database {db})")
+    print(f"Teammates on this machine join with:\n    {line}", flush=True)
+    try:
+        app = WarroomApp(url=server.url, name=name, role=role, theme=config.theme,
+                         share_hint=line)  # fmt: skip
+        await app.run_async()
+    finally:
+        await server.stop()
+    print(f"warroom hub on {server.url} stopped; the record is in {db}.")
+    print("To keep the room open for others, run a hub of its own: warroom serve")
+    return 0

@@ -1,0 +1,208 @@
+"""The declaration form: the template every incident starts from.
+
+Severity is chosen with its rubric beside each level, so nobody has to remember what SEV2 means
+at 3 a.m. The time the problem was detected is asked for separately from the declaration (which
+the hub stamps), because the gap between the two is one of the things a postmortem measures.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+from websockets.exceptions import WebSocketException
+
+from warroom.client.lobby import HubRefused, declare
+from warroom.console.app import WarroomApp
+from warroom.console.widgets.status_bar import elapsed
+from warroom.core.log import EventError
+from warroom.core.severity import RUBRIC, Severity
+
+_AGO = re.compile(r"^-?\s*(\d+)\s*(m|min|mins|minutes?|h|hours?)\s*(ago)?$", re.IGNORECASE)
+
+
+class DetectedTimeError(ValueError):
+    """Text that is not a time; the message says what is accepted."""
+
+
+def parse_detected(text: str, now: datetime) -> datetime:
+    """When the problem was detected, from what a responder types (all times UTC).
+
+    Accepts ``2026-03-14 08:45``, ``08:45`` (today), ``15m ago``/``-15m`` and ``2h ago``.
+    """
+    value = text.strip()
+    if not value or value.lower() == "now":
+        return now
+    ago = _AGO.match(value)
+    if ago:
+        amount = int(ago.group(1))
+        unit = ago.group(2).lower()
+        return now - (timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount))
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"):
+        try:
+            return datetime.strptime(value.removesuffix("Z").removesuffix(" UTC"), fmt).replace(
+                tzinfo=UTC
+            )
+        except ValueError:
+            pass
+    for fmt in ("%H:%M", "%H:%M:%S"):
+        try:
+            clock = datetime.strptime(value, fmt).time()
+        except ValueError:
+            continue
+        return datetime.combine(now.astimezone(UTC).date(), clock, tzinfo=UTC)
+    raise DetectedTimeError("Use a UTC time like 08:45 or 2026-03-14 08:45, or '15m ago'.")
+
+
+def format_utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+class DeclareScreen(Screen[str | None]):
+    """Dismissed with the new incident's id, or ``None`` if cancelled."""
+
+    CSS_PATH = "declare.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "declare", "Declare", id="declare.submit",
+                tooltip="Declare the incident: you become its IC", priority=True),
+        Binding("escape", "cancel", "Cancel", id="declare.cancel",
+                tooltip="Back to the list without declaring"),
+    ]  # fmt: skip
+
+    @property
+    def warroom(self) -> WarroomApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        now = self.warroom.clock()
+        with VerticalScroll(id="declare-form"):
+            yield Static(
+                "[b]Declare an incident[/b] — you become its incident commander. The hub records "
+                "the time of declaration; give the time the problem was detected below.",
+                id="declare-heading",
+            )
+            with Grid(id="declare-grid"):
+                yield Label("Title", classes="field-label")
+                yield Input(id="title", placeholder="what is broken, for whom", compact=True,
+                            max_length=200)  # fmt: skip
+                yield Label("Severity", classes="field-label")
+                with RadioSet(id="severity", compact=True):
+                    for sev in Severity:
+                        label = Text.assemble((f"{sev}  ", "bold"), RUBRIC[sev])
+                        yield RadioButton(label, value=sev == Severity.SEV2, name=sev.value)
+                yield Label("Detected", classes="field-label")
+                with Horizontal(id="detected-row"):
+                    yield Input(format_utc(now), id="detected", compact=True)
+                    yield Label("", id="detected-hint")
+                yield Label("Trigger", classes="field-label")
+                yield Input(id="trigger", placeholder="alert, customer report, deploy…",
+                            compact=True)  # fmt: skip
+                yield Label("Symptoms", classes="field-label")
+                yield Input(id="symptoms", placeholder="what people see first", compact=True)
+                yield Label("Scope", classes="field-label")
+                yield Input(id="scope", placeholder="who and what is affected, as far as known",
+                            compact=True)  # fmt: skip
+            yield Label("", id="declare-message")
+            with Horizontal(id="declare-buttons"):
+                yield Button("Declare", id="declare-submit", variant="error", compact=True)
+                yield Button("Cancel", id="declare-cancel", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = self.warroom.blink
+        self._update_hint(self.query_one("#detected", Input).value)
+        self.query_one("#title", Input).focus()
+
+    # --- the detected time --------------------------------------------------------------------
+    @on(Input.Changed, "#detected")
+    def _detected_changed(self, event: Input.Changed) -> None:
+        self._update_hint(event.value)
+
+    def _update_hint(self, text: str) -> None:
+        hint = self.query_one("#detected-hint", Label)
+        now = self.warroom.clock()
+        try:
+            at = parse_detected(text, now)
+        except DetectedTimeError as exc:
+            hint.update(str(exc))
+            hint.add_class("error")
+            return
+        hint.remove_class("error")
+        if at > now:
+            hint.update("UTC · that is in the future")
+        else:
+            hint.update(f"UTC · {elapsed(now - at)} ago")
+
+    # --- submitting ---------------------------------------------------------------------------
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "scope":
+            self.action_declare()
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed, "#declare-submit")
+    def _submit_pressed(self) -> None:
+        self.action_declare()
+
+    @on(Button.Pressed, "#declare-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_declare(self) -> None:
+        title = self.query_one("#title", Input).value.strip()
+        if not title:
+            self._message("An incident needs a title.")
+            self.query_one("#title", Input).focus()
+            return
+        try:
+            detected = parse_detected(self.query_one("#detected", Input).value, self.warroom.clock())
+        except DetectedTimeError as exc:
+            self._message(str(exc))
+            self.query_one("#detected", Input).focus()
+            return
+        pressed = self.query_one(RadioSet).pressed_button
+        severity = pressed.name if pressed is not None and pressed.name else "SEV2"
+        fields = {
+            "title": title,
+            "severity": severity,
+            "detected_at": detected.isoformat(),
+            "trigger": self.query_one("#trigger", Input).value.strip(),
+            "symptoms": self.query_one("#symptoms", Input).value.strip(),
+            "scope": self.query_one("#scope", Input).value.strip(),
+        }
+        self._message("Declaring…", error=False)
+        self.send_declaration(fields)
+
+    @work(exclusive=True, group="declare")
+    async def send_declaration(self, fields: dict[str, str]) -> None:
+        app = self.warroom
+        try:
+            incident = await declare(app.url, app.me, app.token, role=app.seat, **fields)
+        except HubRefused as exc:
+            self._message(f"The hub refused: {exc}")
+            return
+        except EventError as exc:
+            self._message(f"Not sent: {exc}")
+            return
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            self._message(f"Cannot reach the hub at {app.url} ({type(exc).__name__}); try again.")
+            return
+        self.dismiss(incident)
+
+    def _message(self, text: str, error: bool = True) -> None:
+        label = self.query_one("#declare-message", Label)
+        label.update(text)
+        label.set_class(error, "error")

@@ -1,0 +1,160 @@
+"""Running a whole drill: an embedded hub, the simulated cast, and the scorecard at the end.
+
+Headless drills move a manual clock from step to step and fire the hub's timers at each move, so
+they run in a fraction of a second and give the same events for the same seed. Live drills run
+the hub and the cast in a background thread on a sped-up clock while the user's console runs in
+the foreground.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from server.app import HubConfig, HubServer
+from warroom.core.clock import ManualClock
+from warroom.core.drill import DrillScored, Scorecard
+from warroom.core.roles import Role
+from warroom.drill.clock import ScaledClock
+from warroom.drill.runner import DrillRunner, Narrator
+from warroom.drill.scenario import Scenario
+from warroom.drill.scorecard import score
+
+import uuid
+
+
+@dataclass
+class DrillOutcome:
+    incident_id: str
+    db: Path
+    scorecard: Scorecard
+    refused: int = 0
+    events: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _temp_db() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
+    return folder / "drill.db"
+
+
+async def _finish(server: HubServer, runner: DrillRunner) -> Scorecard:
+    """Score the drill and record the scorecard on the incident."""
+    incident = runner.incident_id
+    hub = server.hub
+    without_lock = sum(
+        count for (inc, kind, code), count in hub.refusals.items()
+        if inc == incident and kind == "action_started"
+    )
+    state = hub.rooms[incident].state
+    card = score(state, runner.scenario, without_lock)
+    await hub.record_by_hub(incident, DrillScored(id=uuid.uuid4(), scorecard=card))
+    return card
+
+
+async def run_headless(
+    scenario: Scenario,
+    seed: int = 0,
+    db: Path | None = None,
+    start: datetime | None = None,
+    narrate: Narrator | None = None,
+) -> DrillOutcome:
+    """Play ``scenario`` to the end with every role simulated; no console, no real waiting."""
+    db = db or _temp_db()
+    clock = ManualClock(start or datetime.now(UTC).replace(microsecond=0))
+    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=db, timer_interval=0), clock=clock)
+    await server.start()
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        await server.hub.tick()
+
+    runner = DrillRunner(scenario, server.url, clock, advance, seed=seed, narrate=narrate)
+    try:
+        await runner.declare()
+        await runner.join_cast()
+        await runner.run()
+        card = await _finish(server, runner)
+        events = server.hub.rooms[runner.incident_id].head
+    finally:
+        await runner.close()
+        await server.stop()
+    return DrillOutcome(runner.incident_id, db, card, len(runner.refused), events)
+
+
+class LiveDrill:
+    """A drill with a person at a console: hub and cast in a background thread."""
+
+    def __init__(self, scenario: Scenario, user_role: Role, user_name: str, speed: float,
+                 seed: int, db: Path | None = None, port: int = 0) -> None:
+        self.scenario = scenario
+        self.user_role = user_role
+        self.user_name = user_name
+        self.clock = ScaledClock(datetime.now(UTC), speed)
+        self.seed = seed
+        self.db = db or _temp_db()
+        self.port = port
+        self.url = ""
+        self.incident_id = ""
+        self.scorecard: Scorecard | None = None
+        self.error: BaseException | None = None
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="warroom-drill", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the drill did not start in time")
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=15)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except BaseException as exc:  # surfaced to the foreground
+            self.error = exc
+            self._ready.set()
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        interval = max(0.05, min(1.0, 1.0 / self.clock.speed))
+        server = HubServer(
+            HubConfig(host="127.0.0.1", port=self.port, db=self.db, timer_interval=interval),
+            clock=self.clock,
+        )
+        await server.start()
+        self.url = server.url
+
+        async def advance(seconds: float) -> None:
+            await asyncio.sleep(seconds / self.clock.speed)
+
+        runner = DrillRunner(self.scenario, server.url, self.clock, advance,
+                             user_role=self.user_role, user_name=self.user_name, seed=self.seed)
+        try:
+            self.incident_id = await runner.declare()
+            await runner.join_cast()
+            self._ready.set()
+            play = asyncio.create_task(runner.run())
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({play, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if play.done() and play.exception() is None:
+                self.scorecard = await _finish(server, runner)
+                await self._stop.wait()
+            else:
+                play.cancel()
+                self.scorecard = await _finish(server, runner)
+        finally:
+            await runner.close()
+            await server.stop()
