@@ -49,7 +49,7 @@ def main(argv: list[str]) -> int:
     rest = argv[1:]
     if task == "demo":
         ensure_venv()
-        return run("warroom", "drill", *rest)
+        return run("warroom", "drill", *(rest or ["--speed", "5"]))
     if task == "serve":
         ensure_venv()
         return run("warroom", "serve", *rest)

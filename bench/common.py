@@ -277,6 +277,21 @@ class ServerProcess:
         self.stop()
 
 
+def start_profiler(pid: int, seconds: float, out: Path | None) -> subprocess.Popen[bytes] | None:
+    """Sample ``pid`` with py-spy for ``seconds`` into ``out`` (collapsed stacks), if asked and
+    if py-spy is installed (``pip install py-spy``; it is not a dependency)."""
+    if out is None:
+        return None
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        print("py-spy is not installed; not profiling", file=sys.stderr)
+        return None
+    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration",
+                             str(max(1, int(seconds))), "--format", "raw", "--rate", "200",
+                             "--nonblocking", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def wait_procs(procs: Sequence[Any], timeout: float) -> None:
     """Join multiprocessing workers within ``timeout`` in all; terminate any still running."""
     deadline = time.monotonic() + timeout

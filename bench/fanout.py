@@ -38,6 +38,7 @@ from bench.common import (
     run_loop,
     save,
     split,
+    start_profiler,
     summary,
     table,
     verdict,
@@ -93,7 +94,7 @@ def declare_bench_incident(url: str, title: str = "Benchmark incident") -> str:
 
 
 def run_case(kind: str, listeners: int, compression: bool, uvloop: bool, seconds: float,
-             rate: float, workdir: Path) -> dict[str, Any]:
+             rate: float, workdir: Path, profile: Path | None = None) -> dict[str, Any]:
     """One run: start the server, connect the listeners and the writer, post, collect."""
     ctx = mp.get_context("spawn")
     log = workdir / f"{kind}.log"
@@ -101,6 +102,7 @@ def run_case(kind: str, listeners: int, compression: bool, uvloop: bool, seconds
               if kind == "hub" else ServerProcess.bare(log, uvloop))
     total = max(1, int(seconds * rate))
     warmup = max(1, int(rate))  # the first second: connections and caches warming up
+    spy = None
     with server:
         incident = declare_bench_incident(server.url) if kind == "hub" else "bare"
         base = LoadConfig(url=server.url, kind=kind, incident=incident, compression=compression,
@@ -128,11 +130,14 @@ def run_case(kind: str, listeners: int, compression: bool, uvloop: bool, seconds
             cpu0 = cpu_seconds(server.pid)
             window_end.value = time.monotonic_ns() + int(base.duration * 1e9)
             go.set()
+            spy = start_profiler(server.pid, base.duration, profile)
             reports = collect(result_q, len(procs), base.duration + base.grace + 60)
             cpu = cpu_seconds(server.pid) - cpu0
         finally:
             go.set()
             wait_procs(procs, 30)
+            if spy is not None:
+                spy.wait(60)
     return _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu)
 
 
@@ -205,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="notes per second")
     parser.add_argument("--rounds", type=int, default=3, help="hub/bare pairs per case")
     parser.add_argument("--no-variants", action="store_true")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="sample the server of every run with py-spy into DIR")
     args = parser.parse_args(argv)
     if args.quick:
         args.listeners, args.variant_listeners = [10, 30], 30
@@ -219,7 +226,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n, comp, loop in todo:
                 order = ("hub", "bare") if r % 2 == 0 else ("bare", "hub")
                 for kind in order:
-                    case = run_case(kind, n, comp, loop, args.seconds, args.rate, Path(tmp))
+                    prof = None
+                    if args.profile:
+                        args.profile.mkdir(parents=True, exist_ok=True)
+                        prof = args.profile / (f"fanout-{kind}-n{n}-c{int(comp)}-u{int(loop)}"
+                                               f"-r{r}.txt")
+                    case = run_case(kind, n, comp, loop, args.seconds, args.rate, Path(tmp),
+                                    prof)
                     case["round"] = r
                     runs.append(case)
                     print(f"  round {r + 1} {kind:4} N={n:3} compression={'on' if comp else 'off'}"

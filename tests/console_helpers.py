@@ -42,8 +42,8 @@ from warroom.console.app import WarroomApp
 _T = TypeVar("_T")
 
 INCIDENT_ID = "inc-checkout"
-#: What the console's clock says: twelve minutes after the hub's T0.
-NOW = T0 + timedelta(minutes=12)
+#: What the console's clock says: three minutes after the hub declared the incident at T0.
+NOW = T0 + timedelta(minutes=3)
 DETECTED = T0 - timedelta(minutes=5)
 INCIDENT = {
     "title": "Checkout errors after deploy",

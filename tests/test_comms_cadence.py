@@ -80,14 +80,6 @@ def test_a_severity_without_cadence_sets_no_deadline_and_the_promise_is_capped()
     assert promised_next(state, T0, 45) == T0 + 30 * MIN
 
 
-def test_a_severity_raised_after_an_update_pulls_the_deadline_in():
-    after = published(declared("SEV3"), 2, T0 + 5 * MIN)
-    assert next_update_due(after) == T0 + 65 * MIN
-    # Without a dated history the change is taken as of the last update: the strictest reading.
-    raised = after.model_copy(update={"severity": "SEV1"})
-    assert next_update_due(raised) == T0 + 20 * MIN
-
-
 # --- the hub's overdue timer -----------------------------------------------------------------
 async def test_overdue_is_flagged_once_per_episode_even_across_a_restart(tmp_path):
     clock = ManualClock(T0)
@@ -140,4 +132,56 @@ async def test_an_earlier_promise_in_the_update_is_the_deadline_the_hub_enforces
         assert await hub.hub.tick() == 1
         await ana.wait_for_seq(hub.hub.rooms[incident].head)
         assert overdue_events(ana)[0].due_at == T0 + 16 * MIN
+        await ana.close()
+
+
+async def test_a_severity_change_re_times_the_next_update(tmp_path):
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
+        incident = await declare_incident(hub.url, severity="SEV3")
+        ana = await client(hub.url, "ana", "ic", incident)
+        assert next_update_due(ana.state) == T0 + 10 * MIN  # first update: +10 min, any severity
+        clock.advance(5 * MIN)
+        await publish(ana, clock)
+        assert next_update_due(ana.state) == T0 + 65 * MIN  # SEV3: every 60 minutes
+
+        clock.advance(20 * MIN)  # +25 min: raised to SEV1, whose cadence is 15 minutes
+        raised = await ana.post("severity_changed", severity="SEV1", reason="all EU checkouts fail")
+        assert isinstance(raised, Ack), raised
+        await ana.wait_for_seq(raised.seq)
+        assert next_update_due(ana.state) == T0 + 40 * MIN
+        clock.advance(15 * MIN - timedelta(seconds=1))
+        assert await hub.hub.tick() == 0
+        clock.advance(timedelta(seconds=1))
+        assert await hub.hub.tick() == 1
+        await ana.wait_for_seq(hub.hub.rooms[incident].head)
+        assert overdue_events(ana)[0].due_at == T0 + 40 * MIN
+
+        clock.advance(MIN)  # +41: an update at SEV1, then lowered to SEV3 at +45
+        await publish(ana, clock)
+        assert next_update_due(ana.state) == T0 + 56 * MIN
+        clock.advance(4 * MIN)
+        lowered = await ana.post("severity_changed", severity="SEV3", reason="only EU, workaround")
+        assert isinstance(lowered, Ack), lowered
+        await ana.wait_for_seq(lowered.seq)
+        # The deadline already promised stands; the SEV3 cadence applies after the next update.
+        assert next_update_due(ana.state) == T0 + 56 * MIN
+        clock.advance(11 * MIN)
+        await publish(ana, clock)
+        assert next_update_due(ana.state) == T0 + 116 * MIN
+        await ana.close()
+
+
+async def test_an_incident_raised_from_sev4_gets_its_first_deadline_from_the_raise(tmp_path):
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
+        incident = await declare_incident(hub.url, severity="SEV4")
+        ana = await client(hub.url, "ana", "ic", incident)
+        assert next_update_due(ana.state) is None  # SEV4: no cadence, no countdown
+        clock.advance(30 * MIN)
+        assert await hub.hub.tick() == 0
+        raised = await ana.post("severity_changed", severity="SEV2", reason="it spread")
+        assert isinstance(raised, Ack), raised
+        await ana.wait_for_seq(raised.seq)
+        assert next_update_due(ana.state) == T0 + 40 * MIN  # 10 minutes after it mattered
         await ana.close()

@@ -28,7 +28,9 @@ async def lock_console(
         await eventually(lambda: app.client is not None and app.client.status == "live")
         await eventually(lambda: name in app.client.state.participants)
         await pilot.press("4")
-        yield app, pilot, app.screen.query_one(LockPane)
+        pane = app.screen.query_one(LockPane)
+        await eventually(lambda: app.focused is not None and pane in app.focused.ancestors)
+        yield app, pilot, pane
 
 
 def stored(hub, incident: str, type_: str) -> list:

@@ -52,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_export(sub)
 
+    from warroom.drill.command import add_parser as add_drill
+
+    add_drill(sub)
+
     from warroom.comms_command import add_parser as add_comms
 
     add_comms(sub)

@@ -130,8 +130,3 @@ def countdown(state: IncidentState, now: datetime) -> Countdown | None:
     if due is None:
         return None
     return Countdown(due_at=due, remaining=due - now)
-
-
-def default_next_update(state: IncidentState, now: datetime) -> timedelta | None:
-    """The longest gap an update published now may promise: the current severity's cadence."""
-    return cadence_of(state, state.severity)

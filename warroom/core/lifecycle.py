@@ -451,8 +451,13 @@ class TriageAnswered(EventBase):
                 )
         if self.detail.strip() and self.question not in DETAIL_FIELD:
             return refuse("invalid", f"{self.question.value} takes no separate detail.")
+        # An explicit "unknown" is an answer (the room asked and does not know yet); only a
+        # repeat of an answer someone already gave is refused.
         current = state.triage
-        if getattr(current, self.question.value) == self._value() and (
+        if (
+            self.question in state.triage_marks
+            and getattr(current, self.question.value) == self._value()
+        ) and (
             self.question not in DETAIL_FIELD
             or getattr(current, DETAIL_FIELD[self.question]) == self.detail.strip()
         ):

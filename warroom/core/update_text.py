@@ -6,8 +6,8 @@ what the room has confirmed: the declaration, the triage scope and the board's c
 Open guesses are offered to internal updates, labelled as unconfirmed, and never to external
 ones; the hub also refuses an external update that quotes an open guess.
 
-Facts and guesses come from the board's own queries; the triage scope is read defensively
-(:func:`triage_scope`), falling back on the declaration's scope.
+Facts and guesses come from the board's own queries. Triage answers count as confirmed once the
+IC has confirmed them; until then an external update falls back on the declared scope.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from warroom.core.board import Column, column
 from warroom.core.cadence import cadence_of
 from warroom.core.comms_state import Audience, ResolutionRange, UpdateFields
+from warroom.core.lifecycle_state import TriageQuestion
 from warroom.core.phases import Phase
 from warroom.core.state import IncidentState
 
@@ -56,22 +56,7 @@ class Draft:
     next_update_at: datetime | None
 
 
-# --- reading other features' state, defensively ----------------------------------------------
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-
-
-def _first_text(obj: Any, keys: tuple[str, ...]) -> str:
-    """The first non-empty string among ``keys`` of ``obj`` (a model or a dict)."""
-    if obj is None:
-        return ""
-    for key in keys:
-        value = _get(obj, key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
-
-
+# --- what the room has established -----------------------------------------------------------
 def confirmed_facts(state: IncidentState) -> list[str]:
     """The board's confirmed facts (retracted ones excluded), in the order the room reads them."""
     return [item.text.strip() for item in column(state, Column.FACTS) if item.is_fact]
@@ -82,33 +67,56 @@ def open_guesses(state: IncidentState) -> list[str]:
     return [item.text.strip() for item in column(state, Column.GUESSES)]
 
 
-def triage_scope(state: IncidentState) -> tuple[str, str]:
-    """(what is affected, what is known not to be), from triage, else from the declaration."""
-    triage = getattr(state, "triage", None)
-    affected = _first_text(triage, ("scope", "affected"))
-    if not affected and triage is not None:
-        affected = " ".join(t for t in (_first_text(triage, (k,)) for k in ("who", "where")) if t)
-    not_affected = _first_text(triage, ("not_affected", "unaffected"))
-    return (affected or state.scope.strip(), not_affected)
+def triage_answer(state: IncidentState, question: TriageQuestion, confirmed_only: bool) -> str:
+    """One triage answer as text; with ``confirmed_only``, blank unless the IC confirmed it.
+
+    An answer the IC has not confirmed is still somebody's guess, so outsiders do not get it.
+    """
+    mark = state.triage_marks.get(question)
+    if mark is None or (confirmed_only and not mark.confirmed):
+        return ""
+    answer = state.triage.answer(question).strip()
+    return "" if answer in ("", "unknown") else answer
+
+
+def triage_scope(state: IncidentState, confirmed_only: bool = True) -> str:
+    """Who, where and which features are affected, from triage; else the declared scope."""
+    who, where, features = (
+        triage_answer(state, q, confirmed_only)
+        for q in (TriageQuestion.WHO, TriageQuestion.WHERE, TriageQuestion.FEATURES)
+    )
+    text = who or ("Users" if where or features else "")
+    if where:
+        text += f" in {where}"
+    if features:
+        text += f" ({features})"
+    return text or state.scope.strip()
+
+
+def expected_experience(state: IncidentState, confirmed_only: bool = True) -> str:
+    """What users see: the confirmed customer impact if triage has one, else the symptoms."""
+    mark = state.triage_marks.get(TriageQuestion.CUSTOMER_IMPACT)
+    usable = mark is not None and (mark.confirmed or not confirmed_only)
+    detail = state.triage.customer_impact_detail.strip()
+    return detail if usable and detail else state.symptoms.strip()
 
 
 # --- prefill ---------------------------------------------------------------------------------
 def prefill(state: IncidentState, audience: Audience, now: datetime) -> Draft:
     """Starting text for an update written at ``now``: confirmed things only for outsiders."""
-    affected, not_affected = triage_scope(state)
+    outsiders = audience == Audience.EXTERNAL
     facts = confirmed_facts(state)
     doing = [DOING_BY_PHASE[state.phase]]
     if facts:
         doing.append("What we know: " + "; ".join(facts) + ".")
-    if audience == Audience.INTERNAL:
+    if not outsiders:
         guesses = open_guesses(state)
         if guesses:
             doing.append("Unconfirmed, being checked: " + "; ".join(guesses) + ".")
-    expect = state.symptoms.strip()
     fields = UpdateFields(
-        affected=affected,
-        not_affected=not_affected,
-        expect=expect,
+        affected=triage_scope(state, confirmed_only=outsiders),
+        not_affected="",
+        expect=expected_experience(state, confirmed_only=outsiders),
         doing=" ".join(doing),
         resolution=ResolutionRange(),
     )

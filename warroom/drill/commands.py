@@ -35,7 +35,9 @@ EVENT_FOR: dict[Do, tuple[str, ...]] = {
 }
 
 
-def build(runner: DrillRunner, bot: IncidentClient, step: Step) -> tuple[str, dict[str, Any]] | None:
+def build(
+    runner: DrillRunner, bot: IncidentClient, step: Step
+) -> tuple[str, dict[str, Any]] | None:
     """The (event type, payload) for ``step``, or ``None`` if it no longer applies."""
     state = runner.state
     text = runner.rng.choice(step.texts) if step.texts else step.text
@@ -118,7 +120,9 @@ def build(runner: DrillRunner, bot: IncidentClient, step: Step) -> tuple[str, di
                 "audience": audience.value,
                 "text": render(state, draft, now),
                 "fields": fields.model_dump(mode="json"),
-                "next_update_at": draft.next_update_at.isoformat() if draft.next_update_at else None,
+                "next_update_at": draft.next_update_at.isoformat()
+                if draft.next_update_at
+                else None,
             }
         case Do.FOLLOW_UP:
             due = (runner.clock() + timedelta(days=step.due_days)).date()

@@ -109,8 +109,14 @@ class DrillRunner:
             self.coach = await self._join(COACH, Role.RESPONDER)
 
     async def _join(self, name: str, role: Role) -> IncidentClient:
-        client = IncidentClient(self.url, name, role, self.incident_id, token=self.token,
-                                backoff=Backoff(base=0.05, cap=1.0))
+        client = IncidentClient(
+            self.url,
+            name,
+            role,
+            self.incident_id,
+            token=self.token,
+            backoff=Backoff(base=0.05, cap=1.0),
+        )
         client.start()
         await client.wait_synced(timeout=30)
         return client
@@ -185,8 +191,9 @@ class DrillRunner:
         if reply is not None and step.do == Do.ACTION:
             self.actions[bot.name] = self._last_id
 
-    async def _send(self, bot: IncidentClient, step: Step | None, event_type: str,
-                    **payload: Any) -> int | None:
+    async def _send(
+        self, bot: IncidentClient, step: Step | None, event_type: str, **payload: Any
+    ) -> int | None:
         command = bot.new_command(event_type, **payload)
         self._last_id = command.id
         reply = await bot.send(command)

@@ -127,7 +127,7 @@ class Step(BaseModel):
     @classmethod
     def _clock(cls, value: str) -> str:
         if not re.fullmatch(r"\d{1,4}:[0-5]\d", value):
-            raise ValueError("at must be minutes:seconds after the declaration, like \"12:30\"")
+            raise ValueError('at must be minutes:seconds after the declaration, like "12:30"')
         return value
 
     @property
@@ -137,8 +137,11 @@ class Step(BaseModel):
 
     @model_validator(mode="after")
     def _needs(self) -> Step:
-        missing = [f for f in REQUIRED[self.do] if not getattr(self, f) and not (
-            f == "text" and self.texts)]
+        missing = [
+            f
+            for f in REQUIRED[self.do]
+            if not getattr(self, f) and not (f == "text" and self.texts)
+        ]
         if missing:
             raise ValueError(f"a '{self.do}' step needs {', '.join(missing)}")
         return self
@@ -197,7 +200,7 @@ class Scenario(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError("responders: two responders have the same name")
         if Role.IC not in {r.role for r in self.responders}:
-            raise ValueError("responders: the cast needs one responder with role \"ic\"")
+            raise ValueError('responders: the cast needs one responder with role "ic"')
         known_items: set[str] = set()
         for i, step in enumerate(self.steps):
             if step.by not in names:
@@ -298,16 +301,18 @@ def locate(text: str, loc: list[Any]) -> int:
         headers = [i for i, line in enumerate(lines) if line.strip() == f"[[{table}]]"]
         if loc[1] < len(headers):
             start = headers[loc[1]]
-            following = [i for i, line in enumerate(lines) if i > start and
-                         line.strip().startswith("[")]
+            following = [
+                i for i, line in enumerate(lines) if i > start and line.strip().startswith("[")
+            ]
             end = following[0] if following else len(lines)
         field = str(loc[2]) if len(loc) > 2 else None
     else:
         header = next((i for i, line in enumerate(lines) if line.strip() == f"[{table}]"), None)
         if header is not None:
             start = header
-            following = [i for i, line in enumerate(lines) if i > start and
-                         line.strip().startswith("[")]
+            following = [
+                i for i, line in enumerate(lines) if i > start and line.strip().startswith("[")
+            ]
             end = following[0] if following else len(lines)
         field = str(loc[1]) if len(loc) > 1 else None
     if field:

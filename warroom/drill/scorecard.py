@@ -29,9 +29,7 @@ def mitigated_at(state: IncidentState):  # noqa: ANN201 - datetime | None
 
 def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 0) -> Scorecard:
     declared = state.declared_at
-    detect_to_declare = (
-        declared - state.detected_at if declared and state.detected_at else None
-    )
+    detect_to_declare = declared - state.detected_at if declared and state.detected_at else None
     comms = getattr(state, "comms", None)
     updates = list(getattr(comms, "updates", []) or [])
     first_update = updates[0].at - declared if updates and declared else None
@@ -47,11 +45,15 @@ def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 
     if first_update is None:
         notes.append("No stakeholder update was published: silence is the worst update.")
     elif first_update <= policy.first_update_after:
-        notes.append(f"The first stakeholder update went out {_minutes(first_update)} after the "
-                     f"declaration, within the {_minutes(policy.first_update_after)} target.")
+        notes.append(
+            f"The first stakeholder update went out {_minutes(first_update)} after the "
+            f"declaration, within the {_minutes(policy.first_update_after)} target."
+        )
     else:
-        notes.append(f"The first stakeholder update took {_minutes(first_update)}; aim for "
-                     f"{_minutes(policy.first_update_after)}.")
+        notes.append(
+            f"The first stakeholder update took {_minutes(first_update)}; aim for "
+            f"{_minutes(policy.first_update_after)}."
+        )
     if overdue:
         notes.append(f"{overdue} update deadline(s) passed without an update.")
     expect = scenario.expect
@@ -59,28 +61,39 @@ def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 
         if state.severity.level <= expect.severity.level:
             notes.append(f"Severity ended at {state.severity}, as this scenario calls for.")
         else:
-            notes.append(f"Severity ended at {state.severity}; this scenario calls for "
-                         f"{expect.severity}.")
+            notes.append(
+                f"Severity ended at {state.severity}; this scenario calls for {expect.severity}."
+            )
     kinds_helped = {str(getattr(a.kind, "value", a.kind)) for a in helped}
     for kind in expect.helpful_actions:
         if kind in kinds_helped:
             notes.append(f"The {kind.replace('_', ' ')} was what helped.")
     not_helped = [a for a in actions if a not in helped]
     if not_helped:
-        undone = [a for a in not_helped if str(getattr(a.outcome, "value", a.outcome)) == "undone"
-                  or getattr(a, "undone_by", None)]
-        notes.append(f"{len(not_helped)} change(s) did not help"
-                     + (f"; {len(undone)} undone before the next try." if undone else "."))
+        undone = [
+            a
+            for a in not_helped
+            if str(getattr(a.outcome, "value", a.outcome)) == "undone"
+            or getattr(a, "undone_by", None)
+        ]
+        notes.append(
+            f"{len(not_helped)} change(s) did not help"
+            + (f"; {len(undone)} undone before the next try." if undone else ".")
+        )
     if changes_without_lock:
-        notes.append(f"{changes_without_lock} production change(s) were attempted without the "
-                     "lock and refused by the hub.")
+        notes.append(
+            f"{changes_without_lock} production change(s) were attempted without the "
+            "lock and refused by the hub."
+        )
     else:
         notes.append("Every production change went through the lock.")
     if expect.mitigate_within_minutes is not None and to_mitigate is not None:
         target = timedelta(minutes=expect.mitigate_within_minutes)
         verdict = "within" if to_mitigate <= target else "beyond"
-        notes.append(f"Mitigated {_minutes(to_mitigate)} after the declaration, {verdict} the "
-                     f"{expect.mitigate_within_minutes} min this scenario allows.")
+        notes.append(
+            f"Mitigated {_minutes(to_mitigate)} after the declaration, {verdict} the "
+            f"{expect.mitigate_within_minutes} min this scenario allows."
+        )
     if decisions == 0:
         notes.append("No decision was recorded: write the calls down, with their reasons.")
 

@@ -47,7 +47,8 @@ async def _finish(server: HubServer, runner: DrillRunner) -> Scorecard:
     incident = runner.incident_id
     hub = server.hub
     without_lock = sum(
-        count for (inc, kind, code), count in hub.refusals.items()
+        count
+        for (inc, kind, code), count in hub.refusals.items()
         if inc == incident and kind == "action_started"
     )
     state = hub.rooms[incident].state
@@ -89,8 +90,16 @@ async def run_headless(
 class LiveDrill:
     """A drill with a person at a console: hub and cast in a background thread."""
 
-    def __init__(self, scenario: Scenario, user_role: Role, user_name: str, speed: float,
-                 seed: int, db: Path | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        user_role: Role,
+        user_name: str,
+        speed: float,
+        seed: int,
+        db: Path | None = None,
+        port: int = 0,
+    ) -> None:
         self.scenario = scenario
         self.user_role = user_role
         self.user_name = user_name
@@ -140,8 +149,15 @@ class LiveDrill:
         async def advance(seconds: float) -> None:
             await asyncio.sleep(seconds / self.clock.speed)
 
-        runner = DrillRunner(self.scenario, server.url, self.clock, advance,
-                             user_role=self.user_role, user_name=self.user_name, seed=self.seed)
+        runner = DrillRunner(
+            self.scenario,
+            server.url,
+            self.clock,
+            advance,
+            user_role=self.user_role,
+            user_name=self.user_name,
+            seed=self.seed,
+        )
         try:
             self.incident_id = await runner.declare()
             await runner.join_cast()

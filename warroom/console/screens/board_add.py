@@ -25,12 +25,14 @@ class AddCardForm(CommandForm):
             value=self.kind,
             allow_blank=False,
             id="card-kind",
+            compact=True,
         )
         yield field_label("One sentence")
         yield Input(
             placeholder="e.g. connection pool exhausted on db-primary",
             id="card-text",
             max_length=MAX_CARD,
+            compact=True,
         )
         yield field_label("Evidence (optional)")
         yield EvidenceRow("a link, a query, a graph name, a command output excerpt")

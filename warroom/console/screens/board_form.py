@@ -9,7 +9,7 @@ outbox like any other; the form closes at once and a later refusal arrives as a 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -46,8 +46,9 @@ class CommandForm(ModalScreen[int | None]):
     HEADING: ClassVar[str] = ""
     #: The keys line under the fields.
     HINT: ClassVar[str] = "enter or ctrl+s send · esc cancel"
-    #: Whether enter in any field sends (short forms) or moves to the next field.
-    ENTER_SUBMITS: ClassVar[bool] = True
+    #: What enter in a field does: send ("any"), move on and send from the last input ("last"),
+    #: or always move on ("never": the form ends in lists, not inputs).
+    ENTER_SENDS: ClassVar[Literal["any", "last", "never"]] = "any"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form", classes="command-form"):
@@ -82,7 +83,8 @@ class CommandForm(ModalScreen[int | None]):
         """Enter sends a short form; in a longer one it moves on, and sends from the last field."""
         event.stop()
         inputs = list(self.query(Input))
-        if self.ENTER_SUBMITS or event.input is inputs[-1]:
+        last = event.input is inputs[-1]
+        if self.ENTER_SENDS == "any" or (self.ENTER_SENDS == "last" and last):
             self.action_submit()
         else:
             self.focus_next()
@@ -157,7 +159,9 @@ class EvidenceRow(Horizontal):
         yield Select(
             EVIDENCE_CHOICES, value=self._kind, allow_blank=False, id="evidence-kind", compact=True
         )
-        yield Input(placeholder=self._placeholder, id="evidence-text", max_length=4000)
+        yield Input(
+            placeholder=self._placeholder, id="evidence-text", max_length=4000, compact=True
+        )
 
     def note(self) -> dict[str, str] | None:
         """The evidence as a command carries it, or ``None`` when nothing was typed."""

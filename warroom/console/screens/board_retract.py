@@ -26,6 +26,7 @@ class RetractForm(CommandForm):
             placeholder="e.g. the US region shows the errors too",
             id="reason",
             max_length=MAX_EVIDENCE,
+            compact=True,
         )
 
     def on_mount(self) -> None:

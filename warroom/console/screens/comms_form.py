@@ -43,10 +43,8 @@ LINE_FIELDS: tuple[tuple[str, str, str], ...] = (
 def prefill_note(state: IncidentState, audience: Audience) -> str:
     """Says where the starting text came from, and what was deliberately left out."""
     facts = len(confirmed_facts(state))
-    triage_affected, _ = triage_scope(state)
-    scope = (
-        "triage" if triage_affected and triage_affected != state.scope.strip() else "declaration"
-    )
+    affected = triage_scope(state, confirmed_only=audience == Audience.EXTERNAL)
+    scope = "triage" if affected and affected != state.scope.strip() else "declaration"
     parts = [
         f"Prefilled: {state.severity} · {state.phase}",
         f"{facts} confirmed fact{'s' if facts != 1 else ''}",

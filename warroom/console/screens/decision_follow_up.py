@@ -19,7 +19,7 @@ class FollowUpForm(CommandForm):
     """Anyone in the room notes a follow-up; owner and due date are required."""
 
     HINT = "enter next field · ctrl+s send · esc cancel"
-    ENTER_SUBMITS = False
+    ENTER_SENDS = "last"
 
     HEADING = "Note a follow-up for after the incident"
 

@@ -22,7 +22,7 @@ class DecisionForm(CommandForm):
     """Record a decision, or one that supersedes ``replaces``."""
 
     HINT = "enter next field · ctrl+s send · esc cancel"
-    ENTER_SUBMITS = False
+    ENTER_SENDS = "never"
 
     def __init__(self, state: IncidentState, replaces: Decision | None = None) -> None:
         super().__init__()

@@ -33,7 +33,6 @@ class StatusUpdateForm(CommandForm):
         area = self.query_one("#status-text", TextArea)
         area.focus()
         area.cursor_blink = getattr(self.app, "blink", True)
-        area.move_cursor(area.document.end)
 
     def build(self) -> Built | str:
         text = " ".join(self.query_one("#status-text", TextArea).text.split())

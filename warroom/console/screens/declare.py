@@ -93,6 +93,8 @@ class DeclareScreen(Screen[str | None]):
                 yield Input(id="title", placeholder="what is broken, for whom", compact=True,
                             max_length=200)  # fmt: skip
                 yield Label("Severity", classes="field-label")
+                yield Label("how big a response: ↑↓ to choose, the rubric beside each level",
+                            classes="field-hint")  # fmt: skip
                 with RadioSet(id="severity", compact=True):
                     for sev in Severity:
                         label = Text.assemble((f"{sev}  ", "bold"), RUBRIC[sev])

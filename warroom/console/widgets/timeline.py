@@ -116,7 +116,8 @@ class TimelinePane(IncidentPane):
             view.append(new)
         client = self.warroom.client
         outbox = list(client.outbox.values()) if client is not None else []
-        view.set_pending([Entry.of(draft, author=self.me) for draft in outbox])
+        role = state.role_of(self.me, self.seat)
+        view.set_pending([Entry.of(draft, author=self.me, role=role) for draft in outbox])
         self._update_header()
 
     def _update_header(self) -> None:

@@ -49,15 +49,16 @@ class Entry:
         return self.seq is None
 
     @classmethod
-    def of(cls, event: EventBase, author: str = "") -> Entry:
-        """The entry for a stored event (or, with ``seq`` 0, for a draft still in the outbox)."""
-        role = event.role.value if isinstance(event.role, Role) else str(event.role)
+    def of(cls, event: EventBase, author: str = "", role: Role | None = None) -> Entry:
+        """The entry for a stored event, or for a draft still in the outbox (``seq`` 0), which
+        has no author or role yet: the console supplies its own."""
+        stamped = event.role if event.seq else (role or event.role)
         return cls(
             seq=event.seq or None,
             at=event.at,
             kind=event.entry_kind(),
             author=event.actor or author,
-            role=role,
+            role=stamped.value if isinstance(stamped, Role) else str(stamped),
             text=" ⏎ ".join(event.describe().splitlines()),
         )
 

@@ -1,0 +1,101 @@
+"""Drills: shipped scenarios run headless to the end, deterministically, with a scorecard."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from server.storage import Store
+from warroom.drill.scenario import ScenarioError, load, parse, shipped
+from warroom.drill.session import run_headless
+
+START = datetime(2026, 3, 14, 14, 4, tzinfo=UTC)
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def normalised_log(db, incident_id):
+    store = Store(db)
+    try:
+        return [
+            (e.seq, e.type, e.actor, e.role.value, UUID.sub("<id>", str(e.payload())))
+            for e in store.events(incident_id)
+        ]
+    finally:
+        store.db.conn.close()
+
+
+def test_three_scenarios_ship():
+    assert {"checkout-db-pool", "payments-503", "wrong-balances"} <= set(shipped())
+
+
+@pytest.mark.parametrize("name", ["checkout-db-pool", "payments-503", "wrong-balances"])
+async def test_scenario_runs_to_the_end_and_is_deterministic(name, tmp_path):
+    scenario = load(name)
+    first = await run_headless(scenario, seed=7, db=tmp_path / "a.db", start=START)
+    second = await run_headless(scenario, seed=7, db=tmp_path / "b.db", start=START)
+    log_a = normalised_log(first.db, first.incident_id)
+    log_b = normalised_log(second.db, second.incident_id)
+    assert log_a == log_b
+    types = [row[1] for row in log_a]
+    assert types[0] == "incident_declared" and "drill_scored" in types
+    assert "phase_changed" in types and "decision_recorded" in types
+    assert first.refused == 0, "a scripted step was refused by the hub"
+    card = first.scorecard
+    assert card == second.scorecard
+    assert card.changes_without_lock == 0 and card.overdue_updates == 0
+    assert card.actions_taken >= 1 and card.actions_helped == 1
+    assert card.time_to_first_update_s is not None and card.time_to_first_update_s <= 600
+
+
+async def test_scorecards_match_what_each_scenario_teaches(tmp_path):
+    pool = await run_headless(load("checkout-db-pool"), db=tmp_path / "1.db", start=START)
+    assert pool.scorecard.time_to_declare_s == 4 * 60
+    assert pool.scorecard.time_to_mitigate_s == 8.5 * 60
+    assert "The rollback was what helped." in pool.scorecard.observations
+
+    payments = await run_headless(load("payments-503"), db=tmp_path / "2.db", start=START)
+    card = payments.scorecard
+    assert (card.actions_taken, card.actions_helped) == (3, 1)
+    assert any("did not help" in o and "undone" in o for o in card.observations)
+    assert "The traffic shift was what helped." in card.observations
+
+    balances = await run_headless(load("wrong-balances"), db=tmp_path / "3.db", start=START)
+    assert "Severity ended at SEV1, as this scenario calls for." in balances.scorecard.observations
+
+
+async def test_overdue_update_is_scored_and_gets_a_reaction(tmp_path):
+    text = load("checkout-db-pool").model_dump(mode="json")
+    # Push the stakeholder update past its 10-minute deadline.
+    for step in text["steps"]:
+        if step["do"] == "update":
+            step["at"] = "11:00"
+    scenario = type(load("checkout-db-pool")).model_validate(text)
+    late = await run_headless(scenario, db=tmp_path / "late.db", start=START)
+    assert late.scorecard.overdue_updates == 1
+    log = normalised_log(late.db, late.incident_id)
+    overdue_at = next(i for i, row in enumerate(log) if row[1] == "update_overdue")
+    reaction = log[overdue_at + 1]
+    assert reaction[1] == "note_added" and reaction[2] == "kim" and "Support here" in reaction[4]
+
+
+def test_invalid_scenarios_name_the_line_and_the_problem():
+    good = (shipped()["payments-503"]).read_text()
+    bad_time = good.replace('at = "2:20"', 'at = "2:2x"')
+    with pytest.raises(ScenarioError, match=r"bad\.toml:79: steps\.6\.at: at must be"):
+        parse(bad_time, "bad.toml")
+    unknown_item = good.replace('do = "claim"\nitem = "provider"', 'do = "claim"\nitem = "nope"')
+    with pytest.raises(
+        ScenarioError,
+        match=r"bad\.toml:\d+: steps\.4\.item: no earlier fact or "
+        r"guess with key 'nope'",
+    ):
+        parse(unknown_item, "bad.toml")
+    missing = good.replace('what = "Try rolling back payments-api to the 08:00 build"\n', "")
+    with pytest.raises(ScenarioError, match=r"a 'decide' step needs what"):
+        parse(missing, "bad.toml")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        parse("[scenario\nname = 1", "bad.toml")
+    with pytest.raises(ScenarioError, match="No scenario 'nope'"):
+        load("nope")
