@@ -15,7 +15,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from server.credentials import Credential, authenticate, redacted_logger
+from server.credentials import Credential, authenticate
 from server.hub import Hub, HubLimits
 from server.storage import DEFAULT_DURABILITY, Store
 from server.tls import TLSConfigError, server_context
@@ -24,6 +24,7 @@ from warroom.core.clock import Clock, utc_now
 from warroom.core.protocol import MAX_MESSAGE_BYTES
 from warroom.core.settings import HubSettings
 from warroom.core.state import IncidentState
+from warroom.redact import redacted_logger
 
 log = logging.getLogger("warroom.hub")
 
@@ -121,7 +122,7 @@ class HubServer:
             open_timeout=self.config.open_timeout,
             ping_interval=self.config.ping_interval,
             ping_timeout=self.config.ping_timeout,
-            logger=redacted_logger(),
+            logger=redacted_logger("warroom.hub.websockets"),
         )
         sockets = list(self._server.sockets)
         if sockets:

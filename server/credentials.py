@@ -1,25 +1,20 @@
 """Who is knocking: a hub token, an incident's join code, or nobody (an open hub on loopback).
 
 Every secret is compared in constant time, and no secret is ever written to a log: the hub logs
-a token's *name* and a join code's public id, and :class:`RedactSecrets` scrubs the handshake
-headers that the websockets library prints when debug logging is on.
+a token's *name* and a join code's public id, and ``warroom.redact`` scrubs the handshake headers
+that the websockets library prints when debug logging is on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
 from warroom.core.access import JOIN_CODE_HEADER, parse_join_code, verify_join_code
 from warroom.core.state import IncidentState
-
-#: Handshake headers that carry secrets.
-SECRET_HEADERS = frozenset({"authorization", JOIN_CODE_HEADER.lower()})
-
 
 class CredentialKind(StrEnum):
     OPEN = "open"  # a hub without tokens (loopback only)
@@ -109,29 +104,3 @@ def admit_code(code_text: str, incident_state: StateLookup) -> Credential | None
     if code is None or state is None:
         return None
     return Credential(CredentialKind.CODE, code.code_id, incident_id)
-
-
-class RedactSecrets(logging.Filter):
-    """Replaces the value of secret handshake headers in websockets' debug lines.
-
-    websockets logs each request header as ``("< %s: %s", name, value)`` at debug level.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if (
-            isinstance(args, tuple)
-            and len(args) == 2
-            and isinstance(args[0], str)
-            and args[0].lower() in SECRET_HEADERS
-        ):
-            record.args = (args[0], "[redacted]")
-        return True
-
-
-def redacted_logger(name: str = "warroom.hub.websockets") -> logging.Logger:
-    """The logger handed to the websockets server: same lines, no secrets."""
-    logger = logging.getLogger(name)
-    if not any(isinstance(f, RedactSecrets) for f in logger.filters):
-        logger.addFilter(RedactSecrets())
-    return logger

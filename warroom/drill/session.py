@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +24,6 @@ from warroom.drill.clock import ScaledClock
 from warroom.drill.runner import DrillRunner, Narrator
 from warroom.drill.scenario import Scenario
 from warroom.drill.scorecard import score
-
-import uuid
 
 
 @dataclass

@@ -27,21 +27,16 @@ def briefing_text(briefing: Briefing, now: datetime | None = None) -> Text:
     for index, block in enumerate(briefing_blocks(briefing, now)):
         if index:
             out.append("\n")
-        out.append(block.title, style="bold")
-        out.append("\n")
-        for line in block.lines:
-            style = "bold" if block.section == Section.SITUATION and line is block.lines[0] else ""
+        out.append(block.title, style="bold underline")
+        for number, line in enumerate(block.lines):
+            style = "bold" if block.section == Section.SITUATION and number == 0 else ""
             if any(word in line for word in WARNING_WORDS):
-                style = "bold $warning" if not style else style
-            out.append("  ")
-            out.append(Text.from_markup(_escape(line), style=style.replace("$warning", "yellow")))
-            out.append("\n")
+                style = "bold yellow"
+            out.append("\n  ")
+            out.append(line, style=style)
+        out.append("\n")
     out.rstrip()
     return out
-
-
-def _escape(line: str) -> str:
-    return line.replace("[", r"\[")
 
 
 class BriefingView(VerticalScroll):
