@@ -16,6 +16,7 @@ from enum import StrEnum
 from warroom.core.access import JOIN_CODE_HEADER, parse_join_code, verify_join_code
 from warroom.core.state import IncidentState
 
+
 class CredentialKind(StrEnum):
     OPEN = "open"  # a hub without tokens (loopback only)
     TOKEN = "token"  # a hub token: every incident on the hub

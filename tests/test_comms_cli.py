@@ -7,6 +7,7 @@ import re
 import sys
 
 from tests.helpers import client, declare_incident, running_hub
+from warroom.cli import main
 from warroom.core.clock import utc_now
 from warroom.core.protocol import Ack
 
@@ -23,7 +24,14 @@ async def warroom(*args: str) -> tuple[int, str, str]:
     return proc.returncode or 0, out.decode(), err.decode()
 
 
-async def test_preview_prints_the_next_update_without_guesses_and_leaves_no_trace(tmp_path):
+async def in_process(capsys, *args: str) -> tuple[int, str, str]:
+    """The same command through ``main`` in a worker thread (it runs its own event loop)."""
+    code = await asyncio.to_thread(main, list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def test_preview_prints_the_next_update_without_guesses_and_leaves_no_trace(tmp_path, capsys):
     db = tmp_path / "hub.db"
     # The real clock: the command computes "now" itself, as it would for a person.
     async with running_hub(db, clock=utc_now) as hub:  # type: ignore[arg-type]
@@ -45,16 +53,18 @@ async def test_preview_prints_the_next_update_without_guesses_and_leaves_no_trac
                             err)
         assert hub.hub.rooms[incident].head == head  # previewing wrote nothing
 
-        code, out, _ = await warroom("comms", "preview", "--hub", hub.url, "--incident", incident,
-                                     "--audience", "internal")
+        code, out, _ = await in_process(capsys, "comms", "preview", "--hub", hub.url,
+                                        "--incident", incident, "--audience", "internal")
         assert code == 0 and GUESS in out and out.startswith("[")
 
-        code, _, err = await warroom("comms", "preview", "--hub", hub.url, "--incident", incident,
-                                     "--last")
+        code, _, err = await in_process(capsys, "comms", "preview", "--hub", hub.url,
+                                        "--incident", incident, "--last")
         assert code == 1 and "no update has been published" in err
         await ana.close()
 
-    code, out, _ = await warroom("comms", "preview", "--db", str(db), "--incident", incident)
+    code, out, _ = await in_process(capsys, "comms", "preview", "--db", str(db),
+                                    "--incident", incident)
     assert code == 0 and FACT in out and GUESS not in out
-    code, _, err = await warroom("comms", "preview", "--db", str(db), "--incident", "inc-nope")
+    code, _, err = await in_process(capsys, "comms", "preview", "--db", str(db),
+                                    "--incident", "inc-nope")
     assert code == 1 and "no incident inc-nope" in err

@@ -166,3 +166,35 @@ def test_resolution_ranges_read_as_people_type_them():
         except RangeError:
             continue
         raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_triage_answers_reach_an_external_update_only_once_the_ic_confirms_them(tmp_path):
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
+        _, ana, cy, bo = await board_room(hub.url, clock)
+        for question, answer, detail in (
+            ("who", "Card customers", ""),
+            ("where", "eu-west-1", ""),
+            ("customer_impact", "confirmed", "Payments fail at the last step"),
+        ):
+            reply = await bo.post("triage_answered", question=question, answer=answer,
+                                  detail=detail)
+            assert isinstance(reply, Ack), reply
+        await cy.wait_for_seq(reply.seq)
+
+        external = prefill(cy.state, Audience.EXTERNAL, clock()).fields
+        assert external.affected == "Card payments in the EU"  # still the declared scope
+        assert external.expect == "Checkout fails"
+        internal = prefill(cy.state, Audience.INTERNAL, clock()).fields
+        assert internal.affected == "Card customers in eu-west-1"
+        assert internal.expect == "Payments fail at the last step"
+
+        for question in ("who", "customer_impact"):
+            reply = await ana.post("triage_confirmed", question=question)
+            assert isinstance(reply, Ack), reply
+        await cy.wait_for_seq(reply.seq)
+        external = prefill(cy.state, Audience.EXTERNAL, clock()).fields
+        assert external.affected == "Card customers"  # "where" is not confirmed yet
+        assert external.expect == "Payments fail at the last step"
+        for c in (ana, cy, bo):
+            await c.close()

@@ -18,7 +18,7 @@ from warroom.core.lifecycle import (
     open_escalation,
     phase_refusal,
 )
-from warroom.core.lifecycle_state import EscalationStatus, Impact, TriageQuestion, Trend
+from warroom.core.lifecycle_state import EscalationStatus, Impact, Trend, TriageQuestion
 from warroom.core.log import parse_event
 from warroom.core.phases import Phase
 from warroom.core.roles import Role
@@ -70,8 +70,13 @@ class Room:
             self.state = apply(
                 self.state,
                 draft.model_copy(
-                    update={"seq": self.state.seq + 1, "at": now, "actor": "warroom",
-                            "role": Role.HUB, "incident_id": "inc-test"}
+                    update={
+                        "seq": self.state.seq + 1,
+                        "at": now,
+                        "actor": "warroom",
+                        "role": Role.HUB,
+                        "incident_id": "inc-test",
+                    }
                 ),
             )
         return [d for d in drafts if d.type == "escalation_due"]
@@ -81,12 +86,17 @@ class Room:
 def test_ic_changes_severity_with_a_reason_and_the_history_keeps_both_levels():
     room = Room()
     at = T0 + timedelta(minutes=5)
-    state = room.do("severity_changed", at=at, severity="SEV1", reason="all regions now",
-                    previous="SEV2")
+    state = room.do(
+        "severity_changed", at=at, severity="SEV1", reason="all regions now", previous="SEV2"
+    )
     assert state.severity == Severity.SEV1
     [record] = state.severity_history
     assert (record.from_severity, record.severity, record.by, record.reason, record.at) == (
-        Severity.SEV2, Severity.SEV1, "ana", "all regions now", at
+        Severity.SEV2,
+        Severity.SEV1,
+        "ana",
+        "all regions now",
+        at,
     )
     # The comms cadence reads the same history to reschedule updates.
     assert [(c.at, c.severity) for c in severity_changes(state)] == [(at, Severity.SEV1)]
@@ -118,8 +128,12 @@ def test_phases_forward_record_mitigation_resolution_and_close_times():
     room.do("phase_changed", phase="mitigating", at=times[Phase.MITIGATING])
     state = room.do("phase_changed", phase="monitoring", at=times[Phase.MONITORING])
     assert state.mitigated_at == times[Phase.MONITORING] and state.resolved_at is None
-    state = room.do("phase_changed", phase="resolved", resolution="Rolled back v2.3.1.",
-                    at=times[Phase.RESOLVED])
+    state = room.do(
+        "phase_changed",
+        phase="resolved",
+        resolution="Rolled back v2.3.1.",
+        at=times[Phase.RESOLVED],
+    )
     assert (state.resolved_at, state.resolution) == (times[Phase.RESOLVED], "Rolled back v2.3.1.")
     state = room.do("phase_changed", phase="closed", at=times[Phase.CLOSED])
     assert state.phase == Phase.CLOSED and state.closed_at == times[Phase.CLOSED]
@@ -166,10 +180,19 @@ def test_only_the_ic_moves_phases():
 def test_moving_back_with_a_reason_clears_the_times_that_no_longer_hold():
     room = Room()
     room.do("phase_changed", phase="monitoring", at=T0 + timedelta(minutes=20))
-    room.do("phase_changed", phase="resolved", resolution="restarted pods",
-            at=T0 + timedelta(minutes=30))
-    state = room.do("phase_changed", phase="mitigating", reason="errors are back",
-                    previous="resolved", at=T0 + timedelta(minutes=40))
+    room.do(
+        "phase_changed",
+        phase="resolved",
+        resolution="restarted pods",
+        at=T0 + timedelta(minutes=30),
+    )
+    state = room.do(
+        "phase_changed",
+        phase="mitigating",
+        reason="errors are back",
+        previous="resolved",
+        at=T0 + timedelta(minutes=40),
+    )
     assert (state.mitigated_at, state.resolved_at, state.resolution) == (None, None, "")
     assert state.phase_history[-1].backwards and state.phase_history[-1].reason == "errors are back"
     state = room.do("phase_changed", phase="monitoring", at=T0 + timedelta(minutes=50))
@@ -177,7 +200,7 @@ def test_moving_back_with_a_reason_clears_the_times_that_no_longer_hold():
 
 
 def test_a_closed_incident_refuses_everything_but_a_reopen_and_an_impact_start_correction():
-    assert ALLOWED_WHEN_CLOSED == {"phase_changed", "impact_start_set"}
+    assert {"phase_changed", "impact_start_set"} == ALLOWED_WHEN_CLOSED
     room = Room()
     room.do("phase_changed", phase="resolved", resolution="Rolled back.")
     room.do("phase_changed", phase="closed")
@@ -201,7 +224,9 @@ def test_escalation_is_due_once_at_the_expected_time_to_mitigate():
     [proposal] = room.tick(T0 + 4 * HOUR)
     assert proposal.id == escalation_id("inc-test", T0 + 4 * HOUR)
     assert (proposal.severity, proposal.proposed, proposal.expected_minutes) == (
-        Severity.SEV2, Severity.SEV1, 240
+        Severity.SEV2,
+        Severity.SEV1,
+        240,
     )
     assert open_escalation(room.state).due_at == T0 + 4 * HOUR
     assert room.tick(T0 + 9 * HOUR) == []
@@ -225,13 +250,22 @@ def test_escalation_is_not_due_from_monitoring_on_and_lapses_when_mitigated():
 def test_accepting_raises_one_level_and_restarts_the_clock_for_the_new_severity():
     room = Room("SEV3")  # 24 h, then SEV2's 4 h from the change
     room.tick(T0 + 24 * HOUR)
-    assert room.refused("severity_changed", "bo", severity="SEV2", reason="ok",
-                        escalation=True) == "forbidden"
-    assert room.refused("severity_changed", severity="SEV1", reason="ok",
-                        escalation=True) == "invalid"
+    assert (
+        room.refused("severity_changed", "bo", severity="SEV2", reason="ok", escalation=True)
+        == "forbidden"
+    )
+    assert (
+        room.refused("severity_changed", severity="SEV1", reason="ok", escalation=True) == "invalid"
+    )
     accepted_at = T0 + 25 * HOUR
-    state = room.do("severity_changed", severity="SEV2", reason="Escalation accepted",
-                    escalation=True, previous="SEV3", at=accepted_at)
+    state = room.do(
+        "severity_changed",
+        severity="SEV2",
+        reason="Escalation accepted",
+        escalation=True,
+        previous="SEV3",
+        at=accepted_at,
+    )
     assert state.severity == Severity.SEV2 and state.severity_history[-1].escalation
     assert state.escalations[-1].status == EscalationStatus.ACCEPTED
     assert state.escalations[-1].decided_by == "ana"
@@ -250,7 +284,9 @@ def test_dismissing_needs_the_ic_and_a_reason_and_buys_one_more_expected_time():
     state = room.do("escalation_dismissed", reason="rollback nearly done", at=dismissed_at)
     proposal = state.escalations[-1]
     assert (proposal.status, proposal.reason, proposal.proposed) == (
-        EscalationStatus.DISMISSED, "rollback nearly done", None  # nothing above SEV1
+        EscalationStatus.DISMISSED,
+        "rollback nearly done",
+        None,  # nothing above SEV1
     )
     assert room.refused("escalation_dismissed", reason="again") == "no_escalation"
     assert room.tick(dismissed_at + HOUR - timedelta(seconds=1)) == []
@@ -273,8 +309,13 @@ def test_sev4_never_escalates():
 
 def test_the_hub_alone_records_escalation_due():
     room = Room()
-    code = room.refused("escalation_due", severity="SEV2", proposed="SEV1",
-                        due_at=T0.isoformat(), expected_minutes=240)
+    code = room.refused(
+        "escalation_due",
+        severity="SEV2",
+        proposed="SEV1",
+        due_at=T0.isoformat(),
+        expected_minutes=240,
+    )
     assert code == "hub_only"
 
 
@@ -301,8 +342,13 @@ def test_anyone_answers_triage_and_the_ic_confirms_that_exact_answer():
     answer_seq = state.triage_marks[TriageQuestion.WHO].seq
     room.do("triage_answered", "bo", question="where", answer="eu-west-1, /checkout")
     room.do("triage_answered", "bo", question="data_integrity", answer="unknown")
-    room.do("triage_answered", "bo", question="financial_impact", answer="confirmed",
-            detail="orders lost, ~2k EUR/min")
+    room.do(
+        "triage_answered",
+        "bo",
+        question="financial_impact",
+        answer="confirmed",
+        detail="orders lost, ~2k EUR/min",
+    )
     state = room.do("triage_answered", "bo", question="trend", answer="growing")
     assert state.triage.financial_impact == Impact.CONFIRMED
     assert state.triage.financial_impact_detail == "orders lost, ~2k EUR/min"
@@ -335,13 +381,23 @@ def test_refused_triage_answers(actor, payload, code):
 
 
 def test_descriptions_read_as_timeline_lines():
-    assert make_event("severity_changed", 5, severity="SEV1", reason="all users",
-                      previous="SEV2").describe() == "Severity: SEV2 → SEV1 (all users)"
-    assert make_event("phase_changed", 5, phase="triage", reason="errors back",
-                      previous="monitoring").describe() == (
-        "Moved back to triage from monitoring (errors back)")
+    assert (
+        make_event(
+            "severity_changed", 5, severity="SEV1", reason="all users", previous="SEV2"
+        ).describe()
+        == "Severity: SEV2 → SEV1 (all users)"
+    )
+    assert make_event(
+        "phase_changed", 5, phase="triage", reason="errors back", previous="monitoring"
+    ).describe() == ("Moved back to triage from monitoring (errors back)")
     assert make_event("phase_changed", 5, phase="closed").describe() == (
-        "Incident closed: the response has ended")
-    assert make_event("escalation_due", 5, severity="SEV2", proposed="SEV1",
-                      due_at=T0.isoformat(), expected_minutes=240).describe() == (
-        "Not mitigated within 4 h 00 min, the expected time for SEV2; proposing SEV1")
+        "Incident closed: the response has ended"
+    )
+    assert make_event(
+        "escalation_due",
+        5,
+        severity="SEV2",
+        proposed="SEV1",
+        due_at=T0.isoformat(),
+        expected_minutes=240,
+    ).describe() == ("Not mitigated within 4 h 00 min, the expected time for SEV2; proposing SEV1")

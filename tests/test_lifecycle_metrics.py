@@ -23,22 +23,35 @@ def at(n: float):
 #: Impact began at 08:40, someone noticed at 08:52, the incident was declared at 09:00; two
 #: stakeholder deadlines were missed; mitigation first failed, then held at 10:10.
 LOG = [
-    make_event("incident_declared", 1, at=at(0), title="Checkout 500s", severity="SEV2",
-               detected_at=at(-8).isoformat()),
+    make_event(
+        "incident_declared",
+        1,
+        at=at(0),
+        title="Checkout 500s",
+        severity="SEV2",
+        detected_at=at(-8).isoformat(),
+    ),
     make_event("participant_joined", 2, at=at(0), name="ana", seat="ic"),
     make_event("impact_start_set", 3, at=at(5), started_at=at(-10).isoformat()),
     make_event("phase_changed", 4, at=at(6), phase="triage"),
     make_event("severity_changed", 5, at=at(12), severity="SEV1", reason="all regions"),
-    make_event("update_overdue", 6, at=at(15), role="hub", actor="warroom",
-               due_at=at(10).isoformat()),
+    make_event(
+        "update_overdue", 6, at=at(15), role="hub", actor="warroom", due_at=at(10).isoformat()
+    ),
     make_event("phase_changed", 7, at=at(20), phase="mitigating"),
     make_event("phase_changed", 8, at=at(40), phase="monitoring"),
     make_event("phase_changed", 9, at=at(50), phase="mitigating", reason="errors back"),
-    make_event("update_overdue", 10, at=at(55), role="hub", actor="warroom",
-               due_at=at(52).isoformat()),
+    make_event(
+        "update_overdue", 10, at=at(55), role="hub", actor="warroom", due_at=at(52).isoformat()
+    ),
     make_event("phase_changed", 11, at=at(70), phase="monitoring"),
-    make_event("impact_start_set", 12, at=at(80), started_at=at(-20).isoformat(),
-               note="first failed checkout in the logs"),
+    make_event(
+        "impact_start_set",
+        12,
+        at=at(80),
+        started_at=at(-20).isoformat(),
+        note="first failed checkout in the logs",
+    ),
     make_event("phase_changed", 13, at=at(100), phase="resolved", resolution="Rolled back."),
     make_event("phase_changed", 14, at=at(110), phase="closed"),
 ]
@@ -61,8 +74,9 @@ def test_metrics_from_a_fixed_log():
 
 
 def test_before_the_impact_start_is_known_durations_run_from_detection():
-    metrics = compute(replay(LOG[:2] + [make_event("phase_changed", 3, at=at(30),
-                                                   phase="monitoring")]))
+    metrics = compute(
+        replay(LOG[:2] + [make_event("phase_changed", 3, at=at(30), phase="monitoring")])
+    )
     assert metrics.started_at is None and metrics.time_to_detect is None
     assert metrics.time_to_mitigate == minutes(38) and metrics.measured_from == "detected"
     assert metrics.time_to_resolve is None and metrics.overdue_updates == 0

@@ -12,6 +12,7 @@ from warroom.client.urls import auth_headers, client_ssl, http_base
 from warroom.core.log import parse_event
 from warroom.core.protocol import HUB_ADAPTER, Ack, Command, Error, Hello
 from warroom.core.roles import Role
+from warroom.redact import redacted_logger
 
 
 class HubRefused(RuntimeError):
@@ -65,7 +66,11 @@ async def declare(
     draft = parse_event(data)  # fail here, with a clear message, before touching the network
     body = draft.model_dump(mode="json", exclude={"seq", "at", "actor", "role", "settings"})
     async with connect(
-        url, additional_headers=auth_headers(token), open_timeout=5, ssl=client_ssl(url, cafile)
+        url,
+        additional_headers=auth_headers(token),
+        open_timeout=5,
+        ssl=client_ssl(url, cafile),
+        logger=redacted_logger("warroom.client.websockets"),
     ) as ws:
         await ws.send(Hello(name=name, role=role).model_dump_json())
         await ws.send(Command(command=body).model_dump_json())

@@ -45,6 +45,7 @@ from warroom.core.protocol import (
 )
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
+from warroom.redact import redacted_logger
 
 log = logging.getLogger("warroom.client")
 
@@ -194,6 +195,7 @@ class IncidentClient:
                 max_size=MAX_MESSAGE_BYTES * 16,
                 open_timeout=5,
                 ssl=client_ssl(self.url, self.cafile),
+                logger=redacted_logger("warroom.client.websockets"),
             )
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):

@@ -19,6 +19,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from warroom.client.sync import IncidentClient
 from warroom.console.app import ClientChanged, HubMessage, WarroomApp
 from warroom.console.panes import HOME_PANE, PANES, PaneSpec
+from warroom.console.screens.handoff import RolePrompts
 from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.status_bar import StatusBar
 
@@ -35,6 +36,8 @@ class ConsoleScreen(Screen[None]):
     """One incident, live."""
 
     CSS_PATH = "console.tcss"
+    #: Focus is placed on the role's home pane, not on whatever widget comes first.
+    AUTO_FOCUS = None
     BINDINGS = [
         *pane_bindings(),
         Binding("question_mark", "help", "Help", id="help",
@@ -46,16 +49,23 @@ class ConsoleScreen(Screen[None]):
     def __init__(self, client: IncidentClient) -> None:
         super().__init__()
         self.client = client
+        self._placed = False
+        #: Opens the handoff screen when an offer names this person, and the read-in.
+        self.prompts = RolePrompts()
 
     @property
     def warroom(self) -> WarroomApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def home(self) -> str:
+        """The pane this person's role opens on."""
+        return HOME_PANE.get(self.warroom.seat, PANES[0].id)
+
     def compose(self) -> ComposeResult:
         app = self.warroom
         yield StatusBar(id="status-bar")
-        home = HOME_PANE.get(app.seat, PANES[0].id)
-        with TabbedContent(initial=home, id="panes"):
+        with TabbedContent(initial=self.home, id="panes"):
             for spec in PANES:
                 with TabPane(f"{spec.key} {spec.title}", id=spec.id):
                     yield spec.widget_class()(me=app.me, seat=app.seat, id=f"pane-{spec.id}")
@@ -64,7 +74,15 @@ class ConsoleScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sync()
         self.set_interval(1.0, self._tick)
-        self.call_after_refresh(self._focus_pane, self.active_pane)
+
+    def on_screen_resume(self) -> None:
+        if not self._placed:
+            # Once everything has mounted (a pane may have taken focus, and with it its tab),
+            # open on the role's own pane.
+            self._placed = True
+            self.call_after_refresh(self.action_show_pane, self.home)
+        else:
+            self.call_after_refresh(self._focus_pane, self.active_pane)
 
     # --- attributes down --------------------------------------------------------------------
     def on_client_changed(self, message: ClientChanged) -> None:
@@ -81,6 +99,7 @@ class ConsoleScreen(Screen[None]):
         for pane in self.query(IncidentPane):
             pane.state = client.state
         self.sub_title = f"{client.state.title} · {client.status}"
+        self.prompts.update(self.warroom, client)
 
     def _tick(self) -> None:
         self.query_one(StatusBar).now = self.warroom.clock()

@@ -25,13 +25,20 @@ class PassesChangesDown(ModalScreen[R], Generic[R]):
     """A modal that hands incident changes on to the screen beneath it.
 
     The app posts each change to the topmost screen; without this, the console under an open
-    form would miss the changes that arrive meanwhile (including the event the form sent).
+    form would miss the changes that arrive meanwhile (including the event the form sent). The
+    lock pane also asks for a re-read when a modal closes, for a change still queued here then.
     """
 
     def on_client_changed(self, message: ClientChanged) -> None:
         stack = self.app.screen_stack
-        if self in stack and stack.index(self) > 0:
-            stack[stack.index(self) - 1].post_message(ClientChanged())
+        if self not in stack:
+            target = self.app.screen  # already closed: the console is on top again
+        elif stack.index(self) > 0:
+            target = stack[stack.index(self) - 1]
+        else:
+            return
+        if target is not self:
+            target.post_message(ClientChanged())
 
 
 class LockForm(PassesChangesDown[R], Generic[R]):

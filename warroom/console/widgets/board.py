@@ -18,6 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.screens.board_add import AddCardForm
 from warroom.console.screens.board_evidence import EvidenceForm
@@ -178,9 +179,10 @@ class BoardPane(IncidentPane):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        #: The card to highlight once it shows up (one just added or moved by this user).
-        self._want: int | None = None
-        self._active = Column.GUESSES
+        #: The card to highlight (one this user just added or moved) and the ``seq`` of the
+        #: event that put it there: followed once the console's state has reached that event.
+        self._want: tuple[int, int] | None = None
+        self._active = Column.FACTS
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="board-columns"):
@@ -192,13 +194,13 @@ class BoardPane(IncidentPane):
 
     # --- rendering ----------------------------------------------------------------------------
     def render_state(self, state: IncidentState) -> None:
-        want = self._want
+        want: int | None = None
+        if self._want is not None and state.seq >= self._want[1]:
+            want, self._want = self._want[0], None
         target = state.board.get(want) if want is not None else None
-        if target is not None:
-            self._want = None
         for col in Column:
             self._list(col).show(column(state, col), self.me, want)
-        if target is not None and self.screen.focused in self.query(CardList):
+        if target is not None and isinstance(self.screen.focused, CardList):
             self._list(target.column).focus()
         self._show_detail()
         self.refresh_bindings()
@@ -228,10 +230,6 @@ class BoardPane(IncidentPane):
     def _moved(self) -> None:
         self._show_detail()
         self.refresh_bindings()
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self._list(Column.GUESSES).focus()
 
     # --- what is offered ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -324,8 +322,10 @@ class BoardPane(IncidentPane):
 
         def done(seq: int | None) -> None:
             if seq is not None:
-                self._want = follow if follow is not None else seq
+                self._want = (follow if follow is not None else seq, seq)
                 self.render_state(self.state)
+            # Changes that arrived while the form was on top went to the form's screen.
+            self.screen.post_message(ClientChanged())
 
         self.app.push_screen(form, done)  # type: ignore[arg-type]
 

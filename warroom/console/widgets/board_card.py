@@ -67,16 +67,15 @@ def card_detail(item: BoardItem | None, state: IncidentState) -> Content:
     """Everything about one card: its text, evidence and history, oldest first."""
     if item is None:
         return Content.styled("No card selected. Press a to add a fact or a guess.", MUTED)
-    kind = "fact" if item.kind == ItemKind.FACT else "guess"
-    status = {
-        ItemStatus.OPEN: "open",
-        ItemStatus.CONFIRMED: "confirmed" if item.kind == ItemKind.GUESS else "fact",
-        ItemStatus.RULED_OUT: "ruled out",
-        ItemStatus.RETRACTED: "retracted",
+    heading = {
+        ItemStatus.OPEN: "guess · open",
+        ItemStatus.CONFIRMED: "fact" if item.kind == ItemKind.FACT else "fact · a confirmed guess",
+        ItemStatus.RULED_OUT: "guess · ruled out",
+        ItemStatus.RETRACTED: "fact · retracted",
     }[item.status]
     owner = f" · checked by {item.owner}" if item.owner else ""
     parts: list[str | Content | tuple[str, str]] = [
-        (f"{item.label} {kind} · {status}{owner}", "bold"),
+        (f"{item.label} {heading}{owner}", "bold"),
         "\n",
         item.text,
         "\n",

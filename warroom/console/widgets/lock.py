@@ -8,16 +8,19 @@ else queued first) is shown where the user acted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
+from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
 from warroom.core.actions import open_actions
@@ -280,6 +283,18 @@ class LockPane(IncidentPane):
             )
 
     # --- acting ---------------------------------------------------------------------------------
+    def _open(self, form: Screen[Any], then: Callable[[Any], None] | None = None) -> None:
+        """Open a modal; when it closes, have the console re-read the incident, since changes
+        that arrived while the modal was on top were posted to the modal."""
+        console = self.screen
+
+        def closed(result: Any) -> None:
+            console.post_message(ClientChanged())
+            if then is not None:
+                then(result)
+
+        self.app.push_screen(form, closed)
+
     def action_request(self) -> None:
         self.send("lock_requested")
 
@@ -298,7 +313,7 @@ class LockPane(IncidentPane):
 
         if not self.holding:
             return
-        self.app.push_screen(ActionForm(token=self.state.lock.token, holder=self.me, undo=undo))
+        self._open(ActionForm(token=self.state.lock.token, holder=self.me, undo=undo))
 
     def action_finish_action(self) -> None:
         from warroom.console.screens.lock_action import FinishForm
@@ -306,14 +321,14 @@ class LockPane(IncidentPane):
         action = self._finishable()
         if action is None:
             return
-        self.app.push_screen(FinishForm(action), self._after_finish)
+        self._open(FinishForm(action), self._after_finish)
 
     def _after_finish(self, finished: ProductionAction | None) -> None:
         """A mitigation that did not help is undone before the next one is tried: ask."""
         from warroom.console.screens.lock_undo import UndoPrompt
 
         if finished is not None and finished.wants_undo and self.holding:
-            self.app.push_screen(UndoPrompt(finished), self._after_prompt)
+            self._open(UndoPrompt(finished), self._after_prompt)
 
     def _after_prompt(self, undo: ProductionAction | None) -> None:
         if undo is not None:
@@ -328,7 +343,7 @@ class LockPane(IncidentPane):
         from warroom.console.screens.lock_ic import ForceReleaseForm
 
         if self.state.lock.holder is not None:
-            self.app.push_screen(ForceReleaseForm(self.state.lock))
+            self._open(ForceReleaseForm(self.state.lock))
 
     def action_hand_over(self) -> None:
         from warroom.console.screens.lock_ic import HandOverForm
@@ -337,7 +352,7 @@ class LockPane(IncidentPane):
             p.name for p in self.state.participants.values()
             if not self.state.is_observer(p.name) and p.name != self.state.lock.holder
         ]
-        self.app.push_screen(HandOverForm(self.state.lock, names))
+        self._open(HandOverForm(self.state.lock, names))
 
     @on(DataTable.RowHighlighted, "#lock-actions")
     def _selection_moved(self) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
-from warroom.core.roles import HELD_ROLES, ROLE_TITLES
+from warroom.core.handoff import may_claim_ic, offer_to
+from warroom.core.protocol import Error
+from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
+from warroom.core.roster import SHORT_TITLES, RoleRow, holds_label, person_rows, role_rows
 from warroom.core.state import IncidentState
 
 
@@ -23,8 +28,21 @@ class RosterPane(IncidentPane):
     DEFAULT_CSS = tcss_beside(__file__)
     HELP = (
         "Who holds each role (IC, technical lead, comms lead, scribe) and since when (UTC), and "
-        "everyone who joined, online or not. Vacant roles are listed so the gap is visible."
+        "everyone who joined, online or not. Vacant roles are listed so the gap is visible. "
+        "h hands over a role you hold (or answers an offer made to you); the IC assigns the "
+        "selected role with a; c claims IC when the room has no IC in it; b shows the briefing."
     )
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"hand_over", "assign", "claim_ic"})
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("h", "hand_over", "Hand over", id="roster.hand_over",
+                tooltip="Offer the selected role you hold to someone, with a briefing"),
+        Binding("a", "assign", "Assign", id="roster.assign",
+                tooltip="IC: give the selected role (not IC) to someone, or vacate it"),
+        Binding("c", "claim_ic", "Claim IC", id="roster.claim_ic",
+                tooltip="Take the IC role when it is vacant or its holder is offline"),
+        Binding("b", "briefing", "Briefing", id="roster.briefing",
+                tooltip="What the IC would hand over right now"),
+    ]  # fmt: skip
 
     def compose(self) -> ComposeResult:
         yield Label("Roles", classes="roster-heading")
@@ -34,31 +52,33 @@ class RosterPane(IncidentPane):
 
     def on_mount(self) -> None:
         roles = self.query_one("#roster-roles", DataTable)
-        roles.add_columns("Role", "Held by", "Since")
+        roles.add_columns("Role", "Held by", "Since", "")
         people = self.query_one("#roster-people", DataTable)
         people.add_columns("", "Name", "Joined as", "Holds", "Joined", "Last seen")
         super().on_mount()
 
     def render_state(self, state: IncidentState) -> None:
         roles = self.query_one("#roster-roles", DataTable)
+        selected = roles.cursor_row
         roles.clear()
-        for role in HELD_ROLES:
-            holding = state.roles.get(role)
-            if holding is None:
-                roles.add_row(ROLE_TITLES[role], "vacant", "—", key=role.value)
+        for row in role_rows(state, self.warroom.clock()):
+            if row.holder is None:
+                roles.add_row(row.title, "vacant", "—", role_note(row), key=row.role.value)
             else:
-                online = self._online(state, holding.holder)
                 roles.add_row(
-                    ROLE_TITLES[role],
-                    f"{holding.holder}{'' if online else ' (offline)'}",
-                    hhmm(holding.since),
-                    key=role.value,
+                    row.title,
+                    f"{row.holder}{'' if row.online else ' (offline)'}",
+                    hhmm(row.since),
+                    role_note(row),
+                    key=row.role.value,
                 )
+        roles.move_cursor(row=selected)
         people = self.query_one("#roster-people", DataTable)
         people.clear()
-        ordered = sorted(state.participants.values(), key=lambda p: (not p.online, p.name))
-        for person in ordered:
-            held = ", ".join(ROLE_TITLES[r] for r in state.roles_of(person.name)) or "—"
+        for person in person_rows(state):
+            held = holds_label(person.roles) or "—"
+            if person.offered is not None:
+                held += f" (offered {SHORT_TITLES[person.offered]})"
             people.add_row(
                 "●" if person.online else "○",
                 person.name,
@@ -68,8 +88,76 @@ class RosterPane(IncidentPane):
                 "online" if person.online else hhmm(person.last_seen),
                 key=person.name,
             )
+        self.refresh_bindings()
 
-    @staticmethod
-    def _online(state: IncidentState, name: str) -> bool:
-        person = state.participants.get(name)
-        return person is not None and person.online
+    # --- acting -----------------------------------------------------------------------------
+    @property
+    def selected_role(self) -> Role:
+        """The role under the cursor in the roles table (IC when nothing is selected)."""
+        row = self.query_one("#roster-roles", DataTable).cursor_row
+        return HELD_ROLES[row] if 0 <= row < len(HELD_ROLES) else Role.IC
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if not allowed:
+            return allowed
+        state, me = self.state, self.me
+        if action == "hand_over":
+            return True if state.roles_of(me) or offer_to(state, me) else None
+        if action == "assign":
+            return True if state.is_ic(me) and self.selected_role != Role.IC else None
+        if action == "claim_ic":
+            return True if may_claim_ic(state, me) else None
+        return True
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def action_hand_over(self) -> None:
+        from warroom.console.screens.handoff import HandoffScreen
+
+        state, me = self.state, self.me
+        offer = offer_to(state, me)
+        held = state.roles_of(me)
+        if self.selected_role in held:
+            self.app.push_screen(HandoffScreen(self.selected_role))
+        elif offer is not None:
+            self.app.push_screen(HandoffScreen.incoming(offer))
+        elif held:
+            self.app.push_screen(HandoffScreen(held[0]))
+
+    def action_assign(self) -> None:
+        from warroom.console.screens.role_assign import RoleAssignForm
+
+        role = self.selected_role
+        if self.state.is_ic(self.me) and role != Role.IC:
+            self.app.push_screen(RoleAssignForm(role, self.state, self.me))
+
+    def action_claim_ic(self) -> None:
+        if not may_claim_ic(self.state, self.me):
+            return
+        future = self.send("ic_claimed", previous=self.state.ic)
+        if future is not None:
+            future.add_done_callback(self._claimed)
+
+    def _claimed(self, future: object) -> None:
+        reply = future.result()  # type: ignore[attr-defined]
+        if not isinstance(reply, Error):
+            self.notify("You are the incident commander now.", title="IC claimed")
+
+    def action_briefing(self) -> None:
+        from warroom.console.screens.read_in import ReadInScreen
+
+        self.app.push_screen(ReadInScreen(full=True))
+
+
+def role_note(row: RoleRow) -> str:
+    """What else to know about a role: a second role, a pending offer, a rotation due."""
+    notes = []
+    if row.also_holds:
+        notes.append("also " + holds_label(row.also_holds))
+    if row.offer is not None:
+        notes.append(f"offered to {row.offer.incoming} until {hhmm(row.offer.expires_at)}")
+    if row.rotation_due:
+        notes.append("rotation due: hand over")
+    return "; ".join(notes)

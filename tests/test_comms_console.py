@@ -1,0 +1,157 @@
+"""The comms pane, the update template and its preview, in a real console on a real hub."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.widgets import Input, Static, TextArea
+
+from tests.console_helpers import (
+    INCIDENT,
+    NOW,
+    console_session,
+    hub_in_thread,
+    make_console,
+    until_live,
+)
+from tests.helpers import T0, ManualClock
+from warroom.console.screens.comms_form import UpdateForm
+from warroom.console.screens.comms_preview import UpdatePreview
+from warroom.core.protocol import Ack
+
+FACT = "error rate on /pay is 23% since 08:52"
+GUESS = "connection leak in the v2.3.1 payment client"
+
+
+async def put_on_board(session) -> None:
+    bo = await session.peer("bo", "responder")
+    assert isinstance(await bo.post("board_item_added", kind="fact", text=FACT), Ack)
+    last = await bo.post("board_item_added", kind="guess", text=GUESS)
+    assert isinstance(last, Ack)
+    await session.wait_for(lambda: session.app.client.state.seq >= last.seq)
+
+
+def toasts(app) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def test_the_comms_lead_publishes_exactly_the_previewed_text(tmp_path):
+    async with console_session(tmp_path, name="cy", role="comms", size=(100, 36)) as s:
+        await put_on_board(s)
+        await s.pilot.press("e")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdateForm))
+        form = s.app.screen
+        assert form.query_one("#f-affected", Input).value == INCIDENT["scope"]
+        assert form.query_one("#f-expect", Input).value == INCIDENT["symptoms"]
+        doing = form.query_one("#f-doing", TextArea).text
+        assert FACT in doing and GUESS not in doing
+        assert form.query_one("#f-next", Input).value == "30"
+        form.query_one("#f-resolution", Input).value = "1-2h"
+
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdatePreview))
+        shown = str(s.app.screen.query_one("#preview-text", Static).render())
+        assert "Expected resolution: Between 1 hour and 2 hours." in shown
+
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: bool(s.app.client.state.comms.updates))
+        await s.wait_for(lambda: not isinstance(s.app.screen, UpdateForm | UpdatePreview))
+        [update] = s.app.client.state.comms.updates
+        assert update.text == shown  # what was previewed is what was published
+        assert update.author == "cy" and update.audience == "external"
+        assert update.fields.resolution.low_minutes == 60
+        pane_text = str(s.app.screen.query_one("#comms-text", Static).render())
+        assert update.text in pane_text
+
+
+async def test_a_refused_update_stays_in_the_preview_with_the_reason(tmp_path):
+    async with console_session(tmp_path, name="cy", role="comms", size=(100, 36)) as s:
+        await put_on_board(s)
+        await s.pilot.press("e")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdateForm))
+        s.app.screen.query_one("#f-doing", TextArea).text = f"We found a {GUESS}."
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdatePreview))
+        await s.pilot.press("ctrl+s")
+        error = s.app.screen.query_one("#form-error", Static)
+        await s.wait_for(lambda: "open guess" in str(error.render()))
+        assert isinstance(s.app.screen, UpdatePreview)
+        assert s.app.client.state.comms.updates == []
+        await s.pilot.press("escape")  # back to the template, text still there to fix
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdateForm))
+        assert GUESS in s.app.screen.query_one("#f-doing", TextArea).text
+
+
+async def test_a_responder_cannot_open_the_template(tmp_path):
+    async with console_session(tmp_path, name="bo", role="responder") as s:
+        await s.pilot.press("5")
+        await s.pilot.press("e")
+        await s.pilot.pause()
+        assert not isinstance(s.app.screen, UpdateForm)
+        pane = s.app.screen.query_one("#pane-comms")
+        assert "Updates are published by ana (IC)." in str(
+            pane.query_one("#comms-who").render()
+        )
+
+
+async def test_an_overdue_update_notifies_the_comms_lead_and_the_ic_only(tmp_path):
+    async with console_session(tmp_path, name="cy", role="comms") as s:
+        ana_console = make_console(s.hub.url, name="ana", role="ic")
+        bo_console = make_console(s.hub.url, name="bo", role="responder")
+        async with ana_console.run_test(size=(100, 30)) as ana_pilot, bo_console.run_test(
+            size=(100, 30)
+        ) as bo_pilot:
+            for pilot in (ana_pilot, bo_pilot):
+                await until_live(pilot)
+            clock = s.hub.hub.clock
+            assert isinstance(clock, ManualClock)
+            clock.advance(timedelta(minutes=10))
+            assert await s.hub.hub.tick() == 1
+            head = s.hub.hub.rooms[s.incident].head
+            for app in (s.app, ana_console, bo_console):
+                await s.wait_for(lambda app=app: app.client.state.seq >= head)
+            await s.pilot.pause()
+            await ana_pilot.pause()
+            await bo_pilot.pause()
+            for app in (s.app, ana_console):
+                assert any(t.startswith("Update overdue:") for t in toasts(app)), toasts(app)
+            assert not any(t.startswith("Update overdue:") for t in toasts(bo_console))
+            # Once per episode: a later change does not announce it again.
+            await s.pilot.press("5")
+            assert sum(t.startswith("Update overdue:") for t in toasts(s.app)) == 1
+
+
+# --- snapshots ---------------------------------------------------------------------------------
+def _board(hub) -> None:
+    hub.post("bo", "responder", "board_item_added", kind="fact", text=FACT)
+    hub.post("bo", "responder", "board_item_added", kind="guess", text=GUESS)
+
+
+def test_snapshot_the_external_template_prefilled(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        _board(hub)
+        app = make_console(hub.url, name="cy", role="comms")
+        assert snap_compare(app, press=["e"], terminal_size=(100, 36), run_before=until_live)
+
+
+def test_snapshot_the_preview_of_the_exact_text(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        _board(hub)
+        app = make_console(hub.url, name="cy", role="comms")
+        assert snap_compare(
+            app, press=["e", "ctrl+s"], terminal_size=(100, 36), run_before=until_live
+        )
+
+
+def test_snapshot_the_overdue_status_bar(snap_compare, tmp_path):
+    clock = ManualClock(T0)
+    with hub_in_thread(tmp_path, clock=clock) as hub:
+        hub.seed()
+        clock.advance(timedelta(minutes=10))
+        assert hub.call(hub.server.hub.tick()) == 1  # type: ignore[union-attr]
+        # Everyone's console: a responder, 2m10s past the deadline.
+        late = ManualClock(NOW + timedelta(minutes=9, seconds=10))
+        app = make_console(hub.url, name="bo", role="responder", clock=late)
+        assert snap_compare(app, press=["5"], terminal_size=(100, 24), run_before=until_live)

@@ -1,0 +1,300 @@
+"""Abuse limits against a real hub: each one stops the offender and never stalls anyone else.
+
+Message rate, text lengths, connections per name and per hub, a console that stops reading,
+a connection that never says hello, a handshake that never finishes, a peer that stops
+answering pings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import socket
+import time
+import typing
+import uuid
+
+import pytest
+from pydantic import BaseModel
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from server.hub import HubLimits
+from tests.helpers import client, declare_incident, eventually, running_hub
+from warroom.core.events import EVENT_TYPES, ENVELOPE_FIELDS
+from warroom.core.protocol import MAX_NAME
+
+
+async def drain_until(ws, predicate, timeout: float = 5.0) -> dict:
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if predicate(msg):
+            return msg
+
+
+async def greeted(url: str, name: str, incident: str | None = None, **kw):
+    ws = await connect(url, **kw)
+    await ws.send(json.dumps({"op": "hello", "name": name}))
+    await drain_until(ws, lambda m: m["op"] == "welcome")
+    if incident:
+        await ws.send(json.dumps({"op": "join", "incident": incident}))
+        await drain_until(ws, lambda m: m["op"] == "synced")
+    return ws
+
+
+def note(text: str, incident: str | None = None) -> str:
+    command = {"type": "note_added", "id": str(uuid.uuid4()), "text": text}
+    if incident:
+        command["incident_id"] = incident
+    return json.dumps({"op": "command", "command": command})
+
+
+# --- message rate ----------------------------------------------------------------------------
+async def test_a_flood_is_told_to_slow_down_stays_connected_and_stores_nothing_extra(tmp_path):
+    limits = HubLimits(rate=5, burst=10)
+    async with running_hub(tmp_path / "hub.db", limits=limits) as hub:
+        incident = await declare_incident(hub.url)
+        flooder = await greeted(hub.url, "flood", incident)
+        before_refused, before_count = hub.hub.refused, hub.store.count(incident)
+        for i in range(40):
+            await flooder.send(note(f"spam {i}"))
+        replies = []
+        while len(replies) < 40:
+            msg = json.loads(await asyncio.wait_for(flooder.recv(), 5))
+            if msg["op"] in ("ack", "error"):
+                replies.append(msg)
+        acks = [r for r in replies if r["op"] == "ack"]
+        slow = [r for r in replies if r.get("code") == "slow_down"]
+        assert len(acks) + len(slow) == 40
+        assert 8 <= len(acks) <= 12, len(acks)  # the burst (the join took one or two tokens)
+        assert "slow down" in slow[0]["message"] and slow[0]["id"]
+        assert hub.store.count(incident) == before_count + len(acks)
+        assert hub.hub.refused == before_refused + len(slow)
+        # Still connected: after a pause, it is served again.
+        await asyncio.sleep(0.5)
+        await flooder.send(json.dumps({"op": "ping"}))
+        assert (await drain_until(flooder, lambda m: m["op"] in ("pong", "error")))["op"] == "pong"
+        await flooder.close()
+
+
+async def test_a_console_over_the_limit_still_gets_every_command_stored_once(tmp_path):
+    async with running_hub(tmp_path / "hub.db", limits=HubLimits(rate=20, burst=5)) as hub:
+        incident = await declare_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        futures = [ana.send(ana.new_command("note_added", text=f"step {i}")) for i in range(30)]
+        replies = await asyncio.wait_for(asyncio.gather(*futures), 20)
+        assert all(r.op == "ack" for r in replies)
+        texts = [e.text for e in hub.store.events(incident) if e.type == "note_added"]
+        assert sorted(texts) == sorted(f"step {i}" for i in range(30))
+        assert not ana.pending
+        await ana.close()
+
+
+async def test_a_flood_does_not_delay_anyone_else(tmp_path):
+    async with running_hub(tmp_path / "hub.db", limits=HubLimits(rate=50, burst=50)) as hub:
+        incident = await declare_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        flooders = [await greeted(hub.url, f"bot{i}", incident) for i in range(3)]
+        stop = asyncio.Event()
+
+        async def flood(ws) -> None:
+            with_junk = [note("x" * 2000), "not json", json.dumps({"op": "teleport"})]
+            i = 0
+            while not stop.is_set():
+                await ws.send(with_junk[i % 3])
+                i += 1
+                if i % 50 == 0:
+                    await asyncio.sleep(0)
+
+        tasks = [asyncio.create_task(flood(ws)) for ws in flooders]
+        latencies = []
+        for i in range(20):
+            start = time.monotonic()
+            assert (await asyncio.wait_for(ana.post("note_added", text=f"real {i}"), 5)).op == "ack"
+            latencies.append(time.monotonic() - start)
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert max(latencies) < 1.0, latencies
+        for ws in flooders:
+            await ws.close()
+        await ana.close()
+
+
+# --- sizes -----------------------------------------------------------------------------------
+def _text_fields(cls: type[BaseModel]) -> list[tuple[str, int | None]]:
+    """The free-text fields of an event class with their max_length (None: unbounded)."""
+    found = []
+    for name, info in cls.model_fields.items():
+        if name in ENVELOPE_FIELDS:
+            continue
+        args = typing.get_args(info.annotation) or (info.annotation,)
+        if str not in args:
+            continue
+        if typing.get_origin(info.annotation) is typing.Literal:
+            continue
+        limits = [m.max_length for m in info.metadata if getattr(m, "max_length", None)]
+        pattern = any(getattr(m, "pattern", None) for m in info.metadata)
+        found.append((name, min(limits) if limits else (0 if pattern else None)))
+    return found
+
+
+def test_every_free_text_field_a_console_can_send_has_a_length_limit():
+    unbounded = [
+        f"{tag}.{field}"
+        for tag, cls in EVENT_TYPES.items()
+        if not cls.hub_only
+        for field, limit in _text_fields(cls)
+        if limit is None
+    ]
+    assert not unbounded, f"text fields without max_length: {unbounded}"
+
+
+async def test_over_long_text_and_names_are_refused_with_a_clear_error(tmp_path):
+    async with running_hub(tmp_path / "hub.db") as hub:
+        incident = await declare_incident(hub.url)
+        ws = await greeted(hub.url, "ana", incident)
+        await ws.send(note("x" * 4001))
+        error = await drain_until(ws, lambda m: m["op"] == "error")
+        assert error["code"] == "invalid" and "4000" in error["message"]
+        await ws.send(json.dumps({"op": "hello", "name": "n" * (MAX_NAME + 1)}))
+        error = await drain_until(ws, lambda m: m["op"] == "error")
+        assert error["code"] == "bad_message" and str(MAX_NAME) in error["message"]
+        await ws.send(note("x" * 4000))
+        assert (await drain_until(ws, lambda m: m["op"] in ("ack", "error")))["op"] == "ack"
+        await ws.close()
+
+
+# --- connections -----------------------------------------------------------------------------
+async def test_one_name_may_hold_only_so_many_connections(tmp_path):
+    async with running_hub(tmp_path / "hub.db", limits=HubLimits(per_name=2)) as hub:
+        first = await greeted(hub.url, "ana")
+        second = await greeted(hub.url, "ana")
+        async with connect(hub.url) as third:
+            await third.send(json.dumps({"op": "hello", "name": "ana"}))
+            error = json.loads(await asyncio.wait_for(third.recv(), 5))
+            assert error["code"] == "too_many_connections"
+            await third.send(json.dumps({"op": "join", "incident": "x"}))
+            assert json.loads(await asyncio.wait_for(third.recv(), 5))["code"] == "hello_first"
+            await third.send(json.dumps({"op": "hello", "name": "bo"}))  # another name is fine
+            assert json.loads(await asyncio.wait_for(third.recv(), 5))["op"] == "welcome"
+        await first.close()
+        await eventually(lambda: sum(c.name == "ana" for c in hub.hub.conns) == 1)
+        assert (await greeted(hub.url, "ana")) is not None
+        await second.close()
+
+
+async def test_the_hub_refuses_handshakes_beyond_max_connections(tmp_path):
+    async with running_hub(tmp_path / "hub.db", max_connections=3) as hub:
+        held = [await greeted(hub.url, f"p{i}") for i in range(3)]
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(hub.url)
+        assert refused.value.response.status_code == 503
+        await held[0].close()
+        await eventually(lambda: len(hub.hub.conns) == 2)
+        (await greeted(hub.url, "p9")).transport.abort()
+        for ws in held[1:]:
+            await ws.close()
+
+
+async def test_a_connection_that_never_says_hello_is_closed(tmp_path):
+    async with running_hub(tmp_path / "hub.db", limits=HubLimits(hello_timeout=0.3)) as hub:
+        async with connect(hub.url) as silent:
+            talker = await greeted(hub.url, "ana")
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(silent.recv(), 5)
+            assert closed.value.rcvd.code == 1008
+        await asyncio.sleep(0.4)
+        await talker.send(json.dumps({"op": "ping"}))  # a greeted connection is not timed out
+        assert json.loads(await asyncio.wait_for(talker.recv(), 5))["op"] == "pong"
+        await talker.close()
+
+
+async def test_a_handshake_that_never_finishes_is_dropped(tmp_path):
+    async with running_hub(tmp_path / "hub.db", open_timeout=0.3) as hub:
+        reader, writer = await asyncio.open_connection("127.0.0.1", hub.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # ... and never the rest
+        await writer.drain()
+        other = await greeted(hub.url, "ana")  # served meanwhile
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # the hub hung up
+        writer.close()
+        await other.close()
+
+
+async def raw_websocket(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A websocket opened by hand, which from then on neither reads nor answers pings."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write(
+        (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        .encode()
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
+
+
+def masked_text(payload: str) -> bytes:
+    data = payload.encode()
+    assert len(data) < 126
+    mask = os.urandom(4)
+    return bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+async def test_a_peer_that_stops_answering_pings_is_disconnected(tmp_path):
+    async with running_hub(tmp_path / "hub.db", ping_interval=0.2, ping_timeout=0.3) as hub:
+        reader, writer = await raw_websocket(hub.port)
+        writer.write(masked_text(json.dumps({"op": "hello", "name": "ghost"})))
+        await writer.drain()
+        await eventually(lambda: any(c.name == "ghost" for c in hub.hub.conns))
+        live = await greeted(hub.url, "ana")  # a normal client answers pings and stays
+        await eventually(lambda: not any(c.name == "ghost" for c in hub.hub.conns), timeout=5)
+        await live.send(json.dumps({"op": "ping"}))
+        assert json.loads(await asyncio.wait_for(live.recv(), 5))["op"] == "pong"
+        writer.close()
+        await live.close()
+
+
+# --- a console that stops reading ------------------------------------------------------------
+async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_path):
+    limits = HubLimits(max_lag=200, direct_queue=50)
+    async with running_hub(tmp_path / "hub.db", limits=limits, ping_interval=None) as hub:
+        incident = await declare_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        # A reader with a tiny socket buffer that joins and then never reads again.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", hub.port))
+        stuck = await connect(hub.url, sock=sock, max_queue=1)
+        await stuck.send(json.dumps({"op": "hello", "name": "stuck"}))
+        await stuck.send(json.dumps({"op": "join", "incident": incident}))
+        await eventually(lambda: any(c.name == "stuck" and c.room for c in hub.hub.conns))
+        start = time.monotonic()
+        latencies = []
+        for i in range(300):
+            t = time.monotonic()
+            reply = await asyncio.wait_for(ana.post("note_added", text=f"{i} " + "y" * 3000), 5)
+            assert reply.op == "ack"
+            latencies.append(time.monotonic() - t)
+        assert time.monotonic() - start < 20
+        assert sorted(latencies)[int(len(latencies) * 0.95)] < 0.5
+        await eventually(lambda: not any(c.name == "stuck" for c in hub.hub.conns), timeout=10)
+        assert ana.status == "live"
+        stuck.transport.abort()
+
+        # One that floods commands and never reads its replies is cut off too.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", hub.port))
+        deaf = await connect(hub.url, sock=sock, max_queue=1)
+        await deaf.send(json.dumps({"op": "hello", "name": "deaf"}))
+        await deaf.send(json.dumps({"op": "join", "incident": incident}))
+        with pytest.raises(ConnectionClosed):
+            for _ in range(5000):
+                await deaf.send(json.dumps({"op": "ping"}))
+                await asyncio.sleep(0)
+        await eventually(lambda: not any(c.name == "deaf" for c in hub.hub.conns), timeout=10)
+        assert (await ana.post("note_added", text="still fine")).op == "ack"
+        await ana.close()
