@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from warroom.core.drill import Scorecard
-from warroom.core.phases import Phase
+from warroom.core.metrics import compute
 from warroom.core.state import IncidentState
 from warroom.drill.scenario import Scenario
 
@@ -20,13 +20,6 @@ def _minutes(delta: timedelta | None) -> str:
     return f"{delta.total_seconds() / 60:.1f} min"
 
 
-def mitigated_at(state: IncidentState):  # noqa: ANN201 - datetime | None
-    for record in getattr(state, "phase_history", ()) or ():
-        if getattr(record, "phase", None) in (Phase.MONITORING, Phase.RESOLVED, Phase.CLOSED):
-            return record.at
-    return None
-
-
 def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 0) -> Scorecard:
     declared = state.declared_at
     detect_to_declare = declared - state.detected_at if declared and state.detected_at else None
@@ -34,8 +27,7 @@ def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 
     updates = list(getattr(comms, "updates", []) or [])
     first_update = updates[0].at - declared if updates and declared else None
     overdue = len(getattr(comms, "overdue_episodes", []) or [])
-    mitigated = mitigated_at(state)
-    to_mitigate = mitigated - declared if mitigated and declared else None
+    to_mitigate = compute(state).time_to_mitigate
     actions = list((getattr(state, "actions", {}) or {}).values())
     helped = [a for a in actions if str(getattr(a.outcome, "value", a.outcome)) == "helped"]
     decisions = len(getattr(state, "decisions", {}) or {})
@@ -91,7 +83,7 @@ def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 
         target = timedelta(minutes=expect.mitigate_within_minutes)
         verdict = "within" if to_mitigate <= target else "beyond"
         notes.append(
-            f"Mitigated {_minutes(to_mitigate)} after the declaration, {verdict} the "
+            f"Mitigated {_minutes(to_mitigate)} after the problem was detected, {verdict} the "
             f"{expect.mitigate_within_minutes} min this scenario allows."
         )
     if decisions == 0:

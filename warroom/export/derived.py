@@ -147,6 +147,11 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
     yield "roles", ("incident_id", "role", "since_seq"), tracker.roles
     yield "severity_changes", ("incident_id", "seq"), tracker.severity
     yield "comms_updates", ("incident_id", "seq"), tracker.updates
+    card = getattr(state, "drill_scorecard", None)
+    if card is not None:
+        row = card.model_dump()
+        row["observations"] = json.dumps(row["observations"])
+        yield "drill_scorecards", "incident_id", [{"incident_id": inc, **row}]
     yield from _board_tables(state)
     yield from _decision_tables(state)
     yield from _lock_tables(state)

@@ -215,6 +215,19 @@ CREATE TABLE IF NOT EXISTS comms_updates (
     PRIMARY KEY (incident_id, seq),
     FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq)
 );
+CREATE TABLE IF NOT EXISTS drill_scorecards (
+    incident_id TEXT PRIMARY KEY REFERENCES incidents(id),
+    scenario TEXT,
+    time_to_declare_s REAL,
+    time_to_first_update_s REAL,
+    time_to_mitigate_s REAL,
+    overdue_updates INTEGER,
+    actions_taken INTEGER,
+    actions_helped INTEGER,
+    changes_without_lock INTEGER,
+    decisions INTEGER,
+    observations TEXT
+);
 """
 
 VIEWS: dict[str, str] = {

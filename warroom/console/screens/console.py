@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from functools import partial
 
 from textual import on
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -166,7 +167,8 @@ class ConsoleScreen(Screen[None]):
         spec = _spec(pane)
         for binding in pane._bindings.key_to_bindings.values():
             for item in binding:
-                if not item.description or pane.check_action(item.action, ()) is False:
+                _, action, params = parse_action(item.action)
+                if not item.description or pane.check_action(action, params) is False:
                     continue
                 yield SystemCommand(
                     f"{spec.title if spec else 'Pane'}: {item.tooltip or item.description}",

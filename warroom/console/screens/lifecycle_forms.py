@@ -1,0 +1,303 @@
+"""The lifecycle forms: severity (with the rubric), phase moves, impact start, triage, dismissal.
+
+Each form builds one command; what the hub would refuse is checked first with the core's own
+rules (:func:`~warroom.core.lifecycle.phase_refusal`), so the form says why before anything is
+sent, and the hub's refusal, if it still comes, is shown in the form like any other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from warroom.console.css import tcss_beside
+from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.core.lifecycle import MAX_ANSWER, MAX_REASON, MAX_RESOLUTION, next_phase, phase_refusal
+from warroom.core.lifecycle_state import (
+    CHOICES,
+    DETAIL_FIELD,
+    QUESTION_TEXT,
+    Escalation,
+    TriageQuestion,
+)
+from warroom.core.phases import Phase
+from warroom.core.severity import Severity, SeverityPolicy
+from warroom.core.state import IncidentState
+
+
+def minutes_text(span: timedelta | None) -> str:
+    """``1 h``, ``90 min``, ``none``: an expectation as the rubric states it."""
+    if span is None:
+        return "none"
+    minutes = int(span.total_seconds() // 60)
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
+
+
+def rubric_prompt(policy: SeverityPolicy, level: Severity, current: Severity) -> Text:
+    """One severity as the rubric shows it: meaning, expected time to mitigate, update cadence."""
+    text = Text()
+    text.append(f"{level.value}", style="bold")
+    text.append(" (now)" if level == current else "      ")
+    text.append(f" {policy.meaning(level)}\n")
+    text.append(
+        f"            mitigate within {minutes_text(policy.time_to_mitigate.get(level))}"
+        f" · updates every {minutes_text(policy.update_cadence.get(level))}",
+        style="dim",
+    )
+    return text
+
+
+class LifecycleForm(CommandForm):
+    """A command form with the lifecycle forms' extra styles."""
+
+    DEFAULT_CSS = tcss_beside(__file__)
+
+
+class SeverityForm(LifecycleForm):
+    """The IC picks a severity from the rubric and says why."""
+
+    HINT = "↑↓ choose · enter next · ctrl+s send · esc cancel"
+    ENTER_SENDS = "last"
+
+    def __init__(self, state: IncidentState) -> None:
+        super().__init__()
+        self.state = state
+
+    def heading(self) -> str:
+        return f"Change severity (now {self.state.severity})"
+
+    def fields(self) -> ComposeResult:
+        policy = self.state.settings.policy
+        yield field_label("Severity (what each level means on this hub)")
+        levels = OptionList(
+            *[
+                Option(rubric_prompt(policy, level, self.state.severity), id=level.value)
+                for level in Severity
+            ],
+            id="severity-levels",
+        )
+        yield levels
+        yield field_label("Why (required)")
+        yield Input(placeholder="e.g. all regions affected now", id="reason",
+                    max_length=MAX_REASON, compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        levels = self.query_one("#severity-levels", OptionList)
+        levels.highlighted = list(Severity).index(self.state.severity)
+        levels.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.query_one("#reason", Input).focus()
+
+    def build(self) -> Built | str:
+        option = self.query_one("#severity-levels", OptionList).highlighted_option
+        if option is None or option.id is None:
+            return "Choose a severity."
+        level = Severity(option.id)
+        if level == self.state.severity:
+            return f"The incident is already {level}; choose another level."
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            return "Say why the severity changes."
+        return "severity_changed", {
+            "severity": level.value,
+            "reason": reason,
+            "previous": self.state.severity.value,
+        }
+
+
+class PhaseForm(LifecycleForm):
+    """The IC moves the incident to another phase, with a reason or a resolution as needed."""
+
+    HINT = "↑↓ choose · enter next · ctrl+s send · esc cancel"
+    ENTER_SENDS = "last"
+
+    def __init__(self, state: IncidentState, me: str) -> None:
+        super().__init__()
+        self.state = state
+        self.me = me
+
+    def heading(self) -> str:
+        return f"Move the incident (now {self.state.phase.value})"
+
+    def fields(self) -> ComposeResult:
+        current = self.state.phase
+        yield Static(
+            "Forward may skip phases; resolved needs a resolution summary and closed only "
+            "follows resolved. Moving back needs a reason.",
+            classes="form-note",
+        )
+        yield OptionList(
+            *[
+                Option(
+                    f"{phase.value}{'  (now)' if phase == current else ''}",
+                    id=phase.value,
+                    disabled=phase == current,
+                )
+                for phase in Phase
+            ],
+            id="phase-targets",
+        )
+        yield field_label("Reason (required to move back or reopen)")
+        yield Input(placeholder="e.g. errors are back after the rollback", id="reason",
+                    max_length=MAX_REASON, compact=True)  # fmt: skip
+        yield field_label("Resolution summary (required for resolved)")
+        yield Input(placeholder="e.g. rolled back v2.3.1; connection leak fixed in v2.3.2",
+                    id="resolution", max_length=MAX_RESOLUTION, compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        targets = self.query_one("#phase-targets", OptionList)
+        target = next_phase(self.state.phase) or Phase.MITIGATING
+        targets.highlighted = target.index
+        targets.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        target = Phase(event.option.id or self.state.phase)
+        field = "#resolution" if target == Phase.RESOLVED else "#reason"
+        self.query_one(field, Input).focus()
+
+    def build(self) -> Built | str:
+        option = self.query_one("#phase-targets", OptionList).highlighted_option
+        if option is None or option.id is None:
+            return "Choose a phase."
+        target = Phase(option.id)
+        reason = self.query_one("#reason", Input).value.strip()
+        resolution = self.query_one("#resolution", Input).value.strip()
+        if target != Phase.RESOLVED:
+            resolution = ""
+        refusal = phase_refusal(self.state, self.me, target, reason, resolution)
+        if refusal is not None:
+            return refusal.message
+        payload: dict[str, object] = {"phase": target.value, "previous": self.state.phase.value}
+        if reason:
+            payload["reason"] = reason
+        if resolution:
+            payload["resolution"] = resolution
+        return "phase_changed", payload
+
+
+def parse_when(text: str, day: datetime) -> datetime | None:
+    """``HH:MM`` (UTC, on ``day``'s date) or ``YYYY-MM-DD HH:MM`` (UTC) or full ISO 8601."""
+    text = text.strip()
+    try:
+        if len(text) <= 5 and ":" in text:
+            hours, minutes = (int(p) for p in text.split(":"))
+            return day.astimezone(UTC).replace(hour=hours, minute=minutes, second=0,
+                                               microsecond=0)  # fmt: skip
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+class ImpactStartForm(LifecycleForm):
+    """Anyone says when the impact began; it can be corrected later as facts are learned."""
+
+    ENTER_SENDS = "last"
+
+    def __init__(self, state: IncidentState) -> None:
+        super().__init__()
+        self.state = state
+
+    def heading(self) -> str:
+        return "When did the impact start?"
+
+    def fields(self) -> ComposeResult:
+        known = self.state.impact_started_at
+        detected = self.state.detected_at
+        hint = f" (detected {detected:%H:%M} UTC)" if detected else ""
+        yield field_label(f"Time, UTC: HH:MM on the day of detection, or YYYY-MM-DD HH:MM{hint}")
+        yield Input(value=f"{known:%Y-%m-%d %H:%M}" if known else "", placeholder="08:40",
+                    id="started", compact=True)  # fmt: skip
+        yield field_label("How we know (optional)")
+        yield Input(placeholder="e.g. first failed checkout in the logs", id="note",
+                    max_length=MAX_REASON, compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one("#started", Input).focus()
+
+    def build(self) -> Built | str:
+        day = self.state.detected_at or self.state.declared_at or datetime.now(UTC)
+        started = parse_when(self.query_one("#started", Input).value, day)
+        if started is None:
+            return "Give a time as HH:MM or YYYY-MM-DD HH:MM (UTC)."
+        note = self.query_one("#note", Input).value.strip()
+        return "impact_start_set", {"started_at": started.isoformat(), "note": note}
+
+
+class TriageForm(LifecycleForm):
+    """Anyone answers one triage question; a choice question also takes a detail."""
+
+    def __init__(self, state: IncidentState, question: TriageQuestion) -> None:
+        super().__init__()
+        self.state = state
+        self.question = question
+
+    def heading(self) -> str:
+        return QUESTION_TEXT[self.question]
+
+    def fields(self) -> ComposeResult:
+        triage = self.state.triage
+        choices = CHOICES.get(self.question)
+        if choices is None:
+            yield Input(value=getattr(triage, self.question.value), id="answer",
+                        max_length=MAX_ANSWER, compact=True)  # fmt: skip
+            return
+        current = getattr(triage, self.question.value)
+        yield Select([(c.value, c.value) for c in choices], value=current.value,
+                     allow_blank=False, id="choice", compact=True)  # fmt: skip
+        detail_field = DETAIL_FIELD.get(self.question)
+        if detail_field is not None:
+            yield field_label("Detail (what it means here)")
+            yield Input(value=getattr(triage, detail_field), id="detail",
+                        max_length=MAX_ANSWER, compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        first = self.query("#answer, #choice").first()
+        first.focus()
+
+    def build(self) -> Built | str:
+        payload: dict[str, object] = {"question": self.question.value}
+        if CHOICES.get(self.question) is None:
+            payload["answer"] = self.query_one("#answer", Input).value.strip()
+        else:
+            payload["answer"] = str(self.query_one("#choice", Select).value)
+            details = self.query("#detail")
+            if details:
+                payload["detail"] = details.first(Input).value.strip()
+        return "triage_answered", payload
+
+
+class DismissEscalationForm(LifecycleForm):
+    """The IC keeps the severity despite the hub's proposal, and says why."""
+
+    def __init__(self, proposal: Escalation) -> None:
+        super().__init__()
+        self.proposal = proposal
+
+    def heading(self) -> str:
+        if self.proposal.proposed is None:
+            return f"Acknowledge: {self.proposal.severity} past its expected time to mitigate"
+        return f"Keep {self.proposal.severity} instead of {self.proposal.proposed}"
+
+    def fields(self) -> ComposeResult:
+        yield field_label("Why (required; it goes on the timeline)")
+        yield Input(placeholder="e.g. rollback finishing, errors already falling", id="reason",
+                    max_length=MAX_REASON, compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    def build(self) -> Built | str:
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            return "Say why the severity stays as it is."
+        return "escalation_dismissed", {"reason": reason}
