@@ -99,3 +99,42 @@ def test_invalid_scenarios_name_the_line_and_the_problem():
         parse("[scenario\nname = 1", "bad.toml")
     with pytest.raises(ScenarioError, match="No scenario 'nope'"):
         load("nope")
+
+
+async def test_a_step_for_the_users_role_waits_with_a_hint_until_time_is_up(tmp_path):
+    """Nobody plays the IC here: the coach hints, the script waits, the scenario time runs out."""
+    from server.app import HubConfig, HubServer
+    from warroom.core.clock import ManualClock
+    from warroom.core.roles import Role
+    from warroom.drill.runner import DrillRunner
+
+    data = load("checkout-db-pool").model_dump(mode="json")
+    data["scenario"]["ends_at"] = "20:00"
+    scenario = type(load("checkout-db-pool")).model_validate(data)
+    clock = ManualClock(START)
+    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=tmp_path / "w.db",
+                                 timer_interval=0), clock=clock)
+    await server.start()
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        await server.hub.tick()
+
+    runner = DrillRunner(scenario, server.url, clock, advance, user_role=Role.IC,
+                         user_name="you")
+    try:
+        await runner.declare()
+        await runner.join_cast()
+        assert "morgan" not in runner.bots and runner.coach is not None
+        await runner.run()
+        texts = [e.describe() for e in runner.reader.log if e.type == "note_added"]
+        assert any(t.startswith("DRILL: The pool guess is confirmed") for t in texts)
+        assert texts[-1] == "DRILL: time is up; the drill ends here."
+        assert not runner.state.decisions, "the bots must not decide for the IC"
+        assert runner.scenario_seconds() >= 20 * 60
+        # the stakeholder deadline passed while waiting, and support reacted
+        assert any(e.type == "update_overdue" for e in runner.reader.log)
+        assert any(t.startswith("Support here") for t in texts)
+    finally:
+        await runner.close()
+        await server.stop()

@@ -36,6 +36,10 @@ Clock = Callable[[], datetime]
 Narrator = Callable[[str], None]
 
 
+class TimeUp(Exception):
+    """The scenario's ``ends_at`` passed while the script was waiting."""
+
+
 class DrillRunner:
     """Runs one scenario against a hub.
 
@@ -76,6 +80,9 @@ class DrillRunner:
         self.actions: dict[str, UUID] = {}
         self.refused: list[tuple[Step, Error]] = []
         self._reacted: set[UUID] = set()
+        minutes, secs = scenario.scenario.ends_at.split(":")
+        #: Scenario seconds after which the drill stops waiting and ends.
+        self.ends_at = int(minutes) * 60 + int(secs)
         self._scanned = 0
 
     # --- setting up -----------------------------------------------------------------------------
@@ -136,7 +143,16 @@ class DrillRunner:
 
     # --- running ------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Play every step of the script, then stop."""
+        """Play every step of the script, then stop (or stop at the scenario's end time)."""
+        try:
+            await self._play()
+        except TimeUp:
+            self.narrate("the scenario's time is up")
+            if self.coach is not None:
+                await self._send(self.coach, None, "note_added", kind="note",
+                                 text="DRILL: time is up; the drill ends here.")
+
+    async def _play(self) -> None:
         for step in self.scenario.steps:
             await self.advance_to(step.seconds)
             if self.user_member is not None and step.by == self.user_member.name:
@@ -226,6 +242,8 @@ class DrillRunner:
     async def _until(self, predicate: Callable[[], bool], step: Step) -> None:
         """Wait (in scenario time, reacting as time passes) until ``predicate`` holds."""
         while not predicate():
+            if self.scenario_seconds() >= self.ends_at:
+                raise TimeUp
             await self._advance(1.0)
             await self.settle()
             await self.react()

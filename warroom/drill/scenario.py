@@ -184,6 +184,13 @@ class ScenarioInfo(BaseModel):
     #: Scenario time at which the drill ends by itself if nothing else ends it.
     ends_at: str = "60:00"
 
+    @field_validator("ends_at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{1,4}:[0-5]\d", value):
+            raise ValueError("ends_at must be minutes:seconds, like \"45:00\"")
+        return value
+
 
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")

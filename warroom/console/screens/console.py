@@ -21,6 +21,7 @@ from warroom.client.sync import IncidentClient
 from warroom.console.app import ClientChanged, HubMessage, WarroomApp
 from warroom.console.panes import HOME_PANE, PANES, PaneSpec
 from warroom.console.screens.handoff import RolePrompts
+from warroom.console.widgets.escalation import EscalationBanner
 from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.status_bar import StatusBar
 
@@ -66,6 +67,7 @@ class ConsoleScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.warroom
         yield StatusBar(id="status-bar")
+        yield EscalationBanner(me=app.me, seat=app.seat, id="escalation-banner")
         with TabbedContent(initial=self.home, id="panes"):
             for spec in PANES:
                 with TabPane(f"{spec.key} {spec.title}", id=spec.id):

@@ -1,22 +1,301 @@
-"""Summary: an empty state until this pane's feature fills it."""
+"""The summary pane: severity and phase, the response times and metrics, and the triage scope.
+
+Everything shown comes from the folded state through the core (:mod:`warroom.core.metrics` for the
+numbers, :mod:`warroom.core.lifecycle` for deadlines), so the pane, the export and the postmortem
+agree. Anyone but an observer answers triage questions and sets when the impact started; the IC
+changes severity and phase, confirms triage answers and decides on an escalation proposal. Keys
+that would be refused are not offered.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Static
+from datetime import datetime, timedelta
+from typing import ClassVar
 
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Static
+
+from warroom.console.app import ClientChanged
+from warroom.console.css import tcss_beside
+from warroom.console.screens.lifecycle_forms import (
+    ImpactStartForm,
+    PhaseForm,
+    SeverityForm,
+    TriageForm,
+    minutes_text,
+)
+from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane
+from warroom.core.lifecycle import escalation_deadline, open_escalation
+from warroom.core.lifecycle_state import QUESTION_TEXT, TriageQuestion
+from warroom.core.metrics import ResponseMetrics, compute, elapsed
+from warroom.core.phases import Phase
+from warroom.core.state import IncidentState
+
+DASH = "—"
+
+
+def span(delta: timedelta | None) -> str:
+    """A short duration: ``45s``, ``12m``, ``1h05m``; a dash when not (yet) known."""
+    if delta is None:
+        return DASH
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def clock(at: datetime | None, day: datetime | None) -> str:
+    """``HH:MM`` (UTC), with the date when it is not the day of ``day``."""
+    if at is None:
+        return DASH
+    if day is not None and at.date() != day.date():
+        return f"{at:%d %b %H:%M}"
+    return f"{at:%H:%M}"
+
+
+def headline(state: IncidentState, now: datetime) -> Text:
+    """Severity, phase and title; then what the severity means and expects, and any deadline."""
+    policy = state.settings.policy
+    text = Text()
+    text.append(f"{state.severity}", style="bold reverse")
+    text.append(f" · {state.phase.value} · ", style="bold")
+    text.append(state.title, style="bold")
+    text.append(f"\n{state.severity}: {policy.meaning(state.severity)}")
+    expects = (
+        f"\nMitigate within {minutes_text(policy.time_to_mitigate.get(state.severity))}"
+        f" · updates every {minutes_text(policy.update_cadence.get(state.severity))}"
+    )
+    deadline = escalation_deadline(state)
+    if open_escalation(state) is not None:
+        expects += " · escalation proposed, waiting for the IC"
+    elif deadline is not None:
+        left = deadline - now
+        when = f"in {span(left)}" if left > timedelta(0) else "passed"
+        expects += f" · escalation due {clock(deadline, state.declared_at)} UTC ({when})"
+    text.append(expects, style="dim")
+    return text
+
+
+def phase_track(phase: Phase) -> Text:
+    """detected › triage › [mitigating] › ...: where the room stands."""
+    text = Text()
+    for step in Phase:
+        if step.index:
+            text.append(" › ", style="dim")
+        if step == phase:
+            text.append(f" {step.value} ", style="bold reverse")
+        elif step.index < phase.index:
+            text.append(step.value)
+        else:
+            text.append(step.value, style="dim")
+    return text
+
+
+def times_text(state: IncidentState, metrics: ResponseMetrics) -> Text:
+    day = state.declared_at
+    rows = [
+        ("impact started", clock(metrics.started_at, day) if metrics.started_at else "not set (i)"),
+        ("detected", clock(metrics.detected_at, day)),
+        ("declared", clock(metrics.declared_at, day)),
+        ("mitigated", clock(metrics.mitigated_at, day)),
+        ("resolved", clock(metrics.resolved_at, day)),
+        ("closed", clock(metrics.closed_at, day)),
+    ]
+    text = Text("Times (UTC)\n", style="bold")
+    for label, value in rows:
+        text.append(f"{label:<16}", style="dim")
+        text.append(f"{value}\n")
+    return text
+
+
+def metrics_text(state: IncidentState, metrics: ResponseMetrics, now: datetime) -> Text:
+    base = "impact start" if metrics.measured_from == "impact_started" else "detection"
+    running = ""
+    if metrics.mitigated_at is None and state.declared:
+        running = f"  (so far {span(elapsed(state, now))})"
+    overdue = DASH if metrics.overdue_updates is None else str(metrics.overdue_updates)
+    rows = [
+        ("time to detect", span(metrics.time_to_detect)),
+        ("time to declare", span(metrics.time_to_declare)),
+        ("time to mitigate", span(metrics.time_to_mitigate) + running),
+        ("time to resolve", span(metrics.time_to_resolve)),
+        ("updates overdue", overdue),
+        ("escalations", str(metrics.escalations)),
+    ]
+    text = Text(f"Metrics (from {base})\n", style="bold")
+    for label, value in rows:
+        text.append(f"{label:<18}", style="dim")
+        text.append(f"{value}\n")
+    return text
 
 
 class SummaryPane(IncidentPane):
-    """Says honestly what will appear here."""
+    """The incident at a glance, and the lifecycle commands."""
 
-    DEFAULT_CSS = """
-    SummaryPane > .empty-state { color: $text-muted; padding: 1 2; }
-    """
+    DEFAULT_CSS = tcss_beside(__file__)
+    HELP = (
+        "Severity and phase, when things happened and how long they took, and the triage "
+        "answers. Anyone answers a triage question (t or enter) and sets when the impact "
+        "started (i); the IC changes severity (v) and phase (p), confirms answers (c) and "
+        "raises (e) or dismisses (x) an escalation proposal."
+    )
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("t", "answer", "Answer", id="summary.answer",
+                tooltip="Answer the highlighted triage question"),
+        Binding("c", "confirm", "Confirm", id="summary.confirm",
+                tooltip="Confirm the highlighted triage answer (IC)"),
+        Binding("i", "impact_start", "Impact start", id="summary.impact",
+                tooltip="Set or correct when the impact started"),
+        Binding("v", "severity", "Severity", id="summary.severity",
+                tooltip="Change the severity, with the rubric (IC)"),
+        Binding("p", "phase", "Phase", id="summary.phase",
+                tooltip="Move the incident to another phase (IC)"),
+        Binding("e", "escalate", "Escalate", id="summary.escalate",
+                tooltip="Raise the severity as the escalation proposes (IC)"),
+        Binding("x", "dismiss_escalation", "Keep severity", id="summary.dismiss",
+                tooltip="Dismiss the escalation proposal with a reason (IC)"),
+    ]  # fmt: skip
+    WRITE_ACTIONS = frozenset(
+        {"answer", "confirm", "impact_start", "severity", "phase", "escalate", "dismiss_escalation"}
+    )
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            "The incident summary appears here: impact, key times and the short report.",
-            classes="empty-state",
+        yield Static(id="summary-head")
+        yield Static(id="summary-phases")
+        with Horizontal(id="summary-numbers"):
+            yield Static(id="summary-times")
+            yield Static(id="summary-metrics")
+        yield Static(id="summary-resolution")
+        table: DataTable[str] = DataTable(id="summary-triage", cursor_type="row", zebra_stripes=True)
+        table.border_title = "Triage"
+        yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one("#summary-triage", DataTable)
+        table.add_columns("Question", "Answer", "By", "Confirmed")
+        super().on_mount()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if self.display and self.state.declared:
+            self._render_clocks(self.state)
+
+    # --- rendering ----------------------------------------------------------------------------
+    def render_state(self, state: IncidentState) -> None:
+        self.query_one("#summary-phases", Static).update(phase_track(state.phase))
+        resolution = self.query_one("#summary-resolution", Static)
+        resolution.update(f"Resolution: {state.resolution}" if state.resolution else "")
+        resolution.display = bool(state.resolution)
+        self._render_clocks(state)
+        self._render_triage(state)
+        self.refresh_bindings()
+
+    def _render_clocks(self, state: IncidentState) -> None:
+        now = self.warroom.clock()
+        metrics = compute(state)
+        self.query_one("#summary-head", Static).update(headline(state, now))
+        self.query_one("#summary-times", Static).update(times_text(state, metrics))
+        self.query_one("#summary-metrics", Static).update(metrics_text(state, metrics, now))
+
+    def _render_triage(self, state: IncidentState) -> None:
+        table = self.query_one("#summary-triage", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for question in TriageQuestion:
+            mark = state.triage_marks.get(question)
+            answer = state.triage.answer(question) if mark else "not asked yet"
+            confirmed = (
+                f"✓ {mark.confirmed_by}" if mark and mark.confirmed else ("open" if mark else "")
+            )
+            table.add_row(
+                QUESTION_TEXT[question],
+                Text(answer, style="" if mark else "dim"),
+                mark.by if mark else "",
+                confirmed,
+                key=question.value,
+            )
+        table.move_cursor(row=min(row, table.row_count - 1))
+        table.border_subtitle = (
+            f"{sum(m.confirmed for m in state.triage_marks.values())}/{len(TriageQuestion)} "
+            "confirmed"
         )
+
+    @property
+    def question(self) -> TriageQuestion:
+        """The highlighted triage question."""
+        table = self.query_one("#summary-triage", DataTable)
+        return list(TriageQuestion)[max(0, table.cursor_row)]
+
+    @on(DataTable.RowHighlighted)
+    @on(events.DescendantFocus)
+    def _moved(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if self.check_action("answer", ()):
+            self.action_answer()
+
+    # --- what is offered ----------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False
+        if not self.is_mounted or action not in self.WRITE_ACTIONS:
+            return True
+        state = self.state
+        ic = state.is_ic(self.me)
+        proposal = open_escalation(state)
+        offered = {
+            "answer": self.may("triage_answered"),
+            "impact_start": self.may("impact_start_set"),
+            "severity": ic and self.may("severity_changed"),
+            "phase": ic and self.may("phase_changed"),
+            "confirm": ic
+            and self.may("triage_confirmed")
+            and (mark := state.triage_marks.get(self.question)) is not None
+            and not mark.confirmed,
+            "escalate": ic and proposal is not None and proposal.proposed is not None,
+            "dismiss_escalation": ic and proposal is not None,
+        }[action]
+        return True if offered else None
+
+    # --- actions ------------------------------------------------------------------------------
+    def action_answer(self) -> None:
+        self._open(TriageForm(self.state, self.question))
+
+    def action_confirm(self) -> None:
+        mark = self.state.triage_marks.get(self.question)
+        if mark is not None:
+            self.send("triage_confirmed", question=self.question.value, answer_seq=mark.seq)
+
+    def action_impact_start(self) -> None:
+        self._open(ImpactStartForm(self.state))
+
+    def action_severity(self) -> None:
+        self._open(SeverityForm(self.state))
+
+    def action_phase(self) -> None:
+        self._open(PhaseForm(self.state, self.me))
+
+    def action_escalate(self) -> None:
+        escalation.accept(self)
+
+    def action_dismiss_escalation(self) -> None:
+        escalation.dismiss(self)
+
+    def _open(self, form: object) -> None:
+        def done(seq: int | None) -> None:
+            # Changes that arrived while the form was on top went to the form's screen.
+            self.screen.post_message(ClientChanged())
+
+        self.app.push_screen(form, done)  # type: ignore[arg-type]
