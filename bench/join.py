@@ -30,6 +30,7 @@ from bench.common import (
     ServerProcess,
     base_parser,
     collect,
+    cpu_seconds,
     raise_fd_limit,
     rss_mb,
     run_loop,
@@ -55,12 +56,14 @@ def join_proc(url: str, incident: str, name: str, gap: int, result_q: Any) -> No
 async def _join(url: str, incident: str, name: str, gap: int) -> dict[str, Any]:
     from warroom.client.sync import IncidentClient
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     client = IncidentClient(url, name, "responder", incident)
     client.start()
     await client.wait_synced(timeout=300)
     live = time.perf_counter() - t0
-    result: dict[str, Any] = {"live_s": live, "events": len(client.log)}
+    # CPU seconds this console spent: on a busy machine, a steadier number than the wall clock.
+    result: dict[str, Any] = {"live_s": live, "client_cpu_s": time.process_time() - c0,
+                              "events": len(client.log)}
     if gap:
         await client.close()
         await _post_notes(url, incident, gap)
@@ -102,14 +105,19 @@ async def _post_notes(url: str, incident: str, count: int) -> None:
                         break
 
 
-def timed_joins(url: str, incident: str, repeats: int, gap: int) -> list[dict[str, Any]]:
+def timed_joins(url: str, hub_pid: int, incident: str, repeats: int,
+                gap: int) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")
     out = []
     for i in range(repeats):
         q = ctx.Queue()
         p = ctx.Process(target=join_proc, args=(url, incident, f"joiner-{i}", gap, q))
+        cpu0 = cpu_seconds(hub_pid)
         p.start()
-        out += collect(q, 1, 600)
+        result = collect(q, 1, 600)[0]
+        # Includes the resume and its 1,000 posted notes when there is a gap.
+        result["hub_cpu_s"] = cpu_seconds(hub_pid) - cpu0
+        out.append(result)
         wait_procs([p], 30)
     return out
 
@@ -197,28 +205,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  hub loaded {sum(args.sizes)} events in {hub.started_in:.1f} s, "
                   f"RSS {loaded['hub_rss_mb']:.0f} MB", flush=True)
             for size in args.sizes:
-                runs = timed_joins(hub.url, f"inc-{size}", args.repeats, args.gap)
+                runs = timed_joins(hub.url, hub.pid, f"inc-{size}", args.repeats, args.gap)
                 bad = [r["error"] for r in runs if "error" in r]
                 if bad:
                     raise RuntimeError(f"join failed: {bad[0]}")
                 live = [r["live_s"] for r in runs]
+                cpu = [r["client_cpu_s"] for r in runs]
                 resume = [r["resume_s"] for r in runs if "resume_s" in r]
                 target = TARGETS.get(size)
                 med = statistics.median(live)
                 met = None if target is None else med < target
                 results.append({"events": size, "live_s": live, "live_median_s": med,
+                                "client_cpu_median_s": statistics.median(cpu),
+                                "client_cpu_us_per_event": 1e6 * statistics.median(cpu) / size,
                                 "resume_s": resume,
                                 "resume_median_s": statistics.median(resume) if resume else None,
                                 "resumed_events": [r.get("resumed_events") for r in runs],
                                 "target_s": target, "target_met": met,
                                 "history_written_s": built[size]})
-                rows.append([size, med, max(live), target, verdict(met),
+                rows.append([size, med, max(live), statistics.median(cpu), target, verdict(met),
                              statistics.median(resume) if resume else math.nan])
                 print(f"  {size} events: live in {med:.2f} s (median of {len(live)})",
                       flush=True)
         idle = idle_memory(work, args.idle, args.idle_incidents)
     print()
-    print(table(["events", "live median s", "live max s", "target s", "target",
+    print(table(["events", "live median s", "live max s", "client cpu s", "target s", "target",
                  f"resume after {args.gap} s"], rows))
     print()
     print(table(["idle connections", "incidents", "hub RSS before MB", "hub RSS idle MB",

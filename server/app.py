@@ -55,6 +55,8 @@ class HubConfig:
     #: Keepalive pings: a console that answers none within ``ping_timeout`` is disconnected.
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
+    #: Seconds to wait for a closing console's goodbye before dropping the TCP connection.
+    close_timeout: float = 5.0
     #: Open connections the whole hub accepts; beyond that, handshakes get 503.
     max_connections: int = 2000
     #: Where published stakeholder updates are posted (``[[webhooks]]`` in the config file).
@@ -122,6 +124,7 @@ class HubServer:
             open_timeout=self.config.open_timeout,
             ping_interval=self.config.ping_interval,
             ping_timeout=self.config.ping_timeout,
+            close_timeout=self.config.close_timeout,
             logger=redacted_logger("warroom.hub.websockets"),
         )
         sockets = list(self._server.sockets)

@@ -95,7 +95,7 @@ def apply_config_file(config: HubConfig, data: dict[str, Any]) -> HubConfig:
 _HUB_LIMITS = {"rate": float, "burst": int, "per_name": int, "hello_timeout": float,
                "max_lag": int, "direct_queue": int}
 _SERVER_LIMITS = {"open_timeout": float, "ping_interval": float, "ping_timeout": float,
-                  "max_connections": int}
+                  "close_timeout": float, "max_connections": int}
 
 
 def _apply_security(config: HubConfig, hub: dict[str, Any], limits: dict[str, Any]) -> None:

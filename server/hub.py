@@ -401,6 +401,9 @@ class Hub:
                     await self._on_message(conn, raw)
                 else:
                     self._slow_down(conn, raw, bucket.retry_after())
+                    # Read a flooding connection no faster than its rate: the rest of the flood
+                    # waits in its own socket (TCP pushes back on the sender), not in the hub.
+                    await asyncio.sleep(bucket.retry_after())
         except ConnectionClosed:
             pass
         finally:

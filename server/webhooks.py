@@ -98,7 +98,9 @@ def retryable(status: int) -> bool:
     return status >= 500 or status in (408, 425, 429)
 
 
-def payload(target: WebhookTarget, state: IncidentState, update: StakeholderUpdate) -> dict:
+def payload(
+    target: WebhookTarget, state: IncidentState, update: StakeholderUpdate
+) -> dict[str, Any]:
     """The body posted to ``target`` for ``update``."""
     if target.kind == TargetKind.SLACK:
         return {"text": update.text}
@@ -136,12 +138,12 @@ class WebhookDispatcher:
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Hook into the hub and resume deliveries the last run left without an outcome."""
+        self.hub.after_store.append(self.on_stored)
         if not self.targets:
-            return
+            return  # still hooked: a retry naming a target no longer configured is answered
         self._http = httpx.AsyncClient(
             headers={"User-Agent": f"warroom/{__version__}"}, follow_redirects=False
         )
-        self.hub.after_store.append(self.on_stored)
         self._resume()
 
     async def close(self) -> None:
@@ -224,7 +226,9 @@ class WebhookDispatcher:
         outcome = await self.post(target, payload(target, room.state, update), update_id)
         await self._record(incident_id, update_id, target.name, outcome)
 
-    async def post(self, target: WebhookTarget, body: dict, update_id: uuid.UUID) -> Outcome:
+    async def post(
+        self, target: WebhookTarget, body: dict[str, Any], update_id: uuid.UUID
+    ) -> Outcome:
         """Post ``body`` to ``target`` until it is accepted or the attempts run out."""
         assert self._http is not None
         headers = {"Idempotency-Key": f"{update_id}:{target.name}"}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rich.console import Console
+from textual.app import App
 from textual.pilot import Pilot
 
 from server.app import HubServer
@@ -83,6 +86,15 @@ def make_console(
         url=url, name=name, role=role, incident=incident, theme=theme,
         clock=clock or fixed_clock(), backoff=fast_backoff(), blink=False, **kwargs,
     )  # fmt: skip
+
+
+def screen_text(app: App[Any]) -> str:
+    """What the terminal shows right now, as plain text (what a user would read)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True,
+                      force_terminal=True, color_system="truecolor", legacy_windows=False)  # fmt: skip
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text(styles=False)
 
 
 def is_live(app: WarroomApp) -> bool:

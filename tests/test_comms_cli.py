@@ -17,8 +17,12 @@ FACT = "error rate on /pay is 23% since 13:55"
 
 async def warroom(*args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "warroom", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "warroom",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     return proc.returncode or 0, out.decode(), err.decode()
@@ -49,22 +53,35 @@ async def test_preview_prints_the_next_update_without_guesses_and_leaves_no_trac
         assert "Affected: Card payments in the EU" in lines
         assert FACT in out and GUESS not in out
         assert re.fullmatch(r"Next update: by \d\d:\d\d UTC", lines[-1])
-        assert re.fullmatch(r"The next update is due by \d\d:\d\d UTC \(next update \d\d:\d\d\)\.\n",
-                            err)
+        assert re.fullmatch(
+            r"The next update is due by \d\d:\d\d UTC \(next update \d\d:\d\d\)\.\n", err
+        )
         assert hub.hub.rooms[incident].head == head  # previewing wrote nothing
 
-        code, out, _ = await in_process(capsys, "comms", "preview", "--hub", hub.url,
-                                        "--incident", incident, "--audience", "internal")
+        code, out, _ = await in_process(
+            capsys,
+            "comms",
+            "preview",
+            "--hub",
+            hub.url,
+            "--incident",
+            incident,
+            "--audience",
+            "internal",
+        )
         assert code == 0 and GUESS in out and out.startswith("[")
 
-        code, _, err = await in_process(capsys, "comms", "preview", "--hub", hub.url,
-                                        "--incident", incident, "--last")
+        code, _, err = await in_process(
+            capsys, "comms", "preview", "--hub", hub.url, "--incident", incident, "--last"
+        )
         assert code == 1 and "no update has been published" in err
         await ana.close()
 
-    code, out, _ = await in_process(capsys, "comms", "preview", "--db", str(db),
-                                    "--incident", incident)
+    code, out, _ = await in_process(
+        capsys, "comms", "preview", "--db", str(db), "--incident", incident
+    )
     assert code == 0 and FACT in out and GUESS not in out
-    code, _, err = await in_process(capsys, "comms", "preview", "--db", str(db),
-                                    "--incident", "inc-nope")
+    code, _, err = await in_process(
+        capsys, "comms", "preview", "--db", str(db), "--incident", "inc-nope"
+    )
     assert code == 1 and "no incident inc-nope" in err

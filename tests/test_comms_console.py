@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from textual.widgets import Input, Static, TextArea
 
+from server.webhooks import TargetKind, WebhookTarget
 from tests.console_helpers import (
     INCIDENT,
     NOW,
@@ -14,7 +15,8 @@ from tests.console_helpers import (
     make_console,
     until_live,
 )
-from tests.helpers import T0, ManualClock
+from tests.helpers import T0, ManualClock, running_hub
+from tests.test_comms_webhooks import fast_policy, webhook
 from warroom.console.screens.comms_form import UpdateForm
 from warroom.console.screens.comms_preview import UpdatePreview
 from warroom.core.protocol import Ack
@@ -89,18 +91,17 @@ async def test_a_responder_cannot_open_the_template(tmp_path):
         await s.pilot.pause()
         assert not isinstance(s.app.screen, UpdateForm)
         pane = s.app.screen.query_one("#pane-comms")
-        assert "Updates are published by ana (IC)." in str(
-            pane.query_one("#comms-who").render()
-        )
+        assert "Updates are published by ana (IC)." in str(pane.query_one("#comms-who").render())
 
 
 async def test_an_overdue_update_notifies_the_comms_lead_and_the_ic_only(tmp_path):
     async with console_session(tmp_path, name="cy", role="comms") as s:
         ana_console = make_console(s.hub.url, name="ana", role="ic")
         bo_console = make_console(s.hub.url, name="bo", role="responder")
-        async with ana_console.run_test(size=(100, 30)) as ana_pilot, bo_console.run_test(
-            size=(100, 30)
-        ) as bo_pilot:
+        async with (
+            ana_console.run_test(size=(100, 30)) as ana_pilot,
+            bo_console.run_test(size=(100, 30)) as bo_pilot,
+        ):
             for pilot in (ana_pilot, bo_pilot):
                 await until_live(pilot)
             clock = s.hub.hub.clock
@@ -119,6 +120,33 @@ async def test_an_overdue_update_notifies_the_comms_lead_and_the_ic_only(tmp_pat
             # Once per episode: a later change does not announce it again.
             await s.pilot.press("5")
             assert sum(t.startswith("Update overdue:") for t in toasts(s.app)) == 1
+
+
+async def test_deliveries_show_in_the_pane_and_a_failed_one_is_retried_with_r(tmp_path):
+    async with webhook(hang=True) as endpoint:
+        status = WebhookTarget(
+            name="status-slack", kind=TargetKind.SLACK, url=endpoint.url, timeout=0.3
+        )
+        hub_running = running_hub(
+            tmp_path / "hub.db",
+            clock=ManualClock(T0),
+            webhooks=[status],
+            delivery=fast_policy(attempts=1),
+        )
+        async with hub_running as hub, console_session(tmp_path, role="ic", hub=hub) as s:
+            await s.pilot.press("5", "i", "ctrl+s")
+            await s.wait_for(lambda: isinstance(s.app.screen, UpdatePreview))
+            await s.pilot.press("ctrl+s")
+            lines = s.app.screen.query_one("#comms-deliveries", Static)
+            await s.wait_for(lambda: "FAILED" in str(lines.render()), timeout=10)
+            assert str(lines.render()) == (
+                "✗ status-slack: FAILED after 1 attempt: no answer within 0.3s — r retries"
+            )
+            endpoint.hang = False
+            await s.pilot.press("r")
+            await s.wait_for(lambda: "✓" in str(lines.render()), timeout=10)
+            assert str(lines.render()) == "✓ status-slack: delivered (1 attempt)"
+            assert len(endpoint.requests) == 2
 
 
 # --- snapshots ---------------------------------------------------------------------------------
@@ -154,4 +182,7 @@ def test_snapshot_the_overdue_status_bar(snap_compare, tmp_path):
         # Everyone's console: a responder, 2m10s past the deadline.
         late = ManualClock(NOW + timedelta(minutes=9, seconds=10))
         app = make_console(hub.url, name="bo", role="responder", clock=late)
-        assert snap_compare(app, press=["5"], terminal_size=(100, 24), run_before=until_live)
+        # escape closes the read-in a late joiner gets; 5 shows the comms pane.
+        assert snap_compare(
+            app, press=["escape", "5"], terminal_size=(100, 24), run_before=until_live
+        )

@@ -134,7 +134,9 @@ async def test_the_rendered_text_has_every_field_of_the_template(tmp_path):
                 "resolution": parse_range("30-60"),
             }
         )
-        text = render(cy.state, type(draft)(Audience.EXTERNAL, fields, draft.next_update_at), clock())
+        text = render(
+            cy.state, type(draft)(Audience.EXTERNAL, fields, draft.next_update_at), clock()
+        )
         assert text.splitlines() == [
             "Checkout errors after deploy - update #1 (09:06 UTC)",
             "Status: Investigating",
@@ -177,8 +179,9 @@ async def test_triage_answers_reach_an_external_update_only_once_the_ic_confirms
             ("where", "eu-west-1", ""),
             ("customer_impact", "confirmed", "Payments fail at the last step"),
         ):
-            reply = await bo.post("triage_answered", question=question, answer=answer,
-                                  detail=detail)
+            reply = await bo.post(
+                "triage_answered", question=question, answer=answer, detail=detail
+            )
             assert isinstance(reply, Ack), reply
         await cy.wait_for_seq(reply.seq)
 

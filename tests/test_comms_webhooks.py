@@ -159,8 +159,11 @@ async def test_an_update_reaches_a_slack_and_a_json_webhook(tmp_path):
             assert "Affected: Card payments in the EU" in slack.bodies[0]["text"]
             [body] = generic.bodies
             assert body["type"] == "update_published"
-            assert body["incident"] == {"id": incident, "title": update.text.split(" - ")[0],
-                                        "drill": False}
+            assert body["incident"] == {
+                "id": incident,
+                "title": update.text.split(" - ")[0],
+                "drill": False,
+            }
             assert body["update"]["text"] == update.text
             assert body["update"]["author"] == "ana" and body["update"]["audience"] == "external"
             assert body["update"]["fields"]["affected"] == "Card payments in the EU"
@@ -181,79 +184,86 @@ async def test_an_update_reaches_a_slack_and_a_json_webhook(tmp_path):
 async def test_a_server_failing_twice_is_retried_with_backoff_and_delivered_once(tmp_path):
     clock = ManualClock(T0)
     sleep = RecordedSleep()
-    async with webhook(script=[500, 503]) as flaky:
-        async with running_hub(
+    async with (
+        webhook(script=[500, 503]) as flaky,
+        running_hub(
             tmp_path / "hub.db",
             clock=clock,
             webhooks=[target(flaky, "status-slack")],
             delivery=fast_policy(sleep),
-        ) as hub:
-            incident = await declare_incident(hub.url)
-            ana = await client(hub.url, "ana", "ic", incident)
-            ack = await publish(ana, clock)
-            await eventually(lambda: len(delivery_events(ana)) == 1)
-            await hub.webhooks.idle()
-            assert len(flaky.requests) == 3
-            assert len({json.dumps(b) for b in flaky.bodies}) == 1  # the same update each time
-            [recorded] = delivery_events(ana)
-            assert recorded.type == "update_delivered" and recorded.attempts == 3
-            assert ana.state.comms.delivery(ack.id, "status-slack").status == "delivered"
-            # Exponential with jitter: retry n waits between half and all of 2**(n-1) seconds.
-            assert len(sleep.delays) == 2
-            assert 0.5 <= sleep.delays[0] <= 1.0 and 1.0 <= sleep.delays[1] <= 2.0
-            await ana.close()
+        ) as hub,
+    ):
+        incident = await declare_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        ack = await publish(ana, clock)
+        await eventually(lambda: len(delivery_events(ana)) == 1)
+        await hub.webhooks.idle()
+        assert len(flaky.requests) == 3
+        assert len({json.dumps(b) for b in flaky.bodies}) == 1  # the same update each time
+        [recorded] = delivery_events(ana)
+        assert recorded.type == "update_delivered" and recorded.attempts == 3
+        assert ana.state.comms.delivery(ack.id, "status-slack").status == "delivered"
+        # Exponential with jitter: retry n waits between half and all of 2**(n-1) seconds.
+        assert len(sleep.delays) == 2
+        assert 0.5 <= sleep.delays[0] <= 1.0 and 1.0 <= sleep.delays[1] <= 2.0
+        await ana.close()
 
 
 async def test_a_server_that_never_answers_is_recorded_failed_and_the_room_carries_on(tmp_path):
     clock = ManualClock(T0)
-    async with webhook(hang=True) as dead:
-        async with running_hub(
+    async with (
+        webhook(hang=True) as dead,
+        running_hub(
             tmp_path / "hub.db",
             clock=clock,
             webhooks=[target(dead, "status-slack", timeout=0.4)],
             delivery=fast_policy(attempts=2),
-        ) as hub:
-            incident = await declare_incident(hub.url)
-            ana = await client(hub.url, "ana", "ic", incident)
-            bo = await client(hub.url, "bo", "responder", incident)
-            ack = await publish(ana, clock)
-            await eventually(lambda: len(dead.requests) == 1)
+        ) as hub,
+    ):
+        incident = await declare_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        bo = await client(hub.url, "bo", "responder", incident)
+        ack = await publish(ana, clock)
+        await eventually(lambda: len(dead.requests) == 1)
 
-            # While the hub waits on the dead endpoint, the room works at full speed.
-            for i in range(5):
-                started = time.monotonic()
-                note = await bo.post("note_added", text=f"still working {i}")
-                assert isinstance(note, Ack) and time.monotonic() - started < 0.3
+        # While the hub waits on the dead endpoint, the room works at full speed.
+        for i in range(5):
+            started = time.monotonic()
+            note = await bo.post("note_added", text=f"still working {i}")
+            assert isinstance(note, Ack) and time.monotonic() - started < 0.3
 
-            await eventually(lambda: len(delivery_events(ana)) == 1, timeout=10)
-            [failed] = delivery_events(ana)
-            assert failed.type == "update_delivery_failed" and failed.attempts == 2
-            assert failed.reason == "no answer within 0.4s"
-            record = ana.state.comms.delivery(ack.id, "status-slack")
-            assert record.status == DeliveryStatus.FAILED
-            assert failed.describe() == (
-                "Update NOT delivered to status-slack after 2 attempts: no answer within 0.4s"
-            )
-            # The update itself was stored and acknowledged before any of this.
-            assert ana.state.comms.updates[0].update_id == ack.id
+        await eventually(lambda: len(delivery_events(ana)) == 1, timeout=10)
+        [failed] = delivery_events(ana)
+        assert failed.type == "update_delivery_failed" and failed.attempts == 2
+        assert failed.reason == "no answer within 0.4s"
+        record = ana.state.comms.delivery(ack.id, "status-slack")
+        assert record.status == DeliveryStatus.FAILED
+        assert failed.describe() == (
+            "Update NOT delivered to status-slack after 2 attempts: no answer within 0.4s"
+        )
+        # The update itself was stored and acknowledged before any of this.
+        assert ana.state.comms.updates[0].update_id == ack.id
 
-            # The endpoint recovers; the comms lead (here the IC) retries by hand.
-            dead.hang = False
-            refused = await bo.post("update_delivery_retry", update_id=str(ack.id),
-                                    target="status-slack")
-            assert isinstance(refused, Error) and refused.code == "forbidden"
-            retry = await ana.post("update_delivery_retry", update_id=str(ack.id),
-                                   target="status-slack")
-            assert isinstance(retry, Ack)
-            await eventually(
-                lambda: ana.state.comms.delivery(ack.id, "status-slack").status == "delivered",
-                timeout=10,
-            )
-            again = await ana.post("update_delivery_retry", update_id=str(ack.id),
-                                   target="status-slack")
-            assert isinstance(again, Error) and again.code == "not_failed"
-            await ana.close()
-            await bo.close()
+        # The endpoint recovers; the comms lead (here the IC) retries by hand.
+        dead.hang = False
+        refused = await bo.post(
+            "update_delivery_retry", update_id=str(ack.id), target="status-slack"
+        )
+        assert isinstance(refused, Error) and refused.code == "forbidden"
+        retry = await ana.post(
+            "update_delivery_retry", update_id=str(ack.id), target="status-slack"
+        )
+        assert isinstance(retry, Ack)
+        await eventually(
+            lambda: ana.state.comms.delivery(ack.id, "status-slack").status == "delivered",
+            timeout=10,
+        )
+        again = await ana.post(
+            "update_delivery_retry", update_id=str(ack.id), target="status-slack"
+        )
+        assert isinstance(again, Error) and again.code == "not_failed"
+        await ana.close()
+        await bo.close()
 
 
 async def test_a_delivery_cut_short_by_a_restart_is_resumed(tmp_path):
@@ -278,10 +288,15 @@ async def test_a_delivery_cut_short_by_a_restart_is_resumed(tmp_path):
 async def test_internal_updates_skip_a_target_meant_for_outsiders(tmp_path):
     clock = ManualClock(T0)
     async with webhook() as public:
-        outside = WebhookTarget(name="status-page", kind=TargetKind.JSON, url=public.url,
-                                audiences=frozenset({Audience.EXTERNAL}))
-        async with running_hub(tmp_path / "hub.db", clock=clock, webhooks=[outside],
-                               delivery=fast_policy()) as hub:
+        outside = WebhookTarget(
+            name="status-page",
+            kind=TargetKind.JSON,
+            url=public.url,
+            audiences=frozenset({Audience.EXTERNAL}),
+        )
+        async with running_hub(
+            tmp_path / "hub.db", clock=clock, webhooks=[outside], delivery=fast_policy()
+        ) as hub:
             incident = await declare_incident(hub.url)
             ana = await client(hub.url, "ana", "ic", incident)
             await publish(ana, clock, audience="internal")
@@ -300,8 +315,12 @@ def test_webhook_targets_come_from_the_config_file(tmp_path):
         {
             "webhooks": [
                 {"kind": "slack", "url": "https://hooks.example.com/T1", "name": "status"},
-                {"kind": "json", "url": "http://127.0.0.1:9/x", "audience": "internal",
-                 "timeout": 2},
+                {
+                    "kind": "json",
+                    "url": "http://127.0.0.1:9/x",
+                    "audience": "internal",
+                    "timeout": 2,
+                },
             ],
             "webhook_delivery": {"attempts": 6, "backoff": 0.5},
         },
@@ -309,16 +328,45 @@ def test_webhook_targets_come_from_the_config_file(tmp_path):
     slack, generic = config.webhooks
     assert (slack.name, slack.kind, slack.audiences) == ("status", "slack", frozenset(Audience))
     assert (generic.name, generic.timeout, generic.audiences) == (
-        "json-2", 2.0, frozenset({Audience.INTERNAL})
+        "json-2",
+        2.0,
+        frozenset({Audience.INTERNAL}),
     )
     assert config.delivery.attempts == 6 and config.delivery.base_delay == 0.5
     for bad in (
         {"webhooks": [{"kind": "teams", "url": "https://x"}]},
         {"webhooks": [{"kind": "slack", "url": "ftp://x"}]},
-        {"webhooks": [{"kind": "slack", "url": "https://x", "name": "a"},
-                      {"kind": "json", "url": "https://y", "name": "a"}]},
+        {
+            "webhooks": [
+                {"kind": "slack", "url": "https://x", "name": "a"},
+                {"kind": "json", "url": "https://y", "name": "a"},
+            ]
+        },
         {"webhooks": [{"kind": "slack", "url": "https://x", "secret": "s"}]},
         {"webhook_delivery": {"attempts": 0}},
     ):
         with pytest.raises(HubConfigError):
             apply_config_file(HubConfig(), bad)
+
+
+async def test_retrying_a_target_the_hub_no_longer_has_is_answered_not_left_hanging(tmp_path):
+    clock = ManualClock(T0)
+    db = tmp_path / "hub.db"
+    async with webhook(hang=True) as dead:
+        hooks = [target(dead, "old-hook", timeout=0.2)]
+        async with running_hub(
+            db, clock=clock, webhooks=hooks, delivery=fast_policy(attempts=1)
+        ) as hub:
+            incident = await declare_incident(hub.url)
+            ana = await client(hub.url, "ana", "ic", incident)
+            ack = await publish(ana, clock)
+            await eventually(lambda: len(delivery_events(ana)) == 1, timeout=10)
+            await ana.close()
+    async with running_hub(db, clock=clock) as hub:  # restarted without any webhook
+        ana = await client(hub.url, "ana", "ic", incident)
+        retry = await ana.post("update_delivery_retry", update_id=str(ack.id), target="old-hook")
+        assert isinstance(retry, Ack)
+        await eventually(lambda: len(delivery_events(ana)) == 2)
+        assert delivery_events(ana)[-1].reason == "no such webhook target on this hub any more"
+        assert ana.state.comms.delivery(ack.id, "old-hook").status == DeliveryStatus.FAILED
+        await ana.close()

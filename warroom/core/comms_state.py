@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from warroom.core.phases import Phase
 from warroom.core.severity import Severity
@@ -34,6 +34,15 @@ class ResolutionRange(BaseModel):
 
     low_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 30)
     high_minutes: int | None = Field(default=None, ge=0, le=60 * 24 * 30)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResolutionRange:
+        if (self.low_minutes is None) != (self.high_minutes is None):
+            raise ValueError("give both ends of the range, or neither for unknown")
+        low, high = self.low_minutes, self.high_minutes
+        if low is not None and high is not None and high < low:
+            raise ValueError("the end of the range comes before its start")
+        return self
 
     @property
     def unknown(self) -> bool:

@@ -135,12 +135,6 @@ def promised_next(state: IncidentState, now: datetime, minutes: int | None) -> d
     return now + min(gaps) if gaps else None
 
 
-def minutes_until(state: IncidentState, at: datetime | None, now: datetime) -> int | None:
-    if at is None:
-        return None
-    return max(1, round((at - now).total_seconds() / 60))
-
-
 # --- resolution range ------------------------------------------------------------------------
 _RANGE = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h|hr)?\s*(?:(?:-|–|to)\s*(\d+(?:\.\d+)?)\s*(m|min|h|hr)?)?\s*$"
@@ -257,7 +251,6 @@ __all__ = [
     "confirmed_facts",
     "describe_range",
     "format_range",
-    "minutes_until",
     "open_guesses",
     "parse_range",
     "prefill",

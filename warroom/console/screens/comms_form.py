@@ -104,7 +104,7 @@ class UpdateForm(CommandForm):
         minutes = str(int(cadence.total_seconds() // 60)) if cadence else ""
         with Horizontal(id="form-when"):
             with Vertical():
-                yield field_label("Expected resolution (30-60, 1-2h, unknown)")
+                yield field_label("Expected resolution (30-60, 1-2h)")
                 yield Input(format_range(draft.fields.resolution), id="f-resolution")
             with Vertical():
                 limit = f"at most {minutes}" if minutes else "blank: when there is news"

@@ -15,13 +15,14 @@ from textual.actions import parse as parse_action
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from warroom.client.sync import IncidentClient
 from warroom.console.app import ClientChanged, HubMessage, WarroomApp
 from warroom.console.panes import HOME_PANE, PANES, PaneSpec
 from warroom.console.screens.handoff import RolePrompts
 from warroom.console.widgets.escalation import EscalationBanner
+from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.status_bar import StatusBar
 
@@ -72,7 +73,7 @@ class ConsoleScreen(Screen[None]):
             for spec in PANES:
                 with TabPane(f"{spec.key} {spec.title}", id=spec.id):
                     yield spec.widget_class()(me=app.me, seat=app.seat, id=f"pane-{spec.id}")
-        yield Footer()
+        yield CalmFooter()
 
     def on_mount(self) -> None:
         self.sync()

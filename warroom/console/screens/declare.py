@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from websockets.exceptions import WebSocketException
 
 from warroom.client.lobby import HubRefused, declare
 from warroom.console.app import WarroomApp
+from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.status_bar import elapsed
 from warroom.core.log import EventError
 from warroom.core.severity import RUBRIC, Severity
@@ -115,7 +116,7 @@ class DeclareScreen(Screen[str | None]):
             with Horizontal(id="declare-buttons"):
                 yield Button("Declare", id="declare-submit", variant="error", compact=True)
                 yield Button("Cancel", id="declare-cancel", compact=True)
-        yield Footer()
+        yield CalmFooter()
 
     def on_mount(self) -> None:
         for field in self.query(Input):

@@ -16,10 +16,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from warroom.client.lobby import HubRefused, list_incidents
 from warroom.console.app import WarroomApp
+from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.status_bar import elapsed
 from warroom.core.roles import ROLE_TITLES, Role
 
@@ -60,7 +61,7 @@ class JoinScreen(Screen[None]):
         yield Label("Open incidents", classes="join-heading")
         yield DataTable(id="incidents", cursor_type="row", zebra_stripes=True)
         yield Label("Asking the hub for its incidents…", id="join-message")
-        yield Footer()
+        yield CalmFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

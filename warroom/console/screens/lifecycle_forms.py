@@ -45,12 +45,17 @@ def rubric_prompt(policy: SeverityPolicy, level: Severity, current: Severity) ->
     text.append(f"{level.value}", style="bold")
     text.append(" (now)" if level == current else "      ")
     text.append(f" {policy.meaning(level)}\n")
-    text.append(
-        f"            mitigate within {minutes_text(policy.time_to_mitigate.get(level))}"
-        f" · updates every {minutes_text(policy.update_cadence.get(level))}",
-        style="dim",
-    )
+    text.append(f"            {expectations(policy, level)}", style="dim")
     return text
+
+
+def expectations(policy: SeverityPolicy, level: Severity) -> str:
+    """``mitigate within 1 h · updates every 15 min``, or what the level does not expect."""
+    mitigate = policy.time_to_mitigate.get(level)
+    cadence = policy.update_cadence.get(level)
+    first = f"mitigate within {minutes_text(mitigate)}" if mitigate else "never escalates"
+    second = f"updates every {minutes_text(cadence)}" if cadence else "no scheduled updates"
+    return f"{first} · {second}"
 
 
 class LifecycleForm(CommandForm):

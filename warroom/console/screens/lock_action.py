@@ -41,30 +41,50 @@ class ActionForm(LockForm[bool]):
                     classes="form-context",
                 )
             yield Label("Kind of change", classes="field-label")
-            yield Select(KIND_OPTIONS, value=undo.kind if undo else ActionKind.ROLLBACK,
-                         allow_blank=False, id="action-kind")
+            yield Select(
+                KIND_OPTIONS,
+                value=undo.kind if undo else ActionKind.ROLLBACK,
+                allow_blank=False,
+                id="action-kind",
+                compact=True,
+            )
             yield Label("Target (service, flag, cluster…)", classes="field-label")
-            yield Input(value=undo.target if undo else "", id="action-target",
-                        placeholder="checkout-api")
+            yield Input(
+                value=undo.target if undo else "",
+                id="action-target",
+                placeholder="checkout-api",
+                compact=True,
+            )
             yield Label("What it should change", classes="field-label")
             expected = f"back to how it was before this {undo.kind.label}" if undo else ""
-            yield Input(value=expected, id="action-expected",
-                        placeholder="5xx rate back under 1%")
+            yield Input(
+                value=expected,
+                id="action-expected",
+                placeholder="5xx rate back under 1%",
+                compact=True,
+            )
             yield Label("Metric to watch", classes="field-label")
-            yield Input(value=undo.metric if undo else "", id="action-metric",
-                        placeholder="checkout 5xx rate")
+            yield Input(
+                value=undo.metric if undo else "",
+                id="action-metric",
+                placeholder="checkout 5xx rate",
+                compact=True,
+            )
             yield Label("Its value now", classes="field-label")
-            yield Input(value=undo.value_after if undo else "", id="action-before",
-                        placeholder="12%")
+            yield Input(
+                value=undo.value_after if undo else "",
+                id="action-before",
+                placeholder="12%",
+                compact=True,
+            )
             yield self.error_line()
             with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Start (ctrl+s)", variant="warning", id="submit")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Start (ctrl+s)", variant="warning", id="submit", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#action-target" if self.undo is None else "#action-before",
-                       Input).focus()
+        self.query_one("#action-target" if self.undo is None else "#action-before", Input).focus()
 
     def result(self) -> bool:
         return True
@@ -76,8 +96,12 @@ class ActionForm(LockForm[bool]):
             "metric": self.query_one("#action-metric", Input).value.strip(),
             "value_before": self.query_one("#action-before", Input).value.strip(),
         }
-        names = {"target": "target", "expected": "what it should change",
-                 "metric": "metric", "value_before": "its value now"}
+        names = {
+            "target": "target",
+            "expected": "what it should change",
+            "metric": "metric",
+            "value_before": "its value now",
+        }
         missing = [names[k] for k, v in fields.items() if not v]
         if missing:
             self.show_error("Fill in: " + ", ".join(missing) + ".")
@@ -109,23 +133,22 @@ class FinishForm(LockForm[ProductionAction]):
     def compose(self) -> ComposeResult:
         action = self.action
         with Vertical(id="form"):
-            yield Label(f"How did it go?  ·  {action.kind.label} {action.target}",
-                        id="form-title")
+            yield Label(f"How did it go?  ·  {action.kind.label} {action.target}", id="form-title")
             yield Static(
                 f"Expected: {action.expected}\nWatching {action.metric}: {action.value_before} "
                 "before.",
                 classes="form-context",
             )
             yield Label(f"{action.metric} now", classes="field-label")
-            yield Input(id="action-after", placeholder=action.value_before)
+            yield Input(id="action-after", placeholder=action.value_before, compact=True)
             yield Label("Outcome", classes="field-label")
-            yield Select(OUTCOME_OPTIONS, prompt="Did it help?", id="action-outcome")
+            yield Select(OUTCOME_OPTIONS, prompt="Did it help?", id="action-outcome", compact=True)
             yield Label("Note (optional)", classes="field-label")
-            yield Input(id="action-note")
+            yield Input(id="action-note", compact=True)
             yield self.error_line()
             with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Record (ctrl+s)", variant="primary", id="submit")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Record (ctrl+s)", variant="primary", id="submit", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -152,8 +175,13 @@ class FinishForm(LockForm[ProductionAction]):
             self.show_error(f"Fill in the value of {self.action.metric} now, and the outcome.")
             return
         note = self.query_one("#action-note", Input).value.strip()
-        self.send("action_finished", action_id=str(self.action.id), value_after=after,
-                  outcome=outcome, note=note)
+        self.send(
+            "action_finished",
+            action_id=str(self.action.id),
+            value_after=after,
+            outcome=outcome,
+            note=note,
+        )
 
     @on(Button.Pressed, "#submit")
     def _submit_pressed(self) -> None:

@@ -29,11 +29,13 @@ class ForceReleaseForm(LockForm[bool]):
             yield Label(f"Force-release the lock from {lock.holder}", id="form-title")
             yield Static(f"Lease #{lock.token}. Next: {following}.", classes="form-context")
             yield Label("Reason (everyone sees it on the timeline)", classes="field-label")
-            yield Input(id="lock-reason", placeholder="holder unreachable for 5 minutes")
+            yield Input(
+                id="lock-reason", placeholder="holder unreachable for 5 minutes", compact=True
+            )
             yield self.error_line()
             with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Force release (ctrl+s)", variant="error", id="submit")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Force release (ctrl+s)", variant="error", id="submit", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -74,13 +76,13 @@ class HandOverForm(LockForm[bool]):
             yield Label("Hand the production lock over", id="form-title")
             yield Static(f"The lock is {now}.", classes="form-context")
             yield Label("Give it to", classes="field-label")
-            yield Select([(n, n) for n in self.names], prompt="Who?", id="lock-to")
+            yield Select([(n, n) for n in self.names], prompt="Who?", id="lock-to", compact=True)
             yield Label("Reason (optional)", classes="field-label")
-            yield Input(id="lock-reason", placeholder="owns the database")
+            yield Input(id="lock-reason", placeholder="owns the database", compact=True)
             yield self.error_line()
             with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Hand over (ctrl+s)", variant="warning", id="submit")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Hand over (ctrl+s)", variant="warning", id="submit", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

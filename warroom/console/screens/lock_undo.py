@@ -1,4 +1,4 @@
-""""Undo it?": asked when an action did not help, before the next one is tried.
+""" "Undo it?": asked when an action did not help, before the next one is tried.
 
 A mitigation that did not move the metric is undone before another is tried; otherwise the next
 change is measured on top of an unknown one and nobody can tell which moved the graphs.

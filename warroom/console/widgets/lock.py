@@ -74,32 +74,90 @@ class LockPane(IncidentPane):
         "lease runs out. The IC can force-release (F) or hand the lock over (h)."
     )
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
-        {"request", "release", "renew", "start_action", "finish_action", "undo_action",
-         "force_release", "hand_over"}
+        {
+            "request",
+            "release",
+            "leave_queue",
+            "renew",
+            "start_action",
+            "finish_action",
+            "undo_action",
+            "force_release",
+            "hand_over",
+        }
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "request", "Request lock", id="lock.request",
-                tooltip="Ask for the production lock; join the queue if it is held"),
-        Binding("x", "release", "Release", id="lock.release",
-                tooltip="Give the lock up (or leave the queue); the next in line gets it"),
-        Binding("r", "renew", "Renew", id="lock.renew",
-                tooltip="Extend your lease to a full time to live from now"),
-        Binding("a", "start_action", "Action", id="lock.action",
-                tooltip="Record a change to production, made under your lease"),
-        Binding("f", "finish_action", "Finish", id="lock.finish",
-                tooltip="Record the metric after the selected action, and whether it helped"),
-        Binding("u", "undo_action", "Undo", id="lock.undo",
-                tooltip="Undo the selected action that did not help"),
-        Binding("F", "force_release", "Force release", id="lock.force",
-                tooltip="IC: take the lock from its holder, with a reason"),
-        Binding("h", "hand_over", "Hand over", id="lock.hand_over",
-                tooltip="IC: give the lock to a named participant"),
+        Binding(
+            "l",
+            "request",
+            "Request lock",
+            id="lock.request",
+            tooltip="Ask for the production lock; join the queue if it is held",
+        ),
+        Binding(
+            "x",
+            "release",
+            "Release",
+            id="lock.release",
+            tooltip="Give the lock up; the first in the queue gets it",
+        ),
+        Binding(
+            "x",
+            "leave_queue",
+            "Leave queue",
+            id="lock.leave_queue",
+            tooltip="Stop waiting for the lock",
+        ),
+        Binding(
+            "r",
+            "renew",
+            "Renew",
+            id="lock.renew",
+            tooltip="Extend your lease to a full time to live from now",
+        ),
+        Binding(
+            "a",
+            "start_action",
+            "Action",
+            id="lock.action",
+            tooltip="Record a change to production, made under your lease",
+        ),
+        Binding(
+            "f",
+            "finish_action",
+            "Finish",
+            id="lock.finish",
+            tooltip="Record the metric after the selected action, and whether it helped",
+        ),
+        Binding(
+            "u",
+            "undo_action",
+            "Undo",
+            id="lock.undo",
+            tooltip="Undo the selected action that did not help",
+        ),
+        Binding(
+            "F",
+            "force_release",
+            "Force release",
+            id="lock.force",
+            tooltip="IC: take the lock from its holder, with a reason",
+        ),
+        Binding(
+            "h",
+            "hand_over",
+            "Hand over",
+            id="lock.hand_over",
+            tooltip="IC: give the lock to a named participant",
+        ),
     ]
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         #: The lease (token, deadline) we last offered to renew, so we offer it once.
         self._offered: tuple[int, datetime | None] | None = None
+        #: What ``check_action`` said for each write action when the footer was last drawn.
+        self._keys_offered: tuple[bool | None, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="lock-status")
@@ -158,26 +216,33 @@ class LockPane(IncidentPane):
         return pending[-1] if pending else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Offer only what the hub would accept now; IC overrides are shown to the IC alone."""
+        """Offer only what applies to this person now (others are hidden, so the footer stays
+        short); the action form is shown greyed to all but the holder. The IC's overrides are
+        shown to the IC alone."""
         allowed = super().check_action(action, parameters)
         if not allowed:
             return allowed
-        state, lock = self.state, self.state.lock
+        lock = self.state.lock
         if action in ("force_release", "hand_over"):
-            if not state.is_ic(self.me):
+            if not self.state.is_ic(self.me):
                 return False
             return True if action == "hand_over" or lock.holder else None
-        enabled = {
+        applies = {
             "request": not self.holding and not self.queued,
-            "release": self.holding or self.queued,
+            "release": self.holding,
+            "leave_queue": self.queued,
             "renew": self.holding,
-            "start_action": self.holding,
+            "start_action": True,
             "finish_action": self._finishable() is not None,
             "undo_action": self._undoable() is not None,
         }.get(action)
-        if enabled is None:
+        if applies is None:
             return True
-        return True if enabled and self.may("lock_requested") else None
+        if not applies:
+            return False
+        if action == "start_action" and not self.holding:
+            return None
+        return True if self.may("lock_requested") else None
 
     # --- rendering ------------------------------------------------------------------------------
     def render_state(self, state: IncidentState) -> None:
@@ -198,7 +263,7 @@ class LockPane(IncidentPane):
             leases if lock.grants else Text("no lease yet", "dim")
         )
         self._render_actions(state)
-        self.refresh_bindings()
+        self._refresh_keys()
 
     def _render_status(self, state: IncidentState) -> None:
         lock, now = state.lock, self.now()
@@ -242,6 +307,8 @@ class LockPane(IncidentPane):
         place = state.lock.position(self.me)
         if place is not None:
             return Text(f"You are number {place} in the queue; x leaves it.")
+        if state.is_ic(self.me):
+            return Text("Press l to ask for the lock, or h to hand it to someone.")
         return Text("Press l to ask for the lock.")
 
     def _render_actions(self, state: IncidentState) -> None:
@@ -259,8 +326,14 @@ class LockPane(IncidentPane):
             what = f"{'undo: ' if action.undoes else ''}{action.kind.label} {action.target}"
             after = action.value_after or "…"
             table.add_row(
-                hhmm(action.started_at), str(action.token), action.by, what, action.metric,
-                f"{action.value_before} → {after}", outcome, key=key,
+                hhmm(action.started_at),
+                str(action.token),
+                action.by,
+                what,
+                action.metric,
+                f"{action.value_before} → {after}",
+                outcome,
+                key=key,
             )
         self.query_one("#lock-actions-heading", Label).update(f"Actions ({len(state.actions)})")
         if table.row_count:
@@ -279,7 +352,9 @@ class LockPane(IncidentPane):
             self.notify(
                 f"Your lease on the production lock ends in {left}. Press r in the Lock pane "
                 "to renew it.",
-                title="Renew the lock?", severity="warning", timeout=20,
+                title="Renew the lock?",
+                severity="warning",
+                timeout=20,
             )
 
     # --- acting ---------------------------------------------------------------------------------
@@ -301,7 +376,9 @@ class LockPane(IncidentPane):
     def action_release(self) -> None:
         if self.holding:
             self.send("lock_released", token=self.state.lock.token)
-        elif self.queued:
+
+    def action_leave_queue(self) -> None:
+        if self.queued:
             self.send("lock_withdrawn")
 
     def action_renew(self) -> None:
@@ -349,12 +426,19 @@ class LockPane(IncidentPane):
         from warroom.console.screens.lock_ic import HandOverForm
 
         names = [
-            p.name for p in self.state.participants.values()
+            p.name
+            for p in self.state.participants.values()
             if not self.state.is_observer(p.name) and p.name != self.state.lock.holder
         ]
         self._open(HandOverForm(self.state.lock, names))
 
     @on(DataTable.RowHighlighted, "#lock-actions")
     def _selection_moved(self) -> None:
-        self.refresh_bindings()
+        self._refresh_keys()
 
+    def _refresh_keys(self) -> None:
+        """Redraw the footer only when what is offered changed (redrawing it is not free)."""
+        offered = tuple(self.check_action(action, ()) for action in sorted(self.WRITE_ACTIONS))
+        if offered != self._keys_offered:
+            self._keys_offered = offered
+            self.refresh_bindings()

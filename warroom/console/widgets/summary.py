@@ -26,7 +26,7 @@ from warroom.console.screens.lifecycle_forms import (
     PhaseForm,
     SeverityForm,
     TriageForm,
-    minutes_text,
+    expectations,
 )
 from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane
@@ -70,10 +70,7 @@ def headline(state: IncidentState, now: datetime) -> Text:
     text.append(f" · {state.phase.value} · ", style="bold")
     text.append(state.title, style="bold")
     text.append(f"\n{state.severity}: {policy.meaning(state.severity)}")
-    expects = (
-        f"\nMitigate within {minutes_text(policy.time_to_mitigate.get(state.severity))}"
-        f" · updates every {minutes_text(policy.update_cadence.get(state.severity))}"
-    )
+    expects = "\n" + expectations(policy, state.severity).capitalize()
     deadline = escalation_deadline(state)
     if open_escalation(state) is not None:
         expects += " · escalation proposed, waiting for the IC"
@@ -175,7 +172,9 @@ class SummaryPane(IncidentPane):
             yield Static(id="summary-times")
             yield Static(id="summary-metrics")
         yield Static(id="summary-resolution")
-        table: DataTable[str] = DataTable(id="summary-triage", cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = DataTable(
+            id="summary-triage", cursor_type="row", zebra_stripes=True
+        )
         table.border_title = "Triage"
         yield table
 

@@ -1,0 +1,192 @@
+"""The summary pane, the lifecycle forms and the escalation banner in real consoles on a real hub."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.widgets import Button, Input, OptionList, Static
+
+from tests.console_helpers import (
+    NOW,
+    console_session,
+    hub_in_thread,
+    is_live,
+    make_console,
+    until_live,
+)
+from tests.helpers import T0, ManualClock, eventually
+from warroom.console.screens.lifecycle_forms import PhaseForm, SeverityForm, TriageForm
+from warroom.console.widgets.escalation import EscalationBanner
+from warroom.console.widgets.summary import SummaryPane
+from warroom.core.lifecycle_state import EscalationStatus, TriageQuestion
+from warroom.core.phases import Phase
+from warroom.core.severity import RUBRIC, Severity
+
+HOUR = timedelta(hours=1)
+
+
+def text_of(widget) -> str:
+    return str(widget.render())
+
+
+async def on_summary(session) -> SummaryPane:
+    await session.pilot.press("7")
+    pane = session.app.screen.query_one(SummaryPane)
+    await session.wait_for(lambda: session.app.focused is not None
+                           and pane in session.app.focused.ancestors)  # fmt: skip
+    return pane
+
+
+async def test_the_ic_changes_severity_from_the_rubric_with_a_reason(tmp_path):
+    async with console_session(tmp_path, size=(110, 34)) as s:
+        await on_summary(s)
+        await s.pilot.press("v")
+        await s.wait_for(lambda: isinstance(s.app.screen, SeverityForm))
+        form = s.app.screen
+        levels = form.query_one("#severity-levels", OptionList)
+        shown = " ".join(str(levels.get_option_at_index(i).prompt) for i in range(4))
+        assert all(RUBRIC[level] in shown for level in Severity)  # the rubric where it is chosen
+        assert levels.highlighted == 1  # the current SEV2
+        await s.pilot.press("ctrl+s")
+        assert "already SEV2" in text_of(form.query_one("#form-error", Static))
+        await s.pilot.press("up", "enter", *"all regions", "enter")
+        await s.wait_for(lambda: s.app.client.state.severity == Severity.SEV1)
+        assert s.app.client.state.severity_history[-1].reason == "all regions"
+        await s.wait_for(lambda: not isinstance(s.app.screen, SeverityForm))
+
+
+async def test_a_responder_is_not_offered_severity_or_phase_but_answers_triage(tmp_path):
+    async with console_session(tmp_path, name="bo", role="responder", size=(110, 34)) as s:
+        pane = await on_summary(s)
+        assert pane.check_action("severity", ()) is None
+        assert pane.check_action("phase", ()) is None
+        await s.pilot.press("v", "p")
+        assert isinstance(s.app.screen.query_one(SummaryPane), SummaryPane)  # no form opened
+        await s.pilot.press("t")
+        await s.wait_for(lambda: isinstance(s.app.screen, TriageForm))
+        assert s.app.screen.question == TriageQuestion.WHO
+        s.app.screen.query_one("#answer", Input).value = "EU tenants on plan B"
+        await s.pilot.press("enter")
+        await s.wait_for(lambda: s.app.client.state.triage.who == "EU tenants on plan B")
+        await s.wait_for(lambda: not isinstance(s.app.screen, TriageForm))
+        assert pane.check_action("confirm", ()) is None  # only the IC confirms
+
+        ana = await s.peer("ana", "ic")
+        mark = s.app.client.state.triage_marks[TriageQuestion.WHO]
+        await ana.post("triage_confirmed", question="who", answer_seq=mark.seq)
+        table = pane.query_one("#summary-triage")
+        await s.wait_for(lambda: "✓ ana" in str(table.get_row("who")[3]))
+
+
+async def test_the_phase_form_says_why_before_sending_and_moves_forward(tmp_path):
+    async with console_session(tmp_path, size=(110, 34)) as s:
+        await on_summary(s)
+        await s.pilot.press("p")
+        await s.wait_for(lambda: isinstance(s.app.screen, PhaseForm))
+        form = s.app.screen
+        targets = form.query_one("#phase-targets", OptionList)
+        assert targets.highlighted == Phase.TRIAGE.index  # the next phase is offered first
+        targets.highlighted = Phase.CLOSED.index
+        await s.pilot.press("ctrl+s")
+        assert "Close only a resolved incident" in text_of(form.query_one("#form-error", Static))
+        assert s.app.client.state.phase == Phase.DETECTED
+        targets.highlighted = Phase.TRIAGE.index
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: s.app.client.state.phase == Phase.TRIAGE)
+        track = s.app.screen.query_one("#summary-phases", Static)
+        await s.wait_for(lambda: " triage " in text_of(track))
+
+
+async def test_the_banner_shows_in_every_console_and_the_ic_raises_severity(tmp_path):
+    async with console_session(tmp_path, name="bo", role="responder", size=(110, 34)) as s:
+        ana_app = make_console(s.hub.url, name="ana", role="ic")
+        async with ana_app.run_test(size=(110, 34)) as ana_pilot:
+            await eventually(lambda: is_live(ana_app), timeout=10)
+            banners = [app.screen.query_one(EscalationBanner) for app in (s.app, ana_app)]
+            assert not any(b.display for b in banners)
+            clock = s.hub.hub.clock
+            clock.advance(4 * HOUR)
+            await s.hub.hub.tick()
+            for banner in banners:
+                await s.wait_for(lambda banner=banner: banner.display)
+            bo_banner, ana_banner = banners
+            assert "Proposed: raise to SEV1" in text_of(bo_banner.query_one("#escalation-text"))
+            assert not bo_banner.query_one("#escalation-accept", Button).display
+            assert "Waiting for ana" in text_of(bo_banner.query_one("#escalation-who"))
+
+            await ana_pilot.pause()
+            accept = ana_banner.query_one("#escalation-accept", Button)
+            assert accept.display and str(accept.label) == "Raise to SEV1"
+            await ana_pilot.click(accept)
+            await s.wait_for(lambda: s.app.client.state.severity == Severity.SEV1)
+            assert s.app.client.state.escalations[-1].status == EscalationStatus.ACCEPTED
+            for banner in banners:
+                await s.wait_for(lambda banner=banner: not banner.display)
+
+
+async def test_the_ic_dismisses_from_the_summary_pane_with_a_reason(tmp_path):
+    async with console_session(tmp_path, size=(110, 34)) as s:
+        pane = await on_summary(s)
+        assert pane.check_action("dismiss_escalation", ()) is None
+        s.hub.hub.clock.advance(4 * HOUR)
+        await s.hub.hub.tick()
+        await s.wait_for(lambda: bool(s.app.client.state.escalations))
+        await s.wait_for(lambda: pane.check_action("dismiss_escalation", ()) is True)
+        await s.pilot.press("x")
+        await s.wait_for(lambda: s.app.screen.query("#reason"))
+        await s.pilot.press(*"rollback nearly done", "enter")
+        await s.wait_for(
+            lambda: s.app.client.state.escalations[-1].status == EscalationStatus.DISMISSED
+        )
+        assert s.app.client.state.escalations[-1].reason == "rollback nearly done"
+        assert s.app.client.state.severity == Severity.SEV2
+
+
+# --- snapshots --------------------------------------------------------------------------------
+def _answered(hub) -> None:
+    hub.post("bo", "responder", "impact_start_set", started_at=(T0 - timedelta(minutes=20))
+             .isoformat(), note="first failed checkout in the logs")  # fmt: skip
+    hub.post("bo", "responder", "triage_answered", question="who", answer="EU tenants")
+    hub.post("bo", "responder", "triage_answered", question="customer_impact",
+             answer="confirmed", detail="1 in 5 payments fail")  # fmt: skip
+    hub.post("bo", "responder", "triage_answered", question="trend", answer="stable")
+    hub.post("ana", "ic", "triage_confirmed", question="who")
+    hub.post("ana", "ic", "phase_changed", phase="triage")
+
+
+def test_snapshot_the_summary_pane(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        _answered(hub)
+        app = make_console(hub.url, name="ana", role="ic")
+        assert snap_compare(app, press=["7"], terminal_size=(110, 34), run_before=until_live)
+
+
+def test_snapshot_the_escalation_banner_for_a_responder(snap_compare, tmp_path):
+    clock = ManualClock(T0)
+    with hub_in_thread(tmp_path, clock=clock) as hub:
+        hub.seed()
+        clock.advance(4 * HOUR)
+        hub.call(hub.server.hub.tick())
+        app = make_console(hub.url, name="bo", role="responder",
+                           clock=ManualClock(NOW + 4 * HOUR))  # fmt: skip
+        # A late joiner first gets the read-in; closing it shows the banner above the panes.
+        assert snap_compare(app, press=["escape"], terminal_size=(110, 34), run_before=until_live)
+
+
+def test_snapshot_the_escalation_banner_and_summary_for_the_ic(snap_compare, tmp_path):
+    clock = ManualClock(T0)
+    with hub_in_thread(tmp_path, clock=clock) as hub:
+        hub.seed()
+        clock.advance(4 * HOUR)
+        hub.call(hub.server.hub.tick())
+        app = make_console(hub.url, name="ana", role="ic", clock=ManualClock(NOW + 4 * HOUR))
+        assert snap_compare(app, press=["7"], terminal_size=(110, 34), run_before=until_live)
+
+
+def test_snapshot_the_severity_form_shows_the_rubric(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        app = make_console(hub.url, name="ana", role="ic")
+        assert snap_compare(app, press=["7", "v", "up"], terminal_size=(110, 34),
+                            run_before=until_live)  # fmt: skip

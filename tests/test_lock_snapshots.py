@@ -1,0 +1,151 @@
+"""Snapshots of the lock pane (free; held with a queue) and of the action form.
+
+The hub runs in a thread with a manual clock that the scenario moves between events, so every
+time on screen is fixed; the people stay connected, so presence is fixed too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from textual.widgets import Input
+
+from tests.console_helpers import INCIDENT_ID, hub_in_thread, make_console, until_live
+from tests.helpers import T0, eventually, fast_backoff
+from warroom.client.sync import IncidentClient
+from warroom.console.screens.lock_action import ActionForm
+from warroom.console.widgets.lock import LockPane
+from warroom.core.clock import ManualClock
+
+SIZE = (100, 30)
+
+
+class People:
+    """Participants who stay connected to the threaded hub while the console is shown."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.clients: dict[str, IncidentClient] = {}
+
+    def join(self, name: str, role: str = "responder") -> None:
+        async def connect() -> IncidentClient:
+            c = IncidentClient(self.hub.url, name, role, INCIDENT_ID, backoff=fast_backoff())
+            c.start()
+            await c.wait_synced()
+            return c
+
+        self.clients[name] = self.hub.call(connect())
+
+    def post(self, name: str, event_type: str, at: timedelta, **payload: Any) -> Any:
+        """``name`` records ``event_type`` when the hub's clock says ``T0 + at``."""
+        self.hub.clock.now = T0 + at
+        reply = self.hub.call(self.clients[name].post(event_type, **payload))
+        assert reply.op == "ack", reply
+        return reply
+
+    def leave(self, name: str) -> None:
+        self.hub.call(self.clients.pop(name).close())
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            await asyncio.gather(*(c.close() for c in self.clients.values()))
+
+        self.hub.call(close_all())
+
+
+def on_lock_pane(hub: Any, then: Any = None) -> Any:
+    """``run_before``: synced to the hub's last event, on the lock pane, keys in the pane."""
+
+    async def run_before(pilot: Any) -> None:
+        await until_live(pilot)
+        head = hub.server.hub.rooms[INCIDENT_ID].head
+        await eventually(lambda: pilot.app.client.last_seq >= head, timeout=10)
+        await pilot.press("4")
+        pane = pilot.app.screen.query_one(LockPane)
+        await eventually(lambda: pilot.app.focused is not None
+                         and pane in pilot.app.focused.ancestors)  # fmt: skip
+        if then is not None:
+            await then(pilot)
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+
+    return run_before
+
+
+def busy_lock(people: People) -> None:
+    """dee held the lock and passed it on; cy holds it now, one action made things worse and
+    the next is under way; bo and dee wait."""
+    for name in ("bo", "cy", "dee"):
+        people.join(name)
+    people.post("dee", "lock_requested", timedelta(0))
+    people.post("cy", "lock_requested", timedelta(minutes=1))
+    people.post("dee", "lock_released", timedelta(minutes=2), token=1, note="nothing changed")
+    people.post("bo", "lock_requested", timedelta(minutes=2, seconds=30))
+    people.post("dee", "lock_requested", timedelta(minutes=2, seconds=40))
+    started = people.post(
+        "cy", "action_started", timedelta(minutes=3), token=2, kind="rollback",
+        target="checkout-api", expected="5xx back under 1%", metric="checkout 5xx",
+        value_before="12%",
+    )  # fmt: skip
+    people.post("cy", "action_finished", timedelta(minutes=5), action_id=str(started.id),
+                value_after="18%", outcome="made_worse")  # fmt: skip
+    people.post(
+        "cy", "action_started", timedelta(minutes=6), token=2, kind="feature_flag_off",
+        target="new-pricing", expected="p99 back under 800ms", metric="checkout p99",
+        value_before="2.4s",
+    )  # fmt: skip
+
+
+def test_snapshot_lock_free(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        people = People(hub)
+        people.join("bo")
+        people.post("bo", "lock_requested", timedelta(0))
+        people.post("bo", "lock_released", timedelta(minutes=3), token=1,
+                    note="rolled back checkout-api")  # fmt: skip
+        app = make_console(
+            hub.url, name="ana", role="ic", clock=ManualClock(T0 + timedelta(minutes=5))
+        )
+        try:
+            assert snap_compare(app, terminal_size=SIZE, run_before=on_lock_pane(hub))
+        finally:
+            people.close()
+
+
+def test_snapshot_lock_held_with_a_queue(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        people = People(hub)
+        busy_lock(people)
+        clock = ManualClock(T0 + timedelta(minutes=8, seconds=30))
+        app = make_console(hub.url, name="bo", role="responder", clock=clock)
+        try:
+            assert snap_compare(app, terminal_size=SIZE, run_before=on_lock_pane(hub))
+        finally:
+            people.close()
+
+
+def test_snapshot_the_action_form(snap_compare, tmp_path):
+    async def open_form(pilot: Any) -> None:
+        await pilot.press("a")
+        form = pilot.app.screen
+        assert isinstance(form, ActionForm)
+        form.query_one("#action-target", Input).value = "pricing-service"
+        form.query_one("#action-expected", Input).value = "p99 back under 800ms"
+        form.query_one("#action-metric", Input).value = "checkout p99"
+
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        people = People(hub)
+        busy_lock(people)
+        people.leave("cy")  # and comes back on a console
+        clock = ManualClock(T0 + timedelta(minutes=8, seconds=30))
+        app = make_console(hub.url, name="cy", role="responder", clock=clock)
+        try:
+            assert snap_compare(app, terminal_size=SIZE, run_before=on_lock_pane(hub, open_form))
+        finally:
+            people.close()

@@ -1,0 +1,45 @@
+"""A footer that redraws only when the keys it shows have changed.
+
+Panes ask for their bindings to be refreshed whenever the incident changes (an action may have
+become possible). Textual's footer rebuilds all its keys on every such request; with several
+panes that is several rebuilds per event, which makes typing lag on a busy incident. This footer
+compares what it would show with what it shows, and rebuilds once, only if they differ.
+"""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+from textual.widgets import Footer
+
+
+class CalmFooter(Footer):
+    """Footer that coalesces binding refreshes and skips the ones that change nothing."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._shown: tuple[object, ...] | None = None
+        self._queued = False
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if not self._queued:
+            self._queued = True
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._queued = False
+        if not self.is_attached:
+            return
+        shown = self._signature()
+        if shown != self._shown:
+            self._shown = shown
+            await self.recompose()
+
+    def _signature(self) -> tuple[object, ...]:
+        return tuple(
+            (key, active.binding.action, active.binding.description, active.binding.show,
+             active.enabled, active.tooltip)
+            for key, active in self.screen.active_bindings.items()
+        )  # fmt: skip
