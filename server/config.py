@@ -35,7 +35,8 @@ Example::
     max_backoff = 30
 
 The ``[severity]`` section (meanings, expected times to mitigate, update cadences) is described in
-``server/severity_config.py``.
+``server/severity_config.py``. The ``[lock]`` section (``ttl_minutes``, the production-lock
+lease) is described in ``server/lock_config.py``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from server.app import HubConfig, HubConfigError
+from server.lock_config import LockConfigError, lock_ttl_from_config
 from server.severity_config import SeverityConfigError, severity_policy_from_config
 from server.webhooks import WebhookConfigError, policy_from_config, targets_from_config
 
@@ -88,6 +90,12 @@ def apply_config_file(config: HubConfig, data: dict[str, Any]) -> HubConfig:
         except SeverityConfigError as exc:
             raise HubConfigError(str(exc)) from exc
         config.settings = config.settings.model_copy(update={"policy": policy})
+    if "lock" in data:
+        try:
+            ttl = lock_ttl_from_config(data["lock"])
+        except LockConfigError as exc:
+            raise HubConfigError(str(exc)) from exc
+        config.settings = config.settings.model_copy(update={"lock_ttl": ttl})
     return config
 
 

@@ -170,8 +170,10 @@ def test_snapshot_the_escalation_banner_for_a_responder(snap_compare, tmp_path):
         hub.call(hub.server.hub.tick())
         app = make_console(hub.url, name="bo", role="responder",
                            clock=ManualClock(NOW + 4 * HOUR))  # fmt: skip
-        # A late joiner first gets the read-in; closing it shows the banner above the panes.
-        assert snap_compare(app, press=["escape"], terminal_size=(110, 34), run_before=until_live)
+        # A late joiner first gets the read-in; closing it shows the banner above the board.
+        assert snap_compare(
+            app, press=["escape", "2"], terminal_size=(110, 34), run_before=until_live
+        )
 
 
 def test_snapshot_the_escalation_banner_and_summary_for_the_ic(snap_compare, tmp_path):
@@ -188,5 +190,14 @@ def test_snapshot_the_severity_form_shows_the_rubric(snap_compare, tmp_path):
     with hub_in_thread(tmp_path) as hub:
         hub.seed()
         app = make_console(hub.url, name="ana", role="ic")
-        assert snap_compare(app, press=["7", "v", "up"], terminal_size=(110, 34),
-                            run_before=until_live)  # fmt: skip
+
+        async def open_form(pilot) -> None:
+            await until_live(pilot)
+            await pilot.press("7")
+            await pilot.pause()
+            await pilot.press("v")
+            await eventually(lambda: isinstance(pilot.app.screen, SeverityForm))
+            await pilot.press("up")
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(110, 34), run_before=open_form)

@@ -14,6 +14,7 @@ from warroom.console.screens.lock_action import ActionForm, FinishForm
 from warroom.console.screens.lock_ic import ForceReleaseForm, HandOverForm
 from warroom.console.screens.lock_undo import UndoPrompt
 from warroom.console.widgets.lock import LockPane
+from warroom.console.widgets.timeline_view import TimelineView
 from warroom.core.clock import ManualClock
 from warroom.core.production import ActionOutcome
 
@@ -64,8 +65,15 @@ async def test_request_act_finish_and_undo_from_the_keyboard(tmp_path):
             await pilot.press("a")
             form = app.screen
             assert isinstance(form, ActionForm) and form.token == 2
-            fill(form, **{"action-target": "checkout-api", "action-expected": "5xx under 1%",
-                          "action-metric": "5xx rate", "action-before": "12%"})
+            fill(
+                form,
+                **{
+                    "action-target": "checkout-api",
+                    "action-expected": "5xx under 1%",
+                    "action-metric": "5xx rate",
+                    "action-before": "12%",
+                },
+            )
             await pilot.press("ctrl+s")
             await eventually(lambda: not isinstance(app.screen, ActionForm))
             [started] = stored(hub, incident, "action_started")
@@ -94,6 +102,27 @@ async def test_request_act_finish_and_undo_from_the_keyboard(tmp_path):
 
             await pilot.press("x")
             await eventually(lambda: pane.state.lock.free)
+
+            # Every lock event and action is on the timeline, as its own kind.
+            view = app.screen.query_one(TimelineView)
+            await eventually(lambda: len(view.entries) == app.client.last_seq)
+            lines = [(e.kind, e.text) for e in view.entries if e.kind in ("lock", "action")]
+            assert lines == [
+                ("lock", "cy asked for the production lock"),
+                ("lock", "bo asked for the production lock"),
+                ("lock", "cy released the production lock (token 1)"),
+                (
+                    "action",
+                    "rollback checkout-api (token 2); expect: 5xx under 1%; 5xx rate before: 12%",
+                ),
+                ("action", "Action result: no change; value after: 12%"),
+                (
+                    "action",
+                    "Undo: rollback checkout-api (token 2); expect: back to how it was "
+                    "before this rollback; 5xx rate before: 12%",
+                ),
+                ("lock", "bo released the production lock (token 2)"),
+            ]
         await cy.close()
 
 
@@ -108,8 +137,15 @@ async def test_a_refused_action_is_shown_in_the_form_and_nothing_is_written(tmp_
             await pilot.press("a")
             form = app.screen
             assert isinstance(form, ActionForm)
-            fill(form, **{"action-target": "db-primary", "action-expected": "fail over",
-                          "action-metric": "write errors", "action-before": "30/s"})
+            fill(
+                form,
+                **{
+                    "action-target": "db-primary",
+                    "action-expected": "fail over",
+                    "action-metric": "write errors",
+                    "action-before": "30/s",
+                },
+            )
             # While bo types, the IC takes the lock away.
             await ana.post("lock_force_released", token=1, reason="bo went quiet")
             await eventually(lambda: pane.state.lock.free)
@@ -173,7 +209,7 @@ async def test_the_console_offers_renewal_before_the_lease_ends(tmp_path):
             clock.advance(timedelta(minutes=8, seconds=30))
             await eventually(lambda: "renew" in str(hint.render()), timeout=3)
             assert hint.has_class("renew-due")
-            assert any("Renew the lock?" == n.title for n in app._notifications)
+            assert any(n.title == "Renew the lock?" for n in app._notifications)
             await pilot.press("r")
             await eventually(
                 lambda: pane.state.lock.expires_at == clock.now + timedelta(minutes=10)

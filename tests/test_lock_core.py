@@ -132,8 +132,15 @@ def test_lease_expiry_is_due_at_the_deadline_once_and_passes_the_lock_on():
     assert expiry.id == expiry_id("inc-test", 1) == lease_expiry(room.state, deadline)[0].id
     room.state = apply(
         room.state,
-        make_event("lock_expired", room.state.seq + 1, actor="warroom", role="hub", at=deadline,
-                   token=1, holder="bo"),
+        make_event(
+            "lock_expired",
+            room.state.seq + 1,
+            actor="warroom",
+            role="hub",
+            at=deadline,
+            token=1,
+            holder="bo",
+        ),
     )
     lock = room.state.lock
     assert lock.holder == "cy" and lock.token == 2 and lock.expires_at == deadline + TTL
@@ -149,8 +156,12 @@ def test_an_expiry_of_an_older_lease_changes_nothing():
     room.do("lock_released", "bo", token=1)
     room.do("lock_requested", "cy")
     before = room.state
-    after = apply(before, make_event("lock_expired", before.seq + 1, actor="warroom",
-                                     role="hub", token=1, holder="bo"))
+    after = apply(
+        before,
+        make_event(
+            "lock_expired", before.seq + 1, actor="warroom", role="hub", token=1, holder="bo"
+        ),
+    )
     assert after.lock == before.lock
 
 
@@ -219,12 +230,21 @@ def test_only_the_holder_starts_an_action_under_the_current_token():
         "invalid"
     )
     with pytest.raises(EventError):
-        parse_event({"type": "action_started", "id": str(uuid.uuid4()), "token": 1,
-                     **{**ACTION, "kind": "pray"}})
+        parse_event(
+            {
+                "type": "action_started",
+                "id": str(uuid.uuid4()),
+                "token": 1,
+                **{**ACTION, "kind": "pray"},
+            }
+        )
     state = room.do("action_started", "bo", token=1, **ACTION)
     [action] = state.actions.values()
     assert (action.by, action.token, action.kind, action.value_before) == (
-        "bo", 1, "rollback", "12%"
+        "bo",
+        1,
+        "rollback",
+        "12%",
     )
     assert action.open and not action.wants_undo
 
@@ -243,8 +263,13 @@ def test_finishing_an_action_that_did_not_help_asks_for_an_undo():
     assert not action.open and action.wants_undo and action.outcome.label == "no change"
     assert room.check("action_finished", "bo", **finish).code == "already_finished"
 
-    undo = room.do("action_started", "bo", token=1, undoes=action_id,
-                   **{**ACTION, "expected": "back to the deploy we rolled back"})
+    undo = room.do(
+        "action_started",
+        "bo",
+        token=1,
+        undoes=action_id,
+        **{**ACTION, "expected": "back to the deploy we rolled back"},
+    )
     original = undo.actions[action_id]
     assert original.undone_by is not None and not original.wants_undo
     assert undo.actions[str(original.undone_by)].undoes == original.id
@@ -282,8 +307,9 @@ def test_lock_summary_for_the_status_bar():
     assert lock_summary(room.state, T0) == "lock free"
     room.do("lock_requested", "bo")
     room.do("lock_requested", "cy")
-    room.state = apply(room.state, make_event("participant_left", room.state.seq + 1,
-                                              actor="bo", name="bo"))
+    room.state = apply(
+        room.state, make_event("participant_left", room.state.seq + 1, actor="bo", name="bo")
+    )
     assert lock_summary(room.state, T0 + timedelta(minutes=4, seconds=5)) == (
         "lock bo (offline) 4m · 05:55 left · 1 waiting"
     )
@@ -298,6 +324,7 @@ def test_every_lock_event_reads_on_the_timeline():
     assert started.describe() == (
         "rollback checkout-api (token 3); expect: 5xx back under 1%; checkout 5xx rate before: 12%"
     )
-    finished = make_event("action_finished", 11, action_id=str(started.id), value_after="18%",
-                          outcome="made_worse")
+    finished = make_event(
+        "action_finished", 11, action_id=str(started.id), value_after="18%", outcome="made_worse"
+    )
     assert finished.describe() == "Action result: made it worse; value after: 18%"

@@ -30,9 +30,15 @@ async def test_holder_queue_token_and_deadline_survive_a_killed_hub(tmp_path):
         assert (await bo.post("lock_requested")).op == "ack"
         assert (await cy.post("lock_requested")).op == "ack"
         assert (await dee.post("lock_renewed", token=3)).op == "ack"
-        last = await dee.post("action_started", token=3, kind="restart", target="pgbouncer",
-                              expected="connection errors stop", metric="db conn errors/s",
-                              value_before="340")
+        last = await dee.post(
+            "action_started",
+            token=3,
+            kind="restart",
+            target="pgbouncer",
+            expected="connection errors stop",
+            metric="db conn errors/s",
+            value_before="340",
+        )
         assert last.op == "ack"
         await ana.wait_for_seq(last.seq)
         before = ana.state.lock
@@ -57,8 +63,15 @@ async def test_holder_queue_token_and_deadline_survive_a_killed_hub(tmp_path):
 
         # The restarted hub still enforces the lease it reloaded.
         await eventually(lambda: dee.status == "live", timeout=15)
-        stale = await bo.post("action_started", token=1, kind="restart", target="pgbouncer",
-                              expected="x", metric="y", value_before="z")
+        stale = await bo.post(
+            "action_started",
+            token=1,
+            kind="restart",
+            target="pgbouncer",
+            expected="x",
+            metric="y",
+            value_before="z",
+        )
         assert (stale.op, stale.code) == ("error", "stale_token")
         assert (await dee.post("lock_released", token=3)).op == "ack"
         await eventually(lambda: fresh.state.lock.holder == "bo")

@@ -58,8 +58,12 @@ async def test_fifty_simultaneous_requests_one_holder_and_a_queue_in_receipt_ord
         acks = await asyncio.gather(*(c.post("lock_requested") for c in requesters))
         assert all(a.op == "ack" for a in acks), [a for a in acks if a.op != "ack"]
         # The hub's order of receipt is the seq it stored each request under.
-        received = [c.name for _, c in sorted(zip((a.seq for a in acks), requesters,
-                                                  strict=True), key=lambda p: p[0])]
+        received = [
+            c.name
+            for _, c in sorted(
+                zip((a.seq for a in acks), requesters, strict=True), key=lambda p: p[0]
+            )
+        ]
         watcher = requesters[0]
         await watcher.wait_for_seq(max(a.seq for a in acks))
         lock = watcher.state.lock
@@ -199,7 +203,9 @@ async def test_the_ic_force_releases_and_hands_over_and_nobody_else_can(tmp_path
         lock = bo.state.lock
         assert lock.holder == "dee" and lock.token == 3
         assert [(g.holder, g.ended) for g in lock.grants] == [
-            ("bo", "forced"), ("cy", "handed_over"), ("dee", None)
+            ("bo", "forced"),
+            ("cy", "handed_over"),
+            ("dee", None),
         ]
         stale = await ana.post("lock_force_released", token=2, reason="again")
         assert (stale.op, stale.code) == ("error", "stale_token")
@@ -231,8 +237,9 @@ async def test_stale_and_non_holder_actions_are_refused_and_nothing_is_written(t
         assert stored.count("action_started") == 1
         assert len(cy.state.actions) == 1
 
-        ack = await cy.post("action_finished", action_id=str(started.id), value_after="2.5s",
-                            outcome="no_change")
+        ack = await cy.post(
+            "action_finished", action_id=str(started.id), value_after="2.5s", outcome="no_change"
+        )
         assert ack.op == "ack"
         await ana.wait_for_seq(ack.seq)
         [action] = ana.state.actions.values()

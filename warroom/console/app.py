@@ -51,7 +51,7 @@ class WarroomApp(App[None]):
     TITLE = "warroom"
     CSS_PATH = "app.tcss"
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave the console"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", show=False, tooltip="Quit the console"),
     ]
 
     def __init__(

@@ -357,7 +357,9 @@ class LockForceReleased(IcLockEvent):
         return _with_lock(state, _pass_on(ended, at, ttl, self.actor))
 
     def describe(self) -> str:
-        return f"{self.actor} force-released the production lock (token {self.token}): {self.reason}"
+        return (
+            f"{self.actor} force-released the production lock (token {self.token}): {self.reason}"
+        )
 
 
 @event
@@ -374,8 +376,9 @@ class LockHandedOver(IcLockEvent):
         if self.to not in state.participants:
             return refuse("unknown_participant", f"Nobody called {self.to!r} has joined.")
         if state.is_observer(self.to):
-            return refuse("forbidden", f"{self.to} joined as an observer and cannot change "
-                          "production.")
+            return refuse(
+                "forbidden", f"{self.to} joined as an observer and cannot change production."
+            )
         if state.lock.holder == self.to:
             return refuse("already_holder", f"{self.to} already holds the production lock.")
         return None

@@ -159,6 +159,4 @@ class ProductionAction(BaseModel):
     @property
     def wants_undo(self) -> bool:
         """Finished without helping and not reversed yet: undo it before trying the next."""
-        return (
-            self.outcome is not None and self.outcome.did_not_help and self.undone_by is None
-        )
+        return self.outcome is not None and self.outcome.did_not_help and self.undone_by is None

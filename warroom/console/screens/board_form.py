@@ -9,6 +9,7 @@ outbox like any other; the form closes at once and a later refusal arrives as a 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on
@@ -20,7 +21,6 @@ from textual.widgets import Input, Label, Select, Static
 
 from warroom.client.sync import LinkStatus
 from warroom.console.app import ClientChanged
-from warroom.console.css import tcss_beside
 from warroom.core.board import EvidenceKind
 from warroom.core.protocol import Ack, Error
 
@@ -53,7 +53,10 @@ def pass_change_down(modal: ModalScreen[object]) -> None:
 class CommandForm(ModalScreen[int | None]):
     """A modal that builds one command from its fields and sends it to the hub."""
 
-    DEFAULT_CSS = tcss_beside(__file__)
+    #: Absolute, so every subclass (in its own module) finds it; as screen CSS it outweighs the
+    #: console's plain ``Screen`` rule, and the console stays visible, dimmed, under the form.
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+    DEFAULT_CLASSES = "form-screen"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without sending"),
         Binding(

@@ -6,6 +6,7 @@ over is a question with the current owner's name in it, and the command says ``t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -15,7 +16,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from warroom.console.app import ClientChanged
-from warroom.console.css import tcss_beside
 from warroom.console.screens.board_form import pass_change_down
 from warroom.core.board import BoardItem, quote
 
@@ -23,7 +23,10 @@ from warroom.core.board import BoardItem, quote
 class TakeOverScreen(ModalScreen[bool]):
     """Yes or no: take over ``card`` from its owner."""
 
-    DEFAULT_CSS = tcss_beside(__file__)
+    #: Absolute, so every subclass (in its own module) finds it; as screen CSS it outweighs the
+    #: console's plain ``Screen`` rule, and the console stays visible, dimmed, under the form.
+    CSS_PATH = Path(__file__).with_suffix(".tcss")
+    DEFAULT_CLASSES = "form-screen"
     BINDINGS: ClassVar[list[Binding]] = [
         Binding(
             "y",

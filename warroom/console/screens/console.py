@@ -14,6 +14,7 @@ from textual import on
 from textual.actions import parse as parse_action
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
@@ -24,6 +25,7 @@ from warroom.console.screens.handoff import RolePrompts
 from warroom.console.widgets.escalation import EscalationBanner
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.sidebar import RoomSidebar
 from warroom.console.widgets.status_bar import StatusBar
 
 
@@ -41,6 +43,8 @@ class ConsoleScreen(Screen[None]):
     CSS_PATH = "console.tcss"
     #: Focus is placed on the role's home pane, not on whatever widget comes first.
     AUTO_FOCUS = None
+    #: From 140 columns up the room and the latest entries stay in view beside the pane.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
         *pane_bindings(),
         Binding("question_mark", "help", "Help", id="help",
@@ -69,10 +73,12 @@ class ConsoleScreen(Screen[None]):
         app = self.warroom
         yield StatusBar(id="status-bar")
         yield EscalationBanner(me=app.me, seat=app.seat, id="escalation-banner")
-        with TabbedContent(initial=self.home, id="panes"):
-            for spec in PANES:
-                with TabPane(f"{spec.key} {spec.title}", id=spec.id):
-                    yield spec.widget_class()(me=app.me, seat=app.seat, id=f"pane-{spec.id}")
+        with Horizontal(id="console-body"):
+            with TabbedContent(initial=self.home, id="panes"):
+                for spec in PANES:
+                    with TabPane(f"{spec.key} {spec.title}", id=spec.id):
+                        yield spec.widget_class()(me=app.me, seat=app.seat, id=f"pane-{spec.id}")
+            yield RoomSidebar(me=app.me, seat=app.seat, id="sidebar")
         yield CalmFooter()
 
     def on_mount(self) -> None:
@@ -129,6 +135,8 @@ class ConsoleScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # The side column's "latest" would repeat the timeline when the timeline is in front.
+        self.query_one(RoomSidebar).set_class(event.pane.id == "timeline", "-beside-timeline")
         self.call_after_refresh(self._focus_pane, self.active_pane)
 
     def _focus_pane(self, pane: IncidentPane | None) -> None:

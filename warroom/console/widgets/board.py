@@ -244,6 +244,8 @@ class BoardPane(IncidentPane):
         card = self.card
         if card is None or card.column not in CARD_ACTIONS[action]:
             return False
+        if action == "release" and card.owner is None:
+            return False  # nothing to release
         return True if self._allowed(action, card) else None
 
     def _allowed(self, action: str, card: BoardItem) -> bool:

@@ -34,12 +34,16 @@ from warroom.core.status_update import draft_status_update
 
 
 def _keep_highlight(lst: OptionList, options: list[Option], empty: str) -> None:
-    """Replace ``lst``'s options, keeping the highlighted id; new lists start on the newest."""
+    """Replace ``lst``'s options, keeping the highlighted entry.
+
+    A highlight on the newest entry follows the newest, so a new decision shows at once.
+    """
     if not options:
         lst.set_options([Option(empty, disabled=True)])
         return
     before = lst.highlighted_option
-    keep = before.id if before is not None and before.id else None
+    on_newest = lst.highlighted is None or lst.highlighted == lst.option_count - 1
+    keep = None if on_newest or before is None else before.id
     ruled: list[Option | None] = []
     for option in options:
         if ruled:
@@ -99,10 +103,6 @@ class DecisionPane(IncidentPane):
         follow_ups.border_title = "Follow-ups"
         yield follow_ups
         yield Static("", id="decision-message")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#decision-list", OptionList).focus()
 
     # --- rendering ----------------------------------------------------------------------------
     def render_state(self, state: IncidentState) -> None:

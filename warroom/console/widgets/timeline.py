@@ -63,7 +63,7 @@ class TimelinePane(IncidentPane):
                 tooltip="Filter by kind: one kind at a time, press again for the next"),
         Binding("a", "cycle_author", "Author", id="timeline.author", show=False,
                 tooltip="Filter by author: one person at a time, press again for the next"),
-        Binding("G", "jump_end", "End", id="timeline.follow", show=False,
+        Binding("end", "jump_end", "End", id="timeline.end",
                 tooltip="Jump to the newest entry and follow new ones"),
         Binding("escape", "escape", "Cancel / clear filters", show=False, id="timeline.escape"),
     ]  # fmt: skip

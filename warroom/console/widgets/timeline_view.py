@@ -73,8 +73,12 @@ class Entry:
         return True
 
 
-class TimelineView(ScrollView, can_focus=True):
-    """The entries, one per line: hub time (UTC), kind, author and role, text."""
+class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
+    """The entries, one per line: hub time (UTC), kind, author and role, text.
+
+    Its own keys move a cursor rather than scroll (the scrolling keys it would inherit are left
+    out), so the pane around it can offer End in the footer.
+    """
 
     COMPONENT_CLASSES = {
         "timeline--time",
@@ -93,15 +97,15 @@ class TimelineView(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "first", "First entry", show=False),
-        Binding("end", "end", "End", id="timeline.end",
-                tooltip="Jump to the newest entry and follow new ones"),
-    ]  # fmt: skip
+    ]
 
     cursor: reactive[int] = reactive(0, init=False)
     """The highlighted row (an index into the filtered rows)."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, *, compact: bool = False, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        #: Narrow form for side columns: hh:mm, author and text only.
+        self.compact = compact
         self.entries: list[Entry] = []
         self.pending: list[Entry] = []
         self.rows: list[Entry] = []
@@ -197,9 +201,6 @@ class TimelineView(ScrollView, can_focus=True):
         if self.on_jump is not None:
             self.on_jump()
 
-    def action_end(self) -> None:
-        self.jump_to_end()
-
     def on_click(self, event: events.Click) -> None:
         self.move_to(round(self.scroll_y) + event.y)
 
@@ -240,6 +241,11 @@ class TimelineView(ScrollView, can_focus=True):
         elif entry.kind in ("presence", "role"):
             text_style = style("timeline--quiet")
         line = Text(no_wrap=True, overflow="ellipsis", end="")
+        if self.compact:
+            line.append(when[:5], style("timeline--pending" if entry.pending else "timeline--time"))
+            line.append(f" {entry.author} ", style("timeline--author"))
+            line.append(("⧗ " if entry.pending else "") + entry.text, text_style)
+            return line
         line.append(when, style("timeline--pending" if entry.pending else "timeline--time"))
         line.append(" ")
         line.append(f"{kind:<{KIND_WIDTH}}", style("timeline--kind"))

@@ -1,0 +1,334 @@
+"""Console: start-up to first painted screen, key press to repaint, and an incoming event's
+time to appear, with a 10,000-entry timeline.
+
+First paint: the console starts as a responder starts it (``warroom join URL --incident ID``) in a
+pseudo-terminal, and so does a minimal Textual app (one line of text), alternating, in the same
+run; the ratio is what counts. "Painted" is the moment Textual hands its first frame to the
+terminal driver (``App._display``), timed against the moment the process was spawned.
+
+Key press to repaint: the console runs under Pilot, joined to an incident of 10,000 events on a
+hub in another process. Each key is pressed through Pilot and timed to the next frame. Headless
+Pilot skips turning a frame into terminal bytes, so the benchmark does that conversion itself in
+the timed path. Incoming: a writer in another process posts stamped notes; the time is from its
+send to the first frame in which the note is on screen.
+
+    python -m bench.console            # full run
+    python -m bench.console --quick    # a check that it works; the numbers mean little
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+#: Keep this module's imports light: it is also the child process whose start-up is timed.
+TARGET_FIRST_PAINT_RATIO = 2.5
+TARGET_KEY_P95_MS = 50.0
+COLUMNS, LINES = 120, 40
+
+
+# --- the child: one app, first frame timed ------------------------------------------------------
+def _child(kind: str, out: str, argv: list[str]) -> int:
+    """Run one app; write the monotonic ns of its first frame to ``out``, then quit."""
+    from textual.app import App
+
+    original = App._display
+    state = {"done": False}
+
+    def first_frame(self: App[Any], screen: Any, renderable: Any) -> None:
+        original(self, screen, renderable)
+        if renderable is not None and not state["done"] and not self._batch_count:
+            state["done"] = True
+            Path(out).write_text(str(time.monotonic_ns()))
+            self.call_later(self.exit)
+
+    App._display = first_frame  # type: ignore[method-assign]
+    if kind == "minimal":
+        from textual.widgets import Static
+
+        class Minimal(App[None]):
+            def compose(self) -> Any:
+                yield Static("warroom benchmark: a minimal Textual app")
+
+        Minimal().run()
+        return 0
+    from warroom.cli import main
+
+    return main(["join", *argv])
+
+
+# --- first paint (orchestrator side) ------------------------------------------------------------
+def first_paint(kind: str, argv: list[str], workdir: Path, timeout: float = 60) -> float:
+    """Seconds from spawning the app's process to its first frame, in a 120x40 pseudo-terminal."""
+    import fcntl
+    import pty
+    import struct
+    import subprocess
+    import termios
+    import threading
+
+    from bench.common import ROOT, bench_env
+
+    out = workdir / f"paint-{kind}-{time.monotonic_ns()}"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+    env = bench_env()
+    env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(LINES),
+               XDG_CONFIG_HOME=str(workdir / "config"))
+
+    def drain() -> None:  # the child must never block on a full terminal
+        try:
+            while os.read(master, 65536):
+                pass
+        except OSError:
+            pass
+
+    args = [sys.executable, "-m", "bench.console", "child", kind, str(out), *argv]
+    t0 = time.monotonic_ns()
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    finally:
+        os.close(master)
+        reader.join(5)
+    if not out.exists():
+        raise RuntimeError(f"{kind} app painted nothing (exit {proc.returncode})")
+    return (int(out.read_text()) - t0) / 1e9
+
+
+# --- Pilot: keys and incoming events ------------------------------------------------------------
+class Frames:
+    """Records the time of every frame the app produces (and finds stamped notes on screen)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.times: list[int] = []
+        self.seen: dict[int, int] = {}  # note stamp ns -> frame ns it first appeared in
+        self.watch = False
+        self.view: Any = None
+        original = app._display
+
+        def hook(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is None:
+                return
+            if app.is_headless and hasattr(renderable, "render_segments"):
+                renderable.render_segments(app.console)  # what a terminal would be sent
+            now = time.monotonic_ns()
+            self.times.append(now)
+            if self.watch and self.view is not None:
+                self._look(now)
+
+        app._display = hook
+
+    def _look(self, now: int) -> None:
+        from bench.load import read_stamp
+
+        for y in range(self.view.size.height):
+            stamp = read_stamp(self.view.render_line(y).text)
+            if stamp is not None and stamp[0] not in self.seen:
+                self.seen[stamp[0]] = now
+
+
+async def _key(pilot: Any, frames: Frames, key: str, wait: float = 1.0) -> float | None:
+    """Milliseconds from pressing ``key`` to the next frame (None if nothing was repainted)."""
+    import asyncio
+
+    before = len(frames.times)
+    t0 = time.monotonic_ns()
+    await pilot.press(key)
+    deadline = time.monotonic() + wait
+    while len(frames.times) == before and time.monotonic() < deadline:
+        await asyncio.sleep(0.0005)
+    if len(frames.times) == before:
+        return None
+    return (frames.times[before] - t0) / 1e6
+
+
+async def pilot_run(url: str, incident: str, entries: int, rounds: int,
+                    incoming: int) -> dict[str, Any]:
+    import asyncio
+
+    from bench.common import summary
+    from warroom.client.sync import LinkStatus
+    from warroom.console.app import WarroomApp
+
+    app = WarroomApp(url=url, name="bench-scribe", role="scribe", incident=incident, blink=False)
+    frames = Frames(app)
+    keys: dict[str, list[float]] = {"scroll": [], "filter": [], "search typing": [],
+                                    "add: typing": [], "add: enter": []}
+    missed: dict[str, int] = dict.fromkeys(keys, 0)
+    result: dict[str, Any] = {}
+
+    async def press(category: str, key: str) -> None:
+        ms = await _key(pilot, frames, key)
+        if ms is None:
+            missed[category] += 1
+        else:
+            keys[category].append(ms)
+
+    async with app.run_test(size=(COLUMNS, LINES)) as pilot:
+        t0 = time.monotonic()
+        from warroom.console.widgets.timeline_view import TimelineView
+
+        view = None
+        while time.monotonic() - t0 < 600:
+            found = app.screen.query(TimelineView) if app.client is not None else []
+            view = found.first() if found else None
+            if (view is not None and app.client.status == LinkStatus.LIVE
+                    and len(view.entries) >= entries):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("the console did not show the whole timeline in 600 s")
+        result["live_in_console_s"] = time.monotonic() - t0
+        result["timeline_entries"] = len(view.entries)
+        frames.view = view
+        view.focus()
+        await pilot.pause(0.5)
+        for _ in range(rounds):
+            for key in ["pageup"] * 5 + ["up"] * 5 + ["home", "pagedown", "down", "end"]:
+                await press("scroll", key)
+            for key in ["k", "k", "a", "a", "escape"]:
+                await press("filter", key)
+            await press("filter", "slash")
+            for ch in "rollback":
+                await press("search typing", ch)
+            await press("filter", "escape")
+            await press("filter", "escape")
+            await press("add: typing", "n")
+            for ch in "bench note":
+                await press("add: typing", "space" if ch == " " else ch)
+            await press("add: enter", "enter")
+            await pilot.pause(0.2)
+        if incoming:
+            result["incoming_ms"] = await _incoming(url, incident, frames, incoming, pilot)
+    result["keys"] = {k: summary(v) for k, v in keys.items()}
+    result["keys_missed"] = missed
+    every = [ms for v in keys.values() for ms in v]
+    result["all_keys"] = summary(every)
+    return result
+
+
+async def _incoming(url: str, incident: str, frames: Frames, count: int, pilot: Any
+                    ) -> dict[str, float]:
+    """A writer in another process posts ``count`` stamped notes, 2.5 a second."""
+    import asyncio
+    import multiprocessing as mp
+
+    from bench.common import collect, summary, wait_procs
+    from bench.load import LoadConfig, writer_proc
+
+    ctx = mp.get_context("spawn")
+    cfg = LoadConfig(url=url, kind="hub", incident=incident, index=1, total=count, warmup=0,
+                     rate=2.5, duration=count / 2.5)
+    ready_q, result_q = ctx.Queue(), ctx.Queue()
+    go, window_end = ctx.Event(), ctx.Value("q", 0)
+    proc = ctx.Process(target=writer_proc, args=(cfg, ready_q, result_q, go, window_end))
+    proc.start()
+    try:
+        await asyncio.to_thread(collect, ready_q, 1, 120)
+        frames.watch = True
+        go.set()
+        deadline = time.monotonic() + cfg.duration + 15
+        while len(frames.seen) < count and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        frames.watch = False
+        await asyncio.to_thread(collect, result_q, 1, 60)
+    finally:
+        go.set()
+        await asyncio.to_thread(wait_procs, [proc], 30)
+    delays = [(shown - sent) / 1e6 for sent, shown in frames.seen.items()]
+    out = summary(delays)
+    out["missing"] = count - len(delays)
+    return out
+
+
+# --- the run ------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["child"]:
+        return _child(argv[1], argv[2], argv[3:])
+    import asyncio
+    import statistics
+    import tempfile
+
+    from bench.common import ServerProcess, base_parser, ratio, save, table, verdict
+    from bench.history import build
+
+    parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--starts", type=int, default=5, help="first-paint runs per app")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of key presses")
+    parser.add_argument("--incoming", type=int, default=40, help="incoming notes to time")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.entries, args.starts, args.rounds, args.incoming = 2000, 2, 1, 5
+    try:
+        import warroom.console.app  # noqa: F401
+        import warroom.console.widgets.timeline_view  # noqa: F401
+    except ImportError as exc:
+        print(f"PENDING: the console cannot be imported yet ({exc}).")
+        save("console", {"pending": str(exc)}, args.quick)
+        return 0
+    payload: dict[str, Any] = {"params": vars(args)}
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+        work = Path(tmp)
+        db = work / "hub.db"
+        build(db, "inc-small", 20)
+        build(db, "inc-long", args.entries)
+        with ServerProcess.hub(db, work / "hub.log") as hub:
+            paints: dict[str, list[float]] = {"minimal": [], "warroom": []}
+            for i in range(args.starts):
+                for kind in (("minimal", "warroom") if i % 2 == 0 else ("warroom", "minimal")):
+                    argv_ = [hub.url, "--name", f"paint-{i}", "--role", "observer",
+                             "--incident", "inc-small"] if kind == "warroom" else []
+                    paints[kind].append(first_paint(kind, argv_, work))
+                    print(f"  first paint {kind}: {paints[kind][-1]:.2f} s", flush=True)
+            med = {k: statistics.median(v) for k, v in paints.items()}
+            paint_ratio = ratio(med["warroom"], med["minimal"])
+            payload["first_paint"] = {"runs": paints, "median_s": med, "ratio": paint_ratio,
+                                      "target_met": paint_ratio <= TARGET_FIRST_PAINT_RATIO}
+            pilot = asyncio.run(pilot_run(hub.url, "inc-long", args.entries, args.rounds,
+                                          args.incoming))
+            payload["pilot"] = pilot
+    key_p95 = pilot["all_keys"]["p95"]
+    payload["keys_target_met"] = key_p95 < TARGET_KEY_P95_MS
+    print()
+    print(table(["app", "first paint median s", "ratio to minimal", "target", "verdict"],
+                [["minimal Textual app", med["minimal"], 1.0, "—", "—"],
+                 ["warroom console", med["warroom"], paint_ratio,
+                  f"<= {TARGET_FIRST_PAINT_RATIO}x",
+                  verdict(payload["first_paint"]["target_met"])]]))
+    print()
+    rows = [[k, v["n"], v["p50"], v["p95"], v["max"], pilot["keys_missed"][k]]
+            for k, v in pilot["keys"].items()]
+    rows.append(["all keys", pilot["all_keys"]["n"], pilot["all_keys"]["p50"], key_p95,
+                 pilot["all_keys"]["max"], sum(pilot["keys_missed"].values())])
+    print(f"key press to repaint, {pilot['timeline_entries']} timeline entries "
+          f"(target p95 < {TARGET_KEY_P95_MS:.0f} ms: {verdict(payload['keys_target_met'])})")
+    print(table(["keys", "n", "p50 ms", "p95 ms", "max ms", "no repaint"], rows))
+    inc = pilot.get("incoming_ms")
+    if inc:
+        print(f"\nincoming note to screen: p50 {inc['p50']:.1f} ms, p95 {inc['p95']:.1f} ms "
+              f"({inc['n']} notes, {inc['missing']} not seen)")
+    print(f"console live with {pilot['timeline_entries']} entries in "
+          f"{pilot['live_in_console_s']:.1f} s")
+    path = save("console", payload, args.quick)
+    print(f"\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

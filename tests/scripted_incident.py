@@ -1,0 +1,545 @@
+"""A whole incident, played against a real hub with a fixed clock, that records every event type.
+
+The export and the postmortem draft are tested on this record, so it has to hold everything an
+incident can hold: client commands from several people in different seats, and the events the hub
+records itself (presence, a guest let in by join code, timers for the first update, the lock
+lease, a handoff offer, escalation and IC rotation, webhook deliveries that succeed and fail, a
+drill scorecard). A future event type that this script does not produce fails
+``test_the_scripted_incident_records_every_event_type`` until it is added here, so the export is
+never left without a test for it.
+
+Everything is fixed (names, texts, the incident id, the join code, the clock), so the draft is the
+same on every run; only event ids differ, and the draft prints none.
+
+The story: a GameDay drill of a payments-api deploy (v412) that cut each pod's database
+connection pool from 50 to 10. Checkout fails for EU card payments; scaling up makes it worse and
+is undone; the card processor is ruled out with its own on-call's help; the pool guess is
+confirmed and a rollback mitigates it; the IC rotates after three hours; the drill is scored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from server.app import HubServer
+from server.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
+from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
+from warroom.client.sync import IncidentClient
+from warroom.core.access import digest_of
+from warroom.core.clock import ManualClock
+from warroom.core.comms_state import Audience
+from warroom.core.drill import DrillScored, Scorecard
+from warroom.core.protocol import Ack
+from warroom.core.update_text import prefill, render
+
+INCIDENT_ID = "inc-gameday-0314"
+TITLE = "Checkout payments failing after payments-api deploy"
+#: The alert fired at 08:52; the graphs later show the impact began at 08:40.
+DETECTED = T0 - timedelta(minutes=8)
+IMPACT_STARTED = T0 - timedelta(minutes=20)
+
+#: The vendor's join code, fixed so the timeline reads the same on every run.
+CODE_ID = "c0ffee01"
+CODE_SECRET = "vendor-bridge-secret-0001"
+JOIN_CODE = f"{INCIDENT_ID}:{CODE_ID}:{CODE_SECRET}"
+
+#: Webhook targets: the internal one answers 200, the public status page answers 500.
+INTERNAL_HOOK = "eng-updates"
+EXTERNAL_HOOK = "status-page"
+
+SCORECARD = Scorecard(
+    scenario="checkout-db-pool (scripted)",
+    time_to_declare_s=480.0,
+    time_to_first_update_s=660.0,
+    time_to_mitigate_s=6000.0,
+    overdue_updates=1,
+    actions_taken=4,
+    actions_helped=2,
+    changes_without_lock=0,
+    decisions=2,
+    observations=[
+        "The first stakeholder update took 11.0 min; aim for 10.0 min.",
+        "Every production change went through the lock.",
+    ],
+)
+
+
+class FixedStatusServer:
+    """A tiny HTTP/1.1 server on 127.0.0.1 that answers every POST with one fixed status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.requests = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.decode("latin-1").split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                await reader.readexactly(length)
+                self.requests += 1
+                body = b"{}"
+                writer.write(
+                    f"HTTP/1.1 {self.status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@dataclass
+class ScriptedRun:
+    """What the script leaves behind: the hub's database file and the incident in it."""
+
+    db: Path
+    incident_id: str
+    #: How many events the incident has; a hub started later on ``db`` must not add any.
+    events: int
+    #: How many POSTs each webhook server received (the retries included).
+    webhook_posts: dict[str, int] = field(default_factory=dict)
+
+
+class Script:
+    """The room: a hub with a manual clock and one client per person, driven step by step.
+
+    Every step waits until the hub has stored its events before the clock moves, so each event's
+    time and place in the log is the same on every run.
+    """
+
+    def __init__(self, server: HubServer, clock: ManualClock) -> None:
+        self.server = server
+        self.clock = clock
+        self.people: dict[str, IncidentClient] = {}
+
+    # --- time -------------------------------------------------------------------------------
+    def at(self, hhmm: str) -> None:
+        """Move the hub's clock forward to ``hh:mm`` (or ``hh:mm:ss``) on the day of the drill."""
+        parts = [int(p) for p in hhmm.split(":")]
+        hour, minute, second = (*parts, 0)[:3]
+        when = T0.replace(hour=hour, minute=minute, second=second)
+        assert when >= self.clock.now, f"the clock only moves forward ({hhmm})"
+        self.clock.now = when
+
+    async def tick(self, *expected: str) -> None:
+        """Run the hub's timers now and check they recorded exactly ``expected``, in order."""
+        before = self.head
+        await self.server.hub.tick()
+        recorded = [e.type for e in self.stored()[before:]]
+        assert recorded == list(expected), f"timers at {self.clock.now:%H:%M}: {recorded}"
+
+    # --- the record -------------------------------------------------------------------------
+    @property
+    def state(self) -> Any:
+        return self.server.hub.rooms[INCIDENT_ID].state
+
+    @property
+    def head(self) -> int:
+        return self.server.hub.rooms[INCIDENT_ID].head
+
+    def stored(self) -> list[Any]:
+        return list(self.server.store.events(INCIDENT_ID))
+
+    async def until_stored(self, event_type: str, count: int) -> None:
+        """Wait for a background event (presence, webhook outcome) the hub records by itself."""
+
+        def recorded() -> bool:
+            return sum(1 for e in self.stored() if e.type == event_type) >= count
+
+        await eventually(recorded, timeout=10)
+
+    def count(self, event_type: str) -> int:
+        return sum(1 for e in self.stored() if e.type == event_type)
+
+    # --- people -----------------------------------------------------------------------------
+    async def join(self, name: str, seat: str, join_code: str | None = None) -> None:
+        if join_code is None:
+            person = await client(self.server.url, name, seat, INCIDENT_ID)
+        else:
+            person = IncidentClient(
+                self.server.url, name, seat, INCIDENT_ID, join_code=join_code,
+                backoff=fast_backoff(),
+            )  # fmt: skip
+            person.start()
+            await person.wait_synced()
+        self.people[name] = person
+        await eventually(lambda: self.state.participants.get(name) is not None)
+
+    async def leave(self, name: str) -> None:
+        """Close someone's console and wait for the hub to record that they went offline."""
+        await self.people.pop(name).close()
+        await eventually(lambda: not self.state.participants[name].online)
+
+    async def do(self, name: str, event_type: str, **payload: Any) -> Ack:
+        """``name`` sends a command; it must be accepted."""
+        reply = await self.people[name].post(event_type, **payload)
+        assert isinstance(reply, Ack), f"{name} {event_type}: {reply}"
+        return reply
+
+    async def publish(self, name: str, audience: str) -> Ack:
+        """Publish the update the comms pane would prefill now, exactly as previewed."""
+        now = self.clock()
+        draft = prefill(self.state, Audience(audience), now)
+        return await self.do(
+            name,
+            "update_published",
+            audience=audience,
+            text=render(self.state, draft, now),
+            fields=draft.fields.model_dump(mode="json"),
+            next_update_at=draft.next_update_at.isoformat() if draft.next_update_at else None,
+        )
+
+    async def close_everyone(self) -> None:
+        for name in list(self.people):
+            person = self.people[name]
+            if person.fatal is not None:  # disconnected by the hub (a revoked join code)
+                await self.people.pop(name).close()
+            else:
+                await self.leave(name)
+
+
+async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
+    """The incident, minute by minute (times are UTC on the day of the drill)."""
+    # 09:00 pat declares from a phone and never opens a console; ana takes over as IC.
+    await declare_incident(
+        s.server.url,
+        name="pat",
+        incident_id=INCIDENT_ID,
+        title=TITLE,
+        severity="SEV2",
+        detected_at=DETECTED.isoformat(),
+        trigger="Alert: checkout 5xx rate above 5% for 5 minutes",
+        symptoms="HTTP 503 from /checkout/pay for about 30% of card payments",
+        scope="Card checkout in the EU web shop",
+        drill=True,
+    )
+    s.at("09:01")
+    await s.join("ana", "ic")
+    await s.do("ana", "ic_claimed", previous="pat",
+               reason="pat declared from a phone and is on the way to a laptop")  # fmt: skip
+    s.at("09:02")
+    await s.join("bo", "lead")
+    await s.join("cy", "comms")
+    await s.join("dee", "responder")
+    await s.join("eli", "responder")
+    s.at("09:03")
+    await s.do("ana", "role_assigned", assigned_role="scribe", holder="dee")
+    await s.do("dee", "note_added", kind="status",
+               text="Bridge open; checkout 5xx alert firing since 08:52")  # fmt: skip
+    s.at("09:04")
+    await s.do("eli", "impact_start_set", started_at=IMPACT_STARTED.isoformat(),
+               note="the checkout 5xx graph starts climbing at 08:40")  # fmt: skip
+    await s.do("eli", "triage_answered", question="customer_impact", answer="confirmed",
+               detail="about 30% of EU card payments fail with HTTP 503")  # fmt: skip
+    await s.do("eli", "triage_answered", question="recent_changes",
+               answer="payments-api v412 deployed at 08:38")  # fmt: skip
+    await s.do("eli", "triage_answered", question="trend", answer="growing")
+    s.at("09:05")
+    await s.do("ana", "triage_confirmed", question="customer_impact")
+    await s.do("ana", "triage_confirmed", question="recent_changes")
+    await s.do("ana", "phase_changed", phase="triage", previous="detected")
+    s.at("09:06")
+    await s.do("ana", "severity_changed", severity="SEV1", previous="SEV2",
+               reason="Card payments failing across the EU and the error rate is growing")  # fmt: skip
+    began = await s.do(
+        "bo", "board_item_added", kind="fact",
+        text="Errors began at 08:40, two minutes after payments-api v412 was deployed",
+        evidence=[{"kind": "link", "text": "https://grafana.example.com/d/checkout?from=0830"}],
+    )  # fmt: skip
+    s.at("09:07")
+    processor = await s.do("eli", "board_item_added", kind="guess",
+                           text="The card processor is declining our payment requests")  # fmt: skip
+    pool = await s.do("bo", "board_item_added", kind="guess",
+                      text="payments-api v412 lowered its database connection pool size")  # fmt: skip
+    redis = await s.do("dee", "board_item_added", kind="guess",
+                       text="Redis evictions are sending extra load to the payments database")  # fmt: skip
+    s.at("09:08")
+    us_fine = await s.do("eli", "board_item_added", kind="fact", text="US checkout is unaffected")
+    await s.do("eli", "guess_claimed", item=processor.seq)
+    await s.do("ana", "join_code_created", code_id=CODE_ID, digest=digest_of(CODE_SECRET),
+               label="card processor on-call")  # fmt: skip
+    s.at("09:09")
+    await s.join("vic", "responder", join_code=JOIN_CODE)
+
+    # 09:10 nobody has told stakeholders anything: the first update is overdue.
+    s.at("09:10")
+    await s.tick("update_overdue")
+    s.at("09:11")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 1)
+    s.at("09:12")
+    public = await s.publish("cy", "external")
+    await s.until_stored("update_delivery_failed", 1)
+    s.at("09:13")
+    await s.do("cy", "update_delivery_retry", update_id=str(public.id), target=EXTERNAL_HOOK)
+    await s.until_stored("update_delivery_failed", 2)
+
+    # 09:14 the vendor rules their side out.
+    s.at("09:14")
+    await s.do("vic", "evidence_added", item=processor.seq, evidence={
+        "kind": "output",
+        "text": "Processor gateway: 0 declines and 0 timeouts for this merchant since 08:30",
+    })  # fmt: skip
+    s.at("09:15")
+    await s.do("eli", "guess_ruled_out", item=processor.seq, evidence={
+        "kind": "output", "text": "The processor saw no declines since 08:30; the 503s are ours",
+    })  # fmt: skip
+    s.at("09:16")
+    await s.do("ana", "join_code_revoked", code_id=CODE_ID)
+    await s.until_stored("participant_left", 1)
+
+    # 09:18 first call: scale up to buy time.
+    s.at("09:18")
+    await s.do(
+        "ana", "decision_recorded",
+        what="Scale payments-api from 6 to 12 pods while the cause is found",
+        why="The error rate is growing and more pods is the quickest lever we have",
+        options=["Scale payments-api up", "Roll back to v411 now", "Wait for the diagnosis"],
+        facts=[began.seq], owner="bo",
+    )  # fmt: skip
+    await s.do("ana", "phase_changed", phase="mitigating", previous="triage")
+    s.at("09:19")
+    await s.do("bo", "lock_requested")
+    await s.do("eli", "lock_requested")
+    s.at("09:20")
+    await s.do("eli", "lock_withdrawn")
+    scale_up = await s.do(
+        "bo", "action_started", token=1, kind="scale_up", target="payments-api (6 to 12 pods)",
+        expected="fewer checkout requests waiting for a database connection",
+        metric="checkout 5xx rate", value_before="31%",
+    )  # fmt: skip
+    s.at("09:24")
+    await s.do("bo", "action_finished", action_id=str(scale_up.id), value_after="46%",
+               outcome="made_worse",
+               note="the new pods opened connections too and the database hit max_connections")  # fmt: skip
+    s.at("09:25")
+    await s.do("bo", "lock_renewed", token=1)
+    scale_down = await s.do(
+        "bo", "action_started", token=1, kind="scale_down", target="payments-api (12 to 6 pods)",
+        expected="the 5xx rate back where it was", metric="checkout 5xx rate",
+        value_before="46%", undoes=str(scale_up.id),
+    )  # fmt: skip
+    s.at("09:26")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 2)
+    s.at("09:29")
+    await s.do("bo", "action_finished", action_id=str(scale_down.id), value_after="32%",
+               outcome="undone")  # fmt: skip
+    s.at("09:30")
+    await s.do("bo", "lock_released", token=1, note="back to 6 pods")
+
+    # 09:31 the diagnosis.
+    s.at("09:31")
+    await s.do("bo", "note_added", kind="command",
+               text="kubectl -n payments get configmap payments-api -o yaml | grep pool")  # fmt: skip
+    s.at("09:32")
+    await s.do("bo", "guess_claimed", item=pool.seq)
+    s.at("09:33")
+    await s.do("bo", "evidence_added", item=pool.seq, evidence={
+        "kind": "query",
+        "text": "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'payments-api'",
+    })  # fmt: skip
+    s.at("09:34")
+    await s.do("bo", "note_added", kind="finding",
+               text="Pool wait timeouts in the payments-api logs match the 503s one for one")  # fmt: skip
+    s.at("09:35")
+    await s.do("bo", "guess_confirmed", item=pool.seq, evidence={
+        "kind": "output", "text": "v412 config: db.pool.max = 10 (v411: 50)",
+    })  # fmt: skip
+    s.at("09:36")
+    scribe_offer = await s.do("dee", "handoff_offered", offered_role="scribe", to="eli",
+                              notes="I have to step away in 20 minutes")  # fmt: skip
+    s.at("09:37")
+    await s.do("eli", "handoff_declined", offer=str(scribe_offer.id), offered_role="scribe",
+               outgoing="dee", incoming="eli",
+               reason="I am about to restart the stuck payment workers")  # fmt: skip
+    s.at("09:38")
+    await s.do("dee", "guess_claimed", item=redis.seq)
+    s.at("09:39")
+    await s.do("dee", "guess_released", item=redis.seq)
+    s.at("09:40")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 3)
+
+    # 09:50 second call: roll back.
+    s.at("09:50")
+    await s.do(
+        "ana", "decision_recorded",
+        what="Roll back payments-api to v411",
+        why="v412 cut the database pool from 50 to 10 connections per pod; "
+            "v411 ran for weeks without pool waits",
+        options=["Roll back to v411", "Hot-fix the pool size in v412"],
+        facts=[began.seq, pool.seq], owner="bo", supersedes=1,
+    )  # fmt: skip
+    s.at("09:51")
+    await s.do("bo", "lock_requested")
+    s.at("09:52")
+    rollback = await s.do(
+        "bo", "action_started", token=2, kind="rollback", target="payments-api (v412 to v411)",
+        expected="the 5xx rate under 1% as the pools return to 50 connections",
+        metric="checkout 5xx rate", value_before="32%",
+    )  # fmt: skip
+    s.at("09:54")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 4)
+    # 10:02 the rollout is slow and the lease, never renewed, runs out.
+    s.at("10:02")
+    await s.tick("lock_expired")
+    s.at("10:04")
+    await s.do("bo", "action_finished", action_id=str(rollback.id), value_after="0.4%",
+               outcome="helped", note="pool waits stopped two minutes into the rollout")  # fmt: skip
+    s.at("10:05")
+    await s.do("eli", "fact_retracted", item=us_fine.seq,
+               reason="US checkout 5xx rose to 3% too; the lower US traffic hid it")  # fmt: skip
+
+    # 10:06 an hour at SEV1 without mitigation.
+    s.at("10:06")
+    await s.tick("escalation_due")
+    s.at("10:07")
+    await s.do("ana", "escalation_dismissed",
+               reason="The rollback has brought errors down to 0.4%; watching before monitoring")  # fmt: skip
+    s.at("10:08")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 5)
+    await s.do("ana", "lock_handed_over", token=2, to="eli",
+               reason="eli restarts the payment workers stuck during the outage")  # fmt: skip
+    s.at("10:09")
+    restart = await s.do(
+        "eli", "action_started", token=3, kind="restart", target="checkout-worker consumers",
+        expected="the payment jobs stuck during the outage are retried",
+        metric="payment jobs waiting", value_before="1840",
+    )  # fmt: skip
+    s.at("10:12")
+    await s.do("eli", "action_finished", action_id=str(restart.id), value_after="0",
+               outcome="helped")  # fmt: skip
+    s.at("10:13")
+    await s.do("bo", "handoff_offered", offered_role="lead", to="eli",
+               notes="Rollback done; v412 needs a pool-size fix before it ships again")  # fmt: skip
+    s.at("10:15")
+    await s.leave("eli")
+    s.at("10:16")
+    await s.do("ana", "lock_force_released", token=3,
+               reason="eli went offline while holding the production lock")  # fmt: skip
+    s.at("10:18")
+    await s.tick("handoff_expired")
+    s.at("10:20")
+    await s.do("ana", "phase_changed", phase="monitoring", previous="mitigating")
+    s.at("10:21")
+    comms_offer = await s.do("cy", "handoff_offered", offered_role="comms", to="dee")
+    await s.do("cy", "handoff_withdrawn", offer=str(comms_offer.id), offered_role="comms",
+               outgoing="cy", incoming="dee")  # fmt: skip
+    s.at("10:22")
+    await s.do("ana", "severity_changed", severity="SEV3", previous="SEV1",
+               reason="Errors at baseline since the rollback; watching for a recurrence")  # fmt: skip
+    s.at("10:23")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 6)
+    s.at("10:30")
+    await s.do("dee", "follow_up_noted",
+               text="Fail the deploy pipeline when db.pool.max drops by more than half",
+               owner="bo", due="2026-03-28")  # fmt: skip
+    s.at("10:31")
+    await s.do("bo", "follow_up_noted",
+               text="Alert on payments-api pool wait timeouts, not only on the checkout 5xx rate",
+               owner="eli", due="2026-03-21")  # fmt: skip
+    s.at("10:32")
+    await s.do("dee", "note_added", kind="decision_heard",
+               text="No v412 redeploy until the pool-size fix is reviewed")  # fmt: skip
+    s.at("11:20")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 7)
+
+    # 12:01 ana has led for three hours: the hub suggests a rotation, and bo takes over.
+    s.at("12:01")
+    await s.tick("rotation_due")
+    s.at("12:02")
+    ic_offer = await s.do("ana", "handoff_offered", offered_role="ic", to="bo",
+                          notes="Rollback holding; resolve once errors stay at baseline "
+                                "through the lunch peak")  # fmt: skip
+    s.at("12:03")
+    await s.do("bo", "handoff_accepted", offer=str(ic_offer.id), offered_role="ic",
+               outgoing="ana", incoming="bo")  # fmt: skip
+    s.at("12:15")
+    await s.publish("cy", "internal")
+    await s.until_stored("update_delivered", 8)
+    s.at("12:30")
+    await s.do("bo", "phase_changed", phase="resolved", previous="monitoring",
+               resolution="Rolled payments-api back to v411, restoring 50 database connections "
+                          "per pod; errors at baseline since 10:04 and through the lunch peak")  # fmt: skip
+    s.at("12:40")
+    await s.do("bo", "phase_changed", phase="closed", previous="resolved")
+    await s.server.hub.record_by_hub(INCIDENT_ID, DrillScored(id=uuid.uuid4(), scorecard=SCORECARD))
+    s.at("12:41")
+    await s.close_everyone()
+    assert s.count("participant_left") == 6  # vic, eli, and the four still there at the end
+    assert hooks[INTERNAL_HOOK].requests == 8 and hooks[EXTERNAL_HOOK].requests == 4
+
+
+@contextlib.asynccontextmanager
+async def webhook_servers() -> AsyncIterator[dict[str, FixedStatusServer]]:
+    hooks = {INTERNAL_HOOK: FixedStatusServer(200), EXTERNAL_HOOK: FixedStatusServer(500)}
+    for hook in hooks.values():
+        await hook.start()
+    try:
+        yield hooks
+    finally:
+        for hook in hooks.values():
+            await hook.close()
+
+
+async def run_scripted_incident(db: Path) -> ScriptedRun:
+    """Play the scripted incident on a fresh hub writing to ``db``; the hub is stopped after."""
+    clock = ManualClock(T0)
+    async with webhook_servers() as hooks:
+        targets = [
+            WebhookTarget(name=INTERNAL_HOOK, kind=TargetKind.JSON, url=hooks[INTERNAL_HOOK].url,
+                          audiences=frozenset({Audience.INTERNAL}), timeout=5.0),
+            WebhookTarget(name=EXTERNAL_HOOK, kind=TargetKind.SLACK, url=hooks[EXTERNAL_HOOK].url,
+                          audiences=frozenset({Audience.EXTERNAL}), timeout=5.0),
+        ]  # fmt: skip
+        policy = DeliveryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
+        async with running_hub(db, clock=clock, webhooks=targets, delivery=policy) as server:
+            script = Script(server, clock)
+            try:
+                await play(script, hooks)
+            finally:
+                for person in script.people.values():
+                    await person.close()
+            events = script.head
+        posts = {name: hook.requests for name, hook in hooks.items()}
+    return ScriptedRun(db=db, incident_id=INCIDENT_ID, events=events, webhook_posts=posts)
+
+
+#: The day of the drill, for tests that need dates (follow-up due dates are after it).
+DRILL_DAY: date = T0.date()
+assert T0.tzinfo is UTC
+_ = datetime  # re-exported for tests that build times on the drill's day

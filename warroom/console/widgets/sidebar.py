@@ -1,0 +1,68 @@
+"""The side column of a wide console: who is in the room, and the latest of the record.
+
+On a large terminal every role keeps its own pane in front and still sees, beside it, who holds
+each role and what was just recorded, without switching tabs. It only reads; all writing happens
+in the panes. The console screen shows it from 140 columns up.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Label, Static
+
+from warroom.console.css import tcss_beside
+from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.timeline_view import Entry, TimelineView
+from warroom.core.roles import HELD_ROLES, ROLE_TITLES
+from warroom.core.state import IncidentState
+
+
+class TimelineTail(TimelineView, can_focus=False):
+    """The newest entries in compact form; it follows the record and takes no keys."""
+
+
+def room_text(state: IncidentState) -> Text:
+    """Held roles (vacant ones too) and who is online."""
+    text = Text()
+    for role in HELD_ROLES:
+        holder = state.holder(role)
+        person = state.participants.get(holder) if holder else None
+        mark = "●" if person is not None and person.online else "○"
+        text.append(f"{ROLE_TITLES[role]:<19}", "bold")
+        if holder:
+            text.append(f"{mark} {holder}\n")
+        else:
+            text.append("vacant\n", "dim")
+    online = sorted(state.online)
+    text.append(f"\n{len(online)} online", "bold")
+    if online:
+        text.append(": " + ", ".join(online))
+    return text
+
+
+class RoomSidebar(IncidentPane):
+    """Room summary on top, the latest of the timeline below."""
+
+    DEFAULT_CSS = tcss_beside(__file__)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._seen = 0
+
+    def compose(self) -> ComposeResult:
+        yield Label("Room", classes="sidebar-heading")
+        yield Static("", id="sidebar-room")
+        yield Label("Latest", classes="sidebar-heading", id="sidebar-latest-heading")
+        yield TimelineTail(compact=True, id="sidebar-latest")
+
+    def render_state(self, state: IncidentState) -> None:
+        self.query_one("#sidebar-room", Static).update(room_text(state))
+        tail = self.query_one(TimelineTail)
+        log = self.incident_log
+        if len(log) < self._seen:
+            self._seen = 0
+            tail.replace([])
+        if len(log) > self._seen:
+            tail.append(Entry.of(event) for event in log[self._seen :])
+            self._seen = len(log)
