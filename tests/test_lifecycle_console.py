@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 
 from tests.console_helpers import (
     NOW,
@@ -15,7 +15,12 @@ from tests.console_helpers import (
     until_live,
 )
 from tests.helpers import T0, ManualClock, eventually
-from warroom.console.screens.lifecycle_forms import PhaseForm, SeverityForm, TriageForm
+from warroom.console.screens.lifecycle_forms import (
+    ImpactStartForm,
+    PhaseForm,
+    SeverityForm,
+    TriageForm,
+)
 from warroom.console.widgets.escalation import EscalationBanner
 from warroom.console.widgets.summary import SummaryPane
 from warroom.core.lifecycle_state import EscalationStatus, TriageQuestion
@@ -76,6 +81,30 @@ async def test_a_responder_is_not_offered_severity_or_phase_but_answers_triage(t
         await ana.post("triage_confirmed", question="who", answer_seq=mark.seq)
         table = pane.query_one("#summary-triage")
         await s.wait_for(lambda: "✓ ana" in str(table.get_row("who")[3]))
+
+
+async def test_impact_start_and_a_choice_answer_from_the_keyboard(tmp_path):
+    async with console_session(tmp_path, name="bo", role="responder", size=(110, 34)) as s:
+        await on_summary(s)
+        await s.pilot.press("i")
+        await s.wait_for(lambda: isinstance(s.app.screen, ImpactStartForm))
+        await s.pilot.press(*"08:40", "enter", *"first failed checkout", "enter")
+        await s.wait_for(lambda: s.app.client.state.impact_started_at == T0 - timedelta(minutes=20))
+
+        await s.wait_for(lambda: not isinstance(s.app.screen, ImpactStartForm))
+        await s.pilot.press("down", "down", "down", "t")  # customer impact
+        await s.wait_for(lambda: isinstance(s.app.screen, TriageForm))
+        form = s.app.screen
+        assert form.question == TriageQuestion.CUSTOMER_IMPACT
+        form.query_one("#choice", Select).value = "confirmed"
+        form.query_one("#detail", Input).value = "1 in 5 payments fail"
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(
+            lambda: s.app.client.state.triage.customer_impact_detail == "1 in 5 payments fail"
+        )
+        assert s.app.client.state.triage.customer_impact == "confirmed"
+        metrics = s.app.screen.query_one("#summary-metrics", Static)
+        await s.wait_for(lambda: "from impact start" in text_of(metrics))
 
 
 async def test_the_phase_form_says_why_before_sending_and_moves_forward(tmp_path):

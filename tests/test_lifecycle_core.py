@@ -247,6 +247,17 @@ def test_escalation_is_not_due_from_monitoring_on_and_lapses_when_mitigated():
     assert state.escalations[-1].status == EscalationStatus.LAPSED
 
 
+def test_after_a_lapse_a_regression_gets_one_more_expected_time():
+    room = Room("SEV1")
+    room.tick(T0 + HOUR)
+    room.do("phase_changed", phase="monitoring", at=T0 + HOUR + timedelta(minutes=5))
+    room.do("phase_changed", phase="mitigating", reason="errors back", at=T0 + 2 * HOUR)
+    assert escalation_deadline(room.state) == T0 + 2 * HOUR + timedelta(minutes=5)
+    assert room.tick(T0 + 2 * HOUR + timedelta(minutes=4)) == []
+    [again] = room.tick(T0 + 2 * HOUR + timedelta(minutes=5))
+    assert again.id != escalation_id("inc-test", T0 + HOUR)  # a new deadline, a new id
+
+
 def test_accepting_raises_one_level_and_restarts_the_clock_for_the_new_severity():
     room = Room("SEV3")  # 24 h, then SEV2's 4 h from the change
     room.tick(T0 + 24 * HOUR)

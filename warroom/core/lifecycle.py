@@ -20,8 +20,9 @@ from the policy the hub stamped at declaration) runs from when the current sever
 or from the last dismissal of a proposal. When that deadline passes the hub records one
 ``escalation_due``, whose id derives from the incident and the deadline, so it is recorded once
 even across restarts. Every console then shows a banner proposing one level more; the IC accepts
-(a ``severity_changed`` with ``escalation=True``) or dismisses it with a reason. A dismissal buys
-one more expected time before the next proposal. Reaching "monitoring" lapses an open proposal.
+(a ``severity_changed`` with ``escalation=True``) or dismisses it with a reason. Reaching
+"monitoring" lapses an open proposal. A dismissal or a lapse buys one more expected time before
+the next proposal, so a proposal is never repeated at once.
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ def escalation_deadline(state: IncidentState) -> datetime | None:
     start = severity_since(state)
     if expected is None or start is None:
         return None
-    for past in reversed(state.escalations):
-        if past.status == EscalationStatus.DISMISSED and past.decided_at is not None:
-            start = max(start, past.decided_at)
-            break
+    # A proposal that was dismissed, or lapsed because the incident was mitigated, restarts the
+    # clock: the next proposal comes one full expected time after it, never at once again.
+    last = state.escalations[-1] if state.escalations else None
+    if last is not None and last.decided_at is not None:
+        start = max(start, last.decided_at)
     return start + expected
 
 

@@ -36,7 +36,8 @@ def check_command(
         return refuse("forbidden", "Observers can read everything but write nothing.")
     if state.phase == Phase.CLOSED and command.type not in ALLOWED_WHEN_CLOSED:
         return refuse(
-            "closed", "This incident is closed; the IC can reopen it by moving it back, with a reason."
+            "closed",
+            "This incident is closed; the IC can reopen it by moving it back, with a reason.",
         )
     return command.check(state, actor, now)
 

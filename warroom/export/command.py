@@ -1,25 +1,32 @@
-"""``warroom export``: the command-line front of the exporter."""
+"""``warroom export``: the command-line front of the exporter and of the postmortem draft."""
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
-from warroom.export.exporter import export_incidents
-from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource
+from warroom.export.exporter import ExportFileError, export_incidents
+from warroom.export.postmortem import draft
+from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource, Source
+
+#: Output names that mean Markdown when ``--format`` is not given.
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     export = sub.add_parser(
         "export",
         help="write an incident's record to SQLite, or a postmortem draft in Markdown",
-        description="Export from the hub's database file (--db) or from a running hub (--hub).",
+        description="Export from the hub's database file (--db) or from a running hub (--hub). "
+        "The SQLite file opens in sqlite3, sqlite-utils or Datasette; see docs/EXPORT.md.",
     )
     where = export.add_mutually_exclusive_group(required=True)
     where.add_argument("--db", type=Path, help="the hub's SQLite file, read directly")
     where.add_argument("--hub", help="a running hub, e.g. ws://127.0.0.1:8765")
     export.add_argument("--token", default=None, help="bearer token for --hub")
+    export.add_argument("--cafile", default=None, help="CA bundle for a wss:// hub")
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--incident", action="append", help="incident id (repeatable)")
     which.add_argument("--all", action="store_true", help="every incident in the source")
@@ -27,33 +34,50 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--out",
         type=Path,
         required=True,
-        help="the export file (.db for SQLite, .md for --format markdown)",
+        help="the export file (.db for SQLite, .md for a Markdown draft)",
     )
-    export.add_argument("--format", choices=("sqlite", "markdown"), default="sqlite")
+    export.add_argument(
+        "--format",
+        choices=("sqlite", "markdown"),
+        default=None,
+        help="sqlite or markdown (default: markdown for a .md file, else sqlite)",
+    )
     export.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     export.set_defaults(handler=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    fmt = args.format or ("markdown" if args.out.suffix in MARKDOWN_SUFFIXES else "sqlite")
+    if args.db is not None and args.out.resolve() == args.db.resolve():
+        return _fail("--out is the hub's own database; choose another file.")
     try:
-        source = DatabaseSource(args.db) if args.db else HubSource(args.hub, args.token)
-        known = source.incident_ids()
-    except (ExportSourceError, OSError) as exc:
-        print(f"warroom export: {exc}", file=sys.stderr)
-        return 1
-    wanted = known if args.all else args.incident
-    missing = [i for i in wanted if i not in known]
-    if missing:
-        print(
-            f"warroom export: no incident {', '.join(missing)} in the source "
-            f"(known: {', '.join(known) or 'none'}).",
-            file=sys.stderr,
+        source: Source = (
+            DatabaseSource(args.db) if args.db else HubSource(args.hub, args.token, args.cafile)
         )
-        return 1
-    if args.format == "markdown":
-        return _markdown(source, wanted, args.out)
-    progress = None if args.quiet or not sys.stderr.isatty() else _progress_bar
-    result = export_incidents(source, args.out, wanted, progress=progress)
+    except ExportSourceError as exc:
+        return _fail(str(exc))
+    try:
+        known = source.incident_ids()
+        wanted = known if args.all else list(dict.fromkeys(args.incident))
+        missing = [i for i in wanted if i not in known]
+        if missing:
+            return _fail(
+                f"no incident {', '.join(missing)} in {args.db or args.hub} "
+                f"(there: {', '.join(known) or 'none'})."
+            )
+        if not wanted:
+            return _fail(f"there are no incidents in {args.db or args.hub}.")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "markdown":
+            return _markdown(source, wanted, args.out)
+        progress = None if args.quiet or not sys.stderr.isatty() else _progress_bar
+        result = export_incidents(source, args.out, wanted, progress=progress)
+    except (ExportSourceError, ExportFileError) as exc:
+        return _fail(str(exc))
+    except (OSError, sqlite3.Error) as exc:
+        return _fail(f"writing {args.out} failed: {exc}")
+    finally:
+        source.close()
     if progress:
         print(file=sys.stderr)
     print(
@@ -63,17 +87,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _markdown(source: DatabaseSource | HubSource, wanted: list[str], out: Path) -> int:
-    from warroom.core.fold import replay
-    from warroom.export.postmortem import draft
-
-    parts = []
-    for incident_id in wanted:
-        log = list(source.events(incident_id))
-        parts.append(draft(replay(log), log))
+def _markdown(source: Source, wanted: list[str], out: Path) -> int:
+    parts = [draft(None, source.events(incident_id)) for incident_id in wanted]
     out.write_text("\n\n".join(parts), encoding="utf-8")
     print(f"Wrote the postmortem draft for {', '.join(wanted)} to {out.resolve()}")
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"warroom export: {message}", file=sys.stderr)
+    return 1
 
 
 def _progress_bar(incident_id: str, done: int, total: int) -> None:

@@ -1,7 +1,8 @@
 """Rows for the export's derived tables, from the folded state and from changes seen while folding.
 
-Only the shapes of the state are read here; no rule is re-implemented. Feature state that an
-incident never used simply yields no rows.
+Only the shapes of the state are read here; no rule is re-implemented, and the response metrics
+come from :func:`warroom.core.metrics.compute`, so the export shows the numbers the console shows.
+Feature state that an incident never used simply yields no rows.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from warroom.core.board import BoardItem, ItemChange, ItemKind, ItemStatus
 from warroom.core.events import EventBase
+from warroom.core.metrics import compute
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.state import IncidentState
 
+#: ``(table, primary key, rows)`` for one derived table.
 TableRows = tuple[str, str | tuple[str, ...], list[dict[str, Any]]]
 
 
@@ -26,16 +30,19 @@ def seconds(delta: timedelta | None) -> float | None:
     return delta.total_seconds() if delta is not None else None
 
 
+def _value(x: Any) -> Any:
+    return getattr(x, "value", x)
+
+
 class HistoryTracker:
     """Watches each fold step for what the end state alone cannot tell: who held which role
-    from when to when, how severity moved, and every stakeholder update sent."""
+    from when to when, and how the severity moved (with the declaration as its first entry)."""
 
     def __init__(self, incident_id: str) -> None:
         self.incident_id = incident_id
         self.roles: list[dict[str, Any]] = []
         self._open: dict[Role, dict[str, Any]] = {}
         self.severity: list[dict[str, Any]] = []
-        self.updates: list[dict[str, Any]] = []
 
     def observe(self, before: IncidentState, after: IncidentState, event: EventBase) -> None:
         for role in HELD_ROLES:
@@ -58,6 +65,7 @@ class HistoryTracker:
                 self.roles.append(interval)
                 self._open[role] = interval
         if event.type == "incident_declared" or before.severity != after.severity:
+            declared = event.type == "incident_declared"
             self.severity.append(
                 {
                     "incident_id": self.incident_id,
@@ -65,26 +73,13 @@ class HistoryTracker:
                     "at": iso(event.at),
                     "severity": after.severity.value,
                     "actor": event.actor,
-                    "reason": getattr(event, "reason", "")
-                    or ("declared" if event.type == "incident_declared" else ""),
-                }
-            )
-        if event.type == "update_published":
-            self.updates.append(
-                {
-                    "incident_id": self.incident_id,
-                    "seq": event.seq,
-                    "at": iso(event.at),
-                    "audience": str(getattr(event, "audience", "")),
-                    "author": event.actor,
-                    "text": getattr(event, "text", ""),
-                    "next_update_at": iso(getattr(event, "next_update_at", None)),
+                    "reason": "declared" if declared else getattr(event, "reason", ""),
                 }
             )
 
 
 def incident_row(state: IncidentState, event_count: int, exported_at: str) -> dict[str, Any]:
-    metrics = _metrics(state)
+    metrics = compute(state)
     return {
         "id": state.incident_id,
         "title": state.title,
@@ -95,39 +90,28 @@ def incident_row(state: IncidentState, event_count: int, exported_at: str) -> di
         "trigger": state.trigger,
         "symptoms": state.symptoms,
         "scope": state.scope,
-        "started_at": iso(metrics.get("started_at")),
-        "detected_at": iso(state.detected_at),
-        "declared_at": iso(state.declared_at),
-        "mitigated_at": iso(metrics.get("mitigated_at")),
-        "resolved_at": iso(metrics.get("resolved_at")),
-        "closed_at": iso(metrics.get("closed_at")),
-        "resolution": metrics.get("resolution") or "",
-        "time_to_detect_s": seconds(metrics.get("time_to_detect")),
-        "time_to_declare_s": seconds(metrics.get("time_to_declare")),
-        "time_to_mitigate_s": seconds(metrics.get("time_to_mitigate")),
-        "time_to_resolve_s": seconds(metrics.get("time_to_resolve")),
-        "overdue_updates": metrics.get("overdue_updates"),
+        "started_at": iso(metrics.started_at),
+        "detected_at": iso(metrics.detected_at),
+        "declared_at": iso(metrics.declared_at),
+        "mitigated_at": iso(metrics.mitigated_at),
+        "resolved_at": iso(metrics.resolved_at),
+        "closed_at": iso(metrics.closed_at),
+        "resolution": metrics.resolution,
+        "time_to_detect_s": seconds(metrics.time_to_detect),
+        "time_to_declare_s": seconds(metrics.time_to_declare),
+        "time_to_mitigate_s": seconds(metrics.time_to_mitigate),
+        "time_to_resolve_s": seconds(metrics.time_to_resolve),
+        "measured_from": metrics.measured_from,
+        "overdue_updates": metrics.overdue_updates,
+        "escalations": metrics.escalations,
+        "peak_severity": _value(metrics.peak_severity),
         "event_count": event_count,
         "exported_at": exported_at,
     }
 
 
-def _metrics(state: IncidentState) -> dict[str, Any]:
-    """The core's response metrics, as a plain dict (empty where the core has none)."""
-    try:
-        from warroom.core import metrics as core_metrics
-    except ImportError:
-        return {}
-    compute = getattr(core_metrics, "compute", None) or getattr(core_metrics, "metrics", None)
-    if compute is None:
-        return {}
-    value = compute(state)
-    if hasattr(value, "model_dump"):
-        return dict(value)
-    return dict(value) if isinstance(value, dict) else {}
-
-
 def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[TableRows]:
+    """Every derived table's rows for one incident, parents before children."""
     inc = state.incident_id
     yield (
         "participants",
@@ -140,14 +124,16 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
                 "joined_at": iso(p.joined_at),
                 "last_seen": iso(p.last_seen),
                 "online_at_export": int(p.online),
+                "join_code": state.access.guests.get(p.name),
             }
             for p in state.participants.values()
         ],
     )
     yield "roles", ("incident_id", "role", "since_seq"), tracker.roles
     yield "severity_changes", ("incident_id", "seq"), tracker.severity
-    yield "comms_updates", ("incident_id", "seq"), tracker.updates
-    card = getattr(state, "drill_scorecard", None)
+    yield from _triage_table(state)
+    yield from _comms_tables(state)
+    card = state.drill_scorecard
     if card is not None:
         row = card.model_dump()
         row["observations"] = json.dumps(row["observations"])
@@ -157,17 +143,81 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
     yield from _lock_tables(state)
 
 
-def _value(x: Any) -> Any:
-    return getattr(x, "value", x)
+def _triage_table(state: IncidentState) -> Iterator[TableRows]:
+    yield (
+        "triage",
+        ("incident_id", "question"),
+        [
+            {
+                "incident_id": state.incident_id,
+                "question": question.value,
+                "answer": state.triage.answer(question),
+                "answered_by": mark.by,
+                "answered_at": iso(mark.at),
+                "answer_seq": mark.seq,
+                "confirmed_by": mark.confirmed_by or None,
+                "confirmed_at": iso(mark.confirmed_at),
+            }
+            for question, mark in state.triage_marks.items()
+        ],
+    )
+
+
+def _comms_tables(state: IncidentState) -> Iterator[TableRows]:
+    inc = state.incident_id
+    updates = state.comms.updates
+    yield (
+        "comms_updates",
+        ("incident_id", "seq"),
+        [
+            {
+                "incident_id": inc,
+                "seq": u.seq,
+                "number": u.number,
+                "at": iso(u.at),
+                "audience": u.audience.value,
+                "author": u.author,
+                "severity": u.severity.value,
+                "phase": u.phase.value,
+                "text": u.text,
+                "next_update_at": iso(u.next_update_at),
+            }
+            for u in updates
+        ],
+    )
+    seq_of = {u.update_id: u.seq for u in updates}
+    yield (
+        "update_deliveries",
+        ("incident_id", "update_seq", "target"),
+        [
+            {
+                "incident_id": inc,
+                "update_seq": seq_of[d.update_id],
+                "target": d.target,
+                "status": d.status.value,
+                "attempts": d.attempts,
+                "detail": d.detail,
+                "at": iso(d.at),
+            }
+            for d in state.comms.deliveries
+            if d.update_id in seq_of
+        ],
+    )
+
+
+def _last_change(item: BoardItem, *actions: str) -> ItemChange | None:
+    """The latest change of ``item`` whose action is one of ``actions`` (its status history)."""
+    return next((c for c in reversed(item.history) if c.action in actions), None)
 
 
 def _board_tables(state: IncidentState) -> Iterator[TableRows]:
     inc = state.incident_id
-    items = getattr(state, "board", {}) or {}
     guesses, facts, history, evidence = [], [], [], []
-    for item in items.values():
-        kind, status = _value(item.kind), _value(item.status)
-        if kind == "guess":
+    for item in state.board.values():
+        was_guess = item.kind == ItemKind.GUESS
+        resolved = _last_change(item, "confirmed", "ruled out")
+        retracted = _last_change(item, "retracted")
+        if was_guess:
             guesses.append(
                 {
                     "incident_id": inc,
@@ -175,15 +225,15 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
                     "text": item.text,
                     "author": item.author,
                     "added_at": iso(item.added_at),
-                    "status": status,
+                    "status": item.status.value,
                     "owner": item.owner,
-                    "resolved_by": item.resolved_by,
-                    "resolved_at": iso(item.resolved_at),
-                    "reason": item.reason,
+                    "resolved_by": resolved.actor if resolved else None,
+                    "resolved_at": iso(resolved.at) if resolved else None,
+                    "reason": item.reason if item.status == ItemStatus.RULED_OUT else "",
                 }
             )
-        if kind == "fact" or status in ("confirmed", "retracted"):
-            from_guess = kind == "guess"
+        if item.status in (ItemStatus.CONFIRMED, ItemStatus.RETRACTED):
+            confirmed = resolved if was_guess else None
             facts.append(
                 {
                     "incident_id": inc,
@@ -191,37 +241,39 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
                     "text": item.text,
                     "author": item.author,
                     "added_at": iso(item.added_at),
-                    "status": "retracted" if status == "retracted" else "confirmed",
-                    "from_guess": item.no if from_guess else None,
-                    "confirmed_by": item.resolved_by if from_guess else item.author,
-                    "confirmed_at": iso(item.resolved_at) if from_guess else iso(item.added_at),
-                    "retracted_reason": item.reason if status == "retracted" else "",
+                    "status": item.status.value,
+                    "from_guess": item.no if was_guess else None,
+                    "confirmed_by": confirmed.actor if confirmed else item.author,
+                    "confirmed_at": iso(confirmed.at if confirmed else item.added_at),
+                    "retracted_by": retracted.actor if retracted else None,
+                    "retracted_at": iso(retracted.at) if retracted else None,
+                    "retracted_reason": item.reason if retracted else "",
                 }
             )
-        for change in getattr(item, "history", ()):
-            history.append(
-                {
-                    "incident_id": inc,
-                    "item_no": item.no,
-                    "seq": change.seq,
-                    "at": iso(change.at),
-                    "actor": change.actor,
-                    "action": change.action,
-                    "detail": change.detail,
-                }
-            )
-        for note in getattr(item, "evidence", ()):
-            evidence.append(
-                {
-                    "incident_id": inc,
-                    "item_no": item.no,
-                    "seq": note.seq,
-                    "kind": _value(note.kind),
-                    "text": note.text,
-                    "by": note.by,
-                    "at": iso(note.at),
-                }
-            )
+        history.extend(
+            {
+                "incident_id": inc,
+                "item_no": item.no,
+                "seq": change.seq,
+                "at": iso(change.at),
+                "actor": change.actor,
+                "action": change.action,
+                "detail": change.detail,
+            }
+            for change in item.history
+        )
+        evidence.extend(
+            {
+                "incident_id": inc,
+                "item_no": item.no,
+                "seq": note.seq,
+                "kind": note.kind.value,
+                "text": note.text,
+                "by": note.by,
+                "at": iso(note.at),
+            }
+            for note in item.evidence
+        )
     yield "guesses", ("incident_id", "no"), guesses
     yield "facts", ("incident_id", "no"), facts
     yield "board_history", ("incident_id", "item_no", "seq"), history
@@ -230,7 +282,7 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
 
 def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
     inc = state.incident_id
-    decisions = getattr(state, "decisions", {}) or {}
+    decisions = state.decisions.values()
     yield (
         "decisions",
         ("incident_id", "no"),
@@ -248,7 +300,7 @@ def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
                 "supersedes": d.supersedes,
                 "superseded_by": d.superseded_by,
             }
-            for d in decisions.values()
+            for d in decisions
         ],
     )
     yield (
@@ -256,7 +308,7 @@ def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
         ("incident_id", "decision_no", "fact_no"),
         [
             {"incident_id": inc, "decision_no": d.no, "fact_no": f}
-            for d in decisions.values()
+            for d in decisions
             for f in d.facts
         ],
     )
@@ -273,15 +325,13 @@ def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
                 "noted_by": f.noted_by,
                 "at": iso(f.at),
             }
-            for f in (getattr(state, "follow_ups", {}) or {}).values()
+            for f in state.follow_ups.values()
         ],
     )
 
 
 def _lock_tables(state: IncidentState) -> Iterator[TableRows]:
     inc = state.incident_id
-    lock = getattr(state, "lock", None)
-    grants = getattr(lock, "grants", ()) if lock is not None else ()
     yield (
         "lock_grants",
         ("incident_id", "token"),
@@ -291,17 +341,16 @@ def _lock_tables(state: IncidentState) -> Iterator[TableRows]:
                 "token": g.token,
                 "holder": g.holder,
                 "granted_at": iso(g.granted_at),
-                "via": _value(g.via),
+                "via": g.via.value,
                 "granted_by": g.by,
                 "ended_at": iso(g.ended_at),
                 "ended": _value(g.ended),
-                "ended_by": g.ended_by,
+                "ended_by": g.ended_by or None,
                 "reason": g.reason,
             }
-            for g in grants
+            for g in state.lock.grants
         ],
     )
-    actions = getattr(state, "actions", {}) or {}
     yield (
         "actions",
         ("incident_id", "id"),
@@ -310,19 +359,21 @@ def _lock_tables(state: IncidentState) -> Iterator[TableRows]:
                 "incident_id": inc,
                 "id": str(a.id),
                 "token": a.token,
-                "kind": _value(a.kind),
+                "kind": a.kind.value,
                 "target": a.target,
                 "expected": a.expected,
                 "metric": a.metric,
                 "value_before": a.value_before,
-                "value_after": a.value_after,
+                "value_after": a.value_after or None,
                 "outcome": _value(a.outcome),
                 "started_by": a.by,
                 "started_at": iso(a.started_at),
+                "finished_by": a.finished_by or None,
                 "finished_at": iso(a.finished_at),
                 "note": a.note,
                 "undoes": str(a.undoes) if a.undoes else None,
+                "undone_by": str(a.undone_by) if a.undone_by else None,
             }
-            for a in actions.values()
+            for a in state.actions.values()
         ],
     )

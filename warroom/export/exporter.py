@@ -1,7 +1,8 @@
 """Write incidents into an export file: the raw log, the readable timeline, and derived tables.
 
-The log is streamed in batches and folded as it goes, so memory stays flat however long the
-incident; the tables that describe the end state (board, decisions, lock, actions) come from the
+The log is streamed in batches of ``BATCH`` events and folded as it goes, so memory stays flat
+however long the incident: only the current batch of rows and the folded state are held, never
+the log. The tables that describe the end state (board, decisions, lock, actions) come from the
 same fold the hub and consoles use. Every write is an upsert on a stable key, so re-exporting into
 the same file updates rows in place and never duplicates them.
 """
@@ -9,11 +10,12 @@ the same file updates rows in place and never duplicates them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import sqlite_utils
 
@@ -21,16 +23,16 @@ from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.state import IncidentState
 from warroom.export import derived
-from warroom.export.schema import SCHEMA_VERSION, TABLES, VIEWS
+from warroom.export.schema import GENERATOR, SCHEMA_VERSION, TABLES, VIEWS
+from warroom.export.sources import Source
 
+#: ``progress(incident_id, events_done, events_total)`` after each batch.
 Progress = Callable[[str, int, int], None]
 BATCH = 2000
 
 
-class Source(Protocol):
-    def incident_ids(self) -> list[str]: ...
-    def count(self, incident_id: str) -> int: ...
-    def events(self, incident_id: str) -> Iterable[EventBase]: ...
+class ExportFileError(RuntimeError):
+    """The output file cannot take an export (it is something else); the message says why."""
 
 
 @dataclass
@@ -42,12 +44,34 @@ class ExportResult:
 
 
 def open_export(path: str | Path) -> sqlite_utils.Database:
-    """Open (or create) an export file with the current schema."""
-    db = sqlite_utils.Database(path)
+    """Open (or create) an export file with the current schema.
+
+    A SQLite file that holds other tables (a hub's own database, say) is refused: exporting into
+    it would mix the export's rows into someone else's tables.
+    """
+    path = Path(path)
+    try:
+        db = sqlite_utils.Database(path)
+        tables = set(db.table_names())
+    except sqlite3.DatabaseError as exc:
+        raise ExportFileError(f"{path} is not a SQLite file ({exc}); choose another --out.") from exc
+    if tables and _generator(db) != GENERATOR:
+        db.close()
+        raise ExportFileError(
+            f"{path} is a SQLite file that is not a warroom export (it has the tables "
+            f"{', '.join(sorted(tables)[:4])}...); choose a new file for --out."
+        )
     db.executescript(TABLES)
     db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
-    db["meta"].upsert({"key": "generator", "value": "warroom export"}, pk="key")
+    db["meta"].upsert({"key": "generator", "value": GENERATOR}, pk="key")
     return db
+
+
+def _generator(db: sqlite_utils.Database) -> str | None:
+    if "meta" not in db.table_names():
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'generator'").fetchone()
+    return row[0] if row else None
 
 
 def export_incidents(
@@ -61,17 +85,19 @@ def export_incidents(
     db = open_export(out)
     result = ExportResult(path=Path(out))
     exported_at = (now or datetime.now(UTC)).isoformat()
-    for incident_id in incident_ids:
-        state, count = _export_one(db, source, incident_id, progress, exported_at)
-        result.incidents.append(incident_id)
-        result.events += count
-        result.states[incident_id] = state
-    for name, sql in VIEWS.items():
-        db.create_view(name, sql, replace=True)
-    if not db["timeline"].detect_fts():
-        db["timeline"].enable_fts(["text", "actor", "kind"], create_triggers=True)
-    db.conn.commit()
-    db.close()
+    try:
+        for incident_id in incident_ids:
+            state, count = _export_one(db, source, incident_id, progress, exported_at)
+            result.incidents.append(incident_id)
+            result.events += count
+            result.states[incident_id] = state
+        for name, sql in VIEWS.items():
+            db.create_view(name, sql, replace=True)
+        if not db["timeline"].detect_fts():
+            db["timeline"].enable_fts(["text", "actor", "kind"], create_triggers=True)
+        db.conn.commit()
+    finally:
+        db.close()
     return result
 
 
@@ -90,8 +116,9 @@ def _export_one(
     done = 0
 
     # The incident row goes first so every other row's foreign key has something to point at;
-    # it is filled in completely once the whole log has been folded.
-    db["incidents"].upsert({"id": incident_id, "title": ""}, pk="id")
+    # it is filled in completely once the whole log has been folded. A re-export keeps the row
+    # it has until then.
+    db["incidents"].insert({"id": incident_id, "title": ""}, pk="id", ignore=True)
 
     def flush() -> None:
         with db.atomic():
@@ -110,10 +137,10 @@ def _export_one(
         if len(events) >= BATCH:
             flush()
             if progress:
-                progress(incident_id, done, total)
+                progress(incident_id, done, max(total, done))
     flush()
     if progress:
-        progress(incident_id, done, total)
+        progress(incident_id, done, max(total, done))
 
     with db.atomic():
         db["incidents"].upsert(derived.incident_row(state, done, exported_at), pk="id")
@@ -124,12 +151,13 @@ def _export_one(
 
 
 def event_row(event: EventBase) -> dict[str, Any]:
+    """The raw log's row: the envelope in columns, the event's own fields as JSON."""
     return {
         "incident_id": event.incident_id,
         "seq": event.seq,
         "id": str(event.id),
         "type": event.type,
-        "at": _iso(event.at),
+        "at": derived.iso(event.at),
         "actor": event.actor,
         "role": event.role.value,
         "payload": json.dumps(event.payload(), separators=(",", ":")),
@@ -137,16 +165,13 @@ def event_row(event: EventBase) -> dict[str, Any]:
 
 
 def timeline_row(event: EventBase) -> dict[str, Any]:
+    """The timeline's row: the line the console shows for the event."""
     return {
         "incident_id": event.incident_id,
         "seq": event.seq,
-        "at": _iso(event.at),
+        "at": derived.iso(event.at),
         "actor": event.actor,
         "role": event.role.value,
         "kind": event.entry_kind(),
         "text": event.describe(),
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

@@ -1,27 +1,59 @@
 """A blameless review draft in Markdown, written from the record rather than from memory.
 
-People appear as the roles they held and by name only as participants, never as the subject of
-blame: actions are stated as what was done and what it changed. The sections a team must write
-itself (what went well, what was hard) are left as prompts.
+The draft states what happened, what was decided and why, and what each change to production did,
+in the order it happened. People appear as participants and as the roles they held, never as the
+subject of a judgement: an action reads as what was done and what the metric did, a decision as
+what was chosen and the reasons given at the time. The sections only the team can write (what
+went well, what was hard) are left as prompts.
+
+The draft prints no event ids, so the same record always gives the same text; board cards are
+named by their number (``#12``), decisions by theirs (``D2``), as the console names them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from uuid import UUID
 
+from warroom.core.board import BoardItem, ItemKind, ItemStatus
+from warroom.core.comms_state import Audience, DeliveryStatus
 from warroom.core.events import EventBase
+from warroom.core.fold import apply
+from warroom.core.lifecycle_state import QUESTION_TEXT, Escalation, EscalationStatus
+from warroom.core.metrics import ResponseMetrics, compute
+from warroom.core.production import LEASE_END_WORDS, GrantVia
+from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.state import IncidentState
-from warroom.export import derived
+from warroom.export.derived import HistoryTracker
+
+#: Timeline entries the draft leaves out: comings and goings, and webhook posts that worked.
+#: (Failed deliveries stay: stakeholders who heard nothing are part of the story.)
+QUIET_TYPES = frozenset({"participant_joined", "participant_left", "update_delivered"})
+
+PREAMBLE = (
+    "_A blameless review: it looks at how the system and the response worked, not at who to "
+    "blame. Everything below is drawn from the incident record; edit freely, and check the "
+    "numbers against the export._"
+)
 
 
-def _t(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+class _Clock:
+    """Times as the draft prints them: ``HH:MM`` on the day of the declaration, else dated."""
+
+    def __init__(self, day: datetime | None) -> None:
+        self.day = day.date() if day else None
+
+    def __call__(self, value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        if self.day is None or value.date() != self.day:
+            return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%H:%M")
 
 
-def _hm(value: datetime | None) -> str:
-    return value.strftime("%H:%M:%S") if value else "—"
+def _full(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
 def _dur(delta: timedelta | None) -> str:
@@ -33,171 +65,416 @@ def _dur(delta: timedelta | None) -> str:
     if hours:
         return f"{hours} h {minutes:02d} min"
     if minutes:
-        return f"{minutes} min {secs:02d} s"
+        return f"{minutes} min" if not secs else f"{minutes} min {secs:02d} s"
     return f"{secs} s"
 
 
-def _v(x: Any) -> str:
-    return str(getattr(x, "value", x)).replace("_", " ")
+def _attempts(n: int) -> str:
+    return "1 attempt" if n == 1 else f"{n} attempts"
 
 
-def draft(state: IncidentState, log: Sequence[EventBase]) -> str:
-    """The review draft for one incident, from its folded state and its log."""
-    metrics = derived._metrics(state)
-    tracker = derived.HistoryTracker(state.incident_id)
-    # Severity history and updates come from the log itself.
-    from warroom.core.fold import apply
+def _title(role: Role) -> str:
+    return ROLE_TITLES[role].lower()
 
+
+def draft(state: IncidentState | None, log: Iterable[EventBase]) -> str:
+    """The review draft for one incident, from its log (read once, in ``seq`` order).
+
+    ``state`` is the log's folded state if the caller already has it; with ``None`` the log is
+    folded here, in the same pass that collects the history the end state no longer shows.
+    """
     folded = IncidentState()
+    tracker = HistoryTracker(state.incident_id if state else "")
+    entries: list[Entry] = []
+    #: The role each production action was made in, by action id.
+    action_roles: dict[UUID, Role] = {}
     for event in log:
-        before = folded
-        folded = apply(folded, event)
+        before, folded = folded, apply(folded, event)
         tracker.observe(before, folded, event)
+        if event.type not in QUIET_TYPES:
+            entries.append((event.at, event.role, _line(event, folded)))
+        if event.type == "action_started":
+            action_roles[event.id] = event.role
+    state = state or folded
+    return _Draft(state, tracker, entries, action_roles).render()
 
-    out: list[str] = []
-    add = out.append
-    drill = " (drill)" if state.drill else ""
-    add(f"# Incident review: {state.title}{drill}")
-    add("")
-    add(f"Incident `{state.incident_id}` · {state.severity.value} · phase {state.phase.value}")
-    add("")
-    add(
-        "_A blameless review: we look at how the system and the response worked, not at who to "
-        "blame. Everything below is drawn from the incident record; edit freely._"
-    )
-    add("")
-    add("## Summary")
-    add("")
-    resolution = metrics.get("resolution") or ""
-    add(f"- **What happened:** {state.symptoms or state.title}")
-    add(f"- **Trigger:** {state.trigger or 'not recorded'}")
-    add(f"- **Resolution:** {resolution or 'not recorded'}")
-    add("")
-    add("## Impact")
-    add("")
-    add(f"- **Scope:** {state.scope or 'not recorded'}")
-    triage = getattr(state, "triage", None)
-    if triage is not None and hasattr(triage, "model_dump"):
-        for key, value in triage.model_dump().items():
-            if value not in (None, "", [], {}):
-                add(f"- **{key.replace('_', ' ').capitalize()}:** {_v(value)}")
-    started = metrics.get("started_at")
-    ended = metrics.get("resolved_at") or metrics.get("mitigated_at")
-    duration = (ended - started) if started and ended else None
-    add(f"- **Duration of impact:** {_dur(duration)}")
-    history = ", ".join(
-        f"{row['severity']} at {row['at'][11:19] if row['at'] else '—'}"
-        + (f" ({row['reason']})" if row["reason"] and row["reason"] != "declared" else "")
-        for row in tracker.severity
-    )
-    add(f"- **Severity history:** {history or state.severity.value}")
-    add("")
-    add("## Response times")
-    add("")
-    add("| measure | value |")
-    add("|---|---|")
-    add(f"| impact started | {_t(started)} |")
-    add(f"| detected | {_t(state.detected_at)} |")
-    add(f"| declared | {_t(state.declared_at)} |")
-    add(f"| mitigated | {_t(metrics.get('mitigated_at'))} |")
-    add(f"| resolved | {_t(metrics.get('resolved_at'))} |")
-    add(f"| time to detect | {_dur(metrics.get('time_to_detect'))} |")
-    add(f"| time to declare | {_dur(metrics.get('time_to_declare'))} |")
-    add(f"| time to mitigate | {_dur(metrics.get('time_to_mitigate'))} |")
-    add(f"| time to resolve | {_dur(metrics.get('time_to_resolve'))} |")
-    overdue = metrics.get("overdue_updates")
-    add(f"| stakeholder updates overdue | {overdue if overdue is not None else '—'} |")
-    add("")
-    add("## Who held which role")
-    add("")
-    for row in tracker.roles:
-        until = row["until"][11:19] if row["until"] else "the end"
-        add(f"- {row['role']}: {row['holder']}, from {row['since'][11:19]} to {until}")
-    if not tracker.roles:
-        add("- not recorded")
-    add("")
-    add("## Timeline")
-    add("")
-    for event in log:
-        if event.type in ("participant_joined", "participant_left"):
-            continue
-        add(f"- {_hm(event.at)} · {event.role.value} · {event.describe()}")
-    add("")
-    add("## Decisions")
-    add("")
-    decisions = getattr(state, "decisions", {}) or {}
-    for d in decisions.values():
-        superseded = f" (superseded by #{d.superseded_by})" if d.superseded_by else ""
-        add(f"### Decision {d.no}{superseded}: {d.what}")
-        add("")
-        add(f"- **When:** {_hm(d.at)}")
-        add(f"- **Why:** {d.why}")
-        if d.options:
-            add(f"- **Options considered:** {'; '.join(d.options)}")
-        if d.facts:
-            add(f"- **Resting on facts:** {', '.join(f'#{n}' for n in d.facts)}")
-        if d.owner:
-            add(f"- **Carried out by:** {d.owner}")
-        add("")
-    if not decisions:
-        add("No decisions were recorded.")
-        add("")
-    add("## What was changed in production")
-    add("")
-    actions = getattr(state, "actions", {}) or {}
-    for a in actions.values():
-        outcome = _v(a.outcome) if a.outcome else "not finished"
-        add(
-            f"- {_hm(a.started_at)} · {_v(a.kind)} on {a.target} (lock token {a.token}): "
-            f"expected {a.expected or '—'}; {a.metric or 'metric'} {a.value_before or '?'} → "
-            f"{a.value_after or '?'}; outcome: **{outcome}**"
+
+#: One timeline line: when, in which role, what.
+Entry = tuple[datetime | None, Role, str]
+
+
+def _line(event: EventBase, after: IncidentState) -> str:
+    """The event's timeline line, shortened where the console's line repeats the header.
+
+    A published update's first line restates the incident's title; the draft names the update
+    by its number instead (its full text is in the export's ``comms_updates``).
+    """
+    if event.type == "update_published" and after.comms.updates:
+        update = after.comms.updates[-1]
+        promise = f"; next by {update.next_update_at:%H:%M} UTC" if update.next_update_at else ""
+        return (
+            f"{update.audience.value.capitalize()} update #{update.number} published "
+            f"({update.severity}, {update.phase.value}){promise}"
         )
-    if not actions:
-        add("No production actions were recorded under the lock.")
-    add("")
-    add("## Facts established and guesses ruled out")
-    add("")
-    add("_Contributing factors start here._")
-    add("")
-    board = getattr(state, "board", {}) or {}
-    for item in board.values():
-        status = _v(item.status)
-        if _v(item.kind) == "fact" or status == "confirmed":
-            mark = " (retracted: " + item.reason + ")" if status == "retracted" else ""
-            add(f"- Fact #{item.no}: {item.text}{mark}")
-    for item in board.values():
-        if status_is(item, "ruled out"):
-            add(
-                f"- Ruled out #{item.no}: {item.text}"
-                + (f" — {item.reason}" if item.reason else "")
+    return event.describe()
+
+
+class _Draft:
+    """The sections of one draft, in the order a review reads them."""
+
+    def __init__(
+        self,
+        state: IncidentState,
+        tracker: HistoryTracker,
+        entries: list[Entry],
+        action_roles: dict[UUID, Role],
+    ) -> None:
+        self.state = state
+        self.tracker = tracker
+        self.entries = entries
+        self.action_roles = action_roles
+        self.metrics: ResponseMetrics = compute(state)
+        self.at = _Clock(state.declared_at)
+        self.out: list[str] = []
+
+    def add(self, *lines: str) -> None:
+        self.out.extend(lines)
+
+    def render(self) -> str:
+        for section in (
+            self.header,
+            self.summary,
+            self.impact,
+            self.response_times,
+            self.roles,
+            self.timeline,
+            self.decisions,
+            self.production,
+            self.comms,
+            self.board,
+            self.prompts,
+            self.follow_ups,
+            self.scorecard,
+        ):
+            section()
+        return "\n".join(self.out).rstrip("\n") + "\n"
+
+    # --- sections ---------------------------------------------------------------------------
+    def header(self) -> None:
+        s, m = self.state, self.metrics
+        drill = " (drill)" if s.drill else ""
+        peak = m.peak_severity.value if m.peak_severity else s.severity.value
+        severity = peak if peak == s.severity.value else f"{peak} at its peak, {s.severity} at the end"
+        self.add(
+            f"# Incident review: {s.title}{drill}",
+            "",
+            f"Incident `{s.incident_id}` · declared {_full(s.declared_at)} · {severity} · "
+            f"{s.phase.value}",
+            "",
+        )
+        if s.drill:
+            self.add("_This was a GameDay drill: the record is real, the incident was not._", "")
+        self.add(PREAMBLE, "")
+
+    def summary(self) -> None:
+        s, m = self.state, self.metrics
+        ended = m.mitigated_at or m.resolved_at
+        start = m.started_at or m.detected_at
+        lasted = _dur(ended - start) if ended and start else "not over when the record ends"
+        origin = "impact start" if m.started_at else "detection"
+        span = (
+            f", from {self.at(start)} ({origin}) to {self.at(ended)} UTC (mitigated)"
+            if ended and start
+            else ""
+        )
+        self.add(
+            "## Summary",
+            "",
+            f"- **What happened:** {s.symptoms or s.title}",
+            f"- **How it was noticed:** {s.trigger or 'not recorded'}",
+            f"- **How it ended:** {m.resolution or 'no resolution recorded'}",
+            f"- **Impact lasted:** {lasted}{span}",
+            "",
+        )
+
+    def impact(self) -> None:
+        s = self.state
+        self.add("## Impact", "", f"- **Scope:** {s.scope or 'not recorded'}")
+        for question, mark in s.triage_marks.items():
+            how = "confirmed by the incident commander" if mark.confirmed else "not confirmed"
+            self.add(f"- **{QUESTION_TEXT[question]}** {s.triage.answer(question)} ({how})")
+        self.add("- **Severity:**")
+        for row in self.tracker.severity:
+            why = "declared" if row["reason"] == "declared" else row["reason"]
+            at = datetime.fromisoformat(row["at"]) if row["at"] else None
+            self.add(f"  - {self.at(at)} {row['severity']}: {why}")
+        for esc in s.escalations:
+            self.add(f"- **Escalation proposed at {self.at(esc.at)}:** {self._escalation(esc)}")
+        self.add("")
+
+    def _escalation(self, esc: Escalation) -> str:
+        hours, minutes = divmod(esc.expected_minutes, 60)
+        span = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+        what = f"not mitigated within {span} at {esc.severity}"
+        outcome = {
+            EscalationStatus.OPEN: "still open when the record ends",
+            EscalationStatus.ACCEPTED: f"accepted, raised to {esc.proposed}",
+            EscalationStatus.DISMISSED: f"dismissed: {esc.reason}",
+            EscalationStatus.SUPERSEDED: f"the severity was changed instead: {esc.reason}",
+            EscalationStatus.LAPSED: "lapsed when the incident was mitigated",
+        }[esc.status]
+        return f"{what}; {outcome}"
+
+    def response_times(self) -> None:
+        m = self.metrics
+        origin = "impact start" if m.measured_from == "impact_started" else "detection"
+        overdue = m.overdue_updates if m.overdue_updates is not None else "—"
+        self.add(
+            "## Response times",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| impact started | {_full(m.started_at) if m.started_at else 'not recorded'} |",
+            f"| detected | {_full(m.detected_at)} |",
+            f"| declared | {_full(m.declared_at)} |",
+            f"| mitigated (monitoring) | {_full(m.mitigated_at)} |",
+            f"| resolved | {_full(m.resolved_at)} |",
+            f"| closed | {_full(m.closed_at)} |",
+            f"| time to detect | {_dur(m.time_to_detect)} |",
+            f"| time to declare | {_dur(m.time_to_declare)} |",
+            f"| time to mitigate (from {origin}) | {_dur(m.time_to_mitigate)} |",
+            f"| time to resolve (from {origin}) | {_dur(m.time_to_resolve)} |",
+            f"| stakeholder update deadlines missed | {overdue} |",
+            "",
+        )
+
+    def roles(self) -> None:
+        self.add("## Who held which role", "")
+        spells = self.tracker.roles
+        for role in HELD_ROLES:
+            mine = [r for r in spells if r["role"] == role.value]
+            if not mine:
+                continue
+            held = ", ".join(
+                f"{r['holder']} ({self._hm(r['since'])} to "
+                f"{self._hm(r['until']) if r['until'] else 'the end'})"
+                for r in mine
             )
-    for item in board.values():
-        if _v(item.kind) == "guess" and status_is(item, "open"):
-            add(f"- Still open #{item.no}: {item.text}")
-    if not board:
-        add("- nothing was put on the board")
-    add("")
-    add("## What went well")
-    add("")
-    add("_Which parts of the response worked and should be kept?_")
-    add("")
-    add("## What was hard")
-    add("")
-    add("_Where did the response slow down, and what would have helped?_")
-    add("")
-    add("## Follow-ups")
-    add("")
-    follow_ups = getattr(state, "follow_ups", {}) or {}
-    if follow_ups:
-        add("| # | action | owner | due |")
-        add("|---|---|---|---|")
-        for f in follow_ups.values():
-            add(f"| {f.no} | {f.text} | {f.owner} | {f.due.isoformat()} |")
-    else:
-        add("_No follow-ups were noted during the incident; add owned, dated items here._")
-    add("")
-    return "\n".join(out)
+            self.add(f"- **{ROLE_TITLES[role]}:** {held}")
+        if not spells:
+            self.add("- no role was held")
+        holders = {r["holder"] for r in spells}
+        others = [
+            f"{p.name} ({self._seat(p.name, p.seat)})"
+            for p in self.state.participants.values()
+            if p.name not in holders
+        ]
+        if others:
+            self.add(f"- **Also in the room:** {', '.join(others)}")
+        self.add("")
 
+    def _hm(self, text: str) -> str:
+        return self.at(datetime.fromisoformat(text))
 
-def status_is(item: Any, wanted: str) -> bool:
-    return _v(item.status) == wanted
+    def _seat(self, name: str, seat: Role) -> str:
+        code = self.state.access.guests.get(name)
+        if code is not None:
+            label = self.state.access.codes[code].label if code in self.state.access.codes else ""
+            return f"guest, {label}" if label else "guest"
+        return _title(seat)
+
+    def timeline(self) -> None:
+        self.add(
+            "## Timeline",
+            "",
+            "_Times are UTC. Joins, departures and webhook posts that arrived are left out; "
+            "the export's `timeline` table has every entry._",
+            "",
+        )
+        for at, role, text in self.entries:
+            self.add(f"- {self.at(at)} · {role.value} · {text}")
+        self.add("")
+
+    def decisions(self) -> None:
+        self.add("## Decisions", "")
+        decisions = list(self.state.decisions.values())
+        if not decisions:
+            self.add("No decisions were recorded.", "")
+        for d in decisions:
+            superseded = f" (superseded by D{d.superseded_by})" if d.superseded_by else ""
+            self.add(f"### D{d.no}: {d.what}{superseded}", "", f"- **When:** {self.at(d.at)}")
+            if d.supersedes:
+                self.add(f"- **Replaces:** D{d.supersedes}")
+            self.add(f"- **Why:** {d.why}")
+            if d.options:
+                self.add(f"- **Options considered:** {'; '.join(d.options)}")
+            for no in d.facts:
+                card = self.state.board.get(no)
+                self.add(f"- **Resting on:** #{no} {card.text if card else ''}".rstrip())
+            if d.owner:
+                self.add(f"- **Carried out by:** {d.owner}")
+            self.add("")
+
+    def production(self) -> None:
+        self.add("## What was changed in production", "")
+        actions = list(self.state.actions.values())
+        if not actions:
+            self.add("No production actions were recorded under the lock.", "")
+        else:
+            self.add(
+                "_Every change was made under the production lock; the values before and after "
+                "are what was measured at the time._",
+                "",
+            )
+        started = {a.id: a for a in actions}
+        for a in actions:
+            undo = "undo: " if a.undoes else ""
+            role = self.action_roles.get(a.id)
+            by = f"{a.by}, {_title(role)}" if role else a.by
+            self.add(
+                f"- **{self.at(a.started_at)} · {undo}{a.kind.label} {a.target}** "
+                f"(lock token {a.token}, by {by})",
+                f"  - Expected: {a.expected}",
+            )
+            if a.outcome is None:
+                self.add(f"  - {a.metric}: {a.value_before} before; no result recorded")
+            else:
+                self.add(
+                    f"  - {a.metric}: {a.value_before} → {a.value_after} at "
+                    f"{self.at(a.finished_at)}: **{a.outcome.label}**"
+                )
+            if a.note:
+                self.add(f"  - Note: {a.note}")
+            if a.undoes and a.undoes in started:
+                first = started[a.undoes]
+                self.add(f"  - Reverses the {first.kind.label} of {self.at(first.started_at)}")
+        grants = self.state.lock.grants
+        if grants:
+            self.add("", "The production lock:", "")
+        for g in grants:
+            via = {
+                GrantVia.REQUEST: "",
+                GrantVia.QUEUE: ", next in the queue",
+                GrantVia.HANDOVER: ", handed over by the incident commander",
+            }[g.via]
+            if g.ended is None:
+                end = "held at the end"
+            else:
+                end = f"{LEASE_END_WORDS[g.ended]} at {self.at(g.ended_at)}"
+                if g.reason:
+                    end += f" ({g.reason})"
+            self.add(f"- Token {g.token}: {g.holder} from {self.at(g.granted_at)}{via}; {end}")
+        self.add("")
+
+    def comms(self) -> None:
+        comms = self.state.comms
+        self.add("## Stakeholder updates", "")
+        updates = comms.updates
+        if not updates:
+            self.add("No stakeholder update was published.", "")
+            return
+        internal = sum(1 for u in updates if u.audience == Audience.INTERNAL)
+        first = updates[0]
+        wait = first.at - self.state.declared_at if first.at and self.state.declared_at else None
+        self.add(
+            f"- {len(updates)} published ({internal} internal, {len(updates) - internal} "
+            f"external); the first at {self.at(first.at)}, {_dur(wait)} after the declaration."
+        )
+        missed = comms.overdue_episodes
+        if missed:
+            dues = ", ".join(self.at(e.due_at) for e in missed)
+            self.add(f"- Deadlines passed without an update: {len(missed)} (due {dues}).")
+        for u in updates:
+            for d in comms.deliveries_of(u.update_id):
+                if d.status == DeliveryStatus.FAILED:
+                    self.add(
+                        f"- Update #{u.number} ({u.audience.value}, {self.at(u.at)}) did not "
+                        f"reach {d.target}: {d.detail} after {_attempts(d.attempts)}."
+                    )
+        self.add("")
+
+    def board(self) -> None:
+        self.add("## Facts established and guesses ruled out", "")
+        self.add("_Contributing factors start here._", "")
+        items = list(self.state.board.values())
+        groups = [
+            ("Facts", [i for i in items if i.status == ItemStatus.CONFIRMED], self._fact),
+            ("Retracted", [i for i in items if i.status == ItemStatus.RETRACTED], self._closed),
+            ("Ruled out", [i for i in items if i.status == ItemStatus.RULED_OUT], self._closed),
+            ("Still open", [i for i in items if i.status == ItemStatus.OPEN], self._open),
+        ]
+        if not items:
+            self.add("Nothing was put on the board.", "")
+        for heading, group, line in groups:
+            if group:
+                self.add(f"### {heading}", "")
+                for item in group:
+                    line(item)
+                self.add("")
+
+    def _evidence(self, item: BoardItem, skip: str = "") -> None:
+        for note in item.evidence:
+            if note.text != skip:
+                self.add(f"  - {note.kind.value}: {note.text}")
+
+    def _fact(self, item: BoardItem) -> None:
+        how = (
+            f"a guess, confirmed at {self.at(item.resolved_at)}"
+            if item.kind == ItemKind.GUESS
+            else f"recorded as a fact at {self.at(item.added_at)}"
+        )
+        self.add(f"- #{item.no} {item.text} ({how})")
+        self._evidence(item)
+
+    def _closed(self, item: BoardItem) -> None:
+        verb = "retracted" if item.status == ItemStatus.RETRACTED else "ruled out"
+        self.add(f"- #{item.no} {item.text} — {verb} at {self.at(item.resolved_at)}: {item.reason}")
+        self._evidence(item, skip=item.reason)
+
+    def _open(self, item: BoardItem) -> None:
+        self.add(f"- #{item.no} {item.text}")
+        self._evidence(item)
+
+    def prompts(self) -> None:
+        self.add(
+            "## What went well",
+            "",
+            "_Which parts of the response worked and should be kept?_",
+            "",
+            "## What was hard",
+            "",
+            "_Where did the response slow down or get confused, and what would have helped?_",
+            "",
+        )
+
+    def follow_ups(self) -> None:
+        self.add("## Follow-ups", "")
+        follow_ups = list(self.state.follow_ups.values())
+        if not follow_ups:
+            self.add("_No follow-ups were noted during the incident; add owned, dated items._", "")
+            return
+        self.add("| # | action | owner | due |", "|---|---|---|---|")
+        for f in follow_ups:
+            self.add(f"| {f.no} | {f.text} | {f.owner} | {f.due.isoformat()} |")
+        self.add("")
+
+    def scorecard(self) -> None:
+        card = self.state.drill_scorecard
+        if card is None:
+            return
+
+        def minutes(value: float | None) -> str:
+            return "—" if value is None else f"{value / 60:.1f} min"
+
+        self.add(
+            "## Drill scorecard",
+            "",
+            f"- Scenario: {card.scenario}",
+            f"- Time to declare: {minutes(card.time_to_declare_s)}; to the first update: "
+            f"{minutes(card.time_to_first_update_s)}; to mitigate: "
+            f"{minutes(card.time_to_mitigate_s)}",
+            f"- Updates overdue: {card.overdue_updates}; production changes: "
+            f"{card.actions_taken} ({card.actions_helped} helped, "
+            f"{card.changes_without_lock} tried without the lock); decisions: {card.decisions}",
+            *(f"- {note}" for note in card.observations),
+        )

@@ -7,6 +7,8 @@ Bump ``SCHEMA_VERSION`` whenever a table or column changes meaning.
 from __future__ import annotations
 
 SCHEMA_VERSION = 1
+#: Written to ``meta`` so a later export recognises the file as one of its own.
+GENERATOR = "warroom export"
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,7 +36,10 @@ CREATE TABLE IF NOT EXISTS incidents (
     time_to_declare_s REAL,
     time_to_mitigate_s REAL,
     time_to_resolve_s REAL,
+    measured_from TEXT,
     overdue_updates INTEGER,
+    escalations INTEGER,
+    peak_severity TEXT,
     event_count INTEGER,
     exported_at TEXT
 );
@@ -67,6 +72,7 @@ CREATE TABLE IF NOT EXISTS participants (
     joined_at TEXT,
     last_seen TEXT,
     online_at_export INTEGER,
+    join_code TEXT,
     PRIMARY KEY (incident_id, name)
 );
 CREATE TABLE IF NOT EXISTS roles (
@@ -113,6 +119,8 @@ CREATE TABLE IF NOT EXISTS facts (
     from_guess INTEGER,
     confirmed_by TEXT,
     confirmed_at TEXT,
+    retracted_by TEXT,
+    retracted_at TEXT,
     retracted_reason TEXT,
     PRIMARY KEY (incident_id, no),
     FOREIGN KEY (incident_id, from_guess) REFERENCES guesses(incident_id, no)
@@ -198,22 +206,50 @@ CREATE TABLE IF NOT EXISTS actions (
     outcome TEXT,
     started_by TEXT,
     started_at TEXT,
+    finished_by TEXT,
     finished_at TEXT,
     note TEXT,
     undoes TEXT,
+    undone_by TEXT,
     PRIMARY KEY (incident_id, id),
     FOREIGN KEY (incident_id, token) REFERENCES lock_grants(incident_id, token)
 );
 CREATE TABLE IF NOT EXISTS comms_updates (
     incident_id TEXT NOT NULL REFERENCES incidents(id),
     seq INTEGER NOT NULL,
+    number INTEGER,
     at TEXT,
     audience TEXT,
     author TEXT,
+    severity TEXT,
+    phase TEXT,
     text TEXT NOT NULL,
     next_update_at TEXT,
     PRIMARY KEY (incident_id, seq),
     FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq)
+);
+CREATE TABLE IF NOT EXISTS update_deliveries (
+    incident_id TEXT NOT NULL REFERENCES incidents(id),
+    update_seq INTEGER NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER,
+    detail TEXT,
+    at TEXT,
+    PRIMARY KEY (incident_id, update_seq, target),
+    FOREIGN KEY (incident_id, update_seq) REFERENCES comms_updates(incident_id, seq)
+);
+CREATE TABLE IF NOT EXISTS triage (
+    incident_id TEXT NOT NULL REFERENCES incidents(id),
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    answered_by TEXT,
+    answered_at TEXT,
+    answer_seq INTEGER,
+    confirmed_by TEXT,
+    confirmed_at TEXT,
+    PRIMARY KEY (incident_id, question),
+    FOREIGN KEY (incident_id, answer_seq) REFERENCES events(incident_id, seq)
 );
 CREATE TABLE IF NOT EXISTS drill_scorecards (
     incident_id TEXT PRIMARY KEY REFERENCES incidents(id),
@@ -254,7 +290,7 @@ VIEWS: dict[str, str] = {
         ORDER BY 1, 2
     """,
     "actions_that_did_not_help": """
-        SELECT * FROM actions WHERE outcome IN ('no_change', 'made_worse', 'worse')
+        SELECT * FROM actions WHERE outcome IN ('no_change', 'made_worse')
     """,
     "response_times": """
         SELECT id, title, severity, drill,

@@ -1,93 +1,193 @@
-"""Where an export reads the log from: the hub's database file, or a live hub over the protocol.
+"""Where an export reads the log from: the hub's database file, a live hub, or a console's copy.
 
-Both yield the same stored events in ``seq`` order, so an export over the protocol equals an export
-from the file. Reading over the protocol joins without presence, so exporting leaves no trace in
-the record.
+Every source yields the same stored events in ``seq`` order, so an export over the protocol
+equals an export from the file. Sources stream: the file is read in batches and the hub's replay
+is consumed message by message, so reading a long incident never holds its whole log in memory.
+Reading over the protocol joins without presence, so exporting leaves no trace in the record.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
-from websockets.asyncio.client import connect
+import httpx
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import connect
 
-from warroom.client.lobby import list_incidents
-from warroom.client.urls import auth_headers
+from warroom.client.urls import auth_headers, client_ssl, http_base
 from warroom.core.events import EventBase
-from warroom.core.log import parse_event
+from warroom.core.log import EventError, parse_event
 from warroom.core.protocol import Hello, Join
 from warroom.core.roles import Role
 
+#: Events read from the hub's file per query.
+BATCH = 2000
+
 
 class ExportSourceError(RuntimeError):
-    """The source cannot be read; the message says why."""
+    """The source cannot be read; the message says why, in words a responder can act on."""
+
+
+class Source(Protocol):
+    """What the exporter, the postmortem and ``warroom comms preview`` read from."""
+
+    def incident_ids(self) -> list[str]: ...
+    def count(self, incident_id: str) -> int: ...
+    def events(self, incident_id: str) -> Iterable[EventBase]: ...
+    def close(self) -> None: ...
 
 
 class DatabaseSource:
-    """The hub's own SQLite file, read directly (the hub may keep running)."""
+    """The hub's own SQLite file, read directly while the hub may keep running.
+
+    The file is only read: nothing is created or changed in it, and a file that is not a hub
+    database is refused rather than written to.
+    """
 
     def __init__(self, path: str | Path) -> None:
-        from server.storage import Store
-
-        if not Path(path).exists():
-            raise ExportSourceError(f"No hub database at {path}.")
-        self.store = Store(path)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ExportSourceError(f"No hub database at {self.path}.")
+        self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        self.conn.execute("PRAGMA busy_timeout=5000")
+        try:
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(events)")}
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise ExportSourceError(f"{self.path} is not a SQLite database ({exc}).") from exc
+        if not {"incident_id", "seq", "id", "type", "at", "actor", "role", "payload"} <= columns:
+            self.conn.close()
+            raise ExportSourceError(
+                f"{self.path} is not a warroom hub database (it has no event log)."
+            )
 
     def incident_ids(self) -> list[str]:
-        return self.store.incident_ids()
+        rows = self.conn.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")
+        return [r[0] for r in rows]
 
     def count(self, incident_id: str) -> int:
-        return self.store.count(incident_id)
+        row = self.conn.execute("SELECT count(*) FROM events WHERE incident_id = ?", [incident_id])
+        return int(row.fetchone()[0])
 
     def events(self, incident_id: str) -> Iterator[EventBase]:
-        return self.store.events(incident_id)
+        """The incident's events in ``seq`` order, ``BATCH`` rows per query."""
+        from server.storage import row_event
+
+        last = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT incident_id, seq, id, type, at, actor, role, payload FROM events "
+                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [incident_id, last, BATCH],
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row_event(row)
+            last = rows[-1][1]
 
     def close(self) -> None:
-        self.store.db.conn.close()
+        self.conn.close()
 
 
 class HubSource:
-    """A live hub: the log fetched over the websocket protocol, without presence."""
+    """A live hub: the list from ``GET /incidents``, each log replayed over the websocket.
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+    The replay is read message by message from a synchronous websocket (whose small receive
+    queue pushes back on the hub), so a long log streams through in constant memory.
+    """
+
+    def __init__(self, url: str, token: str | None = None, cafile: str | None = None) -> None:
         self.url = url
         self.token = token
-        self._cache: dict[str, list[EventBase]] = {}
+        self.cafile = cafile
+        self._heads: dict[str, int] = {}
 
     def incident_ids(self) -> list[str]:
-        rows = asyncio.run(list_incidents(self.url, self.token, include_closed=True))
-        return [r["id"] for r in rows]
+        rows = self._list()
+        self._heads = {r["id"]: int(r.get("head") or 0) for r in rows}
+        return sorted(self._heads)
 
     def count(self, incident_id: str) -> int:
-        return len(self._fetch(incident_id))
+        """The incident's length when it was listed (a live incident may have grown since)."""
+        if incident_id not in self._heads:
+            self.incident_ids()
+        return self._heads.get(incident_id, 0)
+
+    def _list(self) -> list[dict[str, object]]:
+        try:
+            response = httpx.get(
+                http_base(self.url) + "/incidents",
+                params={"all": "1"},
+                headers=auth_headers(self.token),
+                verify=client_ssl(self.url, self.cafile) or True,
+                timeout=10,
+            )
+        except httpx.HTTPError as exc:
+            raise ExportSourceError(f"Cannot reach the hub at {self.url} ({exc}).") from exc
+        if response.status_code != 200:
+            raise ExportSourceError(_refusal(response.status_code, response.text))
+        return list(response.json())
 
     def events(self, incident_id: str) -> Iterator[EventBase]:
-        return iter(self._fetch(incident_id))
-
-    def _fetch(self, incident_id: str) -> list[EventBase]:
-        if incident_id not in self._cache:
-            self._cache[incident_id] = asyncio.run(self._read(incident_id))
-        return self._cache[incident_id]
-
-    async def _read(self, incident_id: str) -> list[EventBase]:
-        events: list[EventBase] = []
-        async with connect(
-            self.url, additional_headers=auth_headers(self.token), max_size=None, open_timeout=10
-        ) as ws:
-            await ws.send(Hello(name="export", role=Role.OBSERVER).model_dump_json())
-            await ws.send(Join(incident=incident_id, since=0, presence=False).model_dump_json())
-            async for raw in ws:
-                msg = json.loads(raw)
-                if msg["op"] == "event":
-                    events.append(parse_event(msg["event"]))
-                elif msg["op"] == "synced":
-                    return events
-                elif msg["op"] == "error":
-                    raise ExportSourceError(msg["message"])
+        try:
+            with connect(
+                self.url,
+                additional_headers=auth_headers(self.token),
+                ssl=client_ssl(self.url, self.cafile),
+                max_size=None,
+                open_timeout=10,
+            ) as ws:
+                ws.send(Hello(name="export", role=Role.OBSERVER).model_dump_json())
+                ws.send(Join(incident=incident_id, since=0, presence=False).model_dump_json())
+                for raw in ws:
+                    msg = json.loads(raw)
+                    if msg["op"] == "event":
+                        yield parse_event(msg["event"])
+                    elif msg["op"] == "synced":
+                        return
+                    elif msg["op"] == "error":
+                        raise ExportSourceError(msg["message"])
+        except InvalidStatus as exc:
+            response = exc.response
+            raise ExportSourceError(
+                _refusal(response.status_code, response.body.decode(errors="replace"))
+            ) from exc
+        except (OSError, WebSocketException, EventError) as exc:
+            raise ExportSourceError(f"Reading {incident_id} from {self.url} failed ({exc}).") from exc
         raise ExportSourceError("The hub closed the connection before sending the whole log.")
 
     def close(self) -> None:
-        self._cache.clear()
+        self._heads.clear()
+
+
+class LogSource:
+    """Events already in memory (a console's copy of its incident's log)."""
+
+    def __init__(self, log: Iterable[EventBase]) -> None:
+        self.log = list(log)
+        self.incident_id = self.log[0].incident_id if self.log else ""
+
+    def incident_ids(self) -> list[str]:
+        return [self.incident_id] if self.log else []
+
+    def count(self, incident_id: str) -> int:
+        return len(self.log) if incident_id == self.incident_id else 0
+
+    def events(self, incident_id: str) -> Iterator[EventBase]:
+        return iter(self.log if incident_id == self.incident_id else [])
+
+    def close(self) -> None:
+        pass
+
+
+def _refusal(status: int, body: str) -> str:
+    try:
+        message = json.loads(body).get("message", body)
+    except (ValueError, AttributeError):
+        message = body
+    return f"The hub refused (HTTP {status}): {str(message).strip()}"
