@@ -152,10 +152,17 @@ class WarroomApp(App[None]):
     def _on_client_change(self, client: IncidentClient, change: Change) -> None:
         if client is not self.client:
             return
-        screen = self.screen
+        from warroom.console.screens.console import ConsoleScreen
+
+        # The console screen stays current even under an open form, and the form on top (if
+        # any) hears about the change too.
+        targets = [s for s in self.screen_stack if isinstance(s, ConsoleScreen)]
+        if self.screen not in targets:
+            targets.append(self.screen)
         if change.kind == "error" and change.error is not None and change.error.id is None:
-            screen.post_message(HubMessage(change.error))
-        screen.post_message(ClientChanged())
+            self.screen.post_message(HubMessage(change.error))
+        for screen in targets:
+            screen.post_message(ClientChanged())
 
     def send_command(self, event_type: str, **payload: object) -> asyncio.Future[Ack | Error] | None:
         """Send a command to the hub; the future resolves with its ack or its refusal.
@@ -184,3 +191,6 @@ class WarroomApp(App[None]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
+        from warroom.export.console import export_commands
+
+        yield from export_commands(self)
