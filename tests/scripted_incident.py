@@ -24,7 +24,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -474,6 +474,9 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     s.at("10:32")
     await s.do("dee", "note_added", kind="decision_heard",
                text="No v412 redeploy until the pool-size fix is reviewed")  # fmt: skip
+    s.at("10:40")
+    await s.do("dee", "note_added",
+               text="The lunch peak starts around 12:00; watching the pool wait graph until then")  # fmt: skip
     s.at("11:20")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 7)
@@ -539,7 +542,15 @@ async def run_scripted_incident(db: Path) -> ScriptedRun:
     return ScriptedRun(db=db, incident_id=INCIDENT_ID, events=events, webhook_posts=posts)
 
 
-#: The day of the drill, for tests that need dates (follow-up due dates are after it).
-DRILL_DAY: date = T0.date()
-assert T0.tzinfo is UTC
-_ = datetime  # re-exported for tests that build times on the drill's day
+_RECORDED: dict[str, ScriptedRun] = {}
+
+
+def recorded_once(directory: Path) -> ScriptedRun:
+    """The scripted incident, played once per test session into ``directory``.
+
+    Tests only read the result (or copy the file before running a hub on it), so every test
+    module shares one run instead of replaying two hours of incident each time.
+    """
+    if "run" not in _RECORDED:
+        _RECORDED["run"] = asyncio.run(run_scripted_incident(directory / "scripted-hub.db"))
+    return _RECORDED["run"]

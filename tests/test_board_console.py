@@ -115,8 +115,12 @@ async def test_moving_between_columns_and_cards_shows_each_cards_detail(tmp_path
         ana = await s.peer("ana", "ic")
         fact = await ana.post("board_item_added", kind="fact", text="5xx at 23%")
         first = await ana.post("board_item_added", kind="guess", text="dns flapping")
-        second = await ana.post("board_item_added", kind="guess", text="cdn purge",
-                                evidence=[{"kind": "graph", "text": "cdn hit ratio"}])
+        second = await ana.post(
+            "board_item_added",
+            kind="guess",
+            text="cdn purge",
+            evidence=[{"kind": "graph", "text": "cdn hit ratio"}],
+        )
         pane = await open_board(s)
         await s.wait_for(lambda: len(pane.state.board) == 3)
         assert pane.card.no == fact.seq and "5xx at 23%" in detail(pane)
@@ -145,3 +149,19 @@ async def test_an_observer_is_offered_no_board_keys(tmp_path):
             assert pane.check_action(action, ()) is False, action
         await s.pilot.press("a")
         assert not isinstance(s.app.screen, AddCardForm)
+
+
+async def test_a_claim_refused_because_someone_was_faster_is_shown_under_the_board(tmp_path):
+    async with console_session(tmp_path, name="bo", role="responder") as s:
+        cy = await s.peer("cy", "responder")
+        guess = await cy.post("board_item_added", kind="guess", text="dns flapping")
+        pane = await open_board(s)
+        await s.wait_for(lambda: guess.seq in pane.state.board)
+        await cy.post("guess_claimed", item=guess.seq)  # the hub has this before bo's claim
+        reply = await pane.send("guess_claimed", item=guess.seq)
+        assert reply.op == "error" and reply.code == "owned"
+        line = pane.query_one("#board-message", Static)
+        await s.wait_for(lambda: "cy is already checking" in str(line.render()))
+        assert line.has_class("shown")
+        await s.pilot.press("right", "a", "escape")  # the next action clears the line
+        assert not line.has_class("shown")

@@ -42,8 +42,9 @@ async def test_the_ic_records_a_decision_citing_two_facts_then_supersedes_it(tmp
         assert isinstance(form, DecisionForm)
         facts = form.query_one("#facts", SelectionList)
         assert facts.option_count == 2, "only confirmed facts are offered, not the guess"
-        await s.pilot.press(*"Roll back", "enter", *"leak came with v2.3.1", "enter",
-                            *"roll back; hotfix", "enter")
+        await s.pilot.press(
+            *"Roll back", "enter", *"leak came with v2.3.1", "enter", *"roll back; hotfix", "enter"
+        )
         assert isinstance(s.app.screen, DecisionForm), "enter moves on in this form"
         await s.pilot.press("space", "down", "space")  # both facts
         form.query_one("#owner").value = "bo"
@@ -51,7 +52,9 @@ async def test_the_ic_records_a_decision_citing_two_facts_then_supersedes_it(tmp
         await s.wait_for(lambda: 1 in pane.state.decisions)
         [first] = stored(s, "decision_recorded")
         assert (first.what, first.why, first.options) == (
-            "Roll back", "leak came with v2.3.1", ["roll back", "hotfix"]
+            "Roll back",
+            "leak came with v2.3.1",
+            ["roll back", "hotfix"],
         )
         assert first.facts == [errors, leak] and first.owner == "bo"
         assert "Roll back" in str(pane.query_one("#decision-detail", Static).render())
@@ -61,7 +64,8 @@ async def test_the_ic_records_a_decision_citing_two_facts_then_supersedes_it(tmp
         assert isinstance(form, DecisionForm) and form.replaces is not None
         what = form.query_one("#what", Input)
         assert what.value == "Roll back" and form.query_one("#facts", SelectionList).selected == [
-            errors, leak
+            errors,
+            leak,
         ]
         what.value = "Hotfix forward"
         await s.pilot.press("ctrl+s")
@@ -133,5 +137,8 @@ async def test_anyone_notes_a_follow_up_but_only_the_ic_decides(tmp_path):
         await s.wait_for(lambda: 1 in pane.state.follow_ups)
         item = pane.state.follow_ups[1]
         assert (item.text, item.owner, item.due.isoformat(), item.noted_by) == (
-            "Alert on pool saturation", "team db", "2026-03-20", "cy"
+            "Alert on pool saturation",
+            "team db",
+            "2026-03-20",
+            "cy",
         )

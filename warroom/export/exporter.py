@@ -54,7 +54,9 @@ def open_export(path: str | Path) -> sqlite_utils.Database:
         db = sqlite_utils.Database(path)
         tables = set(db.table_names())
     except sqlite3.DatabaseError as exc:
-        raise ExportFileError(f"{path} is not a SQLite file ({exc}); choose another --out.") from exc
+        raise ExportFileError(
+            f"{path} is not a SQLite file ({exc}); choose another --out."
+        ) from exc
     if tables and _generator(db) != GENERATOR:
         db.close()
         raise ExportFileError(

@@ -104,10 +104,11 @@ Entry = tuple[datetime | None, Role, str]
 
 
 def _line(event: EventBase, after: IncidentState) -> str:
-    """The event's timeline line, shortened where the console's line repeats the header.
+    """The event's timeline line, reworded where the console's line does not read on its own.
 
     A published update's first line restates the incident's title; the draft names the update
-    by its number instead (its full text is in the export's ``comms_updates``).
+    by its number instead (its full text is in the export's ``comms_updates``). An action's
+    result names the action it belongs to, with the metric before and after.
     """
     if event.type == "update_published" and after.comms.updates:
         update = after.comms.updates[-1]
@@ -116,6 +117,14 @@ def _line(event: EventBase, after: IncidentState) -> str:
             f"{update.audience.value.capitalize()} update #{update.number} published "
             f"({update.severity}, {update.phase.value}){promise}"
         )
+    if event.type == "action_finished":
+        action = after.actions.get(str(getattr(event, "action_id", "")))
+        if action is not None and action.outcome is not None:
+            note = f"; {action.note}" if action.note else ""
+            return (
+                f"Result of the {action.kind.label} of {action.target}: {action.outcome.label}; "
+                f"{action.metric} {action.value_before} → {action.value_after}{note}"
+            )
     return event.describe()
 
 
@@ -164,12 +173,14 @@ class _Draft:
         s, m = self.state, self.metrics
         drill = " (drill)" if s.drill else ""
         peak = m.peak_severity.value if m.peak_severity else s.severity.value
-        severity = peak if peak == s.severity.value else f"{peak} at its peak, {s.severity} at the end"
+        severity = (
+            peak if peak == s.severity.value else f"{peak} at its peak, {s.severity} at the end"
+        )
         self.add(
             f"# Incident review: {s.title}{drill}",
             "",
             f"Incident `{s.incident_id}` · declared {_full(s.declared_at)} · {severity} · "
-            f"{s.phase.value}",
+            f"phase: {s.phase.value}",
             "",
         )
         if s.drill:
@@ -205,9 +216,9 @@ class _Draft:
             self.add(f"- **{QUESTION_TEXT[question]}** {s.triage.answer(question)} ({how})")
         self.add("- **Severity:**")
         for row in self.tracker.severity:
-            why = "declared" if row["reason"] == "declared" else row["reason"]
+            why = " (declared)" if row["reason"] == "declared" else f": {row['reason']}"
             at = datetime.fromisoformat(row["at"]) if row["at"] else None
-            self.add(f"  - {self.at(at)} {row['severity']}: {why}")
+            self.add(f"  - {self.at(at)} {row['severity']}{why}")
         for esc in s.escalations:
             self.add(f"- **Escalation proposed at {self.at(esc.at)}:** {self._escalation(esc)}")
         self.add("")

@@ -158,7 +158,9 @@ class HubSource:
                 _refusal(response.status_code, response.body.decode(errors="replace"))
             ) from exc
         except (OSError, WebSocketException, EventError) as exc:
-            raise ExportSourceError(f"Reading {incident_id} from {self.url} failed ({exc}).") from exc
+            raise ExportSourceError(
+                f"Reading {incident_id} from {self.url} failed ({exc})."
+            ) from exc
         raise ExportSourceError("The hub closed the connection before sending the whole log.")
 
     def close(self) -> None:

@@ -82,7 +82,7 @@ class HandoffScreen(PassesChangesDown[None]):
                 tooltip="Back to the console; an open offer stays open until answered or lapsed"),
         Binding("ctrl+s", "offer", "Offer", id="handoff.offer",
                 tooltip="Offer the role to the person chosen, with this briefing and your notes"),
-        Binding("ctrl+w", "withdraw", "Withdraw", id="handoff.withdraw",
+        Binding("ctrl+r", "withdraw", "Withdraw", id="handoff.withdraw",
                 tooltip="Take your open offer back; you keep the role"),
         Binding("a", "accept", "Accept", id="handoff.accept",
                 tooltip="Take the role now; it moves to you in one event"),
@@ -140,7 +140,7 @@ class HandoffScreen(PassesChangesDown[None]):
                         yield Button("Decline (d)", id="decline")
                         yield Button("Accept (a)", variant="success", id="accept")
                     else:
-                        yield Button("Withdraw (^w)", id="withdraw")
+                        yield Button("Withdraw (^r)", id="withdraw")
                         yield Button("Offer (^s)", variant="warning", id="offer")
         yield Footer()
 

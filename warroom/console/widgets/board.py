@@ -98,9 +98,10 @@ class BoardPane(IncidentPane):
     DEFAULT_CSS = tcss_beside(__file__)
     HELP = (
         "Confirmed facts, open guesses and what was ruled out. Anyone but an observer adds cards "
-        "and evidence; claim a guess you are checking; its owner, the technical lead or the IC "
-        "confirm it (it becomes a fact) or rule it out with evidence. A wrong fact is retracted "
-        "with a reason and stays visible."
+        "and evidence and claims guesses; a guess's owner, the technical lead or the IC confirm "
+        "it (it becomes a fact) or rule it out with evidence; a wrong fact is retracted with a "
+        "reason and stays visible. On a card: c claim, u release, e evidence, f confirm, "
+        "r rule out, x retract (each key shows when it applies to the card's column)."
     )
     BINDINGS: ClassVar[list[Binding]] = [
         Binding(
