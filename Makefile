@@ -9,4 +9,4 @@ serve:
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
 bench:
-	.venv/bin/python -m bench.fanout
+	python3 -c 'import tasks; tasks.ensure_venv()' && .venv/bin/python -m bench.all

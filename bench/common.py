@@ -133,8 +133,10 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-              for row in cells]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in cells
+    ]
     return "\n".join(lines)
 
 
@@ -167,8 +169,11 @@ def _json_default(value: Any) -> Any:
 
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--quick", action="store_true",
-                        help="small parameters: checks the script works; numbers mean little")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small parameters: checks the script works; numbers mean little",
+    )
     return parser
 
 
@@ -236,18 +241,21 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         t0 = time.monotonic()
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=log,
-                                         cwd=ROOT, env=bench_env())
+            self.proc = subprocess.Popen(
+                self.args, stdout=subprocess.PIPE, stderr=log, cwd=ROOT, env=bench_env()
+            )
         assert self.proc.stdout is not None
         deadline = t0 + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}; see {self.log_path}"
+                )
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
             if ready:
                 line = self.proc.stdout.readline().decode().strip()
                 if line.startswith(READY_PREFIX):
-                    self.url = line[len(READY_PREFIX):]
+                    self.url = line[len(READY_PREFIX) :]
                     self.started_in = time.monotonic() - t0
                     return self
         self.kill()
@@ -286,10 +294,25 @@ def start_profiler(pid: int, seconds: float, out: Path | None) -> subprocess.Pop
     if not spy.exists():
         print("py-spy is not installed; not profiling", file=sys.stderr)
         return None
-    return subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration",
-                             str(max(1, int(seconds))), "--format", "raw", "--rate", "200",
-                             "--nonblocking", "--output", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(max(1, int(seconds))),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_procs(procs: Sequence[Any], timeout: float) -> None:

@@ -40,8 +40,13 @@ _FLOOR = (
 def timed(args: Sequence[str], timeout: float = 600) -> dict[str, Any]:
     """Run ``python ARGS``; wall seconds, peak RSS (MB), exit code and output."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=bench_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=bench_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -50,16 +55,21 @@ def timed(args: Sequence[str], timeout: float = 600) -> dict[str, Any]:
     # communicate() reaped the child; its rusage is in RUSAGE_CHILDREN only as a maximum over
     # all children, so take the peak from a dedicated wait below when possible.
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "code": proc.returncode, "stdout": out.decode()[-2000:],
-            "stderr": err.decode()[-2000:]}
+    return {
+        "seconds": seconds,
+        "code": proc.returncode,
+        "stdout": out.decode()[-2000:],
+        "stderr": err.decode()[-2000:],
+    }
 
 
 def timed_peak(args: Sequence[str], timeout: float = 600) -> dict[str, Any]:
     """Like :func:`timed`, but reaps the child with ``wait4`` to read its own peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=bench_env(),
-                                stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=bench_env(), stdout=out, stderr=err
+        )
         deadline = t0 + timeout
         status, usage = 0, None
         while time.perf_counter() < deadline:
@@ -74,17 +84,23 @@ def timed_peak(args: Sequence[str], timeout: float = 600) -> dict[str, Any]:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"seconds": seconds, "code": proc.returncode,
-                "peak_mb": (usage.ru_maxrss / 1024) if usage else float("nan"),
-                "stdout": out.read().decode()[-2000:], "stderr": err.read().decode()[-2000:]}
+        return {
+            "seconds": seconds,
+            "code": proc.returncode,
+            "peak_mb": (usage.ru_maxrss / 1024) if usage else float("nan"),
+            "stdout": out.read().decode()[-2000:],
+            "stderr": err.read().decode()[-2000:],
+        }
 
 
 def exporter_status() -> str | None:
     """None if ``warroom export`` exists, else why it cannot be measured yet."""
     probe = timed([*EXPORT_COMMAND, "--help"], timeout=60)
     if probe["code"] != 0:
-        return ("`warroom export` is not available yet: "
-                + (probe["stderr"].strip().splitlines() or ["no output"])[-1])
+        return (
+            "`warroom export` is not available yet: "
+            + (probe["stderr"].strip().splitlines() or ["no output"])[-1]
+        )
     return None
 
 
@@ -110,12 +126,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             if pending:
                 continue
             out = Path(tmp) / f"export-{i}.db"
-            run = timed_peak([*EXPORT_COMMAND, "--db", str(db), "--incident", incident,
-                              "--out", str(out), "-q"])
+            run = timed_peak(
+                [*EXPORT_COMMAND, "--db", str(db), "--incident", incident, "--out", str(out), "-q"]
+            )
             run["rows"] = _count(out) if run["code"] == 0 else None
             runs.append(run)
-            print(f"  export {i + 1}: {run['seconds']:.2f} s, peak {run['peak_mb']:.0f} MB, "
-                  f"exit {run['code']}, {run['rows']} event rows", flush=True)
+            print(
+                f"  export {i + 1}: {run['seconds']:.2f} s, peak {run['peak_mb']:.0f} MB, "
+                f"exit {run['code']}, {run['rows']} event rows",
+                flush=True,
+            )
     floor_s = statistics.median(f["seconds"] for f in floors)
     floor_mb = max(f["peak_mb"] for f in floors)
     good = [r for r in runs if r["code"] == 0 and r["rows"] == args.events]
@@ -128,19 +148,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     if pending:
         print(f"PENDING: {pending}")
     elif failed:
-        print(f"FAILED: {len(failed)} export run(s) failed or wrote the wrong number of rows:\n"
-              f"{failed[0]['stderr'][-600:]}")
-    print(table(["what", "seconds", "peak MB", "target", "verdict"],
-                [["warroom export", seconds, peak, f"< {TARGET_SECONDS:.0f} s, "
-                  f"< {TARGET_PEAK_MB:.0f} MB", f"time {verdict(met_s)}, "
-                  f"memory {verdict(met_mb)}"],
-                 ["floor: read the log only", floor_s, floor_mb, "—", "—"],
-                 ["export/floor", ratio(seconds, floor_s), ratio(peak, floor_mb), "—", "—"]]))
-    path = save("export", {"params": vars(args), "pending": pending, "events": args.events,
-                           "results": {"seconds": seconds, "peak_mb": peak,
-                                       "floor_seconds": floor_s, "floor_peak_mb": floor_mb,
-                                       "time_target_met": met_s, "memory_target_met": met_mb},
-                           "runs": runs, "floor_runs": floors}, args.quick)
+        print(
+            f"FAILED: {len(failed)} export run(s) failed or wrote the wrong number of rows:\n"
+            f"{failed[0]['stderr'][-600:]}"
+        )
+    print(
+        table(
+            ["what", "seconds", "peak MB", "target", "verdict"],
+            [
+                [
+                    "warroom export",
+                    seconds,
+                    peak,
+                    f"< {TARGET_SECONDS:.0f} s, < {TARGET_PEAK_MB:.0f} MB",
+                    f"time {verdict(met_s)}, memory {verdict(met_mb)}",
+                ],
+                ["floor: read the log only", floor_s, floor_mb, "—", "—"],
+                ["export/floor", ratio(seconds, floor_s), ratio(peak, floor_mb), "—", "—"],
+            ],
+        )
+    )
+    path = save(
+        "export",
+        {
+            "params": vars(args),
+            "pending": pending,
+            "events": args.events,
+            "results": {
+                "seconds": seconds,
+                "peak_mb": peak,
+                "floor_seconds": floor_s,
+                "floor_peak_mb": floor_mb,
+                "time_target_met": met_s,
+                "memory_target_met": met_mb,
+            },
+            "runs": runs,
+            "floor_runs": floors,
+        },
+        args.quick,
+    )
     print(f"\nwritten to {path}")
     return 0
 

@@ -93,33 +93,55 @@ def declare_bench_incident(url: str, title: str = "Benchmark incident") -> str:
     return asyncio.run(go())
 
 
-def run_case(kind: str, listeners: int, compression: bool, uvloop: bool, seconds: float,
-             rate: float, workdir: Path, profile: Path | None = None) -> dict[str, Any]:
+def run_case(
+    kind: str,
+    listeners: int,
+    compression: bool,
+    uvloop: bool,
+    seconds: float,
+    rate: float,
+    workdir: Path,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     """One run: start the server, connect the listeners and the writer, post, collect."""
     ctx = mp.get_context("spawn")
     log = workdir / f"{kind}.log"
-    server = (ServerProcess.hub(workdir / f"hub-{time.monotonic_ns()}.db", log, uvloop)
-              if kind == "hub" else ServerProcess.bare(log, uvloop))
+    server = (
+        ServerProcess.hub(workdir / f"hub-{time.monotonic_ns()}.db", log, uvloop)
+        if kind == "hub"
+        else ServerProcess.bare(log, uvloop)
+    )
     total = max(1, int(seconds * rate))
     warmup = max(1, int(rate))  # the first second: connections and caches warming up
     spy = None
     with server:
         incident = declare_bench_incident(server.url) if kind == "hub" else "bare"
-        base = LoadConfig(url=server.url, kind=kind, incident=incident, compression=compression,
-                          total=warmup + total, warmup=warmup, rate=rate,
-                          duration=(warmup + total) / rate, grace=10.0)
+        base = LoadConfig(
+            url=server.url,
+            kind=kind,
+            incident=incident,
+            compression=compression,
+            total=warmup + total,
+            warmup=warmup,
+            rate=rate,
+            duration=(warmup + total) / rate,
+            grace=10.0,
+        )
         ready_q, result_q = ctx.Queue(), ctx.Queue()
         go, window_end = ctx.Event(), ctx.Value("q", 0)
         procs = []
         sizes = split(listeners, math.ceil(listeners / PER_PROCESS))
         for i, n in enumerate(sizes):
             cfg = LoadConfig(**{**base.__dict__, "index": i, "connections": n})
-            procs.append(ctx.Process(target=listener_proc,
-                                     args=(cfg, ready_q, result_q, go, window_end)))
-        wcfg = LoadConfig(**{**base.__dict__, "index": 90, "connections": 1,
-                             "total": total, "warmup": warmup})
-        procs.append(ctx.Process(target=writer_proc, args=(wcfg, ready_q, result_q, go,
-                                                           window_end)))
+            procs.append(
+                ctx.Process(target=listener_proc, args=(cfg, ready_q, result_q, go, window_end))
+            )
+        wcfg = LoadConfig(
+            **{**base.__dict__, "index": 90, "connections": 1, "total": total, "warmup": warmup}
+        )
+        procs.append(
+            ctx.Process(target=writer_proc, args=(wcfg, ready_q, result_q, go, window_end))
+        )
         for p in procs:
             p.start()
         try:
@@ -141,9 +163,16 @@ def run_case(kind: str, listeners: int, compression: bool, uvloop: bool, seconds
     return _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu)
 
 
-def _digest(kind: str, listeners: int, compression: bool, uvloop: bool, total: int,
-            warmup: int, reports: Sequence[tuple[str, dict[str, Any]]], cpu: float
-            ) -> dict[str, Any]:
+def _digest(
+    kind: str,
+    listeners: int,
+    compression: bool,
+    uvloop: bool,
+    total: int,
+    warmup: int,
+    reports: Sequence[tuple[str, dict[str, Any]]],
+    cpu: float,
+) -> dict[str, Any]:
     lat = array("q")
     counts: list[int] = []
     errors = [r["error"] for _, r in reports if "error" in r]
@@ -190,7 +219,7 @@ def plan(ns: Sequence[int], variant_n: int, rounds: int, uv: bool) -> list[tuple
     compression/uvloop combinations at ``variant_n``."""
     cases = [(n, True, False) for n in ns]
     for comp in (True, False):
-        for loop in ((False, True) if uv else (False,)):
+        for loop in (False, True) if uv else (False,):
             if (variant_n, comp, loop) not in cases:
                 cases.append((variant_n, comp, loop))
     return cases
@@ -204,14 +233,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--listeners", type=int, nargs="+", default=[10, 100, 300])
-    parser.add_argument("--variant-listeners", type=int, default=100,
-                        help="N at which compression and uvloop are varied")
+    parser.add_argument(
+        "--variant-listeners",
+        type=int,
+        default=100,
+        help="N at which compression and uvloop are varied",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--rate", type=float, default=50.0, help="notes per second")
     parser.add_argument("--rounds", type=int, default=3, help="hub/bare pairs per case")
     parser.add_argument("--no-variants", action="store_true")
-    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                        help="sample the server of every run with py-spy into DIR")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample the server of every run with py-spy into DIR",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.listeners, args.variant_listeners = [10, 30], 30
@@ -229,35 +267,62 @@ def main(argv: Sequence[str] | None = None) -> int:
                     prof = None
                     if args.profile:
                         args.profile.mkdir(parents=True, exist_ok=True)
-                        prof = args.profile / (f"fanout-{kind}-n{n}-c{int(comp)}-u{int(loop)}"
-                                               f"-r{r}.txt")
-                    case = run_case(kind, n, comp, loop, args.seconds, args.rate, Path(tmp),
-                                    prof)
+                        prof = args.profile / (
+                            f"fanout-{kind}-n{n}-c{int(comp)}-u{int(loop)}-r{r}.txt"
+                        )
+                    case = run_case(kind, n, comp, loop, args.seconds, args.rate, Path(tmp), prof)
                     case["round"] = r
                     runs.append(case)
-                    print(f"  round {r + 1} {kind:4} N={n:3} compression={'on' if comp else 'off'}"
-                          f" uvloop={'on' if loop else 'off'}: p50 "
-                          f"{case['latency_ms']['p50']:.1f} ms p99 {case['latency_ms']['p99']:.1f}"
-                          f" ms, cpu {case['server_cpu_ms_per_note']:.2f} ms/note", flush=True)
+                    print(
+                        f"  round {r + 1} {kind:4} N={n:3} compression={'on' if comp else 'off'}"
+                        f" uvloop={'on' if loop else 'off'}: p50 "
+                        f"{case['latency_ms']['p50']:.1f} ms p99 {case['latency_ms']['p99']:.1f}"
+                        f" ms, cpu {case['server_cpu_ms_per_note']:.2f} ms/note",
+                        flush=True,
+                    )
     rows, results = _report(runs, todo)
     print()
-    print(table(["N", "compression", "uvloop", "hub p50 ms", "hub p99 ms", "bare p50 ms",
-                 "bare p99 ms", "p99 hub/bare", "hub cpu ms/note", "bare cpu ms/note",
-                 "target"], rows))
+    print(
+        table(
+            [
+                "N",
+                "compression",
+                "uvloop",
+                "hub p50 ms",
+                "hub p99 ms",
+                "bare p50 ms",
+                "bare p99 ms",
+                "p99 hub/bare",
+                "hub cpu ms/note",
+                "bare cpu ms/note",
+                "target",
+            ],
+            rows,
+        )
+    )
     if not uv:
         print("\nuvloop is not installed: `pip install uvloop` to measure it.")
-    path = save("fanout", {"params": vars(args), "results": results,
-                           "runs": [{k: v for k, v in c.items() if k != "_samples"}
-                                    for c in runs]}, args.quick)
+    path = save(
+        "fanout",
+        {
+            "params": vars(args),
+            "results": results,
+            "runs": [{k: v for k, v in c.items() if k != "_samples"} for c in runs],
+        },
+        args.quick,
+    )
     print(f"\nwritten to {path}")
     return 0
 
 
-def _report(runs: list[dict[str, Any]], todo: list[tuple[int, bool, bool]]
-            ) -> tuple[list[list[Any]], list[dict[str, Any]]]:
+def _report(
+    runs: list[dict[str, Any]], todo: list[tuple[int, bool, bool]]
+) -> tuple[list[list[Any]], list[dict[str, Any]]]:
     rows, results = [], []
     for n, comp, loop in todo:
-        mine = [c for c in runs if (c["listeners"], c["compression"], c["uvloop"]) == (n, comp, loop)]
+        mine = [
+            c for c in runs if (c["listeners"], c["compression"], c["uvloop"]) == (n, comp, loop)
+        ]
         hub = [c for c in mine if c["server"] == "hub"]
         bare = [c for c in mine if c["server"] == "bare"]
         h, b = pooled(hub), pooled(bare)
@@ -266,12 +331,35 @@ def _report(runs: list[dict[str, Any]], todo: list[tuple[int, bool, bool]]
         bare_cpu = sum(c["server_cpu_ms_per_note"] for c in bare) / max(1, len(bare))
         met = None if n < 100 or math.isnan(r) else r <= TARGET_RATIO
         lost = sum(c["expected_each"] - c["received_min"] for c in mine)
-        rows.append([n, "on" if comp else "off", "on" if loop else "off", h["p50"], h["p99"],
-                     b["p50"], b["p99"], r, hub_cpu, bare_cpu, verdict(met)])
-        results.append({"listeners": n, "compression": comp, "uvloop": loop, "hub": h,
-                        "bare": b, "p99_ratio": r, "hub_cpu_ms_per_note": hub_cpu,
-                        "bare_cpu_ms_per_note": bare_cpu, "target_met": met,
-                        "notes_missing": lost})
+        rows.append(
+            [
+                n,
+                "on" if comp else "off",
+                "on" if loop else "off",
+                h["p50"],
+                h["p99"],
+                b["p50"],
+                b["p99"],
+                r,
+                hub_cpu,
+                bare_cpu,
+                verdict(met),
+            ]
+        )
+        results.append(
+            {
+                "listeners": n,
+                "compression": comp,
+                "uvloop": loop,
+                "hub": h,
+                "bare": b,
+                "p99_ratio": r,
+                "hub_cpu_ms_per_note": hub_cpu,
+                "bare_cpu_ms_per_note": bare_cpu,
+                "target_met": met,
+                "notes_missing": lost,
+            }
+        )
     return rows, results
 
 

@@ -25,11 +25,42 @@ from warroom.core.state import IncidentState
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 PEOPLE = [("ana", "ic"), ("ben", "scribe"), ("cho", "comms"), ("dev", "responder")]
 KINDS = ["note", "note", "note", "finding", "command", "status"]
-_WORDS = (
-    "checkout latency p99 deploy rollback canary pods restarting error budget database "
-    "failover replica lag queue consumer cache hit ratio region load balancer health dns "
-    "feature flag customers timeouts mitigation graphs recovering paging vendor ticket"
-).split()
+_WORDS = [
+    "checkout",
+    "latency",
+    "p99",
+    "deploy",
+    "rollback",
+    "canary",
+    "pods",
+    "restarting",
+    "error",
+    "budget",
+    "database",
+    "failover",
+    "replica",
+    "lag",
+    "queue",
+    "consumer",
+    "cache",
+    "hit",
+    "ratio",
+    "region",
+    "load",
+    "balancer",
+    "health",
+    "dns",
+    "feature",
+    "flag",
+    "customers",
+    "timeouts",
+    "mitigation",
+    "graphs",
+    "recovering",
+    "paging",
+    "vendor",
+    "ticket",
+]
 
 
 def _event(data: dict[str, Any]) -> EventBase:
@@ -52,8 +83,14 @@ def build(db: Path, incident_id: str, events: int, batch: int = 5000, seed: int 
     def add(data: dict[str, Any], actor: str, role: str) -> None:
         nonlocal seq, state
         seq += 1
-        data.update(id=str(uuid.uuid4()), incident_id=incident_id, seq=seq,
-                    at=(T0 + timedelta(seconds=seq)).isoformat(), actor=actor, role=role)
+        data.update(
+            id=str(uuid.uuid4()),
+            incident_id=incident_id,
+            seq=seq,
+            at=(T0 + timedelta(seconds=seq)).isoformat(),
+            actor=actor,
+            role=role,
+        )
         event = _event(data)
         state = apply(state, event)
         pending.append(event)
@@ -61,9 +98,17 @@ def build(db: Path, incident_id: str, events: int, batch: int = 5000, seed: int 
             store.append(pending, [state])
             pending.clear()
 
-    declared = _event({"type": "incident_declared", "id": str(uuid.uuid4()),
-                       "incident_id": incident_id, "title": f"Benchmark incident of {events}",
-                       "severity": "SEV2", "symptoms": "synthetic load", "drill": True})
+    declared = _event(
+        {
+            "type": "incident_declared",
+            "id": str(uuid.uuid4()),
+            "incident_id": incident_id,
+            "title": f"Benchmark incident of {events}",
+            "severity": "SEV2",
+            "symptoms": "synthetic load",
+            "drill": True,
+        }
+    )
     add(declared.hub_fill(HubSettings()).model_dump(mode="json"), "ana", "ic")
     for name, role in PEOPLE:
         add({"type": "participant_joined", "name": name, "seat": role}, name, role)

@@ -62,8 +62,11 @@ async def _join(url: str, incident: str, name: str, gap: int) -> dict[str, Any]:
     await client.wait_synced(timeout=300)
     live = time.perf_counter() - t0
     # CPU seconds this console spent: on a busy machine, a steadier number than the wall clock.
-    result: dict[str, Any] = {"live_s": live, "client_cpu_s": time.process_time() - c0,
-                              "events": len(client.log)}
+    result: dict[str, Any] = {
+        "live_s": live,
+        "client_cpu_s": time.process_time() - c0,
+        "events": len(client.log),
+    }
     if gap:
         await client.close()
         await _post_notes(url, incident, gap)
@@ -87,15 +90,21 @@ async def _post_notes(url: str, incident: str, count: int) -> None:
 
     async with connect(url, max_size=None, open_timeout=30) as ws:
         await ws.send(json.dumps({"op": "hello", "name": "gap-writer", "role": "responder"}))
-        await ws.send(json.dumps({"op": "join", "incident": incident, "since": 0,
-                                  "presence": True}))
+        await ws.send(
+            json.dumps({"op": "join", "incident": incident, "since": 0, "presence": True})
+        )
         async with asyncio.timeout(120):
             async for raw in ws:
                 if isinstance(raw, str) and raw.startswith('{"op":"synced"'):
                     break
             for k in range(count):
-                body = {"type": "note_added", "id": str(uuid.uuid4()), "incident_id": incident,
-                        "text": f"while you were away: note {k}", "kind": "note"}
+                body = {
+                    "type": "note_added",
+                    "id": str(uuid.uuid4()),
+                    "incident_id": incident,
+                    "text": f"while you were away: note {k}",
+                    "kind": "note",
+                }
                 await ws.send(json.dumps({"op": "command", "command": body}))
             acked = 0
             async for raw in ws:
@@ -105,8 +114,9 @@ async def _post_notes(url: str, incident: str, count: int) -> None:
                         break
 
 
-def timed_joins(url: str, hub_pid: int, incident: str, repeats: int,
-                gap: int) -> list[dict[str, Any]]:
+def timed_joins(
+    url: str, hub_pid: int, incident: str, repeats: int, gap: int
+) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")
     out = []
     for i in range(repeats):
@@ -123,8 +133,9 @@ def timed_joins(url: str, hub_pid: int, incident: str, repeats: int,
 
 
 # --- idle connections (in their own processes) ------------------------------------------------
-def idle_proc(url: str, incidents: list[str], count: int, index: int, ready_q: Any,
-              release: Any) -> None:
+def idle_proc(
+    url: str, incidents: list[str], count: int, index: int, ready_q: Any, release: Any
+) -> None:
     raise_fd_limit()
     try:
         run_loop(_idle(url, incidents, count, index, ready_q, release))
@@ -132,15 +143,17 @@ def idle_proc(url: str, incidents: list[str], count: int, index: int, ready_q: A
         ready_q.put(("failed", index, repr(exc)))
 
 
-async def _idle(url: str, incidents: list[str], count: int, index: int, ready_q: Any,
-                release: Any) -> None:
+async def _idle(
+    url: str, incidents: list[str], count: int, index: int, ready_q: Any, release: Any
+) -> None:
     from bench.load import LoadConfig, close_all, open_conn
 
     gate = asyncio.Semaphore(25)
 
     async def one(i: int) -> Any:
-        cfg = LoadConfig(url=url, kind="hub", incident=incidents[(index * count + i)
-                                                                  % len(incidents)])
+        cfg = LoadConfig(
+            url=url, kind="hub", incident=incidents[(index * count + i) % len(incidents)]
+        )
         async with gate:
             return await open_conn(cfg, f"idle-{index}-{i}", "responder", True)
 
@@ -161,8 +174,10 @@ def idle_memory(workdir: Path, connections: int, incidents: int) -> dict[str, An
         before = rss_mb(hub.pid)
         ready_q, release = ctx.Queue(), ctx.Event()
         sizes = split(connections, math.ceil(connections / 250))
-        procs = [ctx.Process(target=idle_proc, args=(hub.url, ids, n, i, ready_q, release))
-                 for i, n in enumerate(sizes)]
+        procs = [
+            ctx.Process(target=idle_proc, args=(hub.url, ids, n, i, ready_q, release))
+            for i, n in enumerate(sizes)
+        ]
         for p in procs:
             p.start()
         try:
@@ -174,8 +189,13 @@ def idle_memory(workdir: Path, connections: int, incidents: int) -> dict[str, An
         finally:
             release.set()
             wait_procs(procs, 60)
-    return {"connections": connections, "incidents": incidents, "rss_before_mb": before,
-            "rss_idle_mb": after, "kb_per_connection": 1024 * (after - before) / connections}
+    return {
+        "connections": connections,
+        "incidents": incidents,
+        "rss_before_mb": before,
+        "rss_idle_mb": after,
+        "kb_per_connection": 1024 * (after - before) / connections,
+    }
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -202,8 +222,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  wrote an incident of {size} events in {built[size]:.1f} s", flush=True)
         with ServerProcess.hub(db, work / "hub.log") as hub:
             loaded = {"hub_start_s": hub.started_in, "hub_rss_mb": rss_mb(hub.pid)}
-            print(f"  hub loaded {sum(args.sizes)} events in {hub.started_in:.1f} s, "
-                  f"RSS {loaded['hub_rss_mb']:.0f} MB", flush=True)
+            print(
+                f"  hub loaded {sum(args.sizes)} events in {hub.started_in:.1f} s, "
+                f"RSS {loaded['hub_rss_mb']:.0f} MB",
+                flush=True,
+            )
             for size in args.sizes:
                 runs = timed_joins(hub.url, hub.pid, f"inc-{size}", args.repeats, args.gap)
                 bad = [r["error"] for r in runs if "error" in r]
@@ -215,31 +238,79 @@ def main(argv: Sequence[str] | None = None) -> int:
                 target = TARGETS.get(size)
                 med = statistics.median(live)
                 met = None if target is None else med < target
-                results.append({"events": size, "live_s": live, "live_median_s": med,
-                                "client_cpu_median_s": statistics.median(cpu),
-                                "client_cpu_us_per_event": 1e6 * statistics.median(cpu) / size,
-                                "resume_s": resume,
-                                "resume_median_s": statistics.median(resume) if resume else None,
-                                "resumed_events": [r.get("resumed_events") for r in runs],
-                                "target_s": target, "target_met": met,
-                                "history_written_s": built[size]})
-                rows.append([size, med, max(live), statistics.median(cpu), target, verdict(met),
-                             statistics.median(resume) if resume else math.nan])
-                print(f"  {size} events: live in {med:.2f} s (median of {len(live)})",
-                      flush=True)
+                results.append(
+                    {
+                        "events": size,
+                        "live_s": live,
+                        "live_median_s": med,
+                        "client_cpu_median_s": statistics.median(cpu),
+                        "client_cpu_us_per_event": 1e6 * statistics.median(cpu) / size,
+                        "resume_s": resume,
+                        "resume_median_s": statistics.median(resume) if resume else None,
+                        "resumed_events": [r.get("resumed_events") for r in runs],
+                        "target_s": target,
+                        "target_met": met,
+                        "history_written_s": built[size],
+                    }
+                )
+                rows.append(
+                    [
+                        size,
+                        med,
+                        max(live),
+                        statistics.median(cpu),
+                        target,
+                        verdict(met),
+                        statistics.median(resume) if resume else math.nan,
+                    ]
+                )
+                print(f"  {size} events: live in {med:.2f} s (median of {len(live)})", flush=True)
         idle = idle_memory(work, args.idle, args.idle_incidents)
     print()
-    print(table(["events", "live median s", "live max s", "client cpu s", "target s", "target",
-                 f"resume after {args.gap} s"], rows))
+    print(
+        table(
+            [
+                "events",
+                "live median s",
+                "live max s",
+                "client cpu s",
+                "target s",
+                "target",
+                f"resume after {args.gap} s",
+            ],
+            rows,
+        )
+    )
     print()
-    print(table(["idle connections", "incidents", "hub RSS before MB", "hub RSS idle MB",
-                 "KB per connection"],
-                [[idle["connections"], idle["incidents"], idle["rss_before_mb"],
-                  idle["rss_idle_mb"], idle["kb_per_connection"]]]))
-    print(f"\nhub start with {sum(args.sizes)} stored events: {loaded['hub_start_s']:.2f} s, "
-          f"RSS {loaded['hub_rss_mb']:.0f} MB")
-    path = save("join", {"params": vars(args), "results": results, "hub_load": loaded,
-                         "idle": idle}, args.quick)
+    print(
+        table(
+            [
+                "idle connections",
+                "incidents",
+                "hub RSS before MB",
+                "hub RSS idle MB",
+                "KB per connection",
+            ],
+            [
+                [
+                    idle["connections"],
+                    idle["incidents"],
+                    idle["rss_before_mb"],
+                    idle["rss_idle_mb"],
+                    idle["kb_per_connection"],
+                ]
+            ],
+        )
+    )
+    print(
+        f"\nhub start with {sum(args.sizes)} stored events: {loaded['hub_start_s']:.2f} s, "
+        f"RSS {loaded['hub_rss_mb']:.0f} MB"
+    )
+    path = save(
+        "join",
+        {"params": vars(args), "results": results, "hub_load": loaded, "idle": idle},
+        args.quick,
+    )
     print(f"\nwritten to {path}")
     return 0
 

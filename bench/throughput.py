@@ -49,8 +49,15 @@ TARGET_SHARE = 0.70
 WRITERS_PER_PROCESS = 5
 
 
-def run_case(kind: str, writers: int, listeners: int, seconds: float, compression: bool,
-             workdir: Path, profile: Path | None = None) -> dict[str, Any]:
+def run_case(
+    kind: str,
+    writers: int,
+    listeners: int,
+    seconds: float,
+    compression: bool,
+    workdir: Path,
+    profile: Path | None = None,
+) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     db = workdir / f"hub-{time.monotonic_ns()}.db"
     log = workdir / f"{kind}.log"
@@ -58,19 +65,28 @@ def run_case(kind: str, writers: int, listeners: int, seconds: float, compressio
     spy = None
     with server:
         incident = declare_bench_incident(server.url) if kind == "hub" else "bare"
-        base = LoadConfig(url=server.url, kind=kind, incident=incident, compression=compression,
-                          duration=seconds, closed_loop=True, grace=10.0)
+        base = LoadConfig(
+            url=server.url,
+            kind=kind,
+            incident=incident,
+            compression=compression,
+            duration=seconds,
+            closed_loop=True,
+            grace=10.0,
+        )
         ready_q, result_q = ctx.Queue(), ctx.Queue()
         go, window_end = ctx.Event(), ctx.Value("q", 0)
         procs = []
         for i, n in enumerate(split(listeners, math.ceil(listeners / PER_PROCESS))):
             cfg = LoadConfig(**{**base.__dict__, "index": i, "connections": n})
-            procs.append(ctx.Process(target=listener_proc,
-                                     args=(cfg, ready_q, result_q, go, window_end)))
+            procs.append(
+                ctx.Process(target=listener_proc, args=(cfg, ready_q, result_q, go, window_end))
+            )
         for i, n in enumerate(split(writers, math.ceil(writers / WRITERS_PER_PROCESS))):
             cfg = LoadConfig(**{**base.__dict__, "index": i, "connections": n})
-            procs.append(ctx.Process(target=writer_proc,
-                                     args=(cfg, ready_q, result_q, go, window_end)))
+            procs.append(
+                ctx.Process(target=writer_proc, args=(cfg, ready_q, result_q, go, window_end))
+            )
         for p in procs:
             p.start()
         try:
@@ -92,13 +108,21 @@ def run_case(kind: str, writers: int, listeners: int, seconds: float, compressio
             wait_procs(procs, 30)
             if spy is not None:
                 spy.wait(60)
-    return _digest(kind, writers, listeners, seconds, reports, cpu, db if kind == "hub" else None,
-                   incident)
+    return _digest(
+        kind, writers, listeners, seconds, reports, cpu, db if kind == "hub" else None, incident
+    )
 
 
-def _digest(kind: str, writers: int, listeners: int, seconds: float,
-            reports: Sequence[tuple[str, dict[str, Any]]], cpu: float, db: Path | None,
-            incident: str) -> dict[str, Any]:
+def _digest(
+    kind: str,
+    writers: int,
+    listeners: int,
+    seconds: float,
+    reports: Sequence[tuple[str, dict[str, Any]]],
+    cpu: float,
+    db: Path | None,
+    incident: str,
+) -> dict[str, Any]:
     errors = [r["error"] for _, r in reports if "error" in r]
     ok = [(role, r) for role, r in reports if "error" not in r]
     accepted = sum(sum(r["in_window"]) for role, r in ok if role == "writer")
@@ -128,11 +152,11 @@ def _digest(kind: str, writers: int, listeners: int, seconds: float,
 def _durability(db: Path, incident: str, acked_ids: list[str]) -> dict[str, Any]:
     """After SIGKILL: is every acknowledged note in the database?"""
     with sqlite3.connect(db) as conn:
-        stored = {r[0] for r in conn.execute("SELECT id FROM events WHERE incident_id = ?",
-                                             [incident])}
+        stored = {
+            r[0] for r in conn.execute("SELECT id FROM events WHERE incident_id = ?", [incident])
+        }
     lost = [i for i in acked_ids if i not in stored]
-    return {"durable_checked": len(acked_ids), "durable_lost": len(lost),
-            "durable_ok": not lost}
+    return {"durable_checked": len(acked_ids), "durable_lost": len(lost), "durable_ok": not lost}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -141,29 +165,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--listeners", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window per run")
     parser.add_argument("--rounds", type=int, default=3, help="hub/bare pairs")
-    parser.add_argument("--no-compression", action="store_true",
-                        help="listeners and writers do not offer permessage-deflate")
-    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                        help="sample the server of every run with py-spy into DIR")
+    parser.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="listeners and writers do not offer permessage-deflate",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample the server of every run with py-spy into DIR",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.listeners, args.seconds, args.rounds = 20, 3.0, 1
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
         for r in range(args.rounds):
-            for kind in (("hub", "bare") if r % 2 == 0 else ("bare", "hub")):
+            for kind in ("hub", "bare") if r % 2 == 0 else ("bare", "hub"):
                 prof = None
                 if args.profile:
                     args.profile.mkdir(parents=True, exist_ok=True)
                     prof = args.profile / f"throughput-{kind}-r{r}.txt"
-                case = run_case(kind, args.writers, args.listeners, args.seconds,
-                                not args.no_compression, Path(tmp), prof)
+                case = run_case(
+                    kind,
+                    args.writers,
+                    args.listeners,
+                    args.seconds,
+                    not args.no_compression,
+                    Path(tmp),
+                    prof,
+                )
                 case["round"] = r
                 runs.append(case)
-                print(f"  round {r + 1} {kind:4}: accepted {case['accepted_per_s']:.0f}/s, "
-                      f"delivered {case['delivered_per_s']:.0f}/s, cpu "
-                      f"{case['server_cpu_ms_per_event']:.2f} ms/event"
-                      + (f", durable {case['durable_ok']}" if kind == "hub" else ""), flush=True)
+                print(
+                    f"  round {r + 1} {kind:4}: accepted {case['accepted_per_s']:.0f}/s, "
+                    f"delivered {case['delivered_per_s']:.0f}/s, cpu "
+                    f"{case['server_cpu_ms_per_event']:.2f} ms/event"
+                    + (f", durable {case['durable_ok']}" if kind == "hub" else ""),
+                    flush=True,
+                )
     hub = [c for c in runs if c["server"] == "hub"]
     bare = [c for c in runs if c["server"] == "bare"]
 
@@ -185,17 +227,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         "target_met": None if math.isnan(share) else share >= TARGET_SHARE,
     }
     print()
-    print(table(
-        ["server", "accepted/s", "delivered/s", "cpu ms/event", "durable"],
-        [["hub", results["hub_accepted_per_s"], results["hub_delivered_per_s"],
-          results["hub_cpu_ms_per_event"], "all acked stored" if results["durable_ok"]
-          else f"LOST {results['durable_lost']}"],
-         ["bare", results["bare_accepted_per_s"], results["bare_delivered_per_s"],
-          results["bare_cpu_ms_per_event"], "not stored"],
-         ["hub/bare", results["accepted_ratio"], share, math.nan,
-          f"target >= {TARGET_SHARE:.2f}: {verdict(results['target_met'])}"]]))
-    path = save("throughput", {"params": vars(args), "results": results, "runs": runs},
-                args.quick)
+    print(
+        table(
+            ["server", "accepted/s", "delivered/s", "cpu ms/event", "durable"],
+            [
+                [
+                    "hub",
+                    results["hub_accepted_per_s"],
+                    results["hub_delivered_per_s"],
+                    results["hub_cpu_ms_per_event"],
+                    "all acked stored"
+                    if results["durable_ok"]
+                    else f"LOST {results['durable_lost']}",
+                ],
+                [
+                    "bare",
+                    results["bare_accepted_per_s"],
+                    results["bare_delivered_per_s"],
+                    results["bare_cpu_ms_per_event"],
+                    "not stored",
+                ],
+                [
+                    "hub/bare",
+                    results["accepted_ratio"],
+                    share,
+                    math.nan,
+                    f"target >= {TARGET_SHARE:.2f}: {verdict(results['target_met'])}",
+                ],
+            ],
+        )
+    )
+    path = save("throughput", {"params": vars(args), "results": results, "runs": runs}, args.quick)
     print(f"\nwritten to {path}")
     return 0
 

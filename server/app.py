@@ -16,7 +16,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from server.credentials import Credential, authenticate
-from server.hub import Hub, HubLimits
+from server.hub import Hub, HubLimits, abort_if_open
 from server.storage import DEFAULT_DURABILITY, Store
 from server.tls import TLSConfigError, server_context
 from server.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
@@ -141,7 +141,15 @@ class HubServer:
         if self._server is not None:
             self.hub._closing = True
             self._server.close(close_connections=True)
-            await self._server.wait_closed()
+            # A console that stopped reading cannot take its close frame: cut it off rather
+            # than wait for it forever.
+            try:
+                await asyncio.wait_for(asyncio.shield(self._server.wait_closed()),
+                                       self.config.close_timeout + 1)
+            except TimeoutError:
+                for conn in list(self.hub.conns):
+                    abort_if_open(conn.ws)
+                await self._server.wait_closed()
         await self.hub.stop()
         self.store.close()
 

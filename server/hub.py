@@ -22,6 +22,7 @@ from weakref import WeakKeyDictionary
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 from server.credentials import OPEN, Credential
 from server.limits import TokenBucket, slow_down_message
@@ -62,6 +63,8 @@ MAX_BATCH = 512
 FAST_PATH_MAX = 16
 #: Bytes waiting in a console's socket above which it is served by its sender instead.
 FAST_PATH_BUFFER = 64 * 1024
+#: Seconds a dropped console has to finish the closing handshake before its socket is cut.
+DROP_GRACE = 5.0
 
 
 @dataclass(eq=False)
@@ -384,7 +387,11 @@ class Hub:
             return
         conn.closing = True
         conn.wake.set()
-        asyncio.get_running_loop().create_task(conn.ws.close(code, reason))
+        loop = asyncio.get_running_loop()
+        loop.create_task(conn.ws.close(code, reason))
+        # A console that reads nothing never takes the close frame off the wire, and websockets
+        # waits for that without a deadline: cut the TCP connection after the close timeout.
+        loop.call_later(conn.ws.close_timeout or DROP_GRACE, abort_if_open, conn.ws)
 
     async def handler(self, ws: ServerConnection) -> None:
         """One console's connection, from hello to close."""
@@ -680,6 +687,12 @@ def event_frame(event: EventBase) -> str:
     """The ``event`` message for ``event``, serialised once and sent to everyone."""
     return json.dumps({"op": "event", "event": event.model_dump(mode="json")},
                       separators=(",", ":"))
+
+
+def abort_if_open(ws: ServerConnection) -> None:
+    """Drop the TCP connection of a console whose closing handshake did not finish."""
+    if ws.state is not State.CLOSED and ws.transport is not None:
+        ws.transport.abort()
 
 
 def _buffer_small(conn: Conn) -> bool:

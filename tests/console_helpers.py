@@ -82,6 +82,7 @@ def make_console(
 ) -> WarroomApp:
     """A console as a test wants it: fixed clock, no blinking, fast reconnects."""
     kwargs.setdefault("lobby_refresh", 0)
+    kwargs.setdefault("hub_label", "ws://hub.test:8765")  # ephemeral ports must not show
     return WarroomApp(
         url=url, name=name, role=role, incident=incident, theme=theme,
         clock=clock or fixed_clock(), backoff=fast_backoff(), blink=False, **kwargs,

@@ -76,7 +76,7 @@ async def test_reconnecting_then_live_with_pending_entries_delivered(tmp_path):
             assert link_text(app) == "◌ reconnecting · 1 pending"
             pane = app.screen.query_one(TimelinePane)
             assert pane.view.rows[-1].pending
-            assert "⧗ written while the hub was down" in screen_text(app)
+            assert "◷ written while the hub was down" in screen_text(app)
 
             second = hub()
             await second.start()

@@ -53,7 +53,11 @@ async def test_scribe_records_a_finding_with_one_key(tmp_path):
         await s.pilot.press("f", *"error rate 12% on checkout", "enter")
         await s.wait_for(lambda: s.app.client.state.note_count == 1)
         note = s.app.incident_log[-1]
-        assert (note.type, note.kind, note.text) == ("note_added", "finding", "error rate 12% on checkout")
+        assert (note.type, note.kind, note.text) == (
+            "note_added",
+            "finding",
+            "error rate 12% on checkout",
+        )
         assert (note.actor, note.role) == ("sam", Role.SCRIBE)
         pane = s.app.screen.query_one(TimelinePane)
         last = pane.view.rows[-1]

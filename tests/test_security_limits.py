@@ -13,6 +13,8 @@ import contextlib
 import json
 import os
 import socket
+import statistics
+import sys
 import time
 import typing
 import uuid
@@ -93,33 +95,58 @@ async def test_a_console_over_the_limit_still_gets_every_command_stored_once(tmp
         await ana.close()
 
 
-async def test_a_flood_does_not_delay_anyone_else(tmp_path):
+FLOODER = """
+import asyncio, json, sys, time, uuid
+from websockets.asyncio.client import connect
+
+async def flood(url, incident, name, until):
+    sent = 0
+    async with connect(url) as ws:
+        await ws.send(json.dumps({"op": "hello", "name": name}))
+        await ws.send(json.dumps({"op": "join", "incident": incident}))
+        junk = ["not json", json.dumps({"op": "teleport"})]
+        while time.monotonic() < until:
+            note = {"type": "note_added", "id": str(uuid.uuid4()), "text": "x" * 2000}
+            for frame in (json.dumps({"op": "command", "command": note}), *junk):
+                await ws.send(frame)
+                sent += 1
+    return sent
+
+async def main(url, incident, seconds):
+    until = time.monotonic() + seconds
+    counts = await asyncio.gather(*(flood(url, incident, f"bot{i}", until) for i in range(3)))
+    print(sum(counts))
+
+asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
+"""
+
+
+async def test_a_flood_from_other_connections_does_not_delay_anyone_else(tmp_path):
     async with running_hub(tmp_path / "hub.db", limits=HubLimits(rate=50, burst=50)) as hub:
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
-        flooders = [await greeted(hub.url, f"bot{i}", incident) for i in range(3)]
-        stop = asyncio.Event()
-
-        async def flood(ws) -> None:
-            with_junk = [note("x" * 2000), "not json", json.dumps({"op": "teleport"})]
-            i = 0
-            while not stop.is_set():
-                await ws.send(with_junk[i % 3])
-                i += 1
-                if i % 50 == 0:
-                    await asyncio.sleep(0)
-
-        tasks = [asyncio.create_task(flood(ws)) for ws in flooders]
-        latencies = []
+        quiet = []
+        for i in range(10):
+            start = time.monotonic()
+            await ana.post("note_added", text=f"before {i}")
+            quiet.append(time.monotonic() - start)
+        flooders = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FLOODER, hub.url, incident, "3",
+            stdout=asyncio.subprocess.PIPE)
+        await eventually(lambda: sum(c.name.startswith("bot") for c in hub.hub.conns) == 3)
+        flooded = []
         for i in range(20):
             start = time.monotonic()
             assert (await asyncio.wait_for(ana.post("note_added", text=f"real {i}"), 5)).op == "ack"
-            latencies.append(time.monotonic() - start)
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        assert max(latencies) < 1.0, latencies
-        for ws in flooders:
-            await ws.close()
+            flooded.append(time.monotonic() - start)
+            await asyncio.sleep(0.05)
+        out, _ = await asyncio.wait_for(flooders.communicate(), 30)
+        sent = int(out.decode().split()[-1])
+        stored_by_bots = sum(1 for e in hub.store.events(incident) if e.actor.startswith("bot"))
+        assert sent > 3 * 3 * 50 * 2, sent  # they really did flood
+        assert stored_by_bots <= 3 * (50 + 50 * 3.5), stored_by_bots  # burst + rate x time
+        assert statistics.median(flooded) < 0.1, flooded
+        assert max(flooded) < 1.0, flooded
         await ana.close()
 
 
@@ -308,3 +335,32 @@ async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_pat
         deaf.close()
         await bo.close()
         await ana.close()
+
+
+async def test_shutdown_does_not_wait_forever_for_a_console_that_stopped_reading(tmp_path):
+    """Regression: closing a connection whose peer reads nothing used to hang without end
+    (the close frame never drains), holding up both the drop of that console and hub shutdown."""
+    limits = HubLimits(rate=0)
+    hub_cm = running_hub(tmp_path / "hub.db", limits=limits, ping_interval=None,
+                         close_timeout=0.3)
+    hub = await hub_cm.__aenter__()
+    try:
+        incident = await declare_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        for _ in range(16):
+            futures = [ana.send(ana.new_command("note_added", text="z" * 3900))
+                       for _ in range(50)]
+            await asyncio.wait_for(asyncio.gather(*futures), 10)
+        await ana.close()
+        _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
+        stuck.write(masked_text(json.dumps({"op": "hello", "name": "stuck"})))
+        stuck.write(masked_text(json.dumps({"op": "join", "incident": incident})))
+        await eventually(lambda: any(c.name == "stuck" and c.room for c in hub.hub.conns))
+        await asyncio.sleep(0.3)  # the replay fills every buffer between us
+        stuck_conn = next(c for c in hub.hub.conns if c.name == "stuck")
+        assert stuck_conn.cursor < stuck_conn.room.head, "the replay was not held up"
+    finally:
+        start = time.monotonic()
+        await asyncio.wait_for(hub_cm.__aexit__(None, None, None), 10)
+    assert time.monotonic() - start < 3
+    stuck.close()

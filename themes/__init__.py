@@ -96,6 +96,7 @@ WARROOM_CONTRAST = Theme(
         "pending": "#ffff00",
         "footer-key-foreground": "#ffff00",
         "border": "#ffffff",
+        "text-muted": "#d0d0d0",
         "block-cursor-background": "#ffff00",
         "block-cursor-foreground": "#000000",
     },
@@ -104,8 +105,12 @@ WARROOM_CONTRAST = Theme(
 THEMES: dict[str, Theme] = {t.name: t for t in (WARROOM_DARK, WARROOM_LIGHT, WARROOM_CONTRAST)}
 
 #: Short names accepted on the command line and in the config file.
-ALIASES: dict[str, str] = {"dark": "warroom-dark", "light": "warroom-light",
-                           "contrast": "warroom-contrast", "high-contrast": "warroom-contrast"}
+ALIASES: dict[str, str] = {
+    "dark": "warroom-dark",
+    "light": "warroom-light",
+    "contrast": "warroom-contrast",
+    "high-contrast": "warroom-contrast",
+}
 
 
 def resolve_theme(name: str | None) -> str:

@@ -68,6 +68,7 @@ class WarroomApp(App[None]):
         blink: bool = True,
         share_hint: str | None = None,
         lobby_refresh: float = 5.0,
+        hub_label: str | None = None,
     ) -> None:
         super().__init__()
         self.url = url
@@ -83,6 +84,8 @@ class WarroomApp(App[None]):
         self.share_hint = share_hint
         #: Seconds between refreshes of the join screen's incident list (0 = only on demand).
         self.lobby_refresh = lobby_refresh
+        #: How the hub is named on screen (its URL unless told otherwise, e.g. in tests).
+        self.hub_label = hub_label or url
         self.backoff = backoff
         self.client: IncidentClient | None = None
         self._initial_incident = incident
@@ -164,7 +167,9 @@ class WarroomApp(App[None]):
         for screen in targets:
             screen.post_message(ClientChanged())
 
-    def send_command(self, event_type: str, **payload: object) -> asyncio.Future[Ack | Error] | None:
+    def send_command(
+        self, event_type: str, **payload: object
+    ) -> asyncio.Future[Ack | Error] | None:
         """Send a command to the hub; the future resolves with its ack or its refusal.
 
         A draft that does not even validate never leaves the console: the reason is shown and
@@ -185,7 +190,8 @@ class WarroomApp(App[None]):
         yield from super().get_system_commands(screen)
         for name in THEMES:
             yield SystemCommand(
-                f"Theme: {name}", f"Switch the console to the {name} theme",
+                f"Theme: {name}",
+                f"Switch the console to the {name} theme",
                 partial(setattr, self, "theme", name),
             )
         extra = getattr(screen, "palette_commands", None)

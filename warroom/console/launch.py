@@ -39,15 +39,23 @@ def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "join", help="open the console on a hub",
         description=f"Open the console on a hub. Defaults come from {config_file()}.",
     )  # fmt: skip
-    join.add_argument("url", nargs="?", default=None,
-                      help="the hub, e.g. ws://10.0.0.5:8765 (default: 'hub' in the config file)")
+    join.add_argument(
+        "url",
+        nargs="?",
+        default=None,
+        help="the hub, e.g. ws://10.0.0.5:8765 (default: 'hub' in the config file)",
+    )
     join.add_argument("--name", default=None, help="your name in the room")
     join.add_argument("--role", default=None, help=f"the seat you take: {roles}")
-    join.add_argument("--incident", default=None,
-                      help="follow this incident at once instead of choosing from the list")
+    join.add_argument(
+        "--incident",
+        default=None,
+        help="follow this incident at once instead of choosing from the list",
+    )
     join.add_argument("--token", default=None, help="the hub's bearer token, if it needs one")
-    join.add_argument("--theme", default=None,
-                      help="warroom-dark (default), warroom-light or warroom-contrast")
+    join.add_argument(
+        "--theme", default=None, help="warroom-dark (default), warroom-light or warroom-contrast"
+    )
     join.set_defaults(handler=cmd_join)  # fmt: skip
 
 

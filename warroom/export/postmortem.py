@@ -77,6 +77,10 @@ def _title(role: Role) -> str:
     return ROLE_TITLES[role].lower()
 
 
+#: One timeline line: when, in which role, what.
+Entry = tuple[datetime | None, Role, str]
+
+
 def draft(state: IncidentState | None, log: Iterable[EventBase]) -> str:
     """The review draft for one incident, from its log (read once, in ``seq`` order).
 
@@ -97,10 +101,6 @@ def draft(state: IncidentState | None, log: Iterable[EventBase]) -> str:
             action_roles[event.id] = event.role
     state = state or folded
     return _Draft(state, tracker, entries, action_roles).render()
-
-
-#: One timeline line: when, in which role, what.
-Entry = tuple[datetime | None, Role, str]
 
 
 def _line(event: EventBase, after: IncidentState) -> str:

@@ -117,8 +117,12 @@ class ConsoleScreen(Screen[None]):
     def on_hub_message(self, message: HubMessage) -> None:
         error = message.error
         if self.client.fatal:
-            self.notify(f"{error.message} Press Ctrl+L for the list of incidents.",
-                        title="Cannot follow this incident", severity="error", timeout=15)
+            self.notify(
+                f"{error.message} Press Ctrl+L for the list of incidents.",
+                title="Cannot follow this incident",
+                severity="error",
+                timeout=15,
+            )
         else:
             self.notify(error.message, title="The hub says", severity="warning", timeout=8)
 
@@ -167,11 +171,13 @@ class ConsoleScreen(Screen[None]):
     def palette_commands(self) -> Iterable[SystemCommand]:
         """Every pane, and every action of the current pane that this person may use."""
         for spec in PANES:
-            yield SystemCommand(f"Go to {spec.title}", f"Show the {spec.title.lower()} pane "
-                                f"(key {spec.key})", partial(self.action_show_pane, spec.id))
+            yield SystemCommand(
+                f"Go to {spec.title}",
+                f"Show the {spec.title.lower()} pane (key {spec.key})",
+                partial(self.action_show_pane, spec.id),
+            )
         yield SystemCommand("Help", "The keys of this pane and of the console", self.action_help)
-        yield SystemCommand("Leave incident", "Go back to the list of incidents",
-                            self.action_leave)
+        yield SystemCommand("Leave incident", "Go back to the list of incidents", self.action_leave)
         pane = self.active_pane
         if pane is None:
             return

@@ -45,7 +45,9 @@ def parse_detected(text: str, now: datetime) -> datetime:
     if ago:
         amount = int(ago.group(1))
         unit = ago.group(2).lower()
-        return now - (timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount))
+        return now - (
+            timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount)
+        )
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"):
         try:
             return datetime.strptime(value.removesuffix("Z").removesuffix(" UTC"), fmt).replace(
@@ -98,7 +100,8 @@ class DeclareScreen(Screen[str | None]):
                             classes="field-hint")  # fmt: skip
                 with RadioSet(id="severity", compact=True):
                     for sev in Severity:
-                        label = Text.assemble((f"{sev}  ", "bold"), RUBRIC[sev])
+                        colour = self.app.theme_variables.get(sev.lower(), "")
+                        label = Text.assemble((f"{sev}  ", f"bold {colour}"), RUBRIC[sev])
                         yield RadioButton(label, value=sev == Severity.SEV2, name=sev.value)
                 yield Label("Detected", classes="field-label")
                 with Horizontal(id="detected-row"):
@@ -171,7 +174,9 @@ class DeclareScreen(Screen[str | None]):
             self.query_one("#title", Input).focus()
             return
         try:
-            detected = parse_detected(self.query_one("#detected", Input).value, self.warroom.clock())
+            detected = parse_detected(
+                self.query_one("#detected", Input).value, self.warroom.clock()
+            )
         except DetectedTimeError as exc:
             self._message(str(exc))
             self.query_one("#detected", Input).focus()
@@ -201,7 +206,9 @@ class DeclareScreen(Screen[str | None]):
             self._message(f"Not sent: {exc}")
             return
         except (OSError, TimeoutError, WebSocketException) as exc:
-            self._message(f"Cannot reach the hub at {app.url} ({type(exc).__name__}); try again.")
+            self._message(
+                f"Cannot reach the hub at {app.hub_label} ({type(exc).__name__}); try again."
+            )
             return
         self.dismiss(incident)
 

@@ -258,10 +258,15 @@ class HandoffScreen(PassesChangesDown[None]):
         self._closing = True
         self.app.notify(message, title="Handoff", timeout=10)
         if self.app.screen is self:
-            self.dismiss(None)
+            self.app.call_later(self._leave)
 
     def on_screen_resume(self) -> None:
         if self._closing:
+            self.app.call_later(self._leave)
+
+    def _leave(self) -> None:
+        """Pop this screen from the app's side, not from inside one of its own handlers."""
+        if self.app.screen is self:
             self.dismiss(None)
 
     # --- acting ---------------------------------------------------------------------------------

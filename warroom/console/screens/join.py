@@ -55,7 +55,7 @@ class JoinScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.warroom
         who = f"{app.me} · {ROLE_TITLES[app.seat].lower()}"
-        yield Static(f"[b]warroom[/b] · {app.url} · you join as {who}", id="join-who")
+        yield Static(f"[b]warroom[/b] · {app.hub_label} · you join as {who}", id="join-who")
         if app.share_hint:
             yield Static(f"Teammates join with:  [b]{app.share_hint}[/b]", id="join-share")
         yield Label("Open incidents", classes="join-heading")
@@ -70,7 +70,7 @@ class JoinScreen(Screen[None]):
         table.add_column("Title", key="title")
         table.add_column("Phase", key="phase")
         table.add_column("Age", key="age")
-        table.add_column("People", key="people")
+        table.add_column("Online", key="people")
         table.add_column("IC", key="ic")
         self.action_refresh()
         if self.warroom.lobby_refresh > 0:
@@ -97,7 +97,7 @@ class JoinScreen(Screen[None]):
             return
         except (httpx.HTTPError, OSError, ValueError) as exc:
             self._show_message(
-                f"Cannot reach the hub at {app.url} ({type(exc).__name__}). "
+                f"Cannot reach the hub at {app.hub_label} ({type(exc).__name__}). "
                 "Is it running? Press r to try again.",
                 error=True,
             )
@@ -127,7 +127,7 @@ class JoinScreen(Screen[None]):
         colour = self.app.theme_variables.get(sev.lower(), "")
         detected = parse_time(row.get("detected_at")) or parse_time(row.get("declared_at"))
         age = elapsed(now - detected) if detected else "—"
-        people = f"{row.get('online', 0)}/{row.get('participants', 0)} on"
+        people = f"{row.get('online', 0)} of {row.get('participants', 0)}"
         title = ("DRILL · " if row.get("drill") else "") + str(row.get("title", ""))
         return (Text(sev, style=f"bold {colour}"), str(row.get("id")), title,
                 str(row.get("phase", "")), age, people, str(row.get("ic") or "—"))  # fmt: skip

@@ -70,9 +70,7 @@ class IncidentPane(Vertical):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide write actions from readers (Textual then leaves them out of footer and help)."""
-        if action in self.WRITE_ACTIONS and self.read_only:
-            return False
-        return True
+        return not (action in self.WRITE_ACTIONS and self.read_only)
 
     def show_refusal(self, error: Error) -> None:
         """Tell the user the hub refused what they just did. Override to show it in place."""

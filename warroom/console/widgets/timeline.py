@@ -44,7 +44,7 @@ class TimelinePane(IncidentPane):
     DEFAULT_CSS = tcss_beside(__file__)
     HELP = (
         "The shared record: every event in order, with the hub's time (UTC), author and role. "
-        "Add a line with one key, type it, press Enter; it shows as pending (⧗) until the hub "
+        "Add a line with one key, type it, press Enter; it shows as pending (◷) until the hub "
         "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again."
     )
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry"})
@@ -132,7 +132,7 @@ class TimelinePane(IncidentPane):
         if view.words:
             parts.append(f"search: {view.words}")
         if view.pending:
-            parts.append(f"⧗ {len(view.pending)} pending")
+            parts.append(f"◷ {len(view.pending)} pending")
         parts.append("following" if view.follow else "scrolled back · End follows")
         if self.read_only:
             parts.append("read-only")
@@ -167,7 +167,9 @@ class TimelinePane(IncidentPane):
         self._close_entry()
         self.view.jump_to_end()
 
-    def _restore_if_refused(self, future: asyncio.Future[Ack | Error], kind: str, text: str) -> None:
+    def _restore_if_refused(
+        self, future: asyncio.Future[Ack | Error], kind: str, text: str
+    ) -> None:
         if not future.cancelled() and isinstance(future.result(), Error) and self.is_attached:
             self.action_entry(kind, text)
 

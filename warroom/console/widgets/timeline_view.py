@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from warroom.console.css import tcss_beside
 from warroom.core.events import EventBase
 from warroom.core.roles import Role
 
@@ -80,6 +81,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     out), so the pane around it can offer End in the footer.
     """
 
+    DEFAULT_CSS = tcss_beside(__file__)
     COMPONENT_CLASSES = {
         "timeline--time",
         "timeline--kind",
@@ -156,6 +158,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if self.follow:
             self.cursor = max(0, len(self.rows) - 1)
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # Before the first layout (or while hidden) there is nothing to scroll yet.
+            self.call_after_refresh(self._keep_following)
         else:
             self.cursor = min(self.cursor, max(0, len(self.rows) - 1))
         self.refresh()
@@ -206,7 +210,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self.rows))
-        if self.follow:
+        self._keep_following()
+
+    def on_show(self) -> None:
+        self.call_after_refresh(self._keep_following)
+
+    def _keep_following(self) -> None:
+        if self.follow and round(self.scroll_y) < self.max_scroll_y:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     # --- drawing ------------------------------------------------------------------------------
@@ -218,18 +228,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, base)
         entry = self.rows[index]
         text = self._line(entry)
+        text.truncate(width, overflow="ellipsis", pad=True)
         if index == self.cursor and self.has_focus:
             text.stylize(self.get_component_rich_style("timeline--cursor"))
-        text.truncate(width, overflow="ellipsis", pad=True)
         segments = list(text.render(self.app.console))
         return Strip(segments).adjust_cell_length(width, base).apply_style(base)
 
     def _line(self, entry: Entry) -> Text:
         style = self.get_component_rich_style
         when = entry.at.strftime("%H:%M:%S") if entry.at else "pending "
-        author = f"{entry.author}·{ROLE_TAGS.get(entry.role, entry.role)}"
-        if len(author) > AUTHOR_WIDTH:
-            author = author[: AUTHOR_WIDTH - 1] + "…"
+        tag = ROLE_TAGS.get(entry.role, entry.role)
+        name = entry.author
+        if len(name) + 1 + len(tag) > AUTHOR_WIDTH:
+            name = name[: max(1, AUTHOR_WIDTH - len(tag) - 2)] + "…"
         kind = entry.kind.replace("_", " ")[:KIND_WIDTH]
         text_style: Style | str = ""
         if entry.pending:
@@ -242,15 +253,17 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             text_style = style("timeline--quiet")
         line = Text(no_wrap=True, overflow="ellipsis", end="")
         if self.compact:
-            line.append(when[:5], style("timeline--pending" if entry.pending else "timeline--time"))
-            line.append(f" {entry.author} ", style("timeline--author"))
-            line.append(("⧗ " if entry.pending else "") + entry.text, text_style)
+            line.append(
+                when[:5] + " ", style("timeline--pending" if entry.pending else "timeline--time")
+            )
+            if entry.kind not in ("presence", "role"):  # those lines name the person already
+                line.append(f"{entry.author} ", style("timeline--author"))
+            line.append(("◷ " if entry.pending else "") + entry.text, text_style)
             return line
-        line.append(when, style("timeline--pending" if entry.pending else "timeline--time"))
-        line.append(" ")
-        line.append(f"{kind:<{KIND_WIDTH}}", style("timeline--kind"))
-        line.append(" ")
-        line.append(f"{author:<{AUTHOR_WIDTH}}", style("timeline--author"))
-        line.append(" ")
-        line.append(("⧗ " if entry.pending else "") + entry.text, text_style)
+        # Each column carries its own trailing spaces: no segment starts with a blank.
+        line.append(when + " ", style("timeline--pending" if entry.pending else "timeline--time"))
+        line.append(f"{kind:<{KIND_WIDTH}} ", style("timeline--kind"))
+        line.append(name + " ", style("timeline--author"))
+        line.append(f"{tag:<{AUTHOR_WIDTH - len(name) - 1}} ", style("timeline--time"))
+        line.append(("◷ " if entry.pending else "") + entry.text, text_style)
         return line
