@@ -157,3 +157,22 @@ async def test_the_palette_offers_observers_no_writing(tmp_path):
         titles = [c.title for c in s.app.get_system_commands(s.app.screen)]
         assert not [t for t in titles if "Record" in t or "Add a note" in t]
         assert "Timeline: Show only entries containing some words" in titles
+
+
+async def test_a_theme_chosen_from_the_palette_recolours_severity(tmp_path):
+    async with console_session(tmp_path, name="sam", role="scribe") as s:
+        badge = s.app.screen.query_one("#sb-severity")
+        dark = badge.styles.background
+        command = next(c for c in s.app.get_system_commands(s.app.screen)
+                       if c.title == "Theme: warroom-light")  # fmt: skip
+        command.callback()
+        await s.pilot.pause()
+        assert s.app.theme == "warroom-light"
+        assert badge.styles.background != dark
+        assert badge.styles.background.hex.lower() == "#c44900", "light theme's $sev2"
+
+
+async def test_an_unknown_theme_falls_back_and_says_so(tmp_path):
+    async with console_session(tmp_path, name="sam", role="scribe", theme="neon") as s:
+        assert s.app.theme == "warroom-dark"
+        assert any("No theme called 'neon'" in n.message for n in s.app._notifications)

@@ -17,9 +17,9 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from warroom.console.screens.lock_form import PassesChangesDown
 from warroom.core.events import EventBase
 from warroom.export.exporter import ExportFileError, export_incidents
 from warroom.export.postmortem import draft
@@ -97,7 +97,7 @@ def start_writing(app: WarroomApp, what: str, path: Path, writer: Writer) -> Non
     app.run_worker(work, thread=True, group="export", exit_on_error=False)
 
 
-class ExportPathScreen(PassesChangesDown[Path]):
+class ExportPathScreen(ModalScreen[Path]):
     """Where to write: the current directory by default, any path typed instead."""
 
     DEFAULT_CSS = """

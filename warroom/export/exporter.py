@@ -50,18 +50,19 @@ def open_export(path: str | Path) -> sqlite_utils.Database:
     it would mix the export's rows into someone else's tables.
     """
     path = Path(path)
+    db = sqlite_utils.Database(path)
     try:
-        db = sqlite_utils.Database(path)
         tables = set(db.table_names())
     except sqlite3.DatabaseError as exc:
+        db.close()
         raise ExportFileError(
-            f"{path} is not a SQLite file ({exc}); choose another --out."
+            f"{path} is not a SQLite file ({exc}); write the export to another file."
         ) from exc
     if tables and _generator(db) != GENERATOR:
         db.close()
         raise ExportFileError(
             f"{path} is a SQLite file that is not a warroom export (it has the tables "
-            f"{', '.join(sorted(tables)[:4])}...); choose a new file for --out."
+            f"{', '.join(sorted(tables)[:4])}...); write the export to a new file."
         )
     db.executescript(TABLES)
     db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")

@@ -126,6 +126,8 @@ class DeclareScreen(Screen[str | None]):
             field.cursor_blink = self.warroom.blink
         self._update_hint(self.query_one("#detected", Input).value)
         self.query_one("#title", Input).focus()
+        # The choice's keyboard highlight starts on the first level; start it on the selected one.
+        self.call_after_refresh(self.query_one(RadioSet).action_next_button)
 
     # --- the detected time --------------------------------------------------------------------
     @on(Input.Changed, "#detected")

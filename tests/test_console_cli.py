@@ -1,0 +1,134 @@
+"""Starting the console: the config file, `warroom join` options, and `warroom` alone."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import free_port
+from themes import resolve_theme
+from warroom.cli import main
+from warroom.config import ConfigError, load_config
+from warroom.console.launch import hub_url, resolve_seat
+from warroom.core.roles import Role
+
+
+@pytest.fixture
+def config_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    (home / "warroom").mkdir(parents=True)
+    return home / "warroom" / "config.toml"
+
+
+def join_args(*argv: str) -> argparse.Namespace:
+    defaults = {"url": None, "name": None, "role": None, "token": None, "theme": None}
+    parsed = dict(zip(argv[::2], argv[1::2], strict=True))
+    return argparse.Namespace(**{**defaults, **parsed})
+
+
+def test_the_config_file_honours_xdg_config_home(config_home):
+    config_home.write_text(
+        'name = "ana"\nrole = "scribe"\ntheme = "light"\nhub = "10.0.0.5:8765"\nport = 9001\n'
+    )
+    config = load_config()
+    assert (config.name, config.role, config.theme, config.port) == ("ana", Role.SCRIBE, "light", 9001)
+    seat = resolve_seat(join_args(), config)
+    assert (seat.url, seat.name, seat.role) == ("ws://10.0.0.5:8765", "ana", Role.SCRIBE)
+    assert resolve_theme(seat.theme) == "warroom-light"
+
+
+def test_options_win_over_the_config_file(config_home):
+    config_home.write_text('name = "ana"\nrole = "scribe"\nhub = "ws://a:1"\n')
+    seat = resolve_seat(join_args("url", "ws://b:2", "name", "bo", "role", "IC"), load_config())
+    assert (seat.url, seat.name, seat.role) == ("ws://b:2", "bo", Role.IC)
+
+
+@pytest.mark.parametrize(
+    "text,complaint",
+    [
+        ('nmae = "ana"', "unknown setting(s) nmae"),
+        ('role = "boss"', "unknown role 'boss'"),
+        ("port = 70000", "port must be a number"),
+        ("name = ", "config.toml"),
+    ],
+)
+def test_a_broken_config_file_says_what_to_fix(config_home, text, complaint):
+    config_home.write_text(text + "\n")
+    with pytest.raises(ConfigError, match=None) as caught:
+        load_config()
+    assert complaint in str(caught.value)
+
+
+def test_join_without_a_hub_or_name_explains(config_home, capsys):
+    assert main(["join"]) == 2
+    assert "which hub?" in capsys.readouterr().err
+    assert main(["join", "ws://127.0.0.1:1"]) == 2
+    assert "who are you? give --name" in capsys.readouterr().err
+    assert main(["join", "ws://127.0.0.1:1", "--name", "x", "--role", "chief"]) == 2
+    assert "unknown role 'chief'" in capsys.readouterr().err
+
+
+def test_hub_addresses():
+    assert hub_url("10.0.0.5:8765") == "ws://10.0.0.5:8765"
+    assert hub_url("wss://hub.example/") == "wss://hub.example"
+    with pytest.raises(ConfigError):
+        hub_url("http://hub:8765")
+
+
+def test_warroom_alone_runs_a_hub_and_opens_the_console(tmp_path):
+    """`warroom` with no command, in a real terminal (a pty): hub, console, the join line."""
+    port = free_port()
+    (tmp_path / "config" / "warroom").mkdir(parents=True)
+    (tmp_path / "config" / "warroom" / "config.toml").write_text(f'name = "ana"\nport = {port}\n')
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "XDG_DATA_HOME": str(tmp_path / "data"), "TERM": "xterm-256color"}  # fmt: skip
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "warroom"], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, start_new_session=True)  # fmt: skip
+    os.close(slave)
+    output = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            output.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 20
+        while b"you join as ana" not in output:
+            assert proc.poll() is None, output.decode(errors="replace")
+            assert time.monotonic() < deadline, output.decode(errors="replace")
+            time.sleep(0.1)
+        text = output.decode(errors="replace")
+        assert f"warroom join ws://127.0.0.1:{port} --name NAME --role ROLE" in text
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+        assert health["status"] == "ok"
+        os.write(master, b"\x11")  # Ctrl+Q
+        assert proc.wait(15) == 0
+        assert (tmp_path / "data" / "warroom" / "warroom.db").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        reader.join(2)
