@@ -144,6 +144,30 @@ def verdict(met: bool | None) -> str:
     return "n/a" if met is None else ("met" if met else "MISSED")
 
 
+def fsync_probe(directory: Path, count: int = 200) -> dict[str, float]:
+    """Latency of appending 4 KiB and fsync-ing, ``count`` times, in ``directory``.
+
+    The hub cannot acknowledge (or broadcast) an event before its commit reaches the disk, so
+    the disk's fsync time is a floor under the hub's latency that the bare relay never pays.
+    Recording it next to the results says how much of a hub/bare gap is the price of durability.
+    """
+    import tempfile
+
+    samples = []
+    fd, name = tempfile.mkstemp(dir=directory, prefix="fsync-probe-")
+    try:
+        block = b"w" * 4096
+        for _ in range(count):
+            os.write(fd, block)
+            t0 = time.perf_counter()
+            os.fsync(fd)
+            samples.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    return summary(samples)
+
+
 # --- results files ----------------------------------------------------------------------------
 def save(name: str, payload: dict[str, Any], quick: bool) -> Path:
     """Write ``bench/results/NAME.json`` (``NAME.quick.json`` for a quick run, which is only a

@@ -32,6 +32,7 @@ from bench.common import (
     base_parser,
     collect,
     cpu_seconds,
+    fsync_probe,
     have_uvloop,
     raise_fd_limit,
     ratio,
@@ -255,6 +256,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.listeners, args.variant_listeners = [10, 30], 30
         args.seconds, args.rounds = 2.0, 1
     uv = have_uvloop()
+    disk = fsync_probe(Path(tempfile.gettempdir()))
+    print(
+        f"  disk: fsync p50 {disk['p50']:.2f} ms, p99 {disk['p99']:.2f} ms (a floor under "
+        "the hub's latency that the bare relay does not pay)",
+        flush=True,
+    )
     todo = plan(args.listeners, args.variant_listeners, args.rounds, uv)
     if args.no_variants:
         todo = [c for c in todo if c[1:] == (True, False)]
@@ -306,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "fanout",
         {
             "params": vars(args),
+            "fsync_ms": disk,
             "results": results,
             "runs": [{k: v for k, v in c.items() if k != "_samples"} for c in runs],
         },

@@ -410,7 +410,9 @@ class Hub:
                     self._slow_down(conn, raw, bucket.retry_after())
                     # Read a flooding connection no faster than its rate: the rest of the flood
                     # waits in its own socket (TCP pushes back on the sender), not in the hub.
-                    await asyncio.sleep(bucket.retry_after())
+                    # Once the peer is gone, what is left is refused without waiting.
+                    if ws.state is State.OPEN:
+                        await asyncio.sleep(bucket.retry_after())
         except ConnectionClosed:
             pass
         finally:

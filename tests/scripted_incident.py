@@ -273,7 +273,8 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     began = await s.do(
         "bo", "board_item_added", kind="fact",
         text="Errors began at 08:40, two minutes after payments-api v412 was deployed",
-        evidence=[{"kind": "link", "text": "https://grafana.example.com/d/checkout?from=0830"}],
+        evidence=[{"kind": "link", "text": "https://grafana.example.com/d/checkout?from=0830"},
+                  {"kind": "query", "text": "deploys | where service == 'payments-api' | last 1h"}],
     )  # fmt: skip
     s.at("09:07")
     processor = await s.do("eli", "board_item_added", kind="guess",

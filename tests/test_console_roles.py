@@ -176,3 +176,17 @@ async def test_an_unknown_theme_falls_back_and_says_so(tmp_path):
     async with console_session(tmp_path, name="sam", role="scribe", theme="neon") as s:
         assert s.app.theme == "warroom-dark"
         assert any("No theme called 'neon'" in n.message for n in s.app._notifications)
+
+
+async def test_enter_shows_a_long_entry_in_full_at_80_columns(tmp_path):
+    long = "db-3 pool at 100% since the deploy doubled the worker count; " * 2 + "END"
+    async with console_session(tmp_path, name="sam", role="scribe", size=(80, 24)) as s:
+        await s.pilot.press("n", *long, "enter")
+        await s.wait_for(lambda: s.app.client.state.note_count == 1)
+        assert "END" not in screen_text(s.app), "too long for one line"
+        await s.pilot.press("enter")
+        assert "END" in screen_text(s.app).replace("\n", "")
+        await s.pilot.press("up")
+        assert "END" not in screen_text(s.app), "the detail follows the cursor"
+        await s.pilot.press("escape")
+        assert not s.app.screen.query_one("#timeline-detail").display

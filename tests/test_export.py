@@ -270,7 +270,10 @@ def test_status_history_and_evidence_of_each_card(db: sqlite3.Connection):
             "WHERE g.status = 'open' ORDER BY seq")]  # fmt: skip
     assert redis == ["added", "claimed", "released"]
     evidence = rows(db, "SELECT * FROM evidence ORDER BY seq")
-    assert len(evidence) == 5
+    assert len(evidence) == 6
+    # two notes added with one card are two rows, numbered in order
+    first_card = [e for e in evidence if e["seq"] == evidence[0]["seq"]]
+    assert [(e["position"], e["kind"]) for e in first_card] == [(1, "link"), (2, "query")]
     assert ("vic", "output") in {(e["by"], e["kind"]) for e in evidence}  # the vendor's guest
 
 

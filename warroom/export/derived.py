@@ -266,18 +266,19 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
             {
                 "incident_id": inc,
                 "item_no": item.no,
+                "position": position,
                 "seq": note.seq,
                 "kind": note.kind.value,
                 "text": note.text,
                 "by": note.by,
                 "at": iso(note.at),
             }
-            for note in item.evidence
+            for position, note in enumerate(item.evidence, start=1)
         )
     yield "guesses", ("incident_id", "no"), guesses
     yield "facts", ("incident_id", "no"), facts
     yield "board_history", ("incident_id", "item_no", "seq"), history
-    yield "evidence", ("incident_id", "item_no", "seq"), evidence
+    yield "evidence", ("incident_id", "item_no", "position"), evidence
 
 
 def _decision_tables(state: IncidentState) -> Iterator[TableRows]:

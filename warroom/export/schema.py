@@ -139,12 +139,14 @@ CREATE TABLE IF NOT EXISTS board_history (
 CREATE TABLE IF NOT EXISTS evidence (
     incident_id TEXT NOT NULL REFERENCES incidents(id),
     item_no INTEGER NOT NULL,
+    -- 1, 2, 3 ... in the order the notes were added (one event may add several)
+    position INTEGER NOT NULL,
     seq INTEGER NOT NULL,
     kind TEXT,
     text TEXT NOT NULL,
     by TEXT,
     at TEXT,
-    PRIMARY KEY (incident_id, item_no, seq)
+    PRIMARY KEY (incident_id, item_no, position)
 );
 CREATE TABLE IF NOT EXISTS decisions (
     incident_id TEXT NOT NULL REFERENCES incidents(id),

@@ -256,7 +256,6 @@ class HandoffScreen(PassesChangesDown[None]):
         if self._closing:
             return
         self._closing = True
-        self.app.notify(message, title="Handoff", timeout=10)
         if self.app.screen is self:
             self.app.call_later(self._leave)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
@@ -45,7 +46,8 @@ class TimelinePane(IncidentPane):
     HELP = (
         "The shared record: every event in order, with the hub's time (UTC), author and role. "
         "Add a line with one key, type it, press Enter; it shows as pending (◷) until the hub "
-        "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again."
+        "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again; "
+        "Enter shows the highlighted entry in full."
     )
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry"})
 
@@ -65,6 +67,8 @@ class TimelinePane(IncidentPane):
                 tooltip="Filter by author: one person at a time, press again for the next"),
         Binding("end", "jump_end", "End", id="timeline.end",
                 tooltip="Jump to the newest entry and follow new ones"),
+        Binding("enter", "detail", "Read", show=False, id="timeline.detail",
+                tooltip="Show the highlighted entry in full (Enter again hides it)"),
         Binding("escape", "escape", "Cancel / clear filters", show=False, id="timeline.escape"),
     ]  # fmt: skip
 
@@ -78,6 +82,7 @@ class TimelinePane(IncidentPane):
     def compose(self) -> ComposeResult:
         yield Label("", id="timeline-header")
         yield TimelineView(id="timeline-view")
+        yield Static("", id="timeline-detail")
         with Horizontal(id="timeline-entry"):
             yield Label("Note ›", id="entry-kind")
             yield Input(id="entry-input", compact=True, max_length=4000)
@@ -92,6 +97,7 @@ class TimelinePane(IncidentPane):
             field.cursor_blink = blink
         self.view.on_rows_changed = self._update_header
         self.view.on_jump = self._update_header
+        self.view.on_cursor = self._update_detail
         super().on_mount()
 
     @property
@@ -221,10 +227,28 @@ class TimelinePane(IncidentPane):
         self.view.focus()
         self._update_header()
 
+    # --- reading one entry --------------------------------------------------------------------
+    def action_detail(self) -> None:
+        detail = self.query_one("#timeline-detail", Static)
+        detail.display = not detail.display
+        self._update_detail()
+
+    def _update_detail(self) -> None:
+        detail = self.query_one("#timeline-detail", Static)
+        entry = self.view.current
+        if not detail.display or entry is None:
+            return
+        when = entry.at.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.at else "pending"
+        head = Text(f"{when} · {entry.kind.replace('_', ' ')} · {entry.author} ({entry.role})\n",
+                    style="bold")  # fmt: skip
+        detail.update(head + Text(entry.text))
+
     def action_escape(self) -> None:
         """Close what is open, else clear the filters."""
         if self.query_one("#timeline-entry").display:
             self._close_entry()
+        elif self.query_one("#timeline-detail").display:
+            self.query_one("#timeline-detail").display = False
         elif self.query_one("#timeline-search").display:
             self._close_search()
             self.view.set_filter(self.view.kind, self.view.author, "")

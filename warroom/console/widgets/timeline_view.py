@@ -118,6 +118,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.follow = True
         self.on_rows_changed: Callable[[], None] | None = None
         self.on_jump: Callable[[], None] | None = None
+        self.on_cursor: Callable[[], None] | None = None
 
     # --- data ---------------------------------------------------------------------------------
     def append(self, entries: Iterable[Entry]) -> None:
@@ -179,6 +180,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif new >= top + height:
             self.scroll_to(y=new - height + 1, animate=False, immediate=True)
         self.refresh()
+        if self.on_cursor is not None:
+            self.on_cursor()
 
     def move_to(self, row: int) -> None:
         last = max(0, len(self.rows) - 1)
@@ -211,6 +214,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, len(self.rows))
         self._keep_following()
+        self.call_after_refresh(self._keep_following)
 
     def on_show(self) -> None:
         self.call_after_refresh(self._keep_following)
