@@ -1,6 +1,6 @@
 """Every benchmark, one after the other, then one table of every target and whether it is met.
 
-    python -m bench.all                 # the full run (about 30-40 minutes; use a quiet machine)
+    python -m bench.all                 # the full run (about 20-30 minutes; use a quiet machine)
     python -m bench.all --quick         # a check that every script works; numbers mean little
     python -m bench.all --only fanout join
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -161,7 +162,7 @@ def run_case(
             wait_procs(procs, 30)
             if spy is not None:
                 spy.wait(60)
-    return _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu)
+    return _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu, base.duration)
 
 
 def _digest(
@@ -173,9 +174,11 @@ def _digest(
     warmup: int,
     reports: Sequence[tuple[str, dict[str, Any]]],
     cpu: float,
+    window_s: float,
 ) -> dict[str, Any]:
     lat = array("q")
     counts: list[int] = []
+    load_cpu = 0.0
     errors = [r["error"] for _, r in reports if "error" in r]
     writer: dict[str, Any] = {}
     for role, r in reports:
@@ -184,6 +187,7 @@ def _digest(
         if role == "listener":
             lat.frombytes(r["latencies_us"])
             counts += r["counts"]
+            load_cpu += r.get("cpu_s", 0.0)
         else:
             writer = r
     lateness = writer.get("lateness_us", [])
@@ -199,8 +203,14 @@ def _digest(
         "writer_acked": writer.get("acked"),
         "writer_errors": writer.get("error_count"),
         "writer_late_p99_ms": summary(lateness, 0.001)["p99"],
+        # Send to ack at the writer: on the hub, validation plus the durable commit.
+        "ack_ms": summary(writer.get("ack_us", []), 0.001),
         "server_cpu_s": cpu,
         "server_cpu_ms_per_note": 1000 * cpu / max(1, total),
+        "listeners_cpu_s": load_cpu,
+        # Share of all cores the server and the listeners kept busy. Near 100% the machine is
+        # saturated: latencies are then queueing, and a hub/bare ratio says little.
+        "machine_busy": (cpu + load_cpu) / (window_s * (os.cpu_count() or 1)),
         "errors": errors,
         "_samples": lat,
     }
@@ -215,7 +225,7 @@ def pooled(cases: list[dict[str, Any]]) -> dict[str, float]:
 
 
 # --- the plan ---------------------------------------------------------------------------------
-def plan(ns: Sequence[int], variant_n: int, rounds: int, uv: bool) -> list[tuple[int, bool, bool]]:
+def plan(ns: Sequence[int], variant_n: int, uv: bool) -> list[tuple[int, bool, bool]]:
     """(listeners, compression, uvloop) to run: every N with the defaults, plus the other
     compression/uvloop combinations at ``variant_n``."""
     cases = [(n, True, False) for n in ns]
@@ -262,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the hub's latency that the bare relay does not pay)",
         flush=True,
     )
-    todo = plan(args.listeners, args.variant_listeners, args.rounds, uv)
+    todo = plan(args.listeners, args.variant_listeners, uv)
     if args.no_variants:
         todo = [c for c in todo if c[1:] == (True, False)]
     runs: list[dict[str, Any]] = []
@@ -284,7 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"  round {r + 1} {kind:4} N={n:3} compression={'on' if comp else 'off'}"
                         f" uvloop={'on' if loop else 'off'}: p50 "
                         f"{case['latency_ms']['p50']:.1f} ms p99 {case['latency_ms']['p99']:.1f}"
-                        f" ms, cpu {case['server_cpu_ms_per_note']:.2f} ms/note",
+                        f" ms, ack p50 {case['ack_ms']['p50']:.1f} ms, cpu "
+                        f"{case['server_cpu_ms_per_note']:.2f} ms/note",
                         flush=True,
                     )
     rows, results = _report(runs, todo)
@@ -302,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "p99 hub/bare",
                 "hub cpu ms/note",
                 "bare cpu ms/note",
+                "machine busy %",
                 "target",
             ],
             rows,
@@ -335,6 +347,7 @@ def _report(
         bare = [c for c in mine if c["server"] == "bare"]
         h, b = pooled(hub), pooled(bare)
         r = ratio(h["p99"], b["p99"])
+        busy = max((c["machine_busy"] for c in mine), default=math.nan)
         hub_cpu = sum(c["server_cpu_ms_per_note"] for c in hub) / max(1, len(hub))
         bare_cpu = sum(c["server_cpu_ms_per_note"] for c in bare) / max(1, len(bare))
         met = None if n < 100 or math.isnan(r) else r <= TARGET_RATIO
@@ -351,6 +364,7 @@ def _report(
                 r,
                 hub_cpu,
                 bare_cpu,
+                100 * busy,
                 verdict(met),
             ]
         )
@@ -364,6 +378,9 @@ def _report(
                 "p99_ratio": r,
                 "hub_cpu_ms_per_note": hub_cpu,
                 "bare_cpu_ms_per_note": bare_cpu,
+                "machine_busy_max": busy,
+                "hub_ack_p50_ms": [c["ack_ms"]["p50"] for c in hub],
+                "hub_ack_p99_ms": [c["ack_ms"]["p99"] for c in hub],
                 "target_met": met,
                 "notes_missing": lost,
             }

@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,7 +104,6 @@ class LoadConfig:
     #: Seconds listeners keep reading after the writers' window (to drain what is in flight).
     grace: float = 5.0
     ready_timeout: float = 120.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def note_text(stamp_ns: int, k: int, writer: int) -> str:
@@ -231,6 +230,7 @@ async def _listen(cfg: LoadConfig, ready_q: Any, go: Any, window_end: Any) -> di
         await close_all(conns)
         return {"error": "never told to start", "index": cfg.index}
     end_ns = window_end.value
+    cpu0 = time.process_time()
     latencies = array("q")
     counts: list[int] = []
     in_window: list[int] = []
@@ -268,6 +268,8 @@ async def _listen(cfg: LoadConfig, ready_q: Any, go: Any, window_end: Any) -> di
         "latencies_us": latencies.tobytes(),
         "counts": counts,
         "in_window": in_window,
+        # This load process's own CPU: with the server's, it shows how busy the machine was.
+        "cpu_s": time.process_time() - cpu0,
     }
 
 
@@ -290,6 +292,10 @@ class _Writer:
     def __init__(self, cfg: LoadConfig, ws: ClientConnection, number: int, name: str) -> None:
         self.cfg, self.ws, self.number, self.name = cfg, ws, number, name
         self.waiting: dict[str, asyncio.Future[bool]] = {}
+        #: Send time of each note in flight, and how long each took to be acknowledged (us):
+        #: on the hub, the time to validate and durably commit, before any broadcast.
+        self.sent_at: dict[str, int] = {}
+        self.ack_us: list[int] = []
         self.by_k: dict[int, str] = {}
         self.acked_ids: list[str] = []
         self.max_seq = 0
@@ -315,6 +321,9 @@ class _Writer:
                         self._settle(self.by_k.pop(stamp[1], ""), True)
 
     def _settle(self, event_id: str, ok: bool) -> None:
+        sent = self.sent_at.pop(event_id, None)
+        if sent is not None and ok:
+            self.ack_us.append((time.monotonic_ns() - sent) // 1000)
         fut = self.waiting.pop(event_id, None)
         if ok:
             self.acked_ids.append(event_id)
@@ -325,6 +334,7 @@ class _Writer:
         frame, event_id = command_frame(self.cfg.kind, self.cfg.incident, self.number, k, self.name)
         fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.waiting[event_id] = fut
+        self.sent_at[event_id] = time.monotonic_ns()
         self.by_k[k] = event_id
         asyncio.get_running_loop().create_task(self.ws.send(frame))
         return fut
@@ -363,6 +373,7 @@ async def _write(cfg: LoadConfig, ready_q: Any, go: Any, window_end: Any) -> dic
         "errors": [e for w in writers for e in w.errors][:5],
         "error_count": sum(len(w.errors) for w in writers),
         "lateness_us": lateness,
+        "ack_us": [us for w in writers for us in w.ack_us],
     }
 
 

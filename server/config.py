@@ -36,7 +36,8 @@ Example::
 
 The ``[severity]`` section (meanings, expected times to mitigate, update cadences) is described in
 ``server/severity_config.py``. The ``[lock]`` section (``ttl_minutes``, the production-lock
-lease) is described in ``server/lock_config.py``.
+lease) is described in ``server/lock_config.py``; ``[roles]`` (handoff offers, IC rotation) in
+``server/roles_config.py``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from typing import Any
 
 from server.app import HubConfig, HubConfigError
 from server.lock_config import LockConfigError, lock_ttl_from_config
+from server.roles_config import RolesConfigError, roles_settings_from_config
 from server.severity_config import SeverityConfigError, severity_policy_from_config
 from server.webhooks import WebhookConfigError, policy_from_config, targets_from_config
 
@@ -96,6 +98,11 @@ def apply_config_file(config: HubConfig, data: dict[str, Any]) -> HubConfig:
         except LockConfigError as exc:
             raise HubConfigError(str(exc)) from exc
         config.settings = config.settings.model_copy(update={"lock_ttl": ttl})
+    if "roles" in data:
+        try:
+            config.settings = roles_settings_from_config(data["roles"], config.settings)
+        except RolesConfigError as exc:
+            raise HubConfigError(str(exc)) from exc
     return config
 
 

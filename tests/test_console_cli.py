@@ -43,7 +43,12 @@ def test_the_config_file_honours_xdg_config_home(config_home):
         'name = "ana"\nrole = "scribe"\ntheme = "light"\nhub = "10.0.0.5:8765"\nport = 9001\n'
     )
     config = load_config()
-    assert (config.name, config.role, config.theme, config.port) == ("ana", Role.SCRIBE, "light", 9001)
+    assert (config.name, config.role, config.theme, config.port) == (
+        "ana",
+        Role.SCRIBE,
+        "light",
+        9001,
+    )
     seat = resolve_seat(join_args(), config)
     assert (seat.url, seat.name, seat.role) == ("ws://10.0.0.5:8765", "ana", Role.SCRIBE)
     assert resolve_theme(seat.theme) == "warroom-light"

@@ -8,6 +8,7 @@ from textual.widgets import DataTable, Input, Label
 
 from server.app import HubConfig, HubServer
 from tests.console_helpers import (
+    INCIDENT,
     INCIDENT_ID,
     console_session,
     is_live,
@@ -15,7 +16,8 @@ from tests.console_helpers import (
     screen_text,
     seed_incident,
 )
-from tests.helpers import T0, ManualClock, eventually, free_port
+from tests.helpers import T0, ManualClock, eventually, free_port, running_hub
+from warroom.client.lobby import declare
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.screens.declare import DeclareScreen, DetectedTimeError, parse_detected
 from warroom.console.screens.join import JoinScreen
@@ -46,6 +48,11 @@ async def test_the_list_shows_each_incident_and_enter_joins_it(tmp_path):
         assert isinstance(s.app.screen, ConsoleScreen)
         assert s.app.client.incident_id == other
         assert s.app.client.state.title == "Search is slow"
+        await s.pilot.press("ctrl+l")
+        await listed(s)
+        assert s.app.client is None
+        room = s.hub.hub.rooms[other]
+        await s.wait_for(lambda: not room.state.participants["rita"].online)
 
 
 async def test_an_unreachable_hub_is_reported_and_retried(tmp_path):
@@ -143,3 +150,27 @@ def test_detected_time_formats():
         except DetectedTimeError:
             continue
         raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_an_unknown_incident_goes_back_to_the_list_and_says_why(tmp_path):
+    async with console_session(tmp_path, name="rita", role="responder", join=False) as s:
+        await listed(s)
+        s.app.join_incident("inc-nope")
+        await s.wait_for(lambda: isinstance(s.app.screen, JoinScreen) and s.app.client is None)
+        assert any("No incident 'inc-nope'" in n.message for n in s.app._notifications)
+
+
+async def test_a_refused_token_goes_back_to_the_list_and_says_why(tmp_path):
+    async with running_hub(tmp_path / "hub.db", tokens={"team": "s3cret"}) as hub:
+        await seed_incident_with_token(hub.url, "s3cret")
+        app = make_console(hub.url, name="rita", role="responder", token="wrong")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await eventually(lambda: isinstance(app.screen, JoinScreen))
+            await pilot.pause()
+            assert any("check --token" in n.message for n in app._notifications)
+            message = app.screen.query_one("#join-message", Label)
+            await eventually(lambda: "refused" in str(message.render()))
+
+
+async def seed_incident_with_token(url: str, token: str) -> str:
+    return await declare(url, "ana", token, incident_id=INCIDENT_ID, **INCIDENT)

@@ -72,8 +72,9 @@ async def test_reconnecting_then_live_with_pending_entries_delivered(tmp_path):
             assert link_text(app) == "◌ reconnecting"
 
             await pilot.press("n", *"written while the hub was down", "enter")
+            await pilot.press("f", *"second", "enter", "c", *"third", "enter")
             await pilot.pause()
-            assert link_text(app) == "◌ reconnecting · 1 pending"
+            assert link_text(app) == "◌ reconnecting · 3 pending"
             pane = app.screen.query_one(TimelinePane)
             assert pane.view.rows[-1].pending
             assert "◷ written while the hub was down" in screen_text(app)
@@ -83,10 +84,11 @@ async def test_reconnecting_then_live_with_pending_entries_delivered(tmp_path):
             await eventually(lambda: is_live(app) and not app.client.outbox, timeout=10)
             await pilot.pause()
             assert link_text(app) == "● live"
-            assert not pane.view.rows[-1].pending
-            assert pane.view.rows[-1].text == "written while the hub was down"
+            assert not any(row.pending for row in pane.view.rows)
+            shown = [r.text for r in pane.view.rows if r.kind in ("note", "finding", "command")]
+            assert shown == ["written while the hub was down", "Finding: second", "Ran: third"]
             stored = second.hub.rooms[INCIDENT_ID].state.note_count
-            assert stored == 1, "the hub stored the pending entry exactly once"
+            assert stored == 3, "the hub stored each pending entry exactly once"
     finally:
         for server in (first, second):
             if server is not None:

@@ -64,9 +64,9 @@ async def test_two_consoles_offer_and_accept_the_ic_role(tmp_path):
             await until(bo_pilot, lambda: isinstance(bo.screen, HandoffScreen))
             incoming = bo.screen
             assert incoming.is_incoming
-            assert incoming.query_one(BriefingView).briefing == screen.query_one(
-                BriefingView
-            ).briefing
+            assert (
+                incoming.query_one(BriefingView).briefing == screen.query_one(BriefingView).briefing
+            )
             assert text_of(incoming, "#handoff-notes-view") == "Next: roll back pricing"
             assert bo.client.state.ic == "ana"
 
@@ -112,7 +112,7 @@ async def test_withdraw_from_the_screen_and_the_incoming_screen_closes(tmp_path)
             screen.query_one("#handoff-to", Select).value = "bo"
             await pilot.press("ctrl+s")
             await until(pilot, lambda: screen.check_action("withdraw", ()) is True)
-            await pilot.press("ctrl+w")
+            await pilot.press("ctrl+r")
             await until(pilot, lambda: "withdrew" in text_of(screen, "#handoff-status"))
             await eventually(lambda: bo_client.state.offers == {})
         await bo_client.close()
@@ -188,7 +188,7 @@ async def test_a_late_joiner_is_read_in_and_a_long_serving_ic_is_nudged(tmp_path
         async with console(hub, "ana", "ic", incident, clock) as (again, pilot):
             assert not isinstance(again.screen, ReadInScreen)  # not a newcomer
             await hub.hub.tick()
-            await until(pilot, lambda: any("Rotation due" == n.title
+            await until(pilot, lambda: any(n.title == "Rotation due"
                                            for n in again._notifications))  # fmt: skip
             await pilot.press("6")
             table = again.screen.query_one(RosterPane).query_one("#roster-roles")

@@ -25,7 +25,9 @@ from warroom.core.timers import TIMERS
 
 def due(state: IncidentState, now) -> list:
     """The handoff events the hub's timers would record at ``now`` (other features' left out)."""
-    return [e for fn in TIMERS for e in fn(state, now) if isinstance(e, HandoffExpired | RotationDue)]
+    return [
+        e for fn in TIMERS for e in fn(state, now) if isinstance(e, HandoffExpired | RotationDue)
+    ]
 
 
 def one_ic(state: IncidentState) -> str:
@@ -36,14 +38,30 @@ def one_ic(state: IncidentState) -> str:
 
 
 def offer(state: IncidentState, who: str = "ana", to: str = "bo", role: Role = Role.IC, **kw):
-    return act(state, who, "handoff_offered", offered_role=role, to=to,
-               briefing=build_briefing(state, role).model_dump(mode="json"), **kw)
+    return act(
+        state,
+        who,
+        "handoff_offered",
+        offered_role=role,
+        to=to,
+        briefing=build_briefing(state, role).model_dump(mode="json"),
+        **kw,
+    )
 
 
 def answer(state: IncidentState, who: str, kind: str, role: Role = Role.IC, now=NOW, **kw):
     pending = state.offers[role]
-    return act(state, who, kind, now=now, offer=str(pending.id), offered_role=role,
-               outgoing=pending.outgoing, incoming=pending.incoming, **kw)
+    return act(
+        state,
+        who,
+        kind,
+        now=now,
+        offer=str(pending.id),
+        offered_role=role,
+        outgoing=pending.outgoing,
+        incoming=pending.incoming,
+        **kw,
+    )
 
 
 def test_offer_then_accept_moves_the_role_in_one_event_with_the_briefing_kept():
@@ -66,14 +84,19 @@ def test_offer_then_accept_moves_the_role_in_one_event_with_the_briefing_kept():
     assert one_ic(state) == "bo" and state.roles[Role.IC].since == later
     assert state.offers == {}
     assert state.roles_of("ana") == [] and state.roles_of("bo") == [Role.IC]
-    assert accepted.describe() == "bo accepted the incident commander role from ana and holds it now"
+    assert (
+        accepted.describe() == "bo accepted the incident commander role from ana and holds it now"
+    )
 
 
 def test_decline_and_withdraw_leave_the_outgoing_ic_in_charge():
     state, _ = offer(room())
     declined, ev = answer(state, "bo", "handoff_declined", reason="I am on the DB pool")
     assert one_ic(declined) == "ana" and declined.offers == {}
-    assert ev.describe() == "bo declined the incident commander role; ana keeps it: I am on the DB pool"
+    assert (
+        ev.describe()
+        == "bo declined the incident commander role; ana keeps it: I am on the DB pool"
+    )
     withdrawn, ev = answer(state, "ana", "handoff_withdrawn")
     assert one_ic(withdrawn) == "ana" and withdrawn.offers == {}
     assert "withdrew" in ev.describe()
@@ -134,8 +157,14 @@ def test_an_unanswered_offer_lapses_once_by_the_hub_timer():
     assert due(state, pending.expires_at)[0].id == drafts[0].id  # deterministic
     lapsed = apply(
         state,
-        drafts[0].model_copy(update={"seq": state.seq + 1, "at": pending.expires_at,
-                                     "actor": "warroom", "role": Role.HUB}),
+        drafts[0].model_copy(
+            update={
+                "seq": state.seq + 1,
+                "at": pending.expires_at,
+                "actor": "warroom",
+                "role": Role.HUB,
+            }
+        ),
     )
     assert one_ic(lapsed) == "ana" and lapsed.offers == {}
     assert due(lapsed, pending.expires_at + timedelta(hours=1)) == []
@@ -178,7 +207,9 @@ def test_ic_can_be_claimed_only_when_the_room_has_no_ic_in_it():
     assert refusal(gone, "bo", "ic_claimed", previous=None) == "ic_changed"
     claimed, ev = act(gone, "bo", "ic_claimed", previous="ana", reason="ana dropped off")
     assert one_ic(claimed) == "bo"
-    assert ev.describe() == "bo claimed the incident commander role (ana was offline): ana dropped off"
+    assert (
+        ev.describe() == "bo claimed the incident commander role (ana was offline): ana dropped off"
+    )
     # cy saw ana as IC too: the first claim wins, the second no longer matches.
     assert refusal(claimed, "cy", "ic_claimed", previous="ana") == "ic_changed"
 
@@ -200,8 +231,9 @@ def test_rotation_is_suggested_once_per_holding_after_the_configured_time():
     assert [type(d) for d in drafts] == [RotationDue]
     hinted = apply(
         state,
-        drafts[0].model_copy(update={"seq": state.seq + 1, "at": since + after,
-                                     "actor": "warroom", "role": Role.HUB}),
+        drafts[0].model_copy(
+            update={"seq": state.seq + 1, "at": since + after, "actor": "warroom", "role": Role.HUB}
+        ),
     )
     assert rotation_suggested(hinted, Role.IC)
     assert due(hinted, since + after + timedelta(hours=1)) == []

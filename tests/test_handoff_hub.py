@@ -57,8 +57,14 @@ async def offer_ic(outgoing: IncidentClient, to: str, notes: str = ""):
 
 def answer(me: IncidentClient, kind: str, **extra):
     offer = offer_to(me.state, me.name) or me.state.offers[Role.IC]
-    return me.post(kind, offer=str(offer.id), offered_role=offer.role.value,
-                   outgoing=offer.outgoing, incoming=offer.incoming, **extra)
+    return me.post(
+        kind,
+        offer=str(offer.id),
+        offered_role=offer.role.value,
+        outgoing=offer.outgoing,
+        incoming=offer.incoming,
+        **extra,
+    )
 
 
 async def settle(server, incident: str, *clients: IncidentClient) -> None:
@@ -114,8 +120,9 @@ async def test_offer_then_decline_leaves_ana_in_charge(tmp_path):
 
 
 async def answer_closed(me: IncidentClient, offer_id):
-    return await me.post("handoff_accepted", offer=str(offer_id), offered_role="ic",
-                         outgoing="ana", incoming=me.name)
+    return await me.post(
+        "handoff_accepted", offer=str(offer_id), offered_role="ic", outgoing="ana", incoming=me.name
+    )
 
 
 async def test_outgoing_disconnects_and_the_offer_lapses_then_the_room_claims(tmp_path):
@@ -261,3 +268,21 @@ async def test_rotation_is_suggested_by_the_hub_after_three_hours_in_role(tmp_pa
         await settle(server, incident, ana, bo)
         assert [e.type for e in ana.log].count("rotation_due") == 1
         await close_all(ana, bo)
+
+
+async def test_an_offer_survives_a_hub_restart_and_lapses_once(tmp_path):
+    db, clock = tmp_path / "hub.db", ManualClock(T0)
+    async with running_hub(db, clock=clock) as server:
+        incident, ana, (bo,) = await room(server, "bo")
+        ack = await offer_ic(ana, "bo")
+        await close_all(ana, bo)
+    clock.advance(timedelta(minutes=10))
+    for _ in range(2):  # the second start finds the lapse already recorded
+        async with running_hub(db, clock=clock) as server:
+            state = server.hub.rooms[incident].state
+            assert state.ic == "ana" and not state.participants["ana"].online
+            await server.hub.tick()
+            lapses = [e for e in server.store.events(incident) if e.type == "handoff_expired"]
+            assert [e.offer for e in lapses] == [ack.id]
+            assert server.hub.rooms[incident].state.offers == {}
+            ic_history(server, incident)

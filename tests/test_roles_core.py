@@ -28,8 +28,9 @@ def test_role_rows_say_holder_since_online_and_a_second_role():
     state = room()
     later = NOW + timedelta(minutes=3)
     state, _ = act(state, "ana", "role_assigned", now=later, assigned_role="scribe", holder="ana")
-    state = apply(state, make_event("participant_left", state.seq + 1, actor="dee", name="dee",
-                                    at=later))
+    state = apply(
+        state, make_event("participant_left", state.seq + 1, actor="dee", name="dee", at=later)
+    )
     rows = {r.role: r for r in role_rows(state, now=NOW + timedelta(minutes=10))}
 
     ic = rows[Role.IC]
@@ -55,16 +56,30 @@ def test_person_rows_list_everyone_online_first_with_every_role_held():
 
 def test_the_roster_shows_an_open_offer_and_a_rotation_that_is_due():
     state = room()
-    state, _ = act(state, "ana", "handoff_offered", offered_role="ic", to="bo",
-                   briefing=build_briefing(state).model_dump(mode="json"))
+    state, _ = act(
+        state,
+        "ana",
+        "handoff_offered",
+        offered_role="ic",
+        to="bo",
+        briefing=build_briefing(state).model_dump(mode="json"),
+    )
     rows = {r.role: r for r in role_rows(state, NOW)}
     assert rows[Role.IC].offer is not None and rows[Role.IC].offer.incoming == "bo"
     assert {p.name: p.offered for p in person_rows(state)}["bo"] == Role.IC
     assert not rows[Role.IC].rotation_due
 
-    rotation = make_event("rotation_due", state.seq + 1, actor="warroom", role="hub",
-                          rotated_role="ic", holder="ana", since=T0.isoformat(), after="PT3H",
-                          at=T0 + timedelta(hours=3))
+    rotation = make_event(
+        "rotation_due",
+        state.seq + 1,
+        actor="warroom",
+        role="hub",
+        rotated_role="ic",
+        holder="ana",
+        since=T0.isoformat(),
+        after="PT3H",
+        at=T0 + timedelta(hours=3),
+    )
     state = apply(state, rotation)
     assert rotation_suggested(state) and role_rows(state, NOW)[0].rotation_due
 

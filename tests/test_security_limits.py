@@ -176,13 +176,20 @@ def _text_fields(cls: type[BaseModel]) -> list[tuple[str, int | None]]:
     return found
 
 
+#: Fields without a length limit of their own because the rule only accepts a value that names
+#: something already in the incident (a participant, an offer's parties, a webhook target), so
+#: an over-long one is refused by the rule. Anything else must carry ``max_length``.
+REFERENCE_FIELDS = {"holder", "previous_owner", "to", "outgoing", "incoming", "previous",
+                    "target"}
+
+
 def test_every_free_text_field_a_console_can_send_has_a_length_limit():
     unbounded = [
         f"{tag}.{field}"
         for tag, cls in EVENT_TYPES.items()
         if not cls.hub_only
         for field, limit in _text_fields(cls)
-        if limit is None
+        if limit is None and field not in REFERENCE_FIELDS
     ]
     assert not unbounded, f"text fields without max_length: {unbounded}"
 
@@ -199,6 +206,11 @@ async def test_over_long_text_and_names_are_refused_with_a_clear_error(tmp_path)
         assert error["code"] == "bad_message" and str(MAX_NAME) in error["message"]
         await ws.send(note("x" * 4000))
         assert (await drain_until(ws, lambda m: m["op"] in ("ack", "error")))["op"] == "ack"
+        # A reference field without its own limit: an over-long name names nobody.
+        await ws.send(json.dumps({"op": "command", "command": {
+            "type": "role_assigned", "assigned_role": "scribe", "holder": "h" * 20_000}}))
+        error = await drain_until(ws, lambda m: m["op"] == "error")
+        assert error["code"] == "unknown_participant"
         await ws.close()
 
 

@@ -260,9 +260,10 @@ class IncidentClient:
             return
         self.state = apply(self.state, event)
         self.log.append(event)
-        if event.id in self.outbox:
-            self.outbox.pop(event.id, None)
-            self._emit(Change(kind="pending"))
+        if event.id in self.outbox or event.id in self.results:
+            # Our own command, stored: it is settled even if its ack was lost with the link
+            # (after a reconnect it is not sent again, so no ack would ever come).
+            self._settle(event.id, Ack(id=event.id, incident=event.incident_id, seq=event.seq))
         self._emit(Change(kind="event", event=event))
         for item in [w for w in self._seq_waiters if w[0] <= event.seq]:
             self._seq_waiters.remove(item)

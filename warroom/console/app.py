@@ -8,7 +8,7 @@ It starts on the join screen (pick or declare an incident) unless told which inc
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from textual.app import App, SystemCommand
@@ -89,7 +89,7 @@ class WarroomApp(App[None]):
         self.backoff = backoff
         self.client: IncidentClient | None = None
         self._initial_incident = incident
-        self._unsubscribe: list[object] = []
+        self._unsubscribe: Callable[[], None] | None = None
         self._theme_warning: str | None = None
         for registered in THEMES.values():
             self.register_theme(registered)
@@ -134,13 +134,12 @@ class WarroomApp(App[None]):
         """Follow ``incident_id`` and show the console screen."""
         from warroom.console.screens.console import ConsoleScreen
 
-        if self.client is not None:
-            self.run_worker(self.leave_incident(), exclusive=False)
+        self.stop_following()
         client = IncidentClient(
             self.url, self.me, self.seat, incident_id, token=self.token, backoff=self.backoff
         )
         self.client = client
-        self._unsubscribe.append(client.subscribe(partial(self._on_client_change, client)))
+        self._unsubscribe = client.subscribe(partial(self._on_client_change, client))
         client.start()
         if len(self.screen_stack) > 1:
             self.switch_screen(ConsoleScreen(client))  # in place of the join screen
@@ -148,9 +147,24 @@ class WarroomApp(App[None]):
             self.push_screen(ConsoleScreen(client))
 
     async def leave_incident(self) -> None:
-        client, self.client = self.client, None
+        """Stop following the incident (the hub records that this person left)."""
+        client = self._detach()
         if client is not None:
             await client.close()
+
+    def stop_following(self) -> None:
+        """Leave the incident now; the connection closes in the background."""
+        client = self._detach()
+        if client is not None:
+            self.run_worker(client.close(), exclusive=False)
+
+    def _detach(self) -> IncidentClient | None:
+        """Forget the current client at once, so no change of it reaches the screens again."""
+        client, self.client = self.client, None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        return client
 
     def _on_client_change(self, client: IncidentClient, change: Change) -> None:
         if client is not self.client:

@@ -6,26 +6,23 @@ role), and a newcomer's read-in. Because it is a pure function of the state, the
 that the briefing an offer carries is the one its own state gives, and the offer keeps it on the
 timeline as it was.
 
-Several features feed the briefing (lifecycle, board, decisions, lock, comms). Fields a feature
-may not have added yet are read with ``getattr`` and a default, so the briefing always works with
-whatever the state holds. Nothing here reads the clock: times are kept absolute, and
-:func:`briefing_blocks` adds "in 4m" only when given a ``now``.
+Each feature that feeds the briefing (lifecycle, board, decisions, lock, comms) has one small
+reader below. Nothing here reads the clock: times are kept absolute, and :func:`briefing_blocks`
+adds "in 4m" only when given a ``now``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from enum import Enum
-from typing import Any
-
-from pydantic import BaseModel
+from datetime import datetime, timedelta
 
 from warroom.core.actions import open_actions, undo_pending
 from warroom.core.board import Column, ItemStatus, column, quote
 from warroom.core.cadence import next_update_due
 from warroom.core.handoff_state import SECTION_TITLES, Briefing, BriefLine, Section
+from warroom.core.lifecycle import escalation_deadline, open_escalation, raised
+from warroom.core.lifecycle_state import Impact, Trend, TriageQuestion
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.state import IncidentState
 
@@ -72,11 +69,8 @@ LAST_DECISIONS = 3
 #: Someone joining this long after the declaration missed enough to be read in.
 READ_IN_AFTER = timedelta(minutes=2)
 
-# The lifecycle feature owns these names; they are read defensively.
-_PHASE_SINCE_FIELDS = ("phase_since", "phase_changed_at", "phase_entered_at")
-_PHASE_HISTORY_FIELDS = ("phase_history", "phases", "phase_changes")
-_TRIAGE_FIELDS = ("triage",)
-_TIME_KEYS = ("at", "since", "changed_at", "entered_at")
+#: Triage answers that say nothing yet; the briefing lists those questions as still open.
+_UNANSWERED = {"", Impact.UNKNOWN.value, Trend.UNKNOWN.value}
 
 
 def build_briefing(state: IncidentState, role: Role = Role.IC) -> Briefing:
@@ -121,6 +115,11 @@ def _assemble(state: IncidentState, role: Role, sections: tuple[Section, ...]) -
         detected_at=state.detected_at,
         declared_at=state.declared_at,
         phase_since=phase_since(state),
+        impact_started_at=state.impact_started_at,
+        mitigated_at=state.mitigated_at,
+        resolved_at=state.resolved_at,
+        resolution=state.resolution,
+        escalation=escalation_line(state),
         scope=state.scope,
         symptoms=state.symptoms,
         trigger=state.trigger,
@@ -141,34 +140,44 @@ def _assemble(state: IncidentState, role: Role, sections: tuple[Section, ...]) -
 
 # --- one reader per feature -------------------------------------------------------------------
 def phase_since(state: IncidentState) -> datetime | None:
-    """When the incident entered its current phase, as far as the state records it."""
-    for name in _PHASE_SINCE_FIELDS:
-        value = getattr(state, name, None)
-        if isinstance(value, datetime):
-            return value
-    for name in _PHASE_HISTORY_FIELDS:
-        history = list(getattr(state, name, None) or [])
-        if history:
-            at = _first_time(history[-1])
-            if at is not None:
-                return at
+    """When the incident entered its current phase (the declaration if it never moved)."""
+    if state.phase_history:
+        return state.phase_history[-1].at
     return state.declared_at
 
 
+def escalation_line(state: IncidentState) -> str:
+    """Where the automatic escalation stands: proposed and waiting, or due at a time, or none."""
+    proposal = open_escalation(state)
+    if proposal is not None:
+        to = proposal.proposed or proposal.severity
+        return f"The hub proposes {to} ({hhmm(proposal.at)}); the IC decides"
+    deadline = escalation_deadline(state)
+    higher = raised(state.severity)
+    if deadline is None or higher is None:
+        return ""
+    return f"Escalates to {higher} at {hhmm(deadline)} unless mitigated"
+
+
 def triage_lines(state: IncidentState) -> Iterable[BriefLine]:
-    """The triage answers recorded so far (who, where, growing or stable, impact checks)."""
-    for name in _TRIAGE_FIELDS:
-        triage = getattr(state, name, None)
-        if triage is None:
+    """The triage answers so far, each marked confirmed by the IC or not; then what is unknown."""
+    unknown = []
+    for question in TriageQuestion:
+        answer = state.triage.answer(question)
+        label = question.value.replace("_", " ").capitalize()
+        if answer in _UNANSWERED:
+            unknown.append(label.lower())
             continue
-        items = triage.model_dump() if isinstance(triage, BaseModel) else triage
-        if not isinstance(items, dict):
-            continue
-        for key, value in items.items():
-            text = _plain(value)
-            if text:
-                yield BriefLine(ref=key.replace("_", " ").capitalize(), text=text)
-        return
+        mark = state.triage_marks.get(question)
+        confirmed = mark is not None and mark.confirmed
+        yield BriefLine(
+            ref=f"{label}:",
+            text=f"{quote(answer, 100)}{'' if confirmed else ' (unconfirmed)'}",
+            who=mark.by if mark else "",
+            at=mark.at if mark else None,
+        )
+    if unknown:
+        yield BriefLine(ref="Unknown yet:", text=", ".join(unknown))
 
 
 def role_lines(state: IncidentState) -> Iterable[BriefLine]:
@@ -176,10 +185,13 @@ def role_lines(state: IncidentState) -> Iterable[BriefLine]:
     for role in HELD_ROLES:
         holding = state.roles.get(role)
         if holding is None:
-            yield BriefLine(ref=ROLE_TITLES[role], text="vacant")
+            yield BriefLine(ref=f"{ROLE_TITLES[role]}:", text="vacant")
         else:
             yield BriefLine(
-                ref=ROLE_TITLES[role], text=holding.holder, who=holding.holder, at=holding.since
+                ref=f"{ROLE_TITLES[role]}:",
+                text=holding.holder,
+                who=holding.holder,
+                at=holding.since,
             )
 
 
@@ -211,7 +223,7 @@ def action_lines(state: IncidentState) -> Iterable[BriefLine]:
     """Production actions still running, then those that did not help and wait for an undo."""
     for action in open_actions(state):
         yield BriefLine(
-            ref="running",
+            ref="Running:",
             text=f"{action.kind.label} {action.target}; watching {action.metric} "
             f"(was {action.value_before})",
             who=action.by,
@@ -220,8 +232,8 @@ def action_lines(state: IncidentState) -> Iterable[BriefLine]:
     for action in undo_pending(state):
         outcome = action.outcome.label if action.outcome else "no result"
         yield BriefLine(
-            ref="undo",
-            text=f"{action.kind.label} {action.target} {outcome}; undo it before the next change",
+            ref="Undo first:",
+            text=f"{action.kind.label} {action.target} ({outcome})",
             who=action.by,
             at=action.finished_at,
         )
@@ -259,33 +271,6 @@ def _latest(lines: list[BriefLine], what: str) -> list[BriefLine]:
         return lines
     hidden = len(lines) - (MAX_LINES - 1)
     return [BriefLine(ref="…", text=f"{hidden} {what}"), *lines[-(MAX_LINES - 1) :]]
-
-
-def _first_time(entry: Any) -> datetime | None:
-    for key in _TIME_KEYS:
-        value = entry.get(key) if isinstance(entry, dict) else getattr(entry, key, None)
-        if isinstance(value, datetime):
-            return value
-    return None
-
-
-def _plain(value: Any) -> str:
-    """A triage answer as words: yes/no, a time, an enum's value, text."""
-    if value is None or value == "" or value == [] or value == ():
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return hhmm(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return str(value.value).replace("_", " ")
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(p for p in (_plain(v) for v in value) if p)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items() if _plain(v))
-    return quote(str(value), 120)
 
 
 # --- reading it out ---------------------------------------------------------------------------
@@ -364,12 +349,23 @@ def _guesses(items: tuple[BriefLine, ...]) -> list[str]:
 
 def _situation(b: Briefing, now: datetime | None) -> list[str]:
     drill = "DRILL · " if b.drill else ""
+    lines = [f"{drill}{b.severity} · {b.title}"]
     since = f" since {hhmm(b.phase_since)}" if b.phase_since else ""
-    lines = [f"{drill}{b.severity} · {b.phase.value}{since} · {b.title}"]
-    times = f"detected {hhmm(b.detected_at)}, declared {hhmm(b.declared_at)}"
+    lines.append(f"Phase: {b.phase.value}{since}")
+    times = f"Detected {hhmm(b.detected_at)}, declared {hhmm(b.declared_at)}"
     if now is not None and b.declared_at is not None:
         times += f" ({span(now - b.declared_at)} ago)"
-    lines.append(times[0].upper() + times[1:])
+    if b.impact_started_at is not None:
+        times += f"; impact began {hhmm(b.impact_started_at)}"
+    if b.mitigated_at is not None:
+        times += f"; mitigated {hhmm(b.mitigated_at)}"
+    if b.resolved_at is not None:
+        times += f"; resolved {hhmm(b.resolved_at)}"
+    lines.append(times)
+    if b.resolution.strip():
+        lines.append(f"Resolution: {quote(b.resolution, 120)}")
+    if b.escalation:
+        lines.append(b.escalation)
     for label, value in (("Scope", b.scope), ("Symptoms", b.symptoms), ("Trigger", b.trigger)):
         if value.strip():
             lines.append(f"{label}: {quote(value, 120)}")

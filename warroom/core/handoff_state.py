@@ -82,6 +82,12 @@ class Briefing(BaseModel):
     declared_at: datetime | None = None
     #: When the incident entered its current phase, if the lifecycle records it.
     phase_since: datetime | None = None
+    impact_started_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    resolution: str = ""
+    #: The automatic escalation, in words: when it is due, or that it is proposed.
+    escalation: str = ""
     scope: str = ""
     symptoms: str = ""
     trigger: str = ""

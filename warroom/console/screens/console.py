@@ -57,6 +57,7 @@ class ConsoleScreen(Screen[None]):
         super().__init__()
         self.client = client
         self._placed = False
+        self._gave_up = False
         #: Opens the handoff screen when an offer names this person, and the read-in.
         self.prompts = RolePrompts()
 
@@ -109,6 +110,13 @@ class ConsoleScreen(Screen[None]):
         for pane in self.query(IncidentPane):
             pane.state = client.state
         self.sub_title = f"{client.state.title} · {client.status}"
+        if client.fatal and not self._gave_up:
+            # Retrying cannot help (no such incident, or the token was refused): say why and
+            # go back to the list, where the person can pick again.
+            self._gave_up = True
+            self.notify(client.fatal, title="Cannot follow this incident", severity="error",
+                        timeout=15)  # fmt: skip
+            self.action_leave()
         self.prompts.update(self.warroom, client)
 
     def _tick(self) -> None:
@@ -117,12 +125,7 @@ class ConsoleScreen(Screen[None]):
     def on_hub_message(self, message: HubMessage) -> None:
         error = message.error
         if self.client.fatal:
-            self.notify(
-                f"{error.message} Press Ctrl+L for the list of incidents.",
-                title="Cannot follow this incident",
-                severity="error",
-                timeout=15,
-            )
+            return  # handled in sync(): the console goes back to the list
         else:
             self.notify(error.message, title="The hub says", severity="warning", timeout=8)
 
@@ -164,7 +167,7 @@ class ConsoleScreen(Screen[None]):
     def action_leave(self) -> None:
         from warroom.console.screens.join import JoinScreen
 
-        self.run_worker(self.warroom.leave_incident())
+        self.warroom.stop_following()
         self.app.switch_screen(JoinScreen())
 
     # --- command palette ----------------------------------------------------------------------

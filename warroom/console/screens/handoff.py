@@ -98,7 +98,7 @@ class HandoffScreen(PassesChangesDown[None]):
         #: The outgoing side's open offer, to tell how it ended when it goes.
         self._open_offer: UUID | None = None
         self._candidates: list[str] = []
-        self._closing = False
+        self._ended = False
 
     @classmethod
     def incoming(cls, offer: HandoffOffer) -> HandoffScreen:
@@ -131,8 +131,7 @@ class HandoffScreen(PassesChangesDown[None]):
                 else:
                     yield Label("Offer to", classes="field-label")
                     yield Select([], prompt="Who takes over?", id="handoff-to")
-                    yield Label("Notes: what you would do next, what to watch out for",
-                                classes="field-label")  # fmt: skip
+                    yield Label("Notes: next steps, watch out for", classes="field-label")
                     yield TextArea(id="handoff-notes", placeholder="Next: ...\nWatch out for: ...")
                 yield Static("", id="handoff-status")
                 with Horizontal(id="handoff-buttons"):
@@ -173,7 +172,7 @@ class HandoffScreen(PassesChangesDown[None]):
 
     # --- attributes down ------------------------------------------------------------------------
     def redraw(self) -> None:
-        if self._closing:
+        if self._ended:
             return
         if self.is_incoming:
             self._redraw_incoming(self.state)
@@ -253,14 +252,15 @@ class HandoffScreen(PassesChangesDown[None]):
 
     def _close_with(self, message: str) -> None:
         """Say how the handoff ended and close (once this screen is on top again)."""
-        if self._closing:
+        if self._ended:
             return
-        self._closing = True
+        self._ended = True
+        self.app.notify(message, title="Handoff", timeout=10)
         if self.app.screen is self:
             self.app.call_later(self._leave)
 
     def on_screen_resume(self) -> None:
-        if self._closing:
+        if self._ended:
             self.app.call_later(self._leave)
 
     def _leave(self) -> None:

@@ -18,7 +18,7 @@ from warroom.core.briefing import briefing_blocks
 from warroom.core.handoff_state import Briefing, Section
 
 #: Lines that call for attention get a style; everything else reads plainly.
-WARNING_WORDS = ("OVERDUE", "vacant", "undo it", "nobody checking")
+WARNING_WORDS = ("OVERDUE", "vacant", "Undo first", "nobody checking")
 
 
 def briefing_text(briefing: Briefing, now: datetime | None = None) -> Text:
@@ -32,7 +32,7 @@ def briefing_text(briefing: Briefing, now: datetime | None = None) -> Text:
             style = "bold" if block.section == Section.SITUATION and number == 0 else ""
             if any(word in line for word in WARNING_WORDS):
                 style = "bold yellow"
-            out.append("\n  ")
+            out.append("\n")
             out.append(line, style=style)
         out.append("\n")
     out.rstrip()

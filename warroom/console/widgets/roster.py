@@ -76,14 +76,14 @@ class RosterPane(IncidentPane):
         people = self.query_one("#roster-people", DataTable)
         people.clear()
         for person in person_rows(state):
-            held = holds_label(person.roles) or "—"
+            held = holds_label(person.roles)
             if person.offered is not None:
-                held += f" (offered {SHORT_TITLES[person.offered]})"
+                held = f"{held} (offered {SHORT_TITLES[person.offered]})".strip()
             people.add_row(
                 "●" if person.online else "○",
                 person.name,
                 ROLE_TITLES[person.seat],
-                held,
+                held or "—",
                 hhmm(person.joined_at),
                 "online" if person.online else hhmm(person.last_seen),
                 key=person.name,
@@ -157,7 +157,7 @@ def role_note(row: RoleRow) -> str:
     if row.also_holds:
         notes.append("also " + holds_label(row.also_holds))
     if row.offer is not None:
-        notes.append(f"offered to {row.offer.incoming} until {hhmm(row.offer.expires_at)}")
+        notes.append(f"offered to {row.offer.incoming} ({hhmm(row.offer.expires_at)})")
     if row.rotation_due:
-        notes.append("rotation due: hand over")
+        notes.append("rotation due")
     return "; ".join(notes)

@@ -94,12 +94,17 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     }
 
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "first", "First entry", show=False),
-    ]
+        Binding("up", "cursor(-1)", "Up", show=False, id="timeline.up",
+                tooltip="Previous entry"),
+        Binding("down", "cursor(1)", "Down", show=False, id="timeline.down",
+                tooltip="Next entry"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="timeline.page_up",
+                tooltip="One screen back"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="timeline.page_down",
+                tooltip="One screen on"),
+        Binding("home", "first", "First entry", show=False, id="timeline.first",
+                tooltip="The first entry of the incident"),
+    ]  # fmt: skip
 
     cursor: reactive[int] = reactive(0, init=False)
     """The highlighted row (an index into the filtered rows)."""

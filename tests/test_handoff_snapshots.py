@@ -1,0 +1,176 @@
+"""Snapshots of the handoff screen from both sides, at 80x24 and 160x48.
+
+Twenty minutes into a checkout incident: a fact, two guesses (one being checked), a decision, a
+flag being turned off under the lock, a follow-up and an internal update. ana, the IC, hands over
+to bo. The hub runs in a thread with a manual clock moved between events; the people stay
+connected, so presence is fixed too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from textual.widgets import Select, TextArea
+
+from tests.console_helpers import INCIDENT_ID, hub_in_thread, make_console, until_live
+from tests.helpers import T0, eventually, fast_backoff
+from warroom.client.sync import IncidentClient
+from warroom.console.screens.handoff import HandoffScreen
+from warroom.core.briefing import build_briefing
+from warroom.core.clock import ManualClock
+
+SIZES = [(80, 24), (160, 48)]
+#: The consoles' clock: twenty minutes after the declaration.
+CONSOLE_NOW = T0 + timedelta(minutes=20)
+NOTES = "Next: watch checkout 5xx for 5 min after the flag; if no drop, roll back 4182.\n" \
+        "Watch out: payments on-call is paged but not here yet."  # fmt: skip
+
+
+class Room:
+    """People connected to the threaded hub for the whole snapshot."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.clients: dict[str, IncidentClient] = {}
+
+    def join(self, name: str, role: str) -> None:
+        async def connect() -> IncidentClient:
+            c = IncidentClient(self.hub.url, name, role, INCIDENT_ID, backoff=fast_backoff())
+            c.start()
+            await c.wait_synced()
+            return c
+
+        self.clients[name] = self.hub.call(connect())
+
+    def post(self, name: str, event_type: str, minutes: float, **payload: Any) -> Any:
+        self.hub.clock.now = T0 + timedelta(minutes=minutes)
+        reply = self.hub.call(self.clients[name].post(event_type, **payload))
+        assert reply.op == "ack", reply
+        return reply
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            await asyncio.gather(*(c.close() for c in self.clients.values()))
+
+        self.hub.call(close_all())
+
+
+def twenty_minutes_in(room: Room, *, with_bo: bool) -> None:
+    room.join("ana", "ic")
+    if with_bo:
+        room.join("bo", "responder")
+    room.join("dee", "lead")
+    room.join("cy", "comms")
+    room.post(
+        "dee",
+        "board_item_added",
+        2,
+        kind="fact",
+        text="5xx began 08:56, a minute after deploy 4182",
+    )
+    guess = room.post(
+        "dee", "board_item_added", 4, kind="guess", text="New pricing flag breaks EU card payments"
+    )
+    room.post("dee", "guess_claimed", 4.5, item=guess.seq)
+    room.post("dee", "board_item_added", 5, kind="guess", text="DB connection pool exhausted")
+    room.post(
+        "ana",
+        "decision_recorded",
+        8,
+        what="Turn off the new-pricing flag",
+        why="it went live at 08:55; errors began a minute later",
+        owner="dee",
+    )
+    room.post("dee", "lock_requested", 9)
+    room.post(
+        "dee",
+        "action_started",
+        10,
+        token=1,
+        kind="feature_flag_off",
+        target="new-pricing",
+        expected="5xx under 1%",
+        metric="checkout 5xx",
+        value_before="12%",
+    )
+    room.post(
+        "cy",
+        "follow_up_noted",
+        12,
+        text="Alert when a pricing flag flips",
+        owner="cy",
+        due="2026-03-20",
+    )
+    room.post(
+        "cy",
+        "update_published",
+        14,
+        audience="internal",
+        text="Checkout degraded for EU card payments; turning off the new pricing flag.",
+    )
+    room.hub.clock.now = CONSOLE_NOW
+
+
+def settled(app: Any, hub: Any) -> bool:
+    return app.client is not None and app.client.last_seq >= hub.server.hub.rooms[INCIDENT_ID].head
+
+
+async def steady(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_outgoing_ic_fills_in_the_handoff(snap_compare, tmp_path, size):
+    with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
+        hub.seed()
+        room = Room(hub)
+        twenty_minutes_in(room, with_bo=True)
+        app = make_console(hub.url, name="ana", role="ic", clock=ManualClock(CONSOLE_NOW))
+
+        async def run_before(pilot: Any) -> None:
+            await until_live(pilot)
+            await eventually(lambda: settled(pilot.app, hub), timeout=10)
+            await pilot.press("6", "h")
+            screen = pilot.app.screen
+            assert isinstance(screen, HandoffScreen) and not screen.is_incoming
+            screen.query_one("#handoff-to", Select).value = "bo"
+            screen.query_one("#handoff-notes", TextArea).text = NOTES
+            await steady(pilot)
+
+        try:
+            assert snap_compare(app, terminal_size=size, run_before=run_before)
+        finally:
+            room.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_incoming_participant_is_offered_the_ic_role(snap_compare, tmp_path, size):
+    with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
+        hub.seed()
+        room = Room(hub)
+        twenty_minutes_in(room, with_bo=False)
+        app = make_console(hub.url, name="bo", role="responder", clock=ManualClock(CONSOLE_NOW))
+
+        async def offer() -> None:
+            ana = room.clients["ana"]
+            await eventually(lambda: "bo" in ana.state.online)
+            reply = await ana.post("handoff_offered", offered_role="ic", to="bo", notes=NOTES,
+                                   briefing=build_briefing(ana.state).model_dump(mode="json"))  # fmt: skip
+            assert reply.op == "ack", reply
+
+        async def run_before(pilot: Any) -> None:
+            await until_live(pilot)
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(offer(), hub.loop))
+            await eventually(lambda: isinstance(pilot.app.screen, HandoffScreen), timeout=10)
+            await eventually(lambda: settled(pilot.app, hub), timeout=10)
+            await steady(pilot)
+
+        try:
+            assert snap_compare(app, terminal_size=size, run_before=run_before)
+        finally:
+            room.close()
