@@ -228,6 +228,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def runq_wait_seconds(pid: int) -> float:
+    """Seconds the threads of a live process have spent runnable but waiting for a CPU
+    (/proc/PID/task/*/schedstat, Linux). Growing fast means the machine is saturated: latency
+    is then queueing for a core, not the server's own work."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
+
+
 def bench_env() -> dict[str, str]:
     """The environment for child processes: this checkout first on the import path."""
     env = dict(os.environ)

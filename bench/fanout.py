@@ -38,6 +38,7 @@ from bench.common import (
     raise_fd_limit,
     ratio,
     run_loop,
+    runq_wait_seconds,
     save,
     split,
     start_profiler,
@@ -152,17 +153,21 @@ def run_case(
                     raise RuntimeError(f"load process {index} failed: {err}")
             time.sleep(0.5)  # let presence events and replays settle
             cpu0 = cpu_seconds(server.pid)
+            wait0 = runq_wait_seconds(server.pid)
             window_end.value = time.monotonic_ns() + int(base.duration * 1e9)
             go.set()
             spy = start_profiler(server.pid, base.duration, profile)
             reports = collect(result_q, len(procs), base.duration + base.grace + 60)
             cpu = cpu_seconds(server.pid) - cpu0
+            starved = (runq_wait_seconds(server.pid) - wait0) / base.duration
         finally:
             go.set()
             wait_procs(procs, 30)
             if spy is not None:
                 spy.wait(60)
-    return _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu, base.duration)
+    case = _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu, base.duration)
+    case["server_starved"] = starved
+    return case
 
 
 def _digest(
@@ -295,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f" uvloop={'on' if loop else 'off'}: p50 "
                         f"{case['latency_ms']['p50']:.1f} ms p99 {case['latency_ms']['p99']:.1f}"
                         f" ms, ack p50 {case['ack_ms']['p50']:.1f} ms, cpu "
-                        f"{case['server_cpu_ms_per_note']:.2f} ms/note",
+                        f"{case['server_cpu_ms_per_note']:.2f} ms/note, waited for a CPU "
+                        f"{100 * case['server_starved']:.0f}% of the time",
                         flush=True,
                     )
     rows, results = _report(runs, todo)
@@ -314,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "hub cpu ms/note",
                 "bare cpu ms/note",
                 "machine busy %",
+                "server starved %",
                 "target",
             ],
             rows,
@@ -348,6 +355,7 @@ def _report(
         h, b = pooled(hub), pooled(bare)
         r = ratio(h["p99"], b["p99"])
         busy = max((c["machine_busy"] for c in mine), default=math.nan)
+        starved = max((c["server_starved"] for c in mine), default=math.nan)
         hub_cpu = sum(c["server_cpu_ms_per_note"] for c in hub) / max(1, len(hub))
         bare_cpu = sum(c["server_cpu_ms_per_note"] for c in bare) / max(1, len(bare))
         met = None if n < 100 or math.isnan(r) else r <= TARGET_RATIO
@@ -365,6 +373,7 @@ def _report(
                 hub_cpu,
                 bare_cpu,
                 100 * busy,
+                100 * starved,
                 verdict(met),
             ]
         )
@@ -379,6 +388,7 @@ def _report(
                 "hub_cpu_ms_per_note": hub_cpu,
                 "bare_cpu_ms_per_note": bare_cpu,
                 "machine_busy_max": busy,
+                "server_starved_max": starved,
                 "hub_ack_p50_ms": [c["ack_ms"]["p50"] for c in hub],
                 "hub_ack_p99_ms": [c["ack_ms"]["p99"] for c in hub],
                 "target_met": met,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing as mp
+import os
 import sqlite3
 import statistics
 import sys
@@ -33,6 +34,7 @@ from bench.common import (
     collect,
     cpu_seconds,
     ratio,
+    runq_wait_seconds,
     save,
     split,
     start_profiler,
@@ -95,11 +97,13 @@ def run_case(
                     raise RuntimeError(f"load process {index} failed: {err}")
             time.sleep(0.5)
             cpu0 = cpu_seconds(server.pid)
+            wait0 = runq_wait_seconds(server.pid)
             window_end.value = time.monotonic_ns() + int(seconds * 1e9)
             go.set()
             spy = start_profiler(server.pid, seconds, profile)
             time.sleep(seconds)
             cpu = cpu_seconds(server.pid) - cpu0
+            starved = (runq_wait_seconds(server.pid) - wait0) / seconds
             reports = collect(result_q, len(procs), seconds + base.grace + 60)
             if kind == "hub":
                 server.kill()  # a crash, as far as the database can tell
@@ -108,9 +112,11 @@ def run_case(
             wait_procs(procs, 30)
             if spy is not None:
                 spy.wait(60)
-    return _digest(
+    case = _digest(
         kind, writers, listeners, seconds, reports, cpu, db if kind == "hub" else None, incident
     )
+    case["server_starved"] = starved
+    return case
 
 
 def _digest(
@@ -130,6 +136,7 @@ def _digest(
     per_listener = [n for role, r in ok if role == "listener" for n in r["in_window"]]
     totals = [n for role, r in ok if role == "listener" for n in r["counts"]]
     delivered = statistics.median(per_listener) if per_listener else 0
+    load_cpu = sum(r.get("cpu_s", 0.0) for role, r in ok if role == "listener")
     result: dict[str, Any] = {
         "server": kind,
         "writers": writers,
@@ -142,6 +149,9 @@ def _digest(
         "listener_total_min": min(totals) if totals else 0,
         "writer_errors": sum(r.get("error_count", 0) for role, r in ok if role == "writer"),
         "server_cpu_ms_per_event": 1000 * cpu / max(1, accepted),
+        # Share of all cores the server and the load processes kept busy (near 100%: the
+        # machine, not the server, is the limit).
+        "machine_busy": (cpu + load_cpu) / (seconds * (os.cpu_count() or 1)),
         "errors": errors,
     }
     if db is not None:
@@ -202,7 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"  round {r + 1} {kind:4}: accepted {case['accepted_per_s']:.0f}/s, "
                     f"delivered {case['delivered_per_s']:.0f}/s, cpu "
-                    f"{case['server_cpu_ms_per_event']:.2f} ms/event"
+                    f"{case['server_cpu_ms_per_event']:.2f} ms/event, machine busy "
+                    f"{100 * case['machine_busy']:.0f}%, server waited for a CPU "
+                    f"{100 * case['server_starved']:.0f}% of the time"
                     + (f", durable {case['durable_ok']}" if kind == "hub" else ""),
                     flush=True,
                 )
@@ -224,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "accepted_ratio": ratio(med(hub, "accepted_per_s"), med(bare, "accepted_per_s")),
         "durable_ok": all(c.get("durable_ok") for c in hub),
         "durable_lost": sum(c.get("durable_lost", 0) for c in hub),
+        "machine_busy_max": max((c["machine_busy"] for c in runs), default=math.nan),
+        "server_starved_max": max((c["server_starved"] for c in runs), default=math.nan),
         "target_met": None if math.isnan(share) else share >= TARGET_SHARE,
     }
     print()

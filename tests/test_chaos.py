@@ -11,16 +11,21 @@ appends the figures (commands, acks, kills, dropped links, events lost) to FILE.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
+import sqlite3
 import time
 import uuid
 from collections import Counter
 
+from websockets.asyncio.client import connect
+
 from server.storage import Store
-from tests.helpers import HubProcess, declare_incident, eventually, fast_backoff
+from tests.helpers import HubProcess, declare_incident, eventually, fast_backoff, running_hub
 from tests.test_fuzz_support import LONG, state_hash
+from warroom.client.backoff import Backoff
 from warroom.client.sync import IncidentClient
 from warroom.core.fold import replay
 from warroom.core.protocol import Ack
@@ -30,6 +35,19 @@ SECONDS = 60.0 if LONG else 8.0
 KILLS = 12 if LONG else 3
 #: Most commands one console has in flight (unacknowledged) at once.
 IN_FLIGHT = 4
+
+
+def stored_count(db) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def stored_events(db, incident: str) -> list:
+    store = Store(db)
+    try:
+        return list(store.events(incident))
+    finally:
+        store.db.conn.close()
 
 
 class Chaos:
@@ -108,15 +126,20 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
                          timeout=60)
         queued = [i for ids in chaos.queued.values() for i in ids]
         await eventually(lambda: len(chaos.acks) == len(queued), timeout=30)
-        await eventually(lambda: len({c.last_seq for c in consoles}) == 1, timeout=30)
+        await eventually(lambda: all(c.last_seq == stored_count(db) for c in consoles),
+                         timeout=30)
+        served = stored_events(db, incident)  # the hub's log, read while it serves it
+        for console in consoles:
+            assert [(e.id, e.seq) for e in console.log] == [(e.id, e.seq) for e in served]
+            assert state_hash(console.state) == state_hash(replay(served))
         for console in consoles:
             await console.close()
         assert await hub.terminate() == 0
         elapsed = time.monotonic() - started
 
-        store = Store(db)
-        stored = list(store.events(incident))
-        store.db.conn.close()
+        stored = stored_events(db, incident)
+        assert stored[: len(served)] == served  # after it: only the consoles' departures
+        assert {e.type for e in stored[len(served):]} <= {"participant_left"}
         by_id = {e.id: e for e in stored}
         assert [e.seq for e in stored] == list(range(1, len(stored) + 1)), "seq has a gap"
         assert len(by_id) == len(stored), "an event was stored twice"
@@ -126,10 +149,6 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
             assert by_id[command_id].seq == ack.seq, "an acknowledged event moved"
         notes = [e for e in stored if e.type == "note_added"]
         assert sorted(e.id for e in notes) == sorted(queued), "a command was lost or doubled"
-        served = state_hash(replay(stored))
-        for console in consoles:
-            assert [(e.id, e.seq) for e in console.log] == [(e.id, e.seq) for e in stored]
-            assert state_hash(console.state) == served
 
         chaos.figures.update(events_stored=len(stored), notes_stored=len(notes),
                              events_lost=len(lost), seconds=round(elapsed))
@@ -143,3 +162,45 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
             await console.close()
         if hub.proc is not None and hub.proc.poll() is None:
             hub.kill()
+
+
+class SteadyBackoff(Backoff):
+    """Reconnects after exactly ``delay`` seconds, so a test can act before the console does."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def next_delay(self) -> float:
+        return self.delay
+
+
+async def test_a_command_stored_before_its_link_dropped_is_settled_by_the_replay(tmp_path):
+    """Regression (found by the chaos run): a command whose event reached the hub but whose ack
+    was lost with the link was dropped from the outbox by the replay, never re-sent, and its
+    future never completed, so whoever awaited it (the console's post) waited forever."""
+    db = tmp_path / "hub.db"
+    async with running_hub(db) as hub:
+        port = hub.port
+        incident = await declare_incident(hub.url)
+        ana = IncidentClient(hub.url, "ana", "ic", incident, backoff=SteadyBackoff(1.5))
+        ana.start()
+        await ana.wait_synced()
+    await eventually(lambda: ana.status == "reconnecting")
+    command = ana.new_command("note_added", text="typed just as the link died")
+    future = ana.send(command)
+    async with running_hub(db, port=port) as hub:
+        # What ana's transmission did just before the drop: stored, but the ack never came back.
+        body = command.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
+        async with connect(hub.url) as ws:
+            await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
+            await ws.send(json.dumps({"op": "command", "command": body}))
+            while (reply := json.loads(await ws.recv()))["op"] != "ack":
+                pass
+        assert ana.status == "reconnecting", "the console came back too early for this test"
+        settled = await asyncio.wait_for(future, 10)
+        assert settled.op == "ack" and settled.seq == reply["seq"]
+        assert not ana.pending
+        assert [e.id for e in ana.log].count(command.id) == 1
+        assert hub.store.count(incident) == ana.last_seq
+        await ana.close()

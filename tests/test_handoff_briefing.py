@@ -14,6 +14,7 @@ from warroom.core.briefing import (
     read_in_due,
 )
 from warroom.core.fold import replay
+from warroom.core.handoff import briefing_summary
 from warroom.core.handoff_state import BriefLine, Section
 from warroom.core.phases import Phase
 from warroom.core.roles import Role
@@ -185,6 +186,9 @@ def test_the_briefing_reads_out_in_order_with_owners_and_countdown():
     assert by[Section.PRODUCTION][0] == "Lock held by dee since 09:20"
     assert by[Section.COMMS] == ["No update sent yet; next due 09:10 (OVERDUE by 30m)"]
     assert "Scribe: ana" in briefing_text(build_briefing(state))
+    assert briefing_summary(build_briefing(state)) == (
+        " (briefing: 2 facts, 2 open guesses, 2 decisions, 1 production action)"
+    )
 
 
 def test_other_roles_get_a_shorter_briefing_for_their_work():

@@ -76,7 +76,7 @@ def test_offer_then_accept_moves_the_role_in_one_event_with_the_briefing_kept():
     assert offer_to(state, "bo") == pending and offer_to(state, "cy") is None
     assert offered.describe() == (
         "ana offered the incident commander role to bo; notes: watch the DB pool; roll back "
-        "if 5xx > 20%"
+        "if 5xx > 20% (briefing: nothing on the board yet)"
     )
 
     later = NOW + timedelta(minutes=1)

@@ -214,3 +214,19 @@ async def test_http_endpoints(tmp_path):
             browser = await http.get(f"{base}/incidents", headers={"Origin": "https://evil"})
             assert browser.status_code == 403
             await ana.close()
+
+
+async def test_pipelined_commands_are_stored_in_the_order_they_were_made(tmp_path):
+    from server.hub import HubLimits
+
+    async with running_hub(tmp_path / "hub.db", limits=HubLimits(rate=0)) as hub:
+        incident = await declare_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        futures = [ana.send(ana.new_command("note_added", text=f"n{i}")) for i in range(300)]
+        replies = await asyncio.wait_for(asyncio.gather(*futures), 30)
+        assert all(r.op == "ack" for r in replies)
+        seqs = [r.seq for r in replies]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 300
+        texts = [e.text for e in ana.log if e.type == "note_added"]
+        assert texts == [f"n{i}" for i in range(300)]
+        await ana.close()

@@ -111,6 +111,7 @@ class IncidentClient:
         self.fatal: str | None = None
         self._listeners: list[Callable[[Change], None]] = []
         self._ws: ClientConnection | None = None
+        self._frames: asyncio.Queue[str] | None = None
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
         self._closed = False
@@ -210,6 +211,10 @@ class IncidentClient:
                 "with the CA that signed it."
             ) from exc
         self._ws = ws
+        # One writer per session sends frames strictly in the order commands were made.
+        frames: asyncio.Queue[str] = asyncio.Queue()
+        self._frames = frames
+        writer = asyncio.create_task(self._write_frames(ws, frames))
         try:
             await ws.send(Hello(name=self.name, role=self.role).model_dump_json())
             await ws.send(Join(incident=self.incident_id, since=self.last_seq).model_dump_json())
@@ -220,8 +225,17 @@ class IncidentClient:
             pass
         finally:
             self._ws = None
+            self._frames = None
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
             with contextlib.suppress(Exception):
                 await ws.close()
+
+    async def _write_frames(self, ws: ClientConnection, frames: asyncio.Queue[str]) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await ws.send(await frames.get())
 
     # --- receiving ----------------------------------------------------------------------------
     def _on_message(self, raw: str | bytes) -> None:
@@ -342,13 +356,8 @@ class IncidentClient:
             self._transmit(command)
 
     def _transmit(self, command: EventBase) -> None:
-        ws = self._ws
-        if ws is None:
-            return
+        frames = self._frames
+        if frames is None:
+            return  # offline: it stays in the outbox and goes out after the next sync
         body = command.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
-        frame = json.dumps({"op": "command", "command": body})
-        asyncio.get_running_loop().create_task(self._send_frame(ws, frame))
-
-    async def _send_frame(self, ws: ClientConnection, frame: str) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await ws.send(frame)
+        frames.put_nowait(json.dumps({"op": "command", "command": body}))

@@ -108,6 +108,20 @@ def rotation_suggested(state: IncidentState, role: Role = Role.IC) -> bool:
     )
 
 
+def briefing_summary(briefing: Briefing | None) -> str:
+    """`` (briefing: 2 facts, 1 open guess, 1 decision)``: says on the timeline what was handed."""
+    if briefing is None:
+        return ""
+    counts = [
+        (len([f for f in briefing.facts if f.ref != "…"]), "fact", "facts"),
+        (len([g for g in briefing.guesses if g.ref != "…"]), "open guess", "open guesses"),
+        (len(briefing.decisions), "decision", "decisions"),
+        (len(briefing.actions), "production action", "production actions"),
+    ]
+    parts = [f"{n} {one if n == 1 else many}" for n, one, many in counts if n]
+    return f" (briefing: {', '.join(parts) or 'nothing on the board yet'})"
+
+
 def _without(offers: dict[Role, HandoffOffer], role: Role) -> dict[Role, HandoffOffer]:
     return {r: o for r, o in offers.items() if r != role}
 
@@ -202,7 +216,8 @@ class HandoffOffered(HandoffEvent):
 
     def describe(self) -> str:
         notes = f"; notes: {self.notes.strip()[:80]}" if self.notes.strip() else ""
-        return f"{self.actor} offered the {title_of(self.offered_role)} role to {self.to}{notes}"
+        line = f"{self.actor} offered the {title_of(self.offered_role)} role to {self.to}{notes}"
+        return line + briefing_summary(self.briefing)
 
 
 class HandoffAnswer(HandoffEvent):
