@@ -50,6 +50,8 @@ class HubConfig:
     keyfile: Path | None = None
     #: ``full`` (fsync every group commit) or ``normal``; see ``server.storage.DURABILITY``.
     durability: str = DEFAULT_DURABILITY
+    #: permessage-deflate on the websocket (worth it only over slow links).
+    compression: bool = False
     #: Seconds for the TCP + TLS + websocket handshake before the connection is dropped.
     open_timeout: float = 10.0
     #: Keepalive pings: a console that answers none within ``ping_timeout`` is disconnected.
@@ -126,6 +128,9 @@ class HubServer:
             ping_timeout=self.config.ping_timeout,
             close_timeout=self.config.close_timeout,
             logger=redacted_logger("warroom.hub.websockets"),
+            # Off by default: per-connection deflate was the hub's largest cost per event on
+            # loopback and LAN (see docs/BENCHMARKS.md); ``--compression`` turns it on for slow links.
+            compression="deflate" if self.config.compression else None,
         )
         sockets = list(self._server.sockets)
         if sockets:

@@ -61,6 +61,8 @@ log = logging.getLogger("warroom.hub")
 MAX_BATCH = 512
 #: Most new frames written straight to a caught-up console without waking its sender.
 FAST_PATH_MAX = 16
+#: Frames a sender writes in one go before it lets other tasks run.
+SENDER_BURST = 256
 #: Bytes waiting in a console's socket above which it is served by its sender instead.
 FAST_PATH_BUFFER = 64 * 1024
 #: Seconds a dropped console has to finish the closing handshake before its socket is cut.
@@ -637,9 +639,18 @@ class Hub:
                     await ws.send(conn.direct.get_nowait())
                 room = conn.room
                 if room is not None:
+                    burst = 0
                     while conn.cursor < room.head and conn.direct.empty():
-                        await ws.send(room.log[conn.cursor])
+                        frame = room.log[conn.cursor]
                         conn.cursor += 1
+                        if _buffer_small(conn) and burst < SENDER_BURST:
+                            # Straight into the socket's buffer, without a task switch per
+                            # frame; the buffer check keeps the back-pressure.
+                            broadcast([ws], frame)
+                            burst += 1
+                        else:
+                            await ws.send(frame)  # waits for the socket to drain
+                            burst = 0
                     if conn.synced_pending and conn.cursor >= room.head:
                         conn.synced_pending = False
                         await ws.send(Synced(incident=room.incident_id, seq=conn.cursor)

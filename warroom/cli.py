@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--durability", choices=("full", "normal"), default=None,
                        help="full (default): fsync every commit, survives power loss; normal: "
                             "survives a hub crash, may lose the last commits on power loss")
+    serve.add_argument("--compression", action="store_true",
+                       help="compress websocket frames (costs hub CPU; for slow links only)")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     serve.set_defaults(handler=cmd_serve)
 
@@ -81,6 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for i, token in enumerate(args.token):
             config.tokens[f"cli-{i + 1}"] = token
         config.insecure = args.insecure or config.insecure
+        config.compression = args.compression or config.compression
         if args.certfile is not None:
             config.certfile, config.keyfile = args.certfile, args.keyfile
         if args.durability is not None:
