@@ -39,7 +39,7 @@ class HubConfig:
     port: int = 8765
     db: Path = Path("warroom.db")
     #: Named bearer tokens; empty means an open hub, allowed on loopback only.
-    tokens: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)  # never in a log line
     max_message: int = MAX_MESSAGE_BYTES
     settings: HubSettings = field(default_factory=HubSettings)
     limits: HubLimits = field(default_factory=HubLimits)

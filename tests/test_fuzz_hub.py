@@ -204,7 +204,7 @@ async def _sequence_scenario(live: LiveHub, steps: list[tuple[str, Any]]) -> Non
 steps = st.lists(
     st.tuples(st.sampled_from(list(ACTORS)),
               st.one_of(commands(PLACEHOLDER), commands(PLACEHOLDER), st.just("resend"))),
-    min_size=1,
+    min_size=4,
     max_size=60 if LONG else 25,
 )
 
