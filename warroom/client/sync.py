@@ -53,6 +53,10 @@ log = logging.getLogger("warroom.client")
 SLOW_DOWN_DELAY = 1.0
 
 
+#: How the hub's event frames begin (it serialises them compactly, "op" first).
+EVENT_PREFIX = '{"op":"event",'
+
+
 class LinkStatus(StrEnum):
     """What the status bar shows about the link to the hub."""
 
@@ -239,6 +243,15 @@ class IncidentClient:
 
     # --- receiving ----------------------------------------------------------------------------
     def _on_message(self, raw: str | bytes) -> None:
+        if isinstance(raw, str) and raw.startswith(EVENT_PREFIX):
+            # Events are nearly every frame: validate the event once, not its envelope too.
+            try:
+                data = json.loads(raw)["event"]
+            except (ValueError, KeyError, TypeError):
+                log.warning("ignoring a malformed event frame: %.200s", raw)
+                return
+            self._on_event(data)
+            return
         try:
             msg = HUB_ADAPTER.validate_json(raw)
         except ValidationError:
