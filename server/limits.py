@@ -57,6 +57,5 @@ class TokenBucket:
 def slow_down_message(retry_after: float) -> str:
     """The words a refused console shows; it resends the refused command by itself."""
     return (
-        f"Too many messages: slow down and send again in {retry_after:.1f} s. "
-        "Nothing was written."
+        f"Too many messages: slow down and send again in {retry_after:.1f} s. Nothing was written."
     )

@@ -109,8 +109,10 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
     consoles: list[IncidentClient] = []
     try:
         incident = await declare_incident(hub.url)
-        consoles = [IncidentClient(hub.url, f"p{i:02d}", "responder", incident,
-                                   backoff=fast_backoff()) for i in range(CONSOLES)]
+        consoles = [
+            IncidentClient(hub.url, f"p{i:02d}", "responder", incident, backoff=fast_backoff())
+            for i in range(CONSOLES)
+        ]
         for console in consoles:
             console.start()
         for console in consoles:
@@ -122,12 +124,12 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
             *(chaos.post(c) for c in consoles), chaos.kill_and_restart(KILLS), chaos.drop_links()
         )
         # Let every console come back and empty its outbox, then stop the hub cleanly.
-        await eventually(lambda: all(c.status == "live" and not c.pending for c in consoles),
-                         timeout=60)
+        await eventually(
+            lambda: all(c.status == "live" and not c.pending for c in consoles), timeout=60
+        )
         queued = [i for ids in chaos.queued.values() for i in ids]
         await eventually(lambda: len(chaos.acks) == len(queued), timeout=30)
-        await eventually(lambda: all(c.last_seq == stored_count(db) for c in consoles),
-                         timeout=30)
+        await eventually(lambda: all(c.last_seq == stored_count(db) for c in consoles), timeout=30)
         served = stored_events(db, incident)  # the hub's log, read while it serves it
         for console in consoles:
             assert [(e.id, e.seq) for e in console.log] == [(e.id, e.seq) for e in served]
@@ -139,7 +141,7 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
 
         stored = stored_events(db, incident)
         assert stored[: len(served)] == served  # after it: only the consoles' departures
-        assert {e.type for e in stored[len(served):]} <= {"participant_left"}
+        assert {e.type for e in stored[len(served) :]} <= {"participant_left"}
         by_id = {e.id: e for e in stored}
         assert [e.seq for e in stored] == list(range(1, len(stored) + 1)), "seq has a gap"
         assert len(by_id) == len(stored), "an event was stored twice"
@@ -150,8 +152,12 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
         notes = [e for e in stored if e.type == "note_added"]
         assert sorted(e.id for e in notes) == sorted(queued), "a command was lost or doubled"
 
-        chaos.figures.update(events_stored=len(stored), notes_stored=len(notes),
-                             events_lost=len(lost), seconds=round(elapsed))
+        chaos.figures.update(
+            events_stored=len(stored),
+            notes_stored=len(notes),
+            events_lost=len(lost),
+            seconds=round(elapsed),
+        )
         assert chaos.figures["hub_kills"] == KILLS and chaos.figures["links_dropped"] > 0
         report = os.environ.get("WARROOM_FUZZ_REPORT")
         if report:

@@ -47,8 +47,12 @@ FUZZ_SETTINGS = settings(
     deadline=None,
     database=None,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                           HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
 )
 
 
@@ -144,8 +148,10 @@ async def _reply_to(ws, command_id: Any) -> dict[str, Any]:
 async def _sequence_scenario(live: LiveHub, steps: list[tuple[str, Any]]) -> None:
     hub = live.hub
     incident = await declare(live.url, "ana", title="fuzz sequence", severity="SEV2")
-    consoles = {name: IncidentClient(live.url, name, role, incident, backoff=fast_backoff())
-                for name, role in ACTORS.items()}
+    consoles = {
+        name: IncidentClient(live.url, name, role, incident, backoff=fast_backoff())
+        for name, role in ACTORS.items()
+    }
     senders = {}
     try:
         for console in consoles.values():
@@ -185,14 +191,16 @@ async def _sequence_scenario(live: LiveHub, steps: list[tuple[str, Any]]) -> Non
             sent[name].append((frame, reply))
 
         room = hub.rooms[incident]
-        await eventually(lambda: all(c.last_seq == room.head for c in consoles.values()),
-                         timeout=10)
+        await eventually(
+            lambda: all(c.last_seq == room.head for c in consoles.values()), timeout=10
+        )
         served = state_hash(room.state)
         for console in consoles.values():
             assert state_hash(console.state) == served, f"{console.name} diverged"
             assert [e.seq for e in console.log] == list(range(1, room.head + 1))
-        touched = {incident} | {r["incident"] for v in sent.values() for _, r in v
-                                if r.get("op") == "ack"}
+        touched = {incident} | {
+            r["incident"] for v in sent.values() for _, r in v if r.get("op") == "ack"
+        }
         await check_store_folds_to_served_state(live, touched)
     finally:
         for ws in senders.values():
@@ -202,8 +210,10 @@ async def _sequence_scenario(live: LiveHub, steps: list[tuple[str, Any]]) -> Non
 
 
 steps = st.lists(
-    st.tuples(st.sampled_from(list(ACTORS)),
-              st.one_of(commands(PLACEHOLDER), commands(PLACEHOLDER), st.just("resend"))),
+    st.tuples(
+        st.sampled_from(list(ACTORS)),
+        st.one_of(commands(PLACEHOLDER), commands(PLACEHOLDER), st.just("resend")),
+    ),
     min_size=4,
     max_size=60 if LONG else 25,
 )
@@ -220,8 +230,10 @@ def test_a_flood_of_concurrent_valid_and_invalid_commands_converges(live):
 
     async def scenario() -> None:
         incident = await declare(live.url, "ana", title="fuzz burst", severity="SEV2")
-        consoles = [IncidentClient(live.url, n, r, incident, backoff=fast_backoff())
-                    for n, r in ACTORS.items()]
+        consoles = [
+            IncidentClient(live.url, n, r, incident, backoff=fast_backoff())
+            for n, r in ACTORS.items()
+        ]
         for c in consoles:
             c.start()
             await c.wait_synced()
@@ -230,8 +242,9 @@ def test_a_flood_of_concurrent_valid_and_invalid_commands_converges(live):
         for i in range(rounds):
             for c in consoles:
                 futures.append(c.send(c.new_command("note_added", text=f"{c.name} {i}")))
-                futures.append(c.send(c.new_command("role_assigned", assigned_role="scribe",
-                                                    holder=c.name)))
+                futures.append(
+                    c.send(c.new_command("role_assigned", assigned_role="scribe", holder=c.name))
+                )
                 futures.append(c.send(c.new_command("lock_requested")))
         replies = await asyncio.wait_for(asyncio.gather(*futures), 60)
         FIGURES["commands"] += len(replies)

@@ -45,8 +45,7 @@ class LiveHub:
         self.loop = asyncio.new_event_loop()
         self.clock = ManualClock(T0)
         self.server = HubServer(
-            HubConfig(host="127.0.0.1", port=0, db=db, timer_interval=0,
-                      limits=HubLimits(rate=0)),
+            HubConfig(host="127.0.0.1", port=0, db=db, timer_interval=0, limits=HubLimits(rate=0)),
             clock=self.clock,
         )
         self.db = db
@@ -111,7 +110,10 @@ async def check_store_folds_to_served_state(live: LiveHub, incident_ids: set[str
             room = live.hub.rooms[incident_id]
             events = list(store.events(incident_id))
             assert [e.seq for e in events] == list(range(1, room.head + 1)), (
-                incident_id, [(e.seq, e.type, e.actor) for e in events], room.log)
+                incident_id,
+                [(e.seq, e.type, e.actor) for e in events],
+                room.log,
+            )
             assert replay(events) == room.state, f"stored log of {incident_id} != served state"
     finally:
         store.db.conn.close()
@@ -119,13 +121,17 @@ async def check_store_folds_to_served_state(live: LiveHub, incident_ids: set[str
 
 # --- strategies ---------------------------------------------------------------------------------
 json_scalars = (
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
 )
 any_json = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner,
-                                                                 max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
     max_leaves=25,
 )
 names = st.sampled_from(list(ACTORS)) | st.text(min_size=0, max_size=70)
@@ -145,16 +151,26 @@ def _string(name: str, schema: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.text(hexdigits, min_size=8, max_size=8)
     if name == "digest":
         return st.text(hexdigits, min_size=64, max_size=64)
-    if name in {"holder", "owner", "name", "to", "outgoing", "incoming", "previous",
-                "previous_owner", "who"}:
+    if name in {
+        "holder",
+        "owner",
+        "name",
+        "to",
+        "outgoing",
+        "incoming",
+        "previous",
+        "previous_owner",
+        "who",
+    }:
         return names
     limit = schema.get("maxLength", 200)
     text = st.text(string.ascii_letters + " .", min_size=1, max_size=min(limit, 60))
     return text | st.text(max_size=min(limit + 5, 300)) | st.just("x" * (limit + 1))
 
 
-def from_schema(schema: dict[str, Any], defs: dict[str, Any], name: str = "",
-                depth: int = 0) -> st.SearchStrategy[Any]:
+def from_schema(
+    schema: dict[str, Any], defs: dict[str, Any], name: str = "", depth: int = 0
+) -> st.SearchStrategy[Any]:
     """Values for a JSON-schema node, biased towards what the rules could accept."""
     if "$ref" in schema:
         return from_schema(defs[schema["$ref"].rsplit("/", 1)[1]], defs, name, depth)
@@ -183,8 +199,9 @@ def from_schema(schema: dict[str, Any], defs: dict[str, Any], name: str = "",
         required = set(schema.get("required", []))
         return st.fixed_dictionaries(
             {k: from_schema(v, defs, k, depth + 1) for k, v in props.items() if k in required},
-            optional={k: from_schema(v, defs, k, depth + 1) for k, v in props.items()
-                      if k not in required},
+            optional={
+                k: from_schema(v, defs, k, depth + 1) for k, v in props.items() if k not in required
+            },
         )
     return any_json
 
@@ -204,8 +221,9 @@ def commands(draw: st.DrawFn, incident_id: str) -> dict[str, Any]:
     for key, sub in props.items():
         if key in required or draw(st.booleans()):
             body[key] = draw(from_schema(sub, defs, key))
-    mutation = draw(st.sampled_from(["none"] * 6 + ["drop", "extra", "retype", "forge",
-                                                     "incident"]))
+    mutation = draw(
+        st.sampled_from(["none"] * 6 + ["drop", "extra", "retype", "forge", "incident"])
+    )
     if mutation == "drop" and len(body) > 3:
         body.pop(draw(st.sampled_from(sorted(set(body) - {"type"}))))
     elif mutation == "extra":

@@ -20,12 +20,13 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 
 from server.app import HubConfig, HubConfigError, HubServer
 from server.config import apply_config_file
+from server.credentials import authenticate, match_token
 from server.storage import Store
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom import cli
 from warroom.client.lobby import HubRefused, list_incidents
 from warroom.client.sync import IncidentClient
-from warroom.core.access import JOIN_CODE_HEADER, new_join_code
+from warroom.core.access import JOIN_CODE_HEADER, new_join_code, parse_join_code
 from warroom.core.clock import ManualClock
 
 #: The hand-driven client in these tests (an outsider: its own logs are not the hub's concern).
@@ -424,3 +425,19 @@ async def test_durability_normal_and_full_set_the_sqlite_synchronous_level(tmp_p
         store.close()
     async with running_hub(tmp_path / "hub.db", durability="normal") as hub:
         assert hub.store.durability == "normal"
+
+
+def test_credentials_are_matched_whole_and_never_shown():
+    tokens = {"oncall": "s3cret-oncall-token", "sre": "another-sre-secret"}
+    assert match_token("another-sre-secret", tokens) == "sre"
+    for wrong in ("", "s3cret", "s3cret-oncall-token ", "S3CRET-ONCALL-TOKEN", "another"):
+        assert match_token(wrong, tokens) is None
+    assert "s3cret" not in repr(HubConfig(tokens=tokens))
+    # A token wins over a code; a code for an incident the hub does not have is refused.
+    issued = new_join_code("inc-gone")
+    headers = {"Authorization": "Bearer another-sre-secret", JOIN_CODE_HEADER: issued.code}
+    assert authenticate(headers, tokens, lambda _: None).name == "sre"
+    assert authenticate({JOIN_CODE_HEADER: issued.code}, tokens, lambda _: None) is None
+    assert authenticate({}, {}, lambda _: None).kind == "open"
+    assert parse_join_code("inc-1:zzzzzzzz:" + "a" * 24) is None
+    assert parse_join_code(issued.code) == tuple(issued.code.split(":"))

@@ -25,6 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.hub import HubLimits
+from server.limits import TokenBucket
 from tests.helpers import client, declare_incident, eventually, running_hub
 from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES
 from warroom.core.protocol import MAX_NAME
@@ -56,7 +57,7 @@ def note(text: str, incident: str | None = None) -> str:
 
 # --- message rate ----------------------------------------------------------------------------
 async def test_a_flood_is_told_to_slow_down_stays_connected_and_stores_nothing_extra(tmp_path):
-    limits = HubLimits(rate=5, burst=10)
+    limits = HubLimits(rate=20, burst=10)
     async with running_hub(tmp_path / "hub.db", limits=limits) as hub:
         incident = await declare_incident(hub.url)
         flooder = await greeted(hub.url, "flood", incident)
@@ -74,7 +75,7 @@ async def test_a_flood_is_told_to_slow_down_stays_connected_and_stores_nothing_e
         assert len(acks) + len(slow) == 40
         elapsed = time.monotonic() - start
         # The burst, then the rate: the hub reads a flooding connection no faster than that.
-        assert 8 <= len(acks) <= 10 + 5 * elapsed + 1, (len(acks), elapsed)
+        assert 8 <= len(acks) <= 10 + 20 * elapsed + 1, (len(acks), elapsed)
         assert len(slow) >= 10
         assert "slow down" in slow[0]["message"] and slow[0]["id"]
         assert hub.store.count(incident) == before_count + len(acks)
@@ -103,24 +104,27 @@ FLOODER = """
 import asyncio, json, sys, time, uuid
 from websockets.asyncio.client import connect
 
-async def flood(url, incident, name, until):
+async def flood(url, incident, name, seconds):
     sent = 0
     ws = await connect(url)
     await ws.send(json.dumps({"op": "hello", "name": name}))
     await ws.send(json.dumps({"op": "join", "incident": incident}))
     junk = ["not json", json.dumps({"op": "teleport"})]
-    while time.monotonic() < until:
-        note = {"type": "note_added", "id": str(uuid.uuid4()), "text": "x" * 2000}
-        for frame in (json.dumps({"op": "command", "command": note}), *junk):
-            await ws.send(frame)
-            sent += 1
-        await asyncio.sleep(0)  # let the other bots flood too
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                note = {"type": "note_added", "id": str(uuid.uuid4()), "text": "x" * 2000}
+                for frame in (json.dumps({"op": "command", "command": note}), *junk):
+                    await ws.send(frame)
+                    sent += 1
+                await asyncio.sleep(0)  # let the other bots flood too
+    except TimeoutError:
+        pass
     ws.transport.abort()
     return sent
 
 async def main(url, incident, seconds):
-    until = time.monotonic() + seconds
-    counts = await asyncio.gather(*(flood(url, incident, f"bot{i}", until) for i in range(3)))
+    counts = await asyncio.gather(*(flood(url, incident, f"bot{i}", seconds) for i in range(3)))
     print(sum(counts))
 
 asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3])))
@@ -137,9 +141,10 @@ async def test_a_flood_from_other_connections_does_not_delay_anyone_else(tmp_pat
             await ana.post("note_added", text=f"before {i}")
             quiet.append(time.monotonic() - start)
         refused = hub.hub.refused
+        flood_started = time.monotonic()
         flooders = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", FLOODER, hub.url, incident, "3",
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable, "-c", FLOODER, hub.url, incident, "3", stdout=asyncio.subprocess.PIPE
+        )
         await eventually(lambda: sum(c.name.startswith("bot") for c in hub.hub.conns) == 3)
         flooded = []
         for i in range(20):
@@ -148,10 +153,14 @@ async def test_a_flood_from_other_connections_does_not_delay_anyone_else(tmp_pat
             flooded.append(time.monotonic() - start)
             await asyncio.sleep(0.05)
         out, _ = await asyncio.wait_for(flooders.communicate(), 30)
+        await eventually(lambda: not any(c.name.startswith("bot") for c in hub.hub.conns))
+        flood_seconds = time.monotonic() - flood_started
         sent = int(out.decode().split()[-1])
         stored_by_bots = sum(1 for e in hub.store.events(incident) if e.actor.startswith("bot"))
         assert sent > 3 * 3 * 50 * 3, sent  # they really did flood: 3x their rate, and more
-        assert stored_by_bots <= 3 * (50 + 50 * 3.5), stored_by_bots  # burst + rate x time
+        assert flood_seconds < 10, flood_seconds  # it did not outlive its senders
+        # Each bot got its burst and then its rate, no more.
+        assert stored_by_bots <= 3 * (50 + 50 * flood_seconds), (stored_by_bots, flood_seconds)
         assert hub.hub.refused - refused > 3 * 50, "the flood was never refused"
         assert statistics.median(flooded) < 0.1, flooded
         assert max(flooded) < 1.0, flooded
@@ -179,8 +188,7 @@ def _text_fields(cls: type[BaseModel]) -> list[tuple[str, int | None]]:
 #: Fields without a length limit of their own because the rule only accepts a value that names
 #: something already in the incident (a participant, an offer's parties, a webhook target), so
 #: an over-long one is refused by the rule. Anything else must carry ``max_length``.
-REFERENCE_FIELDS = {"holder", "previous_owner", "to", "outgoing", "incoming", "previous",
-                    "target"}
+REFERENCE_FIELDS = {"holder", "previous_owner", "to", "outgoing", "incoming", "previous", "target"}
 
 
 def test_every_free_text_field_a_console_can_send_has_a_length_limit():
@@ -207,8 +215,18 @@ async def test_over_long_text_and_names_are_refused_with_a_clear_error(tmp_path)
         await ws.send(note("x" * 4000))
         assert (await drain_until(ws, lambda m: m["op"] in ("ack", "error")))["op"] == "ack"
         # A reference field without its own limit: an over-long name names nobody.
-        await ws.send(json.dumps({"op": "command", "command": {
-            "type": "role_assigned", "assigned_role": "scribe", "holder": "h" * 20_000}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "op": "command",
+                    "command": {
+                        "type": "role_assigned",
+                        "assigned_role": "scribe",
+                        "holder": "h" * 20_000,
+                    },
+                }
+            )
+        )
         error = await drain_until(ws, lambda m: m["op"] == "error")
         assert error["code"] == "unknown_participant"
         await ws.close()
@@ -282,9 +300,10 @@ async def raw_websocket(
     reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
     key = base64.b64encode(os.urandom(16)).decode()
     writer.write(
-        (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        .encode()
+        (
+            f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
     )
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 101"), head
@@ -295,12 +314,15 @@ def masked_text(payload: str) -> bytes:
     data = payload.encode()
     assert len(data) < 126
     mask = os.urandom(4)
-    return bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+    return (
+        bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+    )
 
 
 async def test_a_peer_that_stops_answering_pings_is_disconnected(tmp_path):
-    async with running_hub(tmp_path / "hub.db", ping_interval=0.2, ping_timeout=0.3,
-                           close_timeout=0.3) as hub:
+    async with running_hub(
+        tmp_path / "hub.db", ping_interval=0.2, ping_timeout=0.3, close_timeout=0.3
+    ) as hub:
         reader, writer = await raw_websocket(hub.port)
         writer.write(masked_text(json.dumps({"op": "hello", "name": "ghost"})))
         await writer.drain()
@@ -316,8 +338,9 @@ async def test_a_peer_that_stops_answering_pings_is_disconnected(tmp_path):
 # --- a console that stops reading ------------------------------------------------------------
 async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_path):
     limits = HubLimits(max_lag=200, direct_queue=50, rate=0)
-    async with running_hub(tmp_path / "hub.db", limits=limits, ping_interval=None,
-                           close_timeout=0.3) as hub:
+    async with running_hub(
+        tmp_path / "hub.db", limits=limits, ping_interval=None, close_timeout=0.3
+    ) as hub:
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
         bo = await client(hub.url, "bo", "responder", incident)
@@ -329,8 +352,7 @@ async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_pat
         batches = []
         while any(c.name == "stuck" for c in hub.hub.conns) and len(batches) < 60:
             start = time.monotonic()
-            futures = [ana.send(ana.new_command("note_added", text="y" * 3900))
-                       for _ in range(50)]
+            futures = [ana.send(ana.new_command("note_added", text="y" * 3900)) for _ in range(50)]
             replies = await asyncio.wait_for(asyncio.gather(*futures), 10)
             assert all(r.op == "ack" for r in replies)
             batches.append(time.monotonic() - start)
@@ -361,15 +383,13 @@ async def test_shutdown_does_not_wait_forever_for_a_console_that_stopped_reading
     """Regression: closing a connection whose peer reads nothing used to hang without end
     (the close frame never drains), holding up both the drop of that console and hub shutdown."""
     limits = HubLimits(rate=0)
-    hub_cm = running_hub(tmp_path / "hub.db", limits=limits, ping_interval=None,
-                         close_timeout=0.3)
+    hub_cm = running_hub(tmp_path / "hub.db", limits=limits, ping_interval=None, close_timeout=0.3)
     hub = await hub_cm.__aenter__()
     try:
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
         for _ in range(16):
-            futures = [ana.send(ana.new_command("note_added", text="z" * 3900))
-                       for _ in range(50)]
+            futures = [ana.send(ana.new_command("note_added", text="z" * 3900)) for _ in range(50)]
             await asyncio.wait_for(asyncio.gather(*futures), 10)
         await ana.close()
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
@@ -384,3 +404,15 @@ async def test_shutdown_does_not_wait_forever_for_a_console_that_stopped_reading
         await asyncio.wait_for(hub_cm.__aexit__(None, None, None), 10)
     assert time.monotonic() - start < 3
     stuck.close()
+
+
+def test_token_bucket_allows_the_burst_then_the_rate():
+    now = [100.0]
+    bucket = TokenBucket(rate=10, burst=5, clock=lambda: now[0])
+    assert [bucket.take() for _ in range(6)] == [True] * 5 + [False]
+    assert bucket.retry_after() == pytest.approx(0.1)
+    now[0] += 0.25  # 2.5 tokens back
+    assert [bucket.take() for _ in range(3)] == [True, True, False]
+    now[0] += 60  # never more than the burst
+    assert sum(bucket.take() for _ in range(10)) == 5
+    assert all(TokenBucket(rate=0, burst=0).take() for _ in range(1000))  # 0: no limit

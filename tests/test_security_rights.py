@@ -22,8 +22,14 @@ from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES
 from warroom.core.log import EventError, parse_event
 
 #: name -> the seat each asks for (the hub gives vacant held seats to whoever asks first).
-ROOM = {"ana": "ic", "sam": "scribe", "cam": "comms", "lee": "lead", "rey": "responder",
-        "obi": "observer"}
+ROOM = {
+    "ana": "ic",
+    "sam": "scribe",
+    "cam": "comms",
+    "lee": "lead",
+    "rey": "responder",
+    "obi": "observer",
+}
 
 
 class Room:
@@ -43,9 +49,7 @@ class Room:
         state = self.state.model_dump_json().encode()
         return hashlib.sha256(state).hexdigest(), self.server.store.count(self.incident)
 
-    async def refused(
-        self, name: str, event_type: str, codes: set[str], /, **payload: Any
-    ) -> None:
+    async def refused(self, name: str, event_type: str, codes: set[str], /, **payload: Any) -> None:
         """``name`` may not record this: an error, counted, and nothing changed or stored."""
         before, refused = self.fingerprint(), self.hub.refused
         reply = await self.consoles[name].post(event_type, **payload)
@@ -66,8 +70,9 @@ async def room(tmp_path):
         incident = await declare_incident(server.url, name="ana")
         consoles = {n: await client(server.url, n, seat, incident) for n, seat in ROOM.items()}
         r = Room(server, incident, consoles)
-        await eventually(lambda: all(c.last_seq == server.hub.rooms[incident].head
-                                     for c in consoles.values()))
+        await eventually(
+            lambda: all(c.last_seq == server.hub.rooms[incident].head for c in consoles.values())
+        )
         for seat in ("ic", "scribe", "comms", "lead"):
             assert r.state.holder(seat) == next(n for n, s in ROOM.items() if s == seat)
         yield r
@@ -109,8 +114,7 @@ async def test_only_the_ic_may_force_release_the_lock(room):
     token = room.state.lock.token
     assert room.state.lock.holder == "lee"
     for name in others("ana"):  # the holder included: force is the IC's override
-        await room.refused(name, "lock_force_released", {"forbidden"}, token=token,
-                           reason="stuck")
+        await room.refused(name, "lock_force_released", {"forbidden"}, token=token, reason="stuck")
     await room.allowed("ana", "lock_force_released", token=token, reason="lee is unreachable")
     assert room.state.lock.holder is None
 
@@ -125,8 +129,13 @@ async def test_only_the_comms_lead_or_the_ic_publish_updates(room):
 
 
 # --- production actions: lock holder with the current fencing token ----------------------------
-ACTION = {"kind": "rollback", "target": "checkout", "expected": "5xx back under 0.1%",
-          "metric": "checkout 5xx rate", "value_before": "12%"}
+ACTION = {
+    "kind": "rollback",
+    "target": "checkout",
+    "expected": "5xx back under 0.1%",
+    "metric": "checkout 5xx rate",
+    "value_before": "12%",
+}
 FENCED = {"not_holder", "stale_token", "forbidden", "lease_expired", "no_lock", "not_locked"}
 
 
@@ -136,7 +145,12 @@ async def test_only_the_lock_holder_with_the_current_token_changes_production(ro
     await room.allowed("rey", "lock_requested")
     await room.allowed("lee", "lock_requested")  # queued behind rey
     token = room.state.lock.token
-    for name in ("ana", "sam", "cam", "lee"):  # the IC too: rights to change prod come from the lock
+    for name in (
+        "ana",
+        "sam",
+        "cam",
+        "lee",
+    ):  # the IC too: rights to change prod come from the lock
         await room.refused(name, "action_started", FENCED, token=token, **ACTION)
     await room.refused("rey", "action_started", FENCED, token=token + 7, **ACTION)
     await room.allowed("rey", "action_started", token=token, **ACTION)
@@ -160,8 +174,9 @@ def minimal_payload(cls: type[BaseModel]) -> dict[str, Any] | None:
             payload[name] = next(iter(kind.__members__.values())).value
         elif kind is str:
             pattern = next((m.pattern for m in info.metadata if getattr(m, "pattern", None)), None)
-            payload[name] = {"^[0-9a-f]{8}$": "0badc0de",
-                             "^[0-9a-f]{64}$": "ab" * 32}.get(pattern or "", "rey")
+            payload[name] = {"^[0-9a-f]{8}$": "0badc0de", "^[0-9a-f]{64}$": "ab" * 32}.get(
+                pattern or "", "rey"
+            )
         elif kind is int:
             payload[name] = 1
         elif kind is uuid.UUID:
@@ -171,8 +186,7 @@ def minimal_payload(cls: type[BaseModel]) -> dict[str, Any] | None:
         else:
             return None
     try:
-        parse_event({"type": cls.model_fields["type"].default, "id": str(uuid.uuid4()),
-                     **payload})
+        parse_event({"type": cls.model_fields["type"].default, "id": str(uuid.uuid4()), **payload})
     except EventError:
         return None
     return payload

@@ -239,4 +239,3 @@ class GuestAdmitted(EventBase):
 
     def describe(self) -> str:
         return f"{self.name} entered with join code {self.code_id}"
-
