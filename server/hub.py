@@ -92,7 +92,7 @@ class HubLimits:
     #: Events a live console may fall behind before it is disconnected (it resumes on reconnect).
     max_lag: int = 20_000
     #: Messages a second one connection may send on average (0: no limit), and the burst it may
-    #: send at once (an outbox flushed after an outage). Beyond that: ``slow_down`` errors.
+    #: send at once (an outbox flushed after an outage). Beyond that it is read at the rate.
     rate: float = 50.0
     burst: int = 200
     #: Connections one name may hold open at once (a console, a second screen, a script).
@@ -120,6 +120,8 @@ class Hub:
         self.queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.conns: set[Conn] = set()
         self.refused = 0
+        #: Flood episodes slowed to the per-connection rate.
+        self.throttled = 0
         #: Refused commands by (incident, event type, error code): counted, never stored.
         self.refusals: dict[tuple[str, str, str], int] = {}
         self.accepted = 0
@@ -405,16 +407,23 @@ class Hub:
             self.limits.hello_timeout, self._close_if_silent, conn
         )
         try:
+            warned = False
             async for raw in ws:
                 if bucket.take():
-                    await self._on_message(conn, raw)
+                    warned = False
                 else:
-                    self._slow_down(conn, raw, bucket.retry_after())
-                    # Read a flooding connection no faster than its rate: the rest of the flood
-                    # waits in its own socket (TCP pushes back on the sender), not in the hub.
-                    # Once the peer is gone, what is left is refused without waiting.
-                    if ws.state is State.OPEN:
-                        await asyncio.sleep(bucket.retry_after())
+                    # Over its rate, a connection is read no faster than the rate: the rest of
+                    # the flood waits in its own socket (TCP pushes back on the sender), not in
+                    # the hub. Nothing is refused, so a console's commands keep their order and
+                    # none is lost; it is told once per flood why it is being slowed.
+                    if not warned:
+                        warned = True
+                        self._slow_down(conn, bucket.retry_after())
+                    while not bucket.take():
+                        if ws.state is not State.OPEN:
+                            return
+                        await asyncio.sleep(max(bucket.retry_after(), 0.001))
+                await self._on_message(conn, raw)
         except ConnectionClosed:
             pass
         finally:
@@ -425,11 +434,10 @@ class Hub:
                 await sender
             await self._leave(conn)
 
-    def _slow_down(self, conn: Conn, raw: str | bytes, retry_after: float) -> None:
-        """Refuse one message of a flooding connection; it stays open and nothing is stored."""
-        self.refused += 1
-        self.send_direct(conn, Error(code="slow_down", message=slow_down_message(retry_after),
-                                     id=_id_of(raw)))
+    def _slow_down(self, conn: Conn, retry_after: float) -> None:
+        """Tell a flooding connection it is being read at its rate; it stays open."""
+        self.throttled += 1
+        self.send_direct(conn, Error(code="slow_down", message=slow_down_message(retry_after)))
 
     def _close_if_silent(self, conn: Conn) -> None:
         if not conn.greeted:

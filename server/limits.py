@@ -55,7 +55,8 @@ class TokenBucket:
 
 
 def slow_down_message(retry_after: float) -> str:
-    """The words a refused console shows; it resends the refused command by itself."""
+    """The words a flooding console shows: nothing is lost, its messages just wait their turn."""
     return (
-        f"Too many messages: slow down and send again in {retry_after:.1f} s. Nothing was written."
+        f"Too many messages at once: slow down. Your messages are being read at the hub's rate "
+        f"(next in {retry_after:.1f} s); none is lost and their order is kept."
     )

@@ -56,7 +56,7 @@ def note(text: str, incident: str | None = None) -> str:
 
 
 # --- message rate ----------------------------------------------------------------------------
-async def test_a_flood_is_told_to_slow_down_stays_connected_and_stores_nothing_extra(tmp_path):
+async def test_a_flood_is_slowed_to_the_rate_told_once_and_loses_nothing(tmp_path):
     limits = HubLimits(rate=20, burst=10)
     async with running_hub(tmp_path / "hub.db", limits=limits) as hub:
         incident = await declare_incident(hub.url)
@@ -65,23 +65,24 @@ async def test_a_flood_is_told_to_slow_down_stays_connected_and_stores_nothing_e
         start = time.monotonic()
         for i in range(40):
             await flooder.send(note(f"spam {i}"))
-        replies = []
-        while len(replies) < 40:
-            msg = json.loads(await asyncio.wait_for(flooder.recv(), 5))
-            if msg["op"] in ("ack", "error"):
-                replies.append(msg)
-        acks = [r for r in replies if r["op"] == "ack"]
-        slow = [r for r in replies if r.get("code") == "slow_down"]
-        assert len(acks) + len(slow) == 40
+        acks, notices = [], []
+        while len(acks) < 40:
+            msg = json.loads(await asyncio.wait_for(flooder.recv(), 10))
+            if msg["op"] == "ack":
+                acks.append(msg)
+            elif msg["op"] == "error":
+                notices.append(msg)
         elapsed = time.monotonic() - start
-        # The burst, then the rate: the hub reads a flooding connection no faster than that.
-        assert 8 <= len(acks) <= 10 + 20 * elapsed + 1, (len(acks), elapsed)
-        assert len(slow) >= 10
-        assert "slow down" in slow[0]["message"] and slow[0]["id"]
-        assert hub.store.count(incident) == before_count + len(acks)
-        assert hub.hub.refused == before_refused + len(slow)
-        # Still connected: after a pause, it is served again.
-        await asyncio.sleep(0.5)
+        # The burst at once, then the rate: 30 more at 20/s take about 1.5 s.
+        assert elapsed >= 1.2, elapsed
+        assert [a["seq"] for a in acks] == sorted(a["seq"] for a in acks)
+        assert len(notices) == 1 and notices[0]["code"] == "slow_down"
+        assert notices[0]["id"] is None and "slow down" in notices[0]["message"]
+        texts = [e.text for e in hub.store.events(incident) if e.type == "note_added"]
+        assert texts == [f"spam {i}" for i in range(40)], "in order, none lost, none twice"
+        assert hub.store.count(incident) == before_count + 40
+        assert hub.hub.refused == before_refused and hub.hub.throttled == 1
+        # Still connected and served.
         await flooder.send(json.dumps({"op": "ping"}))
         assert (await drain_until(flooder, lambda m: m["op"] in ("pong", "error")))["op"] == "pong"
         await flooder.close()
@@ -95,7 +96,7 @@ async def test_a_console_over_the_limit_still_gets_every_command_stored_once(tmp
         replies = await asyncio.wait_for(asyncio.gather(*futures), 20)
         assert all(r.op == "ack" for r in replies)
         texts = [e.text for e in hub.store.events(incident) if e.type == "note_added"]
-        assert sorted(texts) == sorted(f"step {i}" for i in range(30))
+        assert texts == [f"step {i}" for i in range(30)]
         assert not ana.pending
         await ana.close()
 
