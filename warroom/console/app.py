@@ -68,6 +68,8 @@ class WarroomApp(App[None]):
         blink: bool = True,
         share_hint: str | None = None,
         lobby_refresh: float = 5.0,
+        cafile: str | None = None,
+        join_code: str | None = None,
         hub_label: str | None = None,
     ) -> None:
         super().__init__()
@@ -84,6 +86,10 @@ class WarroomApp(App[None]):
         self.share_hint = share_hint
         #: Seconds between refreshes of the join screen's incident list (0 = only on demand).
         self.lobby_refresh = lobby_refresh
+        #: CA bundle for a wss:// hub whose certificate is not in the system's store.
+        self.cafile = cafile
+        #: A guest's per-incident join code (``INCIDENT:CODE_ID:SECRET``), sent as a header.
+        self.join_code = join_code
         #: How the hub is named on screen (its URL unless told otherwise, e.g. in tests).
         self.hub_label = hub_label or url
         self.backoff = backoff
@@ -136,7 +142,8 @@ class WarroomApp(App[None]):
 
         self.stop_following()
         client = IncidentClient(
-            self.url, self.me, self.seat, incident_id, token=self.token, backoff=self.backoff
+            self.url, self.me, self.seat, incident_id, token=self.token, backoff=self.backoff,
+            join_code=self.join_code, cafile=self.cafile,
         )
         self.client = client
         self._unsubscribe = client.subscribe(partial(self._on_client_change, client))

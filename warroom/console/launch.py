@@ -53,6 +53,11 @@ def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="follow this incident at once instead of choosing from the list",
     )
     join.add_argument("--token", default=None, help="the hub's bearer token, if it needs one")
+    join.add_argument("--join-code", default=None,
+                      help="a guest's join code from the IC (INCIDENT:ID:SECRET); opens that "
+                           "incident")  # fmt: skip
+    join.add_argument("--cafile", default=None,
+                      help="CA certificate(s) to trust for a wss:// hub with a private CA")
     join.add_argument(
         "--theme", default=None, help="warroom-dark (default), warroom-light or warroom-contrast"
     )
@@ -92,8 +97,12 @@ def cmd_join(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"warroom join: {exc}", file=sys.stderr)
         return 2
-    app = WarroomApp(url=seat.url, name=seat.name, role=seat.role, incident=args.incident,
-                     token=seat.token, theme=seat.theme)  # fmt: skip
+    incident = args.incident
+    if args.join_code and not incident:
+        incident = args.join_code.split(":", 1)[0]  # a join code names its incident
+    app = WarroomApp(url=seat.url, name=seat.name, role=seat.role, incident=incident,
+                     token=seat.token, theme=seat.theme, cafile=args.cafile,
+                     join_code=args.join_code)  # fmt: skip
     app.run()
     return 0
 
