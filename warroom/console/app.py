@@ -221,3 +221,6 @@ class WarroomApp(App[None]):
         from warroom.export.console import export_commands
 
         yield from export_commands(self)
+        from warroom.console.join_codes import join_code_commands
+
+        yield from join_code_commands(self)
