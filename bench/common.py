@@ -389,7 +389,12 @@ async def _serve_hub(db: Path) -> None:
     """The hub exactly as ``warroom serve`` builds it (same HubConfig defaults), on a free port."""
     from server.app import HubConfig, HubServer
 
-    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=db))
+    # The per-connection rate limit and the per-name connection cap are abuse limits for one
+    # room of people; the load here is a machine, and the bare relay it is compared with has
+    # neither, so both are lifted. Everything else is the default.
+    limits = HubLimits(rate=0, per_name=100_000)
+    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=db, limits=limits,
+                                 max_connections=100_000))
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
