@@ -176,9 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window per run")
     parser.add_argument("--rounds", type=int, default=3, help="hub/bare pairs")
     parser.add_argument(
-        "--no-compression",
+        "--compression",
         action="store_true",
-        help="listeners and writers do not offer permessage-deflate",
+        help="listeners and writers offer permessage-deflate (the hub declines it unless it was "
+        "started with compression on; the bare relay accepts it)",
     )
     parser.add_argument(
         "--profile",
@@ -203,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     args.writers,
                     args.listeners,
                     args.seconds,
-                    not args.no_compression,
+                    args.compression,
                     Path(tmp),
                     prof,
                 )
