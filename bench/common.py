@@ -394,8 +394,9 @@ async def _serve_hub(db: Path) -> None:
     # room of people; the load here is a machine, and the bare relay it is compared with has
     # neither, so both are lifted. Everything else is the default.
     limits = HubLimits(rate=0, per_name=100_000)
-    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=db, limits=limits,
-                                 max_connections=100_000))
+    server = HubServer(
+        HubConfig(host="127.0.0.1", port=0, db=db, limits=limits, max_connections=100_000)
+    )
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -82,7 +82,8 @@ class HubServer:
         exposed = not is_loopback(config.host) and not config.insecure
         if exposed and not (config.tokens and config.certfile):
             missing = " and ".join(
-                what for what, given in (("a token", config.tokens), ("TLS", config.certfile))
+                what
+                for what, given in (("a token", config.tokens), ("TLS", config.certfile))
                 if not given
             )
             raise HubConfigError(
@@ -149,8 +150,9 @@ class HubServer:
             # A console that stopped reading cannot take its close frame: cut it off rather
             # than wait for it forever.
             try:
-                await asyncio.wait_for(asyncio.shield(self._server.wait_closed()),
-                                       self.config.close_timeout + 1)
+                await asyncio.wait_for(
+                    asyncio.shield(self._server.wait_closed()), self.config.close_timeout + 1
+                )
             except TimeoutError:
                 for conn in list(self.hub.conns):
                     abort_if_open(conn.ws)
@@ -189,15 +191,22 @@ class HubServer:
         if request.headers.get("Origin"):
             # Browsers always send Origin; warroom consoles never do. A web page must not be able
             # to drive a hub through a visitor's browser.
-            return json_response(connection, HTTPStatus.FORBIDDEN,
-                                 {"error": "forbidden", "message": "Browser origins are not allowed."})
+            return json_response(
+                connection,
+                HTTPStatus.FORBIDDEN,
+                {"error": "forbidden", "message": "Browser origins are not allowed."},
+            )
         credential = self.authorised(request)
         if credential is None:
-            return json_response(connection, HTTPStatus.UNAUTHORIZED, {
-                "error": "unauthorized",
-                "message": "This hub needs a token ('Authorization: Bearer <token>') or a live "
-                           "join code from the incident commander.",
-            })
+            return json_response(
+                connection,
+                HTTPStatus.UNAUTHORIZED,
+                {
+                    "error": "unauthorized",
+                    "message": "This hub needs a token ('Authorization: Bearer <token>') or a live "
+                    "join code from the incident commander.",
+                },
+            )
         if path == "/incidents":
             include_closed = "all=1" in query.split("&")
             rows = self.hub.incident_list(include_closed)
@@ -205,18 +214,30 @@ class HubServer:
                 rows = [r for r in rows if r["id"] == credential.incident_id]
             return json_response(connection, HTTPStatus.OK, rows)
         if path not in ("/", "/ws"):
-            return json_response(connection, HTTPStatus.NOT_FOUND,
-                                 {"error": "not_found", "message": f"No such path {path}."})
+            return json_response(
+                connection,
+                HTTPStatus.NOT_FOUND,
+                {"error": "not_found", "message": f"No such path {path}."},
+            )
         if request.headers.get("Upgrade", "").lower() != "websocket":
-            return json_response(connection, HTTPStatus.UPGRADE_REQUIRED, {
-                "error": "upgrade_required",
-                "message": "This is the warroom websocket endpoint; connect with a websocket "
-                           "client, or GET /healthz or /incidents.",
-            })
+            return json_response(
+                connection,
+                HTTPStatus.UPGRADE_REQUIRED,
+                {
+                    "error": "upgrade_required",
+                    "message": "This is the warroom websocket endpoint; connect with a websocket "
+                    "client, or GET /healthz or /incidents.",
+                },
+            )
         if len(self.hub.conns) >= self.config.max_connections:
-            return json_response(connection, HTTPStatus.SERVICE_UNAVAILABLE, {
-                "error": "full", "message": "This hub has too many connections; try again soon.",
-            })
+            return json_response(
+                connection,
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {
+                    "error": "full",
+                    "message": "This hub has too many connections; try again soon.",
+                },
+            )
         self.hub.credentials[connection] = credential
         log.info("connection from %s with %s", connection.remote_address, credential.describe())
         return None

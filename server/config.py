@@ -107,10 +107,21 @@ def apply_config_file(config: HubConfig, data: dict[str, Any]) -> HubConfig:
 
 
 #: ``[limits]`` keys: those of the hub's per-connection limits, then the server's own.
-_HUB_LIMITS = {"rate": float, "burst": int, "per_name": int, "hello_timeout": float,
-               "max_lag": int, "direct_queue": int}
-_SERVER_LIMITS = {"open_timeout": float, "ping_interval": float, "ping_timeout": float,
-                  "close_timeout": float, "max_connections": int}
+_HUB_LIMITS = {
+    "rate": float,
+    "burst": int,
+    "per_name": int,
+    "hello_timeout": float,
+    "max_lag": int,
+    "direct_queue": int,
+}
+_SERVER_LIMITS = {
+    "open_timeout": float,
+    "ping_interval": float,
+    "ping_timeout": float,
+    "close_timeout": float,
+    "max_connections": int,
+}
 
 
 def _apply_security(config: HubConfig, hub: dict[str, Any], limits: dict[str, Any]) -> None:
@@ -126,6 +137,8 @@ def _apply_security(config: HubConfig, hub: dict[str, Any], limits: dict[str, An
         kind = _HUB_LIMITS.get(key) or _SERVER_LIMITS.get(key)
         if kind is None or isinstance(value, bool) or not isinstance(value, int | float):
             known = ", ".join([*_HUB_LIMITS, *_SERVER_LIMITS])
-            raise HubConfigError(f"[limits] {key} = {value!r}: expected a number for one of {known}.")
+            raise HubConfigError(
+                f"[limits] {key} = {value!r}: expected a number for one of {known}."
+            )
         target = config.limits if key in _HUB_LIMITS else config
         setattr(target, key, kind(value))

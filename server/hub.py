@@ -143,8 +143,11 @@ class Hub:
         # online (the hub stopped or crashed while they were connected).
         for room in list(self.rooms.values()):
             for name in [n for n, p in room.state.participants.items() if p.online]:
-                await self.record_by_hub(room.incident_id, ParticipantLeft(id=_new_id(), name=name),
-                                         actor=Actor(name=name))
+                await self.record_by_hub(
+                    room.incident_id,
+                    ParticipantLeft(id=_new_id(), name=name),
+                    actor=Actor(name=name),
+                )
 
     def _load(self) -> None:
         for incident_id in self.store.incident_ids():
@@ -223,8 +226,12 @@ class Hub:
                 for item in batch:
                     if not item.done.done():
                         item.done.set_result(
-                            Error(code="internal", message="The hub could not store this; "
-                                  "nothing was written. Try again.", id=item.draft.id)
+                            Error(
+                                code="internal",
+                                message="The hub could not store this; "
+                                "nothing was written. Try again.",
+                                id=item.draft.id,
+                            )
                         )
 
     async def _write_batch(self, batch: list[Pending]) -> None:
@@ -240,8 +247,9 @@ class Hub:
             if isinstance(outcome, EventBase):
                 accepted.append((item, outcome))
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq)
-                replies.append((item, Ack(id=outcome.id, incident=outcome.incident_id,
-                                          seq=outcome.seq)))
+                replies.append(
+                    (item, Ack(id=outcome.id, incident=outcome.incident_id, seq=outcome.seq))
+                )
             else:
                 replies.append((item, outcome))
 
@@ -297,18 +305,22 @@ class Hub:
         if draft.type == "incident_declared":
             incident_id = draft.incident_id or self._new_incident_id()
             if incident_id in self.rooms or incident_id in new_rooms:
-                return _error(refuse("already_declared", f"Incident {incident_id} already exists."),
-                              draft)
+                return _error(
+                    refuse("already_declared", f"Incident {incident_id} already exists."), draft
+                )
             if not _valid_incident_id(incident_id):
-                return _error(refuse("invalid", "An incident id is 3-40 letters, digits or '-'."),
-                              draft)
+                return _error(
+                    refuse("invalid", "An incident id is 3-40 letters, digits or '-'."), draft
+                )
             state = IncidentState()
             draft = draft.model_copy(update={"incident_id": incident_id})
         else:
             room = self.rooms.get(draft.incident_id) or new_rooms.get(draft.incident_id)
             if room is None:
-                return _error(refuse("unknown_incident",
-                                     f"No incident {draft.incident_id!r} on this hub."), draft)
+                return _error(
+                    refuse("unknown_incident", f"No incident {draft.incident_id!r} on this hub."),
+                    draft,
+                )
             state = tentative.get(draft.incident_id, room.state)
 
         if not item.by_hub:
@@ -316,8 +328,16 @@ class Hub:
             if refusal is not None:
                 return _error(refusal, draft)
 
-        at = now if state.last_event_at is None or now >= state.last_event_at else state.last_event_at
-        role = Role.HUB if item.actor.seat == Role.HUB else state.role_of(item.actor.name, item.actor.seat)
+        at = (
+            now
+            if state.last_event_at is None or now >= state.last_event_at
+            else state.last_event_at
+        )
+        role = (
+            Role.HUB
+            if item.actor.seat == Role.HUB
+            else state.role_of(item.actor.name, item.actor.seat)
+        )
         if draft.type == "incident_declared":
             role = Role.IC
         event = draft.hub_fill(self.settings).model_copy(
@@ -450,9 +470,11 @@ class Hub:
         """Limits on who a connection may say it is: connections per name, a guest's seat."""
         same = sum(1 for c in self.conns if c is not conn and c.name == conn.name and not c.closing)
         if same >= self.limits.per_name:
-            return Error(code="too_many_connections",
-                         message=f"{conn.name!r} already has {same} connections to this hub; "
-                                 "close one first.")
+            return Error(
+                code="too_many_connections",
+                message=f"{conn.name!r} already has {same} connections to this hub; "
+                "close one first.",
+            )
         credential = self.credential_of(conn)
         if credential.guest:
             room = self.rooms.get(credential.incident_id)
@@ -460,14 +482,16 @@ class Hub:
             if code is None or code.revoked:
                 return Error(code="forbidden", message="Your join code was revoked.")
             if not code.allows_seat(conn.seat):
-                return Error(code="forbidden",
-                             message=f"Your join code does not let you in as {conn.seat}.")
+                return Error(
+                    code="forbidden", message=f"Your join code does not let you in as {conn.seat}."
+                )
         return None
 
     def _guest_join_refusal(self, conn: Conn, room: Room, credential: Credential) -> Error | None:
         if room.incident_id != credential.incident_id:
-            return Error(code="forbidden",
-                         message=f"Your join code is for {credential.incident_id} only.")
+            return Error(
+                code="forbidden", message=f"Your join code is for {credential.incident_id} only."
+            )
         code = room.state.access.codes.get(credential.name)
         if code is None or code.revoked:
             return Error(code="forbidden", message="Your join code was revoked.")
@@ -480,11 +504,17 @@ class Hub:
         if not credential.guest:
             return None
         if draft.type == "incident_declared":
-            return Error(code="forbidden", id=draft.id,
-                         message="A join code lets you into one incident; it cannot declare one.")
+            return Error(
+                code="forbidden",
+                id=draft.id,
+                message="A join code lets you into one incident; it cannot declare one.",
+            )
         if draft.incident_id != credential.incident_id:
-            return Error(code="forbidden", id=draft.id,
-                         message=f"Your join code is for {credential.incident_id} only.")
+            return Error(
+                code="forbidden",
+                id=draft.id,
+                message=f"Your join code is for {credential.incident_id} only.",
+            )
         return None
 
     def _disconnect_revoked(self, event: EventBase) -> None:
@@ -494,8 +524,11 @@ class Hub:
         code_id = getattr(event, "code_id", "")
         for conn in list(self.conns):
             credential = self.credential_of(conn)
-            if credential.guest and credential.incident_id == event.incident_id \
-                    and credential.name == code_id:
+            if (
+                credential.guest
+                and credential.incident_id == event.incident_id
+                and credential.name == code_id
+            ):
                 self._drop(conn, 1008, "your join code was revoked")
 
     async def _on_message(self, conn: Conn, raw: str | bytes) -> None:
@@ -503,19 +536,24 @@ class Hub:
             msg = parse_client_message(raw)
         except ProtocolError as exc:
             self.refused += 1
-            self.send_direct(conn, Error(code=exc.code, message=exc.message,
-                                         id=_id_of(raw)))
+            self.send_direct(conn, Error(code=exc.code, message=exc.message, id=_id_of(raw)))
             return
         if isinstance(msg, Hello):
             if conn.greeted and (msg.name != conn.name):
-                self.send_direct(conn, Error(code="bad_message",
-                                             message="This connection already said hello."))
+                self.send_direct(
+                    conn, Error(code="bad_message", message="This connection already said hello.")
+                )
                 return
             conn.name, conn.seat = msg.name.strip(), msg.role
             if not conn.name or msg.role == Role.HUB:
                 conn.name = ""
-                self.send_direct(conn, Error(code="bad_message",
-                                             message="hello needs a name and a role a person can hold."))
+                self.send_direct(
+                    conn,
+                    Error(
+                        code="bad_message",
+                        message="hello needs a name and a role a person can hold.",
+                    ),
+                )
                 return
             refusal = self._hello_refusal(conn)
             if refusal is not None:
@@ -526,9 +564,13 @@ class Hub:
         elif isinstance(msg, Ping):
             self.send_direct(conn, Pong(at=self.clock()))
         elif not conn.greeted:
-            self.send_direct(conn, Error(code="hello_first",
-                                         message="Send {\"op\": \"hello\", \"name\": ..., "
-                                         "\"role\": ...} first."))
+            self.send_direct(
+                conn,
+                Error(
+                    code="hello_first",
+                    message='Send {"op": "hello", "name": ..., "role": ...} first.',
+                ),
+            )
         elif isinstance(msg, Join):
             await self._join(conn, msg)
         elif isinstance(msg, Command):
@@ -542,7 +584,11 @@ class Hub:
         if "id" not in data:
             # Typed by hand: give it an id so it can be stored (it is not idempotent then).
             data["id"] = str(_new_id())
-        if "incident_id" not in data and conn.room is not None and data.get("type") != "incident_declared":
+        if (
+            "incident_id" not in data
+            and conn.room is not None
+            and data.get("type") != "incident_declared"
+        ):
             data["incident_id"] = conn.room.incident_id
         try:
             draft = parse_event(data)
@@ -552,9 +598,15 @@ class Hub:
             return
         if conn.reader_only:
             self.refused += 1
-            self.send_direct(conn, Error(code="forbidden", id=draft.id,
-                                         message="This connection joined without presence and "
-                                                 "is read-only; join normally to act."))
+            self.send_direct(
+                conn,
+                Error(
+                    code="forbidden",
+                    id=draft.id,
+                    message="This connection joined without presence and "
+                    "is read-only; join normally to act.",
+                ),
+            )
             return
         refusal = self._guest_refusal(conn, draft)
         if refusal is not None:
@@ -568,14 +620,22 @@ class Hub:
     async def _join(self, conn: Conn, msg: Join) -> None:
         room = self.rooms.get(msg.incident)
         if room is None:
-            self.send_direct(conn, Error(code="unknown_incident",
-                                         message=f"No incident {msg.incident!r} on this hub."))
+            self.send_direct(
+                conn,
+                Error(
+                    code="unknown_incident", message=f"No incident {msg.incident!r} on this hub."
+                ),
+            )
             return
         if msg.since > room.head:
-            self.send_direct(conn, Error(
-                code="ahead_of_hub",
-                message=f"You have seq {msg.since} but this hub's incident ends at {room.head}; "
-                        "join with since=0 to start over."))
+            self.send_direct(
+                conn,
+                Error(
+                    code="ahead_of_hub",
+                    message=f"You have seq {msg.since} but this hub's incident ends at {room.head}; "
+                    "join with since=0 to start over.",
+                ),
+            )
             return
         credential = self.credential_of(conn)
         if credential.guest:
@@ -661,8 +721,9 @@ class Hub:
                             burst = 0
                     if conn.synced_pending and conn.cursor >= room.head:
                         conn.synced_pending = False
-                        await ws.send(Synced(incident=room.incident_id, seq=conn.cursor)
-                                      .model_dump_json())
+                        await ws.send(
+                            Synced(incident=room.incident_id, seq=conn.cursor).model_dump_json()
+                        )
                 if conn.direct.empty() and (conn.room is None or conn.cursor >= conn.room.head):
                     conn.idle = True
                     try:
@@ -687,27 +748,30 @@ class Hub:
             s = room.state
             if s.phase == "closed" and not include_closed:
                 continue
-            rows.append({
-                "id": s.incident_id,
-                "title": s.title,
-                "severity": s.severity.value,
-                "phase": s.phase.value,
-                "declared_at": s.declared_at.isoformat() if s.declared_at else None,
-                "detected_at": s.detected_at.isoformat() if s.detected_at else None,
-                "participants": len(s.participants),
-                "online": len(room.online),
-                "ic": s.ic,
-                "drill": s.drill,
-                "head": room.head,
-            })
+            rows.append(
+                {
+                    "id": s.incident_id,
+                    "title": s.title,
+                    "severity": s.severity.value,
+                    "phase": s.phase.value,
+                    "declared_at": s.declared_at.isoformat() if s.declared_at else None,
+                    "detected_at": s.detected_at.isoformat() if s.detected_at else None,
+                    "participants": len(s.participants),
+                    "online": len(room.online),
+                    "ic": s.ic,
+                    "drill": s.drill,
+                    "head": room.head,
+                }
+            )
         rows.sort(key=lambda r: r["declared_at"] or "", reverse=True)
         return rows
 
 
 def event_frame(event: EventBase) -> str:
     """The ``event`` message for ``event``, serialised once and sent to everyone."""
-    return json.dumps({"op": "event", "event": event.model_dump(mode="json")},
-                      separators=(",", ":"))
+    return json.dumps(
+        {"op": "event", "event": event.model_dump(mode="json")}, separators=(",", ":")
+    )
 
 
 def abort_if_open(ws: ServerConnection) -> None:

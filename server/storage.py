@@ -47,7 +47,9 @@ class Store:
 
     def __init__(self, path: str | Path, durability: str = DEFAULT_DURABILITY) -> None:
         if durability not in DURABILITY:
-            raise ValueError(f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}")
+            raise ValueError(
+                f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}"
+            )
         self.path = Path(path)
         self.durability = durability
         if str(path) != ":memory:":
@@ -94,7 +96,9 @@ class Store:
                 pk="id",
             )
         if "meta" not in self.db.table_names():
-            self.db["meta"].insert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+            self.db["meta"].insert(
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
+            )
 
     # --- writing ------------------------------------------------------------------------------
     def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None:
@@ -110,9 +114,7 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------------
     def incident_ids(self) -> list[str]:
-        return [
-            r[0] for r in self.db.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")
-        ]
+        return [r[0] for r in self.db.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")]
 
     def events(self, incident_id: str, since: int = 0, batch: int = 2000) -> Iterator[EventBase]:
         """Every event of an incident after ``since``, in ``seq`` order, read in batches."""
@@ -159,9 +161,7 @@ def event_row(event: EventBase) -> dict[str, Any]:
 def row_event(row: Sequence[Any]) -> EventBase:
     incident_id, seq, id_, type_, at, actor, role, payload = row
     data = json.loads(payload)
-    data.update(
-        incident_id=incident_id, seq=seq, id=id_, type=type_, at=at, actor=actor, role=role
-    )
+    data.update(incident_id=incident_id, seq=seq, id=id_, type=type_, at=at, actor=actor, role=role)
     return parse_event(data)
 
 

@@ -39,8 +39,7 @@ async def running_hub(
     """A real hub on 127.0.0.1 with an ephemeral port, stopped afterwards."""
     config.setdefault("timer_interval", 0)
     config.setdefault("port", 0)
-    server = HubServer(HubConfig(host="127.0.0.1", db=db, **config),
-                       clock=clock or ManualClock(T0))
+    server = HubServer(HubConfig(host="127.0.0.1", db=db, **config), clock=clock or ManualClock(T0))
     await server.start()
     try:
         yield server
@@ -61,11 +60,25 @@ async def declare_incident(url: str, name: str = "ana", **fields: Any) -> str:
     return await declare(url, name, **fields)
 
 
-def make_event(type_: str, seq: int, actor: str = "ana", role: str = "ic",
-               incident_id: str = "inc-test", at: datetime = T0, **payload: Any) -> EventBase:
+def make_event(
+    type_: str,
+    seq: int,
+    actor: str = "ana",
+    role: str = "ic",
+    incident_id: str = "inc-test",
+    at: datetime = T0,
+    **payload: Any,
+) -> EventBase:
     """A stamped event, as the hub would store it, for fold tests."""
-    data = {"type": type_, "id": str(uuid.uuid4()), "incident_id": incident_id, "seq": seq,
-            "at": at.isoformat(), "actor": actor, "role": role}
+    data = {
+        "type": type_,
+        "id": str(uuid.uuid4()),
+        "incident_id": incident_id,
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": actor,
+        "role": role,
+    }
     data.update(payload)
     return parse_event(data)
 
@@ -92,16 +105,32 @@ class HubProcess:
     def start(self, timeout: float = 15.0) -> None:
         env = dict(os.environ)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "warroom", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--db", str(self.db), *self.extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "warroom",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db),
+                *self.extra,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hub exited: {self.proc.stderr.read().decode()}")  # type: ignore[union-attr]
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=0.5).status_code == 200:
+                if (
+                    httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=0.5).status_code
+                    == 200
+                ):
                     return
             except httpx.HTTPError:
                 pass

@@ -19,20 +19,30 @@ from warroom.core.state import IncidentState
 
 def declared_log():
     return [
-        make_event("incident_declared", 1, title="Checkout 500s", severity="SEV2",
-                   trigger="alert", symptoms="5xx on /pay", scope="EU"),
+        make_event(
+            "incident_declared",
+            1,
+            title="Checkout 500s",
+            severity="SEV2",
+            trigger="alert",
+            symptoms="5xx on /pay",
+            scope="EU",
+        ),
         make_event("participant_joined", 2, name="ana", seat="ic"),
         make_event("participant_joined", 3, actor="bo", role="scribe", name="bo", seat="scribe"),
-        make_event("role_assigned", 4, actor="bo", role="scribe", assigned_role="scribe",
-                   holder="bo"),
-        make_event("participant_joined", 5, actor="cy", role="observer", name="cy",
-                   seat="observer"),
+        make_event(
+            "role_assigned", 4, actor="bo", role="scribe", assigned_role="scribe", holder="bo"
+        ),
+        make_event(
+            "participant_joined", 5, actor="cy", role="observer", name="cy", seat="observer"
+        ),
     ]
 
 
 def draft(type_: str, **payload):
-    return parse_event({"type": type_, "id": str(uuid.uuid4()), "incident_id": "inc-test",
-                        **payload})
+    return parse_event(
+        {"type": type_, "id": str(uuid.uuid4()), "incident_id": "inc-test", **payload}
+    )
 
 
 def test_declaration_sets_the_incident_and_makes_the_declarer_ic():
@@ -71,8 +81,13 @@ def test_fold_is_pure_and_ordered():
 
 
 def test_every_registered_event_type_is_in_the_union():
-    for tag in ("incident_declared", "participant_joined", "participant_left", "role_assigned",
-                "note_added"):
+    for tag in (
+        "incident_declared",
+        "participant_joined",
+        "participant_left",
+        "role_assigned",
+        "note_added",
+    ):
         assert tag in EVENT_TYPES
     with pytest.raises(EventError, match="unknown event type 'nope'"):
         parse_event({"type": "nope", "id": str(uuid.uuid4())})
@@ -83,8 +98,11 @@ def test_every_registered_event_type_is_in_the_union():
 def test_rules_allow_and_refuse():
     state = replay(declared_log())
     now = T0 + timedelta(minutes=5)
-    ana, bo, cy = Actor(name="ana", seat=Role.IC), Actor(name="bo", seat=Role.SCRIBE), Actor(
-        name="cy", seat=Role.OBSERVER)
+    ana, bo, cy = (
+        Actor(name="ana", seat=Role.IC),
+        Actor(name="bo", seat=Role.SCRIBE),
+        Actor(name="cy", seat=Role.OBSERVER),
+    )
     stranger = Actor(name="zed")
 
     assert check_command(state, draft("note_added", text="hi"), bo, now) is None
@@ -95,19 +113,33 @@ def test_rules_allow_and_refuse():
     give = draft("role_assigned", assigned_role="comms", holder="bo")
     assert check_command(state, give, ana, now) is None
     assert check_command(state, give, bo, now).code == "forbidden"
-    assert check_command(state, draft("role_assigned", assigned_role="ic", holder="bo"), ana,
-                         now).code == "forbidden"
-    assert check_command(state, draft("role_assigned", assigned_role="lead", holder="nobody"),
-                         ana, now).code == "unknown_participant"
-    assert check_command(state, draft("role_assigned", assigned_role="lead", holder="cy"),
-                         ana, now).code == "forbidden"
+    assert (
+        check_command(state, draft("role_assigned", assigned_role="ic", holder="bo"), ana, now).code
+        == "forbidden"
+    )
+    assert (
+        check_command(
+            state, draft("role_assigned", assigned_role="lead", holder="nobody"), ana, now
+        ).code
+        == "unknown_participant"
+    )
+    assert (
+        check_command(
+            state, draft("role_assigned", assigned_role="lead", holder="cy"), ana, now
+        ).code
+        == "forbidden"
+    )
 
     joined = draft("participant_joined", name="zed", seat="ic")
     assert check_command(state, joined, ana, now).code == "hub_only"
     again = draft("incident_declared", title="again", severity="SEV1")
     assert check_command(state, again, ana, now).code == "already_declared"
-    future = draft("incident_declared", title="x", severity="SEV1",
-                   detected_at=(now + timedelta(hours=1)).isoformat())
+    future = draft(
+        "incident_declared",
+        title="x",
+        severity="SEV1",
+        detected_at=(now + timedelta(hours=1)).isoformat(),
+    )
     assert check_command(IncidentState(), future, ana, now).code == "invalid"
     note_on_nothing = draft("note_added", text="hello")
     assert check_command(IncidentState(), note_on_nothing, ana, now).code == "unknown_incident"

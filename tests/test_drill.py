@@ -112,16 +112,16 @@ async def test_a_step_for_the_users_role_waits_with_a_hint_until_time_is_up(tmp_
     data["scenario"]["ends_at"] = "20:00"
     scenario = type(load("checkout-db-pool")).model_validate(data)
     clock = ManualClock(START)
-    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=tmp_path / "w.db",
-                                 timer_interval=0), clock=clock)
+    server = HubServer(
+        HubConfig(host="127.0.0.1", port=0, db=tmp_path / "w.db", timer_interval=0), clock=clock
+    )
     await server.start()
 
     async def advance(seconds: float) -> None:
         clock.advance(seconds)
         await server.hub.tick()
 
-    runner = DrillRunner(scenario, server.url, clock, advance, user_role=Role.IC,
-                         user_name="you")
+    runner = DrillRunner(scenario, server.url, clock, advance, user_role=Role.IC, user_name="you")
     try:
         await runner.declare()
         await runner.join_cast()

@@ -77,8 +77,11 @@ async def test_sigterm_closes_connections_with_1001_and_leaves_the_database_cons
         async with connect(hub.url) as ws:
             await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
             await ws.send(json.dumps({"op": "join", "incident": incident}))
-            await ws.send(json.dumps({"op": "command", "command": {"type": "note_added",
-                                                                   "text": "last words"}}))
+            await ws.send(
+                json.dumps(
+                    {"op": "command", "command": {"type": "note_added", "text": "last words"}}
+                )
+            )
             while json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] != "ack":
                 pass
             assert await hub.terminate() == 0

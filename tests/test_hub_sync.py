@@ -99,10 +99,15 @@ async def test_duplicate_command_id_gets_the_original_ack(tmp_path):
     async with running_hub(tmp_path / "hub.db") as hub:
         incident = await declare_incident(hub.url)
         cid = str(uuid.uuid4())
-        cmd = {"op": "command", "command": {"type": "note_added", "id": cid, "incident_id":
-                                            incident, "text": "once"}}
-        replies = await hand(hub.url, {"op": "hello", "name": "eve"},
-                             {"op": "join", "incident": incident, "since": 999})
+        cmd = {
+            "op": "command",
+            "command": {"type": "note_added", "id": cid, "incident_id": incident, "text": "once"},
+        }
+        replies = await hand(
+            hub.url,
+            {"op": "hello", "name": "eve"},
+            {"op": "join", "incident": incident, "since": 999},
+        )
         assert replies[1]["code"] == "ahead_of_hub"
         async with connect(hub.url) as ws:
             await ws.send(json.dumps({"op": "hello", "name": "eve"}))
@@ -133,18 +138,38 @@ async def test_bad_input_gets_a_clear_error_and_writes_nothing(tmp_path):
             {"op": "hello", "name": "mallory", "role": "observer"},
             {"op": "hello", "name": "mallory", "role": "observer", "extra": 1},
             {"op": "join", "incident": "inc-nope"},
-            {"op": "command", "command": {"type": "note_added", "incident_id": incident,
-                                          "text": 42}},
+            {
+                "op": "command",
+                "command": {"type": "note_added", "incident_id": incident, "text": 42},
+            },
             {"op": "command", "command": {"type": "warp_drive", "incident_id": incident}},
-            {"op": "command", "command": {"type": "note_added", "incident_id": incident,
-                                          "text": "I am only watching"}},
-            {"op": "command", "command": {"type": "note_added", "incident_id": "inc-nope",
-                                          "text": "where"}},
+            {
+                "op": "command",
+                "command": {
+                    "type": "note_added",
+                    "incident_id": incident,
+                    "text": "I am only watching",
+                },
+            },
+            {
+                "op": "command",
+                "command": {"type": "note_added", "incident_id": "inc-nope", "text": "where"},
+            },
         )
         codes = [r.get("code", r["op"]) for r in replies]
-        assert codes == ["bad_json", "bad_message", "unknown_op", "hello_first", "welcome",
-                         "bad_message", "unknown_incident", "invalid", "invalid",
-                         "not_joined", "unknown_incident"]
+        assert codes == [
+            "bad_json",
+            "bad_message",
+            "unknown_op",
+            "hello_first",
+            "welcome",
+            "bad_message",
+            "unknown_incident",
+            "invalid",
+            "invalid",
+            "not_joined",
+            "unknown_incident",
+        ]
         assert "valid string" in replies[7]["message"]
         assert "warp_drive" in replies[8]["message"]
         assert hub.store.count() == before
@@ -153,8 +178,9 @@ async def test_bad_input_gets_a_clear_error_and_writes_nothing(tmp_path):
         async with connect(hub.url) as ws:
             await ws.send(json.dumps({"op": "hello", "name": "olga", "role": "observer"}))
             await ws.send(json.dumps({"op": "join", "incident": incident}))
-            await ws.send(json.dumps({"op": "command", "command": {"type": "note_added",
-                                                                   "text": "hi"}}))
+            await ws.send(
+                json.dumps({"op": "command", "command": {"type": "note_added", "text": "hi"}})
+            )
             while (msg := json.loads(await asyncio.wait_for(ws.recv(), 5)))["op"] != "error":
                 pass
             assert msg["code"] == "forbidden" and "Observers" in msg["message"]
@@ -169,8 +195,18 @@ async def test_oversized_message_closes_with_1009(tmp_path):
         async with connect(hub.url, max_size=None) as ws:
             await ws.send(json.dumps({"op": "hello", "name": "big"}))
             await ws.recv()
-            await ws.send(json.dumps({"op": "command", "command": {
-                "type": "note_added", "incident_id": incident, "text": "x" * 70_000}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "op": "command",
+                        "command": {
+                            "type": "note_added",
+                            "incident_id": incident,
+                            "text": "x" * 70_000,
+                        },
+                    }
+                )
+            )
             with pytest.raises(ConnectionClosed) as closed:
                 await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd.code == 1009

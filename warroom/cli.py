@@ -27,22 +27,45 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run a hub that consoles join")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 = any free)")
-    serve.add_argument("--db", type=Path, default=None, help=f"SQLite file (default {default_db()})")
-    serve.add_argument("--token", action="append", default=[],
-                       help="bearer token consoles must present (repeatable)")
+    serve.add_argument(
+        "--db", type=Path, default=None, help=f"SQLite file (default {default_db()})"
+    )
+    serve.add_argument(
+        "--token",
+        action="append",
+        default=[],
+        help="bearer token consoles must present (repeatable)",
+    )
     serve.add_argument("--config", type=Path, default=None, help="TOML configuration file")
-    serve.add_argument("--insecure", action="store_true",
-                       help="allow listening beyond loopback without a token and TLS "
-                            "(not recommended)")
-    serve.add_argument("--certfile", type=Path, default=None,
-                       help="PEM certificate (chain): consoles then join wss://")
-    serve.add_argument("--keyfile", type=Path, default=None,
-                       help="private key for --certfile, if it is not in the same file")
-    serve.add_argument("--durability", choices=("full", "normal"), default=None,
-                       help="full (default): fsync every commit, survives power loss; normal: "
-                            "survives a hub crash, may lose the last commits on power loss")
-    serve.add_argument("--compression", action="store_true",
-                       help="compress websocket frames (costs hub CPU; for slow links only)")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without a token and TLS (not recommended)",
+    )
+    serve.add_argument(
+        "--certfile",
+        type=Path,
+        default=None,
+        help="PEM certificate (chain): consoles then join wss://",
+    )
+    serve.add_argument(
+        "--keyfile",
+        type=Path,
+        default=None,
+        help="private key for --certfile, if it is not in the same file",
+    )
+    serve.add_argument(
+        "--durability",
+        choices=("full", "normal"),
+        default=None,
+        help="full (default): fsync every commit, survives power loss; normal: "
+        "survives a hub crash, may lose the last commits on power loss",
+    )
+    serve.add_argument(
+        "--compression",
+        action="store_true",
+        help="compress websocket frames (costs hub CPU; for slow links only)",
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     serve.set_defaults(handler=cmd_serve)
 
@@ -68,8 +91,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server.app import HubConfig, HubConfigError, HubServer
     from server.config import apply_config_file, load_config_file
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     config = HubConfig(db=default_db())
     try:
         if args.config:
@@ -95,8 +120,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(server.serve_until_signalled())
     except OSError as exc:
-        print(f"warroom serve: cannot listen on {config.host}:{config.port}: {exc}",
-              file=sys.stderr)
+        print(
+            f"warroom serve: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr
+        )
         return 1
     return 0
 

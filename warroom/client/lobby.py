@@ -81,5 +81,3 @@ async def declare(
             if isinstance(msg, Error):
                 raise HubRefused(msg.code, msg.message)
     raise HubRefused("closed", "The hub closed the connection before answering.")
-
-

@@ -142,8 +142,14 @@ class WarroomApp(App[None]):
 
         self.stop_following()
         client = IncidentClient(
-            self.url, self.me, self.seat, incident_id, token=self.token, backoff=self.backoff,
-            join_code=self.join_code, cafile=self.cafile,
+            self.url,
+            self.me,
+            self.seat,
+            incident_id,
+            token=self.token,
+            backoff=self.backoff,
+            join_code=self.join_code,
+            cafile=self.cafile,
         )
         self.client = client
         self._unsubscribe = client.subscribe(partial(self._on_client_change, client))

@@ -56,8 +56,11 @@ def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     join.add_argument("--join-code", default=None,
                       help="a guest's join code from the IC (INCIDENT:ID:SECRET); opens that "
                            "incident")  # fmt: skip
-    join.add_argument("--cafile", default=None,
-                      help="CA certificate(s) to trust for a wss:// hub with a private CA")
+    join.add_argument(
+        "--cafile",
+        default=None,
+        help="CA certificate(s) to trust for a wss:// hub with a private CA",
+    )
     join.add_argument(
         "--theme", default=None, help="warroom-dark (default), warroom-light or warroom-contrast"
     )

@@ -157,7 +157,9 @@ class RoleAssigned(EventBase):
         if self.holder is not None and self.holder not in state.participants:
             return refuse("unknown_participant", f"Nobody called {self.holder!r} has joined.")
         if self.holder is not None and state.is_observer(self.holder):
-            return refuse("forbidden", f"{self.holder} joined as an observer and cannot hold a role.")
+            return refuse(
+                "forbidden", f"{self.holder} joined as an observer and cannot hold a role."
+            )
         return None
 
     def fold(self, state: IncidentState) -> IncidentState:

@@ -149,8 +149,13 @@ class DrillRunner:
         except TimeUp:
             self.narrate("the scenario's time is up")
             if self.coach is not None:
-                await self._send(self.coach, None, "note_added", kind="note",
-                                 text="DRILL: time is up; the drill ends here.")
+                await self._send(
+                    self.coach,
+                    None,
+                    "note_added",
+                    kind="note",
+                    text="DRILL: time is up; the drill ends here.",
+                )
 
     async def _play(self) -> None:
         for step in self.scenario.steps:

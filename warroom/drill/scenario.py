@@ -188,7 +188,7 @@ class ScenarioInfo(BaseModel):
     @classmethod
     def _clock(cls, value: str) -> str:
         if not re.fullmatch(r"\d{1,4}:[0-5]\d", value):
-            raise ValueError("ends_at must be minutes:seconds, like \"45:00\"")
+            raise ValueError('ends_at must be minutes:seconds, like "45:00"')
         return value
 
 

@@ -200,8 +200,9 @@ class DeclareScreen(Screen[str | None]):
     async def send_declaration(self, fields: dict[str, str]) -> None:
         app = self.warroom
         try:
-            incident = await declare(app.url, app.me, app.token, role=app.seat,
-                                     cafile=app.cafile, **fields)
+            incident = await declare(
+                app.url, app.me, app.token, role=app.seat, cafile=app.cafile, **fields
+            )
         except HubRefused as exc:
             self._message(f"The hub refused: {exc}")
             return

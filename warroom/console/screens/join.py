@@ -91,8 +91,9 @@ class JoinScreen(Screen[None]):
     async def load_incidents(self) -> None:
         app = self.warroom
         try:
-            rows = await list_incidents(app.url, app.token, join_code=app.join_code,
-                                        cafile=app.cafile)
+            rows = await list_incidents(
+                app.url, app.token, join_code=app.join_code, cafile=app.cafile
+            )
         except HubRefused as exc:
             self._show_message(f"The hub refused the list: {exc}", error=True)
             return
