@@ -29,7 +29,7 @@ from server.limits import TokenBucket, slow_down_message
 from server.rooms import Conn, IdIndex, Room, Stored
 from server.storage import Store
 from warroom import __version__
-from warroom.core.access import GuestAdmitted, check_guest
+from warroom.core.access import GuestAdmitted, JoinCode, check_guest
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
@@ -205,12 +205,6 @@ class Hub:
         item = Pending(
             draft=draft, actor=actor or Actor(name=HUB_ACTOR, seat=Role.HUB), by_hub=True
         )
-        await self.queue.put(item)
-        return await item.done
-
-    async def submit(self, draft: EventBase, actor: Actor, conn: Conn | None = None) -> Ack | Error:
-        """Queue a client's command and wait for its outcome."""
-        item = Pending(draft=draft, actor=actor, conn=conn)
         await self.queue.put(item)
         return await item.done
 
@@ -478,8 +472,8 @@ class Hub:
         credential = self.credential_of(conn)
         if credential.guest:
             room = self.rooms.get(credential.incident_id)
-            code = room.state.access.codes.get(credential.name) if room else None
-            if code is None or code.revoked:
+            code = _live_code(room, credential) if room else None
+            if code is None:
                 return Error(code="forbidden", message="Your join code was revoked.")
             if not code.allows_seat(conn.seat):
                 return Error(
@@ -492,8 +486,8 @@ class Hub:
             return Error(
                 code="forbidden", message=f"Your join code is for {credential.incident_id} only."
             )
-        code = room.state.access.codes.get(credential.name)
-        if code is None or code.revoked:
+        code = _live_code(room, credential)
+        if code is None:
             return Error(code="forbidden", message="Your join code was revoked.")
         refusal = check_guest(room.state, code, conn.name, conn.seat)
         return Error(code=refusal.code, message=refusal.message) if refusal else None
@@ -778,6 +772,12 @@ def abort_if_open(ws: ServerConnection) -> None:
     """Drop the TCP connection of a console whose closing handshake did not finish."""
     if ws.state is not State.CLOSED and ws.transport is not None:
         ws.transport.abort()
+
+
+def _live_code(room: Room, credential: Credential) -> JoinCode | None:
+    """The join code a guest entered with, if it still stands in that incident."""
+    code = room.state.access.codes.get(credential.name)
+    return None if code is None or code.revoked else code
 
 
 def _buffer_small(conn: Conn) -> bool:

@@ -234,6 +234,31 @@ class _ItemCommand(EventBase):
     item: int = Field(ge=1)
     subject: str = Field(default="", max_length=MAX_CARD)
 
+    def _settle(
+        self,
+        state: IncidentState,
+        status: ItemStatus,
+        action: str,
+        *,
+        reason: str = "",
+        detail: str = "",
+        evidence: EvidenceNote | None = None,
+    ) -> IncidentState:
+        """The card reaches ``status`` by this event: who and when, in its history, with any
+        evidence that came with the move."""
+        item = state.board[self.item]
+        update: dict[str, object] = {
+            "status": status,
+            "history": (*item.history, _change(self, action, detail)),
+            "resolved_by": self.actor,
+            "resolved_at": self.at,
+        }
+        if reason:
+            update["reason"] = reason
+        if evidence is not None:
+            update["evidence"] = (*item.evidence, _evidence(evidence, self))
+        return _replace(state, item.model_copy(update=update))
+
     def _target(self, state: IncidentState) -> BoardItem | Refusal:
         found = state.board.get(self.item)
         if found is None:
@@ -350,18 +375,7 @@ class GuessConfirmed(_ItemCommand):
         return None
 
     def fold(self, state: IncidentState) -> IncidentState:
-        item = state.board[self.item]
-        evidence = item.evidence + ((_evidence(self.evidence, self),) if self.evidence else ())
-        item = item.model_copy(
-            update={
-                "status": ItemStatus.CONFIRMED,
-                "evidence": evidence,
-                "history": (*item.history, _change(self, "confirmed")),
-                "resolved_by": self.actor,
-                "resolved_at": self.at,
-            }
-        )
-        return _replace(state, item)
+        return self._settle(state, ItemStatus.CONFIRMED, "confirmed", evidence=self.evidence)
 
     def describe(self) -> str:
         line = f"Confirmed guess {self._about()} (now a fact)"
@@ -390,18 +404,13 @@ class GuessRuledOut(_ItemCommand):
         return None
 
     def fold(self, state: IncidentState) -> IncidentState:
-        item = state.board[self.item]
-        item = item.model_copy(
-            update={
-                "status": ItemStatus.RULED_OUT,
-                "reason": self.evidence.text.strip(),
-                "evidence": (*item.evidence, _evidence(self.evidence, self)),
-                "history": (*item.history, _change(self, "ruled out")),
-                "resolved_by": self.actor,
-                "resolved_at": self.at,
-            }
+        return self._settle(
+            state,
+            ItemStatus.RULED_OUT,
+            "ruled out",
+            reason=self.evidence.text.strip(),
+            evidence=self.evidence,
         )
-        return _replace(state, item)
 
     def describe(self) -> str:
         return (
@@ -440,17 +449,8 @@ class FactRetracted(_ItemCommand):
         return None
 
     def fold(self, state: IncidentState) -> IncidentState:
-        item = state.board[self.item]
-        item = item.model_copy(
-            update={
-                "status": ItemStatus.RETRACTED,
-                "reason": self.reason.strip(),
-                "history": (*item.history, _change(self, "retracted", self.reason.strip())),
-                "resolved_by": self.actor,
-                "resolved_at": self.at,
-            }
-        )
-        return _replace(state, item)
+        reason = self.reason.strip()
+        return self._settle(state, ItemStatus.RETRACTED, "retracted", reason=reason, detail=reason)
 
     def describe(self) -> str:
         return f"Retracted fact {self._about()}; reason: {quote(self.reason, 60)}"

@@ -67,7 +67,3 @@ def explain(exc: ValidationError) -> str:
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)
-
-
-def event_types() -> list[str]:
-    return list(EVENT_TYPES)
