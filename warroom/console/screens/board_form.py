@@ -20,7 +20,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from warroom.client.sync import LinkStatus
-from warroom.console.app import ClientChanged
 from warroom.core.board import EvidenceKind
 from warroom.core.protocol import Ack, Error
 
@@ -31,23 +30,6 @@ if TYPE_CHECKING:
 REPLY_WAIT = 3.0
 
 Built = tuple[str, dict[str, Any]]
-
-
-def pass_change_down(modal: ModalScreen[object]) -> None:
-    """Hand an incident change on to the screen under ``modal``.
-
-    The app posts each change to the topmost screen; the console under an open form would
-    otherwise miss what arrives meanwhile, including the event the form itself sent.
-    """
-    stack = modal.app.screen_stack
-    if modal not in stack:
-        target = modal.app.screen  # already closed: the console is on top again
-    elif stack.index(modal) > 0:
-        target = stack[stack.index(modal) - 1]
-    else:
-        return
-    if target is not modal:
-        target.post_message(ClientChanged())
 
 
 class CommandForm(ModalScreen[int | None]):
@@ -88,9 +70,6 @@ class CommandForm(ModalScreen[int | None]):
     def build(self) -> Built | str:
         """The command to send as ``(type, payload)``, or a message saying what is missing."""
         raise NotImplementedError
-
-    def on_client_changed(self, message: ClientChanged) -> None:
-        pass_change_down(self)
 
     # --- sending ------------------------------------------------------------------------------
     @property

@@ -15,8 +15,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from warroom.console.app import ClientChanged
-from warroom.console.screens.board_form import pass_change_down
 from warroom.core.board import BoardItem, quote
 
 
@@ -56,9 +54,6 @@ class TakeOverScreen(ModalScreen[bool]):
             yield Static(quote(self.card.text, 200), classes="card-quote")
             yield Static("Take it over? Talk to them first if you can.")
             yield Static("y take over · n leave it", id="take-over-hint")
-
-    def on_client_changed(self, message: ClientChanged) -> None:
-        pass_change_down(self)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -20,10 +20,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
 from warroom.console.app import ClientChanged
-from warroom.console.screens.lock_form import PassesChangesDown
 from warroom.console.widgets.briefing import BriefingView
 from warroom.core.briefing import build_briefing, hhmm, read_in_due
 from warroom.core.handoff import find_offer, offer_by, offer_to, rotation_suggested, title_of
@@ -73,7 +73,7 @@ def how_it_ended(app: WarroomApp, offer_id: UUID) -> str:
     return closers[0] if closers else "The offer is no longer open."
 
 
-class HandoffScreen(PassesChangesDown[None]):
+class HandoffScreen(ModalScreen[None]):
     """Hand over ``role`` (outgoing), or answer the offer ``offer_id`` (incoming)."""
 
     CSS_PATH = "handoff.tcss"
@@ -154,7 +154,6 @@ class HandoffScreen(PassesChangesDown[None]):
             self.query_one("#accept", Button).focus()
 
     def on_client_changed(self, message: ClientChanged) -> None:
-        super().on_client_changed(message)
         self.redraw()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

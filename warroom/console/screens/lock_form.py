@@ -14,34 +14,13 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.core.protocol import Error
 
 R = TypeVar("R")
 
 
-class PassesChangesDown(ModalScreen[R], Generic[R]):
-    """A modal that hands incident changes on to the screen beneath it.
-
-    The app posts each change to the topmost screen; without this, the console under an open
-    form would miss the changes that arrive meanwhile (including the event the form sent). The
-    lock pane also asks for a re-read when a modal closes, for a change still queued here then.
-    """
-
-    def on_client_changed(self, message: ClientChanged) -> None:
-        stack = self.app.screen_stack
-        if self not in stack:
-            target = self.app.screen  # already closed: the console is on top again
-        elif stack.index(self) > 0:
-            target = stack[stack.index(self) - 1]
-        else:
-            return
-        if target is not self:
-            target.post_message(ClientChanged())
-
-
-class LockForm(PassesChangesDown[R], Generic[R]):
+class LockForm(ModalScreen[R], Generic[R]):
     """A modal that sends one command and closes on the hub's acknowledgement."""
 
     DEFAULT_CSS = tcss_beside(__file__)

@@ -12,14 +12,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.screens.lock_form import PassesChangesDown
 from warroom.core.production import ProductionAction
 
 
-class UndoPrompt(PassesChangesDown[ProductionAction | None]):
+class UndoPrompt(ModalScreen[ProductionAction | None]):
     """Returns the action to undo, or ``None`` for "not now"."""
 
     DEFAULT_CSS = tcss_beside(__file__)

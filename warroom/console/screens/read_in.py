@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from warroom.console.app import ClientChanged
-from warroom.console.screens.lock_form import PassesChangesDown
 from warroom.console.widgets.briefing import BriefingView
 from warroom.core.briefing import build_briefing, read_in
 from warroom.core.roles import Role
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from warroom.console.app import WarroomApp
 
 
-class ReadInScreen(PassesChangesDown[None]):
+class ReadInScreen(ModalScreen[None]):
     """The newcomer's read-in (or, with ``full=True``, the IC's whole briefing)."""
 
     CSS_PATH = "read_in.tcss"
@@ -52,7 +52,6 @@ class ReadInScreen(PassesChangesDown[None]):
         self.redraw()
 
     def on_client_changed(self, message: ClientChanged) -> None:
-        super().on_client_changed(message)
         self.redraw()
 
     def redraw(self) -> None:

@@ -18,7 +18,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.screens.board_add import AddCardForm
 from warroom.console.screens.board_evidence import EvidenceForm
@@ -327,8 +326,6 @@ class BoardPane(IncidentPane):
             if seq is not None:
                 self._want = (follow if follow is not None else seq, seq)
                 self.render_state(self.state)
-            # Changes that arrived while the form was on top went to the form's screen.
-            self.screen.post_message(ClientChanged())
 
         self.app.push_screen(form, done)  # type: ignore[arg-type]
 

@@ -17,7 +17,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
-from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
 from warroom.core.cadence import cadence_of, next_update_due
@@ -208,9 +207,6 @@ class CommsPane(IncidentPane):
         self.app.push_screen(UpdateForm(Audience(audience)), self._published)
 
     def _published(self, seq: int | None) -> None:
-        # Changes that arrived while the form was on top went to the form's screen: ask the
-        # console screen to read the client again.
-        self.post_message(ClientChanged())
         if seq is not None:
             self.notify(f"Update published (#{seq} on the timeline).", timeout=4)
 

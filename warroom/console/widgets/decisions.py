@@ -16,7 +16,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.screens.decision_follow_up import FollowUpForm
 from warroom.console.screens.decision_record import DecisionForm
@@ -185,12 +184,7 @@ class DecisionPane(IncidentPane):
 
     def _open(self, form: object) -> None:
         self.say("")
-
-        def done(seq: int | None) -> None:
-            # Changes that arrived while the form was on top went to the form's screen.
-            self.screen.post_message(ClientChanged())
-
-        self.app.push_screen(form, done)  # type: ignore[arg-type]
+        self.app.push_screen(form)  # type: ignore[arg-type]
 
     # --- refusals -----------------------------------------------------------------------------
     def say(self, message: str) -> None:

@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.screens.lifecycle_forms import DismissEscalationForm, minutes_text
 from warroom.console.widgets.pane import IncidentPane
@@ -61,13 +60,7 @@ def dismiss(pane: IncidentPane) -> None:
     """Open the form in which the IC keeps the severity and says why."""
     proposal = open_escalation(pane.state)
     if proposal is not None:
-        screen = pane.screen
-
-        def done(seq: int | None) -> None:
-            # Changes that arrived while the form was on top went to the form's screen.
-            screen.post_message(ClientChanged())
-
-        pane.app.push_screen(DismissEscalationForm(proposal), done)
+        pane.app.push_screen(DismissEscalationForm(proposal))
 
 
 class EscalationBanner(IncidentPane):

@@ -20,7 +20,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
 from warroom.core.actions import open_actions
@@ -359,16 +358,8 @@ class LockPane(IncidentPane):
 
     # --- acting ---------------------------------------------------------------------------------
     def _open(self, form: Screen[Any], then: Callable[[Any], None] | None = None) -> None:
-        """Open a modal; when it closes, have the console re-read the incident, since changes
-        that arrived while the modal was on top were posted to the modal."""
-        console = self.screen
-
-        def closed(result: Any) -> None:
-            console.post_message(ClientChanged())
-            if then is not None:
-                then(result)
-
-        self.app.push_screen(form, closed)
+        """Open a modal, and hand its result to ``then`` when it closes."""
+        self.app.push_screen(form, then)
 
     def action_request(self) -> None:
         self.send("lock_requested")

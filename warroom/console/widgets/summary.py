@@ -19,7 +19,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Static
 
-from warroom.console.app import ClientChanged
 from warroom.console.css import tcss_beside
 from warroom.console.screens.lifecycle_forms import (
     ImpactStartForm,
@@ -293,8 +292,4 @@ class SummaryPane(IncidentPane):
         escalation.dismiss(self)
 
     def _open(self, form: object) -> None:
-        def done(seq: int | None) -> None:
-            # Changes that arrived while the form was on top went to the form's screen.
-            self.screen.post_message(ClientChanged())
-
-        self.app.push_screen(form, done)  # type: ignore[arg-type]
+        self.app.push_screen(form)  # type: ignore[arg-type]
