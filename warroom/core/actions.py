@@ -114,7 +114,7 @@ class ActionFinished(ActionEvent):
             return refuse(
                 "already_finished", f"'{action.target}' was already recorded as {action.outcome}."
             )
-        if actor.name not in (action.by, state.lock.holder):
+        if not may_finish(state, actor.name, action):
             return refuse(
                 "forbidden",
                 f"Only {action.by}, who made it, or the lock holder records how it went.",
@@ -148,6 +148,11 @@ class ActionFinished(ActionEvent):
 def open_actions(state: IncidentState) -> list[ProductionAction]:
     """Actions still waiting for their value after, oldest first."""
     return [a for a in state.actions.values() if a.open]
+
+
+def may_finish(state: IncidentState, name: str, action: ProductionAction) -> bool:
+    """Who records how an action went: whoever made it, or whoever holds the lock now."""
+    return name in (action.by, state.lock.holder)
 
 
 def undo_pending(state: IncidentState) -> list[ProductionAction]:

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Label, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
-from warroom.core.actions import open_actions
+from warroom.core.actions import may_finish, open_actions, undo_pending
 from warroom.core.lock import expires_in, held_for, mm_ss, renewal_due, short_duration
 from warroom.core.production import (
     LEASE_END_WORDS,
@@ -198,7 +198,7 @@ class LockPane(IncidentPane):
 
     def _finishable(self) -> ProductionAction | None:
         """The action ``f`` records: the selected one if open, else the latest open one."""
-        mine = [a for a in open_actions(self.state) if self.me in (a.by, self.state.lock.holder)]
+        mine = [a for a in open_actions(self.state) if may_finish(self.state, self.me, a)]
         selected = self.selected_action()
         if selected is not None and selected in mine:
             return selected
@@ -211,7 +211,7 @@ class LockPane(IncidentPane):
         selected = self.selected_action()
         if selected is not None and selected.wants_undo:
             return selected
-        pending = [a for a in self.state.actions.values() if a.wants_undo]
+        pending = undo_pending(self.state)
         return pending[-1] if pending else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -299,7 +299,7 @@ class LockPane(IncidentPane):
             left = mm_ss(expires_in(state, now) or timedelta(0))
             return Text(f"Your lease ends in {left}: press r to renew it, x to release.")
         if self.holding:
-            undo = [a for a in state.actions.values() if a.wants_undo]
+            undo = undo_pending(state)
             if undo:
                 return Text(f"'{undo[-1].target}' did not help: press u to undo it first.")
             return Text("You hold the lock: a records a change, f its result, x releases.")

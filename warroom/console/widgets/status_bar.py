@@ -18,6 +18,7 @@ from textual.widgets import Label
 
 from warroom.client.sync import LinkStatus
 from warroom.console.css import tcss_beside
+from warroom.core.cadence import Countdown
 from warroom.core.cadence import countdown as update_countdown
 from warroom.core.lock import lock_summary as production_lock_line
 from warroom.core.state import IncidentState
@@ -63,14 +64,8 @@ def ic_summary(state: IncidentState) -> str:
     return f"IC {state.ic}" if state.ic else "no IC"
 
 
-def lock_summary(state: IncidentState, now: datetime) -> str:
-    """Who may change production now: holder, held for, time left, queue length."""
-    return production_lock_line(state, now)
-
-
-def next_update(state: IncidentState, now: datetime) -> str:
+def next_update_text(shown: Countdown | None) -> str:
     """Countdown to the next stakeholder update; from zero on, an overdue warning for everyone."""
-    shown = update_countdown(state, now)
     if shown is None:
         return "update —"
     if shown.overdue:
@@ -144,11 +139,10 @@ class StatusBar(Widget):
         self.query_one("#sb-phase", Label).update(state.phase.title() if state.declared else "")
         self.query_one("#sb-age", Label).update(since_detection(state, now))
         self.query_one("#sb-ic", Label).update(ic_summary(state))
-        lock = lock_summary(state, now)
         lock_label = self.query_one("#sb-lock", Label)
-        lock_label.update(lock)
-        lock_label.set_class(lock != "lock free", "held")
-        update = next_update(state, now)
+        lock_label.update(production_lock_line(state, now))
+        lock_label.set_class(state.lock.holder is not None, "held")
+        shown = update_countdown(state, now)
         update_label = self.query_one("#sb-update", Label)
-        update_label.update(update)
-        update_label.set_class("overdue" in update, "overdue")
+        update_label.update(next_update_text(shown))
+        update_label.set_class(shown is not None and shown.overdue, "overdue")
