@@ -125,7 +125,7 @@ async def test_an_overdue_update_notifies_the_comms_lead_and_the_ic_only(tmp_pat
 async def test_deliveries_show_in_the_pane_and_a_failed_one_is_retried_with_r(tmp_path):
     async with webhook(hang=True) as endpoint:
         status = WebhookTarget(
-            name="status-slack", kind=TargetKind.SLACK, url=endpoint.url, timeout=0.3
+            name="status-slack", kind=TargetKind.SLACK, url=endpoint.url, timeout=2.0
         )
         hub_running = running_hub(
             tmp_path / "hub.db",
@@ -140,7 +140,7 @@ async def test_deliveries_show_in_the_pane_and_a_failed_one_is_retried_with_r(tm
             lines = s.app.screen.query_one("#comms-deliveries", Static)
             await s.wait_for(lambda: "FAILED" in str(lines.render()), timeout=10)
             assert str(lines.render()) == (
-                "✗ status-slack: FAILED after 1 attempt: no answer within 0.3s — r retries"
+                "✗ status-slack: FAILED after 1 attempt: no answer within 2s — r retries"
             )
             endpoint.hang = False
             await s.pilot.press("r")
