@@ -121,6 +121,7 @@ class ConsoleScreen(Screen[None]):
 
     def _tick(self) -> None:
         self.query_one(StatusBar).now = self.warroom.clock()
+        self.client.check_link()  # reconnecting → offline on time, whatever the backoff
 
     def on_hub_message(self, message: HubMessage) -> None:
         error = message.error

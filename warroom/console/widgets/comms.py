@@ -207,6 +207,10 @@ class CommsPane(IncidentPane):
         self.app.push_screen(UpdateForm(Audience(audience)), self._published)
 
     def _published(self, seq: int | None) -> None:
+        from warroom.console.screens.board_form import QUEUED
+
+        if seq == QUEUED:
+            return  # queued for when the link is back; the form has said so
         if seq is not None:
             self.notify(f"Update published (#{seq} on the timeline).", timeout=4)
 
