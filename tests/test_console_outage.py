@@ -67,6 +67,7 @@ async def test_an_update_queued_while_the_hub_is_down_closes_its_form_and_is_pub
             [queued] = app.client.outbox.values()
             assert queued.type == "update_published"
             assert "· 1 pending" in link_text(app)
+            assert "◷ 1 update queued: published when the link is back." in screen_text(app)
 
             await hub.start()
             await eventually(lambda: is_live(app) and not app.client.outbox, timeout=10)
@@ -115,7 +116,7 @@ async def test_after_a_while_without_the_hub_the_link_is_offline_and_presence_un
                 clock.advance(timedelta(seconds=1))
                 await eventually(lambda: app.client.status == LinkStatus.OFFLINE, timeout=3)
                 await pilot.pause()
-                assert link_text(app) == "○ offline"
+                assert link_text(app) == "○ offline for 30s"
                 assert row("lee")[0] == "?" and row("lee")[-1] == "was online"
                 assert row("ana")[0] == "○" and row("ana")[-1] == "offline"
                 text = screen_text(app)

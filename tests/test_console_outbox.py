@@ -26,6 +26,7 @@ import pytest
 from server.app import HubConfig, HubServer
 from tests.console_helpers import INCIDENT_ID, is_live, make_console, screen_text, seed_incident
 from tests.helpers import T0, HubProcess, ManualClock, eventually, free_port
+from warroom.client.outbox import OutboxStore
 from warroom.client.sync import LinkStatus
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.screens.quit_prompt import QuitPrompt
@@ -134,6 +135,10 @@ async def test_quit_and_keep_then_the_next_console_sends_each_item_once(tmp_path
             await pilot.press("k")
             await pilot.pause()
             assert not running(app)
+            # Said in the terminal once the console is gone: where they are, when they go.
+            said = " ".join(str(r) for r in app._exit_renderables)
+            assert "3 items not yet on the hub are kept in" in said
+            assert str(outbox_dir()) in said and f"next time sam joins {INCIDENT_ID}" in said
         assert saved_texts() == NOTES  # kept for next time
 
         await hub.start()
@@ -216,6 +221,36 @@ async def test_without_a_disk_outbox_the_prompt_offers_no_keep(tmp_path):
             await pilot.pause()
             assert running(app), "nothing to keep them in: only w, d or esc"
         assert outbox_files() == []
+
+
+async def test_ctrl_q_twice_quits_and_keeps(tmp_path):
+    async with a_hub(tmp_path) as hub:
+        app = make_console(hub.url, name="sam", role="scribe")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await type_notes_while_the_hub_is_down(app, pilot, hub)
+            await pilot.press("ctrl+q", "ctrl+q")
+            await pilot.pause()
+            assert not running(app)
+        assert saved_texts() == NOTES
+
+
+async def test_a_broken_outbox_file_is_set_aside_with_a_message_and_the_console_works(tmp_path):
+    async with a_hub(tmp_path) as hub:
+        stem = OutboxStore(outbox_dir(), hub.url, INCIDENT_ID, "sam").stem
+        outbox_dir().mkdir(parents=True)
+        broken = outbox_dir() / f"{stem}.0badf00d.json"
+        broken.write_bytes(b'{"format": 1, "hub": "ws://')  # cut off mid-write by a full disk
+        app = make_console(hub.url, name="sam", role="scribe")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await eventually(lambda: is_live(app), timeout=10)
+            [toast] = [n for n in app._notifications if n.title == "Outbox"]
+            assert "Could not read the saved outbox" in toast.message
+            assert "set aside as" in toast.message and "Traceback" not in toast.message
+            assert not broken.exists() and broken.with_name(broken.name + ".broken").exists()
+            await pilot.press("n", *"still works", "enter")
+            await eventually(lambda: not app.client.outbox)
+        await hub.stop()
+        assert stored_texts(hub.db) == ["still works"]
 
 
 # --- a console killed with SIGKILL --------------------------------------------------------------

@@ -234,7 +234,8 @@ class OutboxStore:
 
 def _take_lock(path: Path) -> IO[bytes] | None:
     """An open, exclusively locked handle on ``path`` (created if need be), or ``None`` if held."""
-    handle = open(path, "ab")  # noqa: SIM115 - held open for as long as the lock is
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    handle = os.fdopen(fd, "ab")  # held open for as long as the lock is
     if fcntl is None:
         return handle
     try:

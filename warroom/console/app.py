@@ -256,12 +256,23 @@ class WarroomApp(App[None]):
         if client is None or not client.outbox:
             self.exit()
             return
-        if isinstance(self.screen, QuitPrompt):
-            # ctrl+q again: the choice that loses nothing (or nothing to keep: stay and ask).
-            if client.store is not None:
-                self.exit()
+        if not isinstance(self.screen, QuitPrompt):  # (ctrl+q in the prompt means keep)
+            self.push_screen(QuitPrompt())
+
+    def quit_keeping(self) -> None:
+        """Quit, leaving the pending commands on disk, and say in the terminal where they are."""
+        client = self.client
+        count = len(client.outbox) if client is not None else 0
+        if client is None or client.store is None or not count:
+            self.exit()
             return
-        self.push_screen(QuitPrompt())
+        self.exit(
+            message=(
+                f"warroom: {count} item{'s' if count != 1 else ''} not yet on the hub "
+                f"{'is' if count == 1 else 'are'} kept in {client.store.path}.\n"
+                f"They are sent the next time {self.me} joins {client.incident_id} on {self.url}."
+            )
+        )
 
     def _on_client_change(self, client: IncidentClient, change: Change) -> None:
         if client is not self.client:

@@ -106,6 +106,7 @@ class ConsoleScreen(Screen[None]):
         bar.state = client.state
         bar.link = client.status
         bar.pending = len(client.outbox)
+        bar.down_since = client.down_since
         bar.now = self.warroom.clock()
         for pane in self.query(IncidentPane):
             pane.state = client.state

@@ -2,8 +2,9 @@
 
 Three answers, one key each: wait for the link and quit once the hub has stored them, quit now
 and keep them on disk for the next ``warroom join`` of this person, or discard them (a second
-``d`` confirms, since that loses what was typed). ``esc`` goes back to the console. If the hub
-acknowledges everything while the question is open, the console quits, as was asked.
+``d`` confirms, since that loses what was typed). ``ctrl+q`` again keeps them (it loses nothing);
+``esc`` goes back to the console. If the hub acknowledges everything while the question is open,
+the console quits, as was asked.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ def items(count: int) -> str:
     return f"{count} item{'s' if count != 1 else ''}"
 
 
+def them(count: int) -> str:
+    return "it" if count == 1 else "them"
+
+
 class QuitPrompt(ModalScreen[None]):
     """Wait, keep or discard the pending commands before quitting."""
 
@@ -37,6 +42,8 @@ class QuitPrompt(ModalScreen[None]):
         Binding("d", "discard", "Discard", id="quit.discard",
                 tooltip="Quit and throw them away (press d twice)"),
         Binding("escape", "back", "Back", id="quit.back", tooltip="Back to the console"),
+        Binding("ctrl+q", "keep", "Keep", id="quit.again", show=False,
+                tooltip="ctrl+q again: quit and keep them (loses nothing)"),
     ]  # fmt: skip
 
     def __init__(self) -> None:
@@ -80,13 +87,14 @@ class QuitPrompt(ModalScreen[None]):
         self.query_one("#quit-heading", Label).update(
             f"Quit with {items(pending)} not yet on the hub?"
         )
+        it = them(pending)
         if self.waiting:
             why = (f"Waiting for the hub ({link}): the console quits as soon as it has "
-                   f"stored {'it' if pending == 1 else 'them'}.")  # fmt: skip
-            choices = [("k", "quit now and keep them for next time") if self.keeps else None,
+                   f"stored {it}.")  # fmt: skip
+            choices = [("k", f"quit now and keep {it} for next time") if self.keeps else None,
                        ("esc", "stop waiting, back to the console")]  # fmt: skip
         elif self.confirming_discard:
-            why = f"Discarding loses {items(pending)} for good: nobody will see {'it' if pending == 1 else 'them'}."
+            why = f"Discarding loses {items(pending)} for good: nobody will see {it}."
             choices = [("d", f"yes, discard {items(pending)} and quit"),
                        ("esc", "no, back to the console")]  # fmt: skip
         else:
@@ -94,10 +102,10 @@ class QuitPrompt(ModalScreen[None]):
                    "(marked ◷ on the timeline).")  # fmt: skip
             choices = [
                 ("w", "wait for the link, then quit"),
-                ("k", "quit and keep them: your next warroom join sends them")
+                ("k", f"quit and keep {it}: your next warroom join sends {it}")
                 if self.keeps
                 else None,
-                ("d", "discard them and quit"),
+                ("d", f"discard {it} and quit"),
                 ("esc", "back to the console"),
             ]
         self.query_one("#quit-why", Static).update(why)
@@ -110,7 +118,7 @@ class QuitPrompt(ModalScreen[None]):
 
     def action_keep(self) -> None:
         if self.keeps:
-            self.app.exit()
+            self.warroom.quit_keeping()
 
     def action_discard(self) -> None:
         if self.waiting:

@@ -22,7 +22,7 @@ class TimelineTail(TimelineView, can_focus=False):
     """The newest entries in compact form; it follows the record and takes no keys."""
 
 
-def room_text(state: IncidentState, presence_known: bool = True) -> Text:
+def room_text(state: IncidentState, presence_known: bool = True, me: str = "") -> Text:
     """Held roles (vacant ones too) and who is online (unknown while the hub is unreachable)."""
     text = Text()
     for role in HELD_ROLES:
@@ -30,7 +30,7 @@ def room_text(state: IncidentState, presence_known: bool = True) -> Text:
         person = state.participants.get(holder) if holder else None
         mark = "●" if person is not None and person.online else "○"
         if not presence_known:
-            mark = "?"
+            mark = "○" if holder == me else "?"  # this console is cut off; others: unknown
         text.append(f"{ROLE_TITLES[role]:<19}", "bold")
         if holder:
             text.append(f"{mark} {holder}\n")
@@ -64,7 +64,7 @@ class RoomSidebar(IncidentPane):
 
     def render_state(self, state: IncidentState) -> None:
         self.query_one("#sidebar-room", Static).update(
-            room_text(state, self.warroom.presence_known)
+            room_text(state, self.warroom.presence_known, self.me)
         )
         tail = self.query_one(TimelineTail)
         log = self.incident_log
