@@ -29,6 +29,7 @@ from tests.helpers import T0, HubProcess, ManualClock, eventually, free_port
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import LinkStatus
 from warroom.console.screens.console import ConsoleScreen
+from warroom.console.screens.join import JoinScreen
 from warroom.console.screens.quit_prompt import QuitPrompt
 from warroom.paths import outbox_dir
 
@@ -221,6 +222,24 @@ async def test_without_a_disk_outbox_the_prompt_offers_no_keep(tmp_path):
             await pilot.pause()
             assert running(app), "nothing to keep them in: only w, d or esc"
         assert outbox_files() == []
+
+
+async def test_leaving_for_the_list_keeps_them_and_following_again_sends_them(tmp_path):
+    async with a_hub(tmp_path) as hub:
+        app = make_console(hub.url, name="sam", role="scribe")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await type_notes_while_the_hub_is_down(app, pilot, hub)
+            await pilot.press("ctrl+l")
+            await eventually(lambda: isinstance(app.screen, JoinScreen))
+            assert saved_texts() == NOTES
+            await hub.start()
+            await pilot.press("r")
+            await eventually(lambda: bool(app.screen.incidents), timeout=10)
+            await pilot.press("enter")
+            await eventually(lambda: is_live(app) and not app.client.outbox, timeout=10)
+            await eventually(lambda: outbox_files() == [])
+        await hub.stop()
+        assert stored_texts(hub.db) == NOTES
 
 
 async def test_ctrl_q_twice_quits_and_keeps(tmp_path):
