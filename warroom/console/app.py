@@ -192,7 +192,8 @@ class WarroomApp(App[None]):
             count = len(client.restored)
             self.notify(
                 f"{count} item{'s' if count != 1 else ''} typed in your last session "
-                "had not reached the hub; they are sent again now (marked ◷ until stored).",
+                f"had not reached the hub; {'it is' if count == 1 else 'they are'} sent again "
+                "now (marked ◷ until stored).",
                 title="Pending from last time",
                 timeout=10,
             )
