@@ -1,9 +1,11 @@
-"""Where warroom keeps its files: XDG data and config directories, honoured when set."""
+"""Where warroom keeps its files: XDG data, config and state directories, honoured when set."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import platformdirs
 
 
 def data_dir() -> Path:
@@ -22,3 +24,13 @@ def default_db() -> Path:
 
 def config_file() -> Path:
     return config_dir() / "config.toml"
+
+
+def state_dir() -> Path:
+    """What a console keeps between runs on this machine (``XDG_STATE_HOME`` when set)."""
+    return platformdirs.user_state_path("warroom")
+
+
+def outbox_dir() -> Path:
+    """Commands typed in a console and not yet acknowledged by the hub, one file per console."""
+    return state_dir() / "outbox"

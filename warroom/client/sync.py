@@ -4,7 +4,11 @@ The client holds a local copy of the log and the folded state, reconnects with b
 link drops, resumes from its last ``seq``, and keeps an outbox: commands made while offline wait
 there, marked pending, and are sent in order when the link is back. Each command has a UUID that
 the hub uses as an idempotency key, so a command re-sent after a lost acknowledgement is stored
-once.
+once. Given an :class:`~warroom.client.outbox.OutboxStore`, the outbox is also on disk from the
+moment a command is made, so a console that quits or is killed loses nothing: the next one sends it.
+
+After :data:`OFFLINE_AFTER` without the hub the link is reported ``offline`` rather than
+``reconnecting`` (it keeps trying): what the console knows of the room is then stale.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -27,7 +32,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from warroom.client.backoff import Backoff
+from warroom.client.outbox import OutboxSaveError, OutboxStore
 from warroom.client.urls import auth_headers, client_ssl
+from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.log import EventError, parse_event
@@ -53,6 +60,9 @@ log = logging.getLogger("warroom.client")
 SLOW_DOWN_DELAY = 1.0
 
 
+#: How long without the hub before the link is shown offline (and others' presence as unknown).
+OFFLINE_AFTER = timedelta(seconds=30)
+
 #: How the hub's event frames begin (it serialises them compactly, "op" first).
 EVENT_PREFIX = '{"op":"event",'
 
@@ -71,11 +81,13 @@ class LinkStatus(StrEnum):
 class Change:
     """One thing that changed, for whoever renders the client."""
 
-    kind: str  # "event" | "status" | "ack" | "error" | "pending"
+    kind: str  # "event" | "status" | "ack" | "error" | "pending" | "warning"
     event: EventBase | None = None
     ack: Ack | None = None
     error: Error | None = None
     status: LinkStatus | None = None
+    #: For "warning": what went wrong with the outbox on disk, in a sentence for the user.
+    message: str | None = None
 
 
 class AuthRefused(RuntimeError):
@@ -95,6 +107,10 @@ class IncidentClient:
         backoff: Backoff | None = None,
         join_code: str | None = None,
         cafile: str | None = None,
+        *,
+        store: OutboxStore | None = None,
+        clock: Clock = utc_now,
+        offline_after: timedelta = OFFLINE_AFTER,
     ) -> None:
         self.url = url
         self.name = name
@@ -120,6 +136,16 @@ class IncidentClient:
         self._synced = asyncio.Event()
         self._closed = False
         self._seq_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        #: Where the outbox is kept on disk (``None``: in memory only).
+        self.store = store
+        #: Commands a previous console of this person left pending, sent again by this one.
+        self.restored: list[EventBase] = []
+        self._save_scheduled = False
+        #: Measures how long the hub has been gone (injectable, so tests need not wait).
+        self.clock = clock
+        self.offline_after = offline_after
+        #: When the link was lost (or first failed), while it stays down.
+        self.down_since: datetime | None = None
 
     # --- observing ----------------------------------------------------------------------------
     @property
@@ -150,10 +176,88 @@ class IncidentClient:
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> asyncio.Task[None]:
         if self._task is None:
+            self._restore()
             self._task = asyncio.create_task(self.run(), name=f"warroom-client-{self.name}")
         return self._task
 
+    def _restore(self) -> None:
+        """Take over what a previous console of this person left pending on disk."""
+        if self.store is None:
+            return
+        try:
+            restored = self.store.open()
+        except OutboxSaveError as exc:
+            self.store = None  # keep working, in memory only, and say so
+            self._warn(f"The outbox cannot be kept on disk ({exc}); pending work is lost if "
+                       "this console quits before the hub has it.")  # fmt: skip
+            return
+        for problem in restored.problems:
+            self._warn(problem)
+        loop = asyncio.get_running_loop()
+        for command in restored.commands:
+            if command.id in self.outbox:
+                continue
+            self.outbox[command.id] = command
+            self.results[command.id] = loop.create_future()
+            self.restored.append(command)
+        if restored.commands:
+            self._emit(Change(kind="pending"))
+
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self._emit(Change(kind="warning", message=message))
+
+    def detach_store(self) -> None:
+        """Write the outbox one last time and let another console adopt it (kept on disk)."""
+        store, self.store = self.store, None
+        if store is None:
+            return
+        self._save_now(store)
+        store.close()
+
+    def discard_pending(self) -> int:
+        """Drop every pending command, in memory and on disk; returns how many there were."""
+        dropped = list(self.outbox)
+        self.outbox.clear()
+        for command_id in dropped:
+            fut = self.results.pop(command_id, None)
+            if fut is not None and not fut.done():
+                fut.cancel()
+        self._save_now()
+        self._emit(Change(kind="pending"))
+        return len(dropped)
+
+    def _save_now(self, store: OutboxStore | None = None) -> None:
+        """Write the outbox to disk now (a command just made must survive a kill)."""
+        self._save_scheduled = False
+        store = store or self.store
+        if store is None:
+            return
+        try:
+            store.save(list(self.outbox.values()))
+        except OutboxSaveError as exc:
+            self._warn(str(exc))
+
+    def _save_soon(self) -> None:
+        """Write the outbox once the current burst of acknowledgements is handled.
+
+        Only removals wait: if the console dies first, a command already stored is sent again
+        and the hub, which stores an id once, answers it as a duplicate.
+        """
+        if self.store is None or self._save_scheduled:
+            return
+        self._save_scheduled = True
+        try:
+            asyncio.get_running_loop().call_soon(self._save_if_scheduled)
+        except RuntimeError:  # no loop (closing): write it now
+            self._save_now()
+
+    def _save_if_scheduled(self) -> None:
+        if self._save_scheduled:
+            self._save_now()
+
     async def close(self) -> None:
+        self.detach_store()
         self._closed = True
         if self._ws is not None:
             with contextlib.suppress(Exception):
@@ -189,8 +293,23 @@ class IncidentClient:
             if self._closed:
                 break
             self._synced.clear()
-            self._set_status(LinkStatus.RECONNECTING)
+            if self.down_since is None:
+                self.down_since = self.clock()
+            self.check_link()
             await asyncio.sleep(self.backoff.next_delay())
+
+    def check_link(self) -> None:
+        """While the hub is away: ``reconnecting`` at first, ``offline`` once it has been long.
+
+        Called after every failed attempt, and by the console every second so the change shows
+        on time whatever the backoff.
+        """
+        if self.down_since is None or self._closed or self.fatal:
+            return
+        gone = self.clock() - self.down_since
+        self._set_status(
+            LinkStatus.OFFLINE if gone >= self.offline_after else LinkStatus.RECONNECTING
+        )
 
     async def _session(self) -> None:
         try:
@@ -266,6 +385,7 @@ class IncidentClient:
             self._on_error(msg)
         elif isinstance(msg, Synced):
             self.backoff.reset()
+            self.down_since = None
             self._synced.set()
             self._set_status(LinkStatus.LIVE)
             self._flush_outbox()
@@ -314,6 +434,7 @@ class IncidentClient:
             self.fatal = err.message
         if err.id is not None and err.id in self.outbox:
             self.outbox.pop(err.id, None)
+            self._save_soon()
             self._emit(Change(kind="pending"))
         if err.id is not None:
             self._settle(err.id, err)
@@ -338,6 +459,7 @@ class IncidentClient:
     def _settle(self, command_id: uuid.UUID, reply: Ack | Error) -> None:
         if isinstance(reply, Ack) and command_id in self.outbox:
             self.outbox.pop(command_id, None)
+            self._save_soon()
             self._emit(Change(kind="pending"))
         fut = self.results.pop(command_id, None)
         if fut is not None and not fut.done():
@@ -355,6 +477,7 @@ class IncidentClient:
         fut: asyncio.Future[Ack | Error] = asyncio.get_running_loop().create_future()
         self.results[command.id] = fut
         self.outbox[command.id] = command
+        self._save_now()  # on disk before it goes anywhere: a kill now loses nothing
         self._emit(Change(kind="pending"))
         if self.status == LinkStatus.LIVE:
             self._transmit(command)

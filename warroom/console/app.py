@@ -3,13 +3,19 @@
 The app owns the :class:`~warroom.client.sync.IncidentClient` and nothing else stateful: screens
 and panes read the client's folded state and send commands through :meth:`WarroomApp.send_command`.
 It starts on the join screen (pick or declare an incident) unless told which incident to follow.
+
+The outbox is kept on disk (see :mod:`warroom.client.outbox`), so quitting with commands the hub
+has not yet acknowledged asks first: wait for the link, quit and keep them for the next console,
+or discard them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -18,12 +24,17 @@ from textual.screen import Screen
 
 from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
 from warroom.client.backoff import Backoff
-from warroom.client.sync import Change, IncidentClient, LinkStatus
+from warroom.client.outbox import OutboxStore
+from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.log import EventError
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
+from warroom.paths import outbox_dir as default_outbox_dir
+
+#: ``outbox_dir`` when not given: the user's state directory.
+DEFAULT_OUTBOX = Path("<state>")
 
 
 class ClientChanged(Message):
@@ -71,6 +82,8 @@ class WarroomApp(App[None]):
         cafile: str | None = None,
         join_code: str | None = None,
         hub_label: str | None = None,
+        outbox_dir: Path | None = DEFAULT_OUTBOX,
+        offline_after: timedelta = OFFLINE_AFTER,
     ) -> None:
         super().__init__()
         self.url = url
@@ -93,6 +106,10 @@ class WarroomApp(App[None]):
         #: How the hub is named on screen (its URL unless told otherwise, e.g. in tests).
         self.hub_label = hub_label or url
         self.backoff = backoff
+        #: Where pending commands are kept between runs (``None``: in memory only, e.g. a drill).
+        self.outbox_dir = default_outbox_dir() if outbox_dir is DEFAULT_OUTBOX else outbox_dir
+        #: How long without the hub before the console says offline and presence is unknown.
+        self.offline_after = offline_after
         self.client: IncidentClient | None = None
         self._initial_incident = incident
         self._unsubscribe: Callable[[], None] | None = None
@@ -136,11 +153,25 @@ class WarroomApp(App[None]):
     def link(self) -> LinkStatus:
         return self.client.status if self.client is not None else LinkStatus.OFFLINE
 
+    @property
+    def presence_known(self) -> bool:
+        """Whether the console knows who is online: not once the hub has been gone for long.
+
+        The hub records who comes and goes; without it, "online" would only be what was true
+        when the link dropped, so panes show presence as unknown instead.
+        """
+        return self.link != LinkStatus.OFFLINE
+
     def join_incident(self, incident_id: str) -> None:
         """Follow ``incident_id`` and show the console screen."""
         from warroom.console.screens.console import ConsoleScreen
 
         self.stop_following()
+        store = (
+            OutboxStore(self.outbox_dir, self.url, incident_id, self.me)
+            if self.outbox_dir is not None
+            else None
+        )
         client = IncidentClient(
             self.url,
             self.me,
@@ -150,10 +181,26 @@ class WarroomApp(App[None]):
             backoff=self.backoff,
             join_code=self.join_code,
             cafile=self.cafile,
+            store=store,
+            clock=self.clock,
+            offline_after=self.offline_after,
         )
         self.client = client
         self._unsubscribe = client.subscribe(partial(self._on_client_change, client))
         client.start()
+        if client.restored:
+            count = len(client.restored)
+            self.notify(
+                f"{count} item{'s' if count != 1 else ''} typed in your last session "
+                f"had not reached the hub; {'it is' if count == 1 else 'they are'} sent again "
+                "now (marked ◷ until stored).",
+                title="Pending from last time",
+                timeout=10,
+            )
+            for command in client.restored:
+                future = client.results.get(command.id)
+                if future is not None:
+                    self._report_refusal_later(command, future)
         if len(self.screen_stack) > 1:
             self.switch_screen(ConsoleScreen(client))  # in place of the join screen
         else:
@@ -172,12 +219,61 @@ class WarroomApp(App[None]):
             self.run_worker(client.close(), exclusive=False)
 
     def _detach(self) -> IncidentClient | None:
-        """Forget the current client at once, so no change of it reaches the screens again."""
+        """Forget the current client at once, so no change of it reaches the screens again.
+
+        Its pending commands stay on disk and are sent when this person follows the incident
+        again (from this console or the next).
+        """
         client, self.client = self.client, None
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if client is not None:
+            client.detach_store()
         return client
+
+    def _report_refusal_later(
+        self, command: EventBase, future: asyncio.Future[Ack | Error]
+    ) -> None:
+        """A command restored from disk has no form waiting for it: a refusal is said here."""
+
+        def report(done: asyncio.Future[Ack | Error]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                return
+            reply = done.result()
+            if isinstance(reply, Error):
+                self.notify(f"{command.type.replace('_', ' ')}: {reply.message}",
+                            title="The hub refused a pending item", severity="error",
+                            timeout=10)  # fmt: skip
+
+        future.add_done_callback(report)
+
+    # --- quitting -------------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit; with commands the hub has not acknowledged, ask what becomes of them first."""
+        from warroom.console.screens.quit_prompt import QuitPrompt
+
+        client = self.client
+        if client is None or not client.outbox:
+            self.exit()
+            return
+        if not isinstance(self.screen, QuitPrompt):  # (ctrl+q in the prompt means keep)
+            self.push_screen(QuitPrompt())
+
+    def quit_keeping(self) -> None:
+        """Quit, leaving the pending commands on disk, and say in the terminal where they are."""
+        client = self.client
+        count = len(client.outbox) if client is not None else 0
+        if client is None or client.store is None or not count:
+            self.exit()
+            return
+        self.exit(
+            message=(
+                f"warroom: {count} item{'s' if count != 1 else ''} not yet on the hub "
+                f"{'is' if count == 1 else 'are'} kept in {client.store.path}.\n"
+                f"They are sent the next time {self.me} joins {client.incident_id} on {self.url}."
+            )
+        )
 
     def _on_client_change(self, client: IncidentClient, change: Change) -> None:
         if client is not self.client:
@@ -191,6 +287,8 @@ class WarroomApp(App[None]):
             targets.append(self.screen)
         if change.kind == "error" and change.error is not None and change.error.id is None:
             self.screen.post_message(HubMessage(change.error))
+        if change.kind == "warning" and change.message:
+            self.notify(change.message, title="Outbox", severity="warning", timeout=15)
         for screen in targets:
             screen.post_message(ClientChanged())
 

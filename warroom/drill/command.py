@@ -140,9 +140,11 @@ def _live(args: argparse.Namespace, scenario) -> int:  # noqa: ANN001
     print(f"Starting drill '{scenario.scenario.name}' at {args.speed:g}x speed ...", flush=True)
     live.start()
     try:
+        # No outbox on disk: the drill's hub lives and dies with this process.
         app = WarroomApp(
-            live.url, name, role, incident=live.incident_id, theme=args.theme, clock=live.clock
-        )
+            live.url, name, role, incident=live.incident_id, theme=args.theme, clock=live.clock,
+            outbox_dir=None,
+        )  # fmt: skip
         app.run()
     finally:
         live.stop()

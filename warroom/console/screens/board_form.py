@@ -31,6 +31,9 @@ REPLY_WAIT = 3.0
 
 Built = tuple[str, dict[str, Any]]
 
+#: A form's result when its command went to the outbox, not yet stored (no ``seq`` yet).
+QUEUED = 0
+
 
 class CommandForm(ModalScreen[int | None]):
     """A modal that builds one command from its fields and sends it to the hub."""
@@ -52,6 +55,10 @@ class CommandForm(ModalScreen[int | None]):
     #: What enter in a field does: send ("any"), move on and send from the last input ("last"),
     #: or always move on ("never": the form ends in lists, not inputs).
     ENTER_SENDS: ClassVar[Literal["any", "last", "never"]] = "any"
+    #: What the form closes with when its command is queued rather than acknowledged (the link is
+    #: down, or the hub is slow): ``None`` reads as "nothing sent"; a form whose opener must close
+    #: too (a preview over its template) says :data:`QUEUED`.
+    QUEUED_RESULT: ClassVar[int | None] = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form", classes="command-form"):
@@ -110,13 +117,13 @@ class CommandForm(ModalScreen[int | None]):
         if self.warroom.link != LinkStatus.LIVE:
             self._report_later(future)
             self.notify("Queued: it goes to the hub when the link is back.", timeout=5)
-            self.dismiss(None)
+            self.dismiss(self.QUEUED_RESULT)
             return
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), REPLY_WAIT)
         except TimeoutError:
             self._report_later(future)
-            self.dismiss(None)
+            self.dismiss(self.QUEUED_RESULT)
             return
         if isinstance(reply, Error):
             self.show_error(f"The hub refused: {reply.message}")

@@ -143,5 +143,6 @@ class UpdateForm(CommandForm):
         self.app.push_screen(UpdatePreview(draft), self._published)
 
     def _published(self, seq: int | None) -> None:
+        """The preview closed: published (a ``seq``) or queued (``QUEUED``) closes the template."""
         if seq is not None:
             self.dismiss(seq)

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.screens.board_form import Built, CommandForm
+from warroom.console.screens.board_form import QUEUED, Built, CommandForm
 from warroom.core.comms_state import Audience
 from warroom.core.state import IncidentState
 from warroom.core.update_text import Draft, clock_time, render
@@ -37,6 +37,8 @@ class UpdatePreview(CommandForm):
         ),
     ]
     HINT: ClassVar[str] = "ctrl+s publish · esc back to the template"
+    #: Queued while the link is down: the template under the preview closes too (it is sent).
+    QUEUED_RESULT: ClassVar[int | None] = QUEUED
 
     def __init__(self, draft: Draft) -> None:
         super().__init__()

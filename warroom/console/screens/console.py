@@ -106,6 +106,7 @@ class ConsoleScreen(Screen[None]):
         bar.state = client.state
         bar.link = client.status
         bar.pending = len(client.outbox)
+        bar.down_since = client.down_since
         bar.now = self.warroom.clock()
         for pane in self.query(IncidentPane):
             pane.state = client.state
@@ -121,6 +122,7 @@ class ConsoleScreen(Screen[None]):
 
     def _tick(self) -> None:
         self.query_one(StatusBar).now = self.warroom.clock()
+        self.client.check_link()  # reconnecting → offline on time, whatever the backoff
 
     def on_hub_message(self, message: HubMessage) -> None:
         error = message.error

@@ -116,7 +116,7 @@ class CommsPane(IncidentPane):
         schedule = self.query_one("#comms-schedule", Label)
         schedule.update(schedule_line(state))
         schedule.set_class(state.comms.open_episode is not None, "overdue")
-        self.query_one("#comms-who", Label).update(self._who_line(state))
+        self.query_one("#comms-who", Label).update(self._who_line(state) + self._queued_note())
         table = self.query_one("#comms-updates", DataTable)
         selected = table.cursor_row
         table.clear()
@@ -134,6 +134,17 @@ class CommsPane(IncidentPane):
             table.move_cursor(row=min(max(selected, 0), len(state.comms.updates) - 1))
         self._show_selected()
         self._announce_overdue(state)
+
+    def _queued_note(self) -> str:
+        """Updates this console published while the link was down: not on the hub yet."""
+        client = self.warroom.client
+        queued = (
+            [c for c in client.outbox.values() if c.type == "update_published"] if client else []
+        )
+        if not queued:
+            return ""
+        n = len(queued)
+        return f"\n◷ {n} update{'s' if n != 1 else ''} queued: published when the link is back."
 
     def _who_line(self, state: IncidentState) -> str:
         if not state.declared:
@@ -207,6 +218,10 @@ class CommsPane(IncidentPane):
         self.app.push_screen(UpdateForm(Audience(audience)), self._published)
 
     def _published(self, seq: int | None) -> None:
+        from warroom.console.screens.board_form import QUEUED
+
+        if seq == QUEUED:
+            return  # queued for when the link is back; the form has said so
         if seq is not None:
             self.notify(f"Update published (#{seq} on the timeline).", timeout=4)
 

@@ -47,7 +47,7 @@ class RosterPane(IncidentPane):
     def compose(self) -> ComposeResult:
         yield Label("Roles", classes="roster-heading")
         yield DataTable(id="roster-roles", cursor_type="row", zebra_stripes=False)
-        yield Label("People", classes="roster-heading")
+        yield Label("People", classes="roster-heading", id="roster-people-heading")
         yield DataTable(id="roster-people", cursor_type="row")
 
     def on_mount(self) -> None:
@@ -58,6 +58,9 @@ class RosterPane(IncidentPane):
         super().on_mount()
 
     def render_state(self, state: IncidentState) -> None:
+        # Without the hub for long, who is online is not known: say so rather than show the
+        # room as it was when the link dropped.
+        known = self.warroom.presence_known
         roles = self.query_one("#roster-roles", DataTable)
         selected = roles.cursor_row
         roles.clear()
@@ -67,12 +70,15 @@ class RosterPane(IncidentPane):
             else:
                 roles.add_row(
                     row.title,
-                    f"{row.holder}{'' if row.online else ' (offline)'}",
+                    f"{row.holder}{'' if row.online or not known else ' (offline)'}",
                     hhmm(row.since),
                     role_note(row),
                     key=row.role.value,
                 )
         roles.move_cursor(row=selected)
+        self.query_one("#roster-people-heading", Label).update(
+            "People" if known else "People · presence unknown: the hub is unreachable"
+        )
         people = self.query_one("#roster-people", DataTable)
         people.clear()
         for person in person_rows(state):
@@ -80,12 +86,12 @@ class RosterPane(IncidentPane):
             if person.offered is not None:
                 held = f"{held} (offered {SHORT_TITLES[person.offered]})".strip()
             people.add_row(
-                "●" if person.online else "○",
+                presence_mark(person.online, known, person.name == self.me),
                 person.name,
                 ROLE_TITLES[person.seat],
                 held or "—",
                 hhmm(person.joined_at),
-                "online" if person.online else hhmm(person.last_seen),
+                last_seen(person.online, known, person.name == self.me, person.last_seen),
                 key=person.name,
             )
         self.refresh_bindings()
@@ -149,6 +155,22 @@ class RosterPane(IncidentPane):
         from warroom.console.screens.read_in import ReadInScreen
 
         self.app.push_screen(ReadInScreen(full=True))
+
+
+def presence_mark(online: bool, known: bool = True, me: bool = False) -> str:
+    """● online, ○ not; ? when the hub has been unreachable for long (this console: ○)."""
+    if not known:
+        return "○" if me else "?"
+    return "●" if online else "○"
+
+
+def last_seen(online: bool, known: bool, me: bool, seen: datetime | None) -> str:
+    """The roster's last column: ``online``, the time they left, or what was last known."""
+    if known:
+        return "online" if online else hhmm(seen)
+    if me:
+        return "offline"  # this console has no link to the room
+    return "was online" if online else hhmm(seen)
 
 
 def role_note(row: RoleRow) -> str:

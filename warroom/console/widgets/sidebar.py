@@ -22,18 +22,24 @@ class TimelineTail(TimelineView, can_focus=False):
     """The newest entries in compact form; it follows the record and takes no keys."""
 
 
-def room_text(state: IncidentState) -> Text:
-    """Held roles (vacant ones too) and who is online."""
+def room_text(state: IncidentState, presence_known: bool = True, me: str = "") -> Text:
+    """Held roles (vacant ones too) and who is online (unknown while the hub is unreachable)."""
     text = Text()
     for role in HELD_ROLES:
         holder = state.holder(role)
         person = state.participants.get(holder) if holder else None
         mark = "●" if person is not None and person.online else "○"
+        if not presence_known:
+            mark = "○" if holder == me else "?"  # this console is cut off; others: unknown
         text.append(f"{ROLE_TITLES[role]:<19}", "bold")
         if holder:
             text.append(f"{mark} {holder}\n")
         else:
             text.append("vacant\n", "dim")
+    if not presence_known:
+        text.append("\nPresence unknown", "bold")
+        text.append(": the hub is unreachable")
+        return text
     online = sorted(state.online)
     text.append(f"\n{len(online)} online", "bold")
     if online:
@@ -57,7 +63,9 @@ class RoomSidebar(IncidentPane):
         yield TimelineTail(compact=True, id="sidebar-latest")
 
     def render_state(self, state: IncidentState) -> None:
-        self.query_one("#sidebar-room", Static).update(room_text(state))
+        self.query_one("#sidebar-room", Static).update(
+            room_text(state, self.warroom.presence_known, self.me)
+        )
         tail = self.query_one(TimelineTail)
         log = self.incident_log
         if len(log) < self._seen:

@@ -73,8 +73,11 @@ def next_update_text(shown: Countdown | None) -> str:
     return f"update {countdown(shown.remaining)}"
 
 
-def link_summary(link: LinkStatus, pending: int) -> str:
+def link_summary(link: LinkStatus, pending: int, down_for: timedelta | None = None) -> str:
+    """``● live``, ``◌ reconnecting · 2 pending``, ``○ offline for 12m · 2 pending``."""
     text = LINK_TEXT.get(link, str(link))
+    if link == LinkStatus.OFFLINE and down_for is not None:
+        text = f"{text} for {elapsed(down_for)}"
     return f"{text} · {pending} pending" if pending else text
 
 
@@ -91,6 +94,8 @@ class StatusBar(Widget):
     """Commands sent but not yet acknowledged by the hub."""
     now: reactive[datetime | None] = reactive(None, init=False)
     """The time ages and countdowns are measured to (from the app's clock)."""
+    down_since: reactive[datetime | None] = reactive(None, init=False)
+    """When the link to the hub was lost, while it is down."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="sb-top"):
@@ -119,6 +124,9 @@ class StatusBar(Widget):
     def watch_now(self) -> None:
         self.redraw()
 
+    def watch_down_since(self) -> None:
+        self.redraw()
+
     def redraw(self) -> None:
         if not self.is_mounted:
             return
@@ -132,7 +140,8 @@ class StatusBar(Widget):
         title = f"{drill}{state.title} · {state.incident_id}" if state.declared else "joining…"
         self.query_one("#sb-title", Label).update(title)
         link = self.query_one("#sb-link", Label)
-        link.update(link_summary(self.link, self.pending))
+        down_for = now - self.down_since if self.down_since is not None else None
+        link.update(link_summary(self.link, self.pending, down_for))
         link.set_class(self.link == LinkStatus.LIVE and not self.pending, "live")
         link.set_class(self.link != LinkStatus.LIVE, "down")
         link.set_class(self.pending > 0, "has-pending")
