@@ -353,7 +353,9 @@ class Hub:
             state = tentative.get(draft.incident_id, room.state)
 
         if item.vacant is not None and state.holder(item.vacant) is not None:
-            return _error(refuse("seat_taken", f"{state.holder(item.vacant)} took it first."), draft)
+            return _error(
+                refuse("seat_taken", f"{state.holder(item.vacant)} took it first."), draft
+            )
         if not item.by_hub:
             refusal = check_command(state, draft, item.actor, now)
             if refusal is not None:
@@ -964,4 +966,3 @@ def _new_id() -> UUID:
     import uuid
 
     return uuid.uuid4()
-

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.core.events import Actor, EventBase, Refusal, event, refuse
-from warroom.core.names import valid_incident_id
+from warroom.core.names import bare_name, confusable_with, valid_incident_id
 from warroom.core.roles import Role
 
 if TYPE_CHECKING:
@@ -130,15 +130,20 @@ def verify_join_code(access: AccessState, code_id: str, secret: str) -> JoinCode
 def check_guest(state: IncidentState, code: JoinCode, name: str, seat: Role) -> Refusal | None:
     """Whether a guest holding ``code`` may be in the incident as ``name`` in ``seat``.
 
-    A guest may not take a name someone else entered with a hub token: a join code must never
-    let its holder speak as a member of the team.
+    ``name`` carries the guest marker. It may not look like anyone else's name in the incident
+    (a member's above all): a join code must never let its holder pass for a member of the team.
     """
     if not code.allows_seat(seat):
         allowed = "an observer" if code.seat_limit == SeatLimit.OBSERVER else "any seat but IC"
         return refuse("forbidden", f"This join code lets you in as {allowed}, not as {seat}.")
-    if name in state.participants and not state.is_guest(name):
+    other = confusable_with(name, state.participants)
+    if other is not None:
+        if state.is_guest(other):
+            return refuse("bad_name", f"{name!r} looks like {other!r}; join under another name.")
         return refuse(
-            "forbidden", f"{name!r} is taken by a member of the team; join under another name."
+            "forbidden",
+            f"{bare_name(name)!r} is taken by a member of the team ({other}); join under "
+            "another name.",
         )
     return None
 

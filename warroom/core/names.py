@@ -130,11 +130,7 @@ def skeleton(name: str) -> str:
 
 def valid_incident_id(value: str) -> bool:
     """3-40 ASCII letters, digits or '-' (``inc-٣٣٣`` and ``inc-ＡＢＣ`` are not)."""
-    return (
-        3 <= len(value) <= 40
-        and value.isascii()
-        and all(c.isalnum() or c == "-" for c in value)
-    )
+    return 3 <= len(value) <= 40 and value.isascii() and all(c.isalnum() or c == "-" for c in value)
 
 
 def _scripts(name: str) -> set[str]:
