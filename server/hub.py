@@ -29,6 +29,7 @@ from server.limits import TokenBucket, slow_down_message
 from server.rooms import Conn, IdIndex, Room, Stored
 from server.storage import Store
 from warroom import __version__
+from warroom.core import timers
 from warroom.core.access import GuestAdmitted, JoinCode, check_guest
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import Actor, EventBase, Refusal, refuse
@@ -54,7 +55,6 @@ from warroom.core.roles import HELD_ROLES, HUB_ACTOR, Role
 from warroom.core.rules import check_command
 from warroom.core.settings import HubSettings
 from warroom.core.state import IncidentState
-from warroom.core.timers import due
 
 log = logging.getLogger("warroom.hub")
 
@@ -181,20 +181,23 @@ class Hub:
         recorded = 0
         now = self.clock()
         for room in list(self.rooms.values()):
-            # A timer event that is refused (or already stored) is set aside for this tick, so
-            # it can never hold up the other timers of the incident.
-            set_aside: set[UUID] = set()
-            for _ in range(50):
-                drafts = [d for d in due(room.state, now) if d.id not in set_aside]
-                if not drafts:
-                    break
-                reply = await self.record_by_hub(room.incident_id, drafts[0])
-                if isinstance(reply, Error):
-                    log.error("timer event refused: %s", reply.message)
-                    set_aside.add(drafts[0].id)
-                elif reply.duplicate:
-                    set_aside.add(drafts[0].id)
-                else:
+            # Each timer rule on its own: one whose event is refused (or whose code fails) is
+            # set aside until the next tick and never holds up the other timers of the incident.
+            for rule in timers.TIMERS:
+                for _ in range(50):
+                    try:
+                        drafts = timers.due_from(rule, room.state, now)
+                    except Exception:
+                        log.exception("timer %s failed", getattr(rule, "__name__", rule))
+                        break
+                    if not drafts:
+                        break
+                    reply = await self.record_by_hub(room.incident_id, drafts[0])
+                    if isinstance(reply, Error):
+                        log.error("timer event refused: %s", reply.message)
+                        break
+                    if reply.duplicate:
+                        break
                     recorded += 1
         return recorded
 
