@@ -919,6 +919,8 @@ def _lookalike_in(state: IncidentState, name: str, guest: bool) -> str | None:
     A team member is compared with the other members only (guests are marked, and a guest must
     never keep a member out); a guest with everyone.
     """
+    if name in state.participants:
+        return None  # the same person again, checked when they first joined
     others = (p for p in state.participants if guest or not state.is_guest(p))
     return confusable_with(name, others)
 

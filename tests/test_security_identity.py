@@ -656,3 +656,30 @@ async def test_a_refused_repeat_hello_does_not_leave_the_person_online(tmp_path)
             lambda: not server.hub.rooms[incident].state.participants["guest:vic"].online
         )
         await ana.close()
+
+
+async def test_guests_show_as_guests_in_the_export_and_the_postmortem(tmp_path):
+    import sqlite3
+
+    from warroom.export.exporter import export_incidents
+    from warroom.export.postmortem import draft
+    from warroom.export.sources import DatabaseSource
+
+    db = tmp_path / "hub.db"
+    async with running_hub(db, tokens=dict(TOKENS)) as server:
+        incident = await declare_incident(server.url, name="ana", token=TOKENS["oncall"])
+        ana = await client(server.url, "ana", "ic", incident, token=TOKENS["oncall"])
+        code = await code_for(ana, incident)
+        vic = guest_client(server.url, "vic", "responder", incident, code)
+        await vic.wait_synced()
+        assert (await vic.post("board_item_added", kind="fact", text="pool is 10")).op == "ack"
+        assert (await vic.post("note_added", text="vendor side looks fine")).op == "ack"
+        await vic.close()
+        await ana.close()
+        text = draft(None, list(server.store.events(incident)))
+    assert "guest:vic" in text
+    out = tmp_path / "export.db"
+    export_incidents(DatabaseSource(db), out, [incident])
+    with sqlite3.connect(out) as conn:
+        actors = {row[0] for row in conn.execute("SELECT actor FROM timeline")}
+    assert "guest:vic" in actors and "vic" not in actors

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from warroom.core.roles import HUB_ACTOR
@@ -121,6 +121,7 @@ def confusable_with(name: str, others: Iterable[str]) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def skeleton(name: str) -> str:
     """A key equal for names that look alike (see the module docstring)."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
