@@ -92,8 +92,9 @@ class HubServer:
             )
             raise HubConfigError(
                 f"Refusing to listen on {config.host} without {missing}: anyone on the network "
-                "could read the incident or join and write. Give --token and --certfile/--keyfile, "
-                "listen on 127.0.0.1, or pass --insecure if you really mean it."
+                "could read the incident or join and write. Register people (warroom people add) "
+                "or give --token, and --certfile/--keyfile; listen on 127.0.0.1, or pass "
+                "--insecure if you really mean it."
             )
         self.ssl = None
         if config.certfile is not None:

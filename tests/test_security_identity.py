@@ -683,3 +683,16 @@ async def test_guests_show_as_guests_in_the_export_and_the_postmortem(tmp_path):
     with sqlite3.connect(out) as conn:
         actors = {row[0] for row in conn.execute("SELECT actor FROM timeline")}
     assert "guest:vic" in actors and "vic" not in actors
+
+
+def test_registered_people_count_as_tokens_for_listening_beyond_loopback(tmp_path):
+    from server.app import HubConfig, HubConfigError, HubServer
+
+    db = tmp_path / "hub.db"
+    with pytest.raises(HubConfigError, match="without a token and TLS"):
+        HubServer(HubConfig(host="0.0.0.0", port=0, db=db))
+    assert not db.exists()  # refused before anything was written
+    assert people(db, "add", "dana").returncode == 0
+    with pytest.raises(HubConfigError) as refused:
+        HubServer(HubConfig(host="0.0.0.0", port=0, db=db))
+    assert str(refused.value).startswith("Refusing to listen on 0.0.0.0 without TLS:")
