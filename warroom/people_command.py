@@ -57,10 +57,11 @@ def cmd_people(args: argparse.Namespace) -> int:
             print(f"Personal token for {name} (shown once; the hub keeps only its digest):\n")
             print(f"    {token}\n")
             print(
-                f"Give it to {name} privately. They put it in their config file\n"
-                f'(~/.config/warroom/config.toml, mode 600) as  token = "{token[:8]}..."\n'
-                "or in the WARROOM_TOKEN environment variable, and join as "
-                f"--name {_quoted(name)}."
+                f"Give it to {name} privately. They keep it in their config file\n"
+                '(~/.config/warroom/config.toml, mode 600) as a line  token = "wrp_..."\n'
+                "or in the WARROOM_TOKEN environment variable, and join with "
+                f"--name {_quoted(name)}.\nIt lets them in as {name} and nobody else; "
+                f"`warroom people revoke {_quoted(name)}` ends it."
             )
         elif args.people_command == "revoke":
             name = people.revoke(args.name)
