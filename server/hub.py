@@ -758,7 +758,10 @@ class Hub:
             if refusal is not None:
                 self.send_direct(conn, refusal)
                 return
-        lookalike = _lookalike_in(room.state, conn.name, credential.guest)
+        # A name proven by a personal token is never kept out by a look-alike that got in
+        # first (before the person was registered, look-alikes of them were not refused yet).
+        proven = credential.kind == CredentialKind.PERSON
+        lookalike = None if proven else _lookalike_in(room.state, conn.name, credential.guest)
         if lookalike is not None:
             self.send_direct(
                 conn,

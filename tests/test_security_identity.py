@@ -696,3 +696,21 @@ def test_registered_people_count_as_tokens_for_listening_beyond_loopback(tmp_pat
     with pytest.raises(HubConfigError) as refused:
         HubServer(HubConfig(host="0.0.0.0", port=0, db=db))
     assert str(refused.value).startswith("Refusing to listen on 0.0.0.0 without TLS:")
+
+
+async def test_a_look_alike_who_got_in_first_never_keeps_the_registered_person_out(tmp_path):
+    db = tmp_path / "hub.db"
+    async with running_hub(db, tokens=dict(TOKENS)) as server:
+        incident = await declare_incident(server.url, name="ana", token=TOKENS["oncall"])
+        squatter = await Wire.open(server.url, SHARED)
+        await squatter.hello("DANA")
+        assert (await squatter.join(incident))["op"] == "joined"
+        token = token_of((await asyncio.to_thread(people, db, "add", "dana")).stdout)
+        dana = await Wire.open(server.url, {"Authorization": f"Bearer {token}"})
+        assert (await dana.hello("dana"))["op"] == "welcome"
+        assert (await dana.join(incident))["op"] == "joined"
+        # From the registration on, nobody else gets in under a look-alike.
+        late = await Wire.open(server.url, SHARED)
+        assert (await late.hello("Dana"))["code"] == "bad_name"
+        for wire in (squatter, dana, late):
+            await wire.close()
