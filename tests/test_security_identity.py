@@ -184,6 +184,8 @@ async def test_a_guest_can_never_claim_be_offered_or_hold_the_ic_role(tmp_path):
         # Offered: the IC cannot offer the role to a guest (another role, yes).
         reply = await ana.post("handoff_offered", offered_role="ic", to="guest:vic")
         assert reply.op == "error" and reply.code == "forbidden" and "guest" in reply.message
+        offer = await ana.post("handoff_offered", offered_role="ic", to="bo")  # a member: yes
+        assert offer.op == "ack"
         # The IC goes offline: the guest still cannot claim, a team member can.
         await ana.close()
         await eventually(lambda: not server.hub.rooms[incident].state.participants["ana"].online)
