@@ -17,6 +17,7 @@ from websockets.http11 import Request, Response
 
 from server.credentials import Credential, authenticate
 from server.hub import Hub, HubLimits, abort_if_open
+from server.people import People, anyone_registered, match_person
 from server.storage import DEFAULT_DURABILITY, Store
 from server.tls import TLSConfigError, server_context
 from server.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
@@ -44,6 +45,8 @@ class HubConfig:
     settings: HubSettings = field(default_factory=HubSettings)
     limits: HubLimits = field(default_factory=HubLimits)
     timer_interval: float = 1.0
+    #: Seconds between checks for revoked personal tokens on open connections.
+    people_interval: float = 1.0
     insecure: bool = False
     #: PEM certificate (chain) and key: the hub then speaks wss:// (TLS) only.
     certfile: Path | None = None
@@ -80,16 +83,18 @@ class HubServer:
 
     def __init__(self, config: HubConfig, clock: Clock = utc_now) -> None:
         exposed = not is_loopback(config.host) and not config.insecure
-        if exposed and not (config.tokens and config.certfile):
+        has_tokens = bool(config.tokens) or (exposed and anyone_registered(config.db))
+        if exposed and not (has_tokens and config.certfile):
             missing = " and ".join(
                 what
-                for what, given in (("a token", config.tokens), ("TLS", config.certfile))
+                for what, given in (("a token", has_tokens), ("TLS", config.certfile))
                 if not given
             )
             raise HubConfigError(
                 f"Refusing to listen on {config.host} without {missing}: anyone on the network "
-                "could read the incident or join and write. Give --token and --certfile/--keyfile, "
-                "listen on 127.0.0.1, or pass --insecure if you really mean it."
+                "could read the incident or join and write. Register people (warroom people add) "
+                "or give --token, and --certfile/--keyfile; listen on 127.0.0.1, or pass "
+                "--insecure if you really mean it."
             )
         self.ssl = None
         if config.certfile is not None:
@@ -102,10 +107,14 @@ class HubServer:
             self.store = Store(config.db, durability=config.durability)
         except ValueError as exc:
             raise HubConfigError(str(exc)) from exc
+        #: The team's personal tokens, in the same database file (``warroom people``).
+        self.people = People(config.db)
         self.hub = Hub(self.store, settings=config.settings, clock=clock, limits=config.limits)
+        self.hub.registered = lambda: set(self.people.active())
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None
         self._timers: asyncio.Task[None] | None = None
+        self._people_watch: asyncio.Task[None] | None = None
         self.port: int = config.port
 
     @property
@@ -138,11 +147,26 @@ class HubServer:
             self.port = sockets[0].getsockname()[1]
         if self.config.timer_interval > 0:
             self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
+        self._people_watch = asyncio.create_task(self._watch_people(self.config.people_interval))
+
+    async def _watch_people(self, interval: float) -> None:
+        """Cut off connections whose personal token was revoked (or replaced) since they opened."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                # A read in WAL mode: it never waits for a writer, so it is fine on the loop.
+                active = self.people.active()
+            except Exception:  # a busy or broken table must not take the hub down
+                log.exception("could not read the people table")
+                continue
+            self.hub.drop_revoked_people(active)
 
     async def stop(self) -> None:
         """Close every connection with 1001 (going away), finish writes, close the database."""
         if self._timers is not None:
             self._timers.cancel()
+        if self._people_watch is not None:
+            self._people_watch.cancel()
         await self.webhooks.close()
         if self._server is not None:
             self.hub._closing = True
@@ -159,6 +183,7 @@ class HubServer:
                 await self._server.wait_closed()
         await self.hub.stop()
         self.store.close()
+        self.people.close()
 
     async def serve_until_signalled(self) -> None:
         """Run until SIGTERM or Ctrl-C, then stop cleanly."""
@@ -177,8 +202,17 @@ class HubServer:
 
     # --- HTTP ---------------------------------------------------------------------------------
     def authorised(self, request: Request) -> Credential | None:
-        """What the request was let in with (token, join code, open hub); None if refused."""
-        return authenticate(request.headers, self.config.tokens, self._incident_state)
+        """What the request was let in with (personal token, shared token, join code, open
+        hub); None if refused. The people table is read on every handshake, so a revoked token
+        is refused at once."""
+        active = self.people.active()
+        return authenticate(
+            request.headers,
+            self.config.tokens,
+            self._incident_state,
+            person=lambda presented: match_person(presented, active),
+            has_people=bool(active),
+        )
 
     def _incident_state(self, incident_id: str) -> IncidentState | None:
         room = self.hub.rooms.get(incident_id)

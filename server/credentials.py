@@ -1,4 +1,9 @@
-"""Who is knocking: a hub token, an incident's join code, or nobody (an open hub on loopback).
+"""Who is knocking: a person's token, a shared hub token, an incident's join code, or nobody
+(an open hub on loopback).
+
+A personal token proves a name (see ``server.people``). A shared hub token proves only that its
+holder was given the token: the name they say in ``hello`` is taken on trust, except that it may
+not be a registered person's. A join code makes its holder a guest of one incident.
 
 Every secret is compared in constant time, and no secret is ever written to a log: the hub logs
 a token's *name* and a join code's public id, and ``warroom.redact`` scrubs the handshake headers
@@ -10,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from warroom.core.access import JOIN_CODE_HEADER, parse_join_code, verify_join_code
@@ -18,18 +23,24 @@ from warroom.core.state import IncidentState
 
 
 class CredentialKind(StrEnum):
-    OPEN = "open"  # a hub without tokens (loopback only)
+    OPEN = "open"  # a hub without tokens or people (loopback only)
+    PERSON = "person"  # a personal token: that one person, every incident on the hub
     TOKEN = "token"  # a hub token: every incident on the hub
     CODE = "code"  # a join code: one incident, as a guest
 
 
 @dataclass(frozen=True)
 class Credential:
-    """What a connection was let in with. ``name`` is the token's name or the code's public id."""
+    """What a connection was let in with.
+
+    ``name`` is the person's name, the shared token's name or the join code's public id.
+    """
 
     kind: CredentialKind
     name: str = ""
     incident_id: str = ""
+    #: For a personal token, the digest it matched: a token replaced since no longer counts.
+    digest: str = field(default="", repr=False, compare=False)
 
     @property
     def guest(self) -> bool:
@@ -39,6 +50,8 @@ class Credential:
         """For logs: never the secret."""
         if self.guest:
             return f"join code {self.name} of {self.incident_id}"
+        if self.kind == CredentialKind.PERSON:
+            return f"personal token of {self.name!r}"
         return f"token {self.name!r}" if self.kind == CredentialKind.TOKEN else "open hub"
 
 
@@ -46,6 +59,8 @@ OPEN = Credential(CredentialKind.OPEN)
 
 #: The hub's current state of an incident by id (None if there is no such incident).
 StateLookup = Callable[[str], IncidentState | None]
+#: The registered person a presented token belongs to (None if it is nobody's live token).
+PersonLookup = Callable[[str], str | None]
 
 
 def _digest(value: str) -> bytes:
@@ -74,13 +89,20 @@ def authenticate(
     headers: Mapping[str, str],
     tokens: Mapping[str, str],
     incident_state: StateLookup,
+    person: PersonLookup | None = None,
+    has_people: bool = False,
 ) -> Credential | None:
     """The credential a request presents, or None if it must be refused with 401.
 
-    A valid hub token wins over a join code. On an open hub (no tokens) anyone on loopback is
-    let in, but someone who presents a join code is still treated as that code's guest.
+    A personal token wins, then a shared hub token, then a join code. On an open hub (no shared
+    tokens and nobody registered) anyone on loopback is let in, but someone who presents a join
+    code is still treated as that code's guest.
     """
     presented = bearer(headers)
+    if presented is not None and person is not None:
+        name = person(presented)
+        if name is not None:
+            return Credential(CredentialKind.PERSON, name, digest=_digest(presented).hex())
     if presented is not None and tokens:
         name = match_token(presented, tokens)
         if name is not None:
@@ -88,7 +110,7 @@ def authenticate(
     code_text = headers.get(JOIN_CODE_HEADER)
     if code_text:
         return admit_code(code_text, incident_state)
-    if not tokens:
+    if not tokens and not has_people:
         return OPEN
     return None
 

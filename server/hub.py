@@ -24,17 +24,19 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from server.credentials import OPEN, Credential
+from server.credentials import OPEN, Credential, CredentialKind
 from server.limits import TokenBucket, slow_down_message
 from server.rooms import Conn, IdIndex, Room, Stored
 from server.storage import Store
 from warroom import __version__
+from warroom.core import timers
 from warroom.core.access import GuestAdmitted, JoinCode, check_guest
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
 from warroom.core.incident import ParticipantJoined, ParticipantLeft, RoleAssigned
 from warroom.core.log import EventError, parse_event
+from warroom.core.names import BadName, check_name, confusable_with, valid_incident_id
 from warroom.core.protocol import (
     Ack,
     Command,
@@ -53,7 +55,6 @@ from warroom.core.roles import HELD_ROLES, HUB_ACTOR, Role
 from warroom.core.rules import check_command
 from warroom.core.settings import HubSettings
 from warroom.core.state import IncidentState
-from warroom.core.timers import due
 
 log = logging.getLogger("warroom.hub")
 
@@ -78,6 +79,8 @@ class Pending:
     conn: Conn | None = None
     #: Hub-made events skip the client rules (the hub is the authority on its own events).
     by_hub: bool = False
+    #: A seat taken on joining: recorded only if the seat is still vacant when it is written.
+    vacant: Role | None = None
     done: asyncio.Future[Ack | Error] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -132,6 +135,8 @@ class Hub:
         self.after_store: list[Callable[[EventBase], None]] = []
         #: What each connection was let in with (filled in by the server's handshake check).
         self.credentials: WeakKeyDictionary[Any, Credential] = WeakKeyDictionary()
+        #: Names of the registered people (``warroom people``); set by the server.
+        self.registered: Callable[[], set[str]] = set
         self.after_store.append(self._disconnect_revoked)
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -156,7 +161,7 @@ class Hub:
             for event in self.store.events(incident_id):
                 state = apply(state, event)
                 room.log.append(event_frame(event))
-                self.ids[event.id] = Stored(incident_id, event.seq)
+                self.ids[event.id] = Stored(incident_id, event.seq, event.actor)
             room.state = state
             self.rooms[incident_id] = room
 
@@ -176,15 +181,23 @@ class Hub:
         recorded = 0
         now = self.clock()
         for room in list(self.rooms.values()):
-            for _ in range(50):
-                drafts = due(room.state, now)
-                if not drafts:
-                    break
-                reply = await self.record_by_hub(room.incident_id, drafts[0])
-                if isinstance(reply, Error):
-                    log.error("timer event refused: %s", reply.message)
-                    break
-                if not reply.duplicate:
+            # Each timer rule on its own: one whose event is refused (or whose code fails) is
+            # set aside until the next tick and never holds up the other timers of the incident.
+            for rule in timers.TIMERS:
+                for _ in range(50):
+                    try:
+                        drafts = timers.due_from(rule, room.state, now)
+                    except Exception:
+                        log.exception("timer %s failed", getattr(rule, "__name__", rule))
+                        break
+                    if not drafts:
+                        break
+                    reply = await self.record_by_hub(room.incident_id, drafts[0])
+                    if isinstance(reply, Error):
+                        log.error("timer event refused: %s", reply.message)
+                        break
+                    if reply.duplicate:
+                        break
                     recorded += 1
         return recorded
 
@@ -198,12 +211,19 @@ class Hub:
 
     # --- recording ----------------------------------------------------------------------------
     async def record_by_hub(
-        self, incident_id: str, draft: EventBase, actor: Actor | None = None
+        self,
+        incident_id: str,
+        draft: EventBase,
+        actor: Actor | None = None,
+        vacant: Role | None = None,
     ) -> Ack | Error:
         """Record an event the hub itself decided on (presence, timers)."""
         draft = draft.model_copy(update={"incident_id": incident_id})
         item = Pending(
-            draft=draft, actor=actor or Actor(name=HUB_ACTOR, seat=Role.HUB), by_hub=True
+            draft=draft,
+            actor=actor or Actor(name=HUB_ACTOR, seat=Role.HUB),
+            by_hub=True,
+            vacant=vacant,
         )
         await self.queue.put(item)
         return await item.done
@@ -240,7 +260,7 @@ class Hub:
             outcome = self._admit(item, now, tentative, new_rooms, in_batch)
             if isinstance(outcome, EventBase):
                 accepted.append((item, outcome))
-                in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq)
+                in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
                 replies.append(
                     (item, Ack(id=outcome.id, incident=outcome.incident_id, seq=outcome.seq))
                 )
@@ -255,7 +275,7 @@ class Hub:
             for _, event in accepted:
                 room = self.rooms[event.incident_id]
                 room.log.append(event_frame(event))
-                self.ids[event.id] = Stored(event.incident_id, event.seq)
+                self.ids[event.id] = Stored(event.incident_id, event.seq, event.actor)
                 touched.add(room)
             for incident_id, state in tentative.items():
                 self.rooms[incident_id].state = state
@@ -292,8 +312,25 @@ class Hub:
     ) -> EventBase | Error:
         """Decide one command against the state as it will be after the earlier ones."""
         draft = item.draft
+        # Idempotency, checked only once the connection was let speak in this incident (see
+        # ``_command``): a retry of one's own stored command is acknowledged again; an id stored
+        # by someone else, or in another incident, is refused without saying where it is.
         stored = self.ids.get(draft.id) or in_batch.get(draft.id)
+        if stored is not None and item.by_hub and stored.actor != HUB_ACTOR:
+            # Only in a record made before client ids were kept apart from the hub's: the
+            # hub's event takes a fresh id rather than being mistaken for the client's.
+            draft = draft.model_copy(update={"id": _new_id()})
+            stored = None
         if stored is not None:
+            same_incident = stored.incident_id == draft.incident_id or (
+                draft.type == "incident_declared" and not draft.incident_id
+            )
+            if not same_incident or stored.actor != item.actor.name:
+                return _error(
+                    refuse("id_taken", "This id is already used by another event; send the "
+                           "command with a fresh id."),
+                    draft,
+                )  # fmt: skip
             return Ack(id=draft.id, incident=stored.incident_id, seq=stored.seq, duplicate=True)  # type: ignore[return-value]
 
         if draft.type == "incident_declared":
@@ -302,9 +339,10 @@ class Hub:
                 return _error(
                     refuse("already_declared", f"Incident {incident_id} already exists."), draft
                 )
-            if not _valid_incident_id(incident_id):
+            if not valid_incident_id(incident_id):
                 return _error(
-                    refuse("invalid", "An incident id is 3-40 letters, digits or '-'."), draft
+                    refuse("invalid", "An incident id is 3-40 ASCII letters, digits or '-'."),
+                    draft,
                 )
             state = IncidentState()
             draft = draft.model_copy(update={"incident_id": incident_id})
@@ -317,6 +355,10 @@ class Hub:
                 )
             state = tentative.get(draft.incident_id, room.state)
 
+        if item.vacant is not None and state.holder(item.vacant) is not None:
+            return _error(
+                refuse("seat_taken", f"{state.holder(item.vacant)} took it first."), draft
+            )
         if not item.by_hub:
             refusal = check_command(state, draft, item.actor, now)
             if refusal is not None:
@@ -533,28 +575,7 @@ class Hub:
             self.send_direct(conn, Error(code=exc.code, message=exc.message, id=_id_of(raw)))
             return
         if isinstance(msg, Hello):
-            if conn.greeted and (msg.name != conn.name):
-                self.send_direct(
-                    conn, Error(code="bad_message", message="This connection already said hello.")
-                )
-                return
-            conn.name, conn.seat = msg.name.strip(), msg.role
-            if not conn.name or msg.role == Role.HUB:
-                conn.name = ""
-                self.send_direct(
-                    conn,
-                    Error(
-                        code="bad_message",
-                        message="hello needs a name and a role a person can hold.",
-                    ),
-                )
-                return
-            refusal = self._hello_refusal(conn)
-            if refusal is not None:
-                conn.name = ""
-                self.send_direct(conn, refusal)
-                return
-            self.send_direct(conn, Welcome(hub=__version__, name=conn.name, role=conn.seat))
+            self._hello(conn, msg)
         elif isinstance(msg, Ping):
             self.send_direct(conn, Pong(at=self.clock()))
         elif not conn.greeted:
@@ -569,6 +590,80 @@ class Hub:
             await self._join(conn, msg)
         elif isinstance(msg, Command):
             await self._command(conn, msg)
+
+    def _hello(self, conn: Conn, msg: Hello) -> None:
+        """Who this connection speaks as: the name its credential allows, fixed once welcomed.
+
+        A refused ``hello`` changes nothing: a connection that was welcomed keeps its name and
+        seat (and its presence), one that was not stays unwelcomed.
+        """
+        if msg.role == Role.HUB:
+            self.send_direct(
+                conn, Error(code="bad_message", message="hello needs a role a person can hold.")
+            )
+            return
+        name_or_error = self._identify(conn, msg.name)
+        if isinstance(name_or_error, Error):
+            self.send_direct(conn, name_or_error)
+            return
+        name = name_or_error
+        if conn.greeted and name != conn.name:
+            self.send_direct(
+                conn, Error(code="bad_message", message="This connection already said hello.")
+            )
+            return
+        previous = conn.name, conn.seat
+        conn.name, conn.seat = name, msg.role
+        refusal = self._hello_refusal(conn)
+        if refusal is not None:
+            conn.name, conn.seat = previous
+            self.send_direct(conn, refusal)
+            return
+        self.send_direct(conn, Welcome(hub=__version__, name=conn.name, role=conn.seat))
+
+    def _identify(self, conn: Conn, said: str) -> str | Error:
+        """The name ``said`` in ``hello``, normalised, if this connection's credential allows it.
+
+        A personal token speaks only as its person. A shared token or an open hub may not use a
+        registered person's name, nor one that looks like it. A join code's holder is recorded
+        as ``guest:NAME``, and NAME may not look like a registered person's.
+        """
+        credential = self.credential_of(conn)
+        try:
+            name = check_name(said, guest=credential.guest)
+        except BadName as exc:
+            return Error(code="bad_name", message=str(exc))
+        if credential.kind == CredentialKind.PERSON:
+            if name != credential.name:
+                return Error(
+                    code="wrong_name",
+                    message=f"Your token is {credential.name}'s; it cannot speak as {name!r}.",
+                )
+            return name
+        registered = self.registered()
+        if name in registered:
+            return Error(
+                code="wrong_name",
+                message=f"{name!r} is a registered person on this hub; connect with their "
+                "personal token (warroom people add).",
+            )
+        lookalike = confusable_with(name, registered)
+        if lookalike is not None:
+            return Error(
+                code="bad_name",
+                message=f"{name!r} looks like {lookalike!r}, a registered person; "
+                "choose another name.",
+            )
+        return name
+
+    def drop_revoked_people(self, active: dict[str, str]) -> None:
+        """Cut off every connection whose personal token is no longer live."""
+        for conn in list(self.conns):
+            credential = self.credential_of(conn)
+            if credential.kind == CredentialKind.PERSON and (
+                active.get(credential.name) != credential.digest
+            ):
+                self._drop(conn, 1008, "your personal token was revoked")
 
     async def _command(self, conn: Conn, msg: Command) -> None:
         data = dict(msg.command)
@@ -589,6 +684,32 @@ class Hub:
         except EventError as exc:
             self.refused += 1
             self.send_direct(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
+            return
+        if draft.id.version == 5:
+            self.refused += 1
+            self.send_direct(
+                conn,
+                Error(
+                    code="invalid",
+                    id=draft.id,
+                    message="Command ids must be random (UUID version 4); version 5 ids are "
+                    "kept for the hub's own events.",
+                ),
+            )
+            return
+        if draft.type != "incident_declared" and (
+            conn.room is None or conn.room.incident_id != draft.incident_id
+        ):
+            self.refused += 1
+            self.send_direct(
+                conn,
+                Error(
+                    code="not_joined",
+                    id=draft.id,
+                    message=f"Join {draft.incident_id or 'the incident'} on this connection "
+                    "before acting in it.",
+                ),
+            )
             return
         if conn.reader_only:
             self.refused += 1
@@ -637,6 +758,20 @@ class Hub:
             if refusal is not None:
                 self.send_direct(conn, refusal)
                 return
+        # A name proven by a personal token is never kept out by a look-alike that got in
+        # first (before the person was registered, look-alikes of them were not refused yet).
+        proven = credential.kind == CredentialKind.PERSON
+        lookalike = None if proven else _lookalike_in(room.state, conn.name, credential.guest)
+        if lookalike is not None:
+            self.send_direct(
+                conn,
+                Error(
+                    code="bad_name",
+                    message=f"{conn.name!r} looks like {lookalike!r}, who is in this incident; "
+                    "join under another name.",
+                ),
+            )
+            return
         if conn.room is not None:
             await self._leave(conn)
         # Presence is recorded before the replay starts, so a console that is synced has
@@ -661,12 +796,19 @@ class Hub:
             )
             # Someone who asks for a vacant seat (scribe, comms, lead, or IC when nobody leads)
             # takes it; an occupied seat makes them a responder until the IC assigns them.
+            # The writer takes it only if it is still vacant then, so of two consoles asking at
+            # once exactly one gets it; the other is told, and acts as a responder.
             if conn.seat in HELD_ROLES and room.state.holder(conn.seat) is None:
-                await self.record_by_hub(
+                taken = await self.record_by_hub(
                     room.incident_id,
                     RoleAssigned(id=_new_id(), assigned_role=conn.seat, holder=conn.name),
                     actor=actor,
+                    vacant=conn.seat,
                 )
+                if isinstance(taken, Error) and taken.code == "seat_taken":
+                    self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
+            elif conn.seat in HELD_ROLES and room.state.holder(conn.seat) != conn.name:
+                self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
         self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
         conn.cursor = msg.since
         conn.synced_pending = True
@@ -774,6 +916,28 @@ def abort_if_open(ws: ServerConnection) -> None:
         ws.transport.abort()
 
 
+def _lookalike_in(state: IncidentState, name: str, guest: bool) -> str | None:
+    """A name in the incident that looks like ``name`` without being it.
+
+    A team member is compared with the other members only (guests are marked, and a guest must
+    never keep a member out); a guest with everyone.
+    """
+    if name in state.participants:
+        return None  # the same person again, checked when they first joined
+    others = (p for p in state.participants if guest or not state.is_guest(p))
+    return confusable_with(name, others)
+
+
+def _seat_taken(seat: Role, holder: str | None) -> Error:
+    """Told to someone who asked for a held seat that someone else holds."""
+    who = holder or "someone else"
+    return Error(
+        code="seat_taken",
+        message=f"The {seat} seat is held by {who}; you joined as a responder. "
+        "Ask the IC to assign it to you.",
+    )
+
+
 def _live_code(room: Room, credential: Credential) -> JoinCode | None:
     """The join code a guest entered with, if it still stands in that incident."""
     code = room.state.access.codes.get(credential.name)
@@ -810,7 +974,3 @@ def _new_id() -> UUID:
     import uuid
 
     return uuid.uuid4()
-
-
-def _valid_incident_id(value: str) -> bool:
-    return 3 <= len(value) <= 40 and all(c.isalnum() or c == "-" for c in value)

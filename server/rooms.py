@@ -66,6 +66,8 @@ class Stored:
 
     incident_id: str
     seq: int
+    #: Who it was stored for: a retry is acknowledged only to the same name.
+    actor: str = ""
 
 
 IdIndex = dict[UUID, Stored]

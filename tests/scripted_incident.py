@@ -192,12 +192,14 @@ class Script:
             person.start()
             await person.wait_synced()
         self.people[name] = person
-        await eventually(lambda: self.state.participants.get(name) is not None)
+        # The hub's name for them: a guest is recorded as ``guest:NAME``.
+        await eventually(lambda: self.state.participants.get(person.name) is not None)
 
     async def leave(self, name: str) -> None:
         """Close someone's console and wait for the hub to record that they went offline."""
-        await self.people.pop(name).close()
-        await eventually(lambda: not self.state.participants[name].online)
+        person = self.people.pop(name)
+        await person.close()
+        await eventually(lambda: not self.state.participants[person.name].online)
 
     async def do(self, name: str, event_type: str, **payload: Any) -> Ack:
         """``name`` sends a command; it must be accepted."""

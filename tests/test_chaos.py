@@ -200,9 +200,10 @@ async def test_a_command_stored_before_its_link_dropped_is_settled_by_the_replay
         body = command.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
         async with connect(hub.url) as ws:
             await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
+            await ws.send(json.dumps({"op": "join", "incident": incident, "since": 0}))
             await ws.send(json.dumps({"op": "command", "command": body}))
-            while (reply := json.loads(await ws.recv()))["op"] != "ack":
-                pass
+            while (reply := json.loads(await asyncio.wait_for(ws.recv(), 10)))["op"] != "ack":
+                assert reply["op"] != "error", reply
         assert ana.status == "reconnecting", "the console came back too early for this test"
         settled = await asyncio.wait_for(future, 10)
         assert settled.op == "ack" and settled.seq == reply["seq"]

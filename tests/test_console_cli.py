@@ -137,3 +137,29 @@ def test_warroom_alone_runs_a_hub_and_opens_the_console(tmp_path):
             proc.wait()
         os.close(master)
         reader.join(2)
+
+
+def test_a_token_is_read_from_a_private_config_file_or_the_environment(config_home, monkeypatch):
+    monkeypatch.delenv("WARROOM_TOKEN", raising=False)
+    config_home.write_text('name = "ana"\nhub = "ws://a:1"\ntoken = "wrp_from_the_file"\n')
+    config_home.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_config()  # others could read the token
+    config_home.chmod(0o600)
+    assert resolve_seat(join_args(), load_config()).token == "wrp_from_the_file"
+    monkeypatch.setenv("WARROOM_TOKEN", "wrp_from_the_environment")
+    assert resolve_seat(join_args(), load_config()).token == "wrp_from_the_environment"
+    # --token still wins (it works, but stays in the shell history: the help says so).
+    seat = resolve_seat(join_args("token", "wrp_typed"), load_config())
+    assert seat.token == "wrp_typed"
+    # A file without a token may be readable by others.
+    config_home.write_text('name = "ana"\n')
+    config_home.chmod(0o644)
+    assert load_config().token is None
+
+
+def test_the_name_typed_is_normalised_as_the_hub_will_record_it(config_home):
+    seat = resolve_seat(
+        join_args("url", "ws://a:1", "name", "\uff44\uff41\uff4e\uff41  x"), load_config()
+    )
+    assert seat.name == "dana x"

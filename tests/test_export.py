@@ -164,11 +164,12 @@ def test_participants_with_their_seats_and_the_guest(db: sqlite3.Connection):
     people = {p["name"]: p for p in rows(db, "SELECT * FROM participants")}
     assert {n: p["seat"] for n, p in people.items()} == {
         "ana": "ic", "bo": "lead", "cy": "comms", "dee": "responder", "eli": "responder",
-        "vic": "responder",
+        "guest:vic": "responder",  # a guest, marked as one
     }  # fmt: skip
-    assert people["vic"]["join_code"] == CODE_ID
-    assert all(p["join_code"] is None for n, p in people.items() if n != "vic")
-    assert (hm(people["vic"]["joined_at"]), hm(people["vic"]["last_seen"])) == ("09:09", "09:16")
+    assert people["guest:vic"]["join_code"] == CODE_ID
+    assert all(p["join_code"] is None for n, p in people.items() if n != "guest:vic")
+    guest = people["guest:vic"]
+    assert (hm(guest["joined_at"]), hm(guest["last_seen"])) == ("09:09", "09:16")
     assert hm(people["eli"]["last_seen"]) == "10:15"
     assert not any(p["online_at_export"] for p in people.values())
 
@@ -274,7 +275,7 @@ def test_status_history_and_evidence_of_each_card(db: sqlite3.Connection):
     # two notes added with one card are two rows, numbered in order
     first_card = [e for e in evidence if e["seq"] == evidence[0]["seq"]]
     assert [(e["position"], e["kind"]) for e in first_card] == [(1, "link"), (2, "query")]
-    assert ("vic", "output") in {(e["by"], e["kind"]) for e in evidence}  # the vendor's guest
+    assert ("guest:vic", "output") in {(e["by"], e["kind"]) for e in evidence}  # the vendor
 
 
 # --- decisions and follow-ups -----------------------------------------------------------------

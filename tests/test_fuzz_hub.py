@@ -136,9 +136,14 @@ def test_arbitrary_frames_get_an_answer_and_never_hurt_the_hub(live, greet, sequ
 
 
 async def _reply_to(ws, command_id: Any) -> dict[str, Any]:
-    """The ack or error for the command just sent (a connection that has not joined gets
-    nothing else)."""
-    msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    """The ack or error for the command just sent (the events the connection follows, as a
+    joined one must, are skipped)."""
+    while (msg := json.loads(await asyncio.wait_for(ws.recv(), 10)))["op"] in (
+        "event",
+        "joined",
+        "synced",
+    ):
+        pass
     assert msg["op"] in ("ack", "error"), msg
     if msg.get("id") is not None and command_id is not None:
         assert msg["id"] == str(command_id)
@@ -161,6 +166,10 @@ async def _sequence_scenario(live: LiveHub, steps: list[tuple[str, Any]]) -> Non
             senders[name] = await connect(live.url)
             await senders[name].send(json.dumps({"op": "hello", "name": name, "role": role}))
             assert json.loads(await senders[name].recv())["op"] == "welcome"
+            # The hub takes commands only for an incident the connection joined.
+            await senders[name].send(json.dumps({"op": "join", "incident": incident}))
+            while json.loads(await senders[name].recv())["op"] != "synced":
+                pass
         sent: dict[str, list[tuple[str, dict[str, Any]]]] = {n: [] for n in ACTORS}
         for name, step in steps:
             if step == "resend":
@@ -281,6 +290,9 @@ def test_unknown_ids_everywhere_are_refused_cleanly(live):
         async with connect(live.url) as ws:
             await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
             await ws.recv()
+            await ws.send(json.dumps({"op": "join", "incident": incident}))
+            while json.loads(await ws.recv())["op"] != "synced":
+                pass
             for probe in probes:
                 probe = {"id": str(uuid.uuid4()), "incident_id": incident, **probe}
                 await ws.send(json.dumps({"op": "command", "command": probe}))

@@ -168,7 +168,7 @@ async def test_bad_input_gets_a_clear_error_and_writes_nothing(tmp_path):
             "invalid",
             "invalid",
             "not_joined",
-            "unknown_incident",
+            "not_joined",  # a command is taken only for the incident this connection joined
         ]
         assert "valid string" in replies[7]["message"]
         assert "warp_drive" in replies[8]["message"]

@@ -191,8 +191,11 @@ async def test_join_code_lets_a_guest_into_one_incident_only(tmp_path):
         vic = guest_client(hub.url, "vic", "responder", incident, issued.code)
         await vic.wait_synced()
         assert (await vic.post("note_added", text="pool size is 10 on our side")).op == "ack"
-        assert vic.state.access.guests == {"vic": issued.code_id}
-        assert [e for e in vic.log if e.type == "guest_admitted"][0].name == "vic"
+        # The hub records a guest with a visible marker, whatever name it asked for.
+        assert vic.name == "guest:vic"
+        assert vic.state.access.guests == {"guest:vic": issued.code_id}
+        assert [e for e in vic.log if e.type == "guest_admitted"][0].name == "guest:vic"
+        assert [e for e in vic.log if e.type == "note_added"][-1].actor == "guest:vic"
 
         # ... only that incident: not another one, not a new one, not the hub's list.
         headers = {JOIN_CODE_HEADER: issued.code}
@@ -298,7 +301,8 @@ async def test_revoking_a_code_disconnects_its_guests_and_no_one_else(tmp_path):
         await eventually(lambda: kim.last_seq == ana.last_seq == bo.last_seq)
         assert kim.state == ana.state
         state = hub.hub.rooms[incident].state
-        assert not state.participants["vic"].online and state.access.codes[first.code_id].revoked
+        assert not state.participants["guest:vic"].online
+        assert state.access.codes[first.code_id].revoked
         assert ack.id in {e.id for e in kim.log}
         for c in (vic, wes, kim, bo, ana):
             await c.close()

@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     from warroom.comms_command import add_parser as add_comms
 
     add_comms(sub)
+
+    from warroom.people_command import add_parser as add_people
+
+    add_people(sub)
     return parser
 
 

@@ -6,14 +6,16 @@
     role = "scribe"         # ic, scribe, comms, lead, responder, observer
     theme = "warroom-light" # warroom-dark (default), warroom-light, warroom-contrast
     hub = "ws://10.0.0.5:8765"   # what `warroom join` connects to when no URL is given
-    token = "..."           # bearer token for that hub
+    token = "..."           # your personal token for that hub (keep the file mode 600)
     port = 8765             # where `warroom` alone starts its embedded hub
 
-Everything is optional; command-line options win over the file.
+Everything is optional; command-line options win over the file. A file that holds a token must
+be readable by you alone (``chmod 600``): warroom refuses to use one that others can read.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -52,6 +54,8 @@ def load_config(path: Path | None = None) -> UserConfig:
         raise ConfigError(
             f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
+    if "token" in data:
+        _refuse_if_shared(path)
     config = UserConfig()
     for key in ("name", "theme", "hub", "token"):
         if key in data:
@@ -68,6 +72,17 @@ def load_config(path: Path | None = None) -> UserConfig:
             raise ConfigError(f"{path}: port must be a number from 0 to 65535")
         config.port = port
     return config
+
+
+def _refuse_if_shared(path: Path) -> None:
+    """A token in a file others can read is a token others have."""
+    if os.name != "posix":
+        return
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} holds a token but is readable by others (mode {mode:o}); run: chmod 600 {path}"
+        )
 
 
 def parse_role(value: object, where: str = "role") -> Role:

@@ -389,7 +389,10 @@ class IncidentClient:
             self._synced.set()
             self._set_status(LinkStatus.LIVE)
             self._flush_outbox()
-        elif isinstance(msg, Joined | Welcome):
+        elif isinstance(msg, Welcome):
+            # The hub's name for us (normalised; ``guest:NAME`` for a guest) is the one events carry.
+            self.name = msg.name
+        elif isinstance(msg, Joined):
             pass
 
     def _on_event(self, data: dict[str, Any]) -> None:
@@ -430,7 +433,9 @@ class IncidentClient:
                 asyncio.get_running_loop().create_task(
                     self._ws.send(Join(incident=self.incident_id, since=0).model_dump_json())
                 )
-        elif err.code == "unknown_incident" and err.id is None:
+        elif err.code in ("unknown_incident", "wrong_name", "bad_name") and err.id is None:
+            # Retrying will not help: the incident is not there, or the hub will not let this
+            # console speak under this name.
             self.fatal = err.message
         if err.id is not None and err.id in self.outbox:
             self.outbox.pop(err.id, None)

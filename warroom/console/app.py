@@ -29,6 +29,7 @@ from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatu
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.log import EventError
+from warroom.core.names import guest_name, normalise_name
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.paths import outbox_dir as default_outbox_dir
@@ -87,8 +88,9 @@ class WarroomApp(App[None]):
     ) -> None:
         super().__init__()
         self.url = url
-        #: The name this console joins with (``App.name`` is Textual's own).
-        self.me = name
+        #: The name this console joins with (``App.name`` is Textual's own), as the hub records
+        #: it: NFKC-normalised, and marked ``guest:`` for someone who enters with a join code.
+        self.me = guest_name(normalise_name(name)) if join_code else normalise_name(name)
         self.seat = Role(role)
         self.token = token
         #: Aware UTC "now" for ages and countdowns; injectable so tests and drills fix time.

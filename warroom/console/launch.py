@@ -10,16 +10,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import socket
 import sys
 from dataclasses import dataclass
 
 from warroom.config import ConfigError, UserConfig, load_config, parse_role
+from warroom.core.names import normalise_name
 from warroom.core.protocol import MAX_NAME
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.paths import config_file, default_db
 
 DEFAULT_PORT = 8765
+#: The environment variable a console reads its token from (kept out of shell history).
+TOKEN_ENV = "WARROOM_TOKEN"
 
 
 @dataclass
@@ -52,7 +56,12 @@ def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=None,
         help="follow this incident at once instead of choosing from the list",
     )
-    join.add_argument("--token", default=None, help="the hub's bearer token, if it needs one")
+    join.add_argument(
+        "--token",
+        default=None,
+        help="the hub's token (prefer WARROOM_TOKEN or token in the config file: a token on the "
+        "command line stays in your shell history)",
+    )
     join.add_argument("--join-code", default=None,
                       help="a guest's join code from the IC (INCIDENT:ID:SECRET); opens that "
                            "incident")  # fmt: skip
@@ -83,13 +92,14 @@ def resolve_seat(args: argparse.Namespace, config: UserConfig) -> Seat:
         raise ConfigError(
             f"which hub? give its address (warroom join ws://HOST:PORT) or set hub in {config_file()}"
         )
-    name = (args.name or config.name or "").strip()
+    name = normalise_name(args.name or config.name or "")
     if not name:
         raise ConfigError(f"who are you? give --name, or set name in {config_file()}")
     if len(name) > MAX_NAME:
         raise ConfigError(f"--name is longer than {MAX_NAME} characters")
     role = parse_role(args.role, "--role") if args.role else (config.role or Role.RESPONDER)
-    return Seat(hub_url(url), name, role, args.token or config.token, args.theme or config.theme)
+    token = args.token or os.environ.get(TOKEN_ENV) or config.token
+    return Seat(hub_url(url), name, role, token, args.theme or config.theme)
 
 
 def cmd_join(args: argparse.Namespace) -> int:
@@ -100,6 +110,8 @@ def cmd_join(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"warroom join: {exc}", file=sys.stderr)
         return 2
+    if seat.token is None and not args.join_code and sys.stdin.isatty():
+        seat.token = _ask_for_token(seat.url, args.cafile)
     incident = args.incident
     if args.join_code and not incident:
         incident = args.join_code.split(":", 1)[0]  # a join code names its incident
@@ -108,6 +120,23 @@ def cmd_join(args: argparse.Namespace) -> int:
                      join_code=args.join_code)  # fmt: skip
     app.run()
     return 0
+
+
+def _ask_for_token(url: str, cafile: str | None) -> str | None:
+    """Prompt (without echo) for a token if the hub refuses us without one."""
+    from warroom.client.lobby import HubRefused, list_incidents
+
+    try:
+        asyncio.run(list_incidents(url, cafile=cafile))
+    except HubRefused as exc:
+        if exc.code != "http_401":
+            return None
+    except Exception:  # unreachable now: the console says so and keeps retrying
+        return None
+    else:
+        return None
+    token = getpass.getpass(f"Token for {url} (your personal token; not echoed): ").strip()
+    return token or None
 
 
 # --- warroom alone ----------------------------------------------------------------------------
@@ -156,8 +185,10 @@ async def _run_here(name: str, role: Role, port: int, config: UserConfig) -> int
     print(f"warroom hub on {server.url} (database {db})")
     print(f"Teammates on this machine join with:\n    {line}", flush=True)
     try:
+        # If this user is a registered person on this hub, their personal token proves it.
+        token = os.environ.get(TOKEN_ENV) or config.token
         app = WarroomApp(url=server.url, name=name, role=role, theme=config.theme,
-                         share_hint=line)  # fmt: skip
+                         share_hint=line, token=token)  # fmt: skip
         await app.run_async()
     finally:
         await server.stop()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.core.events import Actor, EventBase, Refusal, event, refuse
+from warroom.core.names import bare_name, confusable_with, valid_incident_id
 from warroom.core.roles import Role
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def parse_join_code(text: str) -> tuple[str, str, str] | None:
     if len(parts) != 3:
         return None
     incident_id, code_id, secret = parts
-    if not (3 <= len(incident_id) <= 40 and all(c.isalnum() or c == "-" for c in incident_id)):
+    if not valid_incident_id(incident_id):
         return None
     if not _CODE_ID.match(code_id) or not _SECRET.match(secret):
         return None
@@ -129,21 +130,28 @@ def verify_join_code(access: AccessState, code_id: str, secret: str) -> JoinCode
 def check_guest(state: IncidentState, code: JoinCode, name: str, seat: Role) -> Refusal | None:
     """Whether a guest holding ``code`` may be in the incident as ``name`` in ``seat``.
 
-    A guest may not take a name someone else entered with a hub token: a join code must never
-    let its holder speak as a member of the team.
+    ``name`` carries the guest marker. It may not look like anyone else's name in the incident
+    (a member's above all): a join code must never let its holder pass for a member of the team.
     """
     if not code.allows_seat(seat):
         allowed = "an observer" if code.seat_limit == SeatLimit.OBSERVER else "any seat but IC"
         return refuse("forbidden", f"This join code lets you in as {allowed}, not as {seat}.")
-    if name in state.participants and name not in state.access.guests:
+    other = confusable_with(name, state.participants)
+    if other is not None:
+        if state.is_guest(other):
+            return refuse("bad_name", f"{name!r} looks like {other!r}; join under another name.")
         return refuse(
-            "forbidden", f"{name!r} is taken by a member of the team; join under another name."
+            "forbidden",
+            f"{bare_name(name)!r} is taken by a member of the team ({other}); join under "
+            "another name.",
         )
     return None
 
 
 # --- events -------------------------------------------------------------------------------------
 def _only_ic(state: IncidentState, actor: Actor, what: str) -> Refusal | None:
+    if state.is_guest(actor.name):
+        return refuse("forbidden", f"A guest never {what} join codes.")
     if not state.is_ic(actor.name):
         return refuse("forbidden", f"Only the incident commander {what} join codes.")
     return None

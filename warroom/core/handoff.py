@@ -182,6 +182,8 @@ class HandoffOffered(HandoffEvent):
             return refuse("unknown_participant", f"Nobody called {self.to!r} has joined.")
         if state.is_observer(self.to):
             return refuse("forbidden", f"{self.to} joined as an observer and cannot hold a role.")
+        if role == Role.IC and state.is_guest(self.to):
+            return refuse("forbidden", f"{self.to} is a guest; a guest cannot be the IC.")
         if not is_online(state, self.to):
             return refuse("offline", f"{self.to} is offline and could not accept now.")
         pending = state.offers.get(role)
@@ -253,6 +255,8 @@ class HandoffAccepted(HandoffAnswer):
             return offer
         if actor.name != offer.incoming:
             return refuse("forbidden", f"This offer was made to {offer.incoming}, not to you.")
+        if offer.role == Role.IC and state.is_guest(actor.name):
+            return refuse("forbidden", "A guest cannot be the incident commander.")
         if state.holder(offer.role) != offer.outgoing:
             return refuse(
                 "offer_stale",
@@ -354,6 +358,8 @@ class IcClaimed(HandoffEvent):
     reason: str = Field(default="", max_length=MAX_REASON)
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
+        if state.is_guest(actor.name):
+            return refuse("forbidden", "A guest cannot claim the incident commander role.")
         current = state.ic
         if current == actor.name:
             return refuse("already_ic", "You already are the incident commander.")

@@ -19,6 +19,11 @@ from warroom.core.state import IncidentState
 #: ended and every late change is an explicit reopen on the timeline.
 ALLOWED_WHEN_CLOSED: set[str] = {"phase_changed", "impact_start_set"}
 
+#: What a guest (someone who entered with a join code) may never do, whatever it sends: take the
+#: IC role or let anyone else in or out. Accepting or being offered the IC role is refused by the
+#: handoff events themselves (they depend on the role offered).
+GUEST_NEVER: set[str] = {"ic_claimed", "join_code_created", "join_code_revoked"}
+
 
 def check_command(
     state: IncidentState, command: EventBase, actor: Actor, now: datetime
@@ -34,6 +39,8 @@ def check_command(
         return refuse("not_joined", "Join the incident before acting in it.")
     if state.is_observer(actor.name):
         return refuse("forbidden", "Observers can read everything but write nothing.")
+    if command.type in GUEST_NEVER and state.is_guest(actor.name):
+        return refuse("forbidden", f"A guest may not send '{command.type}'.")
     if state.phase == Phase.CLOSED and command.type not in ALLOWED_WHEN_CLOSED:
         return refuse(
             "closed",
@@ -53,5 +60,7 @@ def may_send(state: IncidentState, event_type: str, name: str, seat: Role = Role
     if seat == Role.OBSERVER and not state.roles_of(name):
         return False
     if state.is_observer(name):
+        return False
+    if event_type in GUEST_NEVER and state.is_guest(name):
         return False
     return not (state.phase == Phase.CLOSED and event_type not in ALLOWED_WHEN_CLOSED)

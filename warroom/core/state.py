@@ -26,6 +26,7 @@ from warroom.core.lifecycle_state import (
     TriageQuestion,
     TriageScope,
 )
+from warroom.core.names import is_guest_name
 from warroom.core.phases import Phase
 from warroom.core.production import ProductionAction, ProductionLock
 from warroom.core.roles import HELD_ROLES, Role
@@ -146,6 +147,11 @@ class IncidentState(BaseModel):
         if seat in HELD_ROLES:
             return Role.RESPONDER
         return seat
+
+    def is_guest(self, name: str) -> bool:
+        """Entered with a join code: the name carries the guest marker (or, in records made
+        before the marker existed, the hub admitted it as a guest)."""
+        return is_guest_name(name) or name in self.access.guests
 
     def is_observer(self, name: str) -> bool:
         participant = self.participants.get(name)

@@ -22,6 +22,7 @@ from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.lifecycle_state import QUESTION_TEXT, Escalation, EscalationStatus
 from warroom.core.metrics import ResponseMetrics, compute
+from warroom.core.names import is_guest_name
 from warroom.core.production import LEASE_END_WORDS, GrantVia
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.state import IncidentState
@@ -291,6 +292,8 @@ class _Draft:
         code = self.state.access.guests.get(name)
         if code is not None:
             label = self.state.access.codes[code].label if code in self.state.access.codes else ""
+            if is_guest_name(name):  # the name says it already: guest:NAME
+                return label or "join code"
             return f"guest, {label}" if label else "guest"
         return _title(seat)
 
