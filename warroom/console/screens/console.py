@@ -23,6 +23,7 @@ from warroom.console.anywhere import ANYWHERE, anywhere_key
 from warroom.console.app import ClientChanged, HubMessage, WarroomApp
 from warroom.console.panes import HOME_PANE, PANES, PaneSpec
 from warroom.console.screens.handoff import RolePrompts
+from warroom.console.widgets.coach import CoachLine
 from warroom.console.widgets.escalation import EscalationBanner
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.pane import IncidentPane
@@ -84,6 +85,7 @@ class ConsoleScreen(Screen[None]):
         app = self.warroom
         yield StatusBar(id="status-bar")
         yield EscalationBanner(me=app.me, seat=app.seat, id="escalation-banner")
+        yield CoachLine(me=app.me, seat=app.seat, id="coach-line")
         with Horizontal(id="console-body"):
             with TabbedContent(initial=self.home, id="panes"):
                 for spec in PANES:
