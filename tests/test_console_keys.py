@@ -246,3 +246,36 @@ async def test_the_ic_is_told_how_to_reopen_a_closed_incident(tmp_path):
         await s.wait_for(lambda: s.app.client.state.phase == Phase.CLOSED)
         await s.pilot.press("2", "a")
         await s.wait_for(lambda: any("press P" in t for t in toasts(s.app)))
+
+
+async def test_the_longer_paths_a_guess_with_evidence_and_a_decision_with_a_fact_and_owner(tmp_path):
+    """Not in the budget, but counted: what README says these take."""
+    async with console_session(tmp_path, name="ana", role="ic", size=(120, 40)) as s:
+        await s.peer("bo", "responder")
+        state = lambda: s.app.client.state  # noqa: E731
+        path = await from_timeline(s)
+        await path.key("G")
+        await path.text("pool exhausted")
+        await path.key("tab", "tab")
+        await path.text("select count(*) from pg_stat_activity")
+        await path.key("enter")
+        await s.wait_for(lambda: len(state().board) == 1)
+        [card] = state().board.values()
+        assert card.text == "pool exhausted" and card.evidence[0].text.startswith("select")
+        assert len(path.keys) == 4
+
+        await s.app.send_command("board_item_added", kind="fact", text="pool at 200/200")
+        await s.wait_for(lambda: len(state().board) == 2)
+        fact = next(c.no for c in state().board.values() if c.is_fact)
+        path = await from_timeline(s)
+        await path.key("D")
+        await path.text("raise the pool to 400")
+        await path.key("enter")
+        await path.text("buys time while the leak is found")
+        await path.key("enter", "enter", "space", "tab")
+        await path.text("bo")
+        await path.key("ctrl+s")
+        await s.wait_for(lambda: len(state().decisions) == 1)
+        [decision] = state().decisions.values()
+        assert list(decision.facts) == [fact] and decision.owner == "bo"
+        assert len(path.keys) == 7

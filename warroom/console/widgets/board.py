@@ -145,7 +145,14 @@ class BoardPane(IncidentPane):
             id="board.add",
             tooltip="Add a fact or a guess (the kind of the column you are in)",
         ),
-        Binding("g", "add_guess", "Guess", id="board.add_guess", tooltip="Add a guess to check"),
+        Binding(
+            "g",
+            "add_guess",
+            "Guess",
+            id="board.add_guess",
+            show=False,  # the footer keeps a (add); help, README and the palette list g
+            tooltip="Add a guess to check",
+        ),
         Binding("c", "claim", "Claim", id="board.claim", tooltip="Say you are checking this guess"),
         Binding(
             "u",
