@@ -57,7 +57,9 @@ async def test_the_ics_common_actions_take_three_keys_each(tmp_path):
         await path.key("2", "a")
         await path.text("error rate 23% on /pay")
         await path.key("enter")
-        await s.wait_for(lambda: [c.text for c in column(state(), Column.FACTS)] == ["error rate 23% on /pay"])
+        await s.wait_for(
+            lambda: [c.text for c in column(state(), Column.FACTS)] == ["error rate 23% on /pay"]
+        )
         path.within_budget("add a fact")
 
         # add a guess: 2 g <text> enter
@@ -65,7 +67,11 @@ async def test_the_ics_common_actions_take_three_keys_each(tmp_path):
         await path.key("2", "g")
         await path.text("connection leak in v2.3.1")
         await path.key("enter")
-        await s.wait_for(lambda: [c.text for c in column(state(), Column.GUESSES)] == ["connection leak in v2.3.1"])
+        await s.wait_for(
+            lambda: (
+                [c.text for c in column(state(), Column.GUESSES)] == ["connection leak in v2.3.1"]
+            )
+        )
         path.within_budget("add a guess")
         guess = column(state(), Column.GUESSES)[0].no
 
@@ -144,7 +150,9 @@ async def test_declaring_with_a_chosen_severity_takes_three_keys_from_a_console(
         await path.text("Ledger writes failing")
         await path.key("ctrl+s")
         await s.wait_for(
-            lambda: s.app.client is not None and s.app.client.state.title == "Ledger writes failing",
+            lambda: (
+                s.app.client is not None and s.app.client.state.title == "Ledger writes failing"
+            ),
             timeout=10,
         )
         assert s.app.client.state.severity == "SEV1"
@@ -213,7 +221,9 @@ async def test_a_greyed_key_says_why_and_what_to_do(tmp_path):
     async with console_session(tmp_path, name="rita", role="responder", size=(120, 40)) as s:
         # a on the Lock pane without the lock
         await s.pilot.press("4", "a")
-        await s.wait_for(lambda: any("You need the lock first: press l" in t for t in toasts(s.app)))
+        await s.wait_for(
+            lambda: any("You need the lock first: press l" in t for t in toasts(s.app))
+        )
         assert s.app.screen.__class__.__name__ == "ConsoleScreen"
 
         # c (claim IC) while the IC is online
@@ -248,7 +258,9 @@ async def test_the_ic_is_told_how_to_reopen_a_closed_incident(tmp_path):
         await s.wait_for(lambda: any("press P" in t for t in toasts(s.app)))
 
 
-async def test_the_longer_paths_a_guess_with_evidence_and_a_decision_with_a_fact_and_owner(tmp_path):
+async def test_the_longer_paths_a_guess_with_evidence_and_a_decision_with_a_fact_and_owner(
+    tmp_path,
+):
     """Not in the budget, but counted: what README says these take."""
     async with console_session(tmp_path, name="ana", role="ic", size=(120, 40)) as s:
         await s.peer("bo", "responder")
