@@ -68,6 +68,8 @@ class ConsoleScreen(Screen[None]):
         super().__init__()
         self.client = client
         self._placed = False
+        #: The pane in front when a form or screen last opened over the console.
+        self._front = ""
         self._gave_up = False
         #: Opens the handoff screen when an offer names this person, and the read-in.
         self.prompts = RolePrompts()
@@ -105,7 +107,16 @@ class ConsoleScreen(Screen[None]):
             self._placed = True
             self.call_after_refresh(self.action_show_pane, self.home)
         else:
-            self.call_after_refresh(self._focus_pane, self.active_pane)
+            # Back from a form: the pane that was in front when it opened stays in front, even
+            # if a focus message from a pane left in a burst of keys arrives in between.
+            front = self._front or self.query_one(TabbedContent).active
+            self.call_after_refresh(self._restore_front, front)
+
+    def _restore_front(self, front: str) -> None:
+        if self.query_one(TabbedContent).active != front:
+            self.action_show_pane(front)
+        else:
+            self._focus_pane(self.active_pane)
 
     # --- attributes down --------------------------------------------------------------------
     def on_client_changed(self, message: ClientChanged) -> None:
@@ -149,11 +160,19 @@ class ConsoleScreen(Screen[None]):
         return found.first(IncidentPane) if found else None
 
     def action_show_pane(self, pane_id: str) -> None:
+        self._front = pane_id
         self.query_one(TabbedContent).active = pane_id
         self._focus_pane(self.active_pane)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if self.app.screen is not self and self._front and event.pane.id != self._front:
+            # Nobody can pick a tab under a form: this is a late focus message from a pane left
+            # in a burst of keys. The pane the form was opened from stays in front.
+            self.query_one(TabbedContent).active = self._front
+            return
+        if self.app.screen is self:
+            self._front = event.pane.id or self._front
         # The side column's "latest" would repeat the timeline when the timeline is in front.
         self.query_one(RoomSidebar).set_class(event.pane.id == "timeline", "-beside-timeline")
         # The pane in front when the refresh comes, not this one: a fast typist may have moved on
@@ -187,15 +206,25 @@ class ConsoleScreen(Screen[None]):
             return self.pane(item.pane).check_action(name, params) is not False
         return True
 
-    async def action_anywhere(self, index: int) -> None:
+    def action_anywhere(self, index: int) -> None:
         """Show the action's pane and run the action there, or say why it cannot run now."""
         item = ANYWHERE[index]
-        await self.run_on_pane(item.pane, item.action)
+        self.run_on_pane(item.pane, item.action)
 
-    async def run_on_pane(self, pane_id: str, action: str) -> None:
-        """Switch to ``pane_id`` and run its ``action`` (as its key would), or explain why not."""
-        pane = self.pane(pane_id)
+    def run_on_pane(self, pane_id: str, action: str) -> None:
+        """Switch to ``pane_id`` and run its ``action`` (as its key would), or explain why not.
+
+        The action runs once the switch has been drawn: keys typed in a burst (``1`` then ``A``)
+        leave focus messages of the pane before in flight, which would bring it back to the front
+        behind the form.
+        """
         self.action_show_pane(pane_id)
+        self.call_after_refresh(self._run_shown, pane_id, action)
+
+    async def _run_shown(self, pane_id: str, action: str) -> None:
+        pane = self.pane(pane_id)
+        if self.query_one(TabbedContent).active != pane_id:
+            self.action_show_pane(pane_id)
         _, name, params = parse_action(action)
         allowed = pane.check_action(name, params)
         if not allowed:
