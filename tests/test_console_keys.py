@@ -189,7 +189,7 @@ async def test_the_palette_finds_the_ics_actions_of_every_pane_from_decisions(tm
             "Summary: Change the severity, with the rubric (IC)",
             "Lock: IC: give the lock to a named participant",
             "Roster: Offer the selected role you hold to someone, with a briefing",
-            "Board: Add a guess to the board",
+            "Board: Add a guess to check",
             "Comms: Write an update for customers: confirmed facts only",
             "Lock: Ask for the production lock; join the queue if it is held",
         ):
@@ -208,7 +208,7 @@ async def test_the_palette_finds_the_ics_actions_of_every_pane_from_decisions(tm
 async def test_the_palette_offers_a_responder_no_ic_actions(tmp_path):
     async with console_session(tmp_path, name="rita", role="responder") as s:
         titles = [c.title for c in s.app.get_system_commands(s.app.screen)]
-        assert "Board: Add a guess to the board" in titles
+        assert "Board: Add a guess to check" in titles
         assert not [t for t in titles if "(IC)" in t or t.startswith("Lock: IC")]
 
 

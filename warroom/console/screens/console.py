@@ -266,13 +266,13 @@ class ConsoleScreen(Screen[None]):
                     _, action, params = parse_action(item.action)
                     if not item.description or item.action in seen:
                         continue
-                    if not item.show and pane is not self.active_pane:
+                    capital = anywhere_key(spec.id, item.action)
+                    if not item.show and pane is not self.active_pane and capital is None:
                         continue  # moving about another pane: not an action of its own
                     if pane.check_action(action, params) is not True:
                         continue
                     seen.add(item.action)
                     keys = f"{spec.key} then {item.key}"
-                    capital = anywhere_key(spec.id, item.action)
                     if capital is not None:
                         keys = f"{capital} from any pane, or {keys}"
                     yield SystemCommand(
