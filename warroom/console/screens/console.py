@@ -214,12 +214,12 @@ class ConsoleScreen(Screen[None]):
     def run_on_pane(self, pane_id: str, action: str) -> None:
         """Switch to ``pane_id`` and run its ``action`` (as its key would), or explain why not.
 
-        The action runs once the switch has been drawn: keys typed in a burst (``1`` then ``A``)
-        leave focus messages of the pane before in flight, which would bring it back to the front
-        behind the form.
+        The action runs once the messages the switch caused are handled (not after a refresh,
+        which may not come while the palette is closing); a late focus message from a pane left
+        in a burst of keys cannot bring that pane back under the form (see ``_tab_activated``).
         """
         self.action_show_pane(pane_id)
-        self.call_after_refresh(self._run_shown, pane_id, action)
+        self.call_later(self._run_shown, pane_id, action)
 
     async def _run_shown(self, pane_id: str, action: str) -> None:
         pane = self.pane(pane_id)
