@@ -32,7 +32,9 @@ class RosterPane(IncidentPane):
         "h hands over a role you hold (or answers an offer made to you); the IC assigns the "
         "selected role with a; c claims IC when the room has no IC in it; b shows the briefing."
     )
-    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"hand_over", "assign", "claim_ic"})
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"hand_over", "hand_over_mine", "assign", "claim_ic"}
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "hand_over", "Hand over", id="roster.hand_over",
                 tooltip="Offer the selected role you hold to someone, with a briefing"),
