@@ -186,3 +186,47 @@ def test_snapshot_the_overdue_status_bar(snap_compare, tmp_path):
         assert snap_compare(
             app, press=["escape", "5"], terminal_size=(100, 24), run_before=until_live
         )
+
+
+async def test_a_paraphrased_guess_is_flagged_and_needs_a_second_key_to_publish(tmp_path):
+    """A paraphrase of an open guess was published without a word; now the preview flags it."""
+    paraphrase = "We suspect a connection leak in the payment client (v2.3.1)."
+    async with console_session(tmp_path, name="cy", role="comms", size=(100, 36)) as s:
+        await put_on_board(s)
+        await s.pilot.press("e")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdateForm))
+        s.app.screen.query_one("#f-doing", TextArea).text = paraphrase
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdatePreview))
+        preview = s.app.screen
+        flagged = str(preview.query_one("#preview-flagged", Static).render())
+        assert paraphrase in flagged and GUESS in flagged
+        assert "ctrl+y publish anyway" in str(preview.query_one("#form-hint", Static).render())
+
+        await s.pilot.press("ctrl+s")  # the usual key does not publish it
+        error = preview.query_one("#form-error", Static)
+        await s.wait_for(lambda: "ctrl+y" in str(error.render()))
+        await s.pilot.pause(0.2)
+        assert s.app.client.state.comms.updates == []
+        assert s.app.screen is preview
+
+        await s.pilot.press("ctrl+y")  # the explicit second key does, and the timeline says so
+        await s.wait_for(lambda: bool(s.app.client.state.comms.updates))
+        guess_no = next(n for n, i in s.app.client.state.board.items() if i.text == GUESS)
+        published = [e for e in s.app.client.log if e.type == "update_published"]
+        assert published[-1].despite_guesses == [guess_no]
+        assert f"despite resembling open guess #{guess_no}" in published[-1].describe()
+
+
+async def test_an_update_of_confirmed_facts_publishes_with_one_key_as_before(tmp_path):
+    async with console_session(tmp_path, name="cy", role="comms", size=(100, 36)) as s:
+        await put_on_board(s)
+        await s.pilot.press("e")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdateForm))
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdatePreview))
+        assert not s.app.screen.query("#preview-flagged")
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: bool(s.app.client.state.comms.updates))
+        published = [e for e in s.app.client.log if e.type == "update_published"]
+        assert published[-1].despite_guesses == []

@@ -92,16 +92,17 @@ def test_hub_addresses():
         hub_url("http://hub:8765")
 
 
-def test_warroom_alone_runs_a_hub_and_opens_the_console(tmp_path):
-    """`warroom` with no command, in a real terminal (a pty): hub, console, the join line."""
-    port = free_port()
+def run_alone(
+    tmp_path: Path, config: str, argv: list[str], expect: bytes, port: int | None = None
+) -> str:
+    """Run `warroom [argv]` in a real terminal (a pty) until ``expect`` shows; quit; the output."""
     (tmp_path / "config" / "warroom").mkdir(parents=True)
-    (tmp_path / "config" / "warroom" / "config.toml").write_text(f'name = "ana"\nport = {port}\n')
+    (tmp_path / "config" / "warroom" / "config.toml").write_text(config)
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "XDG_DATA_HOME": str(tmp_path / "data"), "TERM": "xterm-256color"}  # fmt: skip
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "warroom"], stdin=slave, stdout=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "warroom", *argv], stdin=slave, stdout=slave,
                             stderr=slave, env=env, start_new_session=True)  # fmt: skip
     os.close(slave)
     output = bytearray()
@@ -120,17 +121,16 @@ def test_warroom_alone_runs_a_hub_and_opens_the_console(tmp_path):
     reader.start()
     try:
         deadline = time.monotonic() + 20
-        while b"you join as ana" not in output:
+        while expect not in output:
             assert proc.poll() is None, output.decode(errors="replace")
             assert time.monotonic() < deadline, output.decode(errors="replace")
             time.sleep(0.1)
-        text = output.decode(errors="replace")
-        assert f"warroom join ws://127.0.0.1:{port} --name NAME --role ROLE" in text
-        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
-        assert health["status"] == "ok"
+        if port is not None:
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()
+            assert health["status"] == "ok"
         os.write(master, b"\x11")  # Ctrl+Q
         assert proc.wait(15) == 0
-        assert (tmp_path / "data" / "warroom" / "warroom.db").exists()
+        return output.decode(errors="replace")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -163,3 +163,41 @@ def test_the_name_typed_is_normalised_as_the_hub_will_record_it(config_home):
         join_args("url", "ws://a:1", "name", "\uff44\uff41\uff4e\uff41  x"), load_config()
     )
     assert seat.name == "dana x"
+
+
+def test_warroom_alone_runs_a_hub_and_opens_the_console(tmp_path):
+    """`warroom` with no command, in a real terminal (a pty): hub, console, the join line."""
+    port = free_port()
+    text = run_alone(tmp_path, f'name = "ana"\nport = {port}\n', [], b"you join as ana", port)
+    assert f"warroom join ws://127.0.0.1:{port} --name NAME --role ROLE" in text
+    assert (tmp_path / "data" / "warroom" / "warroom.db").exists()
+
+
+def test_warroom_alone_takes_the_person_options_of_join(tmp_path):
+    """`warroom --name eve --role ic --theme ...` (no command) was refused: invalid choice 'eve'."""
+    port = free_port()
+    argv = ["--name", "eve", "--role", "ic", "--theme", "warroom-light"]
+    text = run_alone(tmp_path, f'name = "ana"\nport = {port}\n', argv, b"you join as eve")
+    assert "invalid choice" not in text
+
+
+def test_person_options_without_a_command_win_over_the_config_file(config_home):
+    from warroom.cli import build_parser
+    from warroom.console.launch import resolve_here
+
+    config_home.write_text('name = "ana"\nrole = "scribe"\ntheme = "warroom-dark"\n')
+    args = build_parser().parse_args(
+        ["--name", "eve", "--role", "comms", "--theme", "warroom-light", "--incident", "inc-1"]
+    )
+    assert args.command is None
+    seat = resolve_here(args, load_config())
+    assert (seat.name, seat.role, seat.theme, seat.incident) == (
+        "eve", Role.COMMS, "warroom-light", "inc-1"
+    )  # fmt: skip
+    plain = resolve_here(build_parser().parse_args([]), load_config())
+    assert (plain.name, plain.role, plain.theme) == ("ana", Role.SCRIBE, "warroom-dark")
+    # join keeps its own options: nothing top-level leaks into it
+    joined = build_parser().parse_args(["join", "ws://h:1", "--name", "bo"])
+    assert joined.name == "bo" and joined.here_name is None
+    with pytest.raises(ConfigError):
+        resolve_here(build_parser().parse_args(["--role", "boss"]), load_config())

@@ -107,6 +107,14 @@ async def test_the_ic_plays_a_short_drill_from_the_keyboard(tmp_path: Path):
 
             # 1. the coach asks; the IC confirms the guess on the board
             await until(lambda: coach_said(app, "Confirm the pool guess"))
+            # the whole hint, keys included, above every pane (not cut off on the timeline)
+            line = app.screen.query_one("#coach-line")
+            await until(lambda: line.display)
+            shown = " ".join(screen_text(app).split())
+            assert (
+                "Confirm the pool guess on the board. Keys: press 2, then f (it opens on the "
+                "highlighted open guess), then Enter." in shown
+            ), shown
             await pilot.press("2", "right", "f")
             await pilot.pause(0.2)
             await pilot.press(*"pg_stat_activity 200/200", "enter")

@@ -114,7 +114,10 @@ async def test_the_phase_form_says_why_before_sending_and_moves_forward(tmp_path
         await s.wait_for(lambda: isinstance(s.app.screen, PhaseForm))
         form = s.app.screen
         targets = form.query_one("#phase-targets", OptionList)
-        assert targets.highlighted == Phase.TRIAGE.index  # the next phase is offered first
+        # It opens on the current phase (as the severity form does): one stray Enter moves nothing.
+        assert targets.highlighted == Phase.DETECTED.index
+        await s.pilot.press("ctrl+s")
+        assert "already detected" in text_of(form.query_one("#form-error", Static))
         targets.highlighted = Phase.CLOSED.index
         await s.pilot.press("ctrl+s")
         assert "Close only a resolved incident" in text_of(form.query_one("#form-error", Static))

@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, starts a hub on this machine and opens the console on it.",
     )
     parser.add_argument("--version", action="version", version=f"warroom {__version__}")
+    from warroom.console.launch import add_person_options
+
+    add_person_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run a hub that consoles join")

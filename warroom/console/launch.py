@@ -37,6 +37,50 @@ class Seat:
     theme: str | None
 
 
+def add_person_options(parser: argparse.ArgumentParser) -> None:
+    """Who sits at the console when ``warroom`` runs alone: the person options of ``join``.
+
+    Stored under ``here_*`` so that they never collide with ``join``'s own options (argparse
+    lets a subcommand's defaults overwrite the parent's values of the same name).
+    """
+    roles = ", ".join(r.value for r in JOINABLE_ROLES)
+    group = parser.add_argument_group("with no command (a hub here and the console on it)")
+    group.add_argument("--name", dest="here_name", default=None, help="your name in the room")
+    group.add_argument("--role", dest="here_role", default=None,
+                       help=f"the seat you take: {roles} (default ic)")  # fmt: skip
+    group.add_argument("--incident", dest="here_incident", default=None,
+                       help="follow this incident at once instead of choosing from the list")  # fmt: skip
+    group.add_argument("--theme", dest="here_theme", default=None,
+                       help="warroom-dark (default), warroom-light or warroom-contrast")  # fmt: skip
+
+
+@dataclass
+class HereSeat:
+    """Who sits at the console of ``warroom`` alone, after options and the config file."""
+
+    name: str
+    role: Role
+    theme: str | None
+    incident: str | None
+    token: str | None = None
+
+
+def resolve_here(args: argparse.Namespace, config: UserConfig) -> HereSeat:
+    """Options win over the config file, which wins over the login name and the IC seat."""
+    name = normalise_name(
+        getattr(args, "here_name", None) or config.name or getpass.getuser() or "me"
+    )
+    if not name:
+        raise ConfigError("--name is empty")
+    if len(name) > MAX_NAME:
+        raise ConfigError(f"--name is longer than {MAX_NAME} characters")
+    wanted = getattr(args, "here_role", None)
+    role = parse_role(wanted, "--role") if wanted else (config.role or Role.IC)
+    theme = getattr(args, "here_theme", None) or config.theme
+    token = os.environ.get(TOKEN_ENV) or config.token
+    return HereSeat(name, role, theme, getattr(args, "here_incident", None), token)
+
+
 def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     roles = ", ".join(r.value for r in JOINABLE_ROLES)
     join = sub.add_parser(
@@ -158,23 +202,22 @@ def cmd_here(args: argparse.Namespace) -> int:
     """Run a hub in this process and open the console on it."""
     try:
         config = load_config()
+        seat = resolve_here(args, config)
     except ConfigError as exc:
         print(f"warroom: {exc}", file=sys.stderr)
         return 2
-    name = config.name or getpass.getuser() or "me"
-    role = config.role or Role.IC
     port = config.port if config.port is not None else DEFAULT_PORT
     if port and not port_is_free(port):
         print(f"warroom: port {port} is taken; the hub takes a free one instead.", file=sys.stderr)
         port = 0
     try:
-        return asyncio.run(_run_here(name, role, port, config))
+        return asyncio.run(_run_here(seat, port))
     except OSError as exc:
         print(f"warroom: cannot start the hub: {exc}", file=sys.stderr)
         return 1
 
 
-async def _run_here(name: str, role: Role, port: int, config: UserConfig) -> int:
+async def _run_here(seat: HereSeat, port: int) -> int:
     from server.app import HubConfig, HubServer
     from warroom.console.app import WarroomApp
 
@@ -186,9 +229,8 @@ async def _run_here(name: str, role: Role, port: int, config: UserConfig) -> int
     print(f"Teammates on this machine join with:\n    {line}", flush=True)
     try:
         # If this user is a registered person on this hub, their personal token proves it.
-        token = os.environ.get(TOKEN_ENV) or config.token
-        app = WarroomApp(url=server.url, name=name, role=role, theme=config.theme,
-                         share_hint=line, token=token)  # fmt: skip
+        app = WarroomApp(url=server.url, name=seat.name, role=seat.role, theme=seat.theme,
+                         incident=seat.incident, share_hint=line, token=seat.token)  # fmt: skip
         await app.run_async()
     finally:
         await server.stop()

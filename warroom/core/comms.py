@@ -31,7 +31,7 @@ from warroom.core.events import Actor, EventBase, Refusal, event, refuse
 from warroom.core.roles import ROLE_TITLES, Role
 from warroom.core.state import IncidentState
 from warroom.core.timers import timer
-from warroom.core.update_text import clock_time, quoted_guesses
+from warroom.core.update_text import clock_time, quoted_guesses, update_texts
 
 #: Longest update text; a Slack message holds far more, a reader far less.
 MAX_UPDATE_TEXT = 8000
@@ -66,6 +66,9 @@ class UpdatePublished(EventBase):
     fields: UpdateFields = Field(default_factory=UpdateFields)
     #: The next-update time the text promises (``None``: "when there is news").
     next_update_at: datetime | None = None
+    #: Open guesses (board numbers) the author was warned this update resembles and chose to
+    #: publish anyway; on the timeline, so the room and the review see the choice.
+    despite_guesses: list[int] = Field(default_factory=list, max_length=50)
 
     timeline_kind = "comms"
 
@@ -82,8 +85,11 @@ class UpdatePublished(EventBase):
                     "invalid",
                     "The promised next-update time has already passed; preview the update again.",
                 )
+        unknown = [no for no in self.despite_guesses if no not in state.board]
+        if unknown:
+            return refuse("invalid", f"despite_guesses names no board card #{unknown[0]}.")
         if self.audience == Audience.EXTERNAL:
-            quoted = quoted_guesses(state, self.text)
+            quoted = quoted_guesses(state, *update_texts(self.text, self.fields))
             if quoted:
                 return refuse(
                     "unconfirmed_in_external",
@@ -114,7 +120,12 @@ class UpdatePublished(EventBase):
     def describe(self) -> str:
         title = self.text.strip().splitlines()[0]
         promise = f"; next by {clock_time(self.next_update_at)}" if self.next_update_at else ""
-        return f"{self.audience.value.capitalize()} update published: {title}{promise}"
+        despite = ""
+        if self.despite_guesses:
+            numbers = ", ".join(f"#{no}" for no in self.despite_guesses)
+            plural = "es" if len(self.despite_guesses) > 1 else ""
+            despite = f" (published despite resembling open guess{plural} {numbers})"
+        return f"{self.audience.value.capitalize()} update published: {title}{promise}{despite}"
 
 
 @event

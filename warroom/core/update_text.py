@@ -233,20 +233,258 @@ def _next_line(state: IncidentState, draft: Draft) -> str:
     return "when there is news."
 
 
-def quoted_guesses(state: IncidentState, text: str) -> list[str]:
-    """Open guesses (long enough to match reliably) that ``text`` quotes, ignoring case."""
-    folded = " ".join(text.casefold().split())
-    facts = {" ".join(f.casefold().split()) for f in confirmed_facts(state)}
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def quoted_guesses(state: IncidentState, *texts: str) -> list[str]:
+    """Open guesses (long enough to match reliably) that any of ``texts`` quotes, ignoring case.
+
+    The hub passes the update's text and every one of its fields: a client may send fields that
+    differ from the text, and a JSON webhook posts the fields as they are.
+    """
+    folded = [_folded(text) for text in texts]
+    facts = {_folded(f) for f in confirmed_facts(state)}
     out = []
     for guess in open_guesses(state):
-        needle = " ".join(guess.casefold().split())
-        if len(needle) >= MIN_GUESS_MATCH and needle not in facts and needle in folded:
+        needle = _folded(guess)
+        if len(needle) < MIN_GUESS_MATCH or needle in facts:
+            continue
+        if any(needle in text for text in folded):
             out.append(guess)
     return out
 
 
+def update_texts(text: str, fields: UpdateFields) -> list[str]:
+    """Everything an update says: its text and each of its free-text fields."""
+    return [text, fields.affected, fields.not_affected, fields.expect, fields.doing]
+
+
+# --- sentences that resemble an open guess ------------------------------------------------------
+#: Words that carry no meaning of their own in an update ("we suspect a ... from the ...").
+STOP_WORDS: frozenset[str] = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "suspect",
+        "suspected",
+        "suspects",
+        "think",
+        "believe",
+        "believed",
+        "likely",
+        "possibly",
+        "probably",
+        "perhaps",
+        "seems",
+        "seem",
+        "appears",
+        "appear",
+        "looks",
+        "maybe",
+        "cause",
+        "caused",
+        "causing",
+        "due",
+        "issue",
+        "issues",
+        "problem",
+        "problems",
+        "version",
+        "versions",
+        "v",
+    ]
+)
+#: How many of a guess's significant words a sentence must share to resemble it (and at least 2).
+RESEMBLANCE_SHARE = 0.6
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def _stem(word: str) -> str:
+    """A light stemmer: enough for retries/retry, errors/error, timeouts/timeout."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def significant_words(text: str) -> frozenset[str]:
+    """The words of ``text`` that carry its meaning: lower-cased, stemmed, stop words left out.
+
+    Version numbers and dotted names stay whole (``5.2``, ``v2.3.1``, ``db-primary``).
+    """
+    words = (w.strip(".-") for w in _WORD.findall(text.casefold()))
+    return frozenset(_stem(w) for w in words if w and w not in STOP_WORDS)
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences (and lines, and the items of a ``;`` list)."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part and part.strip()]
+
+
+def shared_words(sentence: str, guess: str) -> frozenset[str]:
+    """The significant words ``sentence`` shares with ``guess`` if it closely resembles it, else
+    an empty set: at least two, and at least :data:`RESEMBLANCE_SHARE` of the guess's own."""
+    wanted = significant_words(guess)
+    if len(wanted) < 2:
+        return frozenset()
+    shared = wanted & significant_words(sentence)
+    if len(shared) >= 2 and len(shared) >= RESEMBLANCE_SHARE * len(wanted):
+        return shared
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class Resemblance:
+    """One sentence of an update that closely resembles an open guess on the board."""
+
+    sentence: str
+    guess_no: int
+    guess: str
+    shared: frozenset[str]
+
+
+def resembling_guesses(state: IncidentState, *texts: str) -> list[Resemblance]:
+    """Sentences of ``texts`` that closely resemble an open guess (shared significant words).
+
+    A paraphrase of a guess (``We suspect a retry storm from mobile app version 5.2.`` for the
+    guess ``Retry storm from mobile app 5.2``) tells outsiders something unconfirmed as surely
+    as a quote does. A sentence that shares as much with a confirmed fact as with the guess is
+    taken to state the fact, and is not flagged. Each (sentence, guess) pair is listed once.
+    """
+    facts = confirmed_facts(state)
+    guesses = [(item.no, item.text.strip()) for item in column(state, Column.GUESSES)]
+    found: list[Resemblance] = []
+    seen: set[tuple[str, int]] = set()
+    for text in texts:
+        for sentence in sentences(text):
+            for no, guess in guesses:
+                shared = shared_words(sentence, guess)
+                if not shared or (sentence, no) in seen:
+                    continue
+                said = significant_words(sentence)
+                if any(len(significant_words(fact) & said) >= len(shared) for fact in facts):
+                    continue
+                seen.add((sentence, no))
+                found.append(Resemblance(sentence, no, guess, shared))
+    return found
+
+
 __all__ = [
     "Draft",
+    "Resemblance",
     "RangeError",
     "confirmed_facts",
     "describe_range",
@@ -257,5 +495,8 @@ __all__ = [
     "promised_next",
     "quoted_guesses",
     "render",
+    "resembling_guesses",
+    "significant_words",
+    "update_texts",
     "triage_scope",
 ]

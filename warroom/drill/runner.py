@@ -26,6 +26,7 @@ from warroom.core.roles import Role
 from warroom.core.severity import Severity
 from warroom.core.state import IncidentState
 from warroom.drill import commands
+from warroom.drill.coach import coach_hint
 from warroom.drill.scenario import Do, Responder, Scenario, Step
 
 log = logging.getLogger("warroom.drill")
@@ -84,6 +85,8 @@ class DrillRunner:
         #: Scenario seconds after which the drill stops waiting and ends.
         self.ends_at = int(minutes) * 60 + int(secs)
         self._scanned = 0
+        #: Steps already played out of script order (a simulated comms lead's updates).
+        self._done: set[int] = set()
 
     # --- setting up -----------------------------------------------------------------------------
     async def declare(self) -> str:
@@ -158,7 +161,9 @@ class DrillRunner:
                 )
 
     async def _play(self) -> None:
-        for step in self.scenario.steps:
+        for index, step in enumerate(self.scenario.steps):
+            if index in self._done:
+                continue
             await self.advance_to(step.seconds)
             if self.user_member is not None and step.by == self.user_member.name:
                 await self.wait_for_user(step)
@@ -232,9 +237,8 @@ class DrillRunner:
 
     async def wait_for_user(self, step: Step) -> None:
         """Hint, then wait until the user has done what this step stands for."""
-        hint = step.hint or f"Your turn: {step.do.value.replace('_', ' ')}."
         if self.coach is not None:
-            await self._send(self.coach, None, "note_added", text=f"DRILL: {hint}", kind="note")
+            await self._send(self.coach, None, "note_added", text=coach_hint(step), kind="note")
         mark = len(self.reader.log)
         user = self.user_name
         done = _user_done(step, user)
@@ -252,6 +256,25 @@ class DrillRunner:
             await self._advance(1.0)
             await self.settle()
             await self.react()
+            await self.keep_promises()
+
+    async def keep_promises(self) -> None:
+        """Play a simulated comms lead's due updates even while the script waits for the user.
+
+        A stakeholder update is owed to the schedule, not to the script's order: a slow IC must
+        not make the simulated comms lead miss a deadline, or the IC is blamed (on the timeline,
+        by support, on the scorecard) for an update someone else owed.
+        """
+        if self.user_member is None:
+            return
+        now = self.scenario_seconds()
+        for index, step in enumerate(self.scenario.steps):
+            if index in self._done or step.do != Do.UPDATE or step.seconds > now:
+                continue
+            if step.by == self.user_member.name or step.by not in self.bots:
+                continue
+            self._done.add(index)
+            await self.perform(step)
 
 
 def _user_done(step: Step, user: str | None) -> Callable[[IncidentState, list[EventBase]], bool]:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from warroom.core.drill import Scorecard
 from warroom.core.metrics import compute
+from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 from warroom.drill.scenario import Scenario
 
@@ -20,7 +21,13 @@ def _minutes(delta: timedelta | None) -> str:
     return f"{delta.total_seconds() / 60:.1f} min"
 
 
-def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 0) -> Scorecard:
+def score(
+    state: IncidentState,
+    scenario: Scenario,
+    changes_without_lock: int = 0,
+    user_role: Role | None = None,
+) -> Scorecard:
+    """The scorecard; ``user_role`` is the role a person played (``None``: all simulated)."""
     declared = state.declared_at
     detect_to_declare = declared - state.detected_at if declared and state.detected_at else None
     comms = getattr(state, "comms", None)
@@ -47,7 +54,14 @@ def score(state: IncidentState, scenario: Scenario, changes_without_lock: int = 
             f"{_minutes(policy.first_update_after)}."
         )
     if overdue:
-        notes.append(f"{overdue} update deadline(s) passed without an update.")
+        comms_bot = next((r for r in scenario.responders if r.role == Role.COMMS), None)
+        if user_role is not None and user_role != Role.COMMS and comms_bot is not None:
+            notes.append(
+                f"{overdue} update deadline(s) passed without an update; {comms_bot.name}, the "
+                "simulated comms lead, owed it."
+            )
+        else:
+            notes.append(f"{overdue} update deadline(s) passed without an update.")
     expect = scenario.expect
     if expect.severity is not None:
         if state.severity.level <= expect.severity.level:

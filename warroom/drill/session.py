@@ -51,7 +51,7 @@ async def _finish(server: HubServer, runner: DrillRunner) -> Scorecard:
         if inc == incident and kind == "action_started"
     )
     state = hub.rooms[incident].state
-    card = score(state, runner.scenario, without_lock)
+    card = score(state, runner.scenario, without_lock, runner.user_role)
     await hub.record_by_hub(incident, DrillScored(id=uuid.uuid4(), scorecard=card))
     return card
 

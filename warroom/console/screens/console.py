@@ -19,9 +19,11 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
 from warroom.client.sync import IncidentClient
+from warroom.console.anywhere import ANYWHERE, anywhere_key
 from warroom.console.app import ClientChanged, HubMessage, WarroomApp
 from warroom.console.panes import HOME_PANE, PANES, PaneSpec
 from warroom.console.screens.handoff import RolePrompts
+from warroom.console.widgets.coach import CoachLine
 from warroom.console.widgets.escalation import EscalationBanner
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.pane import IncidentPane
@@ -37,6 +39,14 @@ def pane_bindings() -> list[Binding]:
     ]  # fmt: skip
 
 
+def anywhere_bindings() -> list[Binding]:
+    return [
+        Binding(item.key, f"anywhere({index})", item.title, show=False,
+                id=f"anywhere.{item.pane}.{item.action.partition('(')[0]}", tooltip=item.title)
+        for index, item in enumerate(ANYWHERE)
+    ]  # fmt: skip
+
+
 class ConsoleScreen(Screen[None]):
     """One incident, live."""
 
@@ -47,6 +57,7 @@ class ConsoleScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
         *pane_bindings(),
+        *anywhere_bindings(),
         Binding("question_mark", "help", "Help", id="help",
                 tooltip="The keys of this pane and of the console"),
         Binding("ctrl+l", "leave", "Incidents", show=False, id="leave",
@@ -57,6 +68,8 @@ class ConsoleScreen(Screen[None]):
         super().__init__()
         self.client = client
         self._placed = False
+        #: The pane in front when a form or screen last opened over the console.
+        self._front = ""
         self._gave_up = False
         #: Opens the handoff screen when an offer names this person, and the read-in.
         self.prompts = RolePrompts()
@@ -74,6 +87,7 @@ class ConsoleScreen(Screen[None]):
         app = self.warroom
         yield StatusBar(id="status-bar")
         yield EscalationBanner(me=app.me, seat=app.seat, id="escalation-banner")
+        yield CoachLine(me=app.me, seat=app.seat, id="coach-line")
         with Horizontal(id="console-body"):
             with TabbedContent(initial=self.home, id="panes"):
                 for spec in PANES:
@@ -93,7 +107,16 @@ class ConsoleScreen(Screen[None]):
             self._placed = True
             self.call_after_refresh(self.action_show_pane, self.home)
         else:
-            self.call_after_refresh(self._focus_pane, self.active_pane)
+            # Back from a form: the pane that was in front when it opened stays in front, even
+            # if a focus message from a pane left in a burst of keys arrives in between.
+            front = self._front or self.query_one(TabbedContent).active
+            self.call_after_refresh(self._restore_front, front)
+
+    def _restore_front(self, front: str) -> None:
+        if self.query_one(TabbedContent).active != front:
+            self.action_show_pane(front)
+        else:
+            self._focus_pane(self.active_pane)
 
     # --- attributes down --------------------------------------------------------------------
     def on_client_changed(self, message: ClientChanged) -> None:
@@ -139,14 +162,24 @@ class ConsoleScreen(Screen[None]):
         return found.first(IncidentPane) if found else None
 
     def action_show_pane(self, pane_id: str) -> None:
+        self._front = pane_id
         self.query_one(TabbedContent).active = pane_id
         self._focus_pane(self.active_pane)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if self.app.screen is not self and self._front and event.pane.id != self._front:
+            # Nobody can pick a tab under a form: this is a late focus message from a pane left
+            # in a burst of keys. The pane the form was opened from stays in front.
+            self.query_one(TabbedContent).active = self._front
+            return
+        if self.app.screen is self:
+            self._front = event.pane.id or self._front
         # The side column's "latest" would repeat the timeline when the timeline is in front.
         self.query_one(RoomSidebar).set_class(event.pane.id == "timeline", "-beside-timeline")
-        self.call_after_refresh(self._focus_pane, self.active_pane)
+        # The pane in front when the refresh comes, not this one: a fast typist may have moved on
+        # (``2`` then ``V``), and focusing a pane behind would bring its tab back to the front.
+        self.call_after_refresh(lambda: self._focus_pane(self.active_pane))
 
     def _focus_pane(self, pane: IncidentPane | None) -> None:
         """Focus the pane's first focusable widget, so its keys work at once."""
@@ -161,6 +194,47 @@ class ConsoleScreen(Screen[None]):
                 return
         self.set_focus(None)
 
+    def pane(self, pane_id: str) -> IncidentPane:
+        return self.query_one(f"#pane-{pane_id}", IncidentPane)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A capital key is hidden from who may never use it (an observer), never greyed: when
+        it cannot be used now, pressing it says why."""
+        if action == "anywhere" and parameters:
+            item = ANYWHERE[int(parameters[0])]  # type: ignore[call-overload]
+            if not self.is_mounted:
+                return True
+            _, name, params = parse_action(item.action)
+            return self.pane(item.pane).check_action(name, params) is not False
+        return True
+
+    def action_anywhere(self, index: int) -> None:
+        """Show the action's pane and run the action there, or say why it cannot run now."""
+        item = ANYWHERE[index]
+        self.run_on_pane(item.pane, item.action)
+
+    def run_on_pane(self, pane_id: str, action: str) -> None:
+        """Switch to ``pane_id`` and run its ``action`` (as its key would), or explain why not.
+
+        The action runs once the messages the switch caused are handled (not after a refresh,
+        which may not come while the palette is closing); a late focus message from a pane left
+        in a burst of keys cannot bring that pane back under the form (see ``_tab_activated``).
+        """
+        self.action_show_pane(pane_id)
+        self.call_later(self._run_shown, pane_id, action)
+
+    async def _run_shown(self, pane_id: str, action: str) -> None:
+        pane = self.pane(pane_id)
+        if self.query_one(TabbedContent).active != pane_id:
+            self.action_show_pane(pane_id)
+        _, name, params = parse_action(action)
+        allowed = pane.check_action(name, params)
+        if not allowed:
+            spec = _spec(pane)
+            pane.explain(name, f"{spec.title if spec else 'That'}: {name.replace('_', ' ')}")
+            return
+        await pane.run_action(action)
+
     def action_help(self) -> None:
         from warroom.console.screens.help import HelpScreen
 
@@ -174,7 +248,10 @@ class ConsoleScreen(Screen[None]):
 
     # --- command palette ----------------------------------------------------------------------
     def palette_commands(self) -> Iterable[SystemCommand]:
-        """Every pane, and every action of the current pane that this person may use."""
+        """Every pane, and every action of every pane that this person may take now.
+
+        An action runs on its own pane: choosing it shows that pane first, as its key would.
+        """
         for spec in PANES:
             yield SystemCommand(
                 f"Go to {spec.title}",
@@ -183,24 +260,39 @@ class ConsoleScreen(Screen[None]):
             )
         yield SystemCommand("Help", "The keys of this pane and of the console", self.action_help)
         yield SystemCommand("Leave incident", "Go back to the list of incidents", self.action_leave)
-        pane = self.active_pane
-        if pane is None:
-            return
-        spec = _spec(pane)
-        for binding in pane._bindings.key_to_bindings.values():
-            for item in binding:
-                _, action, params = parse_action(item.action)
-                if not item.description or pane.check_action(action, params) is False:
+        for spec in PANES:
+            pane = self.pane(spec.id)
+            seen: set[str] = set()
+            for bindings in pane._bindings.key_to_bindings.values():
+                for item in bindings:
+                    _, action, params = parse_action(item.action)
+                    if not item.description or item.action in seen:
+                        continue
+                    capital = anywhere_key(spec.id, item.action)
+                    if not item.show and pane is not self.active_pane and capital is None:
+                        continue  # moving about another pane: not an action of its own
+                    if pane.check_action(action, params) is not True:
+                        continue
+                    seen.add(item.action)
+                    keys = f"{spec.key} then {item.key}"
+                    if capital is not None:
+                        keys = f"{capital} from any pane, or {keys}"
+                    yield SystemCommand(
+                        f"{spec.title}: {item.tooltip or item.description}",
+                        f"Keys: {keys}",
+                        partial(self.run_on_pane, spec.id, item.action),
+                    )
+            for extra in ANYWHERE:
+                if extra.pane != spec.id or extra.action in seen:
                     continue
-                yield SystemCommand(
-                    f"{spec.title if spec else 'Pane'}: {item.tooltip or item.description}",
-                    f"Key {item.key}",
-                    partial(self._run_pane_action, pane, item.action),
-                )
-
-    async def _run_pane_action(self, pane: IncidentPane, action: str) -> None:
-        self._focus_pane(pane)
-        await pane.run_action(action)
+                _, action, params = parse_action(extra.action)
+                if pane.check_action(action, params) is True:
+                    seen.add(extra.action)
+                    yield SystemCommand(
+                        f"{spec.title}: {extra.title}",
+                        f"Keys: {extra.key} from any pane",
+                        partial(self.run_on_pane, spec.id, extra.action),
+                    )
 
 
 def _spec(pane: IncidentPane) -> PaneSpec | None:

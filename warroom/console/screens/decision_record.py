@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Select, SelectionList
 
 from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.console.widgets.pick import TypeToPick
 from warroom.core.board import quote
 from warroom.core.decisions import MAX_WHAT, MAX_WHY, Decision
 from warroom.core.state import IncidentState
@@ -70,7 +71,7 @@ class DecisionForm(CommandForm):
             (name, name) for name in self.state.participants if not self.state.is_observer(name)
         ]
         yield field_label("Carried out by")
-        yield Select(
+        yield TypeToPick(
             people,
             prompt=NOBODY,
             value=old.owner if old and old.owner else Select.NULL,

@@ -79,6 +79,11 @@ class DeclareScreen(Screen[str | None]):
                 tooltip="Back to the list without declaring"),
     ]  # fmt: skip
 
+    def __init__(self, severity: str | None = None) -> None:
+        super().__init__()
+        #: The level chosen before the template opened (``1``-``4`` on the incident list).
+        self.severity = Severity(severity) if severity else Severity.SEV2
+
     @property
     def warroom(self) -> WarroomApp:
         return self.app  # type: ignore[return-value]
@@ -102,7 +107,7 @@ class DeclareScreen(Screen[str | None]):
                     for sev in Severity:
                         colour = self.app.theme_variables.get(sev.lower(), "")
                         label = Text.assemble((f"{sev}  ", f"bold {colour}"), RUBRIC[sev])
-                        yield RadioButton(label, value=sev == Severity.SEV2, name=sev.value)
+                        yield RadioButton(label, value=sev == self.severity, name=sev.value)
                 yield Label("Detected", classes="field-label")
                 with Horizontal(id="detected-row"):
                     yield Input(format_utc(now), id="detected", compact=True)
@@ -127,7 +132,9 @@ class DeclareScreen(Screen[str | None]):
         self._update_hint(self.query_one("#detected", Input).value)
         self.query_one("#title", Input).focus()
         # The choice's keyboard highlight starts on the first level; start it on the selected one.
-        self.call_after_refresh(self.query_one(RadioSet).action_next_button)
+        radio = self.query_one(RadioSet)
+        for _ in range(list(Severity).index(self.severity)):
+            self.call_after_refresh(radio.action_next_button)
 
     # --- the detected time --------------------------------------------------------------------
     @on(Input.Changed, "#detected")

@@ -25,6 +25,7 @@ from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
 from warroom.console.app import ClientChanged
 from warroom.console.widgets.briefing import BriefingView
+from warroom.console.widgets.pick import TypeToPick
 from warroom.core.briefing import build_briefing, hhmm, read_in_due
 from warroom.core.handoff import find_offer, offer_by, offer_to, rotation_suggested, title_of
 from warroom.core.handoff_state import HandoffOffer
@@ -130,7 +131,7 @@ class HandoffScreen(ModalScreen[None]):
                     yield Static("", id="handoff-notes-view")
                 else:
                     yield Label("Offer to", classes="field-label")
-                    yield Select([], prompt="Who takes over?", id="handoff-to")
+                    yield TypeToPick([], prompt="Who takes over?", id="handoff-to")
                     yield Label("Notes: next steps, watch out for", classes="field-label")
                     yield TextArea(id="handoff-notes", placeholder="Next: ...\nWatch out for: ...")
                 yield Static("", id="handoff-status")

@@ -40,6 +40,12 @@ class JoinScreen(Screen[None]):
         Binding("enter", "join", "Join", id="join.join", tooltip="Follow the selected incident"),
         Binding("n", "declare", "Declare new", id="join.declare",
                 tooltip="Declare a new incident with the declaration template"),
+        *[
+            Binding(str(level), f"declare('SEV{level}')", f"Declare SEV{level}", show=False,
+                    id=f"join.declare_sev{level}",
+                    tooltip=f"Declare a new SEV{level} incident: the template opens on SEV{level}")
+            for level in range(1, 5)
+        ],
         Binding("r", "refresh", "Refresh", id="join.refresh",
                 tooltip="Ask the hub for its incidents again"),
     ]  # fmt: skip
@@ -156,11 +162,11 @@ class JoinScreen(Screen[None]):
         if incident is not None:
             self.warroom.join_incident(incident)
 
-    def action_declare(self) -> None:
+    def action_declare(self, severity: str | None = None) -> None:
         from warroom.console.screens.declare import DeclareScreen
 
         def declared(incident: str | None) -> None:
             if incident:
                 self.warroom.join_incident(incident)
 
-        self.app.push_screen(DeclareScreen(), declared)
+        self.app.push_screen(DeclareScreen(severity), declared)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.board_form import Built, CommandForm, field_label
-from warroom.core.lifecycle import MAX_ANSWER, MAX_REASON, MAX_RESOLUTION, next_phase, phase_refusal
+from warroom.core.lifecycle import MAX_ANSWER, MAX_REASON, MAX_RESOLUTION, phase_refusal
 from warroom.core.lifecycle_state import (
     CHOICES,
     DETAIL_FIELD,
@@ -59,16 +60,46 @@ def expectations(policy: SeverityPolicy, level: Severity) -> str:
 
 
 class LifecycleForm(CommandForm):
-    """A command form with the lifecycle forms' extra styles."""
+    """A command form with the lifecycle forms' extra styles.
+
+    The severity and phase pickers follow one rule: they open on the current level or phase,
+    marked "(now)", and a digit picks a choice (the digit shown before it) and moves on to the
+    reason. Nothing is preselected that one stray Enter could send: both changes are recorded
+    for good, re-time the stakeholder updates and are read by everyone in the room.
+    """
 
     DEFAULT_CSS = tcss_beside(__file__)
+    #: The option list a digit picks from, and the field the digit moves on to.
+    PICKER: str = ""
+
+    def digit_target(self, index: int) -> str | None:
+        """The field to move to after picking option ``index`` (None: stay)."""
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        character = event.character or ""
+        if not self.PICKER or not character.isdigit():
+            return
+        picker = self.query_one(self.PICKER, OptionList)
+        if self.focused is not picker:
+            return  # a digit typed in a text field is text
+        index = int(character) - 1
+        event.stop()
+        event.prevent_default()
+        if not 0 <= index < picker.option_count:
+            return
+        picker.highlighted = index
+        target = self.digit_target(index)
+        if target is not None:
+            self.query_one(target, Input).focus()
 
 
 class SeverityForm(LifecycleForm):
     """The IC picks a severity from the rubric and says why."""
 
-    HINT = "↑↓ choose · enter next · ctrl+s send · esc cancel"
+    HINT = "1-4 or ↑↓ choose · enter next · ctrl+s send · esc cancel"
     ENTER_SENDS = "last"
+    PICKER = "#severity-levels"
 
     def __init__(self, state: IncidentState) -> None:
         super().__init__()
@@ -76,6 +107,9 @@ class SeverityForm(LifecycleForm):
 
     def heading(self) -> str:
         return f"Change severity (now {self.state.severity})"
+
+    def digit_target(self, index: int) -> str | None:
+        return "#reason"
 
     def fields(self) -> ComposeResult:
         policy = self.state.settings.policy
@@ -121,8 +155,9 @@ class SeverityForm(LifecycleForm):
 class PhaseForm(LifecycleForm):
     """The IC moves the incident to another phase, with a reason or a resolution as needed."""
 
-    HINT = "↑↓ choose · enter next · ctrl+s send · esc cancel"
+    HINT = "1-6 or ↑↓ choose · enter next · ctrl+s send · esc cancel"
     ENTER_SENDS = "last"
+    PICKER = "#phase-targets"
 
     def __init__(self, state: IncidentState, me: str) -> None:
         super().__init__()
@@ -142,26 +177,28 @@ class PhaseForm(LifecycleForm):
         yield OptionList(
             *[
                 Option(
-                    f"{phase.value}{'  (now)' if phase == current else ''}",
+                    f"{number} {phase.value}{'  (now)' if phase == current else ''}",
                     id=phase.value,
-                    disabled=phase == current,
                 )
-                for phase in Phase
+                for number, phase in enumerate(Phase, 1)
             ],
             id="phase-targets",
         )
-        yield field_label("Reason (required to move back or reopen)")
-        yield Input(placeholder="e.g. errors are back after the rollback", id="reason",
-                    max_length=MAX_REASON, compact=True)  # fmt: skip
+        # The resolution comes before the reason, so Enter in the reason (the last field) sends.
         yield field_label("Resolution summary (required for resolved)")
         yield Input(placeholder="e.g. rolled back v2.3.1; connection leak fixed in v2.3.2",
                     id="resolution", max_length=MAX_RESOLUTION, compact=True)  # fmt: skip
+        yield field_label("Reason (required to move back or reopen)")
+        yield Input(placeholder="e.g. errors are back after the rollback", id="reason",
+                    max_length=MAX_REASON, compact=True)  # fmt: skip
 
     def on_mount(self) -> None:
         targets = self.query_one("#phase-targets", OptionList)
-        target = next_phase(self.state.phase) or Phase.MITIGATING
-        targets.highlighted = target.index
+        targets.highlighted = self.state.phase.index
         targets.focus()
+
+    def digit_target(self, index: int) -> str | None:
+        return "#resolution" if list(Phase)[index] == Phase.RESOLVED else "#reason"
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -174,6 +211,8 @@ class PhaseForm(LifecycleForm):
         if option is None or option.id is None:
             return "Choose a phase."
         target = Phase(option.id)
+        if target == self.state.phase:
+            return f"The incident is already {target.value}; choose another phase."
         reason = self.query_one("#reason", Input).value.strip()
         resolution = self.query_one("#resolution", Input).value.strip()
         if target != Phase.RESOLVED:

@@ -24,7 +24,7 @@ from warroom.console.screens.board_evidence import EvidenceForm
 from warroom.console.screens.board_retract import RetractForm
 from warroom.console.screens.board_take_over import TakeOverScreen
 from warroom.console.widgets.board_card import card_detail, card_prompt
-from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.board import (
     COLUMN_TITLES,
     BoardItem,
@@ -53,6 +53,9 @@ CARD_ACTIONS: dict[str, frozenset[Column]] = {
     "retract": frozenset({Column.FACTS}),
     "evidence": frozenset(Column),
 }
+#: Keys that open a form on the highlighted open guess from any column: the form names the
+#: guess before anything is sent, so confirming needs no trip to the guesses column first.
+GUESS_FORMS = frozenset({"confirm", "rule_out"})
 
 
 class CardList(OptionList):
@@ -135,7 +138,21 @@ class BoardPane(IncidentPane):
             show=False,
             tooltip="Move to the previous card",
         ),
-        Binding("a", "add", "Add", id="board.add", tooltip="Add a fact or a guess"),
+        Binding(
+            "a",
+            "add",
+            "Add",
+            id="board.add",
+            tooltip="Add a fact or a guess (the kind of the column you are in)",
+        ),
+        Binding(
+            "g",
+            "add_guess",
+            "Guess",
+            id="board.add_guess",
+            show=False,  # the footer keeps a (add); help, README and the palette list g
+            tooltip="Add a guess to check",
+        ),
         Binding("c", "claim", "Claim", id="board.claim", tooltip="Say you are checking this guess"),
         Binding(
             "u",
@@ -174,8 +191,9 @@ class BoardPane(IncidentPane):
         ),
     ]
     WRITE_ACTIONS = frozenset(
-        {"add", "claim", "release", "evidence", "confirm", "rule_out", "retract"}
-    )
+        {"add", "add_guess", "add_fact", "claim", "release", "evidence", "confirm", "rule_out",
+         "retract"}
+    )  # fmt: skip
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -222,6 +240,18 @@ class BoardPane(IncidentPane):
         no = self._list(self.active_column).card_no
         return self.state.board.get(no) if no is not None else None
 
+    @property
+    def guess(self) -> BoardItem | None:
+        """The open guess ``f`` and ``r`` act on: the highlighted card in the guesses column."""
+        if self.active_column == Column.GUESSES:
+            return self.card
+        no = self._list(Column.GUESSES).card_no
+        card = self.state.board.get(no) if no is not None else None
+        return card if card is not None and card.column == Column.GUESSES else None
+
+    def _target(self, action: str) -> BoardItem | None:
+        return self.guess if action in GUESS_FORMS else self.card
+
     def _show_detail(self) -> None:
         self.query_one("#board-detail", Static).update(card_detail(self.card, self.state))
 
@@ -237,11 +267,11 @@ class BoardPane(IncidentPane):
             return False
         if not self.is_mounted:
             return True
-        if action == "add":
+        if action in ("add", "add_guess", "add_fact"):
             return True if self.may("board_item_added") else None
         if action not in CARD_ACTIONS:
             return True
-        card = self.card
+        card = self._target(action)
         if card is None or card.column not in CARD_ACTIONS[action]:
             return False
         if action == "release" and card.owner is None:
@@ -261,6 +291,29 @@ class BoardPane(IncidentPane):
             return card.is_fact and self.may("fact_retracted") and may_retract(state, me, card)
         return self.may("evidence_added")
 
+    def probe(self, action: str) -> Probe | None:
+        if action in ("add", "add_guess", "add_fact"):
+            return "board_item_added", {"kind": "guess", "text": "?"}
+        card = self._target(action) if self.is_mounted else None
+        if card is None:
+            return None
+        command = {
+            "claim": "guess_claimed",
+            "release": "guess_released",
+            "confirm": "guess_confirmed",
+            "rule_out": "guess_ruled_out",
+            "retract": "fact_retracted",
+            "evidence": "evidence_added",
+        }.get(action)
+        if command is None:
+            return None
+        payload: dict[str, object] = {"item": card.no}
+        if action in ("rule_out", "evidence"):
+            payload["evidence"] = {"kind": "note", "text": "?"}
+        if action == "retract":
+            payload["reason"] = "?"
+        return command, payload
+
     # --- actions ------------------------------------------------------------------------------
     def action_column(self, step: int) -> None:
         cols = list(Column)
@@ -277,6 +330,12 @@ class BoardPane(IncidentPane):
     def action_add(self) -> None:
         kind = ItemKind.FACT if self.active_column == Column.FACTS else ItemKind.GUESS
         self._open(AddCardForm(kind))
+
+    def action_add_guess(self) -> None:
+        self._open(AddCardForm(ItemKind.GUESS))
+
+    def action_add_fact(self) -> None:
+        self._open(AddCardForm(ItemKind.FACT))
 
     def action_claim(self) -> None:
         card = self.card
@@ -307,11 +366,11 @@ class BoardPane(IncidentPane):
             self._open(EvidenceForm("evidence_added", card))
 
     def action_confirm(self) -> None:
-        if (card := self.card) is not None:
+        if (card := self.guess) is not None:
             self._open(EvidenceForm("guess_confirmed", card), follow=card.no)
 
     def action_rule_out(self) -> None:
-        if (card := self.card) is not None:
+        if (card := self.guess) is not None:
             self._open(EvidenceForm("guess_ruled_out", card), follow=card.no)
 
     def action_retract(self) -> None:

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.cadence import cadence_of, next_update_due
 from warroom.core.comms import may_publish
 from warroom.core.comms_state import (
@@ -211,6 +211,11 @@ class CommsPane(IncidentPane):
             return (self.may("update_delivery_retry") and may_publish(self.state, self.me)
                     and failed) or None  # fmt: skip
         return True
+
+    def probe(self, action: str) -> Probe | None:
+        if action == "compose":
+            return "update_published", {"audience": "internal", "text": "?"}
+        return None
 
     def action_compose(self, audience: str) -> None:
         from warroom.console.screens.comms_form import UpdateForm

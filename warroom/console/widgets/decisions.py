@@ -25,7 +25,7 @@ from warroom.console.widgets.decision_entry import (
     decision_prompt,
     follow_up_prompt,
 )
-from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.decisions import Decision, may_decide
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
@@ -154,6 +154,13 @@ class DecisionPane(IncidentPane):
         if action == "follow_up":
             return True if self.may("follow_up_noted") else None
         return True
+
+    def probe(self, action: str) -> Probe | None:
+        if action in ("decide", "supersede"):
+            return "decision_recorded", {"what": "?", "why": "?"}
+        if action == "follow_up":
+            return "follow_up_noted", {"text": "?", "owner": self.me, "due": "2000-01-01"}
+        return None
 
     def _is_ic(self) -> bool:
         return self.may("decision_recorded") and may_decide(self.state, self.me)

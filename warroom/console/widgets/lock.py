@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.actions import may_finish, open_actions, undo_pending
 from warroom.core.lock import expires_in, held_for, mm_ss, renewal_due, short_duration
 from warroom.core.production import (
@@ -242,6 +242,15 @@ class LockPane(IncidentPane):
         if action == "start_action" and not self.holding:
             return None
         return True if self.may("lock_requested") else None
+
+    def probe(self, action: str) -> Probe | None:
+        if action == "start_action":
+            placeholder = {f: "?" for f in ("target", "expected", "metric", "value_before")}
+            return "action_started", {"token": self.state.lock.token, "kind": "rollback",
+                                      **placeholder}  # fmt: skip
+        if action == "request":
+            return "lock_requested", {}
+        return None
 
     # --- rendering ------------------------------------------------------------------------------
     def render_state(self, state: IncidentState) -> None:

@@ -9,21 +9,43 @@ Actions named in ``WRITE_ACTIONS`` are hidden (footer, help, palette) from someo
 write, so an observer is never offered a key that the hub would refuse. A command the hub refuses
 is reported through :meth:`IncidentPane.show_refusal`; the default is a notification, and a pane
 with an input of its own overrides it to show the message right there.
+
+A key that is offered but greyed out (``check_action`` answers ``None``) is never a silent no-op:
+pressing it says why and what to do. The reason is the core's own refusal
+(:func:`~warroom.core.rules.check_command`) of the command the key would send (its ``probe``),
+followed by the key that helps, when there is one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import ValidationError
+from textual import events
+from textual.actions import parse as parse_action
 from textual.containers import Vertical
 from textual.reactive import reactive
 
-from warroom.core.events import EventBase
+from warroom.core.events import Actor, EventBase, Refusal
+from warroom.core.log import EventError, parse_event
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
-from warroom.core.rules import may_send
+from warroom.core.rules import check_command, may_send
 from warroom.core.state import IncidentState
+
+#: What to do about a refusal, by its code: the key that helps (the core says why, not how).
+WHAT_TO_DO: dict[str, str] = {
+    "not_holder": "You need the lock first: press l on the Lock pane (4), or L from any pane.",
+    "stale_token": "Ask for the lock again: press l on the Lock pane (4).",
+    "lease_expired": "Ask for the lock again: press l on the Lock pane (4).",
+    "ic_present": "They hand over with h on the Roster (6).",
+}
+#: What to do when the incident is closed: only the IC can reopen it.
+REOPEN_HINT = "To reopen it, press P (phase) and pick an earlier phase, with a reason."
+
+Probe = tuple[str, dict[str, Any]]
 
 if TYPE_CHECKING:
     from warroom.console.app import WarroomApp
@@ -71,6 +93,59 @@ class IncidentPane(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide write actions from readers (Textual then leaves them out of footer and help)."""
         return not (action in self.WRITE_ACTIONS and self.read_only)
+
+    # --- why a key does nothing ---------------------------------------------------------------
+    def probe(self, action: str) -> Probe | None:
+        """The command ``action`` would send, as ``(type, payload)``, to ask the core about it.
+
+        Panes override this for their greyed-out keys; placeholders stand in for what a form
+        would ask, since only the rules that do not depend on them can refuse at this point.
+        """
+        return None
+
+    def refusal_of(self, action: str) -> Refusal | None:
+        """The core's refusal of what ``action`` would send, or ``None`` (allowed, or no probe)."""
+        probe = self.probe(action)
+        if probe is None or not self.state.declared:
+            return None
+        event_type, payload = probe
+        data = {"type": event_type, "id": str(uuid.uuid4()), "incident_id": self.state.incident_id}
+        try:
+            command = parse_event({**data, **payload})
+        except (EventError, ValidationError, ValueError):
+            return None
+        actor = Actor(name=self.me, seat=self.seat)
+        return check_command(self.state, command, actor, self.warroom.clock())
+
+    def why_not(self, action: str, what: str = "") -> str:
+        """Why ``action`` is not available to this person now, and what to do about it."""
+        refusal = self.refusal_of(action)
+        if refusal is None:
+            return f"{what or 'That'} is not available to you now."
+        hint = WHAT_TO_DO.get(refusal.code, "")
+        if refusal.code == "closed":
+            hint = REOPEN_HINT if self.state.is_ic(self.me) else ""
+        return f"{refusal.message} {hint}".strip()
+
+    def explain(self, action: str, what: str = "") -> None:
+        """Say why ``action`` does nothing now (instead of doing nothing in silence)."""
+        self.notify(self.why_not(action, what), title="Not now", severity="warning", timeout=8)
+
+    def on_key(self, event: events.Key) -> None:
+        """A greyed-out key of this pane says why, rather than doing nothing."""
+        bindings = self._bindings.key_to_bindings.get(event.key, ())
+        greyed = None
+        for binding in bindings:
+            _, action, params = parse_action(binding.action)
+            allowed = self.check_action(action, params)
+            if allowed:
+                return  # an active binding takes the key
+            if allowed is None and greyed is None:
+                greyed = (action, binding.tooltip or binding.description)
+        if greyed is not None:
+            event.stop()
+            event.prevent_default()
+            self.explain(*greyed)
 
     def show_refusal(self, error: Error) -> None:
         """Tell the user the hub refused what they just did. Override to show it in place."""

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
 from warroom.console.css import tcss_beside
-from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.handoff import may_claim_ic, offer_to
 from warroom.core.protocol import Error
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
@@ -32,7 +32,9 @@ class RosterPane(IncidentPane):
         "h hands over a role you hold (or answers an offer made to you); the IC assigns the "
         "selected role with a; c claims IC when the room has no IC in it; b shows the briefing."
     )
-    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"hand_over", "assign", "claim_ic"})
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"hand_over", "hand_over_mine", "assign", "claim_ic"}
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "hand_over", "Hand over", id="roster.hand_over",
                 tooltip="Offer the selected role you hold to someone, with a briefing"),
@@ -108,13 +110,20 @@ class RosterPane(IncidentPane):
         if not allowed:
             return allowed
         state, me = self.state, self.me
-        if action == "hand_over":
+        if action in ("hand_over", "hand_over_mine"):
             return True if state.roles_of(me) or offer_to(state, me) else None
         if action == "assign":
             return True if state.is_ic(me) and self.selected_role != Role.IC else None
         if action == "claim_ic":
             return True if may_claim_ic(state, me) else None
         return True
+
+    def probe(self, action: str) -> Probe | None:
+        if action == "claim_ic":
+            return "ic_claimed", {"previous": self.state.ic}
+        if action == "assign":
+            return "role_assigned", {"assigned_role": self.selected_role.value, "holder": None}
+        return None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.refresh_bindings()
@@ -131,6 +140,17 @@ class RosterPane(IncidentPane):
             self.app.push_screen(HandoffScreen.incoming(offer))
         elif held:
             self.app.push_screen(HandoffScreen(held[0]))
+
+    def action_hand_over_mine(self) -> None:
+        """Hand over a role I hold from any pane: IC first, else my first held role."""
+        from warroom.console.screens.handoff import HandoffScreen
+
+        held = self.state.roles_of(self.me)
+        offer = offer_to(self.state, self.me)
+        if held:
+            self.app.push_screen(HandoffScreen(Role.IC if Role.IC in held else held[0]))
+        elif offer is not None:
+            self.app.push_screen(HandoffScreen.incoming(offer))
 
     def action_assign(self) -> None:
         from warroom.console.screens.role_assign import RoleAssignForm

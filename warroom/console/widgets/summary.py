@@ -28,7 +28,7 @@ from warroom.console.screens.lifecycle_forms import (
     expectations,
 )
 from warroom.console.widgets import escalation
-from warroom.console.widgets.pane import IncidentPane
+from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.lifecycle import escalation_deadline, open_escalation
 from warroom.core.lifecycle_state import QUESTION_TEXT, TriageQuestion
 from warroom.core.metrics import ResponseMetrics, compute, elapsed
@@ -266,6 +266,18 @@ class SummaryPane(IncidentPane):
             "dismiss_escalation": ic and proposal is not None,
         }[action]
         return True if offered else None
+
+    def probe(self, action: str) -> Probe | None:
+        state = self.state
+        if action == "severity":
+            other = "SEV1" if state.severity != "SEV1" else "SEV2"
+            return "severity_changed", {"severity": other, "reason": "?",
+                                        "previous": state.severity.value}  # fmt: skip
+        if action == "phase":
+            target = Phase.TRIAGE if state.phase != Phase.TRIAGE else Phase.MITIGATING
+            return "phase_changed", {"phase": target.value, "previous": state.phase.value,
+                                     "reason": "?"}  # fmt: skip
+        return None
 
     # --- actions ------------------------------------------------------------------------------
     def action_answer(self) -> None:
