@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from warroom.client.sync import LinkStatus
+from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.core.board import EvidenceKind
 from warroom.core.protocol import Ack, Error
 
@@ -32,7 +33,7 @@ REPLY_WAIT = 3.0
 Built = tuple[str, dict[str, Any]]
 
 
-class CommandForm(ModalScreen[int | None]):
+class CommandForm(FieldKeys, ModalScreen[int | None]):
     """A modal that builds one command from its fields and sends it to the hub."""
 
     #: Absolute, so every subclass (in its own module) finds it; as screen CSS it outweighs the
@@ -44,6 +45,7 @@ class CommandForm(ModalScreen[int | None]):
         Binding(
             "ctrl+s", "submit", "Send", id="form.submit", tooltip="Send to the hub", priority=True
         ),
+        *FIELD_BINDINGS,
     ]
     #: The form's heading.
     HEADING: ClassVar[str] = ""
