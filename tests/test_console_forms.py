@@ -140,8 +140,8 @@ async def test_board_add_form_keeps_every_key_of_a_burst(tmp_path: Path) -> None
         await s.wait_for(lambda: isinstance(s.app.screen, AddCardForm))
         await burst(
             s.pilot,
-            *"pool is full", "tab",       # to the evidence kind
-            "enter",                      # a closed dropdown: Enter moves on
+            *"pool is full", "tab",       # to the evidence kinds
+            "enter",                      # Enter takes the highlighted kind (note), moves on
             *"db panel 3", "enter",       # sends
         )  # fmt: skip
         [added] = await stored_events(s, "board_item_added")
@@ -157,10 +157,10 @@ async def test_evidence_form_choosing_a_kind_then_typing_at_once(tmp_path: Path)
         await s.pilot.press("2", "right")
         await s.pilot.press("e")
         await s.wait_for(lambda: isinstance(s.app.screen, EvidenceForm))
-        # Open the kinds and pick "link" (the list opens and closes between keys) ...
-        await s.pilot.press("shift+tab", "space", "down", "enter")
+        # Back to the kinds, "link" highlighted (an arrow is a binding: see the declaration) ...
+        await s.pilot.press("shift+tab", "right")
         assert s.app.focused is s.app.screen.query_one("#evidence-kind")
-        # ... then Enter leaves the closed dropdown and the text follows it at once.
+        # ... then Enter takes it and moves on, and the text follows it at once.
         await burst(s.pilot, "enter", *"https://grafana/d/1", "enter")
         [added] = await stored_events(s, "evidence_added")
         assert (added.evidence.kind, added.evidence.text) == ("link", "https://grafana/d/1")
