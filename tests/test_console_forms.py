@@ -13,7 +13,7 @@ from typing import Any
 from textual import events
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
-from textual.widgets import Input, Label, RadioSet, SelectionList, TextArea
+from textual.widgets import Input, Label, RadioSet, TextArea
 
 from tests.console_helpers import console_session, is_live
 from tests.helpers import T0, ManualClock
@@ -90,14 +90,10 @@ async def test_declaration_form_keeps_every_key_of_a_burst(tmp_path: Path) -> No
         await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
         await s.pilot.press("n")
         await s.wait_for(lambda: isinstance(s.app.screen, DeclareScreen))
-        await burst(s.pilot, *"Checkout down", "enter")  # the title, then the severity
-        assert isinstance(s.app.focused, RadioSet)
-        # An arrow is a binding, which Textual resolves after the key has travelled back up to
-        # the app: it is pressed as a person does, not in the same burst as the Enter after it.
-        await s.pilot.press("down")
         await burst(
             s.pilot,
-            "enter",                     # SEV3 highlighted: Enter takes it and moves on
+            *"Checkout down", "enter",   # the title, then the severity
+            "down", "enter",             # SEV3 highlighted: Enter takes it and moves on
             "enter",                     # detected: keep now
             *"pager", "enter",
             *"502s", "enter",
@@ -157,11 +153,8 @@ async def test_evidence_form_choosing_a_kind_then_typing_at_once(tmp_path: Path)
         await s.pilot.press("2", "right")
         await s.pilot.press("e")
         await s.wait_for(lambda: isinstance(s.app.screen, EvidenceForm))
-        # Back to the kinds, "link" highlighted (an arrow is a binding: see the declaration) ...
-        await s.pilot.press("shift+tab", "right")
-        assert s.app.focused is s.app.screen.query_one("#evidence-kind")
-        # ... then Enter takes it and moves on, and the text follows it at once.
-        await burst(s.pilot, "enter", *"https://grafana/d/1", "enter")
+        # Back to the kinds, "link" highlighted, Enter takes it and moves on, the text follows.
+        await burst(s.pilot, "shift+tab", "right", "enter", *"https://grafana/d/1", "enter")
         [added] = await stored_events(s, "evidence_added")
         assert (added.evidence.kind, added.evidence.text) == ("link", "https://grafana/d/1")
 
@@ -191,10 +184,8 @@ async def test_decision_form_keeps_every_key_of_a_burst(tmp_path: Path) -> None:
             *"roll back", "enter",
             *"deploy broke it", "enter",
             *"roll back; wait", "enter",
+            "space", "enter",              # cite the fact; Enter leaves the list
         )  # fmt: skip
-        assert isinstance(s.app.focused, SelectionList)
-        await s.pilot.press("space")  # cite the fact
-        await burst(s.pilot, "enter")  # Enter leaves the list (it used to stay, toggling)
         assert s.app.focused is s.app.screen.query_one("#owner")
         await s.pilot.press("space", "down", "enter")  # the owner: open, pick, close
         await burst(s.pilot, "ctrl+s")

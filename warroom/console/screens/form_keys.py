@@ -11,8 +11,10 @@ text typed just before it had reached them, and declared an incident "without a 
 with the other keys. It moves focus at once where the form decides nothing (a radio set, a
 selection list, a closed dropdown: Enter moves on, Space toggles or opens), and otherwise lets the
 field react (an input submits, a list chooses, a button presses) and waits until the form has
-finished reacting before the app reads the next key. Sending waits until every key read before
-it has reached its field. A text area keeps Enter for a new line (Tab moves on).
+finished reacting before the app reads the next key. The arrows and Space act at once in a
+choice or a list as well (Textual would resolve them only after the key had travelled back up to
+the app, after an Enter typed right behind them). Sending waits until every key read before it
+has reached its field. A text area keeps Enter for a new line (Tab moves on).
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ FIELD_BINDINGS = [
     Binding("enter", "field_enter", "Next field", show=False, priority=True),
     Binding("tab", "field_step(1)", "Next field", show=False, priority=True),
     Binding("shift+tab", "field_step(-1)", "Previous field", show=False, priority=True),
+    # Arrows and Space in a choice or a list act as they are read too: Textual resolves a
+    # widget's own bindings only after the key has travelled back up to the app, by which time
+    # an Enter typed right after had already moved on.
+    Binding("up", "field_arrow(-1, 0)", show=False, priority=True),
+    Binding("down", "field_arrow(1, 0)", show=False, priority=True),
+    Binding("left", "field_arrow(-1, 1)", show=False, priority=True),
+    Binding("right", "field_arrow(1, 1)", show=False, priority=True),
+    Binding("space", "field_space", show=False, priority=True),
 ]
 
 #: A form never waits longer than this for its fields to catch up (they normally take
@@ -117,6 +127,30 @@ class FieldKeys:
             await keys_landed(screen)
         else:
             raise SkipAction()
+
+    def action_field_arrow(self, step: int, sideways: int) -> None:
+        field = self._form_screen().focused
+        if isinstance(field, RadioSet):
+            if step > 0:
+                field.action_next_button()
+            else:
+                field.action_previous_button()
+        elif isinstance(field, OptionList) and not sideways:
+            if step > 0:
+                field.action_cursor_down()
+            else:
+                field.action_cursor_up()
+        else:
+            raise SkipAction()  # inputs, text areas, a closed dropdown: their own keys
+
+    def action_field_space(self) -> None:
+        field = self._form_screen().focused
+        if isinstance(field, RadioSet):
+            field.action_toggle_button()
+        elif isinstance(field, SelectionList):
+            field.action_select()
+        else:
+            raise SkipAction()  # a space in text; a closed dropdown opens
 
     def action_field_step(self, step: int) -> None:
         screen = self._form_screen()
