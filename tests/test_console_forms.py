@@ -238,3 +238,19 @@ async def test_comms_form_enter_moves_on_and_keeps_every_key(tmp_path: Path) -> 
         assert values(form)["f-not-affected"] == "US"
         assert values(form)["f-expect"] == "retry in 5 min"
         assert s.app.focused is form.query_one("#f-doing", TextArea)
+
+
+async def test_keys_that_reach_a_form_before_its_first_field_has_focus_land_there(
+    tmp_path: Path,
+) -> None:
+    """A form focuses its first field once mounted; what is typed in between is held for it.
+
+    (Keys typed before a pane's key has opened the form still go to the pane: Textual resolves
+    a pane's key only after the key has come back up to the app.)
+    """
+    async with console_session(tmp_path, role="ic") as s:
+        await s.pilot.press("2")
+        s.app.push_screen(AddCardForm())
+        await burst(s.pilot, *"pool is full on db-primary", "enter")
+        [added] = await stored_events(s, "board_item_added")
+        assert added.text == "pool is full on db-primary"

@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+from textual import events
 from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     Input,
@@ -99,7 +101,59 @@ class FieldKeys:
     The form's ``submit`` action (bound to ``ctrl+s``) runs once the keys typed before it are in
     their fields; a form whose send action has another name wraps it the same way with
     :meth:`after_typed_keys`.
+
+    Keys typed right after the key that opened the form reach it before any field has focus
+    (a form focuses its first field once mounted): the app hands them to the screen, which would
+    drop them. They are held, and given to the first field as it takes focus, ahead of any key
+    that follows them.
     """
+
+    #: No field is focused by Textual's own rule (the first focusable one): the form says which.
+    AUTO_FOCUS = ""
+    #: Whether keys that reach the screen itself are held for the first field to take focus.
+    _holding = True
+    _typed_ahead: list[events.Key] | None = None
+
+    def _forward_event(self, event: events.Event) -> None:
+        screen = self._form_screen()
+        if isinstance(event, events.Key) and self._holding and screen.focused is None:
+            if self._typed_ahead is None:
+                self._typed_ahead = []
+            self._typed_ahead.append(event)
+            return
+        super()._forward_event(event)  # type: ignore[misc]
+
+    def watch_focused(self, focused: Widget | None) -> None:
+        """The first field has focus: give it what was typed before (in this same step, so no
+        later key can overtake them)."""
+        if focused is None or not self._holding:
+            return
+        self._release(focused)
+
+    def _on_mount(self, event: events.Mount) -> None:
+        # A form that focuses no field itself gets its first one, once its own choice (a
+        # ``focus()`` from its mount, run by the app) has had its turn; one with no field at all
+        # (a preview) gets the held keys itself.
+        screen = self._form_screen()
+        screen.call_after_refresh(screen.app.call_later, self._stop_holding)
+
+    def _stop_holding(self) -> None:
+        screen = self._form_screen()
+        if not self._holding or not screen.is_attached:
+            return
+        if screen.focused is None:
+            screen.focus_next()  # focuses the first field, and so releases the keys to it
+        if self._holding:
+            self._release(screen)
+
+    def _release(self, target: Widget | Screen[object]) -> None:
+        self._holding = False
+        held, self._typed_ahead = self._typed_ahead or [], None
+        for key in held:
+            if target is self:
+                super()._forward_event(key)  # type: ignore[misc]
+            else:
+                target._forward_event(key)
 
     async def action_field_enter(self) -> None:
         screen = self._form_screen()
