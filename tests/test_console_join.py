@@ -84,8 +84,8 @@ async def test_declaring_an_incident_from_the_template(tmp_path):
         detected = s.app.screen.query_one("#detected", Input)
         assert detected.value == "2026-03-14 09:00", "detected defaults to now"
         await s.pilot.press(*"Payments failing in EU", "tab")  # to the severity choice
-        await s.pilot.press("up", "enter")  # SEV1
-        await s.pilot.press("tab", "ctrl+u", *"15m ago", "tab")
+        await s.pilot.press("up", "enter")  # SEV1, and on to the detected time
+        await s.pilot.press("ctrl+u", *"15m ago", "tab")
         await s.pilot.press(*"PagerDuty: checkout 5xx", "tab")
         await s.pilot.press(*"502 at the pay step", "tab", *"EU only")
         await s.pilot.press("ctrl+s")

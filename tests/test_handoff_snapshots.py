@@ -15,14 +15,21 @@ from typing import Any
 import pytest
 from textual.widgets import Select, TextArea
 
-from tests.console_helpers import INCIDENT_ID, hub_in_thread, make_console, until_live
+from tests.console_helpers import (
+    INCIDENT_ID,
+    hub_in_thread,
+    make_console,
+    screen_text,
+    until_live,
+)
 from tests.helpers import T0, eventually, fast_backoff
 from warroom.client.sync import IncidentClient
 from warroom.console.screens.handoff import HandoffScreen
 from warroom.core.briefing import build_briefing
 from warroom.core.clock import ManualClock
 
-SIZES = [(80, 24), (160, 48)]
+#: Issue 16 item 5: clipped on the right at 140x45; it must fit at each of these.
+SIZES = [(80, 24), (120, 40), (140, 45), (200, 50)]
 #: The consoles' clock: twenty minutes after the declaration.
 CONSOLE_NOW = T0 + timedelta(minutes=20)
 NOTES = "Next: watch checkout 5xx for 5 min after the flag; if no drop, roll back 4182.\n" \
@@ -174,3 +181,85 @@ def test_incoming_participant_is_offered_the_ic_role(snap_compare, tmp_path, siz
             assert snap_compare(app, terminal_size=size, run_before=run_before)
         finally:
             room.close()
+
+
+def side_text(app: Any) -> str:
+    """What the side column (notes, status, buttons) shows, its lines joined by spaces."""
+    region = app.screen.query_one("#handoff-side").region
+    lines = screen_text(app).splitlines()[region.y : region.bottom]
+    return " ".join(" ".join(line[region.x : region.right].split()) for line in lines)
+
+
+def off_screen(screen: Any) -> list[str]:
+    """Widgets of ``screen`` that reach past its right edge (drawn cut off)."""
+    width = screen.size.width
+    return [
+        f"{widget!r} ends at column {widget.region.right} of {width}"
+        for widget in screen.query("*")
+        if widget.display and widget.region.width and widget.region.right > width
+    ]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_incoming_handoff_fits_the_terminal(tmp_path, size):
+    """Issue 16 item 5: at 140x45 the offer read ``Until you accept, ana st`` and ``Accept (``."""
+    with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
+        hub.seed()
+        room = Room(hub)
+        twenty_minutes_in(room, with_bo=False)
+        app = make_console(hub.url, name="bo", role="responder", clock=ManualClock(CONSOLE_NOW))
+
+        async def offer() -> None:
+            ana = room.clients["ana"]
+            await eventually(lambda: "bo" in ana.state.online)
+            reply = await ana.post("handoff_offered", offered_role="ic", to="bo", notes=NOTES,
+                                   briefing=build_briefing(ana.state).model_dump(mode="json"))  # fmt: skip
+            assert reply.op == "ack", reply
+
+        async def look() -> tuple[list[str], str]:
+            async with app.run_test(size=size) as pilot:
+                await until_live(pilot)
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(offer(), hub.loop))
+                await eventually(lambda: isinstance(pilot.app.screen, HandoffScreen), timeout=10)
+                await eventually(lambda: settled(pilot.app, hub), timeout=10)
+                await steady(pilot)
+                return off_screen(pilot.app.screen), side_text(pilot.app)
+
+        try:
+            cut, side = asyncio.run(look())
+        finally:
+            room.close()
+        assert cut == []
+        assert "Until you accept, ana stays incident commander." in side
+        assert "Accept (a)" in side and "Decline (d)" in side
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_outgoing_handoff_fits_the_terminal(tmp_path, size):
+    with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
+        hub.seed()
+        room = Room(hub)
+        twenty_minutes_in(room, with_bo=True)
+        app = make_console(hub.url, name="ana", role="ic", clock=ManualClock(CONSOLE_NOW))
+
+        async def look() -> tuple[list[str], str]:
+            async with app.run_test(size=size) as pilot:
+                await until_live(pilot)
+                await eventually(lambda: settled(pilot.app, hub), timeout=10)
+                await pilot.press("6", "h")
+                screen = pilot.app.screen
+                assert isinstance(screen, HandoffScreen)
+                screen.query_one("#handoff-to", Select).value = "bo"
+                screen.query_one("#handoff-notes", TextArea).text = NOTES + " " + "x" * 90
+                await pilot.press("ctrl+s")
+                await eventually(lambda: "Offered to bo" in side_text(pilot.app), timeout=10)
+                await steady(pilot)
+                return off_screen(pilot.app.screen), side_text(pilot.app)
+
+        try:
+            cut, side = asyncio.run(look())
+        finally:
+            room.close()
+        assert cut == []
+        assert "You stay incident commander" in side
+        assert "Withdraw (^r)" in side

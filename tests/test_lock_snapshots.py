@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.widgets import Input
 
-from tests.console_helpers import INCIDENT_ID, hub_in_thread, make_console, until_live
+from tests.console_helpers import INCIDENT_ID, hub_in_thread, make_console, screen_text, until_live
 from tests.helpers import T0, eventually, fast_backoff
 from warroom.client.sync import IncidentClient
 from warroom.console.screens.lock_action import ActionForm
@@ -147,5 +147,95 @@ def test_snapshot_the_action_form(snap_compare, tmp_path):
         app = make_console(hub.url, name="cy", role="responder", clock=clock)
         try:
             assert snap_compare(app, terminal_size=SIZE, run_before=on_lock_pane(hub, open_form))
+        finally:
+            people.close()
+
+
+def actions_with_outcomes(people: People) -> None:
+    """cy holds the lock: a rollback changed nothing and was undone, a flag made things worse
+    and still wants its undo, and a restart is under way."""
+    people.join("bo")  # was in the room already: no read-in on the console
+    people.join("cy")
+    people.post("cy", "lock_requested", timedelta(0))
+    first = people.post(
+        "cy", "action_started", timedelta(minutes=1), token=1, kind="rollback",
+        target="checkout-api", expected="5xx back under 1%", metric="checkout 5xx rate",
+        value_before="12%",
+    )  # fmt: skip
+    people.post("cy", "action_finished", timedelta(minutes=2), action_id=str(first.id),
+                value_after="12%", outcome="no_change")  # fmt: skip
+    undo = people.post(
+        "cy", "action_started", timedelta(minutes=3), token=1, kind="rollback",
+        target="checkout-api", expected="back to how it was", metric="checkout 5xx rate",
+        value_before="12%", undoes=str(first.id),
+    )  # fmt: skip
+    people.post("cy", "action_finished", timedelta(minutes=4), action_id=str(undo.id),
+                value_after="12%", outcome="helped")  # fmt: skip
+    worse = people.post(
+        "cy", "action_started", timedelta(minutes=5), token=1, kind="feature_flag_off",
+        target="new-pricing-engine", expected="p99 back under 800ms",
+        metric="checkout p99 latency", value_before="2.4s",
+    )  # fmt: skip
+    people.post("cy", "action_finished", timedelta(minutes=6), action_id=str(worse.id),
+                value_after="3.1s", outcome="made_worse")  # fmt: skip
+    people.post(
+        "cy", "action_started", timedelta(minutes=7), token=1, kind="restart",
+        target="checkout-api-pods-eu-west", expected="connections drop", metric="db pool use",
+        value_before="100%",
+    )  # fmt: skip
+
+
+#: What the actions table must show whole, whatever the width (issue 16, item 4).
+OUTCOMES = ["no change · undone", "helped", "made it worse · undo pending", "open"]
+
+
+def test_action_outcomes_are_on_screen_at_80x24_and_140x45(tmp_path):
+    for size in ((80, 24), (140, 45)):
+        with hub_in_thread(tmp_path / f"{size[0]}") as hub:
+            hub.seed()
+            people = People(hub)
+            actions_with_outcomes(people)
+            clock = ManualClock(T0 + timedelta(minutes=8))
+            app = make_console(hub.url, name="bo", role="responder", clock=clock)
+
+            async def look(app: Any = app, size: tuple[int, int] = size) -> list[str]:
+                async with app.run_test(size=size) as pilot:
+                    await on_lock_pane(hub)(pilot)
+                    return screen_text(app).splitlines()
+
+            try:
+                lines = asyncio.run(look())
+            finally:
+                people.close()
+            rows = [
+                line for line in lines if line.strip()[:5] in {"09:01", "09:03", "09:05", "09:07"}
+            ]
+            assert len(rows) == 4, lines
+            for row, outcome in zip(rows, OUTCOMES, strict=True):
+                assert outcome in row, (size, row)
+
+
+def test_snapshot_action_outcomes_80x24(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        people = People(hub)
+        actions_with_outcomes(people)
+        clock = ManualClock(T0 + timedelta(minutes=8))
+        app = make_console(hub.url, name="bo", role="responder", clock=clock)
+        try:
+            assert snap_compare(app, terminal_size=(80, 24), run_before=on_lock_pane(hub))
+        finally:
+            people.close()
+
+
+def test_snapshot_action_outcomes_140x45(snap_compare, tmp_path):
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        people = People(hub)
+        actions_with_outcomes(people)
+        clock = ManualClock(T0 + timedelta(minutes=8))
+        app = make_console(hub.url, name="bo", role="responder", clock=clock)
+        try:
+            assert snap_compare(app, terminal_size=(140, 45), run_before=on_lock_pane(hub))
         finally:
             people.close()

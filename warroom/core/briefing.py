@@ -21,6 +21,7 @@ from warroom.core.actions import open_actions, undo_pending
 from warroom.core.board import Column, ItemStatus, column, quote
 from warroom.core.cadence import next_update_due
 from warroom.core.handoff_state import SECTION_TITLES, Briefing, BriefLine, Section
+from warroom.core.incident import without_drill_mark
 from warroom.core.lifecycle import escalation_deadline, open_escalation, raised
 from warroom.core.lifecycle_state import Impact, Trend, TriageQuestion
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
@@ -349,7 +350,8 @@ def _guesses(items: tuple[BriefLine, ...]) -> list[str]:
 
 def _situation(b: Briefing, now: datetime | None) -> list[str]:
     drill = "DRILL · " if b.drill else ""
-    lines = [f"{drill}{b.severity} · {b.title}"]
+    title = without_drill_mark(b.title) if b.drill else b.title
+    lines = [f"{drill}{b.severity} · {title}"]
     since = f" since {hhmm(b.phase_since)}" if b.phase_since else ""
     lines.append(f"Phase: {b.phase.value}{since}")
     times = f"Detected {hhmm(b.detected_at)}, declared {hhmm(b.declared_at)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -18,6 +19,18 @@ from warroom.core.state import IncidentState, Participant, RoleHolding
 #: Longest free text accepted in one field; the wire limit caps a whole message anyway.
 MAX_TEXT = 4000
 MAX_TITLE = 200
+
+_DRILL_MARK = re.compile(r"^\s*\[?drill\]?\s*[:·\-–]?\s*", re.IGNORECASE)
+
+
+def without_drill_mark(title: str) -> str:
+    """``title`` without a leading ``DRILL:`` (scenario titles carry one of their own)."""
+    return _DRILL_MARK.sub("", title, count=1) or title
+
+
+def drill_title(title: str, drill: bool) -> str:
+    """The title as screens show it: ``DRILL · ...`` once for a drill, never ``DRILL · DRILL:``."""
+    return f"DRILL · {without_drill_mark(title)}" if drill else title
 
 
 @event

@@ -324,7 +324,11 @@ class _Draft:
                 self.add(f"- **Options considered:** {'; '.join(d.options)}")
             for no in d.facts:
                 card = self.state.board.get(no)
-                self.add(f"- **Resting on:** #{no} {card.text if card else ''}".rstrip())
+                line = f"- **Resting on:** #{no} {card.text if card else ''}".rstrip()
+                if card is not None and card.status == ItemStatus.RETRACTED:
+                    # The review must not read it as ground the decision still stands on.
+                    line += f" — retracted at {self.at(card.resolved_at)}: {card.reason}"
+                self.add(line)
             if d.owner:
                 self.add(f"- **Carried out by:** {d.owner}")
             self.add("")

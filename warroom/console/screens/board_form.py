@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from warroom.client.sync import LinkStatus
+from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.core.board import EvidenceKind
 from warroom.core.protocol import Ack, Error
 
@@ -35,7 +36,7 @@ Built = tuple[str, dict[str, Any]]
 QUEUED = 0
 
 
-class CommandForm(ModalScreen[int | None]):
+class CommandForm(FieldKeys, ModalScreen[int | None]):
     """A modal that builds one command from its fields and sends it to the hub."""
 
     #: Absolute, so every subclass (in its own module) finds it; as screen CSS it outweighs the
@@ -47,6 +48,7 @@ class CommandForm(ModalScreen[int | None]):
         Binding(
             "ctrl+s", "submit", "Send", id="form.submit", tooltip="Send to the hub", priority=True
         ),
+        *FIELD_BINDINGS,
     ]
     #: The form's heading.
     HEADING: ClassVar[str] = ""
@@ -157,8 +159,12 @@ EVIDENCE_CHOICES: list[tuple[str, EvidenceKind]] = [
 ]
 
 
-class EvidenceRow(Horizontal):
-    """What kind of evidence (link, query, graph, command output, note) and its text."""
+class EvidenceRow(Vertical):
+    """What kind of evidence (link, query, graph, command output, note) and its text.
+
+    The kinds are a row of choices (←→ move, Space or Enter takes one), not a dropdown: a
+    dropdown opened near the bottom of the form drew its list over the form's border.
+    """
 
     def __init__(self, placeholder: str, *, kind: EvidenceKind = EvidenceKind.NOTE) -> None:
         super().__init__(classes="evidence-row")
@@ -166,17 +172,24 @@ class EvidenceRow(Horizontal):
         self._kind = kind
 
     def compose(self) -> ComposeResult:
-        yield Select(
-            EVIDENCE_CHOICES, value=self._kind, allow_blank=False, id="evidence-kind", compact=True
-        )
+        with RadioSet(id="evidence-kind", compact=True):
+            for label, kind in EVIDENCE_CHOICES:
+                yield RadioButton(label, value=kind == self._kind, name=kind.value)
         yield Input(
             placeholder=self._placeholder, id="evidence-text", max_length=4000, compact=True
         )
+
+    def on_mount(self) -> None:
+        # The keyboard highlight starts on the kind already chosen, not on the first one.
+        kinds = [kind for _, kind in EVIDENCE_CHOICES]
+        radios = self.query_one("#evidence-kind", RadioSet)
+        self.call_after_refresh(setattr, radios, "_selected", kinds.index(self._kind))
 
     def note(self) -> dict[str, str] | None:
         """The evidence as a command carries it, or ``None`` when nothing was typed."""
         text = self.query_one("#evidence-text", Input).value.strip()
         if not text:
             return None
-        kind = self.query_one("#evidence-kind", Select).value
+        pressed = self.query_one("#evidence-kind", RadioSet).pressed_button
+        kind = pressed.name if pressed is not None and pressed.name else self._kind.value
         return {"kind": str(kind), "text": text}

@@ -74,7 +74,8 @@ class UpdateForm(CommandForm):
             priority=True,
         ),
     ]
-    HINT: ClassVar[str] = "ctrl+s preview the exact text · esc cancel"
+    HINT: ClassVar[str] = "enter next field · ctrl+s preview the exact text · esc cancel"
+    ENTER_SENDS = "never"
 
     def __init__(self, audience: Audience) -> None:
         super().__init__()

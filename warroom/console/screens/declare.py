@@ -21,6 +21,7 @@ from websockets.exceptions import WebSocketException
 
 from warroom.client.lobby import HubRefused, declare
 from warroom.console.app import WarroomApp
+from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.status_bar import elapsed
 from warroom.core.log import EventError
@@ -68,7 +69,7 @@ def format_utc(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
-class DeclareScreen(Screen[str | None]):
+class DeclareScreen(FieldKeys, Screen[str | None]):
     """Dismissed with the new incident's id, or ``None`` if cancelled."""
 
     CSS_PATH = "declare.tcss"
@@ -77,6 +78,7 @@ class DeclareScreen(Screen[str | None]):
                 tooltip="Declare the incident: you become its IC", priority=True),
         Binding("escape", "cancel", "Cancel", id="declare.cancel",
                 tooltip="Back to the list without declaring"),
+        *FIELD_BINDINGS,
     ]  # fmt: skip
 
     def __init__(self, severity: str | None = None) -> None:
@@ -175,6 +177,10 @@ class DeclareScreen(Screen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    async def _action_declare(self) -> None:
+        """``ctrl+s`` declares once the text typed before it is in its field."""
+        await self.after_typed_keys("declare")
 
     def action_declare(self) -> None:
         title = self.query_one("#title", Input).value.strip()

@@ -22,6 +22,7 @@ from warroom.client.lobby import HubRefused, list_incidents
 from warroom.console.app import WarroomApp
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.status_bar import elapsed
+from warroom.core.incident import drill_title
 from warroom.core.roles import ROLE_TITLES, Role
 
 
@@ -70,7 +71,13 @@ class JoinScreen(Screen[None]):
         yield CalmFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        self._add_columns(self.query_one(DataTable))
+        self.action_refresh()
+        if self.warroom.lobby_refresh > 0:
+            self.set_interval(self.warroom.lobby_refresh, self.action_refresh)
+
+    @staticmethod
+    def _add_columns(table: DataTable[Any]) -> None:
         table.add_column("Sev", key="sev", width=4)
         table.add_column("Id", key="id")
         table.add_column("Title", key="title")
@@ -78,9 +85,6 @@ class JoinScreen(Screen[None]):
         table.add_column("Age", key="age")
         table.add_column("Online", key="people")
         table.add_column("IC", key="ic")
-        self.action_refresh()
-        if self.warroom.lobby_refresh > 0:
-            self.set_interval(self.warroom.lobby_refresh, self.action_refresh)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "declare" and self.warroom.seat == Role.OBSERVER:
@@ -116,7 +120,10 @@ class JoinScreen(Screen[None]):
         table = self.query_one(DataTable)
         selected = self._selected_id()
         self.incidents = rows
-        table.clear()
+        # Columns are laid out again with the rows: widths measured on an older list left the
+        # header out of line with the rows (seen after ctrl+l).
+        table.clear(columns=True)
+        self._add_columns(table)
         now = self.warroom.clock()
         for row in rows:
             table.add_row(*self._cells(row, now), key=str(row.get("id")))
@@ -136,7 +143,7 @@ class JoinScreen(Screen[None]):
         detected = parse_time(row.get("detected_at")) or parse_time(row.get("declared_at"))
         age = elapsed(now - detected) if detected else "—"
         people = f"{row.get('online', 0)} of {row.get('participants', 0)}"
-        title = ("DRILL · " if row.get("drill") else "") + str(row.get("title", ""))
+        title = drill_title(str(row.get("title", "")), bool(row.get("drill")))
         return (Text(sev, style=f"bold {colour}"), str(row.get("id")), title,
                 str(row.get("phase", "")), age, people, str(row.get("ic") or "—"))  # fmt: skip
 

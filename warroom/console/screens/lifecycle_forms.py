@@ -292,7 +292,11 @@ class TriageForm(LifecycleForm):
         triage = self.state.triage
         choices = CHOICES.get(self.question)
         if choices is None:
+            # A label and a placeholder: a bare empty input on the form's surface read as no
+            # input at all.
+            yield field_label("Answer (what the room knows now; Enter sends)")
             yield Input(value=getattr(triage, self.question.value), id="answer",
+                        placeholder="e.g. EU card payments, about 20% of checkouts",
                         max_length=MAX_ANSWER, compact=True)  # fmt: skip
             return
         current = getattr(triage, self.question.value)

@@ -15,12 +15,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from warroom.console.css import tcss_beside
+from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.core.protocol import Error
 
 R = TypeVar("R")
 
 
-class LockForm(ModalScreen[R], Generic[R]):
+class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
     """A modal that sends one command and closes on the hub's acknowledgement."""
 
     DEFAULT_CSS = tcss_beside(__file__)
@@ -29,6 +30,7 @@ class LockForm(ModalScreen[R], Generic[R]):
                 tooltip="Close without sending anything"),
         Binding("ctrl+s", "submit", "Send", id="lock-form.submit",
                 tooltip="Send this to the hub"),
+        *FIELD_BINDINGS,
     ]  # fmt: skip
 
     def error_line(self) -> Static:

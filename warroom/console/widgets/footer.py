@@ -4,6 +4,12 @@ Panes ask for their bindings to be refreshed whenever the incident changes (an a
 become possible). Textual's footer rebuilds all its keys on every such request; with several
 panes that is several rebuilds per event, which makes typing lag on a busy incident. This footer
 compares what it would show with what it shows, and rebuilds once, only if they differ.
+
+The coalesced redraw is queued on the footer's own message queue (``call_later``), never with
+``call_after_refresh``: Textual runs the latter after the refresh of whichever screen is in front
+at that moment, so a refresh requested while a form was open, just as the form closed, was
+dropped with the form; the footer then believed a redraw was still queued and never redrew again
+(the board's keys on every pane for the rest of the session).
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ class CalmFooter(Footer):
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return
         if not self._queued:
-            self._queued = True
-            self.call_after_refresh(self._recompose_if_changed)
+            # Our own queue runs after the messages already waiting (the pane's focus changes
+            # and redraws), so one rebuild still covers a burst of requests.
+            self._queued = self.call_later(self._recompose_if_changed)
 
     async def _recompose_if_changed(self) -> None:
         self._queued = False

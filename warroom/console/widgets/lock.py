@@ -62,6 +62,73 @@ def lease_line(grant: LockGrant) -> Text:
     return line
 
 
+#: The actions table, most telling first so that a narrow console cuts the least useful:
+#: (heading, the most room a column takes). ``None``: it shares what the others leave.
+ACTION_COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("at", 5),
+    ("outcome", 28),
+    ("action", None),
+    ("before → after", None),
+    ("by", 10),
+    ("#", 3),
+)
+#: DataTable pads every cell by one column on each side.
+CELL_PADDING = 2
+
+
+def action_outcome(action: ProductionAction) -> Text:
+    """``open``, ``helped``, ``no change · undone``, ``made worse · undo pending``."""
+    if action.outcome is None:
+        return Text("open", "bold")
+    outcome = Text(action.outcome.label, OUTCOME_STYLE[action.outcome])
+    if action.wants_undo:
+        outcome.append(" · undo pending", "bold red")
+    elif action.undone_by is not None:
+        outcome.append(" · undone", "dim")
+    return outcome
+
+
+def action_cells(action: ProductionAction) -> list[Text]:
+    """One row of the actions table, in the order of ``ACTION_COLUMNS``."""
+    what = f"{'undo: ' if action.undoes else ''}{action.kind.label} {action.target}"
+    after = action.value_after or "…"
+    return [
+        Text(hhmm(action.started_at)),
+        action_outcome(action),
+        Text(what),
+        Text.assemble(f"{action.value_before} → {after}", (f" · {action.metric}", "dim")),
+        Text(action.by),
+        Text(str(action.token)),
+    ]
+
+
+def action_column_widths(room: int, rows: list[list[Text]]) -> list[int]:
+    """Widths that fit ``room`` columns: fixed ones as wide as their longest cell (up to their
+    cap), the shared ones splitting what is left, so the outcome is never off-screen."""
+    widths: list[int] = []
+    for index, (label, cap) in enumerate(ACTION_COLUMNS):
+        longest = max([len(label), *(row[index].cell_len for row in rows)])
+        widths.append(min(longest, cap) if cap is not None else longest)
+    shared = [i for i, (_, cap) in enumerate(ACTION_COLUMNS) if cap is None]
+    fixed = sum(w for i, w in enumerate(widths) if i not in shared)
+    left = room - fixed - CELL_PADDING * len(ACTION_COLUMNS)
+    wanted = sum(widths[i] for i in shared)
+    if wanted > left:
+        for i in shared:
+            least = len(ACTION_COLUMNS[i][0])
+            widths[i] = max(least, left * widths[i] // max(wanted, 1))
+    return widths
+
+
+def fit(cell: Text, width: int) -> Text:
+    """``cell`` cut to ``width`` with an ellipsis, rather than pushed off-screen."""
+    if cell.cell_len <= width:
+        return cell
+    cut = cell.copy()
+    cut.truncate(width, overflow="ellipsis")
+    return cut
+
+
 class LockPane(IncidentPane):
     """The production lock, its queue, its leases, and the actions made under it."""
 
@@ -157,6 +224,8 @@ class LockPane(IncidentPane):
         self._offered: tuple[int, datetime | None] | None = None
         #: What ``check_action`` said for each write action when the footer was last drawn.
         self._keys_offered: tuple[bool | None, ...] = ()
+        #: The actions table's column widths as last laid out (they follow the pane's width).
+        self._column_widths: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield Static("", id="lock-status")
@@ -169,9 +238,7 @@ class LockPane(IncidentPane):
                 yield Label("Leases", classes="lock-heading")
                 yield Static("", id="lock-leases")
         yield Label("Actions", classes="lock-heading", id="lock-actions-heading")
-        table: DataTable[Text | str] = DataTable(id="lock-actions", cursor_type="row")
-        table.add_columns("at", "#", "by", "action", "metric", "before → after", "outcome")
-        yield table
+        yield DataTable(id="lock-actions", cursor_type="row")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -322,30 +389,29 @@ class LockPane(IncidentPane):
     def _render_actions(self, state: IncidentState) -> None:
         table = self.query_one("#lock-actions", DataTable)
         selected = table.cursor_row
-        table.clear()
-        for key, action in state.actions.items():
-            outcome: Text | str = "open"
-            if action.outcome is not None:
-                outcome = Text(action.outcome.label, OUTCOME_STYLE[action.outcome])
-                if action.wants_undo:
-                    outcome.append(" · undo?", "bold red")
-                elif action.undone_by is not None:
-                    outcome.append(" · undone", "dim")
-            what = f"{'undo: ' if action.undoes else ''}{action.kind.label} {action.target}"
-            after = action.value_after or "…"
-            table.add_row(
-                hhmm(action.started_at),
-                str(action.token),
-                action.by,
-                what,
-                action.metric,
-                f"{action.value_before} → {after}",
-                outcome,
-                key=key,
-            )
+        rows = [(key, action_cells(action)) for key, action in state.actions.items()]
+        widths = action_column_widths(self._table_width(), [cells for _, cells in rows])
+        if widths != self._column_widths:
+            self._column_widths = widths
+            table.clear(columns=True)
+            for (label, _), width in zip(ACTION_COLUMNS, widths, strict=True):
+                table.add_column(label, width=width)
+        else:
+            table.clear()
+        for key, cells in rows:
+            table.add_row(*(fit(cell, w) for cell, w in zip(cells, widths, strict=True)), key=key)
         self.query_one("#lock-actions-heading", Label).update(f"Actions ({len(state.actions)})")
         if table.row_count:
             table.move_cursor(row=min(selected, table.row_count - 1), animate=False)
+
+    def _table_width(self) -> int:
+        """The cells' room: the pane's width less its padding and each column's padding."""
+        width = self.content_size.width or self.size.width
+        return max(width, 40)
+
+    def on_resize(self) -> None:
+        if self.state.declared:
+            self._render_actions(self.state)
 
     def _tick(self) -> None:
         """Move the countdowns, and offer renewal once per lease when it is due."""

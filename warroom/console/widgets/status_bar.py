@@ -20,6 +20,7 @@ from warroom.client.sync import LinkStatus
 from warroom.console.css import tcss_beside
 from warroom.core.cadence import Countdown
 from warroom.core.cadence import countdown as update_countdown
+from warroom.core.incident import drill_title
 from warroom.core.lock import lock_summary as production_lock_line
 from warroom.core.state import IncidentState
 
@@ -136,8 +137,11 @@ class StatusBar(Widget):
         severity.update(f" {state.severity} " if state.declared else " … ")
         for level in range(1, 5):
             severity.set_class(state.declared and state.severity.level == level, f"sev{level}")
-        drill = "DRILL · " if state.drill else ""
-        title = f"{drill}{state.title} · {state.incident_id}" if state.declared else "joining…"
+        title = (
+            f"{drill_title(state.title, state.drill)} · {state.incident_id}"
+            if state.declared
+            else "joining…"
+        )
         self.query_one("#sb-title", Label).update(title)
         link = self.query_one("#sb-link", Label)
         down_for = now - self.down_since if self.down_since is not None else None

@@ -9,6 +9,7 @@ and the text comes back for editing. Filters narrow by kind, author or words.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
-from warroom.console.widgets.timeline_view import Entry, TimelineView
+from warroom.console.widgets.timeline_view import Entry, HeldRoles, TimelineView
 from warroom.core.incident import NoteKind
 from warroom.core.protocol import Ack, Error
 from warroom.core.state import IncidentState
@@ -47,7 +48,8 @@ class TimelinePane(IncidentPane):
         "The shared record: every event in order, with the hub's time (UTC), author and role. "
         "Add a line with one key, type it, press Enter; it shows as pending (◷) until the hub "
         "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again; "
-        "Enter shows the highlighted entry in full."
+        "Enter shows the highlighted entry in full. Who joined and who went offline is folded "
+        "away (the room's online list shows who is here): p shows it, p again folds it."
     )
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry"})
 
@@ -65,6 +67,9 @@ class TimelinePane(IncidentPane):
                 tooltip="Filter by kind: one kind at a time, press again for the next"),
         Binding("a", "cycle_author", "Author", id="timeline.author", show=False,
                 tooltip="Filter by author: one person at a time, press again for the next"),
+        # Not in the footer (at 80 columns it would push Help off): the header line names it.
+        Binding("p", "toggle_presence", "Joins", id="timeline.presence", show=False,
+                tooltip="Show or fold away who joined and who went offline"),
         Binding("end", "jump_end", "End", id="timeline.end",
                 tooltip="Jump to the newest entry and follow new ones"),
         Binding("enter", "detail", "Read", show=False, id="timeline.detail",
@@ -75,6 +80,7 @@ class TimelinePane(IncidentPane):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._seen = 0
+        self._roles = HeldRoles()
         self._kinds: dict[str, None] = {}
         self._authors: dict[str, None] = {}
         self.entry_kind: str = NoteKind.NOTE
@@ -110,10 +116,14 @@ class TimelinePane(IncidentPane):
         view = self.view
         if len(log) < self._seen:  # the console started over from the hub's record
             self._seen = 0
+            self._roles = HeldRoles()
             self._kinds.clear()
             self._authors.clear()
             view.replace([])
-        new = [Entry.of(event) for event in log[self._seen :]]
+        new = []
+        for event in log[self._seen :]:
+            entry = Entry.of(event)
+            new.append(replace(entry, role=self._roles.role_for(event, entry.role)))
         self._seen = len(log)
         for entry in new:
             self._kinds.setdefault(entry.kind)
@@ -139,6 +149,10 @@ class TimelinePane(IncidentPane):
             parts.append(f"search: {view.words}")
         if view.pending:
             parts.append(f"◷ {len(view.pending)} pending")
+        if folded := view.folded:
+            parts.append(f"{folded:,} joins folded · p shows")
+        elif view.show_presence:
+            parts.append("joins shown · p folds")
         parts.append("following" if view.follow else "scrolled back · End follows")
         if self.read_only:
             parts.append("read-only")
@@ -221,6 +235,11 @@ class TimelinePane(IncidentPane):
 
     def _close_search(self) -> None:
         self.query_one("#timeline-search").display = False
+
+    def action_toggle_presence(self) -> None:
+        view = self.view
+        view.set_show_presence(not view.show_presence)
+        self._update_header()
 
     def action_jump_end(self) -> None:
         self.view.jump_to_end()

@@ -22,7 +22,8 @@ from textual.strip import Strip
 
 from warroom.console.css import tcss_beside
 from warroom.core.events import EventBase
-from warroom.core.roles import Role
+from warroom.core.roles import HELD_ROLES, Role
+from warroom.core.state import IncidentState
 
 #: Short role tags for the author column.
 ROLE_TAGS: dict[str, str] = {
@@ -32,6 +33,37 @@ ROLE_TAGS: dict[str, str] = {
 
 KIND_WIDTH = 9
 AUTHOR_WIDTH = 16
+
+#: Arrivals and departures: folded away unless asked for (the room's online list shows who is
+#: here; the record is about the incident).
+PRESENCE = "presence"
+#: The timeline kinds of the events that decide who holds which role.
+ROLE_KINDS = frozenset({"declared", PRESENCE, "role"})
+
+
+class HeldRoles:
+    """Who holds which role as the log goes by, for the timeline's role column.
+
+    The hub stamps each event with the author's role as it stood before the event: someone who
+    joins for a vacant seat is stamped a responder on their arrival and on the seat being given
+    to them. The column shows the role held once the event is in: this folds the events that
+    move roles (declaration, presence, role and handoff events) with the core's own folds.
+    """
+
+    def __init__(self) -> None:
+        self.state = IncidentState()
+
+    def role_for(self, event: EventBase, stamped: str) -> str:
+        """Fold ``event`` if it moves roles, and return the role its author holds then."""
+        joined = getattr(event, "seat", None) if event.type == "participant_joined" else None
+        if joined in HELD_ROLES and self.state.holder(joined) is None:
+            # The hub gives a vacant seat to whoever asked for it, in the very next event.
+            self.state = event.fold(self.state)
+            return joined.value
+        if event.timeline_kind in ROLE_KINDS:
+            self.state = event.fold(self.state)
+        held = self.state.roles_of(event.actor) if event.actor else []
+        return held[0].value if held else stamped
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +151,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.kind: str | None = None
         self.author: str | None = None
         self.words: str = ""
+        #: Whether arrivals and departures are shown (``p`` in the timeline pane).
+        self.show_presence = False
         #: Keep the newest entry in view as entries arrive (until the reader scrolls away).
         self.follow = True
         self.on_rows_changed: Callable[[], None] | None = None
@@ -130,9 +164,25 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         new = list(entries)
         self.entries.extend(new)
         confirmed = len(self.rows) - len(self.pending)
-        shown = [e for e in new if e.matches(self.kind, self.author, self.words)]
+        shown = [e for e in new if self._visible(e)]
         self.rows[confirmed:confirmed] = shown
         self._changed()
+
+    def _visible(self, entry: Entry) -> bool:
+        if entry.kind == PRESENCE and not (self.show_presence or self.kind == PRESENCE):
+            return False
+        return entry.matches(self.kind, self.author, self.words)
+
+    @property
+    def folded(self) -> int:
+        """How many arrivals and departures are folded away right now."""
+        if self.show_presence or self.kind == PRESENCE:
+            return 0
+        return sum(1 for e in self.entries if e.kind == PRESENCE)
+
+    def set_show_presence(self, show: bool) -> None:
+        self.show_presence = show
+        self._refilter()
 
     def replace(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
@@ -151,11 +201,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._refilter()
 
     def _refilter(self) -> None:
-        k, a, w = self.kind, self.author, self.words
-        if k is None and a is None and not w:
-            self.rows = [*self.entries, *self.pending]
-        else:
-            self.rows = [e for e in self.entries if e.matches(k, a, w)] + self.pending
+        self.rows = [e for e in self.entries if self._visible(e)] + self.pending
         self.follow = True
         self._changed()
 

@@ -1,0 +1,93 @@
+"""The footer follows the pane in front, for the whole session (issue 16, item 2).
+
+The footer coalesces binding refreshes. It used to schedule its redraw with
+``call_after_refresh``, which Textual runs after the refresh of whichever screen is in front at
+that moment: when that screen was a form that closed before its next refresh (the hub's answer
+and the new card arriving together as the form closes), the redraw was dropped with the form, the
+footer thought one was still queued, and it never redrew again: `a Add ? Help` on every pane,
+and the board's `x Retract` on the Lock pane where `x` means something else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from tests.console_helpers import console_session
+from warroom.console.screens.board_form import CommandForm
+from warroom.console.screens.console import ConsoleScreen
+from warroom.console.widgets.pane import IncidentPane
+from warroom.core.board import ItemStatus
+
+
+def shown_keys(app) -> list[tuple[str, str]]:
+    """The (key, description) pairs the console screen's footer draws right now."""
+    console = next(s for s in app.screen_stack if isinstance(s, ConsoleScreen))
+    footer = console.query_one(Footer)
+    return [
+        (k.key, k.description)
+        for k in footer.query(FooterKey)
+        if not k.has_class("-command-palette")
+    ]
+
+
+def offered_keys(app) -> list[tuple[str, str]]:
+    """What the footer should draw: the shown bindings of the screen's active chain."""
+    console = next(s for s in app.screen_stack if isinstance(s, ConsoleScreen))
+    return [
+        (b.key, b.description)
+        for (_, b, _, _) in console.active_bindings.values()
+        if b.show and b.key != app.COMMAND_PALETTE_BINDING
+    ]
+
+
+async def assert_footer_follows_every_pane(s) -> None:
+    for key in "1234567":
+        await s.pilot.press(key)
+        await s.pilot.pause()
+        with contextlib.suppress(AssertionError):
+            await s.wait_for(lambda: shown_keys(s.app) == offered_keys(s.app), timeout=3)
+        assert shown_keys(s.app) == offered_keys(s.app), f"pane {key}"
+
+
+async def test_footer_keeps_following_panes_after_a_form_closes_as_the_board_changes(
+    tmp_path: Path,
+) -> None:
+    async with console_session(tmp_path, role="ic", size=(140, 45)) as s:
+        await s.pilot.press("2", "a")
+        await s.pilot.pause()
+        form = s.app.screen
+        assert isinstance(form, CommandForm)
+        # The incident changes (the board pane asks for its keys to be redrawn) in the very
+        # moment the form closes, before the form is drawn again.
+        board = s.app.screen_stack[-2].query_one("#pane-board", IncidentPane)
+        board.refresh_bindings()
+        form.dismiss(None)
+        await s.pilot.pause()
+        await assert_footer_follows_every_pane(s)
+        # The lock pane's own `x`, never the board's Retract.
+        await s.pilot.press("4")
+        await s.wait_for(lambda: shown_keys(s.app) == offered_keys(s.app), timeout=3)
+        assert ("x", "Retract") not in shown_keys(s.app)
+
+
+async def test_footer_after_adding_a_fact_and_ruling_out_the_last_guess(tmp_path: Path) -> None:
+    """The flows from the trial run, typed without pauses, then every pane in turn."""
+    async with console_session(tmp_path, role="ic", size=(140, 45)) as s:
+        await s.pilot.press("2", "a", *"pool is full", "enter")
+        await s.wait_for(lambda: len(s.app.client.state.board) == 1)
+        await assert_footer_follows_every_pane(s)
+        peer = await s.peer("bob", "responder")
+        await peer.post("board_item_added", kind="guess", text="retry storm", evidence=[])
+        await s.wait_for(lambda: len(s.app.client.state.board) == 2)
+        await s.pilot.press("2", "right", "r", *"retries are flat", "enter")
+        await s.wait_for(
+            lambda: (
+                {c.text: c.status for c in s.app.client.state.board.values()}["retry storm"]
+                == ItemStatus.RULED_OUT
+            )
+        )
+        await assert_footer_follows_every_pane(s)

@@ -1,0 +1,86 @@
+"""Issue 16, item 14: the smaller things a trial run found on the console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.console_helpers import console_session, is_live, screen_text, seed_incident
+from warroom.console.screens.board_add import AddCardForm
+from warroom.console.screens.join import JoinScreen
+from warroom.console.screens.lifecycle_forms import TriageForm
+
+
+def header_and_row(app) -> tuple[str, str]:
+    lines = screen_text(app).splitlines()
+    top = next(i for i, line in enumerate(lines) if line.strip().startswith("Sev "))
+    return lines[top], lines[top + 1]
+
+
+def assert_in_line(header: str, row: str) -> None:
+    """Each heading starts where its column's cells start."""
+    for heading, cell in (("Id", "inc-"), ("Title", "Checkout"), ("Phase", "detected")):
+        assert header.index(f" {heading} ") + 1 == row.index(cell), (heading, header, row)
+
+
+async def test_the_incident_list_lines_up_before_and_after_ctrl_l(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="ic", join=False, size=(100, 20)) as s:
+        await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
+        assert_in_line(*header_and_row(s.app))
+        await s.pilot.press("enter")
+        await s.wait_for(lambda: is_live(s.app), timeout=10)
+        await s.pilot.press("ctrl+l")
+        await s.wait_for(lambda: isinstance(s.app.screen, JoinScreen))
+        await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
+        assert_in_line(*header_and_row(s.app))
+        # The list refreshes itself every few seconds; an incident may appear in an empty list.
+        screen = s.app.screen
+        rows = list(screen.incidents)  # type: ignore[attr-defined]
+        screen.show_incidents([])  # type: ignore[attr-defined]
+        await s.pilot.pause()
+        screen.show_incidents(rows)  # type: ignore[attr-defined]
+        await s.pilot.pause()
+        assert_in_line(*header_and_row(s.app))
+
+
+async def test_a_drill_is_marked_once(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="ic", join=False, seed=False, size=(100, 20)) as s:
+        await seed_incident(s.hub.url, title="DRILL: Checkout errors after deploy", drill=True)
+        s.app.screen.action_refresh()  # type: ignore[attr-defined]
+        await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
+        listed = screen_text(s.app)
+        assert "DRILL · Checkout errors after deploy" in listed
+        assert "DRILL · DRILL" not in listed
+        await s.pilot.press("enter")
+        await s.wait_for(lambda: is_live(s.app), timeout=10)
+        top = screen_text(s.app).splitlines()[0]
+        assert "DRILL · Checkout errors after deploy · inc-checkout" in top
+        assert "DRILL · DRILL" not in top
+
+
+async def test_the_evidence_kinds_stay_inside_the_form(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="ic", size=(80, 24)) as s:
+        await s.pilot.press("2", "a")
+        await s.wait_for(lambda: isinstance(s.app.screen, AddCardForm))
+        form = s.app.screen
+        await s.pilot.press("tab")  # to the evidence kinds
+        assert s.app.focused is form.query_one("#evidence-kind")
+        await s.pilot.press("space")  # a dropdown would open here, over the form's border
+        await s.pilot.pause()
+        box = form.query_one("#form").region
+        outside = [
+            repr(w)
+            for w in form.query("*")
+            if w.display and w.region.area and not box.contains_region(w.region)
+        ]
+        assert outside == []
+
+
+async def test_the_triage_answer_form_shows_its_input(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="ic", size=(80, 24)) as s:
+        await s.pilot.press("7", "t")
+        await s.wait_for(lambda: isinstance(s.app.screen, TriageForm))
+        text = screen_text(s.app)
+        assert "Answer (what the room knows now; Enter sends)" in text
+        assert "e.g. EU card payments" in text, "the empty input shows what goes in it"
+        await s.pilot.press(*"EU card payments", "enter")
+        await s.wait_for(lambda: s.app.client.state.triage.who == "EU card payments")
