@@ -387,8 +387,8 @@ def split(total: int, parts: int) -> list[int]:
 # --- the hub as a server under test -----------------------------------------------------------
 async def _serve_hub(db: Path) -> None:
     """The hub as ``warroom serve`` builds it (HubConfig defaults but the limits), on a free port."""
-    from server.app import HubConfig, HubServer
-    from server.hub import HubLimits
+    from warroom.hub.app import HubConfig, HubServer
+    from warroom.hub.hub import HubLimits
 
     # The per-connection rate limit and the per-name connection cap are abuse limits for one
     # room of people; the load here is a machine, and the bare relay it is compared with has

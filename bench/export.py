@@ -31,7 +31,7 @@ TARGET_PEAK_MB = 300.0
 EXPORT_COMMAND = ["-m", "warroom", "export"]
 _FLOOR = (
     "import sys\n"
-    "from server.storage import Store\n"
+    "from warroom.hub.storage import Store\n"
     "n = sum(1 for _ in Store(sys.argv[1]).events(sys.argv[2]))\n"
     "print(n)\n"
 )

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from server.storage import Store
+from warroom.hub.storage import Store
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.log import parse_event

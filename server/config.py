@@ -46,11 +46,11 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from server.app import HubConfig, HubConfigError
-from server.lock_config import LockConfigError, lock_ttl_from_config
-from server.roles_config import RolesConfigError, roles_settings_from_config
-from server.severity_config import SeverityConfigError, severity_policy_from_config
-from server.webhooks import WebhookConfigError, policy_from_config, targets_from_config
+from warroom.hub.app import HubConfig, HubConfigError
+from warroom.hub.lock_config import LockConfigError, lock_ttl_from_config
+from warroom.hub.roles_config import RolesConfigError, roles_settings_from_config
+from warroom.hub.severity_config import SeverityConfigError, severity_policy_from_config
+from warroom.hub.webhooks import WebhookConfigError, policy_from_config, targets_from_config
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Who is knocking: a person's token, a shared hub token, an incident's join code, or nobody
 (an open hub on loopback).
 
-A personal token proves a name (see ``server.people``). A shared hub token proves only that its
+A personal token proves a name (see ``warroom.hub.people``). A shared hub token proves only that its
 holder was given the token: the name they say in ``hello`` is taken on trust, except that it may
 not be a registered person's. A join code makes its holder a guest of one incident.
 

@@ -24,10 +24,10 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from server.credentials import OPEN, Credential, CredentialKind
-from server.limits import TokenBucket, slow_down_message
-from server.rooms import Conn, IdIndex, Room, Stored
-from server.storage import Store
+from warroom.hub.credentials import OPEN, Credential, CredentialKind
+from warroom.hub.limits import TokenBucket, slow_down_message
+from warroom.hub.rooms import Conn, IdIndex, Room, Stored
+from warroom.hub.storage import Store
 from warroom import __version__
 from warroom.core import timers
 from warroom.core.access import GuestAdmitted, JoinCode, check_guest

@@ -45,7 +45,7 @@ from warroom.core.phases import Phase
 from warroom.core.state import IncidentState
 
 if TYPE_CHECKING:
-    from server.hub import Hub
+    from warroom.hub.hub import Hub
 
 log = logging.getLogger("warroom.webhooks")
 

@@ -37,7 +37,7 @@ from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
 
-from server.app import HubServer
+from warroom.hub.app import HubServer
 from tests.helpers import T0, ManualClock, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient, LinkStatus
 from warroom.console.app import WarroomApp

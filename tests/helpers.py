@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from server.app import HubConfig, HubServer
+from warroom.hub.app import HubConfig, HubServer
 from warroom.client.backoff import Backoff
 from warroom.client.lobby import declare
 from warroom.client.sync import IncidentClient

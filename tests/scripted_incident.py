@@ -28,8 +28,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from server.app import HubServer
-from server.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
+from warroom.hub.app import HubServer
+from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core.access import digest_of

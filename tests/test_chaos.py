@@ -22,7 +22,7 @@ from collections import Counter
 
 from websockets.asyncio.client import connect
 
-from server.storage import Store
+from warroom.hub.storage import Store
 from tests.helpers import HubProcess, declare_incident, eventually, fast_backoff, running_hub
 from tests.test_fuzz_support import LONG, state_hash
 from warroom.client.backoff import Backoff

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from textual.widgets import Input, Static, TextArea
 
-from server.webhooks import TargetKind, WebhookTarget
+from warroom.hub.webhooks import TargetKind, WebhookTarget
 from tests.console_helpers import (
     INCIDENT,
     NOW,

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from server.app import HubConfigError
-from server.config import apply_config_file
-from server.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
+from warroom.hub.app import HubConfigError
+from warroom.hub.config import apply_config_file
+from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core.clock import ManualClock
@@ -308,7 +308,7 @@ async def test_internal_updates_skip_a_target_meant_for_outsiders(tmp_path):
 
 
 def test_webhook_targets_come_from_the_config_file(tmp_path):
-    from server.app import HubConfig
+    from warroom.hub.app import HubConfig
 
     config = apply_config_file(
         HubConfig(),

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.helpers import free_port
-from themes import resolve_theme
+from warroom.themes import resolve_theme
 from warroom.cli import main
 from warroom.config import ConfigError, load_config
 from warroom.console.launch import hub_url, resolve_seat

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from textual.widgets import DataTable, Input, Label
 
-from server.app import HubConfig, HubServer
+from warroom.hub.app import HubConfig, HubServer
 from tests.console_helpers import (
     INCIDENT,
     INCIDENT_ID,

@@ -6,7 +6,7 @@ import contextlib
 
 from textual.widgets import Label
 
-from server.app import HubConfig, HubServer
+from warroom.hub.app import HubConfig, HubServer
 from tests.console_helpers import (
     INCIDENT_ID,
     console_session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from server.app import HubConfig, HubServer
+from warroom.hub.app import HubConfig, HubServer
 from tests.console_helpers import make_console, screen_text
 from tests.helpers import T0, eventually
 from warroom.core.protocol import Error

@@ -21,9 +21,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from server.app import HubConfig, HubServer
-from server.hub import HubLimits
-from server.storage import Store
+from warroom.hub.app import HubConfig, HubServer
+from warroom.hub.hub import HubLimits
+from warroom.hub.storage import Store
 from tests.helpers import T0
 from warroom.core.clock import ManualClock
 from warroom.core.events import EVENT_TYPES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from server.storage import Store
+from warroom.hub.storage import Store
 from tests.helpers import HubProcess, client, declare_incident, eventually
 
 

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.storage import Store
+from warroom.hub.storage import Store
 from tests.helpers import client, declare_incident, eventually, running_hub
 
 

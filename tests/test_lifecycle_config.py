@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from server.app import HubConfig, HubConfigError
-from server.config import apply_config_file, load_config_file
+from warroom.hub.app import HubConfig, HubConfigError
+from warroom.hub.config import apply_config_file, load_config_file
 from tests.helpers import HubProcess, client, declare_incident
 from warroom.core.severity import RUBRIC, Severity
 

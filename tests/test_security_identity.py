@@ -26,7 +26,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.storage import Store
+from warroom.hub.storage import Store
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core import timers
@@ -688,7 +688,7 @@ async def test_guests_show_as_guests_in_the_export_and_the_postmortem(tmp_path):
 
 
 def test_registered_people_count_as_tokens_for_listening_beyond_loopback(tmp_path):
-    from server.app import HubConfig, HubConfigError, HubServer
+    from warroom.hub.app import HubConfig, HubConfigError, HubServer
 
     db = tmp_path / "hub.db"
     with pytest.raises(HubConfigError, match="without a token and TLS"):

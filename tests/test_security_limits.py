@@ -24,8 +24,8 @@ from pydantic import BaseModel
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.hub import HubLimits
-from server.limits import TokenBucket
+from warroom.hub.hub import HubLimits
+from warroom.hub.limits import TokenBucket
 from tests.helpers import client, declare_incident, eventually, running_hub
 from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES
 from warroom.core.protocol import MAX_NAME

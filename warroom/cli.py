@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from server.app import HubConfig, HubConfigError, HubServer
-    from server.config import apply_config_file, load_config_file
+    from warroom.hub.app import HubConfig, HubConfigError, HubServer
+    from warroom.hub.config import apply_config_file, load_config_file
 
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_people(args: argparse.Namespace) -> int:
-    from server.people import People, PeopleError
+    from warroom.hub.people import People, PeopleError
 
     try:
         db = _database(args)
@@ -85,8 +85,8 @@ def _database(args: argparse.Namespace) -> Path:
     if args.db is not None:
         return args.db
     if args.config is not None:
-        from server.app import HubConfig, HubConfigError
-        from server.config import apply_config_file, load_config_file
+        from warroom.hub.app import HubConfig, HubConfigError
+        from warroom.hub.config import apply_config_file, load_config_file
 
         try:
             config = apply_config_file(HubConfig(db=default_db()), load_config_file(args.config))

@@ -22,7 +22,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
+from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
 from warroom.client.backoff import Backoff
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus

@@ -218,7 +218,7 @@ def cmd_here(args: argparse.Namespace) -> int:
 
 
 async def _run_here(seat: HereSeat, port: int) -> int:
-    from server.app import HubConfig, HubServer
+    from warroom.hub.app import HubConfig, HubServer
     from warroom.console.app import WarroomApp
 
     db = default_db()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from server.app import HubConfig, HubServer
+from warroom.hub.app import HubConfig, HubServer
 from warroom.core.clock import ManualClock
 from warroom.core.drill import DrillScored, Scorecard
 from warroom.core.roles import Role

@@ -75,7 +75,7 @@ class DatabaseSource:
 
     def events(self, incident_id: str) -> Iterator[EventBase]:
         """The incident's events in ``seq`` order, ``BATCH`` rows per query."""
-        from server.storage import row_event
+        from warroom.hub.storage import row_event
 
         last = 0
         while True:
