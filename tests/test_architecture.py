@@ -1,0 +1,65 @@
+"""The layering, checked: each layer is imported whole in a clean interpreter, and what it pulled
+in is compared with what that layer must never depend on.
+
+A unit test cannot see this (by the time it runs, pytest and the console have imported
+everything), so each check starts a fresh ``python`` that imports every module of one layer and
+prints ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Layer (a package walked whole) -> modules it must not import, directly or through anything.
+CONTRACTS: dict[str, tuple[str, ...]] = {
+    "warroom.core": ("textual", "websockets", "sqlite3", "sqlite_utils", "httpx", "asyncio"),
+    "warroom.client": ("textual", "warroom.console", "server"),
+    "server": ("textual", "warroom.console"),
+}
+
+_PROBE = """
+import importlib, json, pkgutil, sys
+layer = sys.argv[1]
+package = importlib.import_module(layer)
+for info in pkgutil.walk_packages(package.__path__, layer + "."):
+    importlib.import_module(info.name)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def imported_by(layer: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, layer],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout))
+
+
+@pytest.mark.parametrize("layer", sorted(CONTRACTS))
+def test_layer_imports_nothing_it_must_not(layer: str) -> None:
+    modules = imported_by(layer)
+    assert layer in modules  # the probe really imported the layer
+    found = sorted(
+        name
+        for name in modules
+        for banned in CONTRACTS[layer]
+        if name == banned or name.startswith(banned + ".")
+    )
+    assert not found, f"{layer} imports {', '.join(found)}"
+
+
+def test_the_probe_sees_a_forbidden_import() -> None:
+    """The check itself can fail: the console layer does import Textual."""
+    assert "textual" in imported_by("warroom.console")
