@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.hub.storage import Store
+
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.log import parse_event

@@ -12,15 +12,15 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.http11 import Request, Response
-
 from warroom.hub.credentials import Credential, authenticate
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
 from warroom.hub.people import People, anyone_registered, match_person
 from warroom.hub.storage import DEFAULT_DURABILITY, Store
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
 from warroom.core.clock import Clock, utc_now
 from warroom.core.protocol import MAX_MESSAGE_BYTES
 from warroom.core.settings import HubSettings

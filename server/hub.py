@@ -20,14 +20,14 @@ from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
-from websockets.asyncio.server import ServerConnection, broadcast
-from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
-
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
 from warroom.hub.limits import TokenBucket, slow_down_message
 from warroom.hub.rooms import Conn, IdIndex, Room, Stored
 from warroom.hub.storage import Store
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
+
 from warroom import __version__
 from warroom.core import timers
 from warroom.core.access import GuestAdmitted, JoinCode, check_guest

@@ -36,8 +36,8 @@ from typing import Any, TypeVar
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
-
 from warroom.hub.app import HubServer
+
 from tests.helpers import T0, ManualClock, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient, LinkStatus
 from warroom.console.app import WarroomApp

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from warroom.hub.app import HubConfig, HubServer
+
 from warroom.client.backoff import Backoff
 from warroom.client.lobby import declare
 from warroom.client.sync import IncidentClient

@@ -30,6 +30,7 @@ from typing import Any
 
 from warroom.hub.app import HubServer
 from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
+
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core.access import digest_of

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Layer (a package walked whole) -> modules it must not import, directly or through anything.
 CONTRACTS: dict[str, tuple[str, ...]] = {
     "warroom.core": ("textual", "websockets", "sqlite3", "sqlite_utils", "httpx", "asyncio"),
-    "warroom.client": ("textual", "warroom.console", "server"),
-    "server": ("textual", "warroom.console"),
+    "warroom.client": ("textual", "warroom.console", "warroom.hub"),
+    "warroom.hub": ("textual", "warroom.console"),
 }
 
 _PROBE = """
@@ -63,3 +63,24 @@ def test_layer_imports_nothing_it_must_not(layer: str) -> None:
 def test_the_probe_sees_a_forbidden_import() -> None:
     """The check itself can fail: the console layer does import Textual."""
     assert "textual" in imported_by("warroom.console")
+
+
+def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
+    """``server/`` and ``themes/`` install as ``warroom.hub`` and ``warroom.themes``: a wheel with
+    a top-level ``server`` shadows any ``server.py`` beside the user, and ``themes`` overwrote an
+    unrelated package of that name on the public index."""
+    import zipfile
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("warroom-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {name.split("/", 1)[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top == {"warroom"}
+    assert "warroom/hub/hub.py" in names
+    assert "warroom/themes/__init__.py" in names
+    assert any(n.startswith("warroom/drill/scenarios/") and n.endswith(".toml") for n in names)

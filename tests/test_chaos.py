@@ -20,9 +20,9 @@ import time
 import uuid
 from collections import Counter
 
+from warroom.hub.storage import Store
 from websockets.asyncio.client import connect
 
-from warroom.hub.storage import Store
 from tests.helpers import HubProcess, declare_incident, eventually, fast_backoff, running_hub
 from tests.test_fuzz_support import LONG, state_hash
 from warroom.client.backoff import Backoff

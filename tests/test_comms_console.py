@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import Input, Static, TextArea
-
 from warroom.hub.webhooks import TargetKind, WebhookTarget
+
 from tests.console_helpers import (
     INCIDENT,
     NOW,

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-
 from warroom.hub.app import HubConfigError
 from warroom.hub.config import apply_config_file
 from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
+
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core.clock import ManualClock

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from warroom.themes import resolve_theme
 
 from tests.helpers import free_port
-from warroom.themes import resolve_theme
 from warroom.cli import main
 from warroom.config import ConfigError, load_config
 from warroom.console.launch import hub_url, resolve_seat

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.widgets import DataTable, Input, Label
-
 from warroom.hub.app import HubConfig, HubServer
+
 from tests.console_helpers import (
     INCIDENT,
     INCIDENT_ID,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 
 from textual.widgets import Label
-
 from warroom.hub.app import HubConfig, HubServer
+
 from tests.console_helpers import (
     INCIDENT_ID,
     console_session,

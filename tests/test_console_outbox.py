@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from warroom.hub.app import HubConfig, HubServer
+
 from tests.console_helpers import INCIDENT_ID, is_live, make_console, screen_text, seed_incident
 from tests.helpers import T0, HubProcess, ManualClock, eventually, free_port
 from warroom.client.outbox import OutboxStore

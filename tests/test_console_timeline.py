@@ -7,8 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from textual.widgets import Label
-
 from warroom.hub.storage import Store
+
 from tests.console_helpers import INCIDENT, INCIDENT_ID, console_session, screen_text
 from tests.helpers import T0, make_event
 from warroom.console.screens.console import ConsoleScreen

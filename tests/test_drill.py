@@ -6,8 +6,8 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-
 from warroom.hub.storage import Store
+
 from warroom.drill.scenario import ScenarioError, load, parse, shipped
 from warroom.drill.session import run_headless
 
@@ -104,6 +104,7 @@ def test_invalid_scenarios_name_the_line_and_the_problem():
 async def test_a_step_for_the_users_role_waits_with_a_hint_until_time_is_up(tmp_path):
     """Nobody plays the IC here: the coach hints, the script waits, the scenario time runs out."""
     from warroom.hub.app import HubConfig, HubServer
+
     from warroom.core.clock import ManualClock
     from warroom.core.roles import Role
     from warroom.drill.runner import DrillRunner

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from warroom.hub.app import HubConfig, HubServer
+
 from tests.console_helpers import make_console, screen_text
 from tests.helpers import T0, eventually
 from warroom.core.protocol import Error

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
-
 from warroom.hub.app import HubConfig, HubServer
 from warroom.hub.hub import HubLimits
 from warroom.hub.storage import Store
+
 from tests.helpers import T0
 from warroom.core.clock import ManualClock
 from warroom.core.events import EVENT_TYPES

@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 from warroom.hub.storage import Store
+
 from tests.helpers import HubProcess, client, declare_incident, eventually
 
 

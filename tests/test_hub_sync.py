@@ -8,10 +8,10 @@ import uuid
 
 import httpx
 import pytest
+from warroom.hub.storage import Store
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from warroom.hub.storage import Store
 from tests.helpers import client, declare_incident, eventually, running_hub
 
 

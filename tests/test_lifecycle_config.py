@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from warroom.hub.app import HubConfig, HubConfigError
 from warroom.hub.config import apply_config_file, load_config_file
+
 from tests.helpers import HubProcess, client, declare_incident
 from warroom.core.severity import RUBRIC, Severity
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from warroom.hub.app import HubConfig, HubConfigError
 from warroom.hub.config import apply_config_file
+
 from tests.helpers import T0, client, declare_incident, running_hub
 from warroom.core.clock import ManualClock
 

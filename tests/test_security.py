@@ -15,13 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus, WebSocketException
-
 from warroom.hub.app import HubConfig, HubConfigError, HubServer
 from warroom.hub.config import apply_config_file
 from warroom.hub.credentials import authenticate, match_token
 from warroom.hub.storage import Store
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom import cli
 from warroom.client.lobby import HubRefused, list_incidents

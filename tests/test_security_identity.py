@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from warroom.hub.storage import Store
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from warroom.hub.storage import Store
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core import timers

@@ -21,11 +21,11 @@ import uuid
 
 import pytest
 from pydantic import BaseModel
+from warroom.hub.hub import HubLimits
+from warroom.hub.limits import TokenBucket
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from warroom.hub.hub import HubLimits
-from warroom.hub.limits import TokenBucket
 from tests.helpers import client, declare_incident, eventually, running_hub
 from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES
 from warroom.core.protocol import MAX_NAME

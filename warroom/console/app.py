@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
-from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
 from warroom.client.backoff import Backoff
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus
@@ -33,6 +32,7 @@ from warroom.core.names import guest_name, normalise_name
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.paths import outbox_dir as default_outbox_dir
+from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
 
 #: ``outbox_dir`` when not given: the user's state directory.
 DEFAULT_OUTBOX = Path("<state>")

@@ -218,8 +218,8 @@ def cmd_here(args: argparse.Namespace) -> int:
 
 
 async def _run_here(seat: HereSeat, port: int) -> int:
-    from warroom.hub.app import HubConfig, HubServer
     from warroom.console.app import WarroomApp
+    from warroom.hub.app import HubConfig, HubServer
 
     db = default_db()
     server = HubServer(HubConfig(host="127.0.0.1", port=port, db=db))

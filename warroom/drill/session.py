@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from warroom.hub.app import HubConfig, HubServer
 from warroom.core.clock import ManualClock
 from warroom.core.drill import DrillScored, Scorecard
 from warroom.core.roles import Role
@@ -24,6 +23,7 @@ from warroom.drill.clock import ScaledClock
 from warroom.drill.runner import DrillRunner, Narrator
 from warroom.drill.scenario import Scenario
 from warroom.drill.scorecard import score
+from warroom.hub.app import HubConfig, HubServer
 
 
 @dataclass
