@@ -47,6 +47,7 @@ from warroom.core.protocol import (
     ProtocolError,
     Synced,
     Welcome,
+    load_json,
     parse_client_message,
 )
 from warroom.core.roles import HELD_ROLES, HUB_ACTOR, Role
@@ -99,6 +100,16 @@ class HubLimits:
     per_name: int = 8
     #: Seconds a connection may stay open without a ``hello`` before it is closed.
     hello_timeout: float = 10.0
+    #: Messages a second that all the connections of one credential (a token, a join code, the
+    #: open hub) may send together, and their burst (0: no limit). Twenty connections from one
+    #: script are read no faster than one budget allows.
+    credential_rate: float = 100.0
+    credential_burst: int = 1000
+    #: Open connections one join code may hold, and one token (or the open hub).
+    per_code: int = 100
+    per_token: int = 500
+    #: Seconds a console may leave its socket full (reading nothing) before it is cut off.
+    stall_timeout: float = 30.0
 
 
 class Hub:
@@ -437,7 +448,7 @@ class Hub:
                         if ws.state is not State.OPEN:
                             return
                         await asyncio.sleep(max(bucket.retry_after(), 0.001))
-                await self._on_message(conn, raw)
+                await self._answer(conn, raw)
         except ConnectionClosed:
             pass
         finally:
@@ -447,6 +458,21 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             await self._leave(conn)
+
+    async def _answer(self, conn: Conn, raw: str | bytes) -> None:
+        """Handle one frame; a hub bug answers ``internal`` and keeps the connection open, so no
+        input can close a connection with 1011."""
+        try:
+            await self._on_message(conn, raw)
+        except ConnectionClosed:
+            raise
+        except Exception:
+            log.exception("could not handle a frame from %r", conn.name or "(no hello yet)")
+            self.refused += 1
+            self.send_direct(
+                conn,
+                Error(code="internal", message="The hub could not handle this message."),
+            )
 
     def _slow_down(self, conn: Conn, retry_after: float) -> None:
         """Tell a flooding connection it is being read at its rate; it stays open."""
@@ -533,10 +559,18 @@ class Hub:
             self.send_direct(conn, Error(code=exc.code, message=exc.message, id=_id_of(raw)))
             return
         if isinstance(msg, Hello):
-            if conn.greeted and (msg.name != conn.name):
-                self.send_direct(
-                    conn, Error(code="bad_message", message="This connection already said hello.")
-                )
+            if conn.greeted:
+                # Who a connection is never changes once it said hello: a repeat is answered,
+                # and refused if it asks to be someone else (or another seat).
+                if msg.name.strip() == conn.name and msg.role == conn.seat:
+                    reply: Any = Welcome(hub=__version__, name=conn.name, role=conn.seat)
+                else:
+                    reply = Error(
+                        code="bad_message",
+                        message=f"This connection already said hello as {conn.name} "
+                        f"({conn.seat}); open a new connection to be someone else.",
+                    )
+                self.send_direct(conn, reply)
                 return
             conn.name, conn.seat = msg.name.strip(), msg.role
             if not conn.name or msg.role == Role.HUB:
@@ -637,6 +671,11 @@ class Hub:
             if refusal is not None:
                 self.send_direct(conn, refusal)
                 return
+        if conn.room is room:
+            # Already joined here: replay from ``since`` again, record nothing (and keep the
+            # presence it joined with), so re-sending join can never make the hub write.
+            self._resync(conn, room, msg.since)
+            return
         if conn.room is not None:
             await self._leave(conn)
         # Presence is recorded before the replay starts, so a console that is synced has
@@ -667,11 +706,15 @@ class Hub:
                     RoleAssigned(id=_new_id(), assigned_role=conn.seat, holder=conn.name),
                     actor=actor,
                 )
-        self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
-        conn.cursor = msg.since
-        conn.synced_pending = True
         conn.room = room
         room.conns.add(conn)
+        self._resync(conn, room, msg.since)
+
+    def _resync(self, conn: Conn, room: Room, since: int) -> None:
+        """Answer ``joined`` and replay the log after ``since``, then ``synced``."""
+        self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
+        conn.cursor = since
+        conn.synced_pending = True
         conn.wake.set()
 
     async def _leave(self, conn: Conn) -> None:
@@ -793,8 +836,8 @@ def _id_of(data: Any) -> UUID | None:
     """Best effort: the command id in a message we could not accept, to name it in the error."""
     if isinstance(data, str | bytes):
         try:
-            data = json.loads(data)
-        except ValueError:
+            data = load_json(data)
+        except ProtocolError:
             return None
         if isinstance(data, dict):
             data = data.get("command", data)
