@@ -7,6 +7,7 @@ import ipaddress
 import json
 import logging
 import signal
+import sqlite3
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -16,8 +17,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from server.credentials import Credential, authenticate
+from server.dbfile import DatabaseLock, explain
 from server.hub import Hub, HubLimits, abort_if_open
-from server.storage import DEFAULT_DURABILITY, Store
+from server.storage import DEFAULT_DURABILITY, DURABILITY, Store
 from server.tls import TLSConfigError, server_context
 from server.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from warroom.core.clock import Clock, utc_now
@@ -98,14 +100,25 @@ class HubServer:
             except TLSConfigError as exc:
                 raise HubConfigError(str(exc)) from exc
         self.config = config
+        if config.durability not in DURABILITY:
+            raise HubConfigError(
+                f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
+            )
+        # One hub per database file: the lock is taken before the file is opened or written.
+        self.db_lock: DatabaseLock | None = None
+        if str(config.db) != ":memory:":
+            self.db_lock = DatabaseLock(Path(config.db))
+            self.db_lock.acquire()
         try:
             self.store = Store(config.db, durability=config.durability)
-        except ValueError as exc:
-            raise HubConfigError(str(exc)) from exc
+        except (sqlite3.Error, OSError) as exc:
+            self._release_db()
+            raise explain(Path(config.db), exc) from exc
         self.hub = Hub(self.store, settings=config.settings, clock=clock, limits=config.limits)
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None
         self._timers: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self.port: int = config.port
 
     @property
@@ -114,9 +127,38 @@ class HubServer:
         return f"{scheme}://{self.config.host}:{self.port}"
 
     async def start(self) -> None:
+        """Read every incident, bind the port, and only then record anything and accept.
+
+        A hub that cannot listen (the port is taken) therefore leaves the database untouched.
+        """
+        try:
+            await self.hub.load()
+        except sqlite3.Error as exc:
+            self._release_db()
+            raise explain(Path(self.config.db), exc) from exc
+        try:
+            self._server = await self._bind()
+        except BaseException:
+            self._release_db()
+            raise
+        sockets = list(self._server.sockets)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        if self.db_lock is not None:
+            self.db_lock.describe(self.url)
         await self.hub.start()
         self.webhooks.start()
-        self._server = await serve(
+        await self._server.start_serving()
+        if self.config.timer_interval > 0:
+            self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
+        self._watchdog = asyncio.create_task(self.hub.run_watchdog())
+
+    def _release_db(self) -> None:
+        if self.db_lock is not None:
+            self.db_lock.release()
+
+    async def _bind(self) -> Server:
+        return await serve(
             self.hub.handler,
             self.config.host,
             self.config.port,
@@ -132,17 +174,15 @@ class HubServer:
             # Off by default: per-connection deflate was the hub's largest cost per event on
             # loopback and LAN (see docs/BENCHMARKS.md); ``--compression`` turns it on for slow links.
             compression="deflate" if self.config.compression else None,
+            start_serving=False,
         )
-        sockets = list(self._server.sockets)
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
-        if self.config.timer_interval > 0:
-            self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
 
     async def stop(self) -> None:
         """Close every connection with 1001 (going away), finish writes, close the database."""
         if self._timers is not None:
             self._timers.cancel()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         await self.webhooks.close()
         if self._server is not None:
             self.hub._closing = True
@@ -158,7 +198,10 @@ class HubServer:
                     abort_if_open(conn.ws)
                 await self._server.wait_closed()
         await self.hub.stop()
-        self.store.close()
+        try:
+            self.store.close()
+        finally:
+            self._release_db()
 
     async def serve_until_signalled(self) -> None:
         """Run until SIGTERM or Ctrl-C, then stop cleanly."""

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +69,10 @@ SENDER_BURST = 256
 FAST_PATH_BUFFER = 64 * 1024
 #: Seconds a dropped console has to finish the closing handshake before its socket is cut.
 DROP_GRACE = 5.0
+
+
+class UnreadableIncident(Exception):
+    """An incident whose stored log cannot be read or folded."""
 
 
 @dataclass(eq=False)
@@ -136,6 +141,14 @@ class Hub:
         #: Refused commands by (incident, event type, error code): counted, never stored.
         self.refusals: dict[tuple[str, str, str], int] = {}
         self.accepted = 0
+        #: Incidents whose stored log could not be read, with why: not served (see /healthz).
+        self.set_aside: dict[str, str] = {}
+        #: Failed group commits (e.g. a full disk): their senders were answered ``internal``.
+        self.write_failures = 0
+        self._loaded = False
+        #: Seconds between attempts to repair presence after a failed write.
+        self.retry_interval = 1.0
+        self._presence_repair: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         #: Called with each event once it is stored (features hook side effects here, such as
@@ -146,9 +159,15 @@ class Hub:
         self.after_store.append(self._disconnect_revoked)
 
     # --- life cycle ---------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Read every incident from the store (reads only; nothing is written)."""
+        if not self._loaded:
+            await asyncio.to_thread(self._load)
+            self._loaded = True
+
     async def start(self) -> None:
-        """Load every incident from the store, then start writing."""
-        await asyncio.to_thread(self._load)
+        """Load every incident from the store (if not done yet), then start writing."""
+        await self.load()
         self._writer = asyncio.create_task(self._write_loop(), name="warroom-writer")
         # Nobody is connected to a hub that just started: record that for anyone still shown
         # online (the hub stopped or crashed while they were connected).
@@ -162,14 +181,49 @@ class Hub:
 
     def _load(self) -> None:
         for incident_id in self.store.incident_ids():
-            state = IncidentState()
-            room = Room(incident_id=incident_id, state=state)
+            try:
+                self.rooms[incident_id] = self._load_room(incident_id)
+            except Exception as exc:  # one unreadable incident must not stop the others
+                self._set_aside(incident_id, exc)
+
+    def _load_room(self, incident_id: str) -> Room:
+        state = IncidentState()
+        room = Room(incident_id=incident_id, state=state)
+        ids: IdIndex = {}
+        seq = 0
+        try:
             for event in self.store.events(incident_id):
+                seq = event.seq
                 state = apply(state, event)
                 room.log.append(event_frame(event))
-                self.ids[event.id] = Stored(incident_id, event.seq)
-            room.state = state
-            self.rooms[incident_id] = room
+                ids[event.id] = Stored(incident_id, event.seq)
+        except Exception as exc:
+            raise UnreadableIncident(f"the event after seq {seq} cannot be read: {exc}") from exc
+        room.state = state
+        self.ids.update(ids)
+        return room
+
+    def _set_aside(self, incident_id: str, exc: Exception) -> None:
+        """Keep an incident whose log cannot be read out of service, and say so (log, /healthz).
+
+        Its rows stay untouched in the database for someone to repair; its id and its event ids
+        stay taken, so nothing new can collide with them.
+        """
+        reason = " ".join(str(exc).split())[:300]
+        self.set_aside[incident_id] = reason
+        log.error(
+            "incident %s set aside: %s; every other incident is served. Repair or remove its "
+            "rows in %s and restart the hub.",
+            incident_id,
+            reason,
+            self.store.path,
+        )
+        try:
+            for event_id, seq in self.store.event_ids(incident_id):
+                with contextlib.suppress(ValueError):
+                    self.ids[UUID(event_id)] = Stored(incident_id, seq)
+        except Exception:  # the ids are a safeguard; the database will refuse a clash anyway
+            log.warning("could not read the event ids of set-aside incident %s", incident_id)
 
     async def stop(self) -> None:
         """Finish the writes in flight, then stop. Connections are closed by the server."""
@@ -207,6 +261,45 @@ class Hub:
             except Exception:  # a timer bug must not take the hub down
                 log.exception("timer tick failed")
 
+    async def run_watchdog(self, interval: float | None = None) -> None:
+        """Cut off consoles that stopped reading (see :meth:`check_stalled`)."""
+        every = interval or min(1.0, max(0.05, self.limits.stall_timeout / 4))
+        while not self._closing:
+            await asyncio.sleep(every)
+            try:
+                self.check_stalled()
+            except Exception:  # the watchdog must outlive its own bugs
+                log.exception("stall check failed")
+
+    def check_stalled(self) -> None:
+        """Abort every connection whose socket has stayed full for ``stall_timeout`` seconds.
+
+        A console that stops reading fills its socket; the hub's writes to it then wait, and so
+        do the websocket keepalive pings (queued behind the data, so they never time out). It
+        stays connected and present, which for the IC blocks every claim. Whether a socket makes
+        progress is what the transport already knows: it pauses writing above its high-water
+        mark and resumes once the peer has read enough. Paused for ``stall_timeout`` without a
+        resume means the peer reads (next to) nothing: the TCP connection is cut (a close frame
+        could never reach it), its handler ends, and its departure is recorded.
+        """
+        if self.limits.stall_timeout <= 0:
+            return
+        now = time.monotonic()
+        for conn in list(self.conns):
+            if not getattr(conn.ws, "paused", False):
+                conn.stalled_since = None
+            elif conn.stalled_since is None:
+                conn.stalled_since = now
+            elif now - conn.stalled_since >= self.limits.stall_timeout:
+                log.warning(
+                    "cut off %r: read nothing for %.0f s with its socket full",
+                    conn.name or "(no hello)",
+                    now - conn.stalled_since,
+                )
+                conn.closing = True
+                conn.wake.set()
+                abort_if_open(conn.ws)
+
     # --- recording ----------------------------------------------------------------------------
     async def record_by_hub(
         self, incident_id: str, draft: EventBase, actor: Actor | None = None
@@ -226,18 +319,67 @@ class Hub:
                 batch.append(self.queue.get_nowait())
             try:
                 await self._write_batch(batch)
-            except Exception:
+            except Exception as exc:
                 log.exception("write batch failed")
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_result(
-                            Error(
-                                code="internal",
-                                message="The hub could not store this; "
-                                "nothing was written. Try again.",
-                                id=item.draft.id,
-                            )
-                        )
+                self._write_failed(batch, exc)
+
+    def _write_failed(self, batch: list[Pending], exc: BaseException) -> None:
+        """Answer every sender of a batch that could not be stored, and repair presence later.
+
+        Nothing of the batch reached memory (state, log, ids), so the hub serves exactly what is
+        stored; each sender is told ``internal`` and may retry with the same id.
+        """
+        self.write_failures += 1
+        log.error(
+            "could not store %d commands (%s); each sender was answered 'internal'. The hub "
+            "keeps serving and retries presence until writes succeed again.",
+            len(batch),
+            " ".join(str(exc).split())[:200] or type(exc).__name__,
+        )
+        for item in batch:
+            if item.done.done():
+                continue
+            reply = Error(
+                code="internal",
+                message="The hub could not store this; nothing was written. Try again.",
+                id=item.draft.id,
+            )
+            self.refused += 1
+            if item.conn is not None:
+                self.send_direct(item.conn, reply)
+            item.done.set_result(reply)
+        if self._presence_repair is None or self._presence_repair.done():
+            self._presence_repair = asyncio.create_task(self._repair_presence())
+
+    async def _repair_presence(self) -> None:
+        """After failed writes: record joins and departures that were lost, once writes work."""
+        while not self._closing:
+            await asyncio.sleep(self.retry_interval)
+            if await self.reconcile_presence():
+                return
+
+    async def reconcile_presence(self) -> bool:
+        """Make every incident show online exactly who is connected to it. True once done."""
+        for room in list(self.rooms.values()):
+            shown = {n for n, p in room.state.participants.items() if p.online}
+            for name in sorted(set(room.online) | shown):
+                connected = room.online.get(name, 0) > 0
+                if connected == (
+                    name in room.state.participants and room.state.participants[name].online
+                ):
+                    continue  # re-checked per name: joins and leaves go on meanwhile
+                seat = next((c.seat for c in room.conns if c.name == name), Role.RESPONDER)
+                draft: EventBase = (
+                    ParticipantJoined(id=_new_id(), name=name, seat=seat)
+                    if connected
+                    else ParticipantLeft(id=_new_id(), name=name)
+                )
+                reply = await self.record_by_hub(
+                    room.incident_id, draft, actor=Actor(name=name, seat=seat)
+                )
+                if isinstance(reply, Error):
+                    return False
+        return True
 
     async def _write_batch(self, batch: list[Pending]) -> None:
         tentative: dict[str, IncidentState] = {}
@@ -260,7 +402,11 @@ class Hub:
 
         if accepted:
             events = [e for _, e in accepted]
-            await asyncio.to_thread(self.store.append, events, list(tentative.values()))
+            try:
+                await asyncio.to_thread(self.store.append, events, list(tentative.values()))
+            except Exception as exc:  # a full disk, an I/O error: answered, then retried
+                self._write_failed(batch, exc)
+                return
             self.rooms.update(new_rooms)
             touched: set[Room] = set()
             for _, event in accepted:
@@ -309,7 +455,11 @@ class Hub:
 
         if draft.type == "incident_declared":
             incident_id = draft.incident_id or self._new_incident_id()
-            if incident_id in self.rooms or incident_id in new_rooms:
+            if (
+                incident_id in self.rooms
+                or incident_id in new_rooms
+                or incident_id in self.set_aside
+            ):
                 return _error(
                     refuse("already_declared", f"Incident {incident_id} already exists."), draft
                 )
@@ -321,6 +471,8 @@ class Hub:
             draft = draft.model_copy(update={"incident_id": incident_id})
         else:
             room = self.rooms.get(draft.incident_id) or new_rooms.get(draft.incident_id)
+            if room is None and draft.incident_id in self.set_aside:
+                return _error(refuse("unavailable", self._unavailable(draft.incident_id)), draft)
             if room is None:
                 return _error(
                     refuse("unknown_incident", f"No incident {draft.incident_id!r} on this hub."),
@@ -361,7 +513,7 @@ class Hub:
     def _new_incident_id(self) -> str:
         while True:
             candidate = "inc-" + secrets.token_hex(3)
-            if candidate not in self.rooms:
+            if candidate not in self.rooms and candidate not in self.set_aside:
                 return candidate
 
     # --- connections --------------------------------------------------------------------------
@@ -645,8 +797,19 @@ class Hub:
         # Not awaited: a console may pipeline commands; the writer answers each in order.
         await self.queue.put(item)
 
+    def _unavailable(self, incident_id: str) -> str:
+        return (
+            f"Incident {incident_id} is set aside: the hub cannot read its record "
+            "(see the hub's log). Every other incident is served."
+        )
+
     async def _join(self, conn: Conn, msg: Join) -> None:
         room = self.rooms.get(msg.incident)
+        if room is None and msg.incident in self.set_aside:
+            self.send_direct(
+                conn, Error(code="unavailable", message=self._unavailable(msg.incident))
+            )
+            return
         if room is None:
             self.send_direct(
                 conn,
@@ -772,12 +935,17 @@ class Hub:
 
     # --- HTTP views ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
+        health: dict[str, Any] = {
+            "status": "degraded" if self.set_aside else "ok",
             "version": __version__,
             "incidents": len(self.rooms),
             "connections": len(self.conns),
         }
+        if self.set_aside:
+            health["set_aside"] = dict(self.set_aside)
+        if self.write_failures:
+            health["write_failures"] = self.write_failures
+        return health
 
     def incident_list(self, include_closed: bool = False) -> list[dict[str, Any]]:
         rows = []

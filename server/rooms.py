@@ -54,6 +54,8 @@ class Conn:
     idle: bool = False
     #: Joined without presence: reads the log, may not write.
     reader_only: bool = False
+    #: Monotonic time since which its socket has been full (writing paused), if it is.
+    stalled_since: float | None = None
 
     @property
     def greeted(self) -> bool:

@@ -138,8 +138,13 @@ def cmd_here(args: argparse.Namespace) -> int:
     if port and not port_is_free(port):
         print(f"warroom: port {port} is taken; the hub takes a free one instead.", file=sys.stderr)
         port = 0
+    from server.dbfile import DatabaseUnusable
+
     try:
         return asyncio.run(_run_here(name, role, port, config))
+    except DatabaseUnusable as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return exc.exit_code
     except OSError as exc:
         print(f"warroom: cannot start the hub: {exc}", file=sys.stderr)
         return 1
