@@ -89,6 +89,10 @@ class DatabaseLock:
             os.ftruncate(fd, 0)
         os.close(fd)  # closing the descriptor drops the flock
 
+    def __del__(self) -> None:
+        # A hub object dropped without stop() (a test, a failed start) must not keep the file.
+        self.release()
+
 
 def _read_holder(fd: int) -> str:
     try:

@@ -268,3 +268,87 @@ async def test_one_unreadable_incident_is_set_aside_and_the_others_are_served(tm
         await hub.terminate()
     log = hub.proc.stderr.read().decode()
     assert f"incident {broken} set aside" in log and "Traceback" not in log
+
+
+# --- defect 5: a failed write is answered, and the hub recovers --------------------------------
+def _fill_up(store: Any) -> int:
+    """Let the database grow no further (SQLite's max_page_count: a full disk for this file)."""
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages}")
+    return pages
+
+
+async def test_a_full_disk_is_answered_internal_and_the_hub_recovers_without_restart(tmp_path):
+    async with running_hub(tmp_path / "hub.db") as hub:
+        hub.hub.retry_interval = 0.05
+        incident = await declare_incident(hub.url)
+        ana = await joined(hub.url, "ana", incident, "ic")
+        bo = await joined(hub.url, "bo", incident)
+        room = hub.hub.rooms[incident]
+        _fill_up(hub.store)
+
+        # Two senders pipelining until the disk is full: every command gets exactly one answer.
+        sent: dict[str, list[str]] = {"ana": [], "bo": []}
+        replies: dict[str, dict[str, dict[str, Any]]] = {"ana": {}, "bo": {}}
+        frames: dict[str, str] = {}
+        for i in range(40):
+            for name, ws in (("ana", ana), ("bo", bo)):
+                command_id = str(uuid.uuid4())
+                frame = json.dumps(
+                    {
+                        "op": "command",
+                        "command": {
+                            "type": "note_added",
+                            "id": command_id,
+                            "text": f"{i:02} " * 900,
+                        },
+                    }
+                )
+                frames[command_id] = frame
+                sent[name].append(command_id)
+                await ws.send(frame)
+        for name, ws in (("ana", ana), ("bo", bo)):
+            while len(replies[name]) < len(sent[name]):
+                msg = await recv_json(ws, 10)
+                if msg["op"] in ("ack", "error"):
+                    assert msg["id"] not in replies[name], "answered twice"
+                    replies[name][msg["id"]] = msg
+        failed = [cid for name in sent for cid, r in replies[name].items() if r["op"] == "error"]
+        assert failed, "the disk never filled"
+        for name in sent:
+            for r in replies[name].values():
+                assert r["op"] == "ack" or r["code"] == "internal", r
+        assert hub.hub.write_failures > 0 and hub.hub.health()["write_failures"] > 0
+        # Nothing that failed is in memory: what the hub serves is what is stored.
+        assert all(uuid.UUID(cid) not in hub.hub.ids for cid in failed)
+        assert room.head == hub.store.count(incident) == room.state.seq
+
+        # Presence while full: cy arrives, bo leaves; neither can be recorded yet.
+        cy = await joined(hub.url, "cy", incident)
+        await bo.close()
+        await eventually(lambda: "bo" not in room.online)
+        assert "cy" in room.online
+        # Still serving: pings, reads, and a clear answer to every new command.
+        await ana.send(json.dumps({"op": "ping"}))
+        assert (await until(ana, "pong"))["op"] == "pong"
+
+        # Room again: no restart. The same command ids are stored once, presence is corrected.
+        hub.store.db.execute("PRAGMA max_page_count = 1000000")
+        retry = failed[0]
+        await ana.send(frames[retry])
+        while True:
+            msg = await recv_json(ana, 10)
+            if msg["op"] in ("ack", "error") and msg["id"] == retry:
+                break
+        assert msg["op"] == "ack" and not msg["duplicate"], msg
+        await eventually(
+            lambda: (
+                room.state.participants["cy"].online and not room.state.participants["bo"].online
+            ),
+            timeout=10,
+        )
+        assert room.state.participants["ana"].online
+        assert room.head == hub.store.count(incident) == room.state.seq
+        assert hub.hub.health()["status"] == "ok"
+        await ana.close()
+        await cy.close()
