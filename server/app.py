@@ -281,6 +281,13 @@ class HubServer:
                     "message": "This hub has too many connections; try again soon.",
                 },
             )
+        refusal = self.hub.credential_full(credential)
+        if refusal is not None:
+            return json_response(
+                connection,
+                HTTPStatus.TOO_MANY_REQUESTS,
+                {"error": "too_many_connections", "message": refusal},
+            )
         self.hub.credentials[connection] = credential
         log.info("connection from %s with %s", connection.remote_address, credential.describe())
         return None

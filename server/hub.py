@@ -156,6 +156,10 @@ class Hub:
         self.after_store: list[Callable[[EventBase], None]] = []
         #: What each connection was let in with (filled in by the server's handshake check).
         self.credentials: WeakKeyDictionary[Any, Credential] = WeakKeyDictionary()
+        #: Open connections and the shared message budget of each credential (token, join code).
+        self.open_by_credential: dict[Credential, int] = {}
+        self.budgets: dict[Credential, TokenBucket] = {}
+        self._budget_turns: dict[Credential, asyncio.Lock] = {}
         self.after_store.append(self._disconnect_revoked)
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -576,40 +580,103 @@ class Hub:
 
     async def handler(self, ws: ServerConnection) -> None:
         """One console's connection, from hello to close."""
+        credential = self.credentials.get(ws, OPEN)
+        refusal = self.credential_full(credential)
+        if refusal is not None:
+            # Handshakes that raced past the check in process_request are turned away here.
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(Error(code="too_many_connections", message=refusal).model_dump_json())
+                await ws.close(1008, "too many connections with this credential")
+            return
+        self.open_by_credential[credential] = self.open_by_credential.get(credential, 0) + 1
         conn = Conn(ws=ws, direct=asyncio.Queue(maxsize=self.limits.direct_queue))
         self.conns.add(conn)
         sender = asyncio.create_task(self._sender(conn))
-        bucket = TokenBucket(self.limits.rate, self.limits.burst)
+        own = TokenBucket(self.limits.rate, self.limits.burst)
+        shared = self._budget(credential)
         silent = asyncio.get_running_loop().call_later(
             self.limits.hello_timeout, self._close_if_silent, conn
         )
         try:
             warned = False
             async for raw in ws:
-                if bucket.take():
-                    warned = False
-                else:
-                    # Over its rate, a connection is read no faster than the rate: the rest of
-                    # the flood waits in its own socket (TCP pushes back on the sender), not in
-                    # the hub. Nothing is refused, so a console's commands keep their order and
-                    # none is lost; it is told once per flood why it is being slowed.
+                # Over its rate, a connection is read no faster than the rate: the rest of the
+                # flood waits in its own socket (TCP pushes back on the sender), not in the hub.
+                # Nothing is refused, so a console's commands keep their order and none is lost;
+                # it is told once per flood why it is being slowed. The same holds for all the
+                # connections of one credential together, so twenty connections from one script
+                # get one budget, not twenty.
+                slowed = False
+                for bucket, turn in ((own, None), (shared, self._budget_turn(credential))):
+                    if bucket.take():
+                        continue
+                    slowed = True
                     if not warned:
                         warned = True
                         self._slow_down(conn, bucket.retry_after())
-                    while not bucket.take():
-                        if ws.state is not State.OPEN:
-                            return
-                        await asyncio.sleep(max(bucket.retry_after(), 0.001))
+                    if not await self._wait_for_token(ws, bucket, turn):
+                        return
+                if not slowed:
+                    warned = False
                 await self._answer(conn, raw)
         except ConnectionClosed:
             pass
         finally:
             silent.cancel()
             self.conns.discard(conn)
+            left = self.open_by_credential.get(credential, 1) - 1
+            if left > 0:
+                self.open_by_credential[credential] = left
+            else:
+                self.open_by_credential.pop(credential, None)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             await self._leave(conn)
+
+    # --- limits per credential ----------------------------------------------------------------
+    def connection_cap(self, credential: Credential) -> int:
+        """Open connections ``credential`` may hold (0: no limit)."""
+        return self.limits.per_code if credential.guest else self.limits.per_token
+
+    def credential_full(self, credential: Credential) -> str | None:
+        """Why one more connection with ``credential`` is refused, or None."""
+        cap = self.connection_cap(credential)
+        if cap <= 0 or self.open_by_credential.get(credential, 0) < cap:
+            return None
+        what = "join code" if credential.guest else "credential"
+        return (
+            f"This {what} already has {cap} connections open to this hub, its limit; "
+            "close one first."
+        )
+
+    def _budget(self, credential: Credential) -> TokenBucket:
+        """The message budget all the connections of ``credential`` share. Kept for the life
+        of the hub, so closing and reopening connections does not refill it."""
+        bucket = self.budgets.get(credential)
+        if bucket is None:
+            bucket = TokenBucket(self.limits.credential_rate, self.limits.credential_burst)
+            self.budgets[credential] = bucket
+        return bucket
+
+    def _budget_turn(self, credential: Credential) -> asyncio.Lock:
+        """Connections of one credential wait for its budget one at a time, in arrival order,
+        so hundreds of them cost the hub one sleeping task, not hundreds polling."""
+        lock = self._budget_turns.get(credential)
+        if lock is None:
+            lock = self._budget_turns[credential] = asyncio.Lock()
+        return lock
+
+    async def _wait_for_token(
+        self, ws: ServerConnection, bucket: TokenBucket, turn: asyncio.Lock | None
+    ) -> bool:
+        """Sleep until ``bucket`` has a token and take it; False if the connection closed."""
+        async with turn or contextlib.nullcontext():
+            while not bucket.take():
+                if ws.state is not State.OPEN:
+                    return False
+                await asyncio.sleep(max(bucket.retry_after(), 0.001))
+        return True
 
     async def _answer(self, conn: Conn, raw: str | bytes) -> None:
         """Handle one frame; a hub bug answers ``internal`` and keeps the connection open, so no
