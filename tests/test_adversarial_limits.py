@@ -203,8 +203,10 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
     ``stall_timeout``, records that it left, and the team can claim the IC role."""
     limits = HubLimits(rate=0, credential_rate=0, stall_timeout=1.0)
     async with running_hub(
-        tmp_path / "hub.db", limits=limits, ping_interval=0.3, ping_timeout=0.3, close_timeout=0.3
+        tmp_path / "hub.db", limits=limits, ping_interval=2.0, ping_timeout=1.0, close_timeout=0.3
     ) as hub:
+        # Keepalive pings on: the first goes out once the socket is already full, as in the
+        # trial, so it waits behind the unread data and its timeout never starts.
         incident = await declare_incident(hub.url, name="ana")
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
         stuck.write(masked_text(json.dumps({"op": "hello", "name": "ana", "role": "ic"})))
