@@ -17,7 +17,7 @@ Example::
     burst = 200
     per_name = 8      # connections one name may hold open
     credential_rate = 100   # messages a second all connections of one token or join code
-    credential_burst = 1000 #   may send together (and their burst); 0 = no limit
+    credential_burst = 200  #   may send together (and their burst); 0 = no limit
     per_code = 100    # connections one join code may hold open (0 = no limit)
     per_token = 500   # connections one token (or the open hub) may hold open
     stall_timeout = 30      # seconds a console may leave its socket full before it is cut off

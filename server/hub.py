@@ -109,7 +109,7 @@ class HubLimits:
     #: open hub) may send together, and their burst (0: no limit). Twenty connections from one
     #: script are read no faster than one budget allows.
     credential_rate: float = 100.0
-    credential_burst: int = 1000
+    credential_burst: int = 200
     #: Open connections one join code may hold, and one token (or the open hub).
     per_code: int = 100
     per_token: int = 500
@@ -232,6 +232,8 @@ class Hub:
     async def stop(self) -> None:
         """Finish the writes in flight, then stop. Connections are closed by the server."""
         self._closing = True
+        if self._presence_repair is not None:
+            self._presence_repair.cancel()
         if self._writer is not None:
             while not self.queue.empty():
                 await asyncio.sleep(0.01)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import sqlite3
 import statistics
 import sys
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -23,7 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.app import HubConfig
 from server.hub import HubLimits
-from tests.helpers import client, declare_incident, eventually, running_hub
+from tests.helpers import HubProcess, client, declare_incident, eventually, running_hub
 from tests.test_security_limits import masked_text, raw_websocket
 from warroom.core.access import JOIN_CODE_HEADER, new_join_code
 
@@ -153,12 +156,29 @@ asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(
 
 
 async def test_twenty_connections_of_one_credential_share_one_budget(tmp_path):
-    """The bound the issue asks for: a bystander's ack p99 stays under 100 ms meanwhile."""
-    limits = HubLimits(rate=50, burst=200, credential_rate=100, credential_burst=300)
-    seconds, connections = 4.0, 20
-    async with running_hub(tmp_path / "hub.db", tokens=dict(TOKENS), limits=limits) as hub:
+    """The bound the issue asks for: a bystander's ack p99 stays under 100 ms meanwhile.
+
+    The hub runs in its own process (as in production), so the bystander's timings are the
+    hub's, not this test's own event loop catching up with the flood's events.
+    """
+    seconds, connections, settle = 5.5, 20, 1.0
+    rate, burst = HubLimits().credential_rate, HubLimits().credential_burst  # the defaults
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        "[tokens]\n"
+        + "".join(f'{name} = "{secret}"\n' for name, secret in TOKENS.items())
+        + "[limits]\nrate = 50\nburst = 200\n"
+    )
+    db = tmp_path / "hub.db"
+    # Durability "normal": an ack then waits for the flood's share of the hub, not for fsyncs
+    # competing with whatever else this machine's disk is doing (that is bench/'s business).
+    hub = HubProcess(db, None, "--config", str(config), "--durability", "normal")
+    hub.start()
+    try:
         incident = await declare_incident(hub.url, token=TOKENS["team"])
-        ana = await client(hub.url, "ana", "ic", incident, token=TOKENS["team"])
+        ana = await greeted(hub.url, "ana", bearer("team"), role="ic")
+        await ana.send(json.dumps({"op": "join", "incident": incident}))
+        await until(ana, lambda m: m["op"] == "synced")
         flood = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -170,30 +190,48 @@ async def test_twenty_connections_of_one_credential_share_one_budget(tmp_path):
             str(connections),
             stdout=asyncio.subprocess.PIPE,
         )
-        await eventually(
-            lambda: sum(c.name.startswith("bot") for c in hub.hub.conns) == connections, 10
-        )
+        bots: set[str] = set()
+        while len(bots) < connections:  # every bot has joined: the flood is on
+            msg = await until(ana, lambda m: m["op"] == "event", 15)
+            if msg["event"]["type"] == "participant_joined":
+                bots.add(msg["event"]["name"])
+        # Their joins replay the log to each of them (already swelled by the flood's first
+        # burst): a one-off cost of arriving, not of flooding. Measure the flood itself.
         started = time.monotonic()
+        await asyncio.sleep(settle)
         acks = []
-        while time.monotonic() - started < seconds - 0.5:
+        while time.monotonic() - started < seconds - 1.0:
+            command = {"type": "note_added", "id": str(uuid.uuid4()), "text": f"real {len(acks)}"}
             t0 = time.monotonic()
-            reply = await asyncio.wait_for(ana.post("note_added", text=f"real {len(acks)}"), 5)
-            assert reply.op == "ack"
+            await ana.send(json.dumps({"op": "command", "command": command}))
+            reply = await until(ana, lambda m, cid=command["id"]: m.get("id") == cid, 5)
             acks.append(time.monotonic() - t0)
-            await asyncio.sleep(0.02)
+            assert reply["op"] == "ack", reply
+            await asyncio.sleep(0.005)
         out, _ = await asyncio.wait_for(flood.communicate(), 30)
         flood_seconds = time.monotonic() - started
         sent = int(out.decode().split()[-1])
-        await eventually(lambda: not any(c.name.startswith("bot") for c in hub.hub.conns), 10)
-        stored = sum(1 for e in hub.store.events(incident) if e.type == "note_added" and e.actor.startswith("bot"))
-        assert sent > 3 * (300 + 100 * flood_seconds), sent  # they did flood
-        # One budget for the twenty: its burst and its rate, not twenty of each.
-        assert stored <= 300 + 100 * (flood_seconds + 1), (stored, flood_seconds)
-        acks.sort()
-        p99 = acks[int(len(acks) * 0.99) - 1] if len(acks) >= 100 else acks[-1]
-        assert len(acks) > 50, len(acks)
-        assert p99 < 0.1, (p99, statistics.median(acks), acks[-5:])
         await ana.close()
+    finally:
+        await hub.terminate()
+    with sqlite3.connect(db) as reader:
+        stored = reader.execute(
+            "SELECT count(*) FROM events WHERE type = 'note_added' AND actor LIKE 'bot%'"
+        ).fetchone()[0]
+    assert sent > 3 * (burst + rate * flood_seconds), sent  # they did flood
+    # One budget for the twenty: its burst and its rate, not twenty of each.
+    assert stored <= burst + rate * (flood_seconds + 1), (stored, flood_seconds)
+    acks.sort()
+    p99 = acks[max(0, math.ceil(len(acks) * 0.99) - 1)]
+    assert len(acks) > 100, len(acks)
+    assert p99 < 0.1, (p99, statistics.median(acks), acks[-5:])
+
+
+async def until(ws: Any, predicate: Any, timeout: float = 5.0) -> dict[str, Any]:
+    while True:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if predicate(msg):
+            return msg
 
 
 # --- defect 6: a console that stops reading ---------------------------------------------------
@@ -268,3 +306,25 @@ async def test_a_slow_reader_that_makes_progress_is_not_cut_off(tmp_path):
 
 def room_online(hub: Any, incident: str, name: str) -> bool:
     return hub.hub.rooms[incident].state.participants[name].online
+
+
+def test_the_per_credential_limits_are_set_in_the_config_file(tmp_path):
+    from server.app import HubConfigError
+    from server.config import apply_config_file, load_config_file
+
+    path = tmp_path / "hub.toml"
+    path.write_text(
+        "[limits]\ncredential_rate = 40\ncredential_burst = 400\nper_code = 12\n"
+        "per_token = 300\nstall_timeout = 15\n"
+    )
+    config = apply_config_file(HubConfig(), load_config_file(path))
+    assert (
+        config.limits.credential_rate,
+        config.limits.credential_burst,
+        config.limits.per_code,
+        config.limits.per_token,
+        config.limits.stall_timeout,
+    ) == (40.0, 400, 12, 300, 15.0)
+    path.write_text('[limits]\nper_code = "many"\n')
+    with pytest.raises(HubConfigError, match="per_code"):
+        apply_config_file(HubConfig(), load_config_file(path))
