@@ -29,6 +29,14 @@ class DatabaseInUse(DatabaseUnusable):
     """Another hub holds the database's lock."""
 
     exit_code = 4
+    #: What the lock file says about the holder: "pid N on HOST, listening on URL".
+    holder: str = ""
+
+    @property
+    def url(self) -> str | None:
+        """The holder's address, if it has bound one."""
+        _, found, url = self.holder.partition("listening on ")
+        return url.strip() if found else None
 
 
 def lock_path(db: Path) -> Path:
@@ -61,10 +69,12 @@ class DatabaseLock:
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
-            raise DatabaseInUse(
+            error = DatabaseInUse(
                 f"{self.db} is in use by another hub ({holder}); stop that hub first, "
                 "or give this one another --db."
-            ) from None
+            )
+            error.holder = holder
+            raise error from None
         except OSError as exc:
             os.close(fd)
             raise DatabaseUnusable(f"{self.db}: cannot lock {self.path}: {exc.strerror}.") from exc
