@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -134,12 +135,12 @@ class HubServer:
         try:
             await self.hub.load()
         except sqlite3.Error as exc:
-            self._release_db()
+            self._abandon()
             raise explain(Path(self.config.db), exc) from exc
         try:
             self._server = await self._bind()
         except BaseException:
-            self._release_db()
+            self._abandon()
             raise
         sockets = list(self._server.sockets)
         if sockets:
@@ -152,6 +153,12 @@ class HubServer:
         if self.config.timer_interval > 0:
             self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
         self._watchdog = asyncio.create_task(self.hub.run_watchdog())
+
+    def _abandon(self) -> None:
+        """A start that failed: close the database without writing (no checkpoint), unlock it."""
+        with contextlib.suppress(sqlite3.Error):
+            self.store.db.conn.close()
+        self._release_db()
 
     def _release_db(self) -> None:
         if self.db_lock is not None:
