@@ -29,7 +29,15 @@ import httpx
 from websockets.asyncio.client import connect
 
 from server.dbfile import lock_path
-from tests.helpers import HubProcess, declare_incident, eventually, free_port, running_hub
+from tests.helpers import (
+    HubProcess,
+    declare_incident,
+    eventually,
+    fast_backoff,
+    free_port,
+    running_hub,
+)
+from warroom.client.sync import IncidentClient
 
 EXIT_CANNOT_LISTEN, EXIT_DATABASE, EXIT_IN_USE = 1, 3, 4
 
@@ -264,6 +272,12 @@ async def test_one_unreadable_incident_is_set_aside_and_the_others_are_served(tm
         await ws.send(json.dumps({"op": "command", "command": declare}))
         assert (await until(ws, "error"))["code"] == "already_declared"
         await ws.close()
+        # A console asked to follow it stops with the reason instead of waiting for ever.
+        console = IncidentClient(hub.url, "cy", "responder", broken, backoff=fast_backoff())
+        console.start()
+        await eventually(lambda: console.fatal is not None)
+        assert "set aside" in console.fatal
+        await console.close()
     finally:
         await hub.terminate()
     log = hub.proc.stderr.read().decode()

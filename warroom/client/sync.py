@@ -310,7 +310,8 @@ class IncidentClient:
                 asyncio.get_running_loop().create_task(
                     self._ws.send(Join(incident=self.incident_id, since=0).model_dump_json())
                 )
-        elif err.code == "unknown_incident" and err.id is None:
+        elif err.code in ("unknown_incident", "unavailable") and err.id is None:
+            # No such incident, or one the hub has set aside: joining again will not help.
             self.fatal = err.message
         if err.id is not None and err.id in self.outbox:
             self.outbox.pop(err.id, None)
