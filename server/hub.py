@@ -359,10 +359,12 @@ class Hub:
 
     async def _repair_presence(self) -> None:
         """After failed writes: record joins and departures that were lost, once writes work."""
+        delay = self.retry_interval
         while not self._closing:
-            await asyncio.sleep(self.retry_interval)
+            await asyncio.sleep(delay)
             if await self.reconcile_presence():
                 return
+            delay = min(delay * 2, 30.0)  # a disk that stays full is not retried every second
 
     async def reconcile_presence(self) -> bool:
         """Make every incident show online exactly who is connected to it. True once done."""
