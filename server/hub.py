@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import secrets
+import struct
+import sys
+import termios
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +73,8 @@ SENDER_BURST = 256
 FAST_PATH_BUFFER = 64 * 1024
 #: Seconds a dropped console has to finish the closing handshake before its socket is cut.
 DROP_GRACE = 5.0
+#: ioctl for the bytes in a socket's kernel send queue (Linux); None where there is none.
+_OUTQ: int | None = getattr(termios, "TIOCOUTQ", None) if sys.platform == "linux" else None
 
 
 class UnreadableIncident(Exception):
@@ -284,15 +290,20 @@ class Hub:
         do the websocket keepalive pings (queued behind the data, so they never time out). It
         stays connected and present, which for the IC blocks every claim. Whether a socket makes
         progress is what the transport already knows: it pauses writing above its high-water
-        mark and resumes once the peer has read enough. Paused for ``stall_timeout`` without a
-        resume means the peer reads (next to) nothing: the TCP connection is cut (a close frame
+        mark and resumes once the peer has read enough. While it is paused the hub adds nothing
+        to it, so bytes still unsent (in the transport and in the kernel's send queue) that
+        shrink mean the peer is reading, however slowly. Paused with nothing sent for
+        ``stall_timeout`` means the peer reads nothing: the TCP connection is cut (a close frame
         could never reach it), its handler ends, and its departure is recorded.
         """
         if self.limits.stall_timeout <= 0:
             return
         now = time.monotonic()
         for conn in list(self.conns):
-            if not getattr(conn.ws, "paused", False):
+            size = _unsent_bytes(conn.ws)
+            shrank = size < conn.stall_buffer
+            conn.stall_buffer = size
+            if not getattr(conn.ws, "paused", False) or shrank:
                 conn.stalled_since = None
             elif conn.stalled_since is None:
                 conn.stalled_since = now
@@ -1060,6 +1071,21 @@ def _live_code(room: Room, credential: Credential) -> JoinCode | None:
     """The join code a guest entered with, if it still stands in that incident."""
     code = room.state.access.codes.get(credential.name)
     return None if code is None or code.revoked else code
+
+
+def _unsent_bytes(ws: ServerConnection) -> int:
+    """Bytes written to ``ws`` that its peer has not received yet: the transport's buffer plus,
+    where the OS tells (Linux ``SIOCOUTQ``), the kernel's send queue, which alone can hold
+    megabytes and so hide a slow reader's progress for a long time."""
+    transport = ws.transport
+    if transport is None:
+        return 0
+    size = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is not None and _OUTQ is not None:
+        with contextlib.suppress(OSError, ValueError):
+            size += struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0]
+    return size
 
 
 def _buffer_small(conn: Conn) -> bool:

@@ -242,7 +242,7 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
     ``stall_timeout``, records that it left, and the team can claim the IC role."""
     limits = HubLimits(rate=0, credential_rate=0, stall_timeout=1.0)
     async with running_hub(
-        tmp_path / "hub.db", limits=limits, ping_interval=2.0, ping_timeout=1.0, close_timeout=0.3
+        tmp_path / "hub.db", limits=limits, ping_interval=3.0, ping_timeout=1.0, close_timeout=0.3
     ) as hub:
         # Keepalive pings on: the first goes out once the socket is already full, as in the
         # trial, so it waits behind the unread data and its timeout never starts.
@@ -258,17 +258,22 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
         assert refused.op == "error" and refused.code == "ic_present"
 
         stuck_conn = next(c for c in hub.hub.conns if c.name == "ana")
-        full_at = None
-        for _ in range(60):
-            if stuck_conn not in hub.hub.conns:
+        full_at: float | None = None
+
+        async def watch() -> None:
+            nonlocal full_at
+            while full_at is None:
+                if stuck_conn.ws.paused:
+                    full_at = time.monotonic()
+                await asyncio.sleep(0.01)
+
+        watcher = asyncio.create_task(watch())
+        for _ in range(60):  # the team keeps working; the stuck console's socket fills
+            if full_at is not None or stuck_conn not in hub.hub.conns:
                 break
-            if stuck_conn.ws.paused and full_at is None:
-                full_at = time.monotonic()
-            if full_at is not None:
-                await asyncio.sleep(0.1)
-                continue
-            futures = [bo.send(bo.new_command("note_added", text="y" * 3900)) for _ in range(20)]
+            futures = [bo.send(bo.new_command("note_added", text="y" * 3900)) for _ in range(50)]
             assert all(r.op == "ack" for r in await asyncio.wait_for(asyncio.gather(*futures), 10))
+        watcher.cancel()
         assert full_at is not None, "the socket never filled"
         await eventually(lambda: stuck_conn not in hub.hub.conns, timeout=5)
         cut_after = time.monotonic() - full_at
@@ -293,13 +298,21 @@ async def test_a_slow_reader_that_makes_progress_is_not_cut_off(tmp_path):
         await eventually(lambda: any(c.name == "slow" and c.room for c in hub.hub.conns))
         conn = next(c for c in hub.hub.conns if c.name == "slow")
         bo = await client(hub.url, "bo", "responder", incident)
-        futures = [bo.send(bo.new_command("note_added", text="z" * 3900)) for _ in range(150)]
-        await asyncio.wait_for(asyncio.gather(*futures), 20)
-        # Reads 16 KB every 0.3 s: slow, but never stuck for the stall timeout.
+        for _ in range(60):  # until the hub has to wait for it
+            if conn.ws.paused:
+                break
+            futures = [bo.send(bo.new_command("note_added", text="z" * 3900)) for _ in range(20)]
+            await asyncio.wait_for(asyncio.gather(*futures), 20)
+        assert conn.ws.paused
+        # Reads 16 KB every 0.3 s: far slower than the hub writes, but never stuck for the
+        # stall timeout.
         deadline = time.monotonic() + 4
+        pressed = 0
         while time.monotonic() < deadline:
+            pressed += conn.ws.paused  # the hub really was waiting for it to read
             await asyncio.wait_for(reader.read(16384), 5)
             await asyncio.sleep(0.3)
+        assert pressed >= 3, pressed
         assert conn in hub.hub.conns and room_online(hub, incident, "slow")
         slow.close()
         await bo.close()
