@@ -300,12 +300,15 @@ class Hub:
             return
         now = time.monotonic()
         for conn in list(self.conns):
+            if not getattr(conn.ws, "paused", False):
+                conn.stalled_since, conn.stall_buffer = None, 0
+                continue
             size = _unsent_bytes(conn.ws)
             shrank = size < conn.stall_buffer
             conn.stall_buffer = size
-            if not getattr(conn.ws, "paused", False) or shrank:
+            if shrank:
                 conn.stalled_since = None
-            elif conn.stalled_since is None:
+            if conn.stalled_since is None:
                 conn.stalled_since = now
             elif now - conn.stalled_since >= self.limits.stall_timeout:
                 log.warning(
