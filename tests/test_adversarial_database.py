@@ -201,6 +201,21 @@ def test_unusable_database_files_get_one_line_and_their_own_exit_code(tmp_path):
         assert len(lines) == 1 and str(db) in lines[0] and problem in lines[0], result.stderr
         assert "Traceback" not in result.stderr
 
+    # Held by another program (an sqlite3 shell in a write transaction): after SQLite's busy
+    # timeout, one line too.
+    held = tmp_path / "held.db"
+    _valid_db(held)
+    holder = sqlite3.connect(held, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = serve(held, port)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == EXIT_DATABASE, result
+    line = result.stderr.strip()
+    assert "\n" not in line and str(held) in line and "locked by another program" in line, line
+
     # Read-only: the file, and a directory where the hub may not create anything.
     shared = Path(tempfile.mkdtemp(prefix="warroom-ro-"))
     try:
