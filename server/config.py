@@ -16,6 +16,11 @@ Example::
     rate = 50         # messages a second per connection (burst below); 0 = no limit
     burst = 200
     per_name = 8      # connections one name may hold open
+    credential_rate = 100   # messages a second all connections of one token or join code
+    credential_burst = 200  #   may send together (and their burst); 0 = no limit
+    per_code = 100    # connections one join code may hold open (0 = no limit)
+    per_token = 500   # connections one token (or the open hub) may hold open
+    stall_timeout = 30      # seconds a console may leave its socket full before it is cut off
     hello_timeout = 10
     open_timeout = 10 # seconds for the TCP/TLS/websocket handshake
     ping_interval = 20
@@ -114,6 +119,11 @@ _HUB_LIMITS = {
     "hello_timeout": float,
     "max_lag": int,
     "direct_queue": int,
+    "credential_rate": float,
+    "credential_burst": int,
+    "per_code": int,
+    "per_token": int,
+    "stall_timeout": float,
 }
 _SERVER_LIMITS = {
     "open_timeout": float,

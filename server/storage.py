@@ -63,6 +63,12 @@ class Store:
         self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         self.db.execute("PRAGMA busy_timeout=5000")
         self._ensure_schema()
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        """Fail now, not at the first command, if SQLite may not write this file."""
+        with self.db.atomic():
+            self.db.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
 
     def _ensure_schema(self) -> None:
         if "events" not in self.db.table_names():
@@ -130,6 +136,15 @@ class Store:
             for row in rows:
                 yield row_event(row)
             last = rows[-1][1]
+
+    def event_ids(self, incident_id: str) -> list[tuple[str, int]]:
+        """The ids and seqs of an incident's events, without reading the events themselves."""
+        return [
+            (str(r[0]), int(r[1]))
+            for r in self.db.execute(
+                "SELECT id, seq FROM events WHERE incident_id = ?", [incident_id]
+            )
+        ]
 
     def count(self, incident_id: str | None = None) -> int:
         if incident_id is None:

@@ -67,7 +67,7 @@ def test_the_probe_sees_a_forbidden_import() -> None:
 
 def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
     """``server/`` and ``themes/`` install as ``warroom.hub`` and ``warroom.themes``: a wheel with
-    a top-level ``server`` shadows any ``server.py`` beside the user, and ``themes`` overwrote an
+    a top-level ``server`` shadows any ``warroom.hub.py`` beside the user, and ``themes`` overwrote an
     unrelated package of that name on the public index."""
     import zipfile
 

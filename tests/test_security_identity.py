@@ -648,8 +648,9 @@ async def test_a_refused_repeat_hello_does_not_leave_the_person_online(tmp_path)
         vic = await Wire.open(server.url, {JOIN_CODE_HEADER: code})
         assert (await vic.hello("vic", "observer"))["op"] == "welcome"
         assert (await vic.join(incident))["op"] == "joined"
-        refused = await vic.hello("vic", "responder")  # beyond the code: refused
-        assert refused["op"] == "error" and refused["code"] == "forbidden"
+        # Another seat (beyond the code, too) on a welcomed connection: refused, nothing changes.
+        refused = await vic.hello("vic", "responder")
+        assert refused["op"] == "error" and refused["code"] == "bad_message"
         renamed = await vic.hello("someone-else", "observer")
         assert renamed["op"] == "error"
         assert server.hub.rooms[incident].state.participants["guest:vic"].online

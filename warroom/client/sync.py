@@ -433,9 +433,12 @@ class IncidentClient:
                 asyncio.get_running_loop().create_task(
                     self._ws.send(Join(incident=self.incident_id, since=0).model_dump_json())
                 )
-        elif err.code in ("unknown_incident", "wrong_name", "bad_name") and err.id is None:
-            # Retrying will not help: the incident is not there, or the hub will not let this
-            # console speak under this name.
+        elif (
+            err.code in ("unknown_incident", "unavailable", "wrong_name", "bad_name")
+            and err.id is None
+        ):
+            # Retrying will not help: the incident is not there or is set aside by the hub, or
+            # the hub will not let this console speak under this name.
             self.fatal = err.message
         if err.id is not None and err.id in self.outbox:
             self.outbox.pop(err.id, None)

@@ -210,8 +210,21 @@ def cmd_here(args: argparse.Namespace) -> int:
     if port and not port_is_free(port):
         print(f"warroom: port {port} is taken; the hub takes a free one instead.", file=sys.stderr)
         port = 0
+    from warroom.hub.dbfile import DatabaseInUse, DatabaseUnusable
+
     try:
         return asyncio.run(_run_here(seat, port))
+    except DatabaseInUse as exc:
+        where = exc.url or "its address"
+        print(
+            f"warroom: a hub already serves {default_db()} ({exc.holder}); join it with "
+            f"`{share_line(where)}`, or stop it first.",
+            file=sys.stderr,
+        )
+        return exc.exit_code
+    except DatabaseUnusable as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return exc.exit_code
     except OSError as exc:
         print(f"warroom: cannot start the hub: {exc}", file=sys.stderr)
         return 1
