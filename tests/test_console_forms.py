@@ -306,3 +306,12 @@ async def test_pane_key_then_form_key_then_text_all_in_one_burst(tmp_path: Path)
         [added] = await stored_events(s, "board_item_added")
         assert (added.kind, added.text) == ("fact", "EU only")
         assert not [e for e in s.app.incident_log if e.type == "note_added"]
+
+
+async def test_declaring_from_the_list_with_the_title_in_the_same_burst(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="ic", join=False, clock=ManualClock(T0)) as s:
+        await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
+        await burst(s.pilot, "3", *"Checkout down", "ctrl+s")
+        await s.wait_for(lambda: is_live(s.app), timeout=10)
+        [declared] = await stored_events(s, "incident_declared")
+        assert (declared.title, declared.severity) == ("Checkout down", "SEV3")
