@@ -245,8 +245,7 @@ async def test_keys_that_reach_a_form_before_its_first_field_has_focus_land_ther
 ) -> None:
     """A form focuses its first field once mounted; what is typed in between is held for it.
 
-    (Keys typed before a pane's key has opened the form still go to the pane: Textual resolves
-    a pane's key only after the key has come back up to the app.)
+    (Keys typed behind the pane's key that opens the form: the tests below.)
     """
     async with console_session(tmp_path, role="ic") as s:
         await s.pilot.press("2")

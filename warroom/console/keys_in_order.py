@@ -23,10 +23,11 @@ from collections import deque
 from textual import events
 from textual.actions import parse as parse_action
 from textual.app import App
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from warroom.console.screens.form_keys import keys_landed
+from warroom.console.screens.form_keys import SETTLE_LIMIT
 
 Typed = events.Key | events.Paste
 
@@ -55,19 +56,24 @@ class KeysInOrder:
         screen = app.screen
         if isinstance(event, events.Key) and _runs_a_binding(screen, event):
             self._key_in_flight = event
+            # The key travels from the focused widget up to the screen, one level per turn;
+            # what its binding sets off is queued on one of those (a screen's ``call_later``).
+            focused = screen.focused
+            path: list[DOMNode] = [screen]
+            if focused is not None:
+                path = [node for node in focused.ancestors_with_self if not isinstance(node, App)]
             await App.on_event(app, event)
-            self._follower = asyncio.create_task(self._follow(event, screen))
+            self._follower = asyncio.create_task(self._follow(event, path))
         else:
             await App.on_event(app, event)
 
-    async def _follow(self, key: events.Key, screen: Screen[object]) -> None:
+    async def _follow(self, key: events.Key, path: list[DOMNode]) -> None:
         """Wait until ``key``'s binding has run and settled, then read the held keys."""
         app = self._app()
         try:
-            await keys_landed(screen)  # the key has come back up to the app (or was stopped)
-            await _app_turn(app)  # the app has resolved it: the binding has run
-            if screen.is_attached:
-                await keys_landed(screen)  # what the binding set off there (a form pushed)
+            await _turns(path)  # the key has come back up to the app (or was stopped)
+            await _turns([app], 1)  # the app has resolved it: the binding has run
+            await _turns([node for node in path if node.is_attached])  # what it set off
         finally:
             # Behind any focus change the app was asked for meanwhile.
             app.call_later(self._release, key)
@@ -106,11 +112,23 @@ def _runs_a_binding(screen: Screen[object], key: events.Key) -> bool:
     return False
 
 
-async def _app_turn(app: App[object]) -> None:
-    """Wait until the app has handled every message queued on it before now."""
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    if app.call_later(_resolve, done):
-        await asyncio.wait([done], timeout=2.0)
+async def _turns(nodes: list[DOMNode], rounds: int | None = None) -> None:
+    """Let each of ``nodes`` handle what is queued on it, ``rounds`` times (by default one more
+    than there are nodes, so a message bubbling from the first reaches the last)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_LIMIT
+    for _ in range(rounds or len(nodes) + 1):
+        waits: list[asyncio.Future[None]] = []
+        for node in nodes:
+            done: asyncio.Future[None] = loop.create_future()
+            if node.call_later(_resolve, done):
+                waits.append(done)
+        remaining = deadline - loop.time()
+        if not waits or remaining <= 0:
+            return
+        _, pending = await asyncio.wait(waits, timeout=remaining)
+        if pending:
+            return
 
 
 def _resolve(done: asyncio.Future[None]) -> None:
