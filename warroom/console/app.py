@@ -25,6 +25,7 @@ from textual.screen import Screen
 from warroom.client.backoff import Backoff
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus
+from warroom.console.keys_in_order import KeysInOrder
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.log import EventError
@@ -57,7 +58,7 @@ class HubMessage(Message):
         self.error = error
 
 
-class WarroomApp(App[None]):
+class WarroomApp(KeysInOrder, App[None]):
     """One responder's console on one hub."""
 
     TITLE = "warroom"

@@ -53,6 +53,8 @@ class ConsoleScreen(Screen[None]):
     CSS_PATH = "console.tcss"
     #: Focus is placed on the role's home pane, not on whatever widget comes first.
     AUTO_FOCUS = None
+    #: Keys typed behind one that opens a form wait for it (see ``keys_in_order``).
+    KEYS_WAIT_FOR_BINDINGS = True
     #: From 140 columns up the room and the latest entries stay in view beside the pane.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [

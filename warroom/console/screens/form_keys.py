@@ -112,11 +112,15 @@ class FieldKeys:
     AUTO_FOCUS = ""
     #: Whether keys that reach the screen itself are held for the first field to take focus.
     _holding = True
-    _typed_ahead: list[events.Key] | None = None
+    _typed_ahead: list[events.Key | events.Paste] | None = None
 
     def _forward_event(self, event: events.Event) -> None:
         screen = self._form_screen()
-        if isinstance(event, events.Key) and self._holding and screen.focused is None:
+        if (
+            isinstance(event, (events.Key, events.Paste))
+            and self._holding
+            and screen.focused is None
+        ):
             if self._typed_ahead is None:
                 self._typed_ahead = []
             self._typed_ahead.append(event)

@@ -37,6 +37,8 @@ class JoinScreen(Screen[None]):
     """Pick an incident with the arrows and Enter, or press n to declare one."""
 
     CSS_PATH = "join.tcss"
+    #: Keys typed behind ``n`` or a severity digit go to the declaration (``keys_in_order``).
+    KEYS_WAIT_FOR_BINDINGS = True
     BINDINGS = [
         Binding("enter", "join", "Join", id="join.join", tooltip="Follow the selected incident"),
         Binding("n", "declare", "Declare new", id="join.declare",
