@@ -65,7 +65,9 @@ class Affordances:
         return frozenset(k for k, r in self.refusals.items() if r is None)
 
 
-def judge(state: IncidentState, actor: Actor, now: datetime, candidate: Candidate) -> Refusal | None:
+def judge(
+    state: IncidentState, actor: Actor, now: datetime, candidate: Candidate
+) -> Refusal | None:
     """One candidate through the hub's rules: the full check for a draft, the type-wide rules
     for a bare type."""
     if isinstance(candidate, str):
