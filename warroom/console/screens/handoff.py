@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from warroom.client.sync import IncidentClient
     from warroom.console.app import WarroomApp
 
-#: The events that close an offer; their timeline line says how it ended.
-CLOSING = {"handoff_accepted", "handoff_declined", "handoff_withdrawn", "handoff_expired"}
 #: Times a stale briefing is refreshed and re-sent before the refusal is shown.
 STALE_RETRIES = 3
 
@@ -52,26 +50,13 @@ def candidates(state: IncidentState, me: str) -> list[str]:
     )
 
 
-def how_it_ended(app: WarroomApp, offer_id: UUID) -> str:
-    """The timeline line of the event that closed ``offer_id``.
+def how_it_ended(state: IncidentState, offer_id: UUID) -> str:
+    """The timeline line of the event that closed ``offer_id``, as the core folded it.
 
     An answer names the offer; a claim of IC or a reassignment of the role ends it too.
     """
-    role: Role | None = None
-    closers: list[str] = []
-    for ev in app.incident_log:
-        if ev.id == offer_id:
-            role = getattr(ev, "offered_role", None)
-            closers.clear()
-        elif role is None:
-            continue
-        elif getattr(ev, "offer", None) == offer_id and ev.type in CLOSING:
-            return ev.describe()
-        elif (ev.type == "ic_claimed" and role == Role.IC) or (
-            ev.type == "role_assigned" and getattr(ev, "assigned_role", None) == role
-        ):
-            closers.append(ev.describe())
-    return closers[0] if closers else "The offer is no longer open."
+    ending = state.ended_offers.get(offer_id)
+    return ending.line if ending is not None else "The offer is no longer open."
 
 
 class HandoffScreen(ModalScreen[None]):
@@ -183,7 +168,7 @@ class HandoffScreen(ModalScreen[None]):
     def _redraw_outgoing(self, state: IncidentState) -> None:
         me, role = self.warroom.me, self.role
         if state.holder(role) != me:
-            ended = how_it_ended(self.warroom, self._open_offer) if self._open_offer else ""
+            ended = how_it_ended(self.state, self._open_offer) if self._open_offer else ""
             self._close_with(ended or f"You no longer hold the {title_of(role)} role.")
             return
         pending = offer_by(state, me, role)
@@ -206,7 +191,7 @@ class HandoffScreen(ModalScreen[None]):
             picker.disabled = notes.read_only = True
         else:
             if self._open_offer is not None:
-                status.update(how_it_ended(self.warroom, self._open_offer))
+                status.update(how_it_ended(self.state, self._open_offer))
                 self._open_offer = None
             elif not self._candidates:
                 status.update("Nobody else is online to take over.")
@@ -232,7 +217,7 @@ class HandoffScreen(ModalScreen[None]):
         assert self.offer_id is not None
         offer = find_offer(state, self.offer_id)
         if offer is None:
-            self._close_with(how_it_ended(self.warroom, self.offer_id))
+            self._close_with(how_it_ended(self.state, self.offer_id))
             return
         self.query_one("#handoff-title", Static).update(
             f"{offer.outgoing} offers you the role: {ROLE_TITLES[offer.role]} · "

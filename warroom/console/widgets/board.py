@@ -32,8 +32,6 @@ from warroom.core.board import (
     ItemKind,
     ItemStatus,
     column,
-    may_resolve,
-    may_retract,
 )
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
@@ -268,7 +266,7 @@ class BoardPane(IncidentPane):
         if not self.is_mounted:
             return True
         if action in ("add", "add_guess", "add_fact"):
-            return True if self.may("board_item_added") else None
+            return True if self.allows(action) else None
         if action not in CARD_ACTIONS:
             return True
         card = self._target(action)
@@ -276,20 +274,7 @@ class BoardPane(IncidentPane):
             return False
         if action == "release" and card.owner is None:
             return False  # nothing to release
-        return True if self._allowed(action, card) else None
-
-    def _allowed(self, action: str, card: BoardItem) -> bool:
-        """Whether the hub would take ``action`` on ``card`` from this person (rules in core)."""
-        state, me = self.state, self.me
-        if action == "claim":
-            return card.owner != me and self.may("guess_claimed")
-        if action == "release":
-            return card.owner is not None and may_resolve(state, me, card)
-        if action in ("confirm", "rule_out"):
-            return self.may("guess_confirmed") and may_resolve(state, me, card)
-        if action == "retract":
-            return card.is_fact and self.may("fact_retracted") and may_retract(state, me, card)
-        return self.may("evidence_added")
+        return True if self.allows(action) else None
 
     def probe(self, action: str) -> Probe | None:
         if action in ("add", "add_guess", "add_fact"):
@@ -308,6 +293,8 @@ class BoardPane(IncidentPane):
         if command is None:
             return None
         payload: dict[str, object] = {"item": card.no}
+        if action == "claim" and card.owner not in (None, self.me):
+            payload.update(take_over=True, previous_owner=card.owner)
         if action in ("rule_out", "evidence"):
             payload["evidence"] = {"kind": "note", "text": "?"}
         if action == "retract":

@@ -26,7 +26,7 @@ from warroom.console.widgets.decision_entry import (
     follow_up_prompt,
 )
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.decisions import Decision, may_decide
+from warroom.core.decisions import Decision
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 from warroom.core.status_update import draft_status_update
@@ -152,18 +152,19 @@ class DecisionPane(IncidentPane):
             decision = self.decision
             return True if self._is_ic() and decision is not None and decision.active else None
         if action == "follow_up":
-            return True if self.may("follow_up_noted") else None
+            return True if self.allows(action) else None
         return True
 
     def probe(self, action: str) -> Probe | None:
         if action in ("decide", "supersede"):
             return "decision_recorded", {"what": "?", "why": "?"}
         if action == "follow_up":
-            return "follow_up_noted", {"text": "?", "owner": self.me, "due": "2000-01-01"}
+            due = self.warroom.clock().date().isoformat()
+            return "follow_up_noted", {"text": "?", "owner": self.me or "?", "due": due}
         return None
 
     def _is_ic(self) -> bool:
-        return self.may("decision_recorded") and may_decide(self.state, self.me)
+        return self.allows("decide")
 
     # --- actions ------------------------------------------------------------------------------
     def action_decide(self) -> None:

@@ -291,8 +291,10 @@ class LockPane(IncidentPane):
         lock = self.state.lock
         if action in ("force_release", "hand_over"):
             if not self.state.is_ic(self.me):
-                return False
-            return True if action == "hand_over" or lock.holder else None
+                return False  # the IC's overrides are shown to the IC alone
+            if action == "force_release" and not lock.holder:
+                return None
+            return True if self.allows(action) else None
         applies = {
             "request": not self.holding and not self.queued,
             "release": self.holding,
@@ -306,17 +308,27 @@ class LockPane(IncidentPane):
             return True
         if not applies:
             return False
-        if action == "start_action" and not self.holding:
-            return None
-        return True if self.may("lock_requested") else None
+        return True if self.allows(action) else None
 
-    def probe(self, action: str) -> Probe | None:
+    def probe(self, action: str) -> Probe | str | None:
         if action == "start_action":
             placeholder = {f: "?" for f in ("target", "expected", "metric", "value_before")}
             return "action_started", {"token": self.state.lock.token, "kind": "rollback",
                                       **placeholder}  # fmt: skip
-        if action == "request":
-            return "lock_requested", {}
+        lock = self.state.lock
+        probes: dict[str, Probe] = {
+            "request": ("lock_requested", {}),
+            "release": ("lock_released", {"token": lock.token}),
+            "leave_queue": ("lock_withdrawn", {}),
+            "renew": ("lock_renewed", {"token": lock.token}),
+            "force_release": ("lock_force_released", {"token": lock.token, "reason": "?"}),
+        }
+        if action in probes:
+            return probes[action]
+        if action in ("finish_action", "undo_action", "hand_over"):
+            # Their commands depend on what a form asks; their type-wide rules still apply.
+            return {"finish_action": "action_finished", "undo_action": "action_started",
+                    "hand_over": "lock_handed_over"}[action]  # fmt: skip
         return None
 
     # --- rendering ------------------------------------------------------------------------------

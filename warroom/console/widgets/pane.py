@@ -2,8 +2,10 @@
 
 Attributes down, messages up: the console screen sets ``state`` on every pane whenever the
 incident changes; a pane renders it and sends commands through :meth:`IncidentPane.send`. A pane
-holds no incident logic of its own: what is allowed comes from :mod:`warroom.core.rules`, what the
-incident looks like from the folded state.
+holds no incident logic of its own: what is allowed comes from the core
+(:func:`warroom.core.affordances.affordances`, which asks the hub's own ``check_command``), what
+the incident looks like from the folded state. A pane names the command each key would send (its
+``probe``); whether the key is offered, and what a greyed key says, is the core's answer to it.
 
 Actions named in ``WRITE_ACTIONS`` are hidden (footer, help, palette) from someone who may not
 write, so an observer is never offered a key that the hub would refuse. A command the hub refuses
@@ -12,27 +14,24 @@ with an input of its own overrides it to show the message right there.
 
 A key that is offered but greyed out (``check_action`` answers ``None``) is never a silent no-op:
 pressing it says why and what to do. The reason is the core's own refusal
-(:func:`~warroom.core.rules.check_command`) of the command the key would send (its ``probe``),
-followed by the key that helps, when there is one.
+(:func:`~warroom.core.affordances.affordances`) of the command the key would send (its
+``probe``), followed by the key that helps, when there is one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ValidationError
 from textual import events
 from textual.actions import parse as parse_action
 from textual.containers import Vertical
 from textual.reactive import reactive
 
+from warroom.core.affordances import Affordances, Candidate, affordances, draft
 from warroom.core.events import Actor, EventBase, Refusal
-from warroom.core.log import EventError, parse_event
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
-from warroom.core.rules import check_command, may_send
 from warroom.core.state import IncidentState
 
 #: What to do about a refusal, by its code: the key that helps (the core says why, not how).
@@ -82,9 +81,21 @@ class IncidentPane(Vertical):
     def warroom(self) -> WarroomApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def actor(self) -> Actor:
+        return Actor(name=self.me, seat=self.seat)
+
+    def affordances(self, candidates: dict[str, Candidate | None]) -> Affordances:
+        """The core's answer (the hub's own rules) for each named candidate command."""
+        return affordances(self.state, self.actor, self.warroom.clock(), candidates)
+
     def may(self, event_type: str) -> bool:
-        """Whether to offer an action: the hub would refuse it for this person anyway."""
-        return may_send(self.state, event_type, self.me, self.seat)
+        """Whether this person may send ``event_type`` at all (its type-wide rules, in core)."""
+        return self.affordances({event_type: event_type}).allows(event_type)
+
+    def allows(self, action: str) -> bool:
+        """Whether the core accepts the command ``action`` would send (see :meth:`probe`)."""
+        return self.refusal_of(action) is None and self.probe(action) is not None
 
     @property
     def read_only(self) -> bool:
@@ -95,11 +106,12 @@ class IncidentPane(Vertical):
         return not (action in self.WRITE_ACTIONS and self.read_only)
 
     # --- why a key does nothing ---------------------------------------------------------------
-    def probe(self, action: str) -> Probe | None:
+    def probe(self, action: str) -> Probe | str | None:
         """The command ``action`` would send, as ``(type, payload)``, to ask the core about it.
 
-        Panes override this for their greyed-out keys; placeholders stand in for what a form
-        would ask, since only the rules that do not depend on them can refuse at this point.
+        Panes override this for their keys; placeholders stand in for what a form would ask,
+        since only the rules that do not depend on them can refuse at this point. A bare event
+        type asks only the rules that hold for every command of that type.
         """
         return None
 
@@ -108,14 +120,10 @@ class IncidentPane(Vertical):
         probe = self.probe(action)
         if probe is None or not self.state.declared:
             return None
+        if isinstance(probe, str):
+            return self.affordances({action: probe}).refusal(action)
         event_type, payload = probe
-        data = {"type": event_type, "id": str(uuid.uuid4()), "incident_id": self.state.incident_id}
-        try:
-            command = parse_event({**data, **payload})
-        except (EventError, ValidationError, ValueError):
-            return None
-        actor = Actor(name=self.me, seat=self.seat)
-        return check_command(self.state, command, actor, self.warroom.clock())
+        return self.affordances({action: draft(self.state, event_type, **payload)}).refusal(action)
 
     def why_not(self, action: str, what: str = "") -> str:
         """Why ``action`` is not available to this person now, and what to do about it."""

@@ -250,25 +250,27 @@ class SummaryPane(IncidentPane):
             return False
         if not self.is_mounted or action not in self.WRITE_ACTIONS:
             return True
-        state = self.state
-        ic = state.is_ic(self.me)
-        proposal = open_escalation(state)
-        offered = {
-            "answer": self.may("triage_answered"),
-            "impact_start": self.may("impact_start_set"),
-            "severity": ic and self.may("severity_changed"),
-            "phase": ic and self.may("phase_changed"),
-            "confirm": ic
-            and self.may("triage_confirmed")
-            and (mark := state.triage_marks.get(self.question)) is not None
-            and not mark.confirmed,
-            "escalate": ic and proposal is not None and proposal.proposed is not None,
-            "dismiss_escalation": ic and proposal is not None,
-        }[action]
-        return True if offered else None
+        return True if self.allows(action) else None
 
-    def probe(self, action: str) -> Probe | None:
+    def probe(self, action: str) -> Probe | str | None:
         state = self.state
+        if action == "answer":
+            return "triage_answered"  # the answer is the form's; its type-wide rules apply
+        if action == "impact_start":
+            return "impact_start_set"
+        if action == "confirm":
+            mark = state.triage_marks.get(self.question)
+            return "triage_confirmed", {"question": self.question.value,
+                                        "answer_seq": mark.seq if mark else None}  # fmt: skip
+        proposal = open_escalation(state)
+        if action == "escalate":
+            if proposal is None or proposal.proposed is None:
+                return None
+            return "severity_changed", {"severity": proposal.proposed.value, "escalation": True,
+                                        "previous": proposal.severity.value,
+                                        "reason": escalation.accept_reason(proposal)}  # fmt: skip
+        if action == "dismiss_escalation":
+            return None if proposal is None else ("escalation_dismissed", {"reason": "?"})
         if action == "severity":
             other = "SEV1" if state.severity != "SEV1" else "SEV2"
             return "severity_changed", {"severity": other, "reason": "?",
