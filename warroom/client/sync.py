@@ -379,8 +379,10 @@ class IncidentClient:
         if isinstance(msg, EventMsg):
             self._on_event(msg.event)
         elif isinstance(msg, Ack):
-            self._settle(msg.id, msg)
-            self._emit(Change(kind="ack", ack=msg))
+            if self._settle(msg.id, msg):
+                # Only an ack that changed something is news: one that follows its own event
+                # (the usual order) was settled when the event came.
+                self._emit(Change(kind="ack", ack=msg))
         elif isinstance(msg, Error):
             self._on_error(msg)
         elif isinstance(msg, Synced):
@@ -412,8 +414,10 @@ class IncidentClient:
         self.log.append(event)
         if event.id in self.outbox or event.id in self.results:
             # Our own command, stored: it is settled even if its ack was lost with the link
-            # (after a reconnect it is not sent again, so no ack would ever come).
-            self._settle(event.id, Ack(id=event.id, incident=event.incident_id, seq=event.seq))
+            # (after a reconnect it is not sent again, so no ack would ever come). The one
+            # notice of this event covers the shorter outbox too.
+            reply = Ack(id=event.id, incident=event.incident_id, seq=event.seq)
+            self._settle(event.id, reply)
         self._emit(Change(kind="event", event=event))
         for item in [w for w in self._seq_waiters if w[0] <= event.seq]:
             self._seq_waiters.remove(item)
@@ -439,8 +443,7 @@ class IncidentClient:
             self.fatal = err.message
         if err.id is not None and err.id in self.outbox:
             self.outbox.pop(err.id, None)
-            self._save_soon()
-            self._emit(Change(kind="pending"))
+            self._save_soon()  # the "error" notice below covers the shorter outbox
         if err.id is not None:
             self._settle(err.id, err)
         self._emit(Change(kind="error", error=err))
@@ -461,14 +464,21 @@ class IncidentClient:
         delay = SLOW_DOWN_DELAY * (0.5 + random.random())
         asyncio.get_running_loop().call_later(delay, resend)
 
-    def _settle(self, command_id: uuid.UUID, reply: Ack | Error) -> None:
+    def _settle(self, command_id: uuid.UUID, reply: Ack | Error) -> bool:
+        """Resolve the command's future and drop it from the outbox; whether anything changed.
+
+        It emits nothing: the caller sends the one notice of what happened (event, ack, error).
+        """
+        changed = False
         if isinstance(reply, Ack) and command_id in self.outbox:
             self.outbox.pop(command_id, None)
             self._save_soon()
-            self._emit(Change(kind="pending"))
+            changed = True
         fut = self.results.pop(command_id, None)
         if fut is not None and not fut.done():
             fut.set_result(reply)
+            changed = True
+        return changed
 
     # --- sending ------------------------------------------------------------------------------
     def new_command(self, event_type: str, **payload: Any) -> EventBase:
