@@ -4,12 +4,19 @@ only when shown, and declaring through the durable outbox."""
 from __future__ import annotations
 
 import asyncio
+import json
 
+import pytest
 from textual.app import App
 from textual.widgets import Static, TabbedContent
+from warroom.hub.app import HubConfig, HubServer
+from websockets.asyncio.client import connect
 
 from tests.console_helpers import console_session, screen_text
-from tests.helpers import T0, client, declare_incident, running_hub
+from tests.helpers import T0, client, declare_incident, eventually, free_port, running_hub
+from warroom.client.lobby import HubUnreachable, declaration, declare
+from warroom.client.outbox import OutboxStore
+from warroom.client.sync import IncidentClient
 from warroom.console.panes import PANES
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.screens.lock_ic import ForceReleaseForm, HandOverForm
@@ -17,6 +24,8 @@ from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.sidebar import RoomSidebar
 from warroom.core.clock import ManualClock
 from warroom.core.production import ProductionLock
+from warroom.core.protocol import Hello
+from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
 
@@ -105,3 +114,52 @@ async def test_one_command_redraws_each_visible_pane_once_and_no_hidden_pane(tmp
         await s.wait_for(lambda: screen.query_one(TabbedContent).active == "board")
         assert drawn[board] == [s.app.client.state.seq]  # drawn once, when shown, up to date
         assert "5xx at 23%" in screen_text(s.app)
+
+
+# --- declaring through the outbox -------------------------------------------------------------
+
+
+async def test_a_declaration_retried_after_a_lost_answer_declares_one_incident(tmp_path):
+    """The console chooses the incident's id and the command's once: the hub stored the first
+    try but its answer never came, and the retry is acknowledged with that same incident."""
+    async with running_hub(tmp_path / "hub.db", clock=ManualClock(T0)) as hub:
+        draft = declaration(title="Checkout errors after deploy", severity="SEV2")
+        body = draft.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
+        async with connect(hub.url) as ws:
+            await ws.send(Hello(name="ana", role=Role.IC).model_dump_json())
+            await ws.send(json.dumps({"op": "command", "command": body}))
+            # The link drops before the console reads the hub's answer.
+        await eventually(lambda: draft.incident_id in hub.store.incident_ids())
+
+        again = await declare(hub.url, "ana", draft=draft)
+
+        assert again == draft.incident_id
+        assert hub.store.incident_ids() == [draft.incident_id]
+        assert len(list(hub.store.events(draft.incident_id))) == 1
+
+
+async def test_a_declaration_waits_on_disk_while_the_hub_is_away(tmp_path):
+    """Like every command, it is in the outbox file before it goes anywhere; the console that
+    follows the incident later sends it first, and the incident then exists."""
+    port, outbox = free_port(), tmp_path / "outbox"
+    url = f"ws://127.0.0.1:{port}"
+    draft = declaration(title="Checkout errors after deploy", severity="SEV1")
+    with pytest.raises(HubUnreachable):
+        await declare(
+            url, "ana", draft=draft, store=OutboxStore(outbox, url, draft.incident_id, "ana")
+        )
+
+    config = HubConfig(host="127.0.0.1", port=port, db=tmp_path / "hub.db", timer_interval=0)
+    hub = HubServer(config, ManualClock(T0))
+    await hub.start()
+    try:
+        store = OutboxStore(outbox, url, draft.incident_id, "ana")
+        ana = IncidentClient(url, "ana", "ic", draft.incident_id, store=store)
+        ana.start()
+        await ana.wait_synced()
+        assert ana.state.declared and ana.state.title == "Checkout errors after deploy"
+        assert not ana.outbox
+        assert hub.store.incident_ids() == [draft.incident_id]
+        await ana.close()
+    finally:
+        await hub.stop()
