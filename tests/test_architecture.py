@@ -22,6 +22,8 @@ CONTRACTS: dict[str, tuple[str, ...]] = {
     "warroom.core": ("textual", "websockets", "sqlite3", "sqlite_utils", "httpx", "asyncio"),
     "warroom.client": ("textual", "warroom.console", "warroom.hub"),
     "warroom.hub": ("textual", "warroom.console"),
+    # Headless: the console's export palette lives in warroom.console.export.
+    "warroom.export": ("textual", "warroom.console"),
 }
 
 _PROBE = """

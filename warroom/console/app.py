@@ -305,7 +305,7 @@ class WarroomApp(App[None]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
-        from warroom.export.console import export_commands
+        from warroom.console.export import export_commands
 
         yield from export_commands(self)
         from warroom.console.join_codes import join_code_commands
