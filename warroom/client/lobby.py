@@ -130,7 +130,8 @@ async def declare(
     answer = client.send(draft)
     failed = asyncio.ensure_future(link_failed.wait())
     try:
-        await asyncio.wait({answer, failed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {answer, failed}
+        await asyncio.wait(either, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         failed.cancel()
         await client.close()
