@@ -72,6 +72,8 @@ class ConsoleScreen(Screen[None]):
         #: The pane in front when a form or screen last opened over the console.
         self._front = ""
         self._gave_up = False
+        #: The link and the pending commands' ids when the panes were last handed the state.
+        self._around: tuple[object, ...] = ()
         #: Opens the handoff screen when an offer names this person, and the read-in.
         self.prompts = RolePrompts()
 
@@ -132,8 +134,13 @@ class ConsoleScreen(Screen[None]):
         bar.pending = len(client.outbox)
         bar.down_since = client.down_since
         bar.now = self.warroom.clock()
+        # What panes show: the folded state, the commands still pending (shown as ◷) and the
+        # link (presence is unknown while the hub is gone). A notice that changed none of them
+        # redraws no pane.
+        seen = (client.status, tuple(client.outbox))
+        around_changed, self._around = seen != self._around, seen
         for pane in self.query(IncidentPane):
-            if pane.state is not client.state:  # a status-only change redraws no pane
+            if around_changed or pane.state is not client.state:
                 pane.state = client.state
         self.sub_title = f"{client.state.title} · {client.status}"
         if client.fatal and not self._gave_up:
