@@ -42,7 +42,63 @@ UPSERT_INCIDENT = (
 )
 
 
-class Store:
+class LogReader:
+    """Reading the event log: the hub's own store, or anyone reading its file (the export).
+
+    One copy of the queries, so whatever reads the hub's database reads it as the hub does.
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def read_only(path: str | Path) -> LogReader:
+        """Open a hub's database file for reading only (the hub may keep running meanwhile):
+        nothing is created or changed in it."""
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        return LogReader(sqlite_utils.Database(conn))
+
+    # --- reading ------------------------------------------------------------------------------
+    def incident_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")]
+
+    def events(self, incident_id: str, since: int = 0, batch: int = 2000) -> Iterator[EventBase]:
+        """Every event of an incident after ``since``, in ``seq`` order, read in batches."""
+        last = since
+        while True:
+            rows = self.db.execute(
+                "SELECT incident_id, seq, id, type, at, actor, role, payload FROM events "
+                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [incident_id, last, batch],
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield row_event(row)
+            last = rows[-1][1]
+
+    def event_ids(self, incident_id: str) -> list[tuple[str, int]]:
+        """The ids and seqs of an incident's events, without reading the events themselves."""
+        return [
+            (str(r[0]), int(r[1]))
+            for r in self.db.execute(
+                "SELECT id, seq FROM events WHERE incident_id = ?", [incident_id]
+            )
+        ]
+
+    def count(self, incident_id: str | None = None) -> int:
+        if incident_id is None:
+            return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+        return self.db.execute(
+            "SELECT count(*) FROM events WHERE incident_id = ?", [incident_id]
+        ).fetchone()[0]
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+
+class Store(LogReader):
     """The hub's database: an ``events`` table (the log) and an ``incidents`` table (summaries)."""
 
     def __init__(self, path: str | Path, durability: str = DEFAULT_DURABILITY) -> None:
@@ -117,41 +173,6 @@ class Store:
             self.db.conn.executemany(INSERT_EVENT, rows)
             if summaries:
                 self.db.conn.executemany(UPSERT_INCIDENT, summaries)
-
-    # --- reading ------------------------------------------------------------------------------
-    def incident_ids(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")]
-
-    def events(self, incident_id: str, since: int = 0, batch: int = 2000) -> Iterator[EventBase]:
-        """Every event of an incident after ``since``, in ``seq`` order, read in batches."""
-        last = since
-        while True:
-            rows = self.db.execute(
-                "SELECT incident_id, seq, id, type, at, actor, role, payload FROM events "
-                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                [incident_id, last, batch],
-            ).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield row_event(row)
-            last = rows[-1][1]
-
-    def event_ids(self, incident_id: str) -> list[tuple[str, int]]:
-        """The ids and seqs of an incident's events, without reading the events themselves."""
-        return [
-            (str(r[0]), int(r[1]))
-            for r in self.db.execute(
-                "SELECT id, seq FROM events WHERE incident_id = ?", [incident_id]
-            )
-        ]
-
-    def count(self, incident_id: str | None = None) -> int:
-        if incident_id is None:
-            return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
-        return self.db.execute(
-            "SELECT count(*) FROM events WHERE incident_id = ?", [incident_id]
-        ).fetchone()[0]
 
     def close(self) -> None:
         try:

@@ -233,7 +233,9 @@ def test_the_core_refuses_a_guest_accepting_the_ic_role_even_from_a_forged_offer
     refusal = check_command(state, accept, Actor(name="guest:vic"), T0)
     assert refusal is not None and refusal.code == "forbidden"
     # ... and a console can read the same rights (the hub's own rules: a member who has joined).
-    joined = replay([*events, make_event("participant_joined", 4, actor="ana", name="ana", seat="responder")])
+    joined = replay(
+        [*events, make_event("participant_joined", 4, actor="ana", name="ana", seat="responder")]
+    )
     for type_ in ("ic_claimed", "join_code_created", "join_code_revoked"):
         assert not may(joined, Actor(name="guest:vic"), T0, type_)
         assert may(joined, Actor(name="ana"), T0, type_)

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 
 from warroom.client.backoff import Backoff
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus
 from warroom.console.keys_in_order import KeysInOrder
+from warroom.console.messages import ClientChanged, HubMessage
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.log import EventError
@@ -37,25 +37,6 @@ from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_the
 
 #: ``outbox_dir`` when not given: the user's state directory.
 DEFAULT_OUTBOX = Path("<state>")
-
-
-class ClientChanged(Message):
-    """The incident, the link or the outbox changed; the console re-reads the client.
-
-    Replaceable: during a replay of thousands of events only the latest one waiting in the queue
-    is handled, so the console redraws once per batch rather than once per event.
-    """
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ClientChanged)
-
-
-class HubMessage(Message):
-    """The hub said something that concerns the whole console (not a reply to one command)."""
-
-    def __init__(self, error: Error) -> None:
-        super().__init__()
-        self.error = error
 
 
 class WarroomApp(KeysInOrder, App[None]):
@@ -211,17 +192,17 @@ class WarroomApp(KeysInOrder, App[None]):
 
     async def leave_incident(self) -> None:
         """Stop following the incident (the hub records that this person left)."""
-        client = self._detach()
+        client = self._forget_client()
         if client is not None:
             await client.close()
 
     def stop_following(self) -> None:
         """Leave the incident now; the connection closes in the background."""
-        client = self._detach()
+        client = self._forget_client()
         if client is not None:
             self.run_worker(client.close(), exclusive=False)
 
-    def _detach(self) -> IncidentClient | None:
+    def _forget_client(self) -> IncidentClient | None:
         """Forget the current client at once, so no change of it reaches the screens again.
 
         Its pending commands stay on disk and are sent when this person follows the incident
@@ -325,7 +306,7 @@ class WarroomApp(KeysInOrder, App[None]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
-        from warroom.export.console import export_commands
+        from warroom.console.export import export_commands
 
         yield from export_commands(self)
         from warroom.console.join_codes import join_code_commands

@@ -20,10 +20,10 @@ class ForceReleaseForm(LockForm[bool]):
 
     def __init__(self, lock: ProductionLock) -> None:
         super().__init__()
-        self.lock = lock
+        self.seen_lock = lock
 
     def compose(self) -> ComposeResult:
-        lock = self.lock
+        lock = self.seen_lock
         following = lock.queue[0] if lock.queue else "nobody (the lock becomes free)"
         with Vertical(id="form"):
             yield Label(f"Force-release the lock from {lock.holder}", id="form-title")
@@ -49,7 +49,7 @@ class ForceReleaseForm(LockForm[bool]):
         if not reason:
             self.show_error("Say why the lock is being taken away.")
             return
-        self.send("lock_force_released", token=self.lock.token, reason=reason)
+        self.send("lock_force_released", token=self.seen_lock.token, reason=reason)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
@@ -66,11 +66,11 @@ class HandOverForm(LockForm[bool]):
 
     def __init__(self, lock: ProductionLock, names: list[str]) -> None:
         super().__init__()
-        self.lock = lock
+        self.seen_lock = lock
         self.names = names
 
     def compose(self) -> ComposeResult:
-        lock = self.lock
+        lock = self.seen_lock
         now = f"held by {lock.holder} (lease #{lock.token})" if lock.holder else "free"
         with Vertical(id="form"):
             yield Label("Hand the production lock over", id="form-title")
@@ -97,7 +97,7 @@ class HandOverForm(LockForm[bool]):
             self.show_error("Choose who gets the lock.")
             return
         reason = self.query_one("#lock-reason", Input).value.strip()
-        self.send("lock_handed_over", token=self.lock.token, to=to, reason=reason)
+        self.send("lock_handed_over", token=self.seen_lock.token, to=to, reason=reason)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")

@@ -27,6 +27,7 @@ from textual import events
 from textual.actions import parse as parse_action
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.widgets import TabPane
 
 from warroom.core.affordances import Affordances, Candidate, affordances, draft
 from warroom.core.events import Actor, EventBase, Refusal
@@ -65,13 +66,35 @@ class IncidentPane(Vertical):
         super().__init__(**kwargs)
         self.me = me
         self.seat = seat
+        #: The state changed while the pane was out of view, so it has not been drawn yet.
+        self._stale = False
 
     def watch_state(self, state: IncidentState) -> None:
-        if self.is_mounted:
+        if not self.is_mounted:
+            return
+        if self.in_view:
+            self._stale = False
             self.render_state(state)
+        else:
+            self._stale = True  # drawn when its tab comes to the front (see catch_up)
 
     def on_mount(self) -> None:
-        self.render_state(self.state)
+        if self.in_view:
+            self.render_state(self.state)
+        else:
+            self._stale = True
+
+    @property
+    def in_view(self) -> bool:
+        """Whether this pane can be seen: a pane on a tab behind another is not redrawn."""
+        tab = next((node for node in self.ancestors if isinstance(node, TabPane)), None)
+        return tab is None or tab.display
+
+    def catch_up(self) -> None:
+        """Draw the latest state now if it changed while this pane's tab was behind another."""
+        if self._stale and self.is_mounted:
+            self._stale = False
+            self.render_state(self.state)
 
     def render_state(self, state: IncidentState) -> None:
         """Redraw from ``state``. Panes override this."""
