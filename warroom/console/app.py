@@ -12,7 +12,7 @@ or discard them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -25,6 +25,7 @@ from textual.screen import Screen
 from warroom.client.backoff import Backoff
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus
+from warroom.config import UserTheme
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.log import EventError
@@ -32,7 +33,7 @@ from warroom.core.names import guest_name, normalise_name
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.paths import outbox_dir as default_outbox_dir
-from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
+from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme, user_theme
 
 #: ``outbox_dir`` when not given: the user's state directory.
 DEFAULT_OUTBOX = Path("<state>")
@@ -85,6 +86,8 @@ class WarroomApp(App[None]):
         hub_label: str | None = None,
         outbox_dir: Path | None = DEFAULT_OUTBOX,
         offline_after: timedelta = OFFLINE_AFTER,
+        keymap: Mapping[str, str] | None = None,
+        user_themes: Sequence[UserTheme] = (),
     ) -> None:
         super().__init__()
         self.url = url
@@ -118,14 +121,22 @@ class WarroomApp(App[None]):
         self._theme_warning: str | None = None
         for registered in THEMES.values():
             self.register_theme(registered)
+        #: The user's own themes (``themes/*.toml`` beside their config file), by name.
+        self.user_themes = {spec.name: user_theme(spec) for spec in user_themes}
+        for registered in self.user_themes.values():
+            self.register_theme(registered)
         self.theme = self._valid_theme(theme)
+        if keymap:
+            # The user's ``[keys]``: binding id -> keys, through Textual's own keymap.
+            self.set_keymap(dict(keymap))
 
     def _valid_theme(self, name: str | None) -> str:
         wanted = resolve_theme(name)
         if wanted in self.available_themes:
             return wanted
         self._theme_warning = (
-            f"No theme called {name!r}; using {DEFAULT_THEME}. Themes: {', '.join(sorted(THEMES))}."
+            f"No theme called {name!r}; using {DEFAULT_THEME}. "
+            f"Themes: {', '.join(sorted([*THEMES, *self.user_themes]))}."
         )
         return DEFAULT_THEME
 
@@ -315,7 +326,7 @@ class WarroomApp(App[None]):
     # --- command palette ------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for name in THEMES:
+        for name in [*THEMES, *self.user_themes]:
             yield SystemCommand(
                 f"Theme: {name}",
                 f"Switch the console to the {name} theme",

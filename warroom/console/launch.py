@@ -150,7 +150,8 @@ def cmd_join(args: argparse.Namespace) -> int:
     from warroom.console.app import WarroomApp
 
     try:
-        seat = resolve_seat(args, load_config())
+        config = load_config()
+        seat = resolve_seat(args, config)
     except ConfigError as exc:
         print(f"warroom join: {exc}", file=sys.stderr)
         return 2
@@ -161,7 +162,8 @@ def cmd_join(args: argparse.Namespace) -> int:
         incident = args.join_code.split(":", 1)[0]  # a join code names its incident
     app = WarroomApp(url=seat.url, name=seat.name, role=seat.role, incident=incident,
                      token=seat.token, theme=seat.theme, cafile=args.cafile,
-                     join_code=args.join_code)  # fmt: skip
+                     join_code=args.join_code, keymap=config.keys,
+                     user_themes=config.themes)  # fmt: skip
     app.run()
     return 0
 
@@ -211,13 +213,13 @@ def cmd_here(args: argparse.Namespace) -> int:
         print(f"warroom: port {port} is taken; the hub takes a free one instead.", file=sys.stderr)
         port = 0
     try:
-        return asyncio.run(_run_here(seat, port))
+        return asyncio.run(_run_here(seat, port, config))
     except OSError as exc:
         print(f"warroom: cannot start the hub: {exc}", file=sys.stderr)
         return 1
 
 
-async def _run_here(seat: HereSeat, port: int) -> int:
+async def _run_here(seat: HereSeat, port: int, config: UserConfig) -> int:
     from warroom.console.app import WarroomApp
     from warroom.hub.app import HubConfig, HubServer
 
@@ -230,7 +232,8 @@ async def _run_here(seat: HereSeat, port: int) -> int:
     try:
         # If this user is a registered person on this hub, their personal token proves it.
         app = WarroomApp(url=server.url, name=seat.name, role=seat.role, theme=seat.theme,
-                         incident=seat.incident, share_hint=line, token=seat.token)  # fmt: skip
+                         incident=seat.incident, share_hint=line, token=seat.token,
+                         keymap=config.keys, user_themes=config.themes)  # fmt: skip
         await app.run_async()
     finally:
         await server.stop()
