@@ -48,14 +48,12 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def key_name(loc: tuple[int | str, ...]) -> str:
-    """A pydantic location as the TOML key someone would look for (``webhooks[1].url``)."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part + 1}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
+    """A pydantic location as written in TOML: ``name``, ``[limits] rate``, ``[webhooks 2] url``."""
+    parts = [f" {part + 1}" if isinstance(part, int) else f".{part}" for part in loc]
+    if len(parts) <= 1:
+        return "".join(parts).strip(". ")
+    section = "".join(parts[:-1]).lstrip(".")
+    return f"[{section}] {parts[-1].strip('. ')}"
 
 
 def explain(
@@ -72,7 +70,7 @@ def explain(
         loc = tuple(problem["loc"])
         kind = problem["type"]
         if kind == "extra_forbidden":
-            section = key_name(loc[:-1])
+            section = ".".join(str(part) for part in loc[:-1])
             unknown.setdefault(section, []).append(str(loc[-1]))
             continue
         key = key_name(loc) or "(file)"
