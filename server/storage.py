@@ -66,7 +66,7 @@ class Store:
 
     def _ensure_schema(self) -> None:
         if "events" not in self.db.table_names():
-            self.db["events"].create(
+            self.db.table("events").create(
                 {
                     "incident_id": str,
                     "seq": int,
@@ -80,9 +80,9 @@ class Store:
                 pk=("incident_id", "seq"),
                 not_null={"incident_id", "seq", "id", "type", "at"},
             )
-            self.db["events"].create_index(["id"], unique=True)
+            self.db.table("events").create_index(["id"], unique=True)
         if "incidents" not in self.db.table_names():
-            self.db["incidents"].create(
+            self.db.table("incidents").create(
                 {
                     "id": str,
                     "title": str,
@@ -96,7 +96,7 @@ class Store:
                 pk="id",
             )
         if "meta" not in self.db.table_names():
-            self.db["meta"].insert(
+            self.db.table("meta").insert(
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
             )
 
@@ -133,10 +133,9 @@ class Store:
 
     def count(self, incident_id: str | None = None) -> int:
         if incident_id is None:
-            return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
-        return self.db.execute(
-            "SELECT count(*) FROM events WHERE incident_id = ?", [incident_id]
-        ).fetchone()[0]
+            return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
+        query = "SELECT count(*) FROM events WHERE incident_id = ?"
+        return int(self.db.execute(query, [incident_id]).fetchone()[0])
 
     def close(self) -> None:
         try:
