@@ -15,7 +15,7 @@ from pathlib import Path
 from warroom.paths import default_db
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = sub.add_parser(
         "people",
         help="personal tokens: names the hub can prove",

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -295,7 +296,7 @@ class WarroomApp(App[None]):
 
         # The console screen stays current even under an open form, and the form on top (if
         # any) hears about the change too.
-        targets = [s for s in self.screen_stack if isinstance(s, ConsoleScreen)]
+        targets: list[Screen[Any]] = [s for s in self.screen_stack if isinstance(s, ConsoleScreen)]
         if self.screen not in targets:
             targets.append(self.screen)
         if change.kind == "error" and change.error is not None and change.error.id is None:

@@ -81,7 +81,7 @@ def resolve_here(args: argparse.Namespace, config: UserConfig) -> HereSeat:
     return HereSeat(name, role, theme, getattr(args, "here_incident", None), token)
 
 
-def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_join_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     roles = ", ".join(r.value for r in JOINABLE_ROLES)
     join = sub.add_parser(
         "join", help="open the console on a hub",
