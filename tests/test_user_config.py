@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,20 @@ async def test_a_user_theme_can_be_the_configured_theme(tmp_path: Path, config_h
     config = load_config()
     async with console_session(tmp_path, theme="night-shift", user_themes=config.themes) as s:
         assert s.app.theme == "night-shift"
+
+
+async def test_a_misspelt_binding_id_is_reported_not_silently_ignored(tmp_path: Path):
+    async with console_session(tmp_path, keymap={"help": "f1", "form.pubish_anyway": "f9"}) as s:
+        said = [n.message for n in s.app._notifications]
+        assert any("form.pubish_anyway" in m and "names no key" in m for m in said), said
+        assert not any("help," in m or m.endswith(": help.") for m in said)
+
+
+def test_every_binding_id_the_readme_names_exists():
+    from warroom.console.keymap import binding_ids
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Your own keys", 1)[1].split("\n### ", 1)[0]
+    named = set(re.findall(r"`([a-z-]+\.[a-z_.-]+)`", section)) - {"config.toml"}
+    assert len(named) > 10, named
+    assert named <= binding_ids(), named - binding_ids()

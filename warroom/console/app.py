@@ -127,9 +127,10 @@ class WarroomApp(App[None]):
         for registered in self.user_themes.values():
             self.register_theme(registered)
         self.theme = self._valid_theme(theme)
-        if keymap:
-            # The user's ``[keys]``: binding id -> keys, through Textual's own keymap.
-            self.set_keymap(dict(keymap))
+        #: The user's ``[keys]``: binding id -> keys, applied through Textual's own keymap.
+        self.user_keys = dict(keymap or {})
+        if self.user_keys:
+            self.set_keymap(self.user_keys)
 
     def _valid_theme(self, name: str | None) -> str:
         wanted = resolve_theme(name)
@@ -147,6 +148,17 @@ class WarroomApp(App[None]):
     def on_mount(self) -> None:
         if self._theme_warning:
             self.notify(self._theme_warning, severity="warning")
+        if self.user_keys:
+            from warroom.console.keymap import unknown_ids
+
+            if unknown := unknown_ids(self.user_keys):
+                self.notify(
+                    f"[keys] in your config names no key of the console: {', '.join(unknown)}. "
+                    "The README lists the ids (Your own keys).",
+                    title="Config",
+                    severity="warning",
+                    timeout=15,
+                )
         if self._initial_incident:
             self.join_incident(self._initial_incident)
         else:
