@@ -16,6 +16,11 @@ Example::
     rate = 50         # messages a second per connection (burst below); 0 = no limit
     burst = 200
     per_name = 8      # connections one name may hold open
+    credential_rate = 100   # messages a second all connections of one token or join code
+    credential_burst = 200  #   may send together (and their burst); 0 = no limit
+    per_code = 100    # connections one join code may hold open (0 = no limit)
+    per_token = 500   # connections one token (or the open hub) may hold open
+    stall_timeout = 30      # seconds a console may leave its socket full before it is cut off
     hello_timeout = 10
     open_timeout = 10 # seconds for the TCP/TLS/websocket handshake
     ping_interval = 20
@@ -59,6 +64,9 @@ from warroom.hub.webhooks import WebhookConfigError, policy_from_config, targets
 from warroom.config_file import explain, read_toml
 
 Positive = Annotated[int, Field(gt=0)]
+#: A count or rate where 0 may mean "no limit" (see HubLimits).
+Count = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(ge=0)]
 Seconds = Annotated[float, Field(gt=0)]
 
 
@@ -85,18 +93,24 @@ class LimitsSection(_Table):
     """``[limits]``: abuse limits and timeouts. A new limit is one more field here."""
 
     # the hub's per-connection limits (HubLimits)
-    rate: Annotated[float, Field(ge=0)] | None = None
-    burst: Positive | None = None
-    per_name: Positive | None = None
+    rate: Rate | None = None
+    burst: Count | None = None
+    per_name: Count | None = None
     hello_timeout: Seconds | None = None
-    max_lag: Positive | None = None
-    direct_queue: Positive | None = None
+    max_lag: Count | None = None
+    direct_queue: Count | None = None
+    # per credential (a token, a join code, the open hub)
+    credential_rate: Rate | None = None
+    credential_burst: Count | None = None
+    per_code: Count | None = None
+    per_token: Count | None = None
+    stall_timeout: Seconds | None = None
     # the server's own (HubConfig)
     open_timeout: Seconds | None = None
     ping_interval: Seconds | None = None
     ping_timeout: Seconds | None = None
     close_timeout: Seconds | None = None
-    max_connections: Positive | None = None
+    max_connections: Count | None = None
 
 
 class HubConfigFile(_Table):
@@ -115,7 +129,21 @@ class HubConfigFile(_Table):
 
 
 #: ``[limits]`` keys that belong to the hub's per-connection limits; the rest are the server's.
-_HUB_LIMITS = frozenset({"rate", "burst", "per_name", "hello_timeout", "max_lag", "direct_queue"})
+_HUB_LIMITS = frozenset(
+    {
+        "rate",
+        "burst",
+        "per_name",
+        "hello_timeout",
+        "max_lag",
+        "direct_queue",
+        "credential_rate",
+        "credential_burst",
+        "per_code",
+        "per_token",
+        "stall_timeout",
+    }
+)
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

@@ -31,7 +31,8 @@ from warroom.cli import main
         # bad value
         ("[hub]\nport = 70000\n", "hub.toml: [hub] port: too large (got 70000)"),
         ('[hub]\ndurability = "sometimes"\n', "hub.toml: [hub] durability: not one of the choices"),
-        ("[limits]\nburst = 0\n", "hub.toml: [limits] burst: too small (got 0)"),
+        ("[limits]\nburst = -1\n", "hub.toml: [limits] burst: too small (got -1)"),
+        ("[limits]\nstall_timeout = 0\n", "hub.toml: [limits] stall_timeout: too small (got 0"),
         ("[severity.SEV1]\ntime_to_mitigate_minutes = 0\n", "hub.toml: [severity.SEV1] time_to"),
         # not TOML
         ("[hub\nport = 1\n", "hub.toml: not valid TOML"),
