@@ -52,7 +52,7 @@ def test_a_good_hub_config_fills_the_config(tmp_path: Path):
     path = tmp_path / "hub.toml"
     path.write_text(
         '[hub]\nhost = "0.0.0.0"\nport = 9000\ndb = "~/w.db"\ndurability = "normal"\n'
-        '[tokens]\noncall = "s3cret"\n[limits]\nrate = 5\nmax_connections = 10\n'
+        '[tokens]\noncall = "s3cret"\n[limits]\nrate = 5\nmax_connections = 10\nper_token = 7\n'
         "[lock]\nttl_minutes = 15\n"
     )
     config = read_config_file(path, HubConfig())
@@ -60,6 +60,7 @@ def test_a_good_hub_config_fills_the_config(tmp_path: Path):
     assert config.db == Path("~/w.db").expanduser()
     assert config.tokens == {"oncall": "s3cret"}
     assert (config.limits.rate, config.max_connections) == (5.0, 10)
+    assert getattr(config.limits, "per_token") == 7  # noqa: B009 - a per-credential limit
     assert config.settings.lock_ttl.total_seconds() == 15 * 60
 
 
