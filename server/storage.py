@@ -89,10 +89,9 @@ class LogReader:
 
     def count(self, incident_id: str | None = None) -> int:
         if incident_id is None:
-            return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
-        return self.db.execute(
-            "SELECT count(*) FROM events WHERE incident_id = ?", [incident_id]
-        ).fetchone()[0]
+            return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
+        query = "SELECT count(*) FROM events WHERE incident_id = ?"
+        return int(self.db.execute(query, [incident_id]).fetchone()[0])
 
     def close(self) -> None:
         self.db.conn.close()
@@ -128,7 +127,7 @@ class Store(LogReader):
 
     def _ensure_schema(self) -> None:
         if "events" not in self.db.table_names():
-            self.db["events"].create(
+            self.db.table("events").create(
                 {
                     "incident_id": str,
                     "seq": int,
@@ -142,9 +141,9 @@ class Store(LogReader):
                 pk=("incident_id", "seq"),
                 not_null={"incident_id", "seq", "id", "type", "at"},
             )
-            self.db["events"].create_index(["id"], unique=True)
+            self.db.table("events").create_index(["id"], unique=True)
         if "incidents" not in self.db.table_names():
-            self.db["incidents"].create(
+            self.db.table("incidents").create(
                 {
                     "id": str,
                     "title": str,
@@ -158,7 +157,7 @@ class Store(LogReader):
                 pk="id",
             )
         if "meta" not in self.db.table_names():
-            self.db["meta"].insert(
+            self.db.table("meta").insert(
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
             )
 

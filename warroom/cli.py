@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from warroom.hub.app import HubConfig, HubConfigError, HubServer
-    from warroom.hub.config import apply_config_file, load_config_file
+    from warroom.hub.config import read_config_file
     from warroom.hub.dbfile import DatabaseUnusable
 
     logging.basicConfig(
@@ -111,7 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = HubConfig(db=default_db())
     try:
         if args.config:
-            apply_config_file(config, load_config_file(args.config))
+            read_config_file(args.config, config)
         if args.host is not None:
             config.host = args.host
         if args.port is not None:

@@ -62,7 +62,8 @@ async def list_incidents(
         except ValueError:
             message = response.text
         raise HubRefused(f"http_{response.status_code}", message)
-    return response.json()
+    incidents: list[dict[str, Any]] = response.json()
+    return incidents
 
 
 def new_incident_id() -> str:

@@ -96,7 +96,7 @@ class HubSource:
 
     def incident_ids(self) -> list[str]:
         rows = self._list()
-        self._heads = {r["id"]: int(r.get("head") or 0) for r in rows}
+        self._heads = {str(r["id"]): int(str(r.get("head") or 0)) for r in rows}
         return sorted(self._heads)
 
     def count(self, incident_id: str) -> int:

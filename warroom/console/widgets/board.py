@@ -9,12 +9,13 @@ history, and the line under it shows the hub's refusal when the user's last acti
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -103,7 +104,7 @@ class BoardPane(IncidentPane):
         "reason and stays visible. On a card: c claim, u release, e evidence, f confirm, "
         "r rule out, x retract (each key shows when it applies to the card's column)."
     )
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "left,h",
             "column(-1)",
@@ -364,7 +365,7 @@ class BoardPane(IncidentPane):
         if (card := self.card) is not None:
             self._open(RetractForm(card), follow=card.no)
 
-    def _open(self, form: object, follow: int | None = None) -> None:
+    def _open(self, form: Screen[Any], follow: int | None = None) -> None:
         """Show ``form``; when the hub accepts it, highlight the card it made or moved."""
         self.say("")
 
@@ -373,7 +374,7 @@ class BoardPane(IncidentPane):
                 self._want = (follow if follow is not None else seq, seq)
                 self.render_state(self.state)
 
-        self.app.push_screen(form, done)  # type: ignore[arg-type]
+        self.app.push_screen(form, done)
 
     # --- refusals -----------------------------------------------------------------------------
     def say(self, message: str) -> None:

@@ -7,12 +7,13 @@ notes follow-ups, which are listed under the log and go to the postmortem.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -62,7 +63,7 @@ class DecisionPane(IncidentPane):
         "facts it rests on and who carries it out. Decisions are never edited: a later one "
         "supersedes them. Anyone but an observer notes follow-ups for the postmortem."
     )
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "decide", "Decide", id="decisions.decide", tooltip="Record a decision (IC)"),
         Binding(
             "s",
@@ -190,9 +191,9 @@ class DecisionPane(IncidentPane):
             else:
                 focused.action_cursor_up()
 
-    def _open(self, form: object) -> None:
+    def _open(self, form: Screen[Any]) -> None:
         self.say("")
-        self.app.push_screen(form)  # type: ignore[arg-type]
+        self.app.push_screen(form)
 
     # --- refusals -----------------------------------------------------------------------------
     def say(self, message: str) -> None:

@@ -10,13 +10,14 @@ that would be refused are not offered.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from warroom.console.css import tcss_beside
@@ -144,7 +145,7 @@ class SummaryPane(IncidentPane):
         "started (i); the IC changes severity (v) and phase (p), confirms answers (c) and "
         "raises (e) or dismisses (x) an escalation proposal."
     )
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "answer", "Answer", id="summary.answer",
                 tooltip="Answer the highlighted triage question"),
         Binding("c", "confirm", "Confirm", id="summary.confirm",
@@ -305,5 +306,5 @@ class SummaryPane(IncidentPane):
     def action_dismiss_escalation(self) -> None:
         escalation.dismiss(self)
 
-    def _open(self, form: object) -> None:
-        self.app.push_screen(form)  # type: ignore[arg-type]
+    def _open(self, form: Screen[Any]) -> None:
+        self.app.push_screen(form)
