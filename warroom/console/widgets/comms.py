@@ -133,7 +133,6 @@ class CommsPane(IncidentPane):
         if state.comms.updates:
             table.move_cursor(row=min(max(selected, 0), len(state.comms.updates) - 1))
         self._show_selected()
-        self._announce_overdue(state)
 
     def _queued_note(self) -> str:
         """Updates this console published while the link was down: not on the hub yet."""
@@ -182,6 +181,9 @@ class CommsPane(IncidentPane):
         lines.update(
             "\n".join(delivery_line(d) for d in deliveries) or "No webhook deliveries recorded."
         )
+
+    def observe_state(self, state: IncidentState) -> None:
+        self._announce_overdue(state)
 
     def _announce_overdue(self, state: IncidentState) -> None:
         """Tell the comms lead and the IC, once per episode, that an update is overdue."""

@@ -72,6 +72,7 @@ class IncidentPane(Vertical):
     def watch_state(self, state: IncidentState) -> None:
         if not self.is_mounted:
             return
+        self.observe_state(state)
         if self.in_view:
             self._stale = False
             self.render_state(state)
@@ -79,6 +80,7 @@ class IncidentPane(Vertical):
             self._stale = True  # drawn when its tab comes to the front (see catch_up)
 
     def on_mount(self) -> None:
+        self.observe_state(self.state)
         if self.in_view:
             self.render_state(self.state)
         else:
@@ -95,6 +97,10 @@ class IncidentPane(Vertical):
         if self._stale and self.is_mounted:
             self._stale = False
             self.render_state(self.state)
+
+    def observe_state(self, state: IncidentState) -> None:
+        """React to a change even while out of view (a notification is owed whichever pane is in
+        front). Panes with such duties override this; drawing belongs in ``render_state``."""
 
     def render_state(self, state: IncidentState) -> None:
         """Redraw from ``state``. Panes override this."""
