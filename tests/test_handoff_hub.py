@@ -11,10 +11,11 @@ from datetime import timedelta
 
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from warroom.client.sync import IncidentClient
+from warroom.core.board import BoardItemAdded
 from warroom.core.briefing import build_briefing
 from warroom.core.clock import ManualClock
 from warroom.core.fold import apply
-from warroom.core.handoff import offer_to
+from warroom.core.handoff import HandoffAccepted, HandoffOffered, IcClaimed, offer_to
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
@@ -47,11 +48,12 @@ async def room(hub, *names: str):
 async def offer_ic(outgoing: IncidentClient, to: str, notes: str = ""):
     state = outgoing.state
     return await outgoing.post(
-        "handoff_offered",
-        offered_role="ic",
-        to=to,
-        notes=notes,
-        briefing=build_briefing(state, Role.IC).model_dump(mode="json"),
+        HandoffOffered(
+            offered_role="ic",
+            to=to,
+            notes=notes,
+            briefing=build_briefing(state, Role.IC).model_dump(mode="json"),
+        )
     )
 
 
@@ -80,7 +82,7 @@ async def close_all(*clients: IncidentClient) -> None:
 async def test_offer_then_accept_moves_ic_once_and_keeps_the_briefing_on_the_timeline(tmp_path):
     async with running_hub(tmp_path / "hub.db") as server:
         incident, ana, (bo,) = await room(server, "bo")
-        await ana.post("board_item_added", kind="fact", text="5xx began 08:56")
+        await ana.post(BoardItemAdded(kind="fact", text="5xx began 08:56"))
         briefing = build_briefing(ana.state)
 
         ack = await offer_ic(ana, "bo", notes="Next: roll back pricing if 5xx stays above 5%")
@@ -121,7 +123,7 @@ async def test_offer_then_decline_leaves_ana_in_charge(tmp_path):
 
 async def answer_closed(me: IncidentClient, offer_id):
     return await me.post(
-        "handoff_accepted", offer=str(offer_id), offered_role="ic", outgoing="ana", incoming=me.name
+        HandoffAccepted(offer=str(offer_id), offered_role="ic", outgoing="ana", incoming=me.name)
     )
 
 
@@ -152,7 +154,7 @@ async def test_outgoing_disconnects_and_the_offer_lapses_then_the_room_claims(tm
         assert len(lapses) == 1  # a lapse is recorded once
 
         # Nobody leads the room now: cy claims the role, and it is on the timeline.
-        claim = await cy.post("ic_claimed", previous="ana", reason="ana dropped off")
+        claim = await cy.post(IcClaimed(previous="ana", reason="ana dropped off"))
         assert claim.op == "ack"
         await settle(server, incident, bo, cy)
         assert bo.state.ic == "cy" and bo.log[-1].describe().startswith("cy claimed")
@@ -181,14 +183,14 @@ async def test_two_simultaneous_claims_one_wins_the_other_is_told_why(tmp_path):
     async with running_hub(tmp_path / "hub.db") as server:
         incident, ana, (bo, cy) = await room(server, "bo", "cy")
         # While ana is online and leading, a claim is refused outright.
-        present = await bo.post("ic_claimed", previous="ana")
+        present = await bo.post(IcClaimed(previous="ana"))
         assert present.op == "error" and present.code == "ic_present"
         await ana.close()
         await eventually(lambda: not bo.state.participants["ana"].online)
         await eventually(lambda: not cy.state.participants["ana"].online)
 
         replies = await asyncio.gather(
-            bo.post("ic_claimed", previous="ana"), cy.post("ic_claimed", previous="ana")
+            bo.post(IcClaimed(previous="ana")), cy.post(IcClaimed(previous="ana"))
         )
         acks = [r for r in replies if r.op == "ack"]
         errors = [r for r in replies if r.op == "error"]
@@ -239,10 +241,10 @@ async def test_a_briefing_that_no_longer_matches_the_hub_is_refused(tmp_path):
     async with running_hub(tmp_path / "hub.db") as server:
         incident, ana, (bo,) = await room(server, "bo")
         stale = build_briefing(ana.state).model_dump(mode="json")
-        fact = await bo.post("board_item_added", kind="fact", text="Only EU cards fail")
+        fact = await bo.post(BoardItemAdded(kind="fact", text="Only EU cards fail"))
         await ana.wait_for_seq(fact.seq)
         head = server.hub.rooms[incident].head
-        refused = await ana.post("handoff_offered", offered_role="ic", to="bo", briefing=stale)
+        refused = await ana.post(HandoffOffered(offered_role="ic", to="bo", briefing=stale))
         assert refused.op == "error" and refused.code == "briefing_stale"
         assert server.hub.rooms[incident].head == head  # nothing was written
         ok = await offer_ic(ana, "bo")

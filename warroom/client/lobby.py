@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import connect
 
 from warroom.client.urls import auth_headers, client_ssl, http_base
-from warroom.core.log import parse_event
+from warroom.core.incident import IncidentDeclared
+from warroom.core.log import draft
 from warroom.core.protocol import HUB_ADAPTER, Ack, Command, Error, Hello
 from warroom.core.roles import Role
 from warroom.redact import redacted_logger
@@ -56,15 +56,12 @@ async def declare(
     cafile: str | None = None,
     **fields: Any,
 ) -> str:
-    """Declare an incident with the declaration template's ``fields``; returns its id."""
-    data: dict[str, Any] = {
-        "type": "incident_declared",
-        "id": str(uuid.uuid4()),
-        "incident_id": incident_id,
-    }
-    data.update(fields)
-    draft = parse_event(data)  # fail here, with a clear message, before touching the network
-    body = draft.model_dump(mode="json", exclude={"seq", "at", "actor", "role", "settings"})
+    """Declare an incident with the declaration template's ``fields``; returns its id.
+
+    A bad field fails here (:class:`~warroom.core.log.EventError`, in words), before the network.
+    """
+    declaration = draft(IncidentDeclared, incident_id=incident_id, **fields)
+    body = declaration.command_body()
     async with connect(
         url,
         additional_headers=auth_headers(token),
@@ -76,7 +73,7 @@ async def declare(
         await ws.send(Command(command=body).model_dump_json())
         async for raw in ws:
             msg = HUB_ADAPTER.validate_json(raw)
-            if isinstance(msg, Ack) and msg.id == draft.id:
+            if isinstance(msg, Ack) and msg.id == declaration.id:
                 return msg.incident
             if isinstance(msg, Error):
                 raise HubRefused(msg.code, msg.message)

@@ -27,8 +27,21 @@ from warroom.console.app import ClientChanged
 from warroom.console.widgets.briefing import BriefingView
 from warroom.console.widgets.pick import TypeToPick
 from warroom.core.briefing import build_briefing, hhmm, read_in_due
-from warroom.core.handoff import find_offer, offer_by, offer_to, rotation_suggested, title_of
+from warroom.core.handoff import (
+    HandoffAccepted,
+    HandoffAnswer,
+    HandoffDeclined,
+    HandoffOffered,
+    HandoffWithdrawn,
+    IcClaimed,
+    find_offer,
+    offer_by,
+    offer_to,
+    rotation_suggested,
+    title_of,
+)
 from warroom.core.handoff_state import HandoffOffer
+from warroom.core.incident import RoleAssigned
 from warroom.core.protocol import Error
 from warroom.core.roles import ROLE_TITLES, Role
 from warroom.core.state import IncidentState
@@ -37,8 +50,6 @@ if TYPE_CHECKING:
     from warroom.client.sync import IncidentClient
     from warroom.console.app import WarroomApp
 
-#: The events that close an offer; their timeline line says how it ended.
-CLOSING = {"handoff_accepted", "handoff_declined", "handoff_withdrawn", "handoff_expired"}
 #: Times a stale briefing is refreshed and re-sent before the refusal is shown.
 STALE_RETRIES = 3
 
@@ -60,17 +71,18 @@ def how_it_ended(app: WarroomApp, offer_id: UUID) -> str:
     role: Role | None = None
     closers: list[str] = []
     for ev in app.incident_log:
-        if ev.id == offer_id:
-            role = getattr(ev, "offered_role", None)
-            closers.clear()
-        elif role is None:
-            continue
-        elif getattr(ev, "offer", None) == offer_id and ev.type in CLOSING:
-            return ev.describe()
-        elif (ev.type == "ic_claimed" and role == Role.IC) or (
-            ev.type == "role_assigned" and getattr(ev, "assigned_role", None) == role
-        ):
-            closers.append(ev.describe())
+        match ev:
+            case HandoffOffered(id=offered) if offered == offer_id:
+                role = ev.offered_role
+                closers.clear()
+            case _ if role is None:
+                continue
+            case HandoffAnswer(offer=answered) if answered == offer_id:
+                return ev.describe()
+            case IcClaimed() if role == Role.IC:
+                closers.append(ev.describe())
+            case RoleAssigned(assigned_role=assigned) if assigned == role:
+                closers.append(ev.describe())
     return closers[0] if closers else "The offer is no longer open."
 
 
@@ -292,7 +304,7 @@ class HandoffScreen(ModalScreen[None]):
         for attempt in range(STALE_RETRIES):
             state = self.state
             future = self.warroom.send_command(
-                "handoff_offered",
+                HandoffOffered,
                 offered_role=self.role.value,
                 to=to,
                 notes=notes,
@@ -315,19 +327,21 @@ class HandoffScreen(ModalScreen[None]):
     def action_withdraw(self) -> None:
         offer = offer_by(self.state, self.warroom.me, self.role)
         if offer is not None:
-            self._answer("handoff_withdrawn", offer)
+            self._answer(HandoffWithdrawn, offer)
 
     def action_accept(self) -> None:
         offer = find_offer(self.state, self.offer_id) if self.offer_id else None
         if offer is not None:
-            self._answer("handoff_accepted", offer)
+            self._answer(HandoffAccepted, offer)
 
     def action_decline(self) -> None:
         offer = find_offer(self.state, self.offer_id) if self.offer_id else None
         if offer is not None:
-            self._answer("handoff_declined", offer)
+            self._answer(HandoffDeclined, offer)
 
-    def _answer(self, kind: str, offer: HandoffOffer) -> None:
+    def _answer(
+        self, kind: type[HandoffAccepted | HandoffDeclined | HandoffWithdrawn], offer: HandoffOffer
+    ) -> None:
         future = self.warroom.send_command(
             kind,
             offer=str(offer.id),

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
+from warroom.core.actions import ActionFinished, ActionStarted
 from warroom.core.production import ActionKind, ActionOutcome, ProductionAction
 
 KIND_OPTIONS = [(kind.label.capitalize(), kind) for kind in ActionKind]
@@ -108,7 +109,7 @@ class ActionForm(LockForm[bool]):
             return
         kind = self.query_one("#action-kind", Select).value
         undoes = str(self.undo.id) if self.undo is not None else None
-        self.send("action_started", token=self.token, kind=kind, undoes=undoes, **fields)
+        self.send(ActionStarted, token=self.token, kind=kind, undoes=undoes, **fields)
 
     @on(Button.Pressed, "#submit")
     def _submit_pressed(self) -> None:
@@ -176,7 +177,7 @@ class FinishForm(LockForm[ProductionAction]):
             return
         note = self.query_one("#action-note", Input).value.strip()
         self.send(
-            "action_finished",
+            ActionFinished,
             action_id=str(self.action.id),
             value_after=after,
             outcome=outcome,

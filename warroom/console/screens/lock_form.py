@@ -7,7 +7,8 @@ still in place to fix or cancel.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
 
 from textual import work
 from textual.binding import Binding, BindingType
@@ -16,7 +17,11 @@ from textual.widgets import Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
+from warroom.core.events import EventBase
 from warroom.core.protocol import Error
+
+#: The fields of the event class a command is built from.
+P = ParamSpec("P")
 
 R = TypeVar("R")
 
@@ -54,8 +59,8 @@ class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
         """What the form returns to its opener once the hub has acknowledged."""
         return None
 
-    def send(self, event_type: str, **payload: Any) -> None:
-        future = self.app.send_command(event_type, **payload)  # type: ignore[attr-defined]
+    def send(self, kind: Callable[P, EventBase], /, *args: P.args, **payload: P.kwargs) -> None:
+        future = self.app.send_command(kind, *args, **payload)  # type: ignore[attr-defined]
         if future is None:
             return  # did not validate; the app has said why
         self.show_error("")

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
+from warroom.core.lock import LockForceReleased, LockHandedOver
 from warroom.core.production import ProductionLock
 
 
@@ -49,7 +50,7 @@ class ForceReleaseForm(LockForm[bool]):
         if not reason:
             self.show_error("Say why the lock is being taken away.")
             return
-        self.send("lock_force_released", token=self.lock.token, reason=reason)
+        self.send(LockForceReleased, token=self.lock.token, reason=reason)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")
@@ -97,7 +98,7 @@ class HandOverForm(LockForm[bool]):
             self.show_error("Choose who gets the lock.")
             return
         reason = self.query_one("#lock-reason", Input).value.strip()
-        self.send("lock_handed_over", token=self.lock.token, to=to, reason=reason)
+        self.send(LockHandedOver, token=self.lock.token, to=to, reason=reason)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#submit")

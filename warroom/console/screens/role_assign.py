@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
+from warroom.core.incident import RoleAssigned
 from warroom.core.roles import ROLE_TITLES, Role
 from warroom.core.state import IncidentState
 
@@ -61,7 +62,7 @@ class RoleAssignForm(LockForm[bool]):
             self.show_error("Choose who takes the role.")
             return
         holder = None if chosen == VACATE else chosen
-        self.send("role_assigned", assigned_role=self.role.value, holder=holder)
+        self.send(RoleAssigned, assigned_role=self.role.value, holder=holder)
 
     @on(Button.Pressed, "#submit")
     def _submit(self) -> None:

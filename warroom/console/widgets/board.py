@@ -29,6 +29,11 @@ from warroom.core.board import (
     COLUMN_TITLES,
     BoardItem,
     Column,
+    EvidenceAdded,
+    GuessClaimed,
+    GuessConfirmed,
+    GuessReleased,
+    GuessRuledOut,
     ItemKind,
     ItemStatus,
     column,
@@ -354,24 +359,24 @@ class BoardPane(IncidentPane):
 
     def _send_claim(self, card: BoardItem, **extra: object) -> None:
         self.say("")
-        self.send("guess_claimed", item=card.no, subject=card.text, **extra)
+        self.send(GuessClaimed, item=card.no, subject=card.text, **extra)
 
     def action_release(self) -> None:
         if (card := self.card) is not None:
             self.say("")
-            self.send("guess_released", item=card.no, subject=card.text)
+            self.send(GuessReleased, item=card.no, subject=card.text)
 
     def action_evidence(self) -> None:
         if (card := self.card) is not None:
-            self._open(EvidenceForm("evidence_added", card))
+            self._open(EvidenceForm(EvidenceAdded, card))
 
     def action_confirm(self) -> None:
         if (card := self.guess) is not None:
-            self._open(EvidenceForm("guess_confirmed", card), follow=card.no)
+            self._open(EvidenceForm(GuessConfirmed, card), follow=card.no)
 
     def action_rule_out(self) -> None:
         if (card := self.guess) is not None:
-            self._open(EvidenceForm("guess_ruled_out", card), follow=card.no)
+            self._open(EvidenceForm(GuessRuledOut, card), follow=card.no)
 
     def action_retract(self) -> None:
         if (card := self.card) is not None:

@@ -23,7 +23,17 @@ from textual.widgets import DataTable, Label, Static
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.actions import may_finish, open_actions, undo_pending
-from warroom.core.lock import expires_in, held_for, mm_ss, renewal_due, short_duration
+from warroom.core.lock import (
+    LockReleased,
+    LockRenewed,
+    LockRequested,
+    LockWithdrawn,
+    expires_in,
+    held_for,
+    mm_ss,
+    renewal_due,
+    short_duration,
+)
 from warroom.core.production import (
     LEASE_END_WORDS,
     ActionOutcome,
@@ -437,19 +447,19 @@ class LockPane(IncidentPane):
         self.app.push_screen(form, then)
 
     def action_request(self) -> None:
-        self.send("lock_requested")
+        self.send(LockRequested)
 
     def action_release(self) -> None:
         if self.holding:
-            self.send("lock_released", token=self.state.lock.token)
+            self.send(LockReleased, token=self.state.lock.token)
 
     def action_leave_queue(self) -> None:
         if self.queued:
-            self.send("lock_withdrawn")
+            self.send(LockWithdrawn)
 
     def action_renew(self) -> None:
         if self.holding:
-            self.send("lock_renewed", token=self.state.lock.token)
+            self.send(LockRenewed, token=self.state.lock.token)
 
     def action_start_action(self, undo: ProductionAction | None = None) -> None:
         from warroom.console.screens.lock_action import ActionForm

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec
 
 from pydantic import ValidationError
 from textual import events
@@ -34,6 +35,9 @@ from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.core.rules import check_command, may_send
 from warroom.core.state import IncidentState
+
+#: The fields of the event class a command is built from.
+P = ParamSpec("P")
 
 #: What to do about a refusal, by its code: the key that helps (the core says why, not how).
 WHAT_TO_DO: dict[str, str] = {
@@ -151,13 +155,16 @@ class IncidentPane(Vertical):
         """Tell the user the hub refused what they just did. Override to show it in place."""
         self.notify(error.message, title="The hub refused", severity="error", timeout=8)
 
-    def send(self, event_type: str, **payload: Any) -> asyncio.Future[Ack | Error] | None:
-        """Send a command to the hub. The future resolves with the hub's ack or error.
+    def send(
+        self, kind: Callable[P, EventBase], /, *args: P.args, **payload: P.kwargs
+    ) -> asyncio.Future[Ack | Error] | None:
+        """Send a command of event class ``kind`` to the hub; the future resolves with the hub's
+        ack or error.
 
         Returns ``None`` (and shows why) if the command could not even be built. A refusal by
         the hub is passed to :meth:`show_refusal` as well.
         """
-        future = self.warroom.send_command(event_type, **payload)
+        future = self.warroom.send_command(kind, *args, **payload)
         if future is not None:
             future.add_done_callback(self._report_refusal)
         return future

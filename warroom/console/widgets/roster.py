@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Label
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.handoff import may_claim_ic, offer_to
+from warroom.core.handoff import IcClaimed, may_claim_ic, offer_to
 from warroom.core.protocol import Error
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.roster import SHORT_TITLES, RoleRow, holds_label, person_rows, role_rows
@@ -162,7 +162,7 @@ class RosterPane(IncidentPane):
     def action_claim_ic(self) -> None:
         if not may_claim_ic(self.state, self.me):
             return
-        future = self.send("ic_claimed", previous=self.state.ic)
+        future = self.send(IcClaimed, previous=self.state.ic)
         if future is not None:
             future.add_done_callback(self._claimed)
 

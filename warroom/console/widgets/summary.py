@@ -29,7 +29,7 @@ from warroom.console.screens.lifecycle_forms import (
 )
 from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.lifecycle import escalation_deadline, open_escalation
+from warroom.core.lifecycle import TriageConfirmed, escalation_deadline, open_escalation
 from warroom.core.lifecycle_state import QUESTION_TEXT, TriageQuestion
 from warroom.core.metrics import ResponseMetrics, compute, elapsed
 from warroom.core.phases import Phase
@@ -286,7 +286,7 @@ class SummaryPane(IncidentPane):
     def action_confirm(self) -> None:
         mark = self.state.triage_marks.get(self.question)
         if mark is not None:
-            self.send("triage_confirmed", question=self.question.value, answer_seq=mark.seq)
+            self.send(TriageConfirmed, question=self.question.value, answer_seq=mark.seq)
 
     def action_impact_start(self) -> None:
         self._open(ImpactStartForm(self.state))
