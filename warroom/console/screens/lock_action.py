@@ -8,7 +8,6 @@ opened, so a change typed under a lease that has since ended is refused by the h
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
@@ -23,6 +22,8 @@ OUTCOME_OPTIONS = [(outcome.label.capitalize(), outcome) for outcome in ActionOu
 
 class ActionForm(LockForm[bool]):
     """Start a production action (or the undo of an earlier one) under lease ``token``."""
+
+    ENTER = "next"
 
     def __init__(self, token: int, holder: str, undo: ProductionAction | None = None) -> None:
         super().__init__()
@@ -111,21 +112,11 @@ class ActionForm(LockForm[bool]):
         undoes = str(self.undo.id) if self.undo is not None else None
         self.send(ActionStarted, token=self.token, kind=kind, undoes=undoes, **fields)
 
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    def _enter(self) -> None:
-        self.focus_next()
-
 
 class FinishForm(LockForm[ProductionAction]):
     """Record the value after an action and whether it helped."""
+
+    ENTER = "next"
 
     def __init__(self, action: ProductionAction) -> None:
         super().__init__()
@@ -183,15 +174,3 @@ class FinishForm(LockForm[ProductionAction]):
             outcome=outcome,
             note=note,
         )
-
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    def _enter(self) -> None:
-        self.focus_next()

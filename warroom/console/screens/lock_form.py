@@ -8,12 +8,12 @@ still in place to fix or cancel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
+from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar
 
-from textual import work
+from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, Input, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
@@ -37,6 +37,8 @@ class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
                 tooltip="Send this to the hub"),
         *FIELD_BINDINGS,
     ]  # fmt: skip
+    #: What Enter in a text field does: send the form, move to the next field, or nothing.
+    ENTER: ClassVar[Literal["submit", "next", "none"]] = "none"
 
     def error_line(self) -> Static:
         return Static("", id="form-error", classes="form-error")
@@ -54,6 +56,21 @@ class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
 
     def action_submit(self) -> None:
         """Subclasses validate their fields, then call :meth:`send`."""
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        if self.ENTER == "submit":
+            self.action_submit()
+        elif self.ENTER == "next":
+            self.focus_next()
 
     def result(self) -> R | None:
         """What the form returns to its opener once the hub has acknowledged."""

@@ -6,7 +6,6 @@ hub refuses instead of taking it from the wrong person.
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
@@ -18,6 +17,8 @@ from warroom.core.production import ProductionLock
 
 class ForceReleaseForm(LockForm[bool]):
     """Take the lock from its holder, with a reason; it passes to the first in the queue."""
+
+    ENTER = "submit"
 
     def __init__(self, lock: ProductionLock) -> None:
         super().__init__()
@@ -52,18 +53,11 @@ class ForceReleaseForm(LockForm[bool]):
             return
         self.send(LockForceReleased, token=self.lock.token, reason=reason)
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
-
 
 class HandOverForm(LockForm[bool]):
     """Give the lock to a named participant, ending the current lease if there is one."""
+
+    ENTER = "submit"
 
     def __init__(self, lock: ProductionLock, names: list[str]) -> None:
         super().__init__()
@@ -99,12 +93,3 @@ class HandOverForm(LockForm[bool]):
             return
         reason = self.query_one("#lock-reason", Input).value.strip()
         self.send(LockHandedOver, token=self.lock.token, to=to, reason=reason)
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()

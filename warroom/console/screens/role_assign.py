@@ -6,7 +6,6 @@ two incident commanders.
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Label, Select, Static
@@ -63,11 +62,3 @@ class RoleAssignForm(LockForm[bool]):
             return
         holder = None if chosen == VACATE else chosen
         self.send(RoleAssigned, assigned_role=self.role.value, holder=holder)
-
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
