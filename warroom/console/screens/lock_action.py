@@ -9,8 +9,8 @@ opened, so a change typed under a lease that has since ended is refused by the h
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
 from warroom.core.actions import ActionFinished, ActionStarted
@@ -79,10 +79,7 @@ class ActionForm(LockForm[bool]):
                 placeholder="12%",
                 compact=True,
             )
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Start (ctrl+s)", variant="warning", id="submit", compact=True)
+            yield from self.form_end("Start (ctrl+s)", "warning")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -137,10 +134,7 @@ class FinishForm(LockForm[ProductionAction]):
             yield Select(OUTCOME_OPTIONS, prompt="Did it help?", id="action-outcome", compact=True)
             yield Label("Note (optional)", classes="field-label")
             yield Input(id="action-note", compact=True)
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Record (ctrl+s)", variant="primary", id="submit", compact=True)
+            yield from self.form_end("Record (ctrl+s)", "primary")
 
     def on_mount(self) -> None:
         super().on_mount()

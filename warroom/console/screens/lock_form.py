@@ -11,9 +11,12 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar
 
 from textual import on, work
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+from textual.widgets.button import ButtonVariant
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
@@ -57,13 +60,18 @@ class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
     def action_submit(self) -> None:
         """Subclasses validate their fields, then call :meth:`send`."""
 
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self.action_submit()
+    def form_end(self, send: str, variant: ButtonVariant, *, compact: bool = True) -> ComposeResult:
+        """What every lock form ends with: the error line, then Cancel and the send button."""
+        yield self.error_line()
+        with Horizontal(id="form-buttons"):
+            yield Button("Cancel", id="cancel", compact=compact)
+            yield Button(send, variant=variant, id="submit", compact=compact)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
+    @on(Button.Pressed)
+    async def _pressed(self, event: Button.Pressed) -> None:
+        """The two buttons are named after their actions (the same as ctrl+s and escape)."""
+        if event.button.id in ("submit", "cancel"):
+            await self.run_action(event.button.id)
 
     @on(Input.Submitted)
     def _enter(self) -> None:

@@ -7,8 +7,8 @@ hub refuses instead of taking it from the wrong person.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
 from warroom.core.lock import LockForceReleased, LockHandedOver
@@ -34,10 +34,7 @@ class ForceReleaseForm(LockForm[bool]):
             yield Input(
                 id="lock-reason", placeholder="holder unreachable for 5 minutes", compact=True
             )
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Force release (ctrl+s)", variant="error", id="submit", compact=True)
+            yield from self.form_end("Force release (ctrl+s)", "error")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -74,10 +71,7 @@ class HandOverForm(LockForm[bool]):
             yield Select([(n, n) for n in self.names], prompt="Who?", id="lock-to", compact=True)
             yield Label("Reason (optional)", classes="field-label")
             yield Input(id="lock-reason", placeholder="owns the database", compact=True)
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Hand over (ctrl+s)", variant="warning", id="submit", compact=True)
+            yield from self.form_end("Hand over (ctrl+s)", "warning")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -7,8 +7,8 @@ two incident commanders.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
 from warroom.core.incident import RoleAssigned
@@ -43,10 +43,7 @@ class RoleAssignForm(LockForm[bool]):
                          classes="form-context")  # fmt: skip
             yield Label("Give it to", classes="field-label")
             yield Select(options, prompt="Who?", id="assign-to")
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Assign (ctrl+s)", variant="primary", id="submit")
+            yield from self.form_end("Assign (ctrl+s)", "primary", compact=False)
 
     def on_mount(self) -> None:
         super().on_mount()
