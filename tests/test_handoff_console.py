@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from textual.widgets import Select, Static, TextArea
+from textual.widgets import Button, Select, Static, TextArea
 
 from tests.console_helpers import is_live
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
@@ -195,3 +195,26 @@ async def test_a_late_joiner_is_read_in_and_a_long_serving_ic_is_nudged(tmp_path
             await pilot.press("6")
             table = again.screen.query_one(RosterPane).query_one("#roster-roles")
             assert "rotation due" in str(table.get_row("ic")[3])
+
+
+async def test_the_buttons_do_what_their_keys_do(tmp_path):
+    """One handler serves every button (each is named after its action): a mouse user offers
+    with the Offer button and the incoming side declines with the Decline button (pressed as a
+    click would press them)."""
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
+        incident = await declare_incident(hub.url)
+        async with (
+            console(hub, "ana", "ic", incident, clock) as (ana, ana_pilot),
+            console(hub, "bo", "responder", incident, clock) as (bo, bo_pilot),
+        ):
+            await until(ana_pilot, lambda: "bo" in ana.client.state.online)
+            await ana_pilot.press("6", "h")
+            screen = ana.screen
+            screen.query_one("#handoff-to", Select).value = "bo"
+            screen.query_one("#offer", Button).press()
+            await until(bo_pilot, lambda: isinstance(bo.screen, HandoffScreen))
+            bo.screen.query_one("#decline", Button).press()
+            await until(bo_pilot, lambda: not isinstance(bo.screen, HandoffScreen))
+            await until(ana_pilot, lambda: "declined" in text_of(screen, "#handoff-status"))
+            assert ana.client.state.ic == "ana"

@@ -359,21 +359,11 @@ class HandoffScreen(ModalScreen[None]):
         if isinstance(reply, Error):
             self.show_status(f"The hub refused: {reply.message}")
 
-    @on(Button.Pressed, "#offer")
-    def _offer_pressed(self) -> None:
-        self.action_offer()
-
-    @on(Button.Pressed, "#withdraw")
-    def _withdraw_pressed(self) -> None:
-        self.action_withdraw()
-
-    @on(Button.Pressed, "#accept")
-    def _accept_pressed(self) -> None:
-        self.action_accept()
-
-    @on(Button.Pressed, "#decline")
-    def _decline_pressed(self) -> None:
-        self.action_decline()
+    @on(Button.Pressed)
+    async def _pressed(self, event: Button.Pressed) -> None:
+        """Each button is named after the action its key runs."""
+        if event.button.id in ("offer", "withdraw", "accept", "decline"):
+            await self.run_action(event.button.id)
 
 
 class RolePrompts:
