@@ -14,8 +14,16 @@ from warroom.client.sync import IncidentClient
 from warroom.core.board import BoardItemAdded
 from warroom.core.briefing import build_briefing
 from warroom.core.clock import ManualClock
+from warroom.core.events import EventBase
 from warroom.core.fold import apply
-from warroom.core.handoff import HandoffAccepted, HandoffOffered, IcClaimed, offer_to
+from warroom.core.handoff import (
+    HandoffAccepted,
+    HandoffDeclined,
+    HandoffOffered,
+    HandoffWithdrawn,
+    IcClaimed,
+    offer_to,
+)
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
@@ -57,15 +65,16 @@ async def offer_ic(outgoing: IncidentClient, to: str, notes: str = ""):
     )
 
 
-def answer(me: IncidentClient, kind: str, **extra):
+def answer(me: IncidentClient, kind: type[EventBase], **extra):
     offer = offer_to(me.state, me.name) or me.state.offers[Role.IC]
     return me.post(
-        kind,
-        offer=str(offer.id),
-        offered_role=offer.role.value,
-        outgoing=offer.outgoing,
-        incoming=offer.incoming,
-        **extra,
+        kind(
+            offer=str(offer.id),
+            offered_role=offer.role.value,
+            outgoing=offer.outgoing,
+            incoming=offer.incoming,
+            **extra,
+        )
     )
 
 
@@ -92,7 +101,7 @@ async def test_offer_then_accept_moves_ic_once_and_keeps_the_briefing_on_the_tim
         assert seen is not None and seen.briefing == briefing and bo.state.ic == "ana"
         assert seen.notes.startswith("Next: roll back")
 
-        accepted = await answer(bo, "handoff_accepted")
+        accepted = await answer(bo, HandoffAccepted)
         assert accepted.op == "ack"
         await settle(server, incident, ana, bo)
         assert ana.state.ic == bo.state.ic == "bo"
@@ -110,7 +119,7 @@ async def test_offer_then_decline_leaves_ana_in_charge(tmp_path):
         incident, ana, (bo,) = await room(server, "bo")
         ack = await offer_ic(ana, "bo")
         await bo.wait_for_seq(ack.seq)
-        declined = await answer(bo, "handoff_declined", reason="I am deep in the DB pool")
+        declined = await answer(bo, HandoffDeclined, reason="I am deep in the DB pool")
         assert declined.op == "ack"
         await settle(server, incident, ana, bo)
         assert ana.state.ic == bo.state.ic == "ana" and bo.state.offers == {}
@@ -169,7 +178,7 @@ async def test_outgoing_reconnects_and_withdraws_the_offer(tmp_path):
         await ana.close()
         again = await client(server.url, "ana", "ic", incident)
         assert again.state.offers[Role.IC].id == ack.id
-        withdrawn = await answer(again, "handoff_withdrawn")
+        withdrawn = await answer(again, HandoffWithdrawn)
         assert withdrawn.op == "ack"
         await settle(server, incident, again, bo)
         assert bo.state.offers == {} and bo.state.ic == "ana"
@@ -225,7 +234,7 @@ async def test_accept_racing_withdraw_exactly_one_takes_effect(tmp_path):
             ack = await offer_ic(holder, other.name)
             await other.wait_for_seq(ack.seq)
             accepted, withdrawn = await asyncio.gather(
-                answer(other, "handoff_accepted"), answer(holder, "handoff_withdrawn")
+                answer(other, HandoffAccepted), answer(holder, HandoffWithdrawn)
             )
             assert sorted([accepted.op, withdrawn.op]) == ["ack", "error"]
             loser = accepted if accepted.op == "error" else withdrawn
