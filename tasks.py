@@ -4,6 +4,9 @@
     python3 tasks.py demo    # build .venv, then run a GameDay drill in the console
     python3 tasks.py test    # build .venv, then run the test suite
     python3 tasks.py serve   # build .venv, then run a hub on 127.0.0.1:8765
+    python3 tasks.py lint    # ruff check and ruff format --check
+    python3 tasks.py typecheck  # mypy, configured in pyproject.toml
+    python3 tasks.py ci      # lint, typecheck, then the test suite (what .ci/run does)
 
 The virtual environment is rebuilt only when pyproject.toml changes.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -44,6 +48,37 @@ def run(*cmd: str) -> int:
     return subprocess.call([str(BIN / cmd[0]), *cmd[1:]], cwd=ROOT)
 
 
+#: Where ``typecheck`` lays out the package as it installs (``warroom.hub`` from ``server/``,
+#: ``warroom.themes`` from ``themes/``) with symbolic links, since mypy reads folders as modules.
+TYPECHECK_TREE = ROOT / ".typecheck"
+#: The package's folders under their installed names (setup.py's FOLDERS).
+MAPPED = {"hub": "server", "themes": "themes"}
+
+
+def typecheck(*args: str) -> int:
+    """mypy over the package under its installed names; paths are shown as in the repository."""
+    shutil.rmtree(TYPECHECK_TREE, ignore_errors=True)
+    package = TYPECHECK_TREE / "warroom"
+    package.mkdir(parents=True)
+    for entry in (ROOT / "warroom").iterdir():
+        if entry.name != "__pycache__":
+            (package / entry.name).symlink_to(entry)
+    for name, folder in MAPPED.items():
+        (package / name).symlink_to(ROOT / folder)
+    mypy = [str(BIN / "python"), "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
+    done = subprocess.run(
+        [*mypy, *(args or ("-p", "warroom"))],
+        cwd=TYPECHECK_TREE,
+        capture_output=True,
+        text=True,
+    )
+    out = done.stdout + done.stderr
+    for name, folder in MAPPED.items():
+        out = out.replace(f"warroom/{name}/", f"{folder}/")
+    print(out, end="")
+    return done.returncode
+
+
 def main(argv: list[str]) -> int:
     task = argv[0] if argv else "help"
     rest = argv[1:]
@@ -60,6 +95,21 @@ def main(argv: list[str]) -> int:
             print("pytest collected no tests.")
             return 1
         return code
+    if task == "lint":
+        ensure_venv()
+        return run("ruff", "check", ".") or run("ruff", "format", "--check", ".")
+    if task == "typecheck":
+        ensure_venv()
+        return typecheck(*rest)
+    if task == "ci":
+        ensure_venv()
+        for step in (["lint"], ["typecheck"], ["test", *rest]):
+            print(f"--- tasks.py {step[0]}", flush=True)
+            code = main(step)
+            if code:
+                print(f"--- tasks.py {step[0]} failed (exit {code})", flush=True)
+                return code
+        return 0
     print(__doc__)
     return 0 if task == "help" else 2
 

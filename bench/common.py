@@ -390,10 +390,11 @@ async def _serve_hub(db: Path) -> None:
     from warroom.hub.app import HubConfig, HubServer
     from warroom.hub.hub import HubLimits
 
-    # The per-connection rate limit and the per-name connection cap are abuse limits for one
-    # room of people; the load here is a machine, and the bare relay it is compared with has
-    # neither, so both are lifted. Everything else is the default.
-    limits = HubLimits(rate=0, per_name=100_000)
+    # The rate limits (per connection and per credential) and the connection caps (per name and
+    # per credential) are abuse limits for one room of people; the load here is a machine, and
+    # the bare relay it is compared with has none, so they are lifted. Everything else is the
+    # default.
+    limits = HubLimits(rate=0, per_name=100_000, credential_rate=0, per_token=0, per_code=0)
     server = HubServer(
         HubConfig(host="127.0.0.1", port=0, db=db, limits=limits, max_connections=100_000)
     )

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
 import signal
+import sqlite3
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from warroom.hub.credentials import Credential, authenticate
+from warroom.hub.dbfile import DatabaseLock, explain
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
 from warroom.hub.people import People, anyone_registered, match_person
-from warroom.hub.storage import DEFAULT_DURABILITY, Store
+from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -103,18 +106,29 @@ class HubServer:
             except TLSConfigError as exc:
                 raise HubConfigError(str(exc)) from exc
         self.config = config
+        if config.durability not in DURABILITY:
+            raise HubConfigError(
+                f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
+            )
+        # One hub per database file: the lock is taken before the file is opened or written.
+        self.db_lock: DatabaseLock | None = None
+        if str(config.db) != ":memory:":
+            self.db_lock = DatabaseLock(Path(config.db))
+            self.db_lock.acquire()
         try:
             self.store = Store(config.db, durability=config.durability)
-        except ValueError as exc:
-            raise HubConfigError(str(exc)) from exc
-        #: The team's personal tokens, in the same database file (``warroom people``).
-        self.people = People(config.db)
+            #: The team's personal tokens, in the same database file (``warroom people``).
+            self.people = People(config.db)
+        except (sqlite3.Error, OSError) as exc:
+            self._release_db()
+            raise explain(Path(config.db), exc) from exc
         self.hub = Hub(self.store, settings=config.settings, clock=clock, limits=config.limits)
         self.hub.registered = lambda: set(self.people.active())
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None
         self._timers: asyncio.Task[None] | None = None
         self._people_watch: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self.port: int = config.port
 
     @property
@@ -123,9 +137,51 @@ class HubServer:
         return f"{scheme}://{self.config.host}:{self.port}"
 
     async def start(self) -> None:
+        """Read every incident, bind the port, and only then record anything and accept.
+
+        A hub that cannot listen (the port is taken) therefore leaves the database untouched.
+        """
+        try:
+            await self.hub.load()
+        except sqlite3.Error as exc:
+            self._abandon()
+            raise explain(Path(self.config.db), exc) from exc
+        try:
+            self._server = await self._bind()
+        except BaseException:
+            self._abandon()
+            raise
+        sockets = list(self._server.sockets)
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        if self.db_lock is not None:
+            self.db_lock.describe(self.url)
         await self.hub.start()
         self.webhooks.start()
-        self._server = await serve(
+        await self._server.start_serving()
+        if self.config.timer_interval > 0:
+            self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
+        self._watchdog = asyncio.create_task(self.hub.run_watchdog())
+        self._people_watch = asyncio.create_task(self._watch_people(self.config.people_interval))
+
+    def close(self) -> None:
+        """Release the database and its lock for a hub that was built but never started."""
+        self._abandon()
+
+    def _abandon(self) -> None:
+        """A start that failed: close the database without writing (no checkpoint), unlock it."""
+        with contextlib.suppress(sqlite3.Error):
+            self.store.db.conn.close()
+        with contextlib.suppress(sqlite3.Error):
+            self.people.close()
+        self._release_db()
+
+    def _release_db(self) -> None:
+        if self.db_lock is not None:
+            self.db_lock.release()
+
+    async def _bind(self) -> Server:
+        return await serve(
             self.hub.handler,
             self.config.host,
             self.config.port,
@@ -141,13 +197,8 @@ class HubServer:
             # Off by default: per-connection deflate was the hub's largest cost per event on
             # loopback and LAN (see docs/BENCHMARKS.md); ``--compression`` turns it on for slow links.
             compression="deflate" if self.config.compression else None,
+            start_serving=False,
         )
-        sockets = list(self._server.sockets)
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
-        if self.config.timer_interval > 0:
-            self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
-        self._people_watch = asyncio.create_task(self._watch_people(self.config.people_interval))
 
     async def _watch_people(self, interval: float) -> None:
         """Cut off connections whose personal token was revoked (or replaced) since they opened."""
@@ -167,6 +218,8 @@ class HubServer:
             self._timers.cancel()
         if self._people_watch is not None:
             self._people_watch.cancel()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         await self.webhooks.close()
         if self._server is not None:
             self.hub._closing = True
@@ -182,8 +235,11 @@ class HubServer:
                     abort_if_open(conn.ws)
                 await self._server.wait_closed()
         await self.hub.stop()
-        self.store.close()
-        self.people.close()
+        try:
+            self.store.close()
+            self.people.close()
+        finally:
+            self._release_db()
 
     async def serve_until_signalled(self) -> None:
         """Run until SIGTERM or Ctrl-C, then stop cleanly."""
@@ -271,6 +327,13 @@ class HubServer:
                     "error": "full",
                     "message": "This hub has too many connections; try again soon.",
                 },
+            )
+        refusal = self.hub.credential_full(credential)
+        if refusal is not None:
+            return json_response(
+                connection,
+                HTTPStatus.TOO_MANY_REQUESTS,
+                {"error": "too_many_connections", "message": refusal},
             )
         self.hub.credentials[connection] = credential
         log.info("connection from %s with %s", connection.remote_address, credential.describe())

@@ -16,6 +16,11 @@ Example::
     rate = 50         # messages a second per connection (burst below); 0 = no limit
     burst = 200
     per_name = 8      # connections one name may hold open
+    credential_rate = 100   # messages a second all connections of one token or join code
+    credential_burst = 200  #   may send together (and their burst); 0 = no limit
+    per_code = 100    # connections one join code may hold open (0 = no limit)
+    per_token = 500   # connections one token (or the open hub) may hold open
+    stall_timeout = 30      # seconds a console may leave its socket full before it is cut off
     hello_timeout = 10
     open_timeout = 10 # seconds for the TCP/TLS/websocket handshake
     ping_interval = 20
@@ -38,107 +43,173 @@ The ``[severity]`` section (meanings, expected times to mitigate, update cadence
 ``server/severity_config.py``. The ``[lock]`` section (``ttl_minutes``, the production-lock
 lease) is described in ``server/lock_config.py``; ``[roles]`` (handoff offers, IC rotation) in
 ``server/roles_config.py``.
+
+The file is read into :class:`HubConfigFile`, a pydantic model: unknown sections and keys, wrong
+types and bad values stop the hub with one line per problem, ``FILE: [section] key: what is
+wrong``, the same style as the user's config file (``warroom/config.py``).
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from warroom.hub.app import HubConfig, HubConfigError
 from warroom.hub.lock_config import LockConfigError, lock_ttl_from_config
 from warroom.hub.roles_config import RolesConfigError, roles_settings_from_config
 from warroom.hub.severity_config import SeverityConfigError, severity_policy_from_config
 from warroom.hub.webhooks import WebhookConfigError, policy_from_config, targets_from_config
 
+from warroom.config_file import explain, read_toml
+
+Positive = Annotated[int, Field(gt=0)]
+#: A count or rate where 0 may mean "no limit" (see HubLimits).
+Count = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(ge=0)]
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class _Table(BaseModel):
+    """A table whose keys are all known and whose values keep their TOML types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class HubSection(_Table):
+    """``[hub]``: where the hub listens and keeps its record."""
+
+    host: str | None = None
+    port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    db: str | None = None
+    max_message: Positive | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    #: The keys of ``storage.DURABILITY``.
+    durability: Literal["full", "normal"] | None = None
+
+
+class LimitsSection(_Table):
+    """``[limits]``: abuse limits and timeouts. A new limit is one more field here."""
+
+    # the hub's per-connection limits (HubLimits)
+    rate: Rate | None = None
+    burst: Count | None = None
+    per_name: Count | None = None
+    hello_timeout: Seconds | None = None
+    max_lag: Count | None = None
+    direct_queue: Count | None = None
+    # per credential (a token, a join code, the open hub)
+    credential_rate: Rate | None = None
+    credential_burst: Count | None = None
+    per_code: Count | None = None
+    per_token: Count | None = None
+    stall_timeout: Seconds | None = None
+    # the server's own (HubConfig)
+    open_timeout: Seconds | None = None
+    ping_interval: Seconds | None = None
+    ping_timeout: Seconds | None = None
+    close_timeout: Seconds | None = None
+    max_connections: Count | None = None
+
+
+class HubConfigFile(_Table):
+    """The whole file. The sections with helpers of their own stay raw here and are checked by
+    those helpers (``severity_config``, ``lock_config``, ``roles_config``, ``webhooks``), whose
+    messages name the key in the same way."""
+
+    hub: HubSection = Field(default_factory=HubSection)
+    tokens: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    limits: LimitsSection = Field(default_factory=LimitsSection)
+    webhooks: Any = None
+    webhook_delivery: Any = None
+    severity: Any = None
+    lock: Any = None
+    roles: Any = None
+
+
+#: ``[limits]`` keys that belong to the hub's per-connection limits; the rest are the server's.
+_HUB_LIMITS = frozenset(
+    {
+        "rate",
+        "burst",
+        "per_name",
+        "hello_timeout",
+        "max_lag",
+        "direct_queue",
+        "credential_rate",
+        "credential_burst",
+        "per_code",
+        "per_token",
+        "stall_timeout",
+    }
+)
+
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The file's tables, unchecked; :func:`apply_config_file` checks them."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        return read_toml(Path(path))
     except FileNotFoundError as exc:
         raise HubConfigError(f"No config file at {path}.") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise HubConfigError(f"{path} is not valid TOML: {exc}") from exc
-
-
-def apply_config_file(config: HubConfig, data: dict[str, Any]) -> HubConfig:
-    """Fill ``config`` from the file's sections; command-line flags are applied after this."""
-    hub = data.get("hub", {})
-    if "host" in hub:
-        config.host = str(hub["host"])
-    if "port" in hub:
-        config.port = int(hub["port"])
-    if "db" in hub:
-        config.db = Path(hub["db"]).expanduser()
-    if "max_message" in hub:
-        config.max_message = int(hub["max_message"])
-    tokens = data.get("tokens", {})
-    if not isinstance(tokens, dict) or not all(isinstance(v, str) for v in tokens.values()):
-        raise HubConfigError("[tokens] must map names to secret strings.")
-    config.tokens.update(tokens)
-    _apply_security(config, hub, data.get("limits", {}))
-    try:
-        if "webhooks" in data:
-            config.webhooks = targets_from_config(data["webhooks"])
-        if "webhook_delivery" in data:
-            config.delivery = policy_from_config(data["webhook_delivery"])
-    except WebhookConfigError as exc:
+    except OSError as exc:
+        raise HubConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    except ValueError as exc:
         raise HubConfigError(str(exc)) from exc
-    if "severity" in data:
-        try:
-            policy = severity_policy_from_config(data["severity"], config.settings.policy)
-        except SeverityConfigError as exc:
-            raise HubConfigError(str(exc)) from exc
-        config.settings = config.settings.model_copy(update={"policy": policy})
-    if "lock" in data:
-        try:
-            ttl = lock_ttl_from_config(data["lock"])
-        except LockConfigError as exc:
-            raise HubConfigError(str(exc)) from exc
-        config.settings = config.settings.model_copy(update={"lock_ttl": ttl})
-    if "roles" in data:
-        try:
-            config.settings = roles_settings_from_config(data["roles"], config.settings)
-        except RolesConfigError as exc:
-            raise HubConfigError(str(exc)) from exc
+
+
+def read_config_file(path: str | Path, config: HubConfig) -> HubConfig:
+    """``config`` filled from the file at ``path``; every error names the file."""
+    return apply_config_file(config, load_config_file(path), source=path)
+
+
+def apply_config_file(
+    config: HubConfig, data: dict[str, Any], source: str | Path | None = None
+) -> HubConfig:
+    """Fill ``config`` from the file's sections; command-line flags are applied after this.
+
+    ``source`` (the file's path) starts every error message.
+    """
+    prefix = f"{source}: " if source else ""
+    try:
+        parsed = HubConfigFile.model_validate(data)
+    except ValidationError as exc:
+        raise HubConfigError(explain(exc, source, HubConfigFile)) from None
+    try:
+        _apply(config, parsed)
+    except (WebhookConfigError, SeverityConfigError, LockConfigError, RolesConfigError) as exc:
+        raise HubConfigError(f"{prefix}{exc}") from None
     return config
 
 
-#: ``[limits]`` keys: those of the hub's per-connection limits, then the server's own.
-_HUB_LIMITS = {
-    "rate": float,
-    "burst": int,
-    "per_name": int,
-    "hello_timeout": float,
-    "max_lag": int,
-    "direct_queue": int,
-}
-_SERVER_LIMITS = {
-    "open_timeout": float,
-    "ping_interval": float,
-    "ping_timeout": float,
-    "close_timeout": float,
-    "max_connections": int,
-}
-
-
-def _apply_security(config: HubConfig, hub: dict[str, Any], limits: dict[str, Any]) -> None:
-    """TLS and durability from ``[hub]``; abuse limits and timeouts from ``[limits]``."""
-    for key in ("certfile", "keyfile"):
-        if key in hub:
-            setattr(config, key, Path(hub[key]).expanduser())
-    if "durability" in hub:
-        config.durability = str(hub["durability"])
-    if not isinstance(limits, dict):
-        raise HubConfigError("[limits] must be a table.")
-    for key, value in limits.items():
-        kind = _HUB_LIMITS.get(key) or _SERVER_LIMITS.get(key)
-        if kind is None or isinstance(value, bool) or not isinstance(value, int | float):
-            known = ", ".join([*_HUB_LIMITS, *_SERVER_LIMITS])
-            raise HubConfigError(
-                f"[limits] {key} = {value!r}: expected a number for one of {known}."
-            )
-        target = config.limits if key in _HUB_LIMITS else config
-        setattr(target, key, kind(value))
+def _apply(config: HubConfig, parsed: HubConfigFile) -> None:
+    hub = parsed.hub
+    if hub.host is not None:
+        config.host = hub.host
+    if hub.port is not None:
+        config.port = hub.port
+    if hub.db is not None:
+        config.db = Path(hub.db).expanduser()
+    if hub.max_message is not None:
+        config.max_message = hub.max_message
+    if hub.certfile is not None:
+        config.certfile = Path(hub.certfile).expanduser()
+    if hub.keyfile is not None:
+        config.keyfile = Path(hub.keyfile).expanduser()
+    if hub.durability is not None:
+        config.durability = hub.durability
+    config.tokens.update(parsed.tokens)
+    for key, value in parsed.limits.model_dump(exclude_none=True).items():
+        setattr(config.limits if key in _HUB_LIMITS else config, key, value)
+    if parsed.webhooks is not None:
+        config.webhooks = targets_from_config(parsed.webhooks)
+    if parsed.webhook_delivery is not None:
+        config.delivery = policy_from_config(parsed.webhook_delivery)
+    if parsed.severity is not None:
+        policy = severity_policy_from_config(parsed.severity, config.settings.policy)
+        config.settings = config.settings.model_copy(update={"policy": policy})
+    if parsed.lock is not None:
+        ttl = lock_ttl_from_config(parsed.lock)
+        config.settings = config.settings.model_copy(update={"lock_ttl": ttl})
+    if parsed.roles is not None:
+        config.settings = roles_settings_from_config(parsed.roles, config.settings)

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import secrets
+import struct
+import sys
+import termios
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +54,7 @@ from warroom.core.protocol import (
     ProtocolError,
     Synced,
     Welcome,
+    load_json,
     parse_client_message,
 )
 from warroom.core.roles import HELD_ROLES, HUB_ACTOR, Role
@@ -68,6 +74,12 @@ SENDER_BURST = 256
 FAST_PATH_BUFFER = 64 * 1024
 #: Seconds a dropped console has to finish the closing handshake before its socket is cut.
 DROP_GRACE = 5.0
+#: ioctl for the bytes in a socket's kernel send queue (Linux); None where there is none.
+_OUTQ: int | None = getattr(termios, "TIOCOUTQ", None) if sys.platform == "linux" else None
+
+
+class UnreadableIncident(Exception):
+    """An incident whose stored log cannot be read or folded."""
 
 
 @dataclass(eq=False)
@@ -102,6 +114,16 @@ class HubLimits:
     per_name: int = 8
     #: Seconds a connection may stay open without a ``hello`` before it is closed.
     hello_timeout: float = 10.0
+    #: Messages a second that all the connections of one credential (a token, a join code, the
+    #: open hub) may send together, and their burst (0: no limit). Twenty connections from one
+    #: script are read no faster than one budget allows.
+    credential_rate: float = 100.0
+    credential_burst: int = 200
+    #: Open connections one join code may hold, and one token (or the open hub).
+    per_code: int = 100
+    per_token: int = 500
+    #: Seconds a console may leave its socket full (reading nothing) before it is cut off.
+    stall_timeout: float = 30.0
 
 
 class Hub:
@@ -128,6 +150,14 @@ class Hub:
         #: Refused commands by (incident, event type, error code): counted, never stored.
         self.refusals: dict[tuple[str, str, str], int] = {}
         self.accepted = 0
+        #: Incidents whose stored log could not be read, with why: not served (see /healthz).
+        self.set_aside: dict[str, str] = {}
+        #: Failed group commits (e.g. a full disk): their senders were answered ``internal``.
+        self.write_failures = 0
+        self._loaded = False
+        #: Seconds between attempts to repair presence after a failed write.
+        self.retry_interval = 1.0
+        self._presence_repair: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
         #: Called with each event once it is stored (features hook side effects here, such as
@@ -137,12 +167,22 @@ class Hub:
         self.credentials: WeakKeyDictionary[Any, Credential] = WeakKeyDictionary()
         #: Names of the registered people (``warroom people``); set by the server.
         self.registered: Callable[[], set[str]] = set
+        #: Open connections and the shared message budget of each credential (token, join code).
+        self.open_by_credential: dict[Credential, int] = {}
+        self.budgets: dict[Credential, TokenBucket] = {}
+        self._budget_turns: dict[Credential, asyncio.Lock] = {}
         self.after_store.append(self._disconnect_revoked)
 
     # --- life cycle ---------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Read every incident from the store (reads only; nothing is written)."""
+        if not self._loaded:
+            await asyncio.to_thread(self._load)
+            self._loaded = True
+
     async def start(self) -> None:
-        """Load every incident from the store, then start writing."""
-        await asyncio.to_thread(self._load)
+        """Load every incident from the store (if not done yet), then start writing."""
+        await self.load()
         self._writer = asyncio.create_task(self._write_loop(), name="warroom-writer")
         # Nobody is connected to a hub that just started: record that for anyone still shown
         # online (the hub stopped or crashed while they were connected).
@@ -156,18 +196,55 @@ class Hub:
 
     def _load(self) -> None:
         for incident_id in self.store.incident_ids():
-            state = IncidentState()
-            room = Room(incident_id=incident_id, state=state)
+            try:
+                self.rooms[incident_id] = self._load_room(incident_id)
+            except Exception as exc:  # one unreadable incident must not stop the others
+                self._set_aside(incident_id, exc)
+
+    def _load_room(self, incident_id: str) -> Room:
+        state = IncidentState()
+        room = Room(incident_id=incident_id, state=state)
+        ids: IdIndex = {}
+        seq = 0
+        try:
             for event in self.store.events(incident_id):
+                seq = event.seq
                 state = apply(state, event)
                 room.log.append(event_frame(event))
-                self.ids[event.id] = Stored(incident_id, event.seq, event.actor)
-            room.state = state
-            self.rooms[incident_id] = room
+                ids[event.id] = Stored(incident_id, event.seq, event.actor)
+        except Exception as exc:
+            raise UnreadableIncident(f"the event after seq {seq} cannot be read: {exc}") from exc
+        room.state = state
+        self.ids.update(ids)
+        return room
+
+    def _set_aside(self, incident_id: str, exc: Exception) -> None:
+        """Keep an incident whose log cannot be read out of service, and say so (log, /healthz).
+
+        Its rows stay untouched in the database for someone to repair; its id and its event ids
+        stay taken, so nothing new can collide with them.
+        """
+        reason = " ".join(str(exc).split())[:300]
+        self.set_aside[incident_id] = reason
+        log.error(
+            "incident %s set aside: %s; every other incident is served. Repair or remove its "
+            "rows in %s and restart the hub.",
+            incident_id,
+            reason,
+            self.store.path,
+        )
+        try:
+            for event_id, seq in self.store.event_ids(incident_id):
+                with contextlib.suppress(ValueError):
+                    self.ids[UUID(event_id)] = Stored(incident_id, seq)
+        except Exception:  # the ids are a safeguard; the database will refuse a clash anyway
+            log.warning("could not read the event ids of set-aside incident %s", incident_id)
 
     async def stop(self) -> None:
         """Finish the writes in flight, then stop. Connections are closed by the server."""
         self._closing = True
+        if self._presence_repair is not None:
+            self._presence_repair.cancel()
         if self._writer is not None:
             while not self.queue.empty():
                 await asyncio.sleep(0.01)
@@ -209,6 +286,53 @@ class Hub:
             except Exception:  # a timer bug must not take the hub down
                 log.exception("timer tick failed")
 
+    async def run_watchdog(self, interval: float | None = None) -> None:
+        """Cut off consoles that stopped reading (see :meth:`check_stalled`)."""
+        every = interval or min(1.0, max(0.05, self.limits.stall_timeout / 4))
+        while not self._closing:
+            await asyncio.sleep(every)
+            try:
+                self.check_stalled()
+            except Exception:  # the watchdog must outlive its own bugs
+                log.exception("stall check failed")
+
+    def check_stalled(self) -> None:
+        """Abort every connection whose socket has stayed full for ``stall_timeout`` seconds.
+
+        A console that stops reading fills its socket; the hub's writes to it then wait, and so
+        do the websocket keepalive pings (queued behind the data, so they never time out). It
+        stays connected and present, which for the IC blocks every claim. Whether a socket makes
+        progress is what the transport already knows: it pauses writing above its high-water
+        mark and resumes once the peer has read enough. While it is paused the hub adds nothing
+        to it, so bytes still unsent (in the transport and in the kernel's send queue) that
+        shrink mean the peer is reading, however slowly. Paused with nothing sent for
+        ``stall_timeout`` means the peer reads nothing: the TCP connection is cut (a close frame
+        could never reach it), its handler ends, and its departure is recorded.
+        """
+        if self.limits.stall_timeout <= 0:
+            return
+        now = time.monotonic()
+        for conn in list(self.conns):
+            if not getattr(conn.ws, "paused", False):
+                conn.stalled_since, conn.stall_buffer = None, 0
+                continue
+            size = _unsent_bytes(conn.ws)
+            shrank = size < conn.stall_buffer
+            conn.stall_buffer = size
+            if shrank:
+                conn.stalled_since = None
+            if conn.stalled_since is None:
+                conn.stalled_since = now
+            elif now - conn.stalled_since >= self.limits.stall_timeout:
+                log.warning(
+                    "cut off %r: read nothing for %.0f s with its socket full",
+                    conn.name or "(no hello)",
+                    now - conn.stalled_since,
+                )
+                conn.closing = True
+                conn.wake.set()
+                abort_if_open(conn.ws)
+
     # --- recording ----------------------------------------------------------------------------
     async def record_by_hub(
         self,
@@ -235,18 +359,69 @@ class Hub:
                 batch.append(self.queue.get_nowait())
             try:
                 await self._write_batch(batch)
-            except Exception:
+            except Exception as exc:
                 log.exception("write batch failed")
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_result(
-                            Error(
-                                code="internal",
-                                message="The hub could not store this; "
-                                "nothing was written. Try again.",
-                                id=item.draft.id,
-                            )
-                        )
+                self._write_failed(batch, exc)
+
+    def _write_failed(self, batch: list[Pending], exc: BaseException) -> None:
+        """Answer every sender of a batch that could not be stored, and repair presence later.
+
+        Nothing of the batch reached memory (state, log, ids), so the hub serves exactly what is
+        stored; each sender is told ``internal`` and may retry with the same id.
+        """
+        self.write_failures += 1
+        log.error(
+            "could not store %d commands (%s); each sender was answered 'internal'. The hub "
+            "keeps serving and retries presence until writes succeed again.",
+            len(batch),
+            " ".join(str(exc).split())[:200] or type(exc).__name__,
+        )
+        for item in batch:
+            if item.done.done():
+                continue
+            reply = Error(
+                code="internal",
+                message="The hub could not store this; nothing was written. Try again.",
+                id=item.draft.id,
+            )
+            self.refused += 1
+            if item.conn is not None:
+                self.send_direct(item.conn, reply)
+            item.done.set_result(reply)
+        if self._presence_repair is None or self._presence_repair.done():
+            self._presence_repair = asyncio.create_task(self._repair_presence())
+
+    async def _repair_presence(self) -> None:
+        """After failed writes: record joins and departures that were lost, once writes work."""
+        delay = self.retry_interval
+        while not self._closing:
+            await asyncio.sleep(delay)
+            if await self.reconcile_presence():
+                return
+            delay = min(delay * 2, 30.0)  # a disk that stays full is not retried every second
+
+    async def reconcile_presence(self) -> bool:
+        """Make every incident show online exactly who is connected to it. True once done."""
+        for room in list(self.rooms.values()):
+            shown = {n for n, p in room.state.participants.items() if p.online}
+            for name in sorted(set(room.online) | shown):
+                connected = room.online.get(name, 0) > 0
+                if connected == (
+                    name in room.state.participants and room.state.participants[name].online
+                ):
+                    continue  # re-checked per name: joins and leaves go on meanwhile
+                seat = next((c.seat for c in room.conns if c.name == name), Role.RESPONDER)
+                draft: EventBase = (
+                    ParticipantJoined(id=_new_id(), name=name, seat=seat)
+                    if connected
+                    else ParticipantLeft(id=_new_id(), name=name)
+                )
+                reply = await self.record_by_hub(
+                    room.incident_id, draft, actor=Actor(name=name, seat=seat)
+                )
+                if isinstance(reply, Error):
+                    return False
+        return True
 
     async def _write_batch(self, batch: list[Pending]) -> None:
         tentative: dict[str, IncidentState] = {}
@@ -269,7 +444,11 @@ class Hub:
 
         if accepted:
             events = [e for _, e in accepted]
-            await asyncio.to_thread(self.store.append, events, list(tentative.values()))
+            try:
+                await asyncio.to_thread(self.store.append, events, list(tentative.values()))
+            except Exception as exc:  # a full disk, an I/O error: answered, then retried
+                self._write_failed(batch, exc)
+                return
             self.rooms.update(new_rooms)
             touched: set[Room] = set()
             for _, event in accepted:
@@ -335,7 +514,11 @@ class Hub:
 
         if draft.type == "incident_declared":
             incident_id = draft.incident_id or self._new_incident_id()
-            if incident_id in self.rooms or incident_id in new_rooms:
+            if (
+                incident_id in self.rooms
+                or incident_id in new_rooms
+                or incident_id in self.set_aside
+            ):
                 return _error(
                     refuse("already_declared", f"Incident {incident_id} already exists."), draft
                 )
@@ -348,6 +531,8 @@ class Hub:
             draft = draft.model_copy(update={"incident_id": incident_id})
         else:
             room = self.rooms.get(draft.incident_id) or new_rooms.get(draft.incident_id)
+            if room is None and draft.incident_id in self.set_aside:
+                return _error(refuse("unavailable", self._unavailable(draft.incident_id)), draft)
             if room is None:
                 return _error(
                     refuse("unknown_incident", f"No incident {draft.incident_id!r} on this hub."),
@@ -392,7 +577,7 @@ class Hub:
     def _new_incident_id(self) -> str:
         while True:
             candidate = "inc-" + secrets.token_hex(3)
-            if candidate not in self.rooms:
+            if candidate not in self.rooms and candidate not in self.set_aside:
                 return candidate
 
     # --- connections --------------------------------------------------------------------------
@@ -455,40 +640,118 @@ class Hub:
 
     async def handler(self, ws: ServerConnection) -> None:
         """One console's connection, from hello to close."""
+        credential = self.credentials.get(ws, OPEN)
+        refusal = self.credential_full(credential)
+        if refusal is not None:
+            # Handshakes that raced past the check in process_request are turned away here.
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(Error(code="too_many_connections", message=refusal).model_dump_json())
+                await ws.close(1008, "too many connections with this credential")
+            return
+        self.open_by_credential[credential] = self.open_by_credential.get(credential, 0) + 1
         conn = Conn(ws=ws, direct=asyncio.Queue(maxsize=self.limits.direct_queue))
         self.conns.add(conn)
         sender = asyncio.create_task(self._sender(conn))
-        bucket = TokenBucket(self.limits.rate, self.limits.burst)
+        own = TokenBucket(self.limits.rate, self.limits.burst)
+        shared = self._budget(credential)
         silent = asyncio.get_running_loop().call_later(
             self.limits.hello_timeout, self._close_if_silent, conn
         )
         try:
             warned = False
             async for raw in ws:
-                if bucket.take():
-                    warned = False
-                else:
-                    # Over its rate, a connection is read no faster than the rate: the rest of
-                    # the flood waits in its own socket (TCP pushes back on the sender), not in
-                    # the hub. Nothing is refused, so a console's commands keep their order and
-                    # none is lost; it is told once per flood why it is being slowed.
+                # Over its rate, a connection is read no faster than the rate: the rest of the
+                # flood waits in its own socket (TCP pushes back on the sender), not in the hub.
+                # Nothing is refused, so a console's commands keep their order and none is lost;
+                # it is told once per flood why it is being slowed. The same holds for all the
+                # connections of one credential together, so twenty connections from one script
+                # get one budget, not twenty.
+                slowed = False
+                for bucket, turn in ((own, None), (shared, self._budget_turn(credential))):
+                    if bucket.take():
+                        continue
+                    slowed = True
                     if not warned:
                         warned = True
                         self._slow_down(conn, bucket.retry_after())
-                    while not bucket.take():
-                        if ws.state is not State.OPEN:
-                            return
-                        await asyncio.sleep(max(bucket.retry_after(), 0.001))
-                await self._on_message(conn, raw)
+                    if not await self._wait_for_token(ws, bucket, turn):
+                        return
+                if not slowed:
+                    warned = False
+                await self._answer(conn, raw)
         except ConnectionClosed:
             pass
         finally:
             silent.cancel()
             self.conns.discard(conn)
+            left = self.open_by_credential.get(credential, 1) - 1
+            if left > 0:
+                self.open_by_credential[credential] = left
+            else:
+                self.open_by_credential.pop(credential, None)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
             await self._leave(conn)
+
+    # --- limits per credential ----------------------------------------------------------------
+    def connection_cap(self, credential: Credential) -> int:
+        """Open connections ``credential`` may hold (0: no limit)."""
+        return self.limits.per_code if credential.guest else self.limits.per_token
+
+    def credential_full(self, credential: Credential) -> str | None:
+        """Why one more connection with ``credential`` is refused, or None."""
+        cap = self.connection_cap(credential)
+        if cap <= 0 or self.open_by_credential.get(credential, 0) < cap:
+            return None
+        what = "join code" if credential.guest else "credential"
+        return (
+            f"This {what} already has {cap} connections open to this hub, its limit; "
+            "close one first."
+        )
+
+    def _budget(self, credential: Credential) -> TokenBucket:
+        """The message budget all the connections of ``credential`` share. Kept for the life
+        of the hub, so closing and reopening connections does not refill it."""
+        bucket = self.budgets.get(credential)
+        if bucket is None:
+            bucket = TokenBucket(self.limits.credential_rate, self.limits.credential_burst)
+            self.budgets[credential] = bucket
+        return bucket
+
+    def _budget_turn(self, credential: Credential) -> asyncio.Lock:
+        """Connections of one credential wait for its budget one at a time, in arrival order,
+        so hundreds of them cost the hub one sleeping task, not hundreds polling."""
+        lock = self._budget_turns.get(credential)
+        if lock is None:
+            lock = self._budget_turns[credential] = asyncio.Lock()
+        return lock
+
+    async def _wait_for_token(
+        self, ws: ServerConnection, bucket: TokenBucket, turn: asyncio.Lock | None
+    ) -> bool:
+        """Sleep until ``bucket`` has a token and take it; False if the connection closed."""
+        async with turn or contextlib.nullcontext():
+            while not bucket.take():
+                if ws.state is not State.OPEN:
+                    return False
+                await asyncio.sleep(max(bucket.retry_after(), 0.001))
+        return True
+
+    async def _answer(self, conn: Conn, raw: str | bytes) -> None:
+        """Handle one frame; a hub bug answers ``internal`` and keeps the connection open, so no
+        input can close a connection with 1011."""
+        try:
+            await self._on_message(conn, raw)
+        except ConnectionClosed:
+            raise
+        except Exception:
+            log.exception("could not handle a frame from %r", conn.name or "(no hello yet)")
+            self.refused += 1
+            self.send_direct(
+                conn,
+                Error(code="internal", message="The hub could not handle this message."),
+            )
 
     def _slow_down(self, conn: Conn, retry_after: float) -> None:
         """Tell a flooding connection it is being read at its rate; it stays open."""
@@ -607,10 +870,20 @@ class Hub:
             self.send_direct(conn, name_or_error)
             return
         name = name_or_error
-        if conn.greeted and name != conn.name:
-            self.send_direct(
-                conn, Error(code="bad_message", message="This connection already said hello.")
-            )
+        if conn.greeted:
+            # Who a connection is never changes once it said hello: a repeat is answered, and
+            # refused if it asks to be someone else or to sit in another seat.
+            if name == conn.name and msg.role == conn.seat:
+                self.send_direct(conn, Welcome(hub=__version__, name=conn.name, role=conn.seat))
+            else:
+                self.send_direct(
+                    conn,
+                    Error(
+                        code="bad_message",
+                        message=f"This connection already said hello as {conn.name} "
+                        f"({conn.seat}); open a new connection to be someone else.",
+                    ),
+                )
             return
         previous = conn.name, conn.seat
         conn.name, conn.seat = name, msg.role
@@ -732,8 +1005,19 @@ class Hub:
         # Not awaited: a console may pipeline commands; the writer answers each in order.
         await self.queue.put(item)
 
+    def _unavailable(self, incident_id: str) -> str:
+        return (
+            f"Incident {incident_id} is set aside: the hub cannot read its record "
+            "(see the hub's log). Every other incident is served."
+        )
+
     async def _join(self, conn: Conn, msg: Join) -> None:
         room = self.rooms.get(msg.incident)
+        if room is None and msg.incident in self.set_aside:
+            self.send_direct(
+                conn, Error(code="unavailable", message=self._unavailable(msg.incident))
+            )
+            return
         if room is None:
             self.send_direct(
                 conn,
@@ -758,6 +1042,11 @@ class Hub:
             if refusal is not None:
                 self.send_direct(conn, refusal)
                 return
+        if conn.room is room:
+            # Already joined here: replay from ``since`` again, record nothing (and keep the
+            # presence it joined with), so re-sending join can never make the hub write.
+            self._resync(conn, room, msg.since)
+            return
         # A name proven by a personal token is never kept out by a look-alike that got in
         # first (before the person was registered, look-alikes of them were not refused yet).
         proven = credential.kind == CredentialKind.PERSON
@@ -809,11 +1098,15 @@ class Hub:
                     self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
             elif conn.seat in HELD_ROLES and room.state.holder(conn.seat) != conn.name:
                 self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
-        self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
-        conn.cursor = msg.since
-        conn.synced_pending = True
         conn.room = room
         room.conns.add(conn)
+        self._resync(conn, room, msg.since)
+
+    def _resync(self, conn: Conn, room: Room, since: int) -> None:
+        """Answer ``joined`` and replay the log after ``since``, then ``synced``."""
+        self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
+        conn.cursor = since
+        conn.synced_pending = True
         conn.wake.set()
 
     async def _leave(self, conn: Conn) -> None:
@@ -871,12 +1164,17 @@ class Hub:
 
     # --- HTTP views ---------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        return {
-            "status": "ok",
+        health: dict[str, Any] = {
+            "status": "degraded" if self.set_aside else "ok",
             "version": __version__,
             "incidents": len(self.rooms),
             "connections": len(self.conns),
         }
+        if self.set_aside:
+            health["set_aside"] = dict(self.set_aside)
+        if self.write_failures:
+            health["write_failures"] = self.write_failures
+        return health
 
     def incident_list(self, include_closed: bool = False) -> list[dict[str, Any]]:
         rows = []
@@ -944,6 +1242,21 @@ def _live_code(room: Room, credential: Credential) -> JoinCode | None:
     return None if code is None or code.revoked else code
 
 
+def _unsent_bytes(ws: ServerConnection) -> int:
+    """Bytes written to ``ws`` that its peer has not received yet: the transport's buffer plus,
+    where the OS tells (Linux ``SIOCOUTQ``), the kernel's send queue, which alone can hold
+    megabytes and so hide a slow reader's progress for a long time."""
+    transport = ws.transport
+    if transport is None:
+        return 0
+    size = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is not None and _OUTQ is not None:
+        with contextlib.suppress(OSError, ValueError):
+            size += struct.unpack("i", fcntl.ioctl(sock.fileno(), _OUTQ, b"\0\0\0\0"))[0]
+    return size
+
+
 def _buffer_small(conn: Conn) -> bool:
     transport = conn.ws.transport
     return transport is not None and transport.get_write_buffer_size() < FAST_PATH_BUFFER
@@ -957,8 +1270,8 @@ def _id_of(data: Any) -> UUID | None:
     """Best effort: the command id in a message we could not accept, to name it in the error."""
     if isinstance(data, str | bytes):
         try:
-            data = json.loads(data)
-        except ValueError:
+            data = load_json(data)
+        except ProtocolError:
             return None
         if isinstance(data, dict):
             data = data.get("command", data)

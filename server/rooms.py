@@ -54,6 +54,10 @@ class Conn:
     idle: bool = False
     #: Joined without presence: reads the log, may not write.
     reader_only: bool = False
+    #: Monotonic time since which its socket has been full (writing paused) without the peer
+    #: reading anything, if it is; and the unsent bytes seen at the last check.
+    stalled_since: float | None = None
+    stall_buffer: int = 0
 
     @property
     def greeted(self) -> bool:

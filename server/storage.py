@@ -42,75 +42,22 @@ UPSERT_INCIDENT = (
 )
 
 
-class Store:
-    """The hub's database: an ``events`` table (the log) and an ``incidents`` table (summaries)."""
+class LogReader:
+    """Reading the event log: the hub's own store, or anyone reading its file (the export).
 
-    def __init__(self, path: str | Path, durability: str = DEFAULT_DURABILITY) -> None:
-        if durability not in DURABILITY:
-            raise ValueError(
-                f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}"
-            )
-        self.path = Path(path)
-        self.durability = durability
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        # One connection, used by one writer at a time (the hub serialises its writes).
-        self.db = sqlite_utils.Database(conn)
-        if str(path) != ":memory:":
-            self.db.enable_wal()
-        # See DURABILITY: what each level survives. WAL makes every commit one sequential append.
-        self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self._ensure_schema()
+    One copy of the queries, so whatever reads the hub's database reads it as the hub does.
+    """
 
-    def _ensure_schema(self) -> None:
-        if "events" not in self.db.table_names():
-            self.db["events"].create(
-                {
-                    "incident_id": str,
-                    "seq": int,
-                    "id": str,
-                    "type": str,
-                    "at": str,
-                    "actor": str,
-                    "role": str,
-                    "payload": str,
-                },
-                pk=("incident_id", "seq"),
-                not_null={"incident_id", "seq", "id", "type", "at"},
-            )
-            self.db["events"].create_index(["id"], unique=True)
-        if "incidents" not in self.db.table_names():
-            self.db["incidents"].create(
-                {
-                    "id": str,
-                    "title": str,
-                    "severity": str,
-                    "phase": str,
-                    "declared_at": str,
-                    "head_seq": int,
-                    "drill": int,
-                    "updated_at": str,
-                },
-                pk="id",
-            )
-        if "meta" not in self.db.table_names():
-            self.db["meta"].insert(
-                {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
-            )
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
 
-    # --- writing ------------------------------------------------------------------------------
-    def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None:
-        """Store ``events`` and refresh the summaries of ``states``, all in one transaction."""
-        rows = [tuple(event_row(e).values()) for e in events]
-        summaries = [incident_row(s) for s in states]
-        # Plain prepared statements on the hot path: sqlite-utils' insert_all inspects the table
-        # on every call, which was a third of the hub's fixed cost per commit.
-        with self.db.atomic():
-            self.db.conn.executemany(INSERT_EVENT, rows)
-            if summaries:
-                self.db.conn.executemany(UPSERT_INCIDENT, summaries)
+    @staticmethod
+    def read_only(path: str | Path) -> LogReader:
+        """Open a hub's database file for reading only (the hub may keep running meanwhile):
+        nothing is created or changed in it."""
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        return LogReader(sqlite_utils.Database(conn))
 
     # --- reading ------------------------------------------------------------------------------
     def incident_ids(self) -> list[str]:
@@ -131,12 +78,100 @@ class Store:
                 yield row_event(row)
             last = rows[-1][1]
 
+    def event_ids(self, incident_id: str) -> list[tuple[str, int]]:
+        """The ids and seqs of an incident's events, without reading the events themselves."""
+        return [
+            (str(r[0]), int(r[1]))
+            for r in self.db.execute(
+                "SELECT id, seq FROM events WHERE incident_id = ?", [incident_id]
+            )
+        ]
+
     def count(self, incident_id: str | None = None) -> int:
         if incident_id is None:
-            return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
-        return self.db.execute(
-            "SELECT count(*) FROM events WHERE incident_id = ?", [incident_id]
-        ).fetchone()[0]
+            return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
+        query = "SELECT count(*) FROM events WHERE incident_id = ?"
+        return int(self.db.execute(query, [incident_id]).fetchone()[0])
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+
+class Store(LogReader):
+    """The hub's database: an ``events`` table (the log) and an ``incidents`` table (summaries)."""
+
+    def __init__(self, path: str | Path, durability: str = DEFAULT_DURABILITY) -> None:
+        if durability not in DURABILITY:
+            raise ValueError(
+                f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}"
+            )
+        self.path = Path(path)
+        self.durability = durability
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # One connection, used by one writer at a time (the hub serialises its writes).
+        self.db = sqlite_utils.Database(conn)
+        if str(path) != ":memory:":
+            self.db.enable_wal()
+        # See DURABILITY: what each level survives. WAL makes every commit one sequential append.
+        self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self._ensure_schema()
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        """Fail now, not at the first command, if SQLite may not write this file."""
+        with self.db.atomic():
+            self.db.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+
+    def _ensure_schema(self) -> None:
+        if "events" not in self.db.table_names():
+            self.db.table("events").create(
+                {
+                    "incident_id": str,
+                    "seq": int,
+                    "id": str,
+                    "type": str,
+                    "at": str,
+                    "actor": str,
+                    "role": str,
+                    "payload": str,
+                },
+                pk=("incident_id", "seq"),
+                not_null={"incident_id", "seq", "id", "type", "at"},
+            )
+            self.db.table("events").create_index(["id"], unique=True)
+        if "incidents" not in self.db.table_names():
+            self.db.table("incidents").create(
+                {
+                    "id": str,
+                    "title": str,
+                    "severity": str,
+                    "phase": str,
+                    "declared_at": str,
+                    "head_seq": int,
+                    "drill": int,
+                    "updated_at": str,
+                },
+                pk="id",
+            )
+        if "meta" not in self.db.table_names():
+            self.db.table("meta").insert(
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
+            )
+
+    # --- writing ------------------------------------------------------------------------------
+    def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None:
+        """Store ``events`` and refresh the summaries of ``states``, all in one transaction."""
+        rows = [tuple(event_row(e).values()) for e in events]
+        summaries = [incident_row(s) for s in states]
+        # Plain prepared statements on the hot path: sqlite-utils' insert_all inspects the table
+        # on every call, which was a third of the hub's fixed cost per commit.
+        with self.db.atomic():
+            self.db.conn.executemany(INSERT_EVENT, rows)
+            if summaries:
+                self.db.conn.executemany(UPSERT_INCIDENT, summaries)
 
     def close(self) -> None:
         try:

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -186,9 +186,9 @@ class WebhookDispatcher:
             for target in self._targets_for(event.audience):
                 self.schedule(event.incident_id, event.id, target)
         elif isinstance(event, UpdateDeliveryRetried):
-            target = self.targets.get(event.target)
-            if target is not None:
-                self.schedule(event.incident_id, event.update_id, target)
+            known = self.targets.get(event.target)
+            if known is not None:
+                self.schedule(event.incident_id, event.update_id, known)
             else:
                 self._spawn(
                     self._record(
@@ -210,8 +210,8 @@ class WebhookDispatcher:
         task = self._spawn(self._deliver(incident_id, update_id, target))
         task.add_done_callback(lambda _t: self._inflight.discard(key))
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

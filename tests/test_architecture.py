@@ -22,6 +22,8 @@ CONTRACTS: dict[str, tuple[str, ...]] = {
     "warroom.core": ("textual", "websockets", "sqlite3", "sqlite_utils", "httpx", "asyncio"),
     "warroom.client": ("textual", "warroom.console", "warroom.hub"),
     "warroom.hub": ("textual", "warroom.console"),
+    # Headless: the console's export palette lives in warroom.console.export.
+    "warroom.export": ("textual", "warroom.console"),
 }
 
 _PROBE = """
@@ -67,7 +69,7 @@ def test_the_probe_sees_a_forbidden_import() -> None:
 
 def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
     """``server/`` and ``themes/`` install as ``warroom.hub`` and ``warroom.themes``: a wheel with
-    a top-level ``server`` shadows any ``server.py`` beside the user, and ``themes`` overwrote an
+    a top-level ``server`` shadows any ``warroom.hub.py`` beside the user, and ``themes`` overwrote an
     unrelated package of that name on the public index."""
     import zipfile
 
@@ -84,3 +86,39 @@ def test_the_wheel_installs_one_top_level_package(tmp_path: Path) -> None:
     assert "warroom/hub/hub.py" in names
     assert "warroom/themes/__init__.py" in names
     assert any(n.startswith("warroom/drill/scenarios/") and n.endswith(".toml") for n in names)
+
+
+#: Layer -> transports it must not import itself (it may use a client that does).
+OWN_IMPORTS: dict[str, tuple[str, ...]] = {
+    "warroom.console": ("httpx", "websockets"),
+}
+
+
+def own_imports(path: Path) -> set[str]:
+    """Every module a source file names in an import statement, at any depth of the file."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(OWN_IMPORTS))
+def test_layer_source_names_no_transport(layer: str) -> None:
+    """Screens catch the client's own errors: the client wraps the transport's, so a change of
+    HTTP or websocket library stays inside ``warroom.client``."""
+    folder = ROOT.joinpath(*layer.split("."))
+    files = sorted(folder.rglob("*.py"))
+    assert files
+    found = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in files
+        for name in own_imports(path)
+        for banned in OWN_IMPORTS[layer]
+        if name == banned or name.startswith(banned + ".")
+    )
+    assert not found, f"{layer} imports a transport itself: {', '.join(found)}"

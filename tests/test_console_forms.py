@@ -246,8 +246,7 @@ async def test_keys_that_reach_a_form_before_its_first_field_has_focus_land_ther
 ) -> None:
     """A form focuses its first field once mounted; what is typed in between is held for it.
 
-    (Keys typed before a pane's key has opened the form still go to the pane: Textual resolves
-    a pane's key only after the key has come back up to the app.)
+    (Keys typed behind the pane's key that opens the form: the tests below.)
     """
     async with console_session(tmp_path, role="ic") as s:
         await s.pilot.press("2")
@@ -255,3 +254,64 @@ async def test_keys_that_reach_a_form_before_its_first_field_has_focus_land_ther
         await burst(s.pilot, *"pool is full on db-primary", "enter")
         [added] = await stored_events(s, "board_item_added")
         assert added.text == "pool is full on db-primary"
+
+
+# --- keys typed in the same burst as the key that opens a form --------------------------------
+# Textual resolves a pane's key only after it has travelled back up to the app; the keys behind
+# it used to be handed to the pane before the form was there, and were lost or ran pane keys.
+
+
+async def test_board_a_then_text_in_one_burst_lands_in_the_form(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="responder", name="bo") as s:
+        await s.wait_for(lambda: s.app.screen.query_one("#panes").active == "board")
+        await burst(s.pilot, "a", *"Database pool at 100%", "enter")
+        [added] = await stored_events(s, "board_item_added")
+        assert (added.kind, added.text) == ("fact", "Database pool at 100%")
+        await s.wait_for(lambda: not isinstance(s.app.screen, CommandForm))
+        assert len(s.app.client.state.board) == 1
+
+
+async def test_timeline_n_then_text_in_one_burst_is_the_note(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="scribe", name="cy") as s:
+        await s.wait_for(lambda: s.app.screen.query_one("#panes").active == "timeline")
+        await burst(s.pilot, "n", *"restarted pgbouncer on db-2", "enter")
+        notes = await stored_events(s, "note_added")
+        assert [(n.kind, n.text) for n in notes] == [("note", "restarted pgbouncer on db-2")]
+
+
+async def test_capital_d_from_another_pane_then_text_in_one_burst(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="ic") as s:
+        await s.pilot.press("2")
+        await burst(s.pilot, "D", *"roll back", "enter", *"deploy broke it")
+        await s.wait_for(lambda: isinstance(s.app.screen, DecisionForm))
+        form = s.app.screen
+        await s.wait_for(lambda: values(form).get("why") == "deploy broke it")
+        assert values(form)["what"] == "roll back"
+        assert s.app.client.state.board == {}, "no key reached the board behind the form"
+
+
+async def test_capital_g_then_text_in_one_burst_is_the_guess(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="responder", name="bo") as s:
+        await s.pilot.press("1")
+        await burst(s.pilot, "G", *"Retry storm from mobile 5.2", "enter")
+        [added] = await stored_events(s, "board_item_added")
+        assert (added.kind, added.text) == ("guess", "Retry storm from mobile 5.2")
+        assert not [e for e in s.app.incident_log if e.type == "note_added"]
+
+
+async def test_pane_key_then_form_key_then_text_all_in_one_burst(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="responder", name="bo") as s:
+        await s.pilot.press("1")
+        await burst(s.pilot, "2", "a", *"EU only", "enter")
+        [added] = await stored_events(s, "board_item_added")
+        assert (added.kind, added.text) == ("fact", "EU only")
+        assert not [e for e in s.app.incident_log if e.type == "note_added"]
+
+
+async def test_declaring_from_the_list_with_the_title_in_the_same_burst(tmp_path: Path) -> None:
+    async with console_session(tmp_path, role="ic", join=False, clock=ManualClock(T0)) as s:
+        await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
+        await burst(s.pilot, "3", *"Checkout down", "ctrl+s")
+        await s.wait_for(lambda: is_live(s.app), timeout=10)
+        [declared] = await stored_events(s, "incident_declared")
+        assert (declared.title, declared.severity) == ("Checkout down", "SEV3")

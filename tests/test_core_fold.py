@@ -8,12 +8,13 @@ from datetime import timedelta
 import pytest
 
 from tests.helpers import T0, make_event
+from warroom.core.affordances import may
 from warroom.core.events import EVENT_TYPES, Actor
 from warroom.core.fold import FoldError, apply, replay
 from warroom.core.incident import IncidentDeclared, NoteAdded, RoleAssigned
 from warroom.core.log import EventError, parse_event
 from warroom.core.roles import Role
-from warroom.core.rules import check_command, may_send
+from warroom.core.rules import check_command
 from warroom.core.state import IncidentState
 
 
@@ -145,12 +146,12 @@ def test_rules_allow_and_refuse():
     assert check_command(IncidentState(), note_on_nothing, ana, now).code == "unknown_incident"
 
 
-def test_may_send_greys_out_for_observers_and_hub_events():
+def test_affordances_grey_out_for_observers_and_hub_events():
     state = replay(declared_log())
-    assert may_send(state, "note_added", "bo", Role.SCRIBE)
-    assert not may_send(state, "note_added", "cy", Role.OBSERVER)
-    assert not may_send(state, "participant_joined", "ana", Role.IC)
-    assert not may_send(state, "no_such_event", "ana", Role.IC)
+    assert may(state, Actor(name="bo", seat=Role.SCRIBE), T0, "note_added")
+    assert not may(state, Actor(name="cy", seat=Role.OBSERVER), T0, "note_added")
+    assert not may(state, Actor(name="ana", seat=Role.IC), T0, "participant_joined")
+    assert not may(state, Actor(name="ana", seat=Role.IC), T0, "no_such_event")
 
 
 def test_descriptions_read_as_a_timeline():

@@ -8,9 +8,9 @@ from pathlib import Path
 from textual.widgets import Input
 
 from tests.console_helpers import INCIDENT_ID, console_session, screen_text
+from warroom.console.export import DRAFT, SQLITE, ExportPathScreen
 from warroom.console.screens.console import ConsoleScreen
 from warroom.core.incident import NoteAdded
-from warroom.export.console import DRAFT, SQLITE, ExportPathScreen
 
 
 def notes(app) -> list[str]:

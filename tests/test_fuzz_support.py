@@ -45,7 +45,13 @@ class LiveHub:
         self.loop = asyncio.new_event_loop()
         self.clock = ManualClock(T0)
         self.server = HubServer(
-            HubConfig(host="127.0.0.1", port=0, db=db, timer_interval=0, limits=HubLimits(rate=0)),
+            HubConfig(
+                host="127.0.0.1",
+                port=0,
+                db=db,
+                timer_interval=0,
+                limits=HubLimits(rate=0, credential_rate=0),
+            ),
             clock=self.clock,
         )
         self.db = db

@@ -17,7 +17,7 @@ from warroom.core.handoff import (
     offer_to,
     rotation_suggested,
 )
-from warroom.core.handoff_state import Section
+from warroom.core.handoff_state import OfferEnd, Section
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 from warroom.core.timers import TIMERS
@@ -247,3 +247,48 @@ def test_rotation_is_suggested_once_per_holding_after_the_configured_time():
     assert not rotation_suggested(moved, Role.IC)
     assert due(moved, since + after + timedelta(hours=1)) == []
     assert [d.holder for d in due(moved, since + 2 * after + timedelta(minutes=5))] == ["bo"]
+
+
+def test_how_an_offer_ended_is_part_of_the_folded_state():
+    """Accepted, declined, withdrawn, lapsed, superseded by a claim or by an assignment: each
+    ending is kept under the offer's id, with the line of the event that ended it."""
+    state, made = offer(room())
+    assert state.ended_offers == {}
+
+    accepted, ev = answer(state, "bo", "handoff_accepted")
+    declined, dev = answer(state, "bo", "handoff_declined", reason="busy")
+    withdrawn, wev = answer(state, "ana", "handoff_withdrawn")
+    pending = state.offers[Role.IC]
+    [expiry] = due(state, pending.expires_at)
+    lapsed = apply(
+        state,
+        expiry.model_copy(
+            update={
+                "seq": state.seq + 1,
+                "at": pending.expires_at,
+                "actor": "warroom",
+                "role": Role.HUB,
+            }
+        ),  # fmt: skip
+    )
+    gone = apply(state, make_event("participant_left", state.seq + 1, actor="ana", name="ana"))
+    claimed, cev = act(gone, "cy", "ic_claimed", previous="ana")
+    for after, how, by, line in (
+        (accepted, OfferEnd.ACCEPTED, "bo", ev.describe()),
+        (declined, OfferEnd.DECLINED, "bo", dev.describe()),
+        (withdrawn, OfferEnd.WITHDRAWN, "ana", wev.describe()),
+        (lapsed, OfferEnd.LAPSED, "warroom", expiry.describe()),
+        (claimed, OfferEnd.SUPERSEDED, "cy", cev.describe()),
+    ):
+        ending = after.ended_offers[made.id]
+        assert (ending.how, ending.by, ending.line) == (how, by, line)
+        assert (ending.outgoing, ending.incoming, ending.role) == ("ana", "bo", Role.IC)
+        assert after.offers == {}
+
+    lead, lead_offer = offer(room(), who="dee", to="bo", role=Role.LEAD)
+    reassigned, rev = act(lead, "ana", "role_assigned", assigned_role="lead", holder="cy")
+    ending = reassigned.ended_offers[lead_offer.id]
+    assert (ending.how, ending.line) == (OfferEnd.SUPERSEDED, rev.describe())
+    # An assignment of another role leaves the offer open and records no ending.
+    other, _ = act(lead, "ana", "role_assigned", assigned_role="scribe", holder="cy")
+    assert other.ended_offers == {} and Role.LEAD in other.offers

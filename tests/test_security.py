@@ -110,8 +110,8 @@ def test_bind_refusal_rules(tmp_path):
         HubServer(HubConfig(host="0.0.0.0", db=db))
     with pytest.raises(HubConfigError, match="without TLS"):
         HubServer(HubConfig(host="192.0.2.10", db=db, tokens={"a": "b"}))
-    HubServer(HubConfig(host="0.0.0.0", db=db, insecure=True)).store.close()
-    HubServer(HubConfig(host="::1", db=db)).store.close()  # loopback needs neither
+    HubServer(HubConfig(host="0.0.0.0", db=db, insecure=True)).close()
+    HubServer(HubConfig(host="::1", db=db)).close()  # loopback needs neither
     with pytest.raises(HubConfigError, match="durability"):
         HubServer(HubConfig(db=tmp_path / "d.db", durability="sometimes"))
 

@@ -212,8 +212,9 @@ async def test_a_guest_can_never_claim_be_offered_or_hold_the_ic_role(tmp_path):
 def test_the_core_refuses_a_guest_accepting_the_ic_role_even_from_a_forged_offer():
     """An offer to a guest cannot be made on the hub; the core refuses the accept anyway."""
     from tests.helpers import make_event
+    from warroom.core.affordances import may
     from warroom.core.fold import replay
-    from warroom.core.rules import check_command, may_send
+    from warroom.core.rules import check_command
 
     offer_id = uuid.uuid4()
     events = [
@@ -236,10 +237,13 @@ def test_the_core_refuses_a_guest_accepting_the_ic_role_even_from_a_forged_offer
                         incoming="guest:vic")  # fmt: skip
     refusal = check_command(state, accept, Actor(name="guest:vic"), T0)
     assert refusal is not None and refusal.code == "forbidden"
-    # ... and a console can read the same rights.
+    # ... and a console can read the same rights (the hub's own rules: a member who has joined).
+    joined = replay(
+        [*events, make_event("participant_joined", 4, actor="ana", name="ana", seat="responder")]
+    )
     for type_ in ("ic_claimed", "join_code_created", "join_code_revoked"):
-        assert not may_send(state, type_, "guest:vic")
-        assert may_send(state, type_, "ana")
+        assert not may(joined, Actor(name="guest:vic"), T0, type_)
+        assert may(joined, Actor(name="ana"), T0, type_)
 
 
 # --- guests and join codes ---------------------------------------------------------------------
@@ -653,8 +657,9 @@ async def test_a_refused_repeat_hello_does_not_leave_the_person_online(tmp_path)
         vic = await Wire.open(server.url, {JOIN_CODE_HEADER: code})
         assert (await vic.hello("vic", "observer"))["op"] == "welcome"
         assert (await vic.join(incident))["op"] == "joined"
-        refused = await vic.hello("vic", "responder")  # beyond the code: refused
-        assert refused["op"] == "error" and refused["code"] == "forbidden"
+        # Another seat (beyond the code, too) on a welcomed connection: refused, nothing changes.
+        refused = await vic.hello("vic", "responder")
+        assert refused["op"] == "error" and refused["code"] == "bad_message"
         renamed = await vic.hello("someone-else", "observer")
         assert renamed["op"] == "error"
         assert server.hub.rooms[incident].state.participants["guest:vic"].online

@@ -9,7 +9,12 @@ defaults in :data:`VARIABLE_DEFAULTS`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.theme import Theme
+
+if TYPE_CHECKING:
+    from warroom.config import UserTheme
 
 DEFAULT_THEME = "warroom-dark"
 
@@ -118,3 +123,9 @@ def resolve_theme(name: str | None) -> str:
     if not name:
         return DEFAULT_THEME
     return ALIASES.get(name, name)
+
+
+def user_theme(spec: UserTheme) -> Theme:
+    """A Textual theme from a user's theme file; warroom's variables default to the dark theme's."""
+    fields = spec.model_dump(exclude={"variables"})
+    return Theme(**fields, variables={**VARIABLE_DEFAULTS, **spec.variables})

@@ -14,6 +14,11 @@ from warroom.paths import default_db
 
 Handler = Callable[[argparse.Namespace], int]
 
+#: ``warroom serve`` exit codes (README, "Exit codes"): 3 and 4 come from
+#: ``server.dbfile.DatabaseUnusable`` and ``DatabaseInUse``.
+EXIT_CANNOT_LISTEN = 1
+EXIT_CONFIG = 2
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -96,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from warroom.hub.app import HubConfig, HubConfigError, HubServer
-    from warroom.hub.config import apply_config_file, load_config_file
+    from warroom.hub.config import read_config_file
+    from warroom.hub.dbfile import DatabaseUnusable
 
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -105,7 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = HubConfig(db=default_db())
     try:
         if args.config:
-            apply_config_file(config, load_config_file(args.config))
+            read_config_file(args.config, config)
         if args.host is not None:
             config.host = args.host
         if args.port is not None:
@@ -123,14 +129,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         server = HubServer(config)
     except HubConfigError as exc:
         print(f"warroom serve: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
+    except DatabaseUnusable as exc:
+        print(f"warroom serve: {exc}", file=sys.stderr)
+        return exc.exit_code
     try:
         asyncio.run(server.serve_until_signalled())
+    except DatabaseUnusable as exc:
+        print(f"warroom serve: {exc}", file=sys.stderr)
+        return exc.exit_code
     except OSError as exc:
         print(
             f"warroom serve: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr
         )
-        return 1
+        return EXIT_CANNOT_LISTEN
     return 0
 
 

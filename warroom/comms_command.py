@@ -24,7 +24,7 @@ from warroom.core.state import IncidentState
 from warroom.core.update_text import clock_time, prefill, render
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     comms = sub.add_parser("comms", help="stakeholder updates from the command line")
     actions = comms.add_subparsers(dest="comms_command", metavar="ACTION", required=True)
     preview = actions.add_parser(

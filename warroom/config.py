@@ -4,74 +4,171 @@
 
     name = "ana"            # the name you join with
     role = "scribe"         # ic, scribe, comms, lead, responder, observer
-    theme = "warroom-light" # warroom-dark (default), warroom-light, warroom-contrast
+    theme = "warroom-light" # warroom-dark (default), warroom-light, warroom-contrast, or your own
     hub = "ws://10.0.0.5:8765"   # what `warroom join` connects to when no URL is given
     token = "..."           # your personal token for that hub (keep the file mode 600)
     port = 8765             # where `warroom` alone starts its embedded hub
 
+    [keys]                  # your own keys, by binding id (see "Your own keys" in the README)
+    "form.publish_anyway" = "ctrl+p"
+
 Everything is optional; command-line options win over the file. A file that holds a token must
 be readable by you alone (``chmod 600``): warroom refuses to use one that others can read.
+
+Themes of your own live beside the file, one TOML file each, in ``themes/`` (for example
+``~/.config/warroom/themes/night-shift.toml``); see :class:`UserTheme`.
+
+A broken file stops warroom with one line per problem, ``FILE: KEY: what is wrong``.
 """
 
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from warroom.config_file import explain, known_keys, read_toml
 from warroom.core.protocol import MAX_NAME
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.paths import config_file
+
+#: The folder beside the config file that holds the user's own themes.
+THEMES_FOLDER = "themes"
 
 
 class ConfigError(ValueError):
     """A config file warroom cannot use; the message names the file and the fix."""
 
 
-@dataclass
-class UserConfig:
-    name: str | None = None
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    """A table whose keys are all known and whose values are not coerced across types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class UserTheme(_Strict):
+    """One theme file: Textual's theme colours, plus warroom's own variables.
+
+    Example ``themes/night-shift.toml``::
+
+        primary = "#88c0d0"
+        background = "#0b0e14"
+        dark = true
+        [variables]
+        sev1 = "#ff5555"   # warroom's severity colours, link-live, link-down, pending
+
+    ``name`` defaults to the file's name without ``.toml``.
+    """
+
+    name: Text
+    primary: Text
+    secondary: str | None = None
+    warning: str | None = None
+    error: str | None = None
+    success: str | None = None
+    accent: str | None = None
+    foreground: str | None = None
+    background: str | None = None
+    surface: str | None = None
+    panel: str | None = None
+    boost: str | None = None
+    dark: bool = True
+    luminosity_spread: float = Field(default=0.15, ge=0, le=1)
+    text_alpha: float = Field(default=0.95, ge=0, le=1)
+    variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("luminosity_spread", "text_alpha", mode="before")
+    @classmethod
+    def _whole_numbers_are_numbers(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class UserConfig(_Strict):
+    """What ``config.toml`` says; every field optional."""
+
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME)] | None = None
     role: Role | None = None
-    theme: str | None = None
-    hub: str | None = None
-    token: str | None = None
-    port: int | None = None
+    theme: Text | None = None
+    hub: Text | None = None
+    token: Text | None = None
+    port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    #: Binding id -> keys (``"ctrl+p"``, or several: ``"ctrl+p,f5"``), handed to Textual's keymap.
+    keys: dict[str, Text] = Field(default_factory=dict)
+    #: The user's own themes, from the ``themes/`` folder beside the file (not a key in it).
+    themes: tuple[UserTheme, ...] = Field(default=(), exclude=True)
+
+    @field_validator("name", "theme", "hub", "token", mode="before")
+    @classmethod
+    def _trimmed(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("must not be empty")
+            return value.strip()
+        return value
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _joinable(cls, value: object) -> Role:
+        try:
+            return parse_role(value, where="role")
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("role: ")) from None
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+            raise ValueError("port must be a number from 0 to 65535")
+        return value
 
 
 def load_config(path: Path | None = None) -> UserConfig:
-    """Read the config file; a missing file is an empty config, a broken one an error."""
+    """Read the config file and the themes beside it; missing is empty, broken is an error."""
     path = path or config_file()
+    themes = load_user_themes(path.parent / THEMES_FOLDER)
     if not path.exists():
-        return UserConfig()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    known = {f.name for f in fields(UserConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
+        return UserConfig(themes=themes)
+    data = _read(path)
+    if "themes" in data:
         raise ConfigError(
-            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            f"{path}: unknown setting(s) themes; known: {known_keys(UserConfig)} "
+            f"(themes are files in {path.parent / THEMES_FOLDER})"
         )
-    if "token" in data:
+    try:
+        config = UserConfig.model_validate({**data, "themes": themes})
+    except ValidationError as exc:
+        raise ConfigError(explain(exc, path, UserConfig)) from None
+    if config.token is not None:
         _refuse_if_shared(path)
-    config = UserConfig()
-    for key in ("name", "theme", "hub", "token"):
-        if key in data:
-            if not isinstance(data[key], str) or not data[key].strip():
-                raise ConfigError(f"{path}: {key} must be a non-empty string")
-            setattr(config, key, data[key].strip())
-    if config.name is not None and len(config.name) > MAX_NAME:
-        raise ConfigError(f"{path}: name is longer than {MAX_NAME} characters")
-    if "role" in data:
-        config.role = parse_role(data["role"], where=str(path))
-    if "port" in data:
-        port = data["port"]
-        if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-            raise ConfigError(f"{path}: port must be a number from 0 to 65535")
-        config.port = port
     return config
+
+
+def load_user_themes(folder: Path) -> tuple[UserTheme, ...]:
+    """Every ``*.toml`` theme in ``folder``, by file name; none if there is no folder."""
+    if not folder.is_dir():
+        return ()
+    themes: list[UserTheme] = []
+    for path in sorted(folder.glob("*.toml")):
+        data = _read(path)
+        try:
+            themes.append(UserTheme.model_validate({"name": path.stem, **data}))
+        except ValidationError as exc:
+            raise ConfigError(explain(exc, path, UserTheme)) from None
+    return tuple(themes)
+
+
+def _read(path: Path) -> dict[str, object]:
+    try:
+        return read_toml(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _refuse_if_shared(path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from warroom.paths import default_db
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = sub.add_parser(
         "people",
         help="personal tokens: names the hub can prove",
@@ -86,10 +86,10 @@ def _database(args: argparse.Namespace) -> Path:
         return args.db
     if args.config is not None:
         from warroom.hub.app import HubConfig, HubConfigError
-        from warroom.hub.config import apply_config_file, load_config_file
+        from warroom.hub.config import read_config_file
 
         try:
-            config = apply_config_file(HubConfig(db=default_db()), load_config_file(args.config))
+            config = read_config_file(args.config, HubConfig(db=default_db()))
         except HubConfigError as exc:
             raise ValueError(str(exc)) from None
         return config.db

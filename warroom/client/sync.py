@@ -37,6 +37,7 @@ from warroom.client.urls import auth_headers, client_ssl
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
+from warroom.core.incident import IncidentDeclared
 from warroom.core.log import EventError, parse_event
 from warroom.core.protocol import (
     HUB_ADAPTER,
@@ -111,6 +112,7 @@ class IncidentClient:
         store: OutboxStore | None = None,
         clock: Clock = utc_now,
         offline_after: timedelta = OFFLINE_AFTER,
+        follow: bool = True,
     ) -> None:
         self.url = url
         self.name = name
@@ -146,6 +148,11 @@ class IncidentClient:
         self.offline_after = offline_after
         #: When the link was lost (or first failed), while it stays down.
         self.down_since: datetime | None = None
+        #: ``False``: only deliver a pending declaration (see :meth:`_declare_pending`), without
+        #: joining the incident (joining is recorded on its timeline).
+        self.follow = follow
+        #: What broke the link last (the transport's error, by name), for a message to the user.
+        self.link_error: str | None = None
 
     # --- observing ----------------------------------------------------------------------------
     @property
@@ -290,6 +297,7 @@ class IncidentClient:
                 return
             except (TimeoutError, OSError, WebSocketException) as exc:
                 log.info("link to %s lost: %s", self.url, exc)
+                self.link_error = type(exc).__name__
             if self._closed:
                 break
             self._synced.clear()
@@ -340,6 +348,9 @@ class IncidentClient:
         writer = asyncio.create_task(self._write_frames(ws, frames))
         try:
             await ws.send(Hello(name=self.name, role=self.role).model_dump_json())
+            await self._declare_pending(ws)
+            if not self.follow:
+                return
             await ws.send(Join(incident=self.incident_id, since=self.last_seq).model_dump_json())
             self._set_status(LinkStatus.SYNCING)
             async for raw in ws:
@@ -354,6 +365,30 @@ class IncidentClient:
                 await writer
             with contextlib.suppress(Exception):
                 await ws.close()
+
+    async def _declare_pending(self, ws: ClientConnection) -> None:
+        """Deliver a declaration waiting in the outbox before joining its incident.
+
+        The incident exists only once the hub has stored its declaration, so it is sent first
+        and answered before the join. It keeps the ids it was made with (the incident's and the
+        command's): sent again after a lost answer, the hub acknowledges the one it stored as a
+        duplicate, so a retry never declares a second incident.
+        """
+        declaration = next(
+            (
+                command
+                for command in self.outbox.values()
+                if isinstance(command, IncidentDeclared) and command.incident_id == self.incident_id
+            ),
+            None,
+        )
+        if declaration is None:
+            return
+        await ws.send(self._command_frame(declaration))
+        async for raw in ws:
+            self._on_message(raw)
+            if declaration.id not in self.outbox:
+                return
 
     async def _write_frames(self, ws: ClientConnection, frames: asyncio.Queue[str]) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -379,8 +414,10 @@ class IncidentClient:
         if isinstance(msg, EventMsg):
             self._on_event(msg.event)
         elif isinstance(msg, Ack):
-            self._settle(msg.id, msg)
-            self._emit(Change(kind="ack", ack=msg))
+            if self._settle(msg.id, msg):
+                # Only an ack that changed something is news: one that follows its own event
+                # (the usual order) was settled when the event came.
+                self._emit(Change(kind="ack", ack=msg))
         elif isinstance(msg, Error):
             self._on_error(msg)
         elif isinstance(msg, Synced):
@@ -412,8 +449,10 @@ class IncidentClient:
         self.log.append(event)
         if event.id in self.outbox or event.id in self.results:
             # Our own command, stored: it is settled even if its ack was lost with the link
-            # (after a reconnect it is not sent again, so no ack would ever come).
-            self._settle(event.id, Ack(id=event.id, incident=event.incident_id, seq=event.seq))
+            # (after a reconnect it is not sent again, so no ack would ever come). The one
+            # notice of this event covers the shorter outbox too.
+            reply = Ack(id=event.id, incident=event.incident_id, seq=event.seq)
+            self._settle(event.id, reply)
         self._emit(Change(kind="event", event=event))
         for item in [w for w in self._seq_waiters if w[0] <= event.seq]:
             self._seq_waiters.remove(item)
@@ -433,14 +472,16 @@ class IncidentClient:
                 asyncio.get_running_loop().create_task(
                     self._ws.send(Join(incident=self.incident_id, since=0).model_dump_json())
                 )
-        elif err.code in ("unknown_incident", "wrong_name", "bad_name") and err.id is None:
-            # Retrying will not help: the incident is not there, or the hub will not let this
-            # console speak under this name.
+        elif (
+            err.code in ("unknown_incident", "unavailable", "wrong_name", "bad_name")
+            and err.id is None
+        ):
+            # Retrying will not help: the incident is not there or is set aside by the hub, or
+            # the hub will not let this console speak under this name.
             self.fatal = err.message
         if err.id is not None and err.id in self.outbox:
             self.outbox.pop(err.id, None)
-            self._save_soon()
-            self._emit(Change(kind="pending"))
+            self._save_soon()  # the "error" notice below covers the shorter outbox
         if err.id is not None:
             self._settle(err.id, err)
         self._emit(Change(kind="error", error=err))
@@ -461,14 +502,21 @@ class IncidentClient:
         delay = SLOW_DOWN_DELAY * (0.5 + random.random())
         asyncio.get_running_loop().call_later(delay, resend)
 
-    def _settle(self, command_id: uuid.UUID, reply: Ack | Error) -> None:
+    def _settle(self, command_id: uuid.UUID, reply: Ack | Error) -> bool:
+        """Resolve the command's future and drop it from the outbox; whether anything changed.
+
+        It emits nothing: the caller sends the one notice of what happened (event, ack, error).
+        """
+        changed = False
         if isinstance(reply, Ack) and command_id in self.outbox:
             self.outbox.pop(command_id, None)
             self._save_soon()
-            self._emit(Change(kind="pending"))
+            changed = True
         fut = self.results.pop(command_id, None)
         if fut is not None and not fut.done():
             fut.set_result(reply)
+            changed = True
+        return changed
 
     # --- sending ------------------------------------------------------------------------------
     def send(self, command: EventBase) -> asyncio.Future[Ack | Error]:
@@ -499,4 +547,8 @@ class IncidentClient:
         frames = self._frames
         if frames is None:
             return  # offline: it stays in the outbox and goes out after the next sync
-        frames.put_nowait(json.dumps({"op": "command", "command": command.command_body()}))
+        frames.put_nowait(self._command_frame(command))
+
+    @staticmethod
+    def _command_frame(command: EventBase) -> str:
+        return json.dumps({"op": "command", "command": command.command_body()})

@@ -12,20 +12,22 @@ or discard them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 
 from warroom.client.backoff import Backoff
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus
+from warroom.config import UserTheme
+from warroom.console.keys_in_order import KeysInOrder
+from warroom.console.messages import ClientChanged, HubMessage
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
 from warroom.core.log import EventError, draft
@@ -33,7 +35,7 @@ from warroom.core.names import guest_name, normalise_name
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.paths import outbox_dir as default_outbox_dir
-from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme
+from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme, user_theme
 
 #: The fields of the event class a command is built from.
 P = ParamSpec("P")
@@ -42,26 +44,7 @@ P = ParamSpec("P")
 DEFAULT_OUTBOX = Path("<state>")
 
 
-class ClientChanged(Message):
-    """The incident, the link or the outbox changed; the console re-reads the client.
-
-    Replaceable: during a replay of thousands of events only the latest one waiting in the queue
-    is handled, so the console redraws once per batch rather than once per event.
-    """
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ClientChanged)
-
-
-class HubMessage(Message):
-    """The hub said something that concerns the whole console (not a reply to one command)."""
-
-    def __init__(self, error: Error) -> None:
-        super().__init__()
-        self.error = error
-
-
-class WarroomApp(App[None]):
+class WarroomApp(KeysInOrder, App[None]):
     """One responder's console on one hub."""
 
     TITLE = "warroom"
@@ -89,6 +72,8 @@ class WarroomApp(App[None]):
         hub_label: str | None = None,
         outbox_dir: Path | None = DEFAULT_OUTBOX,
         offline_after: timedelta = OFFLINE_AFTER,
+        keymap: Mapping[str, str] | None = None,
+        user_themes: Sequence[UserTheme] = (),
     ) -> None:
         super().__init__()
         self.url = url
@@ -122,14 +107,23 @@ class WarroomApp(App[None]):
         self._theme_warning: str | None = None
         for registered in THEMES.values():
             self.register_theme(registered)
+        #: The user's own themes (``themes/*.toml`` beside their config file), by name.
+        self.user_themes = {spec.name: user_theme(spec) for spec in user_themes}
+        for registered in self.user_themes.values():
+            self.register_theme(registered)
         self.theme = self._valid_theme(theme)
+        #: The user's ``[keys]``: binding id -> keys, applied through Textual's own keymap.
+        self.user_keys = dict(keymap or {})
+        if self.user_keys:
+            self.set_keymap(self.user_keys)
 
     def _valid_theme(self, name: str | None) -> str:
         wanted = resolve_theme(name)
         if wanted in self.available_themes:
             return wanted
         self._theme_warning = (
-            f"No theme called {name!r}; using {DEFAULT_THEME}. Themes: {', '.join(sorted(THEMES))}."
+            f"No theme called {name!r}; using {DEFAULT_THEME}. "
+            f"Themes: {', '.join(sorted([*THEMES, *self.user_themes]))}."
         )
         return DEFAULT_THEME
 
@@ -139,6 +133,17 @@ class WarroomApp(App[None]):
     def on_mount(self) -> None:
         if self._theme_warning:
             self.notify(self._theme_warning, severity="warning")
+        if self.user_keys:
+            from warroom.console.keymap import unknown_ids
+
+            if unknown := unknown_ids(self.user_keys):
+                self.notify(
+                    f"[keys] in your config names no key of the console: {', '.join(unknown)}. "
+                    "The README lists the ids (Your own keys).",
+                    title="Config",
+                    severity="warning",
+                    timeout=15,
+                )
         if self._initial_incident:
             self.join_incident(self._initial_incident)
         else:
@@ -214,17 +219,17 @@ class WarroomApp(App[None]):
 
     async def leave_incident(self) -> None:
         """Stop following the incident (the hub records that this person left)."""
-        client = self._detach()
+        client = self._forget_client()
         if client is not None:
             await client.close()
 
     def stop_following(self) -> None:
         """Leave the incident now; the connection closes in the background."""
-        client = self._detach()
+        client = self._forget_client()
         if client is not None:
             self.run_worker(client.close(), exclusive=False)
 
-    def _detach(self) -> IncidentClient | None:
+    def _forget_client(self) -> IncidentClient | None:
         """Forget the current client at once, so no change of it reaches the screens again.
 
         Its pending commands stay on disk and are sent when this person follows the incident
@@ -288,7 +293,7 @@ class WarroomApp(App[None]):
 
         # The console screen stays current even under an open form, and the form on top (if
         # any) hears about the change too.
-        targets = [s for s in self.screen_stack if isinstance(s, ConsoleScreen)]
+        targets: list[Screen[Any]] = [s for s in self.screen_stack if isinstance(s, ConsoleScreen)]
         if self.screen not in targets:
             targets.append(self.screen)
         if change.kind == "error" and change.error is not None and change.error.id is None:
@@ -320,7 +325,7 @@ class WarroomApp(App[None]):
     # --- command palette ------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for name in THEMES:
+        for name in [*THEMES, *self.user_themes]:
             yield SystemCommand(
                 f"Theme: {name}",
                 f"Switch the console to the {name} theme",
@@ -329,7 +334,7 @@ class WarroomApp(App[None]):
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()
-        from warroom.export.console import export_commands
+        from warroom.console.export import export_commands
 
         yield from export_commands(self)
         from warroom.console.join_codes import join_code_commands

@@ -81,7 +81,7 @@ def resolve_here(args: argparse.Namespace, config: UserConfig) -> HereSeat:
     return HereSeat(name, role, theme, getattr(args, "here_incident", None), token)
 
 
-def add_join_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_join_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     roles = ", ".join(r.value for r in JOINABLE_ROLES)
     join = sub.add_parser(
         "join", help="open the console on a hub",
@@ -150,7 +150,8 @@ def cmd_join(args: argparse.Namespace) -> int:
     from warroom.console.app import WarroomApp
 
     try:
-        seat = resolve_seat(args, load_config())
+        config = load_config()
+        seat = resolve_seat(args, config)
     except ConfigError as exc:
         print(f"warroom join: {exc}", file=sys.stderr)
         return 2
@@ -161,7 +162,8 @@ def cmd_join(args: argparse.Namespace) -> int:
         incident = args.join_code.split(":", 1)[0]  # a join code names its incident
     app = WarroomApp(url=seat.url, name=seat.name, role=seat.role, incident=incident,
                      token=seat.token, theme=seat.theme, cafile=args.cafile,
-                     join_code=args.join_code)  # fmt: skip
+                     join_code=args.join_code, keymap=config.keys,
+                     user_themes=config.themes)  # fmt: skip
     app.run()
     return 0
 
@@ -210,14 +212,27 @@ def cmd_here(args: argparse.Namespace) -> int:
     if port and not port_is_free(port):
         print(f"warroom: port {port} is taken; the hub takes a free one instead.", file=sys.stderr)
         port = 0
+    from warroom.hub.dbfile import DatabaseInUse, DatabaseUnusable
+
     try:
-        return asyncio.run(_run_here(seat, port))
+        return asyncio.run(_run_here(seat, port, config))
+    except DatabaseInUse as exc:
+        where = exc.url or "its address"
+        print(
+            f"warroom: a hub already serves {default_db()} ({exc.holder}); join it with "
+            f"`{share_line(where)}`, or stop it first.",
+            file=sys.stderr,
+        )
+        return exc.exit_code
+    except DatabaseUnusable as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return exc.exit_code
     except OSError as exc:
         print(f"warroom: cannot start the hub: {exc}", file=sys.stderr)
         return 1
 
 
-async def _run_here(seat: HereSeat, port: int) -> int:
+async def _run_here(seat: HereSeat, port: int, config: UserConfig) -> int:
     from warroom.console.app import WarroomApp
     from warroom.hub.app import HubConfig, HubServer
 
@@ -230,7 +245,8 @@ async def _run_here(seat: HereSeat, port: int) -> int:
     try:
         # If this user is a registered person on this hub, their personal token proves it.
         app = WarroomApp(url=server.url, name=seat.name, role=seat.role, theme=seat.theme,
-                         incident=seat.incident, share_hint=line, token=seat.token)  # fmt: skip
+                         incident=seat.incident, share_hint=line, token=seat.token,
+                         keymap=config.keys, user_themes=config.themes)  # fmt: skip
         await app.run_async()
     finally:
         await server.stop()

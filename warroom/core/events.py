@@ -28,7 +28,7 @@ STAMPED_FIELDS: frozenset[str] = frozenset({"seq", "at", "actor", "role"})
 #: Fields every event carries; everything else is the event's payload.
 ENVELOPE_FIELDS: frozenset[str] = STAMPED_FIELDS | {"type", "id", "incident_id"}
 
-_E = TypeVar("_E", bound=type)
+_E = TypeVar("_E", bound="type[EventBase]")
 
 #: Every registered event class by its ``type`` tag, in registration order.
 EVENT_TYPES: dict[str, type[EventBase]] = {}
@@ -107,7 +107,8 @@ class EventBase(BaseModel):
 
 def event(cls: _E) -> _E:
     """Register an event class under its ``type`` literal."""
-    tag = cls.model_fields["type"].default
+    model: type[EventBase] = cls
+    tag = model.model_fields["type"].default
     if not isinstance(tag, str) or not tag:
         raise TypeError(f"{cls.__name__} needs a literal default for 'type'")
     if tag in EVENT_TYPES and EVENT_TYPES[tag] is not cls:

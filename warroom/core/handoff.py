@@ -21,14 +21,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from warroom.core.briefing import build_briefing
 from warroom.core.events import Actor, EventBase, Refusal, event, refuse
-from warroom.core.handoff_state import Briefing, HandoffOffer, RotationHint
+from warroom.core.handoff_state import (
+    Briefing,
+    HandoffOffer,
+    OfferEnd,
+    RotationHint,
+    end_offer,
+)
 from warroom.core.phases import Phase
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.state import IncidentState, RoleHolding
@@ -120,10 +126,6 @@ def briefing_summary(briefing: Briefing | None) -> str:
     ]
     parts = [f"{n} {one if n == 1 else many}" for n, one, many in counts if n]
     return f" (briefing: {', '.join(parts) or 'nothing on the board yet'})"
-
-
-def _without(offers: dict[Role, HandoffOffer], role: Role) -> dict[Role, HandoffOffer]:
-    return {r: o for r, o in offers.items() if r != role}
 
 
 def _answer_refusal(
@@ -233,6 +235,9 @@ class HandoffAnswer(HandoffEvent):
     outgoing: str = Field(min_length=1)
     incoming: str = Field(min_length=1)
 
+    #: How an answer of this type ends the offer.
+    ends_as: ClassVar[OfferEnd] = OfferEnd.DECLINED
+
     def _open(self, state: IncidentState) -> HandoffOffer | Refusal:
         return _answer_refusal(state, self.offer, self.offered_role, self.outgoing, self.incoming)
 
@@ -240,7 +245,7 @@ class HandoffAnswer(HandoffEvent):
         offer = state.offers.get(self.offered_role)
         if offer is None or offer.id != self.offer:
             return state
-        return state.model_copy(update={"offers": _without(state.offers, self.offered_role)})
+        return state.model_copy(update=end_offer(state, self.offered_role, self.ends_as, self))
 
 
 @event
@@ -273,9 +278,8 @@ class HandoffAccepted(HandoffAnswer):
             return state
         roles = dict(state.roles)
         roles[offer.role] = RoleHolding(holder=self.actor, since=self.at)
-        return state.model_copy(
-            update={"roles": roles, "offers": _without(state.offers, offer.role)}
-        )
+        ended = end_offer(state, offer.role, OfferEnd.ACCEPTED, self)
+        return state.model_copy(update={"roles": roles, **ended})
 
     def describe(self) -> str:
         return (
@@ -312,6 +316,7 @@ class HandoffWithdrawn(HandoffAnswer):
     """The outgoing holder takes the offer back and keeps the role."""
 
     type: Literal["handoff_withdrawn"] = "handoff_withdrawn"
+    ends_as = OfferEnd.WITHDRAWN
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         offer = self._open(state)
@@ -335,6 +340,7 @@ class HandoffExpired(HandoffAnswer):
     """Recorded by the hub when an offer reaches its deadline unanswered."""
 
     type: Literal["handoff_expired"] = "handoff_expired"
+    ends_as = OfferEnd.LAPSED
 
     hub_only = True
 
@@ -379,7 +385,8 @@ class IcClaimed(HandoffEvent):
     def fold(self, state: IncidentState) -> IncidentState:
         roles = dict(state.roles)
         roles[Role.IC] = RoleHolding(holder=self.actor, since=self.at)
-        return state.model_copy(update={"roles": roles, "offers": _without(state.offers, Role.IC)})
+        ended = end_offer(state, Role.IC, OfferEnd.SUPERSEDED, self)
+        return state.model_copy(update={"roles": roles, **ended})
 
     def describe(self) -> str:
         was = f" ({self.previous} was offline)" if self.previous else " (the role was vacant)"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +20,10 @@ from pydantic import BaseModel, ConfigDict
 from warroom.core.phases import Phase
 from warroom.core.roles import Role
 from warroom.core.severity import Severity
+
+if TYPE_CHECKING:
+    from warroom.core.events import EventBase
+    from warroom.core.state import IncidentState
 
 
 class Section(StrEnum):
@@ -127,6 +132,57 @@ class HandoffOffer(BaseModel):
     briefing: Briefing
     offered_at: datetime | None = None
     expires_at: datetime | None = None
+
+
+class OfferEnd(StrEnum):
+    """How an offer stopped being open."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"
+    #: The role moved another way while the offer was open: an IC claim or an assignment.
+    SUPERSEDED = "superseded"
+
+
+class OfferEnding(BaseModel):
+    """How an offer ended, folded from the event that ended it, so a screen that watched the
+    offer can say what happened without reading the log again."""
+
+    model_config = ConfigDict(frozen=True)
+
+    offer: UUID
+    role: Role
+    how: OfferEnd
+    outgoing: str
+    incoming: str
+    #: Who recorded the ending (the hub for a lapse).
+    by: str = ""
+    at: datetime | None = None
+    #: The timeline line of the event that ended it, what the handoff screen shows.
+    line: str = ""
+
+
+def end_offer(state: IncidentState, role: Role, how: OfferEnd, event: EventBase) -> dict[str, Any]:
+    """The state update that closes the open offer of ``role`` (if any) as ``how``: the offer
+    leaves ``offers`` and its ending is kept in ``ended_offers`` under its id."""
+    offer = state.offers.get(role)
+    if offer is None:
+        return {}
+    ending = OfferEnding(
+        offer=offer.id,
+        role=role,
+        how=how,
+        outgoing=offer.outgoing,
+        incoming=offer.incoming,
+        by=event.actor,
+        at=event.at,
+        line=event.describe(),
+    )
+    return {
+        "offers": {r: o for r, o in state.offers.items() if r != role},
+        "ended_offers": {**state.ended_offers, offer.id: ending},
+    }
 
 
 class RotationHint(BaseModel):

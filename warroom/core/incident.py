@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from warroom.core.events import Actor, EventBase, Refusal, event, refuse
+from warroom.core.handoff_state import OfferEnd, end_offer
 from warroom.core.phases import Phase
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.settings import HubSettings
@@ -183,8 +184,8 @@ class RoleAssigned(EventBase):
         else:
             roles[self.assigned_role] = RoleHolding(holder=self.holder, since=self.at)
         # An open handoff offer of this role was its old holder's to make; it ends here.
-        offers = {r: o for r, o in state.offers.items() if r != self.assigned_role}
-        return state.model_copy(update={"roles": roles, "offers": offers})
+        ended = end_offer(state, self.assigned_role, OfferEnd.SUPERSEDED, self)
+        return state.model_copy(update={"roles": roles, **ended})
 
     def describe(self) -> str:
         title = ROLE_TITLES[self.assigned_role]

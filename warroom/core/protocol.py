@@ -7,6 +7,7 @@ the event union separately, so a bad event gets an error that names the event, n
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
@@ -19,6 +20,9 @@ PROTOCOL_VERSION = 1
 #: Largest frame the hub accepts; a bigger one closes the connection with code 1009.
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_NAME = 60
+#: Deepest nesting of arrays and objects the hub reads in a frame. No message needs more than a
+#: handful of levels; a deeper frame is refused with ``bad_json`` before anything walks it.
+MAX_DEPTH = 32
 
 
 class _Msg(BaseModel):
@@ -133,17 +137,58 @@ class ProtocolError(ValueError):
         self.message = message
 
 
-def parse_client_message(raw: str | bytes) -> Hello | Join | Command | Ping:
-    """Parse one frame from a console, or raise :class:`ProtocolError` with a clear message."""
+def load_json(raw: str | bytes) -> Any:
+    """The JSON value of a frame, or :class:`ProtocolError` ``bad_json`` (also when it nests
+    deeper than :data:`MAX_DEPTH`, which no message needs)."""
     import json
 
+    if _too_deep(raw):
+        raise ProtocolError(
+            "bad_json", f"JSON nested too deep: more than {MAX_DEPTH} levels of [ and {{."
+        )
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError("bad_json", f"Not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # unbalanced brackets thousands deep
+        raise ProtocolError("bad_json", "JSON nested too deep.") from exc
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _too_deep(raw: str | bytes) -> bool:
+    """True if ``raw`` nests ``[``/``{`` deeper than MAX_DEPTH outside strings.
+
+    Done with C-speed string operations (drop strings, keep brackets, peel innermost pairs), so
+    a hostile 64 KB frame costs the hub no more than an honest one.
+    """
+    if isinstance(raw, bytes):
+        if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+            return False
+        raw = raw.decode("utf-8", errors="replace")
+    elif raw.count("[") + raw.count("{") <= MAX_DEPTH:
+        return False
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", raw))
+    for _ in range(MAX_DEPTH):
+        shorter = brackets.replace("[]", "").replace("{}", "")
+        if not shorter or shorter == brackets:
+            return False  # balanced within the limit, or malformed (json.loads says so)
+        brackets = shorter
+    return True
+
+
+def parse_client_message(raw: str | bytes) -> Hello | Join | Command | Ping:
+    """Parse one frame from a console, or raise :class:`ProtocolError` with a clear message."""
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise ProtocolError("bad_message", "A message must be a JSON object with an 'op' field.")
     op = data.get("op")
+    if not isinstance(op, str):
+        raise ProtocolError(
+            "bad_message", "A message needs an 'op' string: hello, join, command or ping."
+        )
     if op not in {"hello", "join", "command", "ping"}:
         raise ProtocolError(
             "unknown_op",

@@ -1,7 +1,7 @@
 """Whether a command is allowed: one pure function the hub enforces and the console consults.
 
-The hub calls :func:`check_command` before storing anything; the console calls
-:func:`may_send` to grey out what it knows the hub would refuse.
+The hub calls :func:`check_command` before storing anything; the console asks the same function
+through :func:`warroom.core.affordances.affordances`, so what it offers is what the hub accepts.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from datetime import datetime
 
 from warroom.core.events import EVENT_TYPES, Actor, EventBase, Refusal, refuse
 from warroom.core.phases import Phase
-from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
 #: Event types still accepted after an incident is closed: the IC may reopen it (a
@@ -25,42 +24,38 @@ ALLOWED_WHEN_CLOSED: set[str] = {"phase_changed", "impact_start_set"}
 GUEST_NEVER: set[str] = {"ic_claimed", "join_code_created", "join_code_revoked"}
 
 
+def standing(state: IncidentState, event_type: str, actor: Actor) -> Refusal | None:
+    """The rules that hold for every command of ``event_type``, whatever its payload: ``None``
+    if ``actor`` may send that type at all on an incident in ``state``."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        return refuse("invalid", f"Unknown event type {event_type!r}.")
+    if cls.hub_only:
+        return refuse("hub_only", f"'{event_type}' events are recorded by the hub itself.")
+    if event_type == "incident_declared":
+        return None
+    if not state.declared:
+        return refuse("unknown_incident", f"No incident {state.incident_id!r} on this hub.")
+    if actor.name not in state.participants:
+        return refuse("not_joined", "Join the incident before acting in it.")
+    if state.is_observer(actor.name):
+        return refuse("forbidden", "Observers can read everything but write nothing.")
+    if event_type in GUEST_NEVER and state.is_guest(actor.name):
+        return refuse("forbidden", f"A guest may not send '{event_type}'.")
+    if state.phase == Phase.CLOSED and event_type not in ALLOWED_WHEN_CLOSED:
+        return refuse(
+            "closed",
+            "This incident is closed; the IC can reopen it by moving it back, with a reason.",
+        )
+    return None
+
+
 def check_command(
     state: IncidentState, command: EventBase, actor: Actor, now: datetime
 ) -> Refusal | None:
     """``None`` if ``actor`` may record ``command`` on an incident in ``state`` at ``now``."""
     if command.hub_only:
         return refuse("hub_only", f"'{command.type}' events are recorded by the hub itself.")
-    if command.type == "incident_declared":
-        return command.check(state, actor, now)
-    if not state.declared:
+    if command.type != "incident_declared" and not state.declared:
         return refuse("unknown_incident", f"No incident {command.incident_id!r} on this hub.")
-    if actor.name not in state.participants:
-        return refuse("not_joined", "Join the incident before acting in it.")
-    if state.is_observer(actor.name):
-        return refuse("forbidden", "Observers can read everything but write nothing.")
-    if command.type in GUEST_NEVER and state.is_guest(actor.name):
-        return refuse("forbidden", f"A guest may not send '{command.type}'.")
-    if state.phase == Phase.CLOSED and command.type not in ALLOWED_WHEN_CLOSED:
-        return refuse(
-            "closed",
-            "This incident is closed; the IC can reopen it by moving it back, with a reason.",
-        )
-    return command.check(state, actor, now)
-
-
-def may_send(state: IncidentState, event_type: str, name: str, seat: Role = Role.RESPONDER) -> bool:
-    """A cheap pre-check for the console: could ``name`` send any ``event_type`` at all?
-
-    It checks the type-wide rules only (hub-only, observer, closed); the hub still decides.
-    """
-    cls = EVENT_TYPES.get(event_type)
-    if cls is None or cls.hub_only:
-        return False
-    if seat == Role.OBSERVER and not state.roles_of(name):
-        return False
-    if state.is_observer(name):
-        return False
-    if event_type in GUEST_NEVER and state.is_guest(name):
-        return False
-    return not (state.phase == Phase.CLOSED and event_type not in ALLOWED_WHEN_CLOSED)
+    return standing(state, command.type, actor) or command.check(state, actor, now)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +18,7 @@ from warroom.core.access import AccessState
 from warroom.core.board import BoardItem
 from warroom.core.comms_state import CommsState
 from warroom.core.decisions import Decision, FollowUp
-from warroom.core.handoff_state import HandoffOffer, RotationHint
+from warroom.core.handoff_state import HandoffOffer, OfferEnding, RotationHint
 from warroom.core.lifecycle_state import (
     Escalation,
     PhaseRecord,
@@ -107,6 +108,8 @@ class IncidentState(BaseModel):
     # --- handoff: offers, rotation ---
     #: Pending handoff offers, at most one per held role; the holder keeps the role meanwhile.
     offers: dict[Role, HandoffOffer] = Field(default_factory=dict)
+    #: How each offer that is no longer open ended, by the offer's id.
+    ended_offers: dict[UUID, OfferEnding] = Field(default_factory=dict)
     #: The hub's rotation suggestions by role; each applies only to the holding it names.
     rotation: dict[Role, RotationHint] = Field(default_factory=dict)
     # --- comms: stakeholder updates, cadence, deliveries ---

@@ -13,7 +13,7 @@ from warroom.drill.scenario import ScenarioError, load, shipped
 from warroom.drill.scorecard import render_text
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     drill = sub.add_parser(
         "drill",
         help="practise: a scripted incident with simulated responders (a GameDay)",

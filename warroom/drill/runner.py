@@ -279,11 +279,11 @@ def _user_done(step: Step, user: str | None) -> Callable[[IncidentState, list[Ev
         isinstance(e, types) and e.actor == user for e in events
     )
     if step.do == Do.PHASE:
-        target = Phase(step.to)
-        return lambda s, ev: s.phase.index >= target.index
+        phase = Phase(step.to)
+        return lambda s, ev: s.phase.index >= phase.index
     if step.do == Do.SEVERITY:
-        target = Severity(step.to)
-        return lambda s, ev: s.severity.level <= target.level
+        level = Severity(step.to)
+        return lambda s, ev: s.severity.level <= level.level
     if step.do == Do.LOCK:
         return lambda s, ev: s.lock.holder == user
     if step.do == Do.RELEASE:

@@ -15,7 +15,7 @@ from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource,
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = sub.add_parser(
         "export",
         help="write an incident's record to SQLite, or a postmortem draft in Markdown",

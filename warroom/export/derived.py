@@ -214,7 +214,10 @@ def _last_change(item: BoardItem, *actions: str) -> ItemChange | None:
 
 def _board_tables(state: IncidentState) -> Iterator[TableRows]:
     inc = state.incident_id
-    guesses, facts, history, evidence = [], [], [], []
+    guesses: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    evidence: list[dict[str, Any]] = []
     for item in state.board.values():
         was_guess = item.kind == ItemKind.GUESS
         resolved = _last_change(item, "confirmed", "ruled out")

@@ -65,8 +65,8 @@ def open_export(path: str | Path) -> sqlite_utils.Database:
             f"{', '.join(sorted(tables)[:4])}...); write the export to a new file."
         )
     db.executescript(TABLES)
-    db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
-    db["meta"].upsert({"key": "generator", "value": GENERATOR}, pk="key")
+    db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+    db.table("meta").upsert({"key": "generator", "value": GENERATOR}, pk="key")
     return db
 
 
@@ -96,8 +96,8 @@ def export_incidents(
             result.states[incident_id] = state
         for name, sql in VIEWS.items():
             db.create_view(name, sql, replace=True)
-        if not db["timeline"].detect_fts():
-            db["timeline"].enable_fts(["text", "actor", "kind"], create_triggers=True)
+        if not db.table("timeline").detect_fts():
+            db.table("timeline").enable_fts(["text", "actor", "kind"], create_triggers=True)
         db.conn.commit()
     finally:
         db.close()
@@ -121,7 +121,7 @@ def _export_one(
     # The incident row goes first so every other row's foreign key has something to point at;
     # it is filled in completely once the whole log has been folded. A re-export keeps the row
     # it has until then.
-    db["incidents"].insert({"id": incident_id, "title": ""}, pk="id", ignore=True)
+    db.table("incidents").insert({"id": incident_id, "title": ""}, pk="id", ignore=True)
 
     def flush() -> None:
         with db.atomic():

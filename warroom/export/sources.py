@@ -44,54 +44,41 @@ class Source(Protocol):
 class DatabaseSource:
     """The hub's own SQLite file, read directly while the hub may keep running.
 
-    The file is only read: nothing is created or changed in it, and a file that is not a hub
-    database is refused rather than written to.
+    Read through the hub's storage code (:class:`warroom.hub.storage.LogReader`), so the export
+    reads the log exactly as the hub does. The file is only read: nothing is created or changed
+    in it, and a file that is not a hub database is refused rather than written to.
     """
 
     def __init__(self, path: str | Path) -> None:
+        from warroom.hub.storage import LogReader
+
         self.path = Path(path)
         if not self.path.is_file():
             raise ExportSourceError(f"No hub database at {self.path}.")
-        self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.reader = LogReader.read_only(self.path)
         try:
-            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(events)")}
+            columns = {row[1] for row in self.reader.db.execute("PRAGMA table_info(events)")}
         except sqlite3.DatabaseError as exc:
-            self.conn.close()
+            self.reader.close()
             raise ExportSourceError(f"{self.path} is not a SQLite database ({exc}).") from exc
         if not {"incident_id", "seq", "id", "type", "at", "actor", "role", "payload"} <= columns:
-            self.conn.close()
+            self.reader.close()
             raise ExportSourceError(
                 f"{self.path} is not a warroom hub database (it has no event log)."
             )
 
     def incident_ids(self) -> list[str]:
-        rows = self.conn.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")
-        return [r[0] for r in rows]
+        return self.reader.incident_ids()
 
     def count(self, incident_id: str) -> int:
-        row = self.conn.execute("SELECT count(*) FROM events WHERE incident_id = ?", [incident_id])
-        return int(row.fetchone()[0])
+        return int(self.reader.count(incident_id))
 
     def events(self, incident_id: str) -> Iterator[EventBase]:
         """The incident's events in ``seq`` order, ``BATCH`` rows per query."""
-        from warroom.hub.storage import row_event
-
-        last = 0
-        while True:
-            rows = self.conn.execute(
-                "SELECT incident_id, seq, id, type, at, actor, role, payload FROM events "
-                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                [incident_id, last, BATCH],
-            ).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield row_event(row)
-            last = rows[-1][1]
+        return self.reader.events(incident_id, batch=BATCH)
 
     def close(self) -> None:
-        self.conn.close()
+        self.reader.close()
 
 
 class HubSource:
@@ -109,7 +96,7 @@ class HubSource:
 
     def incident_ids(self) -> list[str]:
         rows = self._list()
-        self._heads = {r["id"]: int(r.get("head") or 0) for r in rows}
+        self._heads = {str(r["id"]): int(str(r.get("head") or 0)) for r in rows}
         return sorted(self._heads)
 
     def count(self, incident_id: str) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
@@ -44,7 +44,7 @@ class CommandForm(FieldKeys, ModalScreen[int | None]):
     #: console's plain ``Screen`` rule, and the console stays visible, dimmed, under the form.
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     DEFAULT_CLASSES = "form-screen"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without sending"),
         Binding(
             "ctrl+s", "submit", "Send", id="form.submit", tooltip="Send to the hub", priority=True

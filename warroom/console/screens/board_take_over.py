@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
@@ -25,7 +25,7 @@ class TakeOverScreen(ModalScreen[bool]):
     #: console's plain ``Screen`` rule, and the console stays visible, dimmed, under the form.
     CSS_PATH = Path(__file__).with_suffix(".tcss")
     DEFAULT_CLASSES = "form-screen"
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "y",
             "answer(True)",

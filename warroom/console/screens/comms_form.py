@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static, TextArea
 
@@ -63,7 +63,7 @@ class UpdateForm(CommandForm):
     """Write one update for one audience; ``ctrl+s`` previews it."""
 
     DEFAULT_CSS = tcss_beside(__file__)
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without sending"),
         Binding(
             "ctrl+s",

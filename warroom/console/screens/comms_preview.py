@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from warroom.console.css import tcss_beside
@@ -39,7 +39,7 @@ class UpdatePreview(CommandForm):
     """Shows the rendered update; ``ctrl+s`` publishes exactly this text."""
 
     DEFAULT_CSS = tcss_beside(__file__)
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Edit", id="form.cancel", tooltip="Back to the template"),
         Binding(
             "ctrl+s",

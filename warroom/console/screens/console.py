@@ -20,7 +20,8 @@ from textual.widgets import TabbedContent, TabPane
 
 from warroom.client.sync import IncidentClient
 from warroom.console.anywhere import ANYWHERE, anywhere_key
-from warroom.console.app import ClientChanged, HubMessage, WarroomApp
+from warroom.console.app import WarroomApp
+from warroom.console.messages import ClientChanged, HubMessage
 from warroom.console.panes import HOME_PANE, PANES, PaneSpec
 from warroom.console.screens.handoff import RolePrompts
 from warroom.console.widgets.coach import CoachLine
@@ -53,6 +54,8 @@ class ConsoleScreen(Screen[None]):
     CSS_PATH = "console.tcss"
     #: Focus is placed on the role's home pane, not on whatever widget comes first.
     AUTO_FOCUS = None
+    #: Keys typed behind one that opens a form wait for it (see ``keys_in_order``).
+    KEYS_WAIT_FOR_BINDINGS = True
     #: From 140 columns up the room and the latest entries stay in view beside the pane.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
     BINDINGS = [
@@ -71,6 +74,8 @@ class ConsoleScreen(Screen[None]):
         #: The pane in front when a form or screen last opened over the console.
         self._front = ""
         self._gave_up = False
+        #: The link and the pending commands' ids when the panes were last handed the state.
+        self._around: tuple[object, ...] = ()
         #: Opens the handoff screen when an offer names this person, and the read-in.
         self.prompts = RolePrompts()
 
@@ -131,8 +136,14 @@ class ConsoleScreen(Screen[None]):
         bar.pending = len(client.outbox)
         bar.down_since = client.down_since
         bar.now = self.warroom.clock()
+        # What panes show: the folded state, the commands still pending (shown as ◷) and the
+        # link (presence is unknown while the hub is gone). A notice that changed none of them
+        # redraws no pane.
+        seen = (client.status, tuple(client.outbox))
+        around_changed, self._around = seen != self._around, seen
         for pane in self.query(IncidentPane):
-            pane.state = client.state
+            if around_changed or pane.state is not client.state:
+                pane.state = client.state
         self.sub_title = f"{client.state.title} · {client.status}"
         if client.fatal and not self._gave_up:
             # Retrying cannot help (no such incident, or the token was refused): say why and
@@ -164,7 +175,13 @@ class ConsoleScreen(Screen[None]):
     def action_show_pane(self, pane_id: str) -> None:
         self._front = pane_id
         self.query_one(TabbedContent).active = pane_id
+        self._catch_up(self.active_pane)
         self._focus_pane(self.active_pane)
+
+    def _catch_up(self, pane: IncidentPane | None) -> None:
+        """A pane brought to the front draws what changed while it was behind."""
+        if pane is not None and pane.in_view:
+            pane.catch_up()
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -175,6 +192,7 @@ class ConsoleScreen(Screen[None]):
             return
         if self.app.screen is self:
             self._front = event.pane.id or self._front
+        self._catch_up(self.active_pane)
         # The side column's "latest" would repeat the timeline when the timeline is in front.
         self.query_one(RoomSidebar).set_class(event.pane.id == "timeline", "-beside-timeline")
         # The pane in front when the refresh comes, not this one: a fast typist may have moved on
@@ -262,6 +280,7 @@ class ConsoleScreen(Screen[None]):
         yield SystemCommand("Leave incident", "Go back to the list of incidents", self.action_leave)
         for spec in PANES:
             pane = self.pane(spec.id)
+            pane.catch_up()  # what a pane offers may depend on what it shows (its cursor)
             seen: set[str] = set()
             for bindings in pane._bindings.key_to_bindings.values():
                 for item in bindings:

@@ -8,6 +8,7 @@ the hub stamps), because the gap between the two is one of the things a postmort
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from rich.text import Text
@@ -17,9 +18,9 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
-from websockets.exceptions import WebSocketException
 
-from warroom.client.lobby import HubRefused, declare
+from warroom.client.lobby import HubRefused, HubUnreachable, declaration, declare, new_incident_id
+from warroom.client.outbox import OutboxStore
 from warroom.console.app import WarroomApp
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.console.widgets.footer import CalmFooter
@@ -85,6 +86,10 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
         super().__init__()
         #: The level chosen before the template opened (``1``-``4`` on the incident list).
         self.severity = Severity(severity) if severity else Severity.SEV2
+        #: Chosen once for this form: every retry names the same incident with the same command,
+        #: so a declaration whose answer was lost is not made a second time.
+        self.incident_id = new_incident_id()
+        self.command_id = uuid.uuid4()
 
     @property
     def warroom(self) -> WarroomApp:
@@ -212,20 +217,28 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
     @work(exclusive=True, group="declare")
     async def send_declaration(self, fields: dict[str, str]) -> None:
         app = self.warroom
+        store = None
         try:
+            draft = declaration(self.incident_id, self.command_id, **fields)
+            if app.outbox_dir is not None:  # on disk before it goes anywhere, as every command
+                store = OutboxStore(app.outbox_dir, app.url, draft.incident_id, app.me)
             incident = await declare(
-                app.url, app.me, app.token, role=app.seat, cafile=app.cafile, **fields
-            )
+                app.url, app.me, app.token, role=app.seat, cafile=app.cafile, draft=draft,
+                store=store,
+            )  # fmt: skip
         except HubRefused as exc:
+            if exc.code == "already_declared":
+                # Someone else's incident has this id (ours would be acknowledged again):
+                # the next try names a new one.
+                self.incident_id, self.command_id = new_incident_id(), uuid.uuid4()
             self._message(f"The hub refused: {exc}")
             return
         except EventError as exc:
             self._message(f"Not sent: {exc}")
             return
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            self._message(
-                f"Cannot reach the hub at {app.hub_label} ({type(exc).__name__}); try again."
-            )
+        except (HubUnreachable, OSError, TimeoutError) as exc:
+            reason = exc.reason if isinstance(exc, HubUnreachable) else type(exc).__name__
+            self._message(f"Cannot reach the hub at {app.hub_label} ({reason}); try again.")
             return
         self.dismiss(incident)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import ClassVar, cast
 
 from textual import events
 from textual.actions import SkipAction
@@ -109,14 +110,18 @@ class FieldKeys:
     """
 
     #: No field is focused by Textual's own rule (the first focusable one): the form says which.
-    AUTO_FOCUS = ""
+    AUTO_FOCUS: ClassVar[str | None] = ""
     #: Whether keys that reach the screen itself are held for the first field to take focus.
     _holding = True
-    _typed_ahead: list[events.Key] | None = None
+    _typed_ahead: list[events.Key | events.Paste] | None = None
 
     def _forward_event(self, event: events.Event) -> None:
         screen = self._form_screen()
-        if isinstance(event, events.Key) and self._holding and screen.focused is None:
+        if (
+            isinstance(event, (events.Key, events.Paste))
+            and self._holding
+            and screen.focused is None
+        ):
             if self._typed_ahead is None:
                 self._typed_ahead = []
             self._typed_ahead.append(event)
@@ -150,7 +155,7 @@ class FieldKeys:
         self._holding = False
         held, self._typed_ahead = self._typed_ahead or [], None
         for key in held:
-            if target is self:
+            if cast(object, target) is self:
                 super()._forward_event(key)  # type: ignore[misc]
             else:
                 target._forward_event(key)

@@ -23,17 +23,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
-from warroom.console.app import ClientChanged
+from warroom.console.messages import ClientChanged
 from warroom.console.widgets.briefing import BriefingView
 from warroom.console.widgets.pick import TypeToPick
 from warroom.core.briefing import build_briefing, hhmm, read_in_due
 from warroom.core.handoff import (
     HandoffAccepted,
-    HandoffAnswer,
     HandoffDeclined,
     HandoffOffered,
     HandoffWithdrawn,
-    IcClaimed,
     find_offer,
     offer_by,
     offer_to,
@@ -41,7 +39,6 @@ from warroom.core.handoff import (
     title_of,
 )
 from warroom.core.handoff_state import HandoffOffer
-from warroom.core.incident import RoleAssigned
 from warroom.core.protocol import Error
 from warroom.core.roles import ROLE_TITLES, Role
 from warroom.core.state import IncidentState
@@ -63,27 +60,13 @@ def candidates(state: IncidentState, me: str) -> list[str]:
     )
 
 
-def how_it_ended(app: WarroomApp, offer_id: UUID) -> str:
-    """The timeline line of the event that closed ``offer_id``.
+def how_it_ended(state: IncidentState, offer_id: UUID) -> str:
+    """The timeline line of the event that closed ``offer_id``, as the core folded it.
 
     An answer names the offer; a claim of IC or a reassignment of the role ends it too.
     """
-    role: Role | None = None
-    closers: list[str] = []
-    for ev in app.incident_log:
-        match ev:
-            case HandoffOffered(id=offered) if offered == offer_id:
-                role = ev.offered_role
-                closers.clear()
-            case _ if role is None:
-                continue
-            case HandoffAnswer(offer=answered) if answered == offer_id:
-                return ev.describe()
-            case IcClaimed() if role == Role.IC:
-                closers.append(ev.describe())
-            case RoleAssigned(assigned_role=assigned) if assigned == role:
-                closers.append(ev.describe())
-    return closers[0] if closers else "The offer is no longer open."
+    ending = state.ended_offers.get(offer_id)
+    return ending.line if ending is not None else "The offer is no longer open."
 
 
 class HandoffScreen(ModalScreen[None]):
@@ -195,7 +178,7 @@ class HandoffScreen(ModalScreen[None]):
     def _redraw_outgoing(self, state: IncidentState) -> None:
         me, role = self.warroom.me, self.role
         if state.holder(role) != me:
-            ended = how_it_ended(self.warroom, self._open_offer) if self._open_offer else ""
+            ended = how_it_ended(self.state, self._open_offer) if self._open_offer else ""
             self._close_with(ended or f"You no longer hold the {title_of(role)} role.")
             return
         pending = offer_by(state, me, role)
@@ -218,7 +201,7 @@ class HandoffScreen(ModalScreen[None]):
             picker.disabled = notes.read_only = True
         else:
             if self._open_offer is not None:
-                status.update(how_it_ended(self.warroom, self._open_offer))
+                status.update(how_it_ended(self.state, self._open_offer))
                 self._open_offer = None
             elif not self._candidates:
                 status.update("Nobody else is online to take over.")
@@ -244,7 +227,7 @@ class HandoffScreen(ModalScreen[None]):
         assert self.offer_id is not None
         offer = find_offer(state, self.offer_id)
         if offer is None:
-            self._close_with(how_it_ended(self.warroom, self.offer_id))
+            self._close_with(how_it_ended(self.state, self.offer_id))
             return
         self.query_one("#handoff-title", Static).update(
             f"{offer.outgoing} offers you the role: {ROLE_TITLES[offer.role]} · "

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import httpx
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,7 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from warroom.client.lobby import HubRefused, list_incidents
+from warroom.client.lobby import HubRefused, HubUnreachable, list_incidents
 from warroom.console.app import WarroomApp
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.status_bar import elapsed
@@ -37,6 +36,8 @@ class JoinScreen(Screen[None]):
     """Pick an incident with the arrows and Enter, or press n to declare one."""
 
     CSS_PATH = "join.tcss"
+    #: Keys typed behind ``n`` or a severity digit go to the declaration (``keys_in_order``).
+    KEYS_WAIT_FOR_BINDINGS = True
     BINDINGS = [
         Binding("enter", "join", "Join", id="join.join", tooltip="Follow the selected incident"),
         Binding("n", "declare", "Declare new", id="join.declare",
@@ -107,9 +108,10 @@ class JoinScreen(Screen[None]):
         except HubRefused as exc:
             self._show_message(f"The hub refused the list: {exc}", error=True)
             return
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except (HubUnreachable, OSError, ValueError) as exc:
+            reason = exc.reason if isinstance(exc, HubUnreachable) else type(exc).__name__
             self._show_message(
-                f"Cannot reach the hub at {app.hub_label} ({type(exc).__name__}). "
+                f"Cannot reach the hub at {app.hub_label} ({reason}). "
                 "Is it running? Press r to try again.",
                 error=True,
             )

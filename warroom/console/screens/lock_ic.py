@@ -22,10 +22,10 @@ class ForceReleaseForm(LockForm[bool]):
 
     def __init__(self, lock: ProductionLock) -> None:
         super().__init__()
-        self.lock = lock
+        self.seen_lock = lock
 
     def compose(self) -> ComposeResult:
-        lock = self.lock
+        lock = self.seen_lock
         following = lock.queue[0] if lock.queue else "nobody (the lock becomes free)"
         with Vertical(id="form"):
             yield Label(f"Force-release the lock from {lock.holder}", id="form-title")
@@ -48,7 +48,7 @@ class ForceReleaseForm(LockForm[bool]):
         if not reason:
             self.show_error("Say why the lock is being taken away.")
             return
-        self.send(LockForceReleased, token=self.lock.token, reason=reason)
+        self.send(LockForceReleased, token=self.seen_lock.token, reason=reason)
 
 
 class HandOverForm(LockForm[bool]):
@@ -58,11 +58,11 @@ class HandOverForm(LockForm[bool]):
 
     def __init__(self, lock: ProductionLock, names: list[str]) -> None:
         super().__init__()
-        self.lock = lock
+        self.seen_lock = lock
         self.names = names
 
     def compose(self) -> ComposeResult:
-        lock = self.lock
+        lock = self.seen_lock
         now = f"held by {lock.holder} (lease #{lock.token})" if lock.holder else "free"
         with Vertical(id="form"):
             yield Label("Hand the production lock over", id="form-title")
@@ -86,4 +86,4 @@ class HandOverForm(LockForm[bool]):
             self.show_error("Choose who gets the lock.")
             return
         reason = self.query_one("#lock-reason", Input).value.strip()
-        self.send(LockHandedOver, token=self.lock.token, to=to, reason=reason)
+        self.send(LockHandedOver, token=self.seen_lock.token, to=to, reason=reason)

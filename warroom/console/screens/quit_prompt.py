@@ -18,7 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from warroom.client.sync import IncidentClient
-from warroom.console.app import ClientChanged, WarroomApp
+from warroom.console.app import WarroomApp
+from warroom.console.messages import ClientChanged
 from warroom.console.widgets.status_bar import LINK_TEXT
 
 

@@ -15,7 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from warroom.console.app import ClientChanged
+from warroom.console.messages import ClientChanged
 from warroom.console.widgets.briefing import BriefingView
 from warroom.core.briefing import build_briefing, read_in
 from warroom.core.roles import Role

@@ -9,12 +9,13 @@ history, and the line under it shows the hub's refusal when the user's last acti
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -28,8 +29,10 @@ from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.board import (
     COLUMN_TITLES,
     BoardItem,
+    BoardItemAdded,
     Column,
     EvidenceAdded,
+    FactRetracted,
     GuessClaimed,
     GuessConfirmed,
     GuessReleased,
@@ -37,9 +40,8 @@ from warroom.core.board import (
     ItemKind,
     ItemStatus,
     column,
-    may_resolve,
-    may_retract,
 )
+from warroom.core.events import EventBase
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 
@@ -110,7 +112,7 @@ class BoardPane(IncidentPane):
         "reason and stays visible. On a card: c claim, u release, e evidence, f confirm, "
         "r rule out, x retract (each key shows when it applies to the card's column)."
     )
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "left,h",
             "column(-1)",
@@ -273,7 +275,7 @@ class BoardPane(IncidentPane):
         if not self.is_mounted:
             return True
         if action in ("add", "add_guess", "add_fact"):
-            return True if self.may("board_item_added") else None
+            return True if self.allows(action) else None
         if action not in CARD_ACTIONS:
             return True
         card = self._target(action)
@@ -281,38 +283,28 @@ class BoardPane(IncidentPane):
             return False
         if action == "release" and card.owner is None:
             return False  # nothing to release
-        return True if self._allowed(action, card) else None
-
-    def _allowed(self, action: str, card: BoardItem) -> bool:
-        """Whether the hub would take ``action`` on ``card`` from this person (rules in core)."""
-        state, me = self.state, self.me
-        if action == "claim":
-            return card.owner != me and self.may("guess_claimed")
-        if action == "release":
-            return card.owner is not None and may_resolve(state, me, card)
-        if action in ("confirm", "rule_out"):
-            return self.may("guess_confirmed") and may_resolve(state, me, card)
-        if action == "retract":
-            return card.is_fact and self.may("fact_retracted") and may_retract(state, me, card)
-        return self.may("evidence_added")
+        return True if self.allows(action) else None
 
     def probe(self, action: str) -> Probe | None:
         if action in ("add", "add_guess", "add_fact"):
-            return "board_item_added", {"kind": "guess", "text": "?"}
+            return BoardItemAdded, {"kind": "guess", "text": "?"}
         card = self._target(action) if self.is_mounted else None
         if card is None:
             return None
-        command = {
-            "claim": "guess_claimed",
-            "release": "guess_released",
-            "confirm": "guess_confirmed",
-            "rule_out": "guess_ruled_out",
-            "retract": "fact_retracted",
-            "evidence": "evidence_added",
-        }.get(action)
+        commands: dict[str, type[EventBase]] = {
+            "claim": GuessClaimed,
+            "release": GuessReleased,
+            "confirm": GuessConfirmed,
+            "rule_out": GuessRuledOut,
+            "retract": FactRetracted,
+            "evidence": EvidenceAdded,
+        }
+        command = commands.get(action)
         if command is None:
             return None
         payload: dict[str, object] = {"item": card.no}
+        if action == "claim" and card.owner not in (None, self.me):
+            payload.update(take_over=True, previous_owner=card.owner)
         if action in ("rule_out", "evidence"):
             payload["evidence"] = {"kind": "note", "text": "?"}
         if action == "retract":
@@ -382,7 +374,7 @@ class BoardPane(IncidentPane):
         if (card := self.card) is not None:
             self._open(RetractForm(card), follow=card.no)
 
-    def _open(self, form: object, follow: int | None = None) -> None:
+    def _open(self, form: Screen[Any], follow: int | None = None) -> None:
         """Show ``form``; when the hub accepts it, highlight the card it made or moved."""
         self.say("")
 
@@ -391,7 +383,7 @@ class BoardPane(IncidentPane):
                 self._want = (follow if follow is not None else seq, seq)
                 self.render_state(self.state)
 
-        self.app.push_screen(form, done)  # type: ignore[arg-type]
+        self.app.push_screen(form, done)
 
     # --- refusals -----------------------------------------------------------------------------
     def say(self, message: str) -> None:

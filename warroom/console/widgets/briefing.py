@@ -49,7 +49,7 @@ class BriefingView(VerticalScroll):
     now: reactive[datetime | None] = reactive(None, init=False)
     """The console's clock, for "next update in 4m"; ``None`` leaves countdowns out."""
 
-    def compose(self):  # type: ignore[override]
+    def compose(self):
         yield Static("", id="briefing-text")
 
     def on_mount(self) -> None:

@@ -201,20 +201,27 @@ class CommsPane(IncidentPane):
     # --- actions ------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "compose":
-            return self.may("update_published") and may_publish(self.state, self.me) or None
+            return self.allows(action) or None
         if action == "retry":
-            update = self.selected_update() if self.is_mounted else None
-            failed = update is not None and any(
-                d.status == DeliveryStatus.FAILED
-                for d in self.state.comms.deliveries_of(update.update_id)
-            )
-            return (self.may("update_delivery_retry") and may_publish(self.state, self.me)
-                    and failed) or None  # fmt: skip
+            return self.allows(action) or None
         return True
 
     def probe(self, action: str) -> Probe | None:
         if action == "compose":
-            return "update_published", {"audience": "internal", "text": "?"}
+            return UpdatePublished, {"audience": "internal", "text": "?"}
+        if action == "retry":
+            update = self.selected_update() if self.is_mounted else None
+            failed = [
+                d
+                for d in (self.state.comms.deliveries_of(update.update_id) if update else ())
+                if d.status == DeliveryStatus.FAILED
+            ]
+            if update is None or not failed:
+                return None
+            return UpdateDeliveryRetried, {
+                "update_id": str(update.update_id),
+                "target": failed[0].target,
+            }
         return None
 
     def action_compose(self, audience: str) -> None:

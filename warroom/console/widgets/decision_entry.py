@@ -47,10 +47,11 @@ def decision_detail(decision: Decision | None, state: IncidentState) -> Content:
     for no in decision.facts:
         card = state.board.get(no)
         text = quote(card.text, 70) if card else "(not on this board)"
-        parts += ["\n", ("Fact ", "bold $accent"), f"#{no} {text}"]
         if card is not None and card.status == ItemStatus.RETRACTED:
-            parts[-1] += "  "
-            parts += [(f"retracted since: {card.reason}", "bold $error")]
+            retracted = (f"retracted since: {card.reason}", "bold $error")
+            parts += ["\n", ("Fact ", "bold $accent"), f"#{no} {text}  ", retracted]
+        else:
+            parts += ["\n", ("Fact ", "bold $accent"), f"#{no} {text}"]
     if decision.owner:
         parts += ["\n", ("Owner ", "bold $accent"), decision.owner]
     return Content.assemble(*parts)

@@ -7,12 +7,13 @@ notes follow-ups, which are listed under the log and go to the postmortem.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -26,7 +27,7 @@ from warroom.console.widgets.decision_entry import (
     follow_up_prompt,
 )
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.decisions import Decision, may_decide
+from warroom.core.decisions import Decision, DecisionRecorded, FollowUpNoted
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 from warroom.core.status_update import draft_status_update
@@ -62,7 +63,7 @@ class DecisionPane(IncidentPane):
         "facts it rests on and who carries it out. Decisions are never edited: a later one "
         "supersedes them. Anyone but an observer notes follow-ups for the postmortem."
     )
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "decide", "Decide", id="decisions.decide", tooltip="Record a decision (IC)"),
         Binding(
             "s",
@@ -152,18 +153,19 @@ class DecisionPane(IncidentPane):
             decision = self.decision
             return True if self._is_ic() and decision is not None and decision.active else None
         if action == "follow_up":
-            return True if self.may("follow_up_noted") else None
+            return True if self.allows(action) else None
         return True
 
     def probe(self, action: str) -> Probe | None:
         if action in ("decide", "supersede"):
-            return "decision_recorded", {"what": "?", "why": "?"}
+            return DecisionRecorded, {"what": "?", "why": "?"}
         if action == "follow_up":
-            return "follow_up_noted", {"text": "?", "owner": self.me, "due": "2000-01-01"}
+            due = self.warroom.clock().date().isoformat()
+            return FollowUpNoted, {"text": "?", "owner": self.me or "?", "due": due}
         return None
 
     def _is_ic(self) -> bool:
-        return self.may("decision_recorded") and may_decide(self.state, self.me)
+        return self.allows("decide")
 
     # --- actions ------------------------------------------------------------------------------
     def action_decide(self) -> None:
@@ -189,9 +191,9 @@ class DecisionPane(IncidentPane):
             else:
                 focused.action_cursor_up()
 
-    def _open(self, form: object) -> None:
+    def _open(self, form: Screen[Any]) -> None:
         self.say("")
-        self.app.push_screen(form)  # type: ignore[arg-type]
+        self.app.push_screen(form)
 
     # --- refusals -----------------------------------------------------------------------------
     def say(self, message: str) -> None:

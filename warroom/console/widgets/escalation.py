@@ -17,8 +17,8 @@ from textual.widgets import Button, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.lifecycle_forms import DismissEscalationForm, minutes_text
-from warroom.console.widgets.pane import IncidentPane
-from warroom.core.lifecycle import SeverityChanged, open_escalation
+from warroom.console.widgets.pane import IncidentPane, Probe
+from warroom.core.lifecycle import EscalationDismissed, SeverityChanged, open_escalation
 from warroom.core.lifecycle_state import Escalation
 from warroom.core.state import IncidentState
 
@@ -75,13 +75,18 @@ class EscalationBanner(IncidentPane):
             yield Button("Dismiss with a reason", id="escalation-dismiss", compact=True)
             yield Static("", id="escalation-who")
 
+    def probe(self, action: str) -> Probe | None:
+        if action == "dismiss":
+            return EscalationDismissed, {"reason": "?"}
+        return None
+
     def render_state(self, state: IncidentState) -> None:
         proposal = open_escalation(state)
         self.display = proposal is not None
         if proposal is None:
             return
         self.query_one("#escalation-text", Static).update(banner_text(state, proposal))
-        decides = state.is_ic(self.me) and self.may("escalation_dismissed")
+        decides = self.allows("dismiss")
         raise_button = self.query_one("#escalation-accept", Button)
         raise_button.label = f"Raise to {proposal.proposed}" if proposal.proposed else "Raise"
         raise_button.display = decides and proposal.proposed is not None

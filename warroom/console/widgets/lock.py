@@ -22,8 +22,17 @@ from textual.widgets import DataTable, Label, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.actions import may_finish, open_actions, undo_pending
+from warroom.core.actions import (
+    ActionFinished,
+    ActionStarted,
+    may_finish,
+    open_actions,
+    undo_pending,
+)
+from warroom.core.events import EventBase
 from warroom.core.lock import (
+    LockForceReleased,
+    LockHandedOver,
     LockReleased,
     LockRenewed,
     LockRequested,
@@ -301,8 +310,10 @@ class LockPane(IncidentPane):
         lock = self.state.lock
         if action in ("force_release", "hand_over"):
             if not self.state.is_ic(self.me):
-                return False
-            return True if action == "hand_over" or lock.holder else None
+                return False  # the IC's overrides are shown to the IC alone
+            if action == "force_release" and not lock.holder:
+                return None
+            return True if self.allows(action) else None
         applies = {
             "request": not self.holding and not self.queued,
             "release": self.holding,
@@ -316,17 +327,28 @@ class LockPane(IncidentPane):
             return True
         if not applies:
             return False
-        if action == "start_action" and not self.holding:
-            return None
-        return True if self.may("lock_requested") else None
+        return True if self.allows(action) else None
 
-    def probe(self, action: str) -> Probe | None:
+    def probe(self, action: str) -> Probe | type[EventBase] | None:
         if action == "start_action":
             placeholder = {f: "?" for f in ("target", "expected", "metric", "value_before")}
-            return "action_started", {"token": self.state.lock.token, "kind": "rollback",
+            return ActionStarted, {"token": self.state.lock.token, "kind": "rollback",
                                       **placeholder}  # fmt: skip
-        if action == "request":
-            return "lock_requested", {}
+        lock = self.state.lock
+        probes: dict[str, Probe] = {
+            "request": (LockRequested, {}),
+            "release": (LockReleased, {"token": lock.token}),
+            "leave_queue": (LockWithdrawn, {}),
+            "renew": (LockRenewed, {"token": lock.token}),
+            "force_release": (LockForceReleased, {"token": lock.token, "reason": "?"}),
+        }
+        if action in probes:
+            return probes[action]
+        if action in ("finish_action", "undo_action", "hand_over"):
+            # Their commands depend on what a form asks; their type-wide rules still apply.
+            kinds: dict[str, type[EventBase]] = {"finish_action": ActionFinished,
+                    "undo_action": ActionStarted, "hand_over": LockHandedOver}  # fmt: skip
+            return kinds[action]
         return None
 
     # --- rendering ------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 Attributes down, messages up: the console screen sets ``state`` on every pane whenever the
 incident changes; a pane renders it and sends commands through :meth:`IncidentPane.send`. A pane
-holds no incident logic of its own: what is allowed comes from :mod:`warroom.core.rules`, what the
-incident looks like from the folded state.
+holds no incident logic of its own: what is allowed comes from the core
+(:func:`warroom.core.affordances.affordances`, which asks the hub's own ``check_command``), what
+the incident looks like from the folded state. A pane names the command each key would send (its
+``probe``); whether the key is offered, and what a greyed key says, is the core's answer to it.
 
 Actions named in ``WRITE_ACTIONS`` are hidden (footer, help, palette) from someone who may not
 write, so an observer is never offered a key that the hub would refuse. A command the hub refuses
@@ -12,28 +14,26 @@ with an input of its own overrides it to show the message right there.
 
 A key that is offered but greyed out (``check_action`` answers ``None``) is never a silent no-op:
 pressing it says why and what to do. The reason is the core's own refusal
-(:func:`~warroom.core.rules.check_command`) of the command the key would send (its ``probe``),
-followed by the key that helps, when there is one.
+(:func:`~warroom.core.affordances.affordances`) of the command the key would send (its
+``probe``), followed by the key that helps, when there is one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec
 
-from pydantic import ValidationError
 from textual import events
 from textual.actions import parse as parse_action
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.widgets import TabPane
 
+from warroom.core.affordances import Affordances, Candidate, affordances, draft
 from warroom.core.events import Actor, EventBase, Refusal
-from warroom.core.log import EventError, parse_event
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
-from warroom.core.rules import check_command, may_send
 from warroom.core.state import IncidentState
 
 #: The fields of the event class a command is built from.
@@ -49,7 +49,8 @@ WHAT_TO_DO: dict[str, str] = {
 #: What to do when the incident is closed: only the IC can reopen it.
 REOPEN_HINT = "To reopen it, press P (phase) and pick an earlier phase, with a reason."
 
-Probe = tuple[str, dict[str, Any]]
+#: What a key would send, to ask the core about it: an event class and a (placeholder) payload.
+Probe = tuple[type[EventBase], dict[str, Any]]
 
 if TYPE_CHECKING:
     from warroom.console.app import WarroomApp
@@ -70,13 +71,35 @@ class IncidentPane(Vertical):
         super().__init__(**kwargs)
         self.me = me
         self.seat = seat
+        #: The state changed while the pane was out of view, so it has not been drawn yet.
+        self._stale = False
 
     def watch_state(self, state: IncidentState) -> None:
-        if self.is_mounted:
+        if not self.is_mounted:
+            return
+        if self.in_view:
+            self._stale = False
             self.render_state(state)
+        else:
+            self._stale = True  # drawn when its tab comes to the front (see catch_up)
 
     def on_mount(self) -> None:
-        self.render_state(self.state)
+        if self.in_view:
+            self.render_state(self.state)
+        else:
+            self._stale = True
+
+    @property
+    def in_view(self) -> bool:
+        """Whether this pane can be seen: a pane on a tab behind another is not redrawn."""
+        tab = next((node for node in self.ancestors if isinstance(node, TabPane)), None)
+        return tab is None or tab.display
+
+    def catch_up(self) -> None:
+        """Draw the latest state now if it changed while this pane's tab was behind another."""
+        if self._stale and self.is_mounted:
+            self._stale = False
+            self.render_state(self.state)
 
     def render_state(self, state: IncidentState) -> None:
         """Redraw from ``state``. Panes override this."""
@@ -86,9 +109,22 @@ class IncidentPane(Vertical):
     def warroom(self) -> WarroomApp:
         return self.app  # type: ignore[return-value]
 
-    def may(self, event_type: str) -> bool:
-        """Whether to offer an action: the hub would refuse it for this person anyway."""
-        return may_send(self.state, event_type, self.me, self.seat)
+    @property
+    def actor(self) -> Actor:
+        return Actor(name=self.me, seat=self.seat)
+
+    def affordances(self, candidates: dict[str, Candidate | None]) -> Affordances:
+        """The core's answer (the hub's own rules) for each named candidate command."""
+        return affordances(self.state, self.actor, self.warroom.clock(), candidates)
+
+    def may(self, kind: type[EventBase] | str) -> bool:
+        """Whether this person may send commands of ``kind`` at all (its type-wide rules, in core)."""
+        key = str(kind)
+        return self.affordances({key: kind}).allows(key)
+
+    def allows(self, action: str) -> bool:
+        """Whether the core accepts the command ``action`` would send (see :meth:`probe`)."""
+        return self.refusal_of(action) is None and self.probe(action) is not None
 
     @property
     def read_only(self) -> bool:
@@ -99,11 +135,12 @@ class IncidentPane(Vertical):
         return not (action in self.WRITE_ACTIONS and self.read_only)
 
     # --- why a key does nothing ---------------------------------------------------------------
-    def probe(self, action: str) -> Probe | None:
-        """The command ``action`` would send, as ``(type, payload)``, to ask the core about it.
+    def probe(self, action: str) -> Probe | type[EventBase] | None:
+        """The command ``action`` would send, as ``(EventClass, payload)``, to ask the core.
 
-        Panes override this for their greyed-out keys; placeholders stand in for what a form
-        would ask, since only the rules that do not depend on them can refuse at this point.
+        Panes override this for their keys; placeholders stand in for what a form would ask,
+        since only the rules that do not depend on them can refuse at this point. A bare event
+        class asks only the rules that hold for every command of that type.
         """
         return None
 
@@ -112,14 +149,10 @@ class IncidentPane(Vertical):
         probe = self.probe(action)
         if probe is None or not self.state.declared:
             return None
-        event_type, payload = probe
-        data = {"type": event_type, "id": str(uuid.uuid4()), "incident_id": self.state.incident_id}
-        try:
-            command = parse_event({**data, **payload})
-        except (EventError, ValidationError, ValueError):
-            return None
-        actor = Actor(name=self.me, seat=self.seat)
-        return check_command(self.state, command, actor, self.warroom.clock())
+        if isinstance(probe, type):
+            return self.affordances({action: probe}).refusal(action)
+        kind, payload = probe
+        return self.affordances({action: draft(self.state, kind, **payload)}).refusal(action)
 
     def why_not(self, action: str, what: str = "") -> str:
         """Why ``action`` is not available to this person now, and what to do about it."""

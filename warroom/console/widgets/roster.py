@@ -11,7 +11,8 @@ from textual.widgets import DataTable, Label
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.handoff import IcClaimed, may_claim_ic, offer_to
+from warroom.core.handoff import IcClaimed, offer_to
+from warroom.core.incident import RoleAssigned
 from warroom.core.protocol import Error
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.roster import SHORT_TITLES, RoleRow, holds_label, person_rows, role_rows
@@ -112,17 +113,15 @@ class RosterPane(IncidentPane):
         state, me = self.state, self.me
         if action in ("hand_over", "hand_over_mine"):
             return True if state.roles_of(me) or offer_to(state, me) else None
-        if action == "assign":
-            return True if state.is_ic(me) and self.selected_role != Role.IC else None
-        if action == "claim_ic":
-            return True if may_claim_ic(state, me) else None
+        if action in ("assign", "claim_ic"):
+            return True if self.allows(action) else None
         return True
 
     def probe(self, action: str) -> Probe | None:
         if action == "claim_ic":
-            return "ic_claimed", {"previous": self.state.ic}
+            return IcClaimed, {"previous": self.state.ic}
         if action == "assign":
-            return "role_assigned", {"assigned_role": self.selected_role.value, "holder": None}
+            return RoleAssigned, {"assigned_role": self.selected_role.value, "holder": None}
         return None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -156,11 +155,11 @@ class RosterPane(IncidentPane):
         from warroom.console.screens.role_assign import RoleAssignForm
 
         role = self.selected_role
-        if self.state.is_ic(self.me) and role != Role.IC:
+        if self.allows("assign"):
             self.app.push_screen(RoleAssignForm(role, self.state, self.me))
 
     def action_claim_ic(self) -> None:
-        if not may_claim_ic(self.state, self.me):
+        if not self.allows("claim_ic"):
             return
         future = self.send(IcClaimed, previous=self.state.ic)
         if future is not None:

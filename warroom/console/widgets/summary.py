@@ -10,13 +10,14 @@ that would be refused are not offered.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from warroom.console.css import tcss_beside
@@ -29,7 +30,17 @@ from warroom.console.screens.lifecycle_forms import (
 )
 from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.lifecycle import TriageConfirmed, escalation_deadline, open_escalation
+from warroom.core.events import EventBase
+from warroom.core.lifecycle import (
+    EscalationDismissed,
+    ImpactStartSet,
+    PhaseChanged,
+    SeverityChanged,
+    TriageAnswered,
+    TriageConfirmed,
+    escalation_deadline,
+    open_escalation,
+)
 from warroom.core.lifecycle_state import QUESTION_TEXT, TriageQuestion
 from warroom.core.metrics import ResponseMetrics, compute, elapsed
 from warroom.core.phases import Phase
@@ -144,7 +155,7 @@ class SummaryPane(IncidentPane):
         "started (i); the IC changes severity (v) and phase (p), confirms answers (c) and "
         "raises (e) or dismisses (x) an escalation proposal."
     )
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "answer", "Answer", id="summary.answer",
                 tooltip="Answer the highlighted triage question"),
         Binding("c", "confirm", "Confirm", id="summary.confirm",
@@ -250,32 +261,34 @@ class SummaryPane(IncidentPane):
             return False
         if not self.is_mounted or action not in self.WRITE_ACTIONS:
             return True
-        state = self.state
-        ic = state.is_ic(self.me)
-        proposal = open_escalation(state)
-        offered = {
-            "answer": self.may("triage_answered"),
-            "impact_start": self.may("impact_start_set"),
-            "severity": ic and self.may("severity_changed"),
-            "phase": ic and self.may("phase_changed"),
-            "confirm": ic
-            and self.may("triage_confirmed")
-            and (mark := state.triage_marks.get(self.question)) is not None
-            and not mark.confirmed,
-            "escalate": ic and proposal is not None and proposal.proposed is not None,
-            "dismiss_escalation": ic and proposal is not None,
-        }[action]
-        return True if offered else None
+        return True if self.allows(action) else None
 
-    def probe(self, action: str) -> Probe | None:
+    def probe(self, action: str) -> Probe | type[EventBase] | None:
         state = self.state
+        if action == "answer":
+            return TriageAnswered  # the answer is the form's; its type-wide rules apply
+        if action == "impact_start":
+            return ImpactStartSet
+        if action == "confirm":
+            mark = state.triage_marks.get(self.question)
+            return TriageConfirmed, {"question": self.question.value,
+                                        "answer_seq": mark.seq if mark else None}  # fmt: skip
+        proposal = open_escalation(state)
+        if action == "escalate":
+            if proposal is None or proposal.proposed is None:
+                return None
+            return SeverityChanged, {"severity": proposal.proposed.value, "escalation": True,
+                                        "previous": proposal.severity.value,
+                                        "reason": escalation.accept_reason(proposal)}  # fmt: skip
+        if action == "dismiss_escalation":
+            return None if proposal is None else (EscalationDismissed, {"reason": "?"})
         if action == "severity":
             other = "SEV1" if state.severity != "SEV1" else "SEV2"
-            return "severity_changed", {"severity": other, "reason": "?",
+            return SeverityChanged, {"severity": other, "reason": "?",
                                         "previous": state.severity.value}  # fmt: skip
         if action == "phase":
             target = Phase.TRIAGE if state.phase != Phase.TRIAGE else Phase.MITIGATING
-            return "phase_changed", {"phase": target.value, "previous": state.phase.value,
+            return PhaseChanged, {"phase": target.value, "previous": state.phase.value,
                                      "reason": "?"}  # fmt: skip
         return None
 
@@ -303,5 +316,5 @@ class SummaryPane(IncidentPane):
     def action_dismiss_escalation(self) -> None:
         escalation.dismiss(self)
 
-    def _open(self, form: object) -> None:
-        self.app.push_screen(form)  # type: ignore[arg-type]
+    def _open(self, form: Screen[Any]) -> None:
+        self.app.push_screen(form)
