@@ -28,7 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.helpers import HubProcess, client, declare_incident, eventually, running_hub
 from tests.test_security_limits import masked_text, raw_websocket
-from warroom.core.access import JOIN_CODE_HEADER, new_join_code
+from warroom.core.access import JOIN_CODE_HEADER, JoinCodeCreated, new_join_code
 from warroom.core.handoff import IcClaimed
 from warroom.core.incident import NoteAdded
 
@@ -43,11 +43,12 @@ async def mint_code(url: str, incident: str, seat_limit: str = "observer") -> st
     ic = await client(url, "ana", "ic", incident, token=TOKENS["team"])
     issued = new_join_code(incident)
     ack = await ic.post(
-        "join_code_created",
-        code_id=issued.code_id,
-        digest=issued.digest,
-        label="watchers",
-        seat_limit=seat_limit,
+        JoinCodeCreated(
+            code_id=issued.code_id,
+            digest=issued.digest,
+            label="watchers",
+            seat_limit=seat_limit,
+        )
     )
     assert ack.op == "ack", ack
     await ic.close()
