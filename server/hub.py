@@ -37,7 +37,7 @@ from warroom import __version__
 from warroom.core import timers
 from warroom.core.access import GuestAdmitted, JoinCode, check_guest
 from warroom.core.clock import Clock, utc_now
-from warroom.core.events import Actor, EventBase, Refusal, refuse
+from warroom.core.events import STAMPED_FIELDS, Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
 from warroom.core.incident import ParticipantJoined, ParticipantLeft, RoleAssigned
 from warroom.core.log import EventError, parse_event
@@ -941,7 +941,7 @@ class Hub:
     async def _command(self, conn: Conn, msg: Command) -> None:
         data = dict(msg.command)
         # The hub stamps these; whatever the sender put there is not trusted.
-        for key in ("seq", "at", "actor", "role"):
+        for key in STAMPED_FIELDS:
             data.pop(key, None)
         if "id" not in data:
             # Typed by hand: give it an id so it can be stored (it is not idempotent then).

@@ -11,6 +11,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.helpers import T0, make_event
+from warroom.core.board import (
+    BoardItemAdded,
+    FactRetracted,
+    GuessClaimed,
+    GuessConfirmed,
+    GuessRuledOut,
+)
+from warroom.core.decisions import DecisionRecorded, FollowUpNoted
 from warroom.core.events import Actor
 from warroom.core.fold import apply, replay
 from warroom.core.log import parse_event
@@ -93,7 +101,7 @@ async def seed_room(url: str, incident: str) -> dict[str, int]:
 
     async def add(who, key: str, kind: str, text: str, *evidence: tuple[str, str]) -> None:
         notes = [{"kind": k, "text": t} for k, t in evidence]
-        ack = await who.post("board_item_added", kind=kind, text=text, evidence=notes)
+        ack = await who.post(BoardItemAdded(kind=kind, text=text, evidence=notes))
         cards[key] = ack.seq
 
     await add(
@@ -110,48 +118,53 @@ async def seed_room(url: str, incident: str) -> dict[str, int]:
         "connection leak in v2.3.1",
         ("query", "select count(*) from pg_stat_activity"),
     )
-    await bo.post("guess_claimed", item=cards["leak"])
+    await bo.post(GuessClaimed(item=cards["leak"]))
     await add(cy, "dns", "guess", "dns flapping in eu-west")
-    await cy.post("guess_claimed", item=cards["dns"])
+    await cy.post(GuessClaimed(item=cards["dns"]))
     await cy.post(
-        "guess_ruled_out",
-        item=cards["dns"],
-        evidence={"kind": "output", "text": "dig +trace clean from 3 regions"},
+        GuessRuledOut(
+            item=cards["dns"],
+            evidence={"kind": "output", "text": "dig +trace clean from 3 regions"},
+        )
     )
     await add(cy, "eu", "fact", "only EU customers affected")
-    await ana.post("fact_retracted", item=cards["eu"], reason="US shows 5xx too")
+    await ana.post(FactRetracted(item=cards["eu"], reason="US shows 5xx too"))
     await bo.post(
-        "guess_confirmed",
-        item=cards["leak"],
-        evidence={"kind": "output", "text": "4812 idle connections from checkout"},
+        GuessConfirmed(
+            item=cards["leak"],
+            evidence={"kind": "output", "text": "4812 idle connections from checkout"},
+        )
     )
     await add(cy, "cdn", "guess", "CDN cache purge at 08:50")
     await add(ana, "psp", "guess", "payment provider timeouts", ("link", "status.psp.example"))
-    await cy.post("guess_claimed", item=cards["psp"])
+    await cy.post(GuessClaimed(item=cards["psp"]))
     await ana.post(
-        "decision_recorded",
-        what="Roll back to v2.3.0",
-        why="the leak came with v2.3.1; a rollback takes 4 minutes",
-        options=["roll back", "hotfix forward", "wait"],
-        facts=[cards["errors"], cards["leak"]],
-        owner="bo",
+        DecisionRecorded(
+            what="Roll back to v2.3.0",
+            why="the leak came with v2.3.1; a rollback takes 4 minutes",
+            options=["roll back", "hotfix forward", "wait"],
+            facts=[cards["errors"], cards["leak"]],
+            owner="bo",
+        )
     )
     await ana.post(
-        "decision_recorded",
-        what="Hotfix forward with the pool patch",
-        why="a schema migration in v2.3.1 blocks the rollback",
-        facts=[cards["leak"]],
-        owner="bo",
-        supersedes=1,
+        DecisionRecorded(
+            what="Hotfix forward with the pool patch",
+            why="a schema migration in v2.3.1 blocks the rollback",
+            facts=[cards["leak"]],
+            owner="bo",
+            supersedes=1,
+        )
     )
     await bo.post(
-        "follow_up_noted", text="Alert on connection pool saturation", owner="bo", due="2026-03-21"
+        FollowUpNoted(text="Alert on connection pool saturation", owner="bo", due="2026-03-21")
     )
     await cy.post(
-        "follow_up_noted",
-        text="Canary stage for db driver upgrades",
-        owner="team db",
-        due="2026-03-28",
+        FollowUpNoted(
+            text="Canary stage for db driver upgrades",
+            owner="team db",
+            due="2026-03-28",
+        )
     )
     for leaving, staying in ((cy, bo), (bo, ana)):
         await leaving.close()

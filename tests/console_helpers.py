@@ -41,6 +41,7 @@ from warroom.hub.app import HubServer
 from tests.helpers import T0, ManualClock, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient, LinkStatus
 from warroom.console.app import WarroomApp
+from warroom.core.events import EventBase
 
 _T = TypeVar("_T")
 
@@ -192,7 +193,7 @@ class ThreadedHub:
     def seed(self, **fields: Any) -> str:
         return self.call(seed_incident(self.url, **fields))
 
-    def post(self, name: str, role: str, event_type: str, **payload: Any) -> None:
+    def post(self, name: str, role: str, command: EventBase) -> None:
         """Have someone else record an event (joins, acts, leaves again)."""
 
         async def act() -> None:
@@ -200,7 +201,7 @@ class ThreadedHub:
             c.start()
             try:
                 await c.wait_synced()
-                await c.post(event_type, **payload)
+                await c.post(command)
             finally:
                 await c.close()
 

@@ -33,10 +33,47 @@ from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
 
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient
-from warroom.core.access import digest_of
+from warroom.core.access import JoinCodeCreated, JoinCodeRevoked, digest_of
+from warroom.core.actions import ActionFinished, ActionStarted
+from warroom.core.board import (
+    BoardItemAdded,
+    EvidenceAdded,
+    FactRetracted,
+    GuessClaimed,
+    GuessConfirmed,
+    GuessReleased,
+    GuessRuledOut,
+)
 from warroom.core.clock import ManualClock
+from warroom.core.comms import UpdateDeliveryRetried, UpdatePublished
 from warroom.core.comms_state import Audience
+from warroom.core.decisions import DecisionRecorded, FollowUpNoted
 from warroom.core.drill import DrillScored, Scorecard
+from warroom.core.events import EventBase
+from warroom.core.handoff import (
+    HandoffAccepted,
+    HandoffDeclined,
+    HandoffOffered,
+    HandoffWithdrawn,
+    IcClaimed,
+)
+from warroom.core.incident import NoteAdded, RoleAssigned
+from warroom.core.lifecycle import (
+    EscalationDismissed,
+    ImpactStartSet,
+    PhaseChanged,
+    SeverityChanged,
+    TriageAnswered,
+    TriageConfirmed,
+)
+from warroom.core.lock import (
+    LockForceReleased,
+    LockHandedOver,
+    LockReleased,
+    LockRenewed,
+    LockRequested,
+    LockWithdrawn,
+)
 from warroom.core.protocol import Ack
 from warroom.core.update_text import prefill, render
 
@@ -202,10 +239,10 @@ class Script:
         await person.close()
         await eventually(lambda: not self.state.participants[person.name].online)
 
-    async def do(self, name: str, event_type: str, **payload: Any) -> Ack:
+    async def do(self, name: str, command: EventBase) -> Ack:
         """``name`` sends a command; it must be accepted."""
-        reply = await self.people[name].post(event_type, **payload)
-        assert isinstance(reply, Ack), f"{name} {event_type}: {reply}"
+        reply = await self.people[name].post(command)
+        assert isinstance(reply, Ack), f"{name} {command.type}: {reply}"
         return reply
 
     async def publish(self, name: str, audience: str) -> Ack:
@@ -214,11 +251,12 @@ class Script:
         draft = prefill(self.state, Audience(audience), now)
         return await self.do(
             name,
-            "update_published",
-            audience=audience,
-            text=render(self.state, draft, now),
-            fields=draft.fields.model_dump(mode="json"),
-            next_update_at=draft.next_update_at.isoformat() if draft.next_update_at else None,
+            UpdatePublished(
+                audience=audience,
+                text=render(self.state, draft, now),
+                fields=draft.fields.model_dump(mode="json"),
+                next_update_at=draft.next_update_at.isoformat() if draft.next_update_at else None,
+            ),
         )
 
     async def close_everyone(self) -> None:
@@ -247,50 +285,91 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     )
     s.at("09:01")
     await s.join("ana", "ic")
-    await s.do("ana", "ic_claimed", previous="pat",
-               reason="pat declared from a phone and is on the way to a laptop")  # fmt: skip
+    await s.do(
+        "ana",
+        IcClaimed(previous="pat", reason="pat declared from a phone and is on the way to a laptop"),
+    )
     s.at("09:02")
     await s.join("bo", "lead")
     await s.join("cy", "comms")
     await s.join("dee", "responder")
     await s.join("eli", "responder")
     s.at("09:03")
-    await s.do("ana", "role_assigned", assigned_role="scribe", holder="dee")
-    await s.do("dee", "note_added", kind="status",
-               text="Bridge open; checkout 5xx alert firing since 08:52")  # fmt: skip
+    await s.do("ana", RoleAssigned(assigned_role="scribe", holder="dee"))
+    await s.do(
+        "dee", NoteAdded(kind="status", text="Bridge open; checkout 5xx alert firing since 08:52")
+    )
     s.at("09:04")
-    await s.do("eli", "impact_start_set", started_at=IMPACT_STARTED.isoformat(),
-               note="the checkout 5xx graph starts climbing at 08:40")  # fmt: skip
-    await s.do("eli", "triage_answered", question="customer_impact", answer="confirmed",
-               detail="about 30% of EU card payments fail with HTTP 503")  # fmt: skip
-    await s.do("eli", "triage_answered", question="recent_changes",
-               answer="payments-api v412 deployed at 08:38")  # fmt: skip
-    await s.do("eli", "triage_answered", question="trend", answer="growing")
+    await s.do(
+        "eli",
+        ImpactStartSet(
+            started_at=IMPACT_STARTED.isoformat(),
+            note="the checkout 5xx graph starts climbing at 08:40",
+        ),
+    )
+    await s.do(
+        "eli",
+        TriageAnswered(
+            question="customer_impact",
+            answer="confirmed",
+            detail="about 30% of EU card payments fail with HTTP 503",
+        ),
+    )
+    await s.do(
+        "eli",
+        TriageAnswered(question="recent_changes", answer="payments-api v412 deployed at 08:38"),
+    )
+    await s.do("eli", TriageAnswered(question="trend", answer="growing"))
     s.at("09:05")
-    await s.do("ana", "triage_confirmed", question="customer_impact")
-    await s.do("ana", "triage_confirmed", question="recent_changes")
-    await s.do("ana", "phase_changed", phase="triage", previous="detected")
+    await s.do("ana", TriageConfirmed(question="customer_impact"))
+    await s.do("ana", TriageConfirmed(question="recent_changes"))
+    await s.do("ana", PhaseChanged(phase="triage", previous="detected"))
     s.at("09:06")
-    await s.do("ana", "severity_changed", severity="SEV1", previous="SEV2",
-               reason="Card payments failing across the EU and the error rate is growing")  # fmt: skip
+    await s.do(
+        "ana",
+        SeverityChanged(
+            severity="SEV1",
+            previous="SEV2",
+            reason="Card payments failing across the EU and the error rate is growing",
+        ),
+    )
     began = await s.do(
-        "bo", "board_item_added", kind="fact",
-        text="Errors began at 08:40, two minutes after payments-api v412 was deployed",
-        evidence=[{"kind": "link", "text": "https://grafana.example.com/d/checkout?from=0830"},
-                  {"kind": "query", "text": "deploys | where service == 'payments-api' | last 1h"}],
-    )  # fmt: skip
+        "bo",
+        BoardItemAdded(
+            kind="fact",
+            text="Errors began at 08:40, two minutes after payments-api v412 was deployed",
+            evidence=[
+                {"kind": "link", "text": "https://grafana.example.com/d/checkout?from=0830"},
+                {"kind": "query", "text": "deploys | where service == 'payments-api' | last 1h"},
+            ],
+        ),
+    )
     s.at("09:07")
-    processor = await s.do("eli", "board_item_added", kind="guess",
-                           text="The card processor is declining our payment requests")  # fmt: skip
-    pool = await s.do("bo", "board_item_added", kind="guess",
-                      text="payments-api v412 lowered its database connection pool size")  # fmt: skip
-    redis = await s.do("dee", "board_item_added", kind="guess",
-                       text="Redis evictions are sending extra load to the payments database")  # fmt: skip
+    processor = await s.do(
+        "eli",
+        BoardItemAdded(kind="guess", text="The card processor is declining our payment requests"),
+    )
+    pool = await s.do(
+        "bo",
+        BoardItemAdded(
+            kind="guess", text="payments-api v412 lowered its database connection pool size"
+        ),
+    )
+    redis = await s.do(
+        "dee",
+        BoardItemAdded(
+            kind="guess", text="Redis evictions are sending extra load to the payments database"
+        ),
+    )
     s.at("09:08")
-    us_fine = await s.do("eli", "board_item_added", kind="fact", text="US checkout is unaffected")
-    await s.do("eli", "guess_claimed", item=processor.seq)
-    await s.do("ana", "join_code_created", code_id=CODE_ID, digest=digest_of(CODE_SECRET),
-               label="card processor on-call")  # fmt: skip
+    us_fine = await s.do("eli", BoardItemAdded(kind="fact", text="US checkout is unaffected"))
+    await s.do("eli", GuessClaimed(item=processor.seq))
+    await s.do(
+        "ana",
+        JoinCodeCreated(
+            code_id=CODE_ID, digest=digest_of(CODE_SECRET), label="card processor on-call"
+        ),
+    )
     s.at("09:09")
     await s.join("vic", "responder", join_code=JOIN_CODE)
 
@@ -304,92 +383,160 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     public = await s.publish("cy", "external")
     await s.until_stored("update_delivery_failed", 1)
     s.at("09:13")
-    await s.do("cy", "update_delivery_retry", update_id=str(public.id), target=EXTERNAL_HOOK)
+    await s.do("cy", UpdateDeliveryRetried(update_id=str(public.id), target=EXTERNAL_HOOK))
     await s.until_stored("update_delivery_failed", 2)
 
     # 09:14 the vendor rules their side out.
     s.at("09:14")
-    await s.do("vic", "evidence_added", item=processor.seq, evidence={
-        "kind": "output",
-        "text": "Processor gateway: 0 declines and 0 timeouts for this merchant since 08:30",
-    })  # fmt: skip
+    await s.do(
+        "vic",
+        EvidenceAdded(
+            item=processor.seq,
+            evidence={
+                "kind": "output",
+                "text": "Processor gateway: 0 declines and 0 timeouts for this merchant since 08:30",
+            },
+        ),
+    )
     s.at("09:15")
-    await s.do("eli", "guess_ruled_out", item=processor.seq, evidence={
-        "kind": "output", "text": "The processor saw no declines since 08:30; the 503s are ours",
-    })  # fmt: skip
+    await s.do(
+        "eli",
+        GuessRuledOut(
+            item=processor.seq,
+            evidence={
+                "kind": "output",
+                "text": "The processor saw no declines since 08:30; the 503s are ours",
+            },
+        ),
+    )
     s.at("09:16")
-    await s.do("ana", "join_code_revoked", code_id=CODE_ID)
+    await s.do("ana", JoinCodeRevoked(code_id=CODE_ID))
     await s.until_stored("participant_left", 1)
 
     # 09:18 first call: scale up to buy time.
     s.at("09:18")
     await s.do(
-        "ana", "decision_recorded",
-        what="Scale payments-api from 6 to 12 pods while the cause is found",
-        why="The error rate is growing and more pods is the quickest lever we have",
-        options=["Scale payments-api up", "Roll back to v411 now", "Wait for the diagnosis"],
-        facts=[began.seq], owner="bo",
-    )  # fmt: skip
-    await s.do("ana", "phase_changed", phase="mitigating", previous="triage")
+        "ana",
+        DecisionRecorded(
+            what="Scale payments-api from 6 to 12 pods while the cause is found",
+            why="The error rate is growing and more pods is the quickest lever we have",
+            options=["Scale payments-api up", "Roll back to v411 now", "Wait for the diagnosis"],
+            facts=[began.seq],
+            owner="bo",
+        ),
+    )
+    await s.do("ana", PhaseChanged(phase="mitigating", previous="triage"))
     s.at("09:19")
-    await s.do("bo", "lock_requested")
-    await s.do("eli", "lock_requested")
+    await s.do("bo", LockRequested())
+    await s.do("eli", LockRequested())
     s.at("09:20")
-    await s.do("eli", "lock_withdrawn")
+    await s.do("eli", LockWithdrawn())
     scale_up = await s.do(
-        "bo", "action_started", token=1, kind="scale_up", target="payments-api (6 to 12 pods)",
-        expected="fewer checkout requests waiting for a database connection",
-        metric="checkout 5xx rate", value_before="31%",
-    )  # fmt: skip
+        "bo",
+        ActionStarted(
+            token=1,
+            kind="scale_up",
+            target="payments-api (6 to 12 pods)",
+            expected="fewer checkout requests waiting for a database connection",
+            metric="checkout 5xx rate",
+            value_before="31%",
+        ),
+    )
     s.at("09:24")
-    await s.do("bo", "action_finished", action_id=str(scale_up.id), value_after="46%",
-               outcome="made_worse",
-               note="the new pods opened connections too and the database hit max_connections")  # fmt: skip
+    await s.do(
+        "bo",
+        ActionFinished(
+            action_id=str(scale_up.id),
+            value_after="46%",
+            outcome="made_worse",
+            note="the new pods opened connections too and the database hit max_connections",
+        ),
+    )
     s.at("09:25")
-    await s.do("bo", "lock_renewed", token=1)
+    await s.do("bo", LockRenewed(token=1))
     scale_down = await s.do(
-        "bo", "action_started", token=1, kind="scale_down", target="payments-api (12 to 6 pods)",
-        expected="the 5xx rate back where it was", metric="checkout 5xx rate",
-        value_before="46%", undoes=str(scale_up.id),
-    )  # fmt: skip
+        "bo",
+        ActionStarted(
+            token=1,
+            kind="scale_down",
+            target="payments-api (12 to 6 pods)",
+            expected="the 5xx rate back where it was",
+            metric="checkout 5xx rate",
+            value_before="46%",
+            undoes=str(scale_up.id),
+        ),
+    )
     s.at("09:26")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 2)
     s.at("09:29")
-    await s.do("bo", "action_finished", action_id=str(scale_down.id), value_after="32%",
-               outcome="undone")  # fmt: skip
+    await s.do(
+        "bo", ActionFinished(action_id=str(scale_down.id), value_after="32%", outcome="undone")
+    )
     s.at("09:30")
-    await s.do("bo", "lock_released", token=1, note="back to 6 pods")
+    await s.do("bo", LockReleased(token=1, note="back to 6 pods"))
 
     # 09:31 the diagnosis.
     s.at("09:31")
-    await s.do("bo", "note_added", kind="command",
-               text="kubectl -n payments get configmap payments-api -o yaml | grep pool")  # fmt: skip
+    await s.do(
+        "bo",
+        NoteAdded(
+            kind="command",
+            text="kubectl -n payments get configmap payments-api -o yaml | grep pool",
+        ),
+    )
     s.at("09:32")
-    await s.do("bo", "guess_claimed", item=pool.seq)
+    await s.do("bo", GuessClaimed(item=pool.seq))
     s.at("09:33")
-    await s.do("bo", "evidence_added", item=pool.seq, evidence={
-        "kind": "query",
-        "text": "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'payments-api'",
-    })  # fmt: skip
+    await s.do(
+        "bo",
+        EvidenceAdded(
+            item=pool.seq,
+            evidence={
+                "kind": "query",
+                "text": "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'payments-api'",
+            },
+        ),
+    )
     s.at("09:34")
-    await s.do("bo", "note_added", kind="finding",
-               text="Pool wait timeouts in the payments-api logs match the 503s one for one")  # fmt: skip
+    await s.do(
+        "bo",
+        NoteAdded(
+            kind="finding",
+            text="Pool wait timeouts in the payments-api logs match the 503s one for one",
+        ),
+    )
     s.at("09:35")
-    await s.do("bo", "guess_confirmed", item=pool.seq, evidence={
-        "kind": "output", "text": "v412 config: db.pool.max = 10 (v411: 50)",
-    })  # fmt: skip
+    await s.do(
+        "bo",
+        GuessConfirmed(
+            item=pool.seq,
+            evidence={
+                "kind": "output",
+                "text": "v412 config: db.pool.max = 10 (v411: 50)",
+            },
+        ),
+    )
     s.at("09:36")
-    scribe_offer = await s.do("dee", "handoff_offered", offered_role="scribe", to="eli",
-                              notes="I have to step away in 20 minutes")  # fmt: skip
+    scribe_offer = await s.do(
+        "dee",
+        HandoffOffered(offered_role="scribe", to="eli", notes="I have to step away in 20 minutes"),
+    )
     s.at("09:37")
-    await s.do("eli", "handoff_declined", offer=str(scribe_offer.id), offered_role="scribe",
-               outgoing="dee", incoming="eli",
-               reason="I am about to restart the stuck payment workers")  # fmt: skip
+    await s.do(
+        "eli",
+        HandoffDeclined(
+            offer=str(scribe_offer.id),
+            offered_role="scribe",
+            outgoing="dee",
+            incoming="eli",
+            reason="I am about to restart the stuck payment workers",
+        ),
+    )
     s.at("09:38")
-    await s.do("dee", "guess_claimed", item=redis.seq)
+    await s.do("dee", GuessClaimed(item=redis.seq))
     s.at("09:39")
-    await s.do("dee", "guess_released", item=redis.seq)
+    await s.do("dee", GuessReleased(item=redis.seq))
     s.at("09:40")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 3)
@@ -397,21 +544,31 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     # 09:50 second call: roll back.
     s.at("09:50")
     await s.do(
-        "ana", "decision_recorded",
-        what="Roll back payments-api to v411",
-        why="v412 cut the database pool from 50 to 10 connections per pod; "
+        "ana",
+        DecisionRecorded(
+            what="Roll back payments-api to v411",
+            why="v412 cut the database pool from 50 to 10 connections per pod; "
             "v411 ran for weeks without pool waits",
-        options=["Roll back to v411", "Hot-fix the pool size in v412"],
-        facts=[began.seq, pool.seq], owner="bo", supersedes=1,
-    )  # fmt: skip
+            options=["Roll back to v411", "Hot-fix the pool size in v412"],
+            facts=[began.seq, pool.seq],
+            owner="bo",
+            supersedes=1,
+        ),
+    )
     s.at("09:51")
-    await s.do("bo", "lock_requested")
+    await s.do("bo", LockRequested())
     s.at("09:52")
     rollback = await s.do(
-        "bo", "action_started", token=2, kind="rollback", target="payments-api (v412 to v411)",
-        expected="the 5xx rate under 1% as the pools return to 50 connections",
-        metric="checkout 5xx rate", value_before="32%",
-    )  # fmt: skip
+        "bo",
+        ActionStarted(
+            token=2,
+            kind="rollback",
+            target="payments-api (v412 to v411)",
+            expected="the 5xx rate under 1% as the pools return to 50 connections",
+            metric="checkout 5xx rate",
+            value_before="32%",
+        ),
+    )
     s.at("09:54")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 4)
@@ -419,68 +576,128 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     s.at("10:02")
     await s.tick("lock_expired")
     s.at("10:04")
-    await s.do("bo", "action_finished", action_id=str(rollback.id), value_after="0.4%",
-               outcome="helped", note="pool waits stopped two minutes into the rollout")  # fmt: skip
+    await s.do(
+        "bo",
+        ActionFinished(
+            action_id=str(rollback.id),
+            value_after="0.4%",
+            outcome="helped",
+            note="pool waits stopped two minutes into the rollout",
+        ),
+    )
     s.at("10:05")
-    await s.do("eli", "fact_retracted", item=us_fine.seq,
-               reason="US checkout 5xx rose to 3% too; the lower US traffic hid it")  # fmt: skip
+    await s.do(
+        "eli",
+        FactRetracted(
+            item=us_fine.seq, reason="US checkout 5xx rose to 3% too; the lower US traffic hid it"
+        ),
+    )
 
     # 10:06 an hour at SEV1 without mitigation.
     s.at("10:06")
     await s.tick("escalation_due")
     s.at("10:07")
-    await s.do("ana", "escalation_dismissed",
-               reason="The rollback has brought errors down to 0.4%; watching before monitoring")  # fmt: skip
+    await s.do(
+        "ana",
+        EscalationDismissed(
+            reason="The rollback has brought errors down to 0.4%; watching before monitoring"
+        ),
+    )
     s.at("10:08")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 5)
-    await s.do("ana", "lock_handed_over", token=2, to="eli",
-               reason="eli restarts the payment workers stuck during the outage")  # fmt: skip
+    await s.do(
+        "ana",
+        LockHandedOver(
+            token=2, to="eli", reason="eli restarts the payment workers stuck during the outage"
+        ),
+    )
     s.at("10:09")
     restart = await s.do(
-        "eli", "action_started", token=3, kind="restart", target="checkout-worker consumers",
-        expected="the payment jobs stuck during the outage are retried",
-        metric="payment jobs waiting", value_before="1840",
-    )  # fmt: skip
+        "eli",
+        ActionStarted(
+            token=3,
+            kind="restart",
+            target="checkout-worker consumers",
+            expected="the payment jobs stuck during the outage are retried",
+            metric="payment jobs waiting",
+            value_before="1840",
+        ),
+    )
     s.at("10:12")
-    await s.do("eli", "action_finished", action_id=str(restart.id), value_after="0",
-               outcome="helped")  # fmt: skip
+    await s.do("eli", ActionFinished(action_id=str(restart.id), value_after="0", outcome="helped"))
     s.at("10:13")
-    await s.do("bo", "handoff_offered", offered_role="lead", to="eli",
-               notes="Rollback done; v412 needs a pool-size fix before it ships again")  # fmt: skip
+    await s.do(
+        "bo",
+        HandoffOffered(
+            offered_role="lead",
+            to="eli",
+            notes="Rollback done; v412 needs a pool-size fix before it ships again",
+        ),
+    )
     s.at("10:15")
     await s.leave("eli")
     s.at("10:16")
-    await s.do("ana", "lock_force_released", token=3,
-               reason="eli went offline while holding the production lock")  # fmt: skip
+    await s.do(
+        "ana",
+        LockForceReleased(token=3, reason="eli went offline while holding the production lock"),
+    )
     s.at("10:18")
     await s.tick("handoff_expired")
     s.at("10:20")
-    await s.do("ana", "phase_changed", phase="monitoring", previous="mitigating")
+    await s.do("ana", PhaseChanged(phase="monitoring", previous="mitigating"))
     s.at("10:21")
-    comms_offer = await s.do("cy", "handoff_offered", offered_role="comms", to="dee")
-    await s.do("cy", "handoff_withdrawn", offer=str(comms_offer.id), offered_role="comms",
-               outgoing="cy", incoming="dee")  # fmt: skip
+    comms_offer = await s.do("cy", HandoffOffered(offered_role="comms", to="dee"))
+    await s.do(
+        "cy",
+        HandoffWithdrawn(
+            offer=str(comms_offer.id), offered_role="comms", outgoing="cy", incoming="dee"
+        ),
+    )
     s.at("10:22")
-    await s.do("ana", "severity_changed", severity="SEV3", previous="SEV1",
-               reason="Errors at baseline since the rollback; watching for a recurrence")  # fmt: skip
+    await s.do(
+        "ana",
+        SeverityChanged(
+            severity="SEV3",
+            previous="SEV1",
+            reason="Errors at baseline since the rollback; watching for a recurrence",
+        ),
+    )
     s.at("10:23")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 6)
     s.at("10:30")
-    await s.do("dee", "follow_up_noted",
-               text="Fail the deploy pipeline when db.pool.max drops by more than half",
-               owner="bo", due="2026-03-28")  # fmt: skip
+    await s.do(
+        "dee",
+        FollowUpNoted(
+            text="Fail the deploy pipeline when db.pool.max drops by more than half",
+            owner="bo",
+            due="2026-03-28",
+        ),
+    )
     s.at("10:31")
-    await s.do("bo", "follow_up_noted",
-               text="Alert on payments-api pool wait timeouts, not only on the checkout 5xx rate",
-               owner="eli", due="2026-03-21")  # fmt: skip
+    await s.do(
+        "bo",
+        FollowUpNoted(
+            text="Alert on payments-api pool wait timeouts, not only on the checkout 5xx rate",
+            owner="eli",
+            due="2026-03-21",
+        ),
+    )
     s.at("10:32")
-    await s.do("dee", "note_added", kind="decision_heard",
-               text="No v412 redeploy until the pool-size fix is reviewed")  # fmt: skip
+    await s.do(
+        "dee",
+        NoteAdded(
+            kind="decision_heard", text="No v412 redeploy until the pool-size fix is reviewed"
+        ),
+    )
     s.at("10:40")
-    await s.do("dee", "note_added",
-               text="The lunch peak starts around 12:00; watching the pool wait graph until then")  # fmt: skip
+    await s.do(
+        "dee",
+        NoteAdded(
+            text="The lunch peak starts around 12:00; watching the pool wait graph until then"
+        ),
+    )
     s.at("11:20")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 7)
@@ -489,21 +706,34 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     s.at("12:01")
     await s.tick("rotation_due")
     s.at("12:02")
-    ic_offer = await s.do("ana", "handoff_offered", offered_role="ic", to="bo",
-                          notes="Rollback holding; resolve once errors stay at baseline "
-                                "through the lunch peak")  # fmt: skip
+    ic_offer = await s.do(
+        "ana",
+        HandoffOffered(
+            offered_role="ic",
+            to="bo",
+            notes="Rollback holding; resolve once errors stay at baseline through the lunch peak",
+        ),
+    )
     s.at("12:03")
-    await s.do("bo", "handoff_accepted", offer=str(ic_offer.id), offered_role="ic",
-               outgoing="ana", incoming="bo")  # fmt: skip
+    await s.do(
+        "bo",
+        HandoffAccepted(offer=str(ic_offer.id), offered_role="ic", outgoing="ana", incoming="bo"),
+    )
     s.at("12:15")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 8)
     s.at("12:30")
-    await s.do("bo", "phase_changed", phase="resolved", previous="monitoring",
-               resolution="Rolled payments-api back to v411, restoring 50 database connections "
-                          "per pod; errors at baseline since 10:04 and through the lunch peak")  # fmt: skip
+    await s.do(
+        "bo",
+        PhaseChanged(
+            phase="resolved",
+            previous="monitoring",
+            resolution="Rolled payments-api back to v411, restoring 50 database connections "
+            "per pod; errors at baseline since 10:04 and through the lunch peak",
+        ),
+    )
     s.at("12:40")
-    await s.do("bo", "phase_changed", phase="closed", previous="resolved")
+    await s.do("bo", PhaseChanged(phase="closed", previous="resolved"))
     await s.server.hub.record_by_hub(INCIDENT_ID, DrillScored(id=uuid.uuid4(), scorecard=SCORECARD))
     s.at("12:41")
     await s.close_everyone()

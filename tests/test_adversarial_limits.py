@@ -28,7 +28,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.helpers import HubProcess, client, declare_incident, eventually, running_hub
 from tests.test_security_limits import masked_text, raw_websocket
-from warroom.core.access import JOIN_CODE_HEADER, new_join_code
+from warroom.core.access import JOIN_CODE_HEADER, JoinCodeCreated, new_join_code
+from warroom.core.handoff import IcClaimed
+from warroom.core.incident import NoteAdded
 
 TOKENS = {"team": "team-secret-0123456789", "script": "script-secret-0123456789"}
 
@@ -41,11 +43,12 @@ async def mint_code(url: str, incident: str, seat_limit: str = "observer") -> st
     ic = await client(url, "ana", "ic", incident, token=TOKENS["team"])
     issued = new_join_code(incident)
     ack = await ic.post(
-        "join_code_created",
-        code_id=issued.code_id,
-        digest=issued.digest,
-        label="watchers",
-        seat_limit=seat_limit,
+        JoinCodeCreated(
+            code_id=issued.code_id,
+            digest=issued.digest,
+            label="watchers",
+            seat_limit=seat_limit,
+        )
     )
     assert ack.op == "ack", ack
     await ic.close()
@@ -100,7 +103,7 @@ async def test_one_join_code_holds_only_so_many_connections_and_the_team_gets_in
         assert sum(1 for c in hub.hub.conns if hub.hub.credential_of(c).guest) == 10
         # The team still gets in, and can act.
         ana = await client(hub.url, "ana", "ic", incident, token=TOKENS["team"])
-        assert (await ana.post("note_added", text="we are in")).op == "ack"
+        assert (await ana.post(NoteAdded(text="we are in"))).op == "ack"
         # A closed guest connection frees its place.
         await held[0].close()
         await eventually(lambda: sum(hub.hub.credential_of(c).guest for c in hub.hub.conns) == 9)
@@ -254,7 +257,7 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
         room = hub.hub.rooms[incident]
         assert room.state.ic == "ana" and room.state.participants["ana"].online
         bo = await client(hub.url, "bo", "responder", incident)
-        refused = await bo.post("ic_claimed", previous="ana", reason="ana is not answering")
+        refused = await bo.post(IcClaimed(previous="ana", reason="ana is not answering"))
         assert refused.op == "error" and refused.code == "ic_present"
 
         stuck_conn = next(c for c in hub.hub.conns if c.name == "ana")
@@ -271,7 +274,7 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
         for _ in range(60):  # the team keeps working; the stuck console's socket fills
             if full_at is not None or stuck_conn not in hub.hub.conns:
                 break
-            futures = [bo.send(bo.new_command("note_added", text="y" * 3900)) for _ in range(50)]
+            futures = [bo.send(NoteAdded(text="y" * 3900)) for _ in range(50)]
             assert all(r.op == "ack" for r in await asyncio.wait_for(asyncio.gather(*futures), 10))
         watcher.cancel()
         assert full_at is not None, "the socket never filled"
@@ -279,7 +282,7 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
         cut_after = time.monotonic() - full_at
         assert cut_after < limits.stall_timeout + 2, cut_after
         await eventually(lambda: not room.state.participants["ana"].online)
-        claim = await bo.post("ic_claimed", previous="ana", reason="ana is not answering")
+        claim = await bo.post(IcClaimed(previous="ana", reason="ana is not answering"))
         assert claim.op == "ack", claim
         assert room.state.ic == "bo"
         stuck.close()
@@ -301,7 +304,7 @@ async def test_a_slow_reader_that_makes_progress_is_not_cut_off(tmp_path):
         for _ in range(60):  # until the hub has to wait for it
             if conn.ws.paused:
                 break
-            futures = [bo.send(bo.new_command("note_added", text="z" * 3900)) for _ in range(20)]
+            futures = [bo.send(NoteAdded(text="z" * 3900)) for _ in range(20)]
             await asyncio.wait_for(asyncio.gather(*futures), 20)
         assert conn.ws.paused
         # Reads 16 KB every 0.3 s: far slower than the hub writes, but never stuck for the

@@ -16,9 +16,24 @@ from typing import Any
 import pytest
 
 from tests.helpers import T0, make_event
+from warroom.core.access import JoinCodeCreated
+from warroom.core.actions import ActionStarted
 from warroom.core.affordances import affordances, draft
+from warroom.core.board import BoardItemAdded, EvidenceAdded, GuessClaimed, GuessConfirmed
+from warroom.core.comms import UpdatePublished
+from warroom.core.decisions import DecisionRecorded, FollowUpNoted
 from warroom.core.events import Actor, EventBase
 from warroom.core.fold import apply, replay
+from warroom.core.handoff import HandoffOffered, IcClaimed
+from warroom.core.incident import NoteAdded, ParticipantJoined, RoleAssigned
+from warroom.core.lifecycle import ImpactStartSet, PhaseChanged, SeverityChanged, TriageAnswered
+from warroom.core.lock import (
+    LockForceReleased,
+    LockHandedOver,
+    LockReleased,
+    LockRenewed,
+    LockRequested,
+)
 from warroom.core.rules import check_command
 from warroom.core.state import IncidentState
 
@@ -80,22 +95,22 @@ def commands(state: IncidentState) -> dict[str, EventBase]:
     """A complete command of each kind the console's keys send, as a client would build it."""
     token = state.lock.token or 1  # a free lock has no lease: a stale token, as a client holds
     card = min(state.board)
-    wanted: dict[str, tuple[str, dict[str, Any]]] = {
-        "note": ("note_added", {"text": "restarted the pool"}),
-        "decide": ("decision_recorded", {"what": "roll back", "why": "errors since deploy"}),
+    wanted: dict[str, tuple[type[EventBase], dict[str, Any]]] = {
+        "note": (NoteAdded, {"text": "restarted the pool"}),
+        "decide": (DecisionRecorded, {"what": "roll back", "why": "errors since deploy"}),
         "follow_up": (
-            "follow_up_noted",
+            FollowUpNoted,
             {"text": "alert on pool", "owner": "rita", "due": NOW.date().isoformat()},
         ),  # fmt: skip
-        "guess": ("board_item_added", {"kind": "guess", "text": "bad deploy"}),
-        "claim": ("guess_claimed", {"item": card}),
-        "confirm": ("guess_confirmed", {"item": card}),
-        "evidence": ("evidence_added", {"item": card, "evidence": {"kind": "note", "text": "x"}}),
-        "lock": ("lock_requested", {}),
-        "release": ("lock_released", {"token": token}),
-        "renew": ("lock_renewed", {"token": token}),
+        "guess": (BoardItemAdded, {"kind": "guess", "text": "bad deploy"}),
+        "claim": (GuessClaimed, {"item": card}),
+        "confirm": (GuessConfirmed, {"item": card}),
+        "evidence": (EvidenceAdded, {"item": card, "evidence": {"kind": "note", "text": "x"}}),
+        "lock": (LockRequested, {}),
+        "release": (LockReleased, {"token": token}),
+        "renew": (LockRenewed, {"token": token}),
         "action": (
-            "action_started",
+            ActionStarted,
             {
                 "token": token,
                 "kind": "rollback",
@@ -105,23 +120,23 @@ def commands(state: IncidentState) -> dict[str, EventBase]:
                 "value_before": "12%",
             },
         ),  # fmt: skip
-        "force_release": ("lock_force_released", {"token": token, "reason": "away"}),
-        "hand_lock": ("lock_handed_over", {"token": token, "to": "rita"}),
+        "force_release": (LockForceReleased, {"token": token, "reason": "away"}),
+        "hand_lock": (LockHandedOver, {"token": token, "to": "rita"}),
         "severity": (
-            "severity_changed",
+            SeverityChanged,
             {"severity": "SEV1", "reason": "spreading", "previous": state.severity.value},
         ),  # fmt: skip
-        "reopen": ("phase_changed", {"phase": "mitigating", "reason": "errors back"}),
-        "assign": ("role_assigned", {"assigned_role": "scribe", "holder": "rita"}),
-        "claim_ic": ("ic_claimed", {"previous": state.ic}),
-        "publish": ("update_published", {"audience": "internal", "text": "we are on it"}),
-        "hand_role": ("handoff_offered", {"offered_role": "ic", "to": "lee"}),
-        "triage": ("triage_answered", {"question": "who", "answer": "all"}),
-        "impact": ("impact_start_set", {"started_at": (T0 - timedelta(hours=1)).isoformat()}),
-        "join_code": ("join_code_created", {"code_id": "0a1b2c3d", "digest": "0" * 64}),
-        "joined": ("participant_joined", {"name": "rita", "seat": "responder"}),
+        "reopen": (PhaseChanged, {"phase": "mitigating", "reason": "errors back"}),
+        "assign": (RoleAssigned, {"assigned_role": "scribe", "holder": "rita"}),
+        "claim_ic": (IcClaimed, {"previous": state.ic}),
+        "publish": (UpdatePublished, {"audience": "internal", "text": "we are on it"}),
+        "hand_role": (HandoffOffered, {"offered_role": "ic", "to": "lee"}),
+        "triage": (TriageAnswered, {"question": "who", "answer": "all"}),
+        "impact": (ImpactStartSet, {"started_at": (T0 - timedelta(hours=1)).isoformat()}),
+        "join_code": (JoinCodeCreated, {"code_id": "0a1b2c3d", "digest": "0" * 64}),
+        "joined": (ParticipantJoined, {"name": "rita", "seat": "responder"}),
     }
-    built = {key: draft(state, type_, **payload) for key, (type_, payload) in wanted.items()}
+    built = {key: draft(state, kind, **payload) for key, (kind, payload) in wanted.items()}
     missing = [key for key, command in built.items() if command is None]
     assert not missing, f"these commands do not build: {missing}"
     return {key: command for key, command in built.items() if command is not None}

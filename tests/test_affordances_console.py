@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from tests.console_helpers import NOW, console_session
 from warroom.console.widgets.pane import WHAT_TO_DO
+from warroom.core.actions import ActionStarted
 from warroom.core.affordances import affordances, draft
+from warroom.core.comms import UpdatePublished
+from warroom.core.decisions import DecisionRecorded
 from warroom.core.events import Actor
 from warroom.core.protocol import Error
 
@@ -24,10 +27,10 @@ async def test_a_greyed_key_says_the_cores_refusal_and_the_hub_agrees(tmp_path):
         state = s.app.client.state
         rita = Actor(name="rita", seat=state.participants["rita"].seat)
         commands = {
-            "decide": ("decision_recorded", {"what": "roll back", "why": "errors since deploy"}),
-            "publish": ("update_published", {"audience": "internal", "text": "we are on it"}),
+            "decide": (DecisionRecorded, {"what": "roll back", "why": "errors since deploy"}),
+            "publish": (UpdatePublished, {"audience": "internal", "text": "we are on it"}),
             "action": (
-                "action_started",
+                ActionStarted,
                 {
                     "token": state.lock.token,
                     "kind": "rollback",
@@ -55,7 +58,7 @@ async def test_a_greyed_key_says_the_cores_refusal_and_the_hub_agrees(tmp_path):
             assert s.app.screen.__class__.__name__ == "ConsoleScreen"  # no form was opened
 
             # Sent anyway, the hub answers with the same refusal.
-            event_type, payload = commands[key]
-            reply = await s.app.send_command(event_type, **payload)
+            kind, payload = commands[key]
+            reply = await s.app.send_command(kind, **payload)
             assert isinstance(reply, Error), key
             assert (reply.code, reply.message) == (refusal.code, refusal.message), key

@@ -9,7 +9,7 @@ from warroom.console.screens.board_add import AddCardForm
 from warroom.console.screens.board_evidence import EvidenceForm
 from warroom.console.screens.board_take_over import TakeOverScreen
 from warroom.console.widgets.board import BoardPane, CardList
-from warroom.core.board import Column, ItemStatus
+from warroom.core.board import BoardItemAdded, Column, GuessClaimed, GuessReleased, ItemStatus
 
 
 async def open_board(session) -> BoardPane:
@@ -64,8 +64,8 @@ async def test_add_claim_and_confirm_from_the_keyboard_the_card_follows_to_the_f
 async def test_claiming_a_guess_someone_else_checks_asks_first(tmp_path):
     async with console_session(tmp_path, name="bo", role="responder") as s:
         cy = await s.peer("cy", "responder")
-        guess = await cy.post("board_item_added", kind="guess", text="dns flapping")
-        await cy.post("guess_claimed", item=guess.seq)
+        guess = await cy.post(BoardItemAdded(kind="guess", text="dns flapping"))
+        await cy.post(GuessClaimed(item=guess.seq))
         pane = await open_board(s)
         await s.pilot.press("right")
         await s.wait_for(lambda: pane.card is not None and pane.card.owner == "cy")
@@ -87,7 +87,7 @@ async def test_claiming_a_guess_someone_else_checks_asks_first(tmp_path):
 async def test_a_refused_rule_out_is_shown_in_the_form_and_nothing_is_written(tmp_path):
     async with console_session(tmp_path, name="bo", role="responder") as s:
         ana = await s.peer("ana", "ic")
-        guess = await ana.post("board_item_added", kind="guess", text="dns flapping")
+        guess = await ana.post(BoardItemAdded(kind="guess", text="dns flapping"))
         pane = await open_board(s)
         await s.pilot.press("right", "c")
         await s.wait_for(lambda: pane.state.board[guess.seq].owner == "bo")
@@ -98,7 +98,7 @@ async def test_a_refused_rule_out_is_shown_in_the_form_and_nothing_is_written(tm
         assert "evidence" in str(form.query_one("#form-error", Static).render())
         form.query_one("#evidence-text", Input).value = "dig +trace clean"
         # While bo types, the IC frees the guess: bo no longer owns it.
-        await ana.post("guess_released", item=guess.seq)
+        await ana.post(GuessReleased(item=guess.seq))
         await s.wait_for(lambda: pane.state.board[guess.seq].owner is None)
         await s.pilot.press("ctrl+s")
         error = form.query_one("#form-error", Static)
@@ -113,13 +113,14 @@ async def test_a_refused_rule_out_is_shown_in_the_form_and_nothing_is_written(tm
 async def test_moving_between_columns_and_cards_shows_each_cards_detail(tmp_path):
     async with console_session(tmp_path, name="bo", role="lead") as s:
         ana = await s.peer("ana", "ic")
-        fact = await ana.post("board_item_added", kind="fact", text="5xx at 23%")
-        first = await ana.post("board_item_added", kind="guess", text="dns flapping")
+        fact = await ana.post(BoardItemAdded(kind="fact", text="5xx at 23%"))
+        first = await ana.post(BoardItemAdded(kind="guess", text="dns flapping"))
         second = await ana.post(
-            "board_item_added",
-            kind="guess",
-            text="cdn purge",
-            evidence=[{"kind": "graph", "text": "cdn hit ratio"}],
+            BoardItemAdded(
+                kind="guess",
+                text="cdn purge",
+                evidence=[{"kind": "graph", "text": "cdn hit ratio"}],
+            )
         )
         pane = await open_board(s)
         await s.wait_for(lambda: len(pane.state.board) == 3)
@@ -142,7 +143,7 @@ async def test_moving_between_columns_and_cards_shows_each_cards_detail(tmp_path
 async def test_an_observer_is_offered_no_board_keys(tmp_path):
     async with console_session(tmp_path, name="olly", role="observer") as s:
         ana = await s.peer("ana", "ic")
-        await ana.post("board_item_added", kind="fact", text="5xx at 23%")
+        await ana.post(BoardItemAdded(kind="fact", text="5xx at 23%"))
         pane = await open_board(s)
         await s.wait_for(lambda: len(pane.state.board) == 1)
         for action in ("add", "evidence", "retract", "claim", "confirm"):
@@ -154,11 +155,11 @@ async def test_an_observer_is_offered_no_board_keys(tmp_path):
 async def test_a_claim_refused_because_someone_was_faster_is_shown_under_the_board(tmp_path):
     async with console_session(tmp_path, name="bo", role="responder") as s:
         cy = await s.peer("cy", "responder")
-        guess = await cy.post("board_item_added", kind="guess", text="dns flapping")
+        guess = await cy.post(BoardItemAdded(kind="guess", text="dns flapping"))
         pane = await open_board(s)
         await s.wait_for(lambda: guess.seq in pane.state.board)
-        await cy.post("guess_claimed", item=guess.seq)  # the hub has this before bo's claim
-        reply = await pane.send("guess_claimed", item=guess.seq)
+        await cy.post(GuessClaimed(item=guess.seq))  # the hub has this before bo's claim
+        reply = await pane.send(GuessClaimed, item=guess.seq)
         assert reply.op == "error" and reply.code == "owned"
         line = pane.query_one("#board-message", Static)
         await s.wait_for(lambda: "cy is already checking" in str(line.render()))

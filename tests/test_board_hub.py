@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from tests.helpers import client, declare_incident, eventually, running_hub
-from warroom.core.board import Column, ItemStatus, column
+from warroom.core.board import (
+    BoardItemAdded,
+    Column,
+    EvidenceAdded,
+    GuessClaimed,
+    GuessConfirmed,
+    GuessRuledOut,
+    ItemStatus,
+    column,
+)
 
 
 async def in_step(*consoles) -> None:
@@ -25,10 +34,11 @@ async def test_a_guess_added_in_one_console_claimed_in_the_other_and_confirmed_i
         await in_step(ana, bo)
 
         added = await ana.post(
-            "board_item_added",
-            kind="guess",
-            text="connection leak in v2.3.1",
-            evidence=[{"kind": "graph", "text": "db pool dashboard"}],
+            BoardItemAdded(
+                kind="guess",
+                text="connection leak in v2.3.1",
+                evidence=[{"kind": "graph", "text": "db pool dashboard"}],
+            )
         )
         assert added.op == "ack"
         await in_step(ana, bo)
@@ -36,15 +46,16 @@ async def test_a_guess_added_in_one_console_claimed_in_the_other_and_confirmed_i
         assert card.status == ItemStatus.OPEN and card.author == "ana" and card.owner is None
         assert column(bo.state, Column.GUESSES) == [card]
 
-        claimed = await bo.post("guess_claimed", item=added.seq, subject=card.text)
+        claimed = await bo.post(GuessClaimed(item=added.seq, subject=card.text))
         assert claimed.op == "ack"
         await in_step(ana, bo)
         assert ana.state.board[added.seq].owner == "bo"
 
         confirmed = await ana.post(
-            "guess_confirmed",
-            item=added.seq,
-            evidence={"kind": "output", "text": "leaked conns: 4812"},
+            GuessConfirmed(
+                item=added.seq,
+                evidence={"kind": "output", "text": "leaked conns: 4812"},
+            )
         )
         assert confirmed.op == "ack"
         await in_step(ana, bo)
@@ -73,26 +84,27 @@ async def test_the_hub_refuses_a_silent_take_over_and_a_wrong_confirmer_and_writ
         ana = await client(hub.url, "ana", "ic", incident)
         bo = await client(hub.url, "bo", "responder", incident)
         cy = await client(hub.url, "cy", "responder", incident)
-        added = await bo.post("board_item_added", kind="guess", text="dns flapping")
-        await bo.post("guess_claimed", item=added.seq)
+        added = await bo.post(BoardItemAdded(kind="guess", text="dns flapping"))
+        await bo.post(GuessClaimed(item=added.seq))
         await in_step(ana, bo, cy)
         head = cy.last_seq
 
-        silent = await cy.post("guess_claimed", item=added.seq)
+        silent = await cy.post(GuessClaimed(item=added.seq))
         assert silent.op == "error" and silent.code == "owned" and "bo" in silent.message
-        wrong = await cy.post("guess_ruled_out", item=added.seq, evidence={"text": "dig ok"})
+        wrong = await cy.post(GuessRuledOut(item=added.seq, evidence={"text": "dig ok"}))
         assert wrong.op == "error" and wrong.code == "forbidden"
-        unknown = await cy.post("evidence_added", item=999, evidence={"text": "x"})
+        unknown = await cy.post(EvidenceAdded(item=999, evidence={"text": "x"}))
         assert unknown.op == "error" and unknown.code == "unknown_item"
         await in_step(ana, bo, cy)
         assert cy.last_seq == head and bo.state.board[added.seq].owner == "bo"
 
-        took = await cy.post("guess_claimed", item=added.seq, take_over=True, previous_owner="bo")
+        took = await cy.post(GuessClaimed(item=added.seq, take_over=True, previous_owner="bo"))
         assert took.op == "ack"
         ruled = await cy.post(
-            "guess_ruled_out",
-            item=added.seq,
-            evidence={"kind": "query", "text": "dig +trace ok from 3 regions"},
+            GuessRuledOut(
+                item=added.seq,
+                evidence={"kind": "query", "text": "dig +trace ok from 3 regions"},
+            )
         )
         assert ruled.op == "ack"
         await in_step(ana, bo, cy)

@@ -28,6 +28,7 @@ from tests.test_fuzz_support import LONG, state_hash
 from warroom.client.backoff import Backoff
 from warroom.client.sync import IncidentClient
 from warroom.core.fold import replay
+from warroom.core.incident import NoteAdded
 from warroom.core.protocol import Ack
 
 CONSOLES = 20
@@ -71,7 +72,7 @@ class Chaos:
             if len(console.pending) >= IN_FLIGHT:
                 await asyncio.sleep(0.02)
                 continue
-            command = console.new_command("note_added", text=f"{console.name} #{n}")
+            command = NoteAdded(text=f"{console.name} #{n}")
             self.queued[console.name].append(command.id)
             console.send(command).add_done_callback(self._settled)
             self.figures["commands"] += 1
@@ -193,11 +194,11 @@ async def test_a_command_stored_before_its_link_dropped_is_settled_by_the_replay
         ana.start()
         await ana.wait_synced()
     await eventually(lambda: ana.status == "reconnecting")
-    command = ana.new_command("note_added", text="typed just as the link died")
+    command = NoteAdded(incident_id=incident, text="typed just as the link died")
     future = ana.send(command)
     async with running_hub(db, port=port) as hub:
         # What ana's transmission did just before the drop: stored, but the ack never came back.
-        body = command.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
+        body = command.command_body()
         async with connect(hub.url) as ws:
             await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
             await ws.send(json.dumps({"op": "join", "incident": incident, "since": 0}))

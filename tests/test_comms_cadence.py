@@ -8,8 +8,10 @@ from tests.helpers import T0, client, declare_incident, make_event, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core.cadence import countdown, next_update_due
 from warroom.core.clock import ManualClock
+from warroom.core.comms import UpdatePublished
 from warroom.core.comms_state import Audience
 from warroom.core.fold import apply, replay
+from warroom.core.lifecycle import SeverityChanged
 from warroom.core.protocol import Ack
 from warroom.core.update_text import prefill, promised_next, render
 
@@ -24,11 +26,12 @@ async def publish(
     next_at = promised_next(c.state, clock(), promise)
     draft = type(draft)(audience=draft.audience, fields=draft.fields, next_update_at=next_at)
     reply = await c.post(
-        "update_published",
-        audience=audience,
-        text=render(c.state, draft, clock()),
-        fields=draft.fields.model_dump(mode="json"),
-        next_update_at=next_at.isoformat() if next_at else None,
+        UpdatePublished(
+            audience=audience,
+            text=render(c.state, draft, clock()),
+            fields=draft.fields.model_dump(mode="json"),
+            next_update_at=next_at.isoformat() if next_at else None,
+        )
     )
     assert isinstance(reply, Ack), reply
     await c.wait_for_seq(reply.seq)
@@ -146,7 +149,7 @@ async def test_a_severity_change_re_times_the_next_update(tmp_path):
         assert next_update_due(ana.state) == T0 + 65 * MIN  # SEV3: every 60 minutes
 
         clock.advance(20 * MIN)  # +25 min: raised to SEV1, whose cadence is 15 minutes
-        raised = await ana.post("severity_changed", severity="SEV1", reason="all EU checkouts fail")
+        raised = await ana.post(SeverityChanged(severity="SEV1", reason="all EU checkouts fail"))
         assert isinstance(raised, Ack), raised
         await ana.wait_for_seq(raised.seq)
         assert next_update_due(ana.state) == T0 + 40 * MIN
@@ -161,7 +164,7 @@ async def test_a_severity_change_re_times_the_next_update(tmp_path):
         await publish(ana, clock)
         assert next_update_due(ana.state) == T0 + 56 * MIN
         clock.advance(4 * MIN)
-        lowered = await ana.post("severity_changed", severity="SEV3", reason="only EU, workaround")
+        lowered = await ana.post(SeverityChanged(severity="SEV3", reason="only EU, workaround"))
         assert isinstance(lowered, Ack), lowered
         await ana.wait_for_seq(lowered.seq)
         # The deadline already promised stands; the SEV3 cadence applies after the next update.
@@ -180,7 +183,7 @@ async def test_an_incident_raised_from_sev4_gets_its_first_deadline_from_the_rai
         assert next_update_due(ana.state) is None  # SEV4: no cadence, no countdown
         clock.advance(30 * MIN)
         assert await hub.hub.tick() == 0
-        raised = await ana.post("severity_changed", severity="SEV2", reason="it spread")
+        raised = await ana.post(SeverityChanged(severity="SEV2", reason="it spread"))
         assert isinstance(raised, Ack), raised
         await ana.wait_for_seq(raised.seq)
         assert next_update_due(ana.state) == T0 + 40 * MIN  # 10 minutes after it mattered

@@ -8,6 +8,7 @@ import sys
 
 from tests.helpers import client, declare_incident, running_hub
 from warroom.cli import main
+from warroom.core.board import BoardItemAdded
 from warroom.core.clock import utc_now
 from warroom.core.protocol import Ack
 
@@ -41,8 +42,8 @@ async def test_preview_prints_the_next_update_without_guesses_and_leaves_no_trac
     async with running_hub(db, clock=utc_now) as hub:  # type: ignore[arg-type]
         incident = await declare_incident(hub.url, severity="SEV1", scope="Card payments in the EU")
         ana = await client(hub.url, "ana", "ic", incident)
-        await ana.post("board_item_added", kind="fact", text=FACT)
-        last = await ana.post("board_item_added", kind="guess", text=GUESS)
+        await ana.post(BoardItemAdded(kind="fact", text=FACT))
+        last = await ana.post(BoardItemAdded(kind="guess", text=GUESS))
         assert isinstance(last, Ack)
         head = hub.hub.rooms[incident].head
 

@@ -19,6 +19,7 @@ from tests.helpers import T0, ManualClock, running_hub
 from tests.test_comms_webhooks import fast_policy, webhook
 from warroom.console.screens.comms_form import UpdateForm
 from warroom.console.screens.comms_preview import UpdatePreview
+from warroom.core.board import BoardItemAdded
 from warroom.core.protocol import Ack
 
 FACT = "error rate on /pay is 23% since 08:52"
@@ -27,8 +28,8 @@ GUESS = "connection leak in the v2.3.1 payment client"
 
 async def put_on_board(session) -> None:
     bo = await session.peer("bo", "responder")
-    assert isinstance(await bo.post("board_item_added", kind="fact", text=FACT), Ack)
-    last = await bo.post("board_item_added", kind="guess", text=GUESS)
+    assert isinstance(await bo.post(BoardItemAdded(kind="fact", text=FACT)), Ack)
+    last = await bo.post(BoardItemAdded(kind="guess", text=GUESS))
     assert isinstance(last, Ack)
     await session.wait_for(lambda: session.app.client.state.seq >= last.seq)
 
@@ -151,8 +152,8 @@ async def test_deliveries_show_in_the_pane_and_a_failed_one_is_retried_with_r(tm
 
 # --- snapshots ---------------------------------------------------------------------------------
 def _board(hub) -> None:
-    hub.post("bo", "responder", "board_item_added", kind="fact", text=FACT)
-    hub.post("bo", "responder", "board_item_added", kind="guess", text=GUESS)
+    hub.post("bo", "responder", BoardItemAdded(kind="fact", text=FACT))
+    hub.post("bo", "responder", BoardItemAdded(kind="guess", text=GUESS))
 
 
 def test_snapshot_the_external_template_prefilled(snap_compare, tmp_path):

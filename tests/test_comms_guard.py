@@ -15,7 +15,9 @@ import pytest
 from tests.board_room import act, room
 from tests.helpers import T0, client, declare_incident, running_hub
 from tests.test_comms_publish import publish_args
+from warroom.core.board import BoardItemAdded
 from warroom.core.clock import ManualClock
+from warroom.core.comms import UpdatePublished
 from warroom.core.comms_state import Audience
 from warroom.core.protocol import Ack, Error
 from warroom.core.update_text import (
@@ -95,8 +97,8 @@ async def guess_room(hub_url: str, clock: ManualClock):
     incident = await declare_incident(hub_url, severity="SEV2", scope="Mobile checkout")
     ana = await client(hub_url, "ana", "ic", incident)
     cy = await client(hub_url, "cy", "comms", incident)
-    assert isinstance(await ana.post("board_item_added", kind="fact", text=FACT), Ack)
-    last = await ana.post("board_item_added", kind="guess", text=GUESS)
+    assert isinstance(await ana.post(BoardItemAdded(kind="fact", text=FACT)), Ack)
+    last = await ana.post(BoardItemAdded(kind="guess", text=GUESS))
     assert isinstance(last, Ack)
     await cy.wait_for_seq(last.seq)
     clock.advance(timedelta(minutes=3))
@@ -112,13 +114,13 @@ async def test_the_hub_refuses_a_guess_quoted_in_any_field_of_an_external_update
         # The text is clean; only the fields (which a JSON webhook posts) quote the guess.
         args["fields"] = dict(args["fields"], **{field: f"Cause: {GUESS.lower()}."})
         assert GUESS.casefold() not in args["text"].casefold()
-        refused = await cy.post("update_published", **args)
+        refused = await cy.post(UpdatePublished(**args))
         assert isinstance(refused, Error) and refused.code == "unconfirmed_in_external"
         assert GUESS in refused.message
         assert cy.state.comms.updates == []
         # For the room itself, the same fields are fine.
         internal = dict(args, audience="internal")
-        assert isinstance(await cy.post("update_published", **internal), Ack)
+        assert isinstance(await cy.post(UpdatePublished(**internal)), Ack)
         await ana.close()
         await cy.close()
 
@@ -136,7 +138,7 @@ async def test_a_paraphrase_is_found_and_publishing_it_anyway_is_on_the_timeline
         clean = render(cy.state, prefill(cy.state, Audience.EXTERNAL, clock()), clock())
         assert resembling_guesses(cy.state, clean) == []
 
-        ack = await cy.post("update_published", **args, despite_guesses=[guess_no])
+        ack = await cy.post(UpdatePublished(**args, despite_guesses=[guess_no]))
         assert isinstance(ack, Ack)
         await ana.wait_for_seq(ack.seq)
         stored = next(e for e in ana.log if e.id == ack.id)
@@ -144,10 +146,10 @@ async def test_a_paraphrase_is_found_and_publishing_it_anyway_is_on_the_timeline
         assert stored.describe().endswith(f"(published despite resembling open guess #{guess_no})")
 
         # A made-up card number is refused, and an exact quote stays refused, acknowledged or not.
-        bogus = await cy.post("update_published", **args, despite_guesses=[999])
+        bogus = await cy.post(UpdatePublished(**args, despite_guesses=[999]))
         assert isinstance(bogus, Error) and bogus.code == "invalid"
         quoting = publish_args(cy.state, Audience.EXTERNAL, clock(), doing=f"{GUESS}.")
-        refused = await cy.post("update_published", **quoting, despite_guesses=[guess_no])
+        refused = await cy.post(UpdatePublished(**quoting, despite_guesses=[guess_no]))
         assert isinstance(refused, Error) and refused.code == "unconfirmed_in_external"
         await ana.close()
         await cy.close()

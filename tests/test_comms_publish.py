@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.helpers import T0, client, declare_incident, running_hub
+from warroom.core.board import BoardItemAdded, GuessConfirmed
 from warroom.core.clock import ManualClock
+from warroom.core.comms import UpdatePublished
 from warroom.core.comms_state import Audience
+from warroom.core.lifecycle import TriageAnswered, TriageConfirmed
 from warroom.core.protocol import Ack, Error
 from warroom.core.update_text import (
     RangeError,
@@ -29,8 +32,8 @@ async def board_room(hub_url: str, clock: ManualClock):
     ana = await client(hub_url, "ana", "ic", incident)
     cy = await client(hub_url, "cy", "comms", incident)
     bo = await client(hub_url, "bo", "responder", incident)
-    assert isinstance(await bo.post("board_item_added", kind="fact", text=FACT), Ack)
-    last = await bo.post("board_item_added", kind="guess", text=GUESS)
+    assert isinstance(await bo.post(BoardItemAdded(kind="fact", text=FACT)), Ack)
+    last = await bo.post(BoardItemAdded(kind="guess", text=GUESS))
     assert isinstance(last, Ack)
     for c in (ana, cy, bo):
         await c.wait_for_seq(last.seq)
@@ -72,21 +75,21 @@ async def test_external_updates_never_contain_guesses(tmp_path):
         quoting = publish_args(
             cy.state, Audience.EXTERNAL, clock(), doing=f"We found a {GUESS.upper()}."
         )
-        refused = await cy.post("update_published", **quoting)
+        refused = await cy.post(UpdatePublished(**quoting))
         assert isinstance(refused, Error) and refused.code == "unconfirmed_in_external"
         # The same words are fine for the room itself.
         internal_args = publish_args(
             cy.state, Audience.INTERNAL, clock(), doing=f"We found a {GUESS}."
         )
-        assert isinstance(await cy.post("update_published", **internal_args), Ack)
+        assert isinstance(await cy.post(UpdatePublished(**internal_args)), Ack)
 
         # Once the guess is confirmed on the board it is a fact, and outsiders may hear it.
         guess_no = next(no for no, item in cy.state.board.items() if item.text == GUESS)
-        assert isinstance(await ana.post("guess_confirmed", item=guess_no), Ack)
+        assert isinstance(await ana.post(GuessConfirmed(item=guess_no)), Ack)
         await cy.wait_for_seq(ana.last_seq)
         confirmed = publish_args(cy.state, Audience.EXTERNAL, clock())
         assert GUESS in confirmed["text"]
-        assert isinstance(await cy.post("update_published", **confirmed), Ack)
+        assert isinstance(await cy.post(UpdatePublished(**confirmed)), Ack)
         for c in (ana, cy, bo):
             await c.close()
 
@@ -96,10 +99,10 @@ async def test_only_the_comms_lead_or_the_ic_publish_and_the_update_is_on_the_ti
     async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
         _, ana, cy, bo = await board_room(hub.url, clock)
         args = publish_args(bo.state, Audience.EXTERNAL, clock())
-        refused = await bo.post("update_published", **args)
+        refused = await bo.post(UpdatePublished(**args))
         assert isinstance(refused, Error) and refused.code == "forbidden"
 
-        ack = await cy.post("update_published", **args)
+        ack = await cy.post(UpdatePublished(**args))
         assert isinstance(ack, Ack)
         await bo.wait_for_seq(ack.seq)
         stored = next(e for e in bo.log if e.id == ack.id)
@@ -114,10 +117,10 @@ async def test_only_the_comms_lead_or_the_ic_publish_and_the_update_is_on_the_ti
         assert update.next_update_at == T0 + timedelta(minutes=36)
 
         ic_args = publish_args(ana.state, Audience.INTERNAL, clock())
-        assert isinstance(await ana.post("update_published", **ic_args), Ack)
+        assert isinstance(await ana.post(UpdatePublished(**ic_args)), Ack)
 
         stale = dict(args, next_update_at=(clock() - timedelta(seconds=1)).isoformat())
-        refused = await cy.post("update_published", **stale)
+        refused = await cy.post(UpdatePublished(**stale))
         assert isinstance(refused, Error) and refused.code == "invalid"
         for c in (ana, cy, bo):
             await c.close()
@@ -179,9 +182,7 @@ async def test_triage_answers_reach_an_external_update_only_once_the_ic_confirms
             ("where", "eu-west-1", ""),
             ("customer_impact", "confirmed", "Payments fail at the last step"),
         ):
-            reply = await bo.post(
-                "triage_answered", question=question, answer=answer, detail=detail
-            )
+            reply = await bo.post(TriageAnswered(question=question, answer=answer, detail=detail))
             assert isinstance(reply, Ack), reply
         await cy.wait_for_seq(reply.seq)
 
@@ -193,7 +194,7 @@ async def test_triage_answers_reach_an_external_update_only_once_the_ic_confirms
         assert internal.expect == "Payments fail at the last step"
 
         for question in ("who", "customer_impact"):
-            reply = await ana.post("triage_confirmed", question=question)
+            reply = await ana.post(TriageConfirmed(question=question))
             assert isinstance(reply, Ack), reply
         await cy.wait_for_seq(reply.seq)
         external = prefill(cy.state, Audience.EXTERNAL, clock()).fields

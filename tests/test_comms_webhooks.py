@@ -18,7 +18,9 @@ from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core.clock import ManualClock
+from warroom.core.comms import UpdateDeliveryRetried, UpdatePublished
 from warroom.core.comms_state import Audience, DeliveryStatus
+from warroom.core.incident import NoteAdded
 from warroom.core.protocol import Ack, Error
 from warroom.core.update_text import prefill, render
 
@@ -127,11 +129,12 @@ def target(server: LocalWebhook, name: str, kind: str = "slack", timeout: float 
 async def publish(c: IncidentClient, clock: ManualClock, audience: str = "external") -> Ack:
     draft = prefill(c.state, Audience(audience), clock())
     reply = await c.post(
-        "update_published",
-        audience=audience,
-        text=render(c.state, draft, clock()),
-        fields=draft.fields.model_dump(mode="json"),
-        next_update_at=draft.next_update_at.isoformat() if draft.next_update_at else None,
+        UpdatePublished(
+            audience=audience,
+            text=render(c.state, draft, clock()),
+            fields=draft.fields.model_dump(mode="json"),
+            next_update_at=draft.next_update_at.isoformat() if draft.next_update_at else None,
+        )
     )
     assert isinstance(reply, Ack), reply
     return reply
@@ -229,7 +232,7 @@ async def test_a_server_that_never_answers_is_recorded_failed_and_the_room_carri
         # While the hub waits on the dead endpoint, the room works at full speed.
         for i in range(5):
             started = time.monotonic()
-            note = await bo.post("note_added", text=f"still working {i}")
+            note = await bo.post(NoteAdded(text=f"still working {i}"))
             assert isinstance(note, Ack) and time.monotonic() - started < 0.3
 
         await eventually(lambda: len(delivery_events(ana)) == 1, timeout=10)
@@ -246,21 +249,15 @@ async def test_a_server_that_never_answers_is_recorded_failed_and_the_room_carri
 
         # The endpoint recovers; the comms lead (here the IC) retries by hand.
         dead.hang = False
-        refused = await bo.post(
-            "update_delivery_retry", update_id=str(ack.id), target="status-slack"
-        )
+        refused = await bo.post(UpdateDeliveryRetried(update_id=str(ack.id), target="status-slack"))
         assert isinstance(refused, Error) and refused.code == "forbidden"
-        retry = await ana.post(
-            "update_delivery_retry", update_id=str(ack.id), target="status-slack"
-        )
+        retry = await ana.post(UpdateDeliveryRetried(update_id=str(ack.id), target="status-slack"))
         assert isinstance(retry, Ack)
         await eventually(
             lambda: ana.state.comms.delivery(ack.id, "status-slack").status == "delivered",
             timeout=10,
         )
-        again = await ana.post(
-            "update_delivery_retry", update_id=str(ack.id), target="status-slack"
-        )
+        again = await ana.post(UpdateDeliveryRetried(update_id=str(ack.id), target="status-slack"))
         assert isinstance(again, Error) and again.code == "not_failed"
         await ana.close()
         await bo.close()
@@ -364,7 +361,7 @@ async def test_retrying_a_target_the_hub_no_longer_has_is_answered_not_left_hang
             await ana.close()
     async with running_hub(db, clock=clock) as hub:  # restarted without any webhook
         ana = await client(hub.url, "ana", "ic", incident)
-        retry = await ana.post("update_delivery_retry", update_id=str(ack.id), target="old-hook")
+        retry = await ana.post(UpdateDeliveryRetried(update_id=str(ack.id), target="old-hook"))
         assert isinstance(retry, Ack)
         await eventually(lambda: len(delivery_events(ana)) == 2)
         assert delivery_events(ana)[-1].reason == "no such webhook target on this hub any more"

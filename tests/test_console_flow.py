@@ -22,7 +22,9 @@ from warroom.console.screens.console import ConsoleScreen
 from warroom.console.screens.lock_ic import ForceReleaseForm, HandOverForm
 from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.sidebar import RoomSidebar
+from warroom.core.board import BoardItemAdded
 from warroom.core.clock import ManualClock
+from warroom.core.incident import NoteAdded
 from warroom.core.production import ProductionLock
 from warroom.core.protocol import Hello
 from warroom.core.roles import Role
@@ -56,8 +58,8 @@ async def test_one_own_command_makes_one_notice_for_its_event_and_none_for_its_a
         bo = await client(hub.url, "bo", "responder", incident)
         kinds: list[str] = []
         unsubscribe = bo.subscribe(lambda change: kinds.append(change.kind))
-        first = await bo.post("note_added", text="pool exhausted on db-3")
-        second = await bo.post("note_added", text="failover started")
+        first = await bo.post(NoteAdded(text="pool exhausted on db-3"))
+        second = await bo.post(NoteAdded(text="failover started"))
         # The hub answers each command on this connection in order, so the first ack has come
         # by the time the second event has; give the second ack the same chance.
         await asyncio.sleep(0.3)
@@ -108,7 +110,7 @@ async def test_one_command_redraws_each_visible_pane_once_and_no_hidden_pane(tmp
 
         # Someone else adds a fact while the board is behind the timeline.
         cy = await s.peer("cy", "responder")
-        await cy.post("board_item_added", kind="fact", text="5xx at 23%")
+        await cy.post(BoardItemAdded(kind="fact", text="5xx at 23%"))
         await s.wait_for(lambda: len(s.app.client.state.board) == 1)
         assert drawn[board] == []
         assert drawn[timeline][-1] == s.app.client.state.seq  # in front: kept up to date
@@ -127,7 +129,7 @@ async def test_a_declaration_retried_after_a_lost_answer_declares_one_incident(t
     try but its answer never came, and the retry is acknowledged with that same incident."""
     async with running_hub(tmp_path / "hub.db", clock=ManualClock(T0)) as hub:
         draft = declaration(title="Checkout errors after deploy", severity="SEV2")
-        body = draft.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
+        body = draft.command_body()
         async with connect(hub.url) as ws:
             await ws.send(Hello(name="ana", role=Role.IC).model_dump_json())
             await ws.send(json.dumps({"op": "command", "command": body}))

@@ -20,7 +20,7 @@ from tests.console_helpers import console_session
 from warroom.console.screens.board_form import CommandForm
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.widgets.pane import IncidentPane
-from warroom.core.board import ItemStatus
+from warroom.core.board import BoardItemAdded, ItemStatus
 
 
 def shown_keys(app) -> list[tuple[str, str]]:
@@ -81,7 +81,7 @@ async def test_footer_after_adding_a_fact_and_ruling_out_the_last_guess(tmp_path
         await s.wait_for(lambda: len(s.app.client.state.board) == 1)
         await assert_footer_follows_every_pane(s)
         peer = await s.peer("bob", "responder")
-        await peer.post("board_item_added", kind="guess", text="retry storm", evidence=[])
+        await peer.post(BoardItemAdded(kind="guess", text="retry storm", evidence=[]))
         await s.wait_for(lambda: len(s.app.client.state.board) == 2)
         await s.pilot.press("2", "right", "r", *"retries are flat", "enter")
         await s.wait_for(

@@ -26,6 +26,7 @@ from warroom.console.screens.decision_record import DecisionForm
 from warroom.console.screens.declare import DeclareScreen
 from warroom.console.screens.join import JoinScreen
 from warroom.console.screens.lock_action import ActionForm
+from warroom.core.board import BoardItemAdded
 
 
 def label_alignments(screen) -> set[str]:
@@ -148,7 +149,7 @@ async def test_board_add_form_keeps_every_key_of_a_burst(tmp_path: Path) -> None
 async def test_evidence_form_choosing_a_kind_then_typing_at_once(tmp_path: Path) -> None:
     async with console_session(tmp_path, role="responder", name="bo") as s:
         peer = await s.peer("cy", "responder")
-        await peer.post("board_item_added", kind="guess", text="retry storm", evidence=[])
+        await peer.post(BoardItemAdded(kind="guess", text="retry storm", evidence=[]))
         await s.wait_for(lambda: len(s.app.client.state.board) == 1)
         await s.pilot.press("2", "right")
         await s.pilot.press("e")
@@ -174,7 +175,7 @@ async def test_retract_form_keeps_a_burst(tmp_path: Path) -> None:
 async def test_decision_form_keeps_every_key_of_a_burst(tmp_path: Path) -> None:
     async with console_session(tmp_path, role="ic") as s:
         peer = await s.peer("bo", "responder")
-        await peer.post("board_item_added", kind="fact", text="pool is full", evidence=[])
+        await peer.post(BoardItemAdded(kind="fact", text="pool is full", evidence=[]))
         await s.wait_for(lambda: len(s.app.client.state.board) == 1)
         [fact] = s.app.client.state.board.values()
         await s.pilot.press("3", "d")

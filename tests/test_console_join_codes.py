@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.console_helpers import console_session, screen_text
 from tests.helpers import eventually, fast_backoff
 from warroom.client.sync import IncidentClient
+from warroom.core.incident import NoteAdded
 
 
 async def palette(s, words: str, title: str) -> None:  # noqa: ANN001
@@ -39,7 +40,7 @@ async def test_ic_creates_a_code_a_guest_joins_with_it_and_revoking_shuts_them_o
                                join_code=code, backoff=fast_backoff())  # fmt: skip
         guest.start()
         await guest.wait_synced()
-        assert (await guest.post("note_added", text="vendor side looks clean")).op == "ack"
+        assert (await guest.post(NoteAdded(text="vendor side looks clean"))).op == "ack"
 
         code_id = code.split(":")[1]
         await palette(s, f"revoke {code_id}", f"Join code: revoke {code_id}")

@@ -14,7 +14,8 @@ from tests.console_helpers import console_session, screen_text
 from tests.helpers import T0, ManualClock
 from warroom.console.screens.comms_preview import UpdatePreview
 from warroom.console.screens.handoff import HandoffScreen
-from warroom.core.board import Column, column
+from warroom.core.board import BoardItemAdded, Column, column
+from warroom.core.lifecycle import PhaseChanged
 from warroom.core.phases import Phase
 from warroom.core.roles import Role
 
@@ -237,7 +238,7 @@ async def test_a_greyed_key_says_why_and_what_to_do(tmp_path):
 
         # a on the board of a closed incident
         for phase, extra in (("resolved", {"resolution": "rolled back"}), ("closed", {})):
-            ack = await ana.post("phase_changed", phase=phase, previous=None, **extra)
+            ack = await ana.post(PhaseChanged(phase=phase, previous=None, **extra))
             assert ack.op == "ack", ack
         await s.wait_for(lambda: s.app.client.state.phase == Phase.CLOSED)
         await s.pilot.press("2", "a")
@@ -252,7 +253,7 @@ async def test_a_greyed_key_says_why_and_what_to_do(tmp_path):
 async def test_the_ic_is_told_how_to_reopen_a_closed_incident(tmp_path):
     async with console_session(tmp_path, name="ana", role="ic", size=(120, 40)) as s:
         for phase, extra in (("resolved", {"resolution": "rolled back"}), ("closed", {})):
-            await s.app.send_command("phase_changed", phase=phase, previous=None, **extra)
+            await s.app.send_command(PhaseChanged, phase=phase, previous=None, **extra)
         await s.wait_for(lambda: s.app.client.state.phase == Phase.CLOSED)
         await s.pilot.press("2", "a")
         await s.wait_for(lambda: any("press P" in t for t in toasts(s.app)))
@@ -276,7 +277,7 @@ async def test_the_longer_paths_a_guess_with_evidence_and_a_decision_with_a_fact
         assert card.text == "pool exhausted" and card.evidence[0].text.startswith("select")
         assert len(path.keys) == 4
 
-        await s.app.send_command("board_item_added", kind="fact", text="pool at 200/200")
+        await s.app.send_command(BoardItemAdded, kind="fact", text="pool at 200/200")
         await s.wait_for(lambda: len(state().board) == 2)
         fact = next(c.no for c in state().board.values() if c.is_fact)
         path = await from_timeline(s)

@@ -11,6 +11,7 @@ from warroom.console.screens.console import ConsoleScreen
 from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.status_bar import StatusBar
 from warroom.console.widgets.timeline import TimelinePane
+from warroom.core.incident import NoteAdded
 from warroom.core.roles import Role
 
 
@@ -109,7 +110,7 @@ async def test_a_hub_refusal_shows_in_the_timeline_where_the_entry_was_made(tmp_
     async with console_session(tmp_path, name="sam", role="scribe") as s:
         pane = s.app.screen.query_one(TimelinePane)
         # Only blanks: valid as a draft, refused by the hub's rule.
-        future = pane.send("note_added", text="   ", kind="note")
+        future = pane.send(NoteAdded, text="   ", kind="note")
         reply = await future
         assert reply.op == "error"
         await s.pilot.pause()

@@ -9,6 +9,7 @@ from textual.widgets import DataTable
 
 from tests.console_helpers import hub_in_thread, make_console, until_live
 from tests.helpers import eventually
+from warroom.core.incident import NoteAdded
 
 ROLES = {
     "ic": "ana",
@@ -24,12 +25,13 @@ SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 def a_busy_room(hub) -> None:
     """The seeded incident with a few lines already on the record."""
     hub.seed()
-    hub.post("sam", "scribe", "note_added", text="5xx on checkout-api since 08:55", kind="finding")
-    hub.post("sam", "scribe", "note_added", text="kubectl rollout history deploy/checkout-api",
-             kind="command")  # fmt: skip
+    hub.post("sam", "scribe", NoteAdded(text="5xx on checkout-api since 08:55", kind="finding"))
     hub.post(
-        "sam", "scribe", "note_added", text="IC: roll back to 2024.11.3", kind="decision_heard"
+        "sam",
+        "scribe",
+        NoteAdded(text="kubectl rollout history deploy/checkout-api", kind="command"),
     )
+    hub.post("sam", "scribe", NoteAdded(text="IC: roll back to 2024.11.3", kind="decision_heard"))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -9,6 +9,7 @@ from warroom.console.screens.decision_follow_up import FollowUpForm
 from warroom.console.screens.decision_record import DecisionForm
 from warroom.console.screens.decision_status import StatusUpdateForm
 from warroom.console.widgets.decisions import DecisionPane
+from warroom.core.board import BoardItemAdded, FactRetracted
 
 
 async def open_log(session) -> DecisionPane:
@@ -26,9 +27,9 @@ def stored(session, type_: str) -> list:
 async def two_facts(session) -> tuple[int, int, int]:
     """Two confirmed facts and one open guess, put on the board by bo."""
     bo = await session.peer("bo", "lead")
-    errors = await bo.post("board_item_added", kind="fact", text="5xx at 23% on /pay")
-    leak = await bo.post("board_item_added", kind="fact", text="connection leak in v2.3.1")
-    guess = await bo.post("board_item_added", kind="guess", text="dns flapping")
+    errors = await bo.post(BoardItemAdded(kind="fact", text="5xx at 23% on /pay"))
+    leak = await bo.post(BoardItemAdded(kind="fact", text="connection leak in v2.3.1"))
+    guess = await bo.post(BoardItemAdded(kind="guess", text="dns flapping"))
     await session.wait_for(lambda: guess.seq in session.app.client.state.board)
     return errors.seq, leak.seq, guess.seq
 
@@ -87,7 +88,7 @@ async def test_a_decision_citing_a_fact_retracted_meanwhile_is_refused_in_the_fo
         form.query_one("#why", Input).value = "the leak"
         form.query_one("#facts", SelectionList).select(leak)
         bo = s._peers[0]
-        await bo.post("fact_retracted", item=leak, reason="the leak was in staging")
+        await bo.post(FactRetracted(item=leak, reason="the leak was in staging"))
         await s.wait_for(lambda: s.app.client.state.board[leak].status == "retracted")
         await s.pilot.press("ctrl+s")
         error = form.query_one("#form-error", Static)

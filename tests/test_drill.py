@@ -194,3 +194,22 @@ def _state_with_overdue():
             ),  # fmt: skip
         ]
     )
+
+
+def test_a_step_the_core_would_not_build_is_refused_at_load_with_its_line():
+    """Each step's command is built by the core's event class when the scenario loads, so a
+    value no console could send (a phase that does not exist, a note kind nobody knows, a
+    reaction to an event type that is not one) is reported with its line, not mid-drill."""
+    good = (shipped()["payments-503"]).read_text()
+    parse(good, "good.toml")  # the shipped script builds every command
+    bad_phase = good.replace('to = "mitigating"', 'to = "fixed"')
+    with pytest.raises(
+        ScenarioError, match=r"bad\.toml:150: steps\.\d+\.do: the phase command would not be valid"
+    ):
+        parse(bad_phase, "bad.toml")
+    bad_kind = good.replace('kind = "finding"', 'kind = "gossip"')
+    with pytest.raises(ScenarioError, match=r"bad\.toml:\d+: steps\.\d+\.do: the note command"):
+        parse(bad_kind, "bad.toml")
+    bad_trigger = good.replace('on = "update_overdue"', 'on = "update_overdo"')
+    with pytest.raises(ScenarioError, match=r"bad\.toml:224: reactions\.0\.on: .*'update_overdo'"):
+        parse(bad_trigger, "bad.toml")

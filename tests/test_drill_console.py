@@ -9,6 +9,7 @@ from warroom.hub.app import HubConfig, HubServer
 
 from tests.console_helpers import make_console, screen_text
 from tests.helpers import T0, eventually
+from warroom.core.actions import ActionStarted
 from warroom.core.protocol import Error
 from warroom.core.roles import Role
 from warroom.drill.clock import ScaledClock
@@ -141,7 +142,7 @@ async def test_the_ic_plays_a_short_drill_from_the_keyboard(tmp_path: Path):
             await until(lambda: "ana" in app.client.state.lock.queue)
             assert "ana" in screen_text(app)
             refused = await app.send_command(
-                "action_started", token=app.client.state.lock.token, kind="restart",
+                ActionStarted, token=app.client.state.lock.token, kind="restart",
                 target="checkout", expected="errors stop", metric="5xx", value_before="12%",
             )  # fmt: skip
             assert isinstance(refused, Error) and refused.code == "not_holder"

@@ -10,6 +10,7 @@ from textual.widgets import Input
 from tests.console_helpers import INCIDENT_ID, console_session, screen_text
 from warroom.console.export import DRAFT, SQLITE, ExportPathScreen
 from warroom.console.screens.console import ConsoleScreen
+from warroom.core.incident import NoteAdded
 
 
 def notes(app) -> list[str]:
@@ -30,7 +31,7 @@ async def choose(s, query: str, title: str) -> None:
 async def test_the_palette_exports_to_sqlite_where_asked(tmp_path: Path):
     async with console_session(tmp_path, name="ana", role="ic", size=(120, 40)) as s:
         bo = await s.peer("bo", "responder")
-        assert (await bo.post("note_added", text="pool exhausted on payments-db")).op == "ack"
+        assert (await bo.post(NoteAdded(text="pool exhausted on payments-db"))).op == "ack"
         await s.wait_for(lambda: s.app.client.state.note_count == 1)
         titles = [c.title for c in s.app.get_system_commands(s.app.screen)]
         assert SQLITE in titles and DRAFT in titles

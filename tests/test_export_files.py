@@ -19,6 +19,7 @@ from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from tests.scripted_incident import INCIDENT_ID, ScriptedRun, recorded_once
 from warroom import cli
 from warroom.core.clock import ManualClock
+from warroom.core.incident import NoteAdded
 from warroom.export.exporter import ExportFileError, export_incidents
 from warroom.export.sources import DatabaseSource, LogSource
 
@@ -128,7 +129,7 @@ async def test_two_incidents_share_one_file(hub_db: Path, scripted: ScriptedRun,
             severity="SEV3",
         )  # fmt: skip
         fay = await client(hub.url, "fay", "ic", second)
-        assert (await fay.post("note_added", text="search p99 at 4s since the reindex")).op == "ack"
+        assert (await fay.post(NoteAdded(text="search p99 at 4s since the reindex"))).op == "ack"
         await fay.close()
         await eventually(lambda: not hub.hub.rooms[second].state.participants["fay"].online)
     out = tmp_path / "both.db"

@@ -40,6 +40,8 @@ from tests.test_fuzz_support import (
 )
 from warroom.client.lobby import declare
 from warroom.client.sync import IncidentClient
+from warroom.core.incident import NoteAdded, RoleAssigned
+from warroom.core.lock import LockRequested
 from warroom.core.protocol import HUB_ADAPTER, Error, Ping, ProtocolError, parse_client_message
 
 PLACEHOLDER = "@incident@"
@@ -250,11 +252,9 @@ def test_a_flood_of_concurrent_valid_and_invalid_commands_converges(live):
         futures = []
         for i in range(rounds):
             for c in consoles:
-                futures.append(c.send(c.new_command("note_added", text=f"{c.name} {i}")))
-                futures.append(
-                    c.send(c.new_command("role_assigned", assigned_role="scribe", holder=c.name))
-                )
-                futures.append(c.send(c.new_command("lock_requested")))
+                futures.append(c.send(NoteAdded(text=f"{c.name} {i}")))
+                futures.append(c.send(RoleAssigned(assigned_role="scribe", holder=c.name)))
+                futures.append(c.send(LockRequested()))
         replies = await asyncio.wait_for(asyncio.gather(*futures), 60)
         FIGURES["commands"] += len(replies)
         FIGURES["accepted"] += sum(r.op == "ack" for r in replies)

@@ -26,7 +26,7 @@ from warroom.hub.storage import Store
 
 from tests.helpers import T0
 from warroom.core.clock import ManualClock
-from warroom.core.events import EVENT_TYPES
+from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES
 from warroom.core.fold import replay
 from warroom.core.state import IncidentState
 
@@ -212,17 +212,14 @@ def from_schema(
     return any_json
 
 
-_ENVELOPE = {"id", "incident_id", "seq", "at", "actor", "role", "type"}
-
-
 @st.composite
 def commands(draw: st.DrawFn, incident_id: str) -> dict[str, Any]:
     """A command as a console (or an attacker) might send it: mostly well-formed, often not."""
     tag = draw(st.sampled_from(sorted(EVENT_TYPES)))
     schema = EVENT_TYPES[tag].model_json_schema()
     defs = schema.get("$defs", {})
-    props = {k: v for k, v in schema["properties"].items() if k not in _ENVELOPE}
-    required = set(schema.get("required", [])) - _ENVELOPE
+    props = {k: v for k, v in schema["properties"].items() if k not in ENVELOPE_FIELDS}
+    required = set(schema.get("required", [])) - ENVELOPE_FIELDS
     body: dict[str, Any] = {"type": tag, "id": str(uuid.uuid4()), "incident_id": incident_id}
     for key, sub in props.items():
         if key in required or draw(st.booleans()):

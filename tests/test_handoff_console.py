@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-from textual.widgets import Select, Static, TextArea
+from textual.widgets import Button, Select, Static, TextArea
 
 from tests.console_helpers import is_live
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
@@ -16,8 +16,10 @@ from warroom.console.screens.read_in import ReadInScreen
 from warroom.console.screens.role_assign import RoleAssignForm
 from warroom.console.widgets.briefing import BriefingView
 from warroom.console.widgets.roster import RosterPane
+from warroom.core.board import BoardItemAdded
 from warroom.core.briefing import build_briefing
 from warroom.core.clock import ManualClock
+from warroom.core.handoff import HandoffOffered
 from warroom.core.roles import Role
 
 
@@ -124,8 +126,8 @@ async def test_an_offer_that_lapses_closes_the_incoming_screen(tmp_path):
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
         async with console(hub, "bo", "responder", incident, clock) as (bo, pilot):
-            await ana.post("handoff_offered", offered_role="ic", to="bo",
-                           briefing=build_briefing(ana.state).model_dump(mode="json"))  # fmt: skip
+            await ana.post(HandoffOffered( offered_role="ic", to="bo",
+                           briefing=build_briefing(ana.state).model_dump(mode="json")))  # fmt: skip
             await until(pilot, lambda: isinstance(bo.screen, HandoffScreen))
             await ana.close()
             clock.advance(timedelta(minutes=5))
@@ -174,7 +176,7 @@ async def test_a_late_joiner_is_read_in_and_a_long_serving_ic_is_nudged(tmp_path
     async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
-        await ana.post("board_item_added", kind="fact", text="Only EU cards fail")
+        await ana.post(BoardItemAdded(kind="fact", text="Only EU cards fail"))
         clock.advance(timedelta(minutes=20))
         async with console(hub, "cy", "responder", incident, clock) as (cy, pilot):
             await until(pilot, lambda: isinstance(cy.screen, ReadInScreen))
@@ -193,3 +195,26 @@ async def test_a_late_joiner_is_read_in_and_a_long_serving_ic_is_nudged(tmp_path
             await pilot.press("6")
             table = again.screen.query_one(RosterPane).query_one("#roster-roles")
             assert "rotation due" in str(table.get_row("ic")[3])
+
+
+async def test_the_buttons_do_what_their_keys_do(tmp_path):
+    """One handler serves every button (each is named after its action): a mouse user offers
+    with the Offer button and the incoming side declines with the Decline button (pressed as a
+    click would press them)."""
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
+        incident = await declare_incident(hub.url)
+        async with (
+            console(hub, "ana", "ic", incident, clock) as (ana, ana_pilot),
+            console(hub, "bo", "responder", incident, clock) as (bo, bo_pilot),
+        ):
+            await until(ana_pilot, lambda: "bo" in ana.client.state.online)
+            await ana_pilot.press("6", "h")
+            screen = ana.screen
+            screen.query_one("#handoff-to", Select).value = "bo"
+            screen.query_one("#offer", Button).press()
+            await until(bo_pilot, lambda: isinstance(bo.screen, HandoffScreen))
+            bo.screen.query_one("#decline", Button).press()
+            await until(bo_pilot, lambda: not isinstance(bo.screen, HandoffScreen))
+            await until(ana_pilot, lambda: "declined" in text_of(screen, "#handoff-status"))
+            assert ana.client.state.ic == "ana"

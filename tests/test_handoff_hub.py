@@ -11,10 +11,19 @@ from datetime import timedelta
 
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from warroom.client.sync import IncidentClient
+from warroom.core.board import BoardItemAdded
 from warroom.core.briefing import build_briefing
 from warroom.core.clock import ManualClock
+from warroom.core.events import EventBase
 from warroom.core.fold import apply
-from warroom.core.handoff import offer_to
+from warroom.core.handoff import (
+    HandoffAccepted,
+    HandoffDeclined,
+    HandoffOffered,
+    HandoffWithdrawn,
+    IcClaimed,
+    offer_to,
+)
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
@@ -47,23 +56,25 @@ async def room(hub, *names: str):
 async def offer_ic(outgoing: IncidentClient, to: str, notes: str = ""):
     state = outgoing.state
     return await outgoing.post(
-        "handoff_offered",
-        offered_role="ic",
-        to=to,
-        notes=notes,
-        briefing=build_briefing(state, Role.IC).model_dump(mode="json"),
+        HandoffOffered(
+            offered_role="ic",
+            to=to,
+            notes=notes,
+            briefing=build_briefing(state, Role.IC).model_dump(mode="json"),
+        )
     )
 
 
-def answer(me: IncidentClient, kind: str, **extra):
+def answer(me: IncidentClient, kind: type[EventBase], **extra):
     offer = offer_to(me.state, me.name) or me.state.offers[Role.IC]
     return me.post(
-        kind,
-        offer=str(offer.id),
-        offered_role=offer.role.value,
-        outgoing=offer.outgoing,
-        incoming=offer.incoming,
-        **extra,
+        kind(
+            offer=str(offer.id),
+            offered_role=offer.role.value,
+            outgoing=offer.outgoing,
+            incoming=offer.incoming,
+            **extra,
+        )
     )
 
 
@@ -80,7 +91,7 @@ async def close_all(*clients: IncidentClient) -> None:
 async def test_offer_then_accept_moves_ic_once_and_keeps_the_briefing_on_the_timeline(tmp_path):
     async with running_hub(tmp_path / "hub.db") as server:
         incident, ana, (bo,) = await room(server, "bo")
-        await ana.post("board_item_added", kind="fact", text="5xx began 08:56")
+        await ana.post(BoardItemAdded(kind="fact", text="5xx began 08:56"))
         briefing = build_briefing(ana.state)
 
         ack = await offer_ic(ana, "bo", notes="Next: roll back pricing if 5xx stays above 5%")
@@ -90,7 +101,7 @@ async def test_offer_then_accept_moves_ic_once_and_keeps_the_briefing_on_the_tim
         assert seen is not None and seen.briefing == briefing and bo.state.ic == "ana"
         assert seen.notes.startswith("Next: roll back")
 
-        accepted = await answer(bo, "handoff_accepted")
+        accepted = await answer(bo, HandoffAccepted)
         assert accepted.op == "ack"
         await settle(server, incident, ana, bo)
         assert ana.state.ic == bo.state.ic == "bo"
@@ -108,7 +119,7 @@ async def test_offer_then_decline_leaves_ana_in_charge(tmp_path):
         incident, ana, (bo,) = await room(server, "bo")
         ack = await offer_ic(ana, "bo")
         await bo.wait_for_seq(ack.seq)
-        declined = await answer(bo, "handoff_declined", reason="I am deep in the DB pool")
+        declined = await answer(bo, HandoffDeclined, reason="I am deep in the DB pool")
         assert declined.op == "ack"
         await settle(server, incident, ana, bo)
         assert ana.state.ic == bo.state.ic == "ana" and bo.state.offers == {}
@@ -121,7 +132,7 @@ async def test_offer_then_decline_leaves_ana_in_charge(tmp_path):
 
 async def answer_closed(me: IncidentClient, offer_id):
     return await me.post(
-        "handoff_accepted", offer=str(offer_id), offered_role="ic", outgoing="ana", incoming=me.name
+        HandoffAccepted(offer=str(offer_id), offered_role="ic", outgoing="ana", incoming=me.name)
     )
 
 
@@ -152,7 +163,7 @@ async def test_outgoing_disconnects_and_the_offer_lapses_then_the_room_claims(tm
         assert len(lapses) == 1  # a lapse is recorded once
 
         # Nobody leads the room now: cy claims the role, and it is on the timeline.
-        claim = await cy.post("ic_claimed", previous="ana", reason="ana dropped off")
+        claim = await cy.post(IcClaimed(previous="ana", reason="ana dropped off"))
         assert claim.op == "ack"
         await settle(server, incident, bo, cy)
         assert bo.state.ic == "cy" and bo.log[-1].describe().startswith("cy claimed")
@@ -167,7 +178,7 @@ async def test_outgoing_reconnects_and_withdraws_the_offer(tmp_path):
         await ana.close()
         again = await client(server.url, "ana", "ic", incident)
         assert again.state.offers[Role.IC].id == ack.id
-        withdrawn = await answer(again, "handoff_withdrawn")
+        withdrawn = await answer(again, HandoffWithdrawn)
         assert withdrawn.op == "ack"
         await settle(server, incident, again, bo)
         assert bo.state.offers == {} and bo.state.ic == "ana"
@@ -181,14 +192,14 @@ async def test_two_simultaneous_claims_one_wins_the_other_is_told_why(tmp_path):
     async with running_hub(tmp_path / "hub.db") as server:
         incident, ana, (bo, cy) = await room(server, "bo", "cy")
         # While ana is online and leading, a claim is refused outright.
-        present = await bo.post("ic_claimed", previous="ana")
+        present = await bo.post(IcClaimed(previous="ana"))
         assert present.op == "error" and present.code == "ic_present"
         await ana.close()
         await eventually(lambda: not bo.state.participants["ana"].online)
         await eventually(lambda: not cy.state.participants["ana"].online)
 
         replies = await asyncio.gather(
-            bo.post("ic_claimed", previous="ana"), cy.post("ic_claimed", previous="ana")
+            bo.post(IcClaimed(previous="ana")), cy.post(IcClaimed(previous="ana"))
         )
         acks = [r for r in replies if r.op == "ack"]
         errors = [r for r in replies if r.op == "error"]
@@ -223,7 +234,7 @@ async def test_accept_racing_withdraw_exactly_one_takes_effect(tmp_path):
             ack = await offer_ic(holder, other.name)
             await other.wait_for_seq(ack.seq)
             accepted, withdrawn = await asyncio.gather(
-                answer(other, "handoff_accepted"), answer(holder, "handoff_withdrawn")
+                answer(other, HandoffAccepted), answer(holder, HandoffWithdrawn)
             )
             assert sorted([accepted.op, withdrawn.op]) == ["ack", "error"]
             loser = accepted if accepted.op == "error" else withdrawn
@@ -239,10 +250,10 @@ async def test_a_briefing_that_no_longer_matches_the_hub_is_refused(tmp_path):
     async with running_hub(tmp_path / "hub.db") as server:
         incident, ana, (bo,) = await room(server, "bo")
         stale = build_briefing(ana.state).model_dump(mode="json")
-        fact = await bo.post("board_item_added", kind="fact", text="Only EU cards fail")
+        fact = await bo.post(BoardItemAdded(kind="fact", text="Only EU cards fail"))
         await ana.wait_for_seq(fact.seq)
         head = server.hub.rooms[incident].head
-        refused = await ana.post("handoff_offered", offered_role="ic", to="bo", briefing=stale)
+        refused = await ana.post(HandoffOffered(offered_role="ic", to="bo", briefing=stale))
         assert refused.op == "error" and refused.code == "briefing_stale"
         assert server.hub.rooms[incident].head == head  # nothing was written
         ok = await offer_ic(ana, "bo")

@@ -25,8 +25,15 @@ from tests.console_helpers import (
 from tests.helpers import T0, eventually, fast_backoff
 from warroom.client.sync import IncidentClient
 from warroom.console.screens.handoff import HandoffScreen
+from warroom.core.actions import ActionStarted
+from warroom.core.board import BoardItemAdded, GuessClaimed
 from warroom.core.briefing import build_briefing
 from warroom.core.clock import ManualClock
+from warroom.core.comms import UpdatePublished
+from warroom.core.decisions import DecisionRecorded, FollowUpNoted
+from warroom.core.events import EventBase
+from warroom.core.handoff import HandoffOffered
+from warroom.core.lock import LockRequested
 
 #: Issue 16 item 5: clipped on the right at 140x45; it must fit at each of these.
 SIZES = [(80, 24), (120, 40), (140, 45), (200, 50)]
@@ -52,9 +59,9 @@ class Room:
 
         self.clients[name] = self.hub.call(connect())
 
-    def post(self, name: str, event_type: str, minutes: float, **payload: Any) -> Any:
+    def post(self, name: str, command: EventBase, minutes: float) -> Any:
         self.hub.clock.now = T0 + timedelta(minutes=minutes)
-        reply = self.hub.call(self.clients[name].post(event_type, **payload))
+        reply = self.hub.call(self.clients[name].post(command))
         assert reply.op == "ack", reply
         return reply
 
@@ -72,51 +79,47 @@ def twenty_minutes_in(room: Room, *, with_bo: bool) -> None:
     room.join("dee", "lead")
     room.join("cy", "comms")
     room.post(
-        "dee",
-        "board_item_added",
-        2,
-        kind="fact",
-        text="5xx began 08:56, a minute after deploy 4182",
+        "dee", BoardItemAdded(kind="fact", text="5xx began 08:56, a minute after deploy 4182"), 2
     )
     guess = room.post(
-        "dee", "board_item_added", 4, kind="guess", text="New pricing flag breaks EU card payments"
+        "dee", BoardItemAdded(kind="guess", text="New pricing flag breaks EU card payments"), 4
     )
-    room.post("dee", "guess_claimed", 4.5, item=guess.seq)
-    room.post("dee", "board_item_added", 5, kind="guess", text="DB connection pool exhausted")
+    room.post("dee", GuessClaimed(item=guess.seq), 4.5)
+    room.post("dee", BoardItemAdded(kind="guess", text="DB connection pool exhausted"), 5)
     room.post(
         "ana",
-        "decision_recorded",
+        DecisionRecorded(
+            what="Turn off the new-pricing flag",
+            why="it went live at 08:55; errors began a minute later",
+            owner="dee",
+        ),
         8,
-        what="Turn off the new-pricing flag",
-        why="it went live at 08:55; errors began a minute later",
-        owner="dee",
     )
-    room.post("dee", "lock_requested", 9)
+    room.post("dee", LockRequested(), 9)
     room.post(
         "dee",
-        "action_started",
+        ActionStarted(
+            token=1,
+            kind="feature_flag_off",
+            target="new-pricing",
+            expected="5xx under 1%",
+            metric="checkout 5xx",
+            value_before="12%",
+        ),
         10,
-        token=1,
-        kind="feature_flag_off",
-        target="new-pricing",
-        expected="5xx under 1%",
-        metric="checkout 5xx",
-        value_before="12%",
     )
     room.post(
         "cy",
-        "follow_up_noted",
+        FollowUpNoted(text="Alert when a pricing flag flips", owner="cy", due="2026-03-20"),
         12,
-        text="Alert when a pricing flag flips",
-        owner="cy",
-        due="2026-03-20",
     )
     room.post(
         "cy",
-        "update_published",
+        UpdatePublished(
+            audience="internal",
+            text="Checkout degraded for EU card payments; turning off the new pricing flag.",
+        ),
         14,
-        audience="internal",
-        text="Checkout degraded for EU card payments; turning off the new pricing flag.",
     )
     room.hub.clock.now = CONSOLE_NOW
 
@@ -166,8 +169,14 @@ def test_incoming_participant_is_offered_the_ic_role(snap_compare, tmp_path, siz
         async def offer() -> None:
             ana = room.clients["ana"]
             await eventually(lambda: "bo" in ana.state.online)
-            reply = await ana.post("handoff_offered", offered_role="ic", to="bo", notes=NOTES,
-                                   briefing=build_briefing(ana.state).model_dump(mode="json"))  # fmt: skip
+            reply = await ana.post(
+                HandoffOffered(
+                    offered_role="ic",
+                    to="bo",
+                    notes=NOTES,
+                    briefing=build_briefing(ana.state).model_dump(mode="json"),
+                )
+            )
             assert reply.op == "ack", reply
 
         async def run_before(pilot: Any) -> None:
@@ -212,8 +221,14 @@ def test_the_incoming_handoff_fits_the_terminal(tmp_path, size):
         async def offer() -> None:
             ana = room.clients["ana"]
             await eventually(lambda: "bo" in ana.state.online)
-            reply = await ana.post("handoff_offered", offered_role="ic", to="bo", notes=NOTES,
-                                   briefing=build_briefing(ana.state).model_dump(mode="json"))  # fmt: skip
+            reply = await ana.post(
+                HandoffOffered(
+                    offered_role="ic",
+                    to="bo",
+                    notes=NOTES,
+                    briefing=build_briefing(ana.state).model_dump(mode="json"),
+                )
+            )
             assert reply.op == "ack", reply
 
         async def look() -> tuple[list[str], str]:

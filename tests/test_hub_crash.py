@@ -8,6 +8,7 @@ import signal
 from warroom.hub.storage import Store
 
 from tests.helpers import HubProcess, client, declare_incident, eventually
+from warroom.core.incident import NoteAdded
 
 
 async def test_every_acknowledged_event_survives_sigkill_and_clients_resume(tmp_path):
@@ -22,7 +23,7 @@ async def test_every_acknowledged_event_survives_sigkill_and_clients_resume(tmp_
         async def post_forever(c, prefix: str) -> None:
             i = 0
             while True:
-                reply = await c.send(c.new_command("note_added", text=f"{prefix} {i}"))
+                reply = await c.send(NoteAdded(text=f"{prefix} {i}"))
                 if reply.op == "ack":
                     acked.append(reply)
                 i += 1

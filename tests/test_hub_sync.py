@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.helpers import client, declare_incident, eventually, running_hub
+from warroom.core.incident import NoteAdded
 
 
 async def hand(url: str, *messages: dict | str, token: str | None = None) -> list[dict]:
@@ -31,7 +32,7 @@ async def test_note_from_one_console_reaches_the_other_with_the_same_seq(tmp_pat
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
         bo = await client(hub.url, "bo", "scribe", incident)
-        ack = await ana.post("note_added", text="error rate 12% on checkout", kind="finding")
+        ack = await ana.post(NoteAdded(text="error rate 12% on checkout", kind="finding"))
         assert ack.op == "ack" and not ack.duplicate
         await bo.wait_for_seq(ack.seq)
         theirs = next(e for e in bo.log if e.id == ack.id)
@@ -50,11 +51,11 @@ async def test_resume_after_disconnect_has_no_gap_and_no_duplicate(tmp_path):
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
         bo = await client(hub.url, "bo", "responder", incident)
-        await bo.post("note_added", text="before the drop")
+        await bo.post(NoteAdded(text="before the drop"))
         await bo.close()
         seq_before = bo.last_seq
         for i in range(50):
-            await ana.post("note_added", text=f"while bo was away {i}")
+            await ana.post(NoteAdded(text=f"while bo was away {i}"))
         resumed = type(bo)(hub.url, "bo", "responder", incident)
         resumed.state, resumed.log = bo.state, list(bo.log)
         resumed.start()
@@ -77,7 +78,7 @@ async def test_outbox_delivers_each_command_once_after_the_hub_returns(tmp_path)
         ana = await client(hub.url, "ana", "ic", incident)
     # The hub is gone: the console keeps working and queues what the user types.
     await eventually(lambda: ana.status in ("reconnecting", "offline"))
-    futures = [ana.send(ana.new_command("note_added", text=f"offline note {i}")) for i in range(5)]
+    futures = [ana.send(NoteAdded(text=f"offline note {i}")) for i in range(5)]
     assert len(ana.pending) == 5
     async with running_hub(db, port=port) as hub:
         replies = await asyncio.wait_for(asyncio.gather(*futures), 10)
@@ -86,7 +87,7 @@ async def test_outbox_delivers_each_command_once_after_the_hub_returns(tmp_path)
         texts = [e.text for e in ana.log if e.type == "note_added"]
         assert texts == [f"offline note {i}" for i in range(5)]
         # Re-sending the same commands (as after a lost ack) stores nothing new.
-        again = [await ana.send(cmd) for cmd in [ana.new_command("note_added", text="x")]]
+        again = [await ana.send(cmd) for cmd in [NoteAdded(text="x")]]
         dup = await ana.send(next(e for e in ana.log if e.type == "note_added"))
         assert dup.duplicate and again[0].op == "ack"
         stored = Store(db)
@@ -257,7 +258,7 @@ async def test_pipelined_commands_are_stored_in_the_order_they_were_made(tmp_pat
     async with running_hub(tmp_path / "hub.db") as hub:
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
-        futures = [ana.send(ana.new_command("note_added", text=f"n{i}")) for i in range(300)]
+        futures = [ana.send(NoteAdded(text=f"n{i}")) for i in range(300)]
         replies = await asyncio.wait_for(asyncio.gather(*futures), 30)
         assert all(r.op == "ack" for r in replies)
         seqs = [r.seq for r in replies]

@@ -23,6 +23,7 @@ from warroom.console.screens.lifecycle_forms import (
 )
 from warroom.console.widgets.escalation import EscalationBanner
 from warroom.console.widgets.summary import SummaryPane
+from warroom.core.lifecycle import ImpactStartSet, PhaseChanged, TriageAnswered, TriageConfirmed
 from warroom.core.lifecycle_state import EscalationStatus, TriageQuestion
 from warroom.core.phases import Phase
 from warroom.core.severity import RUBRIC, Severity
@@ -78,7 +79,7 @@ async def test_a_responder_is_not_offered_severity_or_phase_but_answers_triage(t
 
         ana = await s.peer("ana", "ic")
         mark = s.app.client.state.triage_marks[TriageQuestion.WHO]
-        await ana.post("triage_confirmed", question="who", answer_seq=mark.seq)
+        await ana.post(TriageConfirmed(question="who", answer_seq=mark.seq))
         table = pane.query_one("#summary-triage")
         await s.wait_for(lambda: "✓ ana" in str(table.get_row("who")[3]))
 
@@ -176,14 +177,25 @@ async def test_the_ic_dismisses_from_the_summary_pane_with_a_reason(tmp_path):
 
 # --- snapshots --------------------------------------------------------------------------------
 def _answered(hub) -> None:
-    hub.post("bo", "responder", "impact_start_set", started_at=(T0 - timedelta(minutes=20))
-             .isoformat(), note="first failed checkout in the logs")  # fmt: skip
-    hub.post("bo", "responder", "triage_answered", question="who", answer="EU tenants")
-    hub.post("bo", "responder", "triage_answered", question="customer_impact",
-             answer="confirmed", detail="1 in 5 payments fail")  # fmt: skip
-    hub.post("bo", "responder", "triage_answered", question="trend", answer="stable")
-    hub.post("ana", "ic", "triage_confirmed", question="who")
-    hub.post("ana", "ic", "phase_changed", phase="triage")
+    hub.post(
+        "bo",
+        "responder",
+        ImpactStartSet(
+            started_at=(T0 - timedelta(minutes=20)).isoformat(),
+            note="first failed checkout in the logs",
+        ),
+    )
+    hub.post("bo", "responder", TriageAnswered(question="who", answer="EU tenants"))
+    hub.post(
+        "bo",
+        "responder",
+        TriageAnswered(
+            question="customer_impact", answer="confirmed", detail="1 in 5 payments fail"
+        ),
+    )
+    hub.post("bo", "responder", TriageAnswered(question="trend", answer="stable"))
+    hub.post("ana", "ic", TriageConfirmed(question="who"))
+    hub.post("ana", "ic", PhaseChanged(phase="triage"))
 
 
 def test_snapshot_the_summary_pane(snap_compare, tmp_path):

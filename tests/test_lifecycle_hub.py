@@ -7,7 +7,16 @@ from datetime import timedelta
 
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from warroom.core.clock import ManualClock
-from warroom.core.lifecycle import escalation_id, open_escalation
+from warroom.core.incident import NoteAdded
+from warroom.core.lifecycle import (
+    EscalationDismissed,
+    PhaseChanged,
+    SeverityChanged,
+    TriageAnswered,
+    TriageConfirmed,
+    escalation_id,
+    open_escalation,
+)
 from warroom.core.lifecycle_state import EscalationStatus
 from warroom.core.phases import Phase
 from warroom.core.settings import HubSettings
@@ -48,14 +57,14 @@ async def close_all(*clients) -> None:
 async def test_only_the_ic_changes_severity_and_everyone_sees_it(tmp_path):
     async with running_hub(tmp_path / "hub.db") as hub:
         incident, ana, [bo] = await room(hub, "bo")
-        refused = await bo.post("severity_changed", severity="SEV1", reason="looks bad")
+        refused = await bo.post(SeverityChanged(severity="SEV1", reason="looks bad"))
         assert refused.op == "error" and refused.code == "forbidden"
-        refused = await ana.post("severity_changed", severity="SEV1")
+        refused = await ana.post(SeverityChanged(severity="SEV1"))
         assert refused.op == "error" and refused.code == "reason_required"
         assert stored(hub, incident, "severity_changed") == []
 
         ack = await ana.post(
-            "severity_changed", severity="SEV1", reason="all regions", previous="SEV2"
+            SeverityChanged(severity="SEV1", reason="all regions", previous="SEV2")
         )
         assert ack.op == "ack", ack
         await bo.wait_for_seq(ack.seq)
@@ -69,27 +78,27 @@ async def test_phases_through_to_closed_and_the_refusals_on_the_way(tmp_path):
     clock = ManualClock(T0)
     async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
         incident, ana, [bo] = await room(hub, "bo")
-        skip = await ana.post("phase_changed", phase="closed")
+        skip = await ana.post(PhaseChanged(phase="closed"))
         assert skip.op == "error" and skip.code == "not_resolved"
-        assert (await bo.post("phase_changed", phase="triage")).code == "forbidden"
+        assert (await bo.post(PhaseChanged(phase="triage"))).code == "forbidden"
         for minutes, phase in ((5, "triage"), (15, "mitigating"), (40, "monitoring")):
             clock.advance(timedelta(minutes=minutes))
-            assert (await ana.post("phase_changed", phase=phase)).op == "ack"
-        silent = await ana.post("phase_changed", phase="resolved")
+            assert (await ana.post(PhaseChanged(phase=phase))).op == "ack"
+        silent = await ana.post(PhaseChanged(phase="resolved"))
         assert silent.op == "error" and silent.code == "resolution_required"
         assert (
-            await ana.post("phase_changed", phase="resolved", resolution="Rolled back v2.3.1")
+            await ana.post(PhaseChanged(phase="resolved", resolution="Rolled back v2.3.1"))
         ).op == "ack"
-        ack = await ana.post("phase_changed", phase="closed")
+        ack = await ana.post(PhaseChanged(phase="closed"))
         assert ack.op == "ack"
         await bo.wait_for_seq(ack.seq)
         assert bo.state.phase == Phase.CLOSED
         assert bo.state.mitigated_at == T0 + timedelta(minutes=60)
         assert hub.hub.rooms[incident].state == bo.state
 
-        late = await bo.post("note_added", text="one more thing")
+        late = await bo.post(NoteAdded(text="one more thing"))
         assert late.op == "error" and late.code == "closed"
-        reopen = await ana.post("phase_changed", phase="mitigating", reason="errors are back")
+        reopen = await ana.post(PhaseChanged(phase="mitigating", reason="errors are back"))
         assert reopen.op == "ack"
         await bo.wait_for_seq(reopen.seq)
         assert bo.state.phase == Phase.MITIGATING and bo.state.closed_at is None
@@ -112,13 +121,14 @@ async def test_escalation_fires_once_at_the_deadline_and_the_ic_accepts_it(tmp_p
         proposal = open_escalation(bo.state)
         assert proposal is not None and proposal.proposed == Severity.SEV1
 
-        assert (await bo.post("escalation_dismissed", reason="no")).code == "forbidden"
+        assert (await bo.post(EscalationDismissed(reason="no"))).code == "forbidden"
         ack = await ana.post(
-            "severity_changed",
-            severity="SEV1",
-            previous="SEV2",
-            reason="Past the expected time to mitigate",
-            escalation=True,
+            SeverityChanged(
+                severity="SEV1",
+                previous="SEV2",
+                reason="Past the expected time to mitigate",
+                escalation=True,
+            )
         )
         assert ack.op == "ack", ack
         await bo.wait_for_seq(ack.seq)
@@ -162,7 +172,7 @@ async def test_no_escalation_once_the_incident_reaches_monitoring(tmp_path):
     async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
         incident, ana, _ = await room(hub, severity="SEV1")
         clock.advance(timedelta(minutes=50))
-        assert (await ana.post("phase_changed", phase="monitoring")).op == "ack"
+        assert (await ana.post(PhaseChanged(phase="monitoring"))).op == "ack"
         clock.advance(10 * HOUR)
         assert await escalations_after_tick(hub, incident) == 0
         assert stored(hub, incident, "escalation_due") == []
@@ -181,7 +191,7 @@ async def test_dismissal_is_on_the_timeline_and_the_hub_waits_one_more_expected_
         clock.advance(timedelta(minutes=30))
         assert await escalations_after_tick(hub, incident) == 1
         clock.advance(timedelta(minutes=2))
-        ack = await ana.post("escalation_dismissed", reason="rollback finishing in 5 min")
+        ack = await ana.post(EscalationDismissed(reason="rollback finishing in 5 min"))
         assert ack.op == "ack"
         await bo.wait_for_seq(ack.seq)
         assert entry(bo, ack.seq).describe() == "Escalation dismissed (rollback finishing in 5 min)"
@@ -201,16 +211,17 @@ async def test_triage_answers_from_anyone_confirmed_by_the_ic(tmp_path):
     async with running_hub(tmp_path / "hub.db") as hub:
         incident, ana, [bo] = await room(hub, "bo")
         ack = await bo.post(
-            "triage_answered",
-            question="data_integrity",
-            answer="suspected",
-            detail="balances may be double-charged",
+            TriageAnswered(
+                question="data_integrity",
+                answer="suspected",
+                detail="balances may be double-charged",
+            )
         )
         assert ack.op == "ack"
-        bad = await bo.post("triage_answered", question="trend", answer="worse")
+        bad = await bo.post(TriageAnswered(question="trend", answer="worse"))
         assert bad.op == "error" and bad.code == "invalid"
-        assert (await bo.post("triage_confirmed", question="data_integrity")).code == "forbidden"
-        ok = await ana.post("triage_confirmed", question="data_integrity", answer_seq=ack.seq)
+        assert (await bo.post(TriageConfirmed(question="data_integrity"))).code == "forbidden"
+        ok = await ana.post(TriageConfirmed(question="data_integrity", answer_seq=ack.seq))
         assert ok.op == "ack"
         await bo.wait_for_seq(ok.seq)
         mark = bo.state.triage_marks["data_integrity"]

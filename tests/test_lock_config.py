@@ -10,6 +10,7 @@ from warroom.hub.config import apply_config_file
 
 from tests.helpers import T0, client, declare_incident, running_hub
 from warroom.core.clock import ManualClock
+from warroom.core.lock import LockRequested
 
 
 def test_the_lock_section_sets_the_lease_ttl():
@@ -39,7 +40,7 @@ async def test_incidents_take_the_hubs_ttl_at_declaration(tmp_path):
     async with running_hub(tmp_path / "hub.db", clock=clock, settings=config.settings) as hub:
         incident = await declare_incident(hub.url)
         bo = await client(hub.url, "bo", "responder", incident)
-        ack = await bo.post("lock_requested")
+        ack = await bo.post(LockRequested())
         await bo.wait_for_seq(ack.seq)
         assert bo.state.settings.lock_ttl == timedelta(minutes=3)
         assert bo.state.lock.expires_at == T0 + timedelta(minutes=3)

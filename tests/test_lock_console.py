@@ -16,6 +16,7 @@ from warroom.console.screens.lock_undo import UndoPrompt
 from warroom.console.widgets.lock import LockPane
 from warroom.console.widgets.timeline_view import TimelineView
 from warroom.core.clock import ManualClock
+from warroom.core.lock import LockForceReleased, LockReleased, LockRequested
 from warroom.core.production import ActionOutcome
 
 
@@ -48,7 +49,7 @@ async def test_request_act_finish_and_undo_from_the_keyboard(tmp_path):
     async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
         incident = await declare_incident(hub.url)
         cy = await client(hub.url, "cy", "responder", incident)
-        await cy.post("lock_requested")
+        await cy.post(LockRequested())
         async with lock_console(hub, "bo", "responder", incident, clock) as (app, pilot, pane):
             await eventually(lambda: pane.state.lock.holder == "cy")
             assert pane.check_action("start_action", ()) is None  # greyed: not the holder
@@ -58,7 +59,7 @@ async def test_request_act_finish_and_undo_from_the_keyboard(tmp_path):
             await pilot.press("l")
             await eventually(lambda: pane.state.lock.queue == ("bo",))
             assert "number 1 in the queue" in str(pane.query_one("#lock-hint", Static).render())
-            await cy.post("lock_released", token=1)
+            await cy.post(LockReleased(token=1))
             await eventually(lambda: pane.state.lock.holder == "bo")
             assert pane.check_action("start_action", ()) is True
 
@@ -147,7 +148,7 @@ async def test_a_refused_action_is_shown_in_the_form_and_nothing_is_written(tmp_
                 },
             )
             # While bo types, the IC takes the lock away.
-            await ana.post("lock_force_released", token=1, reason="bo went quiet")
+            await ana.post(LockForceReleased(token=1, reason="bo went quiet"))
             await eventually(lambda: pane.state.lock.free)
             await pilot.press("ctrl+s")
             error = form.query_one("#form-error", Static)
@@ -164,7 +165,7 @@ async def test_the_ic_alone_sees_force_release_and_hand_over(tmp_path):
     async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
         incident = await declare_incident(hub.url)
         bo = await client(hub.url, "bo", "responder", incident)
-        await bo.post("lock_requested")
+        await bo.post(LockRequested())
         async with lock_console(hub, "ana", "ic", incident, clock) as (app, pilot, pane):
             await eventually(lambda: pane.state.lock.holder == "bo")
             assert pane.check_action("force_release", ()) is True

@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 
 from tests.helpers import HubProcess, client, declare_incident, eventually
+from warroom.core.actions import ActionStarted
+from warroom.core.lock import LockHandedOver, LockReleased, LockRenewed, LockRequested
 
 
 async def test_holder_queue_token_and_deadline_survive_a_killed_hub(tmp_path):
@@ -21,23 +23,22 @@ async def test_holder_queue_token_and_deadline_survive_a_killed_hub(tmp_path):
 
         # Three grants, so the token is well past its first value: bo, then cy, then dee by
         # hand-over; bo and cy queue behind dee; dee renews and starts an action.
-        assert (await bo.post("lock_requested")).op == "ack"
-        assert (await cy.post("lock_requested")).op == "ack"
-        assert (await bo.post("lock_released", token=1)).op == "ack"
-        assert (await ana.post("lock_handed_over", token=2, to="dee", reason="db owner")).op == (
-            "ack"
-        )
-        assert (await bo.post("lock_requested")).op == "ack"
-        assert (await cy.post("lock_requested")).op == "ack"
-        assert (await dee.post("lock_renewed", token=3)).op == "ack"
+        assert (await bo.post(LockRequested())).op == "ack"
+        assert (await cy.post(LockRequested())).op == "ack"
+        assert (await bo.post(LockReleased(token=1))).op == "ack"
+        assert (await ana.post(LockHandedOver(token=2, to="dee", reason="db owner"))).op == ("ack")
+        assert (await bo.post(LockRequested())).op == "ack"
+        assert (await cy.post(LockRequested())).op == "ack"
+        assert (await dee.post(LockRenewed(token=3))).op == "ack"
         last = await dee.post(
-            "action_started",
-            token=3,
-            kind="restart",
-            target="pgbouncer",
-            expected="connection errors stop",
-            metric="db conn errors/s",
-            value_before="340",
+            ActionStarted(
+                token=3,
+                kind="restart",
+                target="pgbouncer",
+                expected="connection errors stop",
+                metric="db conn errors/s",
+                value_before="340",
+            )
         )
         assert last.op == "ack"
         await ana.wait_for_seq(last.seq)
@@ -64,16 +65,17 @@ async def test_holder_queue_token_and_deadline_survive_a_killed_hub(tmp_path):
         # The restarted hub still enforces the lease it reloaded.
         await eventually(lambda: dee.status == "live", timeout=15)
         stale = await bo.post(
-            "action_started",
-            token=1,
-            kind="restart",
-            target="pgbouncer",
-            expected="x",
-            metric="y",
-            value_before="z",
+            ActionStarted(
+                token=1,
+                kind="restart",
+                target="pgbouncer",
+                expected="x",
+                metric="y",
+                value_before="z",
+            )
         )
         assert (stale.op, stale.code) == ("error", "stale_token")
-        assert (await dee.post("lock_released", token=3)).op == "ack"
+        assert (await dee.post(LockReleased(token=3))).op == "ack"
         await eventually(lambda: fresh.state.lock.holder == "bo")
         assert fresh.state.lock.token == 4
     finally:

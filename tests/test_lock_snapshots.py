@@ -17,7 +17,10 @@ from tests.helpers import T0, eventually, fast_backoff
 from warroom.client.sync import IncidentClient
 from warroom.console.screens.lock_action import ActionForm
 from warroom.console.widgets.lock import LockPane
+from warroom.core.actions import ActionFinished, ActionStarted
 from warroom.core.clock import ManualClock
+from warroom.core.events import EventBase
+from warroom.core.lock import LockReleased, LockRequested
 
 SIZE = (100, 30)
 
@@ -38,10 +41,10 @@ class People:
 
         self.clients[name] = self.hub.call(connect())
 
-    def post(self, name: str, event_type: str, at: timedelta, **payload: Any) -> Any:
-        """``name`` records ``event_type`` when the hub's clock says ``T0 + at``."""
+    def post(self, name: str, command: EventBase, at: timedelta) -> Any:
+        """``name`` records ``command`` when the hub's clock says ``T0 + at``."""
         self.hub.clock.now = T0 + at
-        reply = self.hub.call(self.clients[name].post(event_type, **payload))
+        reply = self.hub.call(self.clients[name].post(command))
         assert reply.op == "ack", reply
         return reply
 
@@ -80,23 +83,40 @@ def busy_lock(people: People) -> None:
     the next is under way; bo and dee wait."""
     for name in ("bo", "cy", "dee"):
         people.join(name)
-    people.post("dee", "lock_requested", timedelta(0))
-    people.post("cy", "lock_requested", timedelta(minutes=1))
-    people.post("dee", "lock_released", timedelta(minutes=2), token=1, note="nothing changed")
-    people.post("bo", "lock_requested", timedelta(minutes=2, seconds=30))
-    people.post("dee", "lock_requested", timedelta(minutes=2, seconds=40))
+    people.post("dee", LockRequested(), timedelta(0))
+    people.post("cy", LockRequested(), timedelta(minutes=1))
+    people.post("dee", LockReleased(token=1, note="nothing changed"), timedelta(minutes=2))
+    people.post("bo", LockRequested(), timedelta(minutes=2, seconds=30))
+    people.post("dee", LockRequested(), timedelta(minutes=2, seconds=40))
     started = people.post(
-        "cy", "action_started", timedelta(minutes=3), token=2, kind="rollback",
-        target="checkout-api", expected="5xx back under 1%", metric="checkout 5xx",
-        value_before="12%",
-    )  # fmt: skip
-    people.post("cy", "action_finished", timedelta(minutes=5), action_id=str(started.id),
-                value_after="18%", outcome="made_worse")  # fmt: skip
+        "cy",
+        ActionStarted(
+            token=2,
+            kind="rollback",
+            target="checkout-api",
+            expected="5xx back under 1%",
+            metric="checkout 5xx",
+            value_before="12%",
+        ),
+        timedelta(minutes=3),
+    )
     people.post(
-        "cy", "action_started", timedelta(minutes=6), token=2, kind="feature_flag_off",
-        target="new-pricing", expected="p99 back under 800ms", metric="checkout p99",
-        value_before="2.4s",
-    )  # fmt: skip
+        "cy",
+        ActionFinished(action_id=str(started.id), value_after="18%", outcome="made_worse"),
+        timedelta(minutes=5),
+    )
+    people.post(
+        "cy",
+        ActionStarted(
+            token=2,
+            kind="feature_flag_off",
+            target="new-pricing",
+            expected="p99 back under 800ms",
+            metric="checkout p99",
+            value_before="2.4s",
+        ),
+        timedelta(minutes=6),
+    )
 
 
 def test_snapshot_lock_free(snap_compare, tmp_path):
@@ -104,9 +124,10 @@ def test_snapshot_lock_free(snap_compare, tmp_path):
         hub.seed()
         people = People(hub)
         people.join("bo")
-        people.post("bo", "lock_requested", timedelta(0))
-        people.post("bo", "lock_released", timedelta(minutes=3), token=1,
-                    note="rolled back checkout-api")  # fmt: skip
+        people.post("bo", LockRequested(), timedelta(0))
+        people.post(
+            "bo", LockReleased(token=1, note="rolled back checkout-api"), timedelta(minutes=3)
+        )
         app = make_console(
             hub.url, name="ana", role="ic", clock=ManualClock(T0 + timedelta(minutes=5))
         )
@@ -156,33 +177,71 @@ def actions_with_outcomes(people: People) -> None:
     and still wants its undo, and a restart is under way."""
     people.join("bo")  # was in the room already: no read-in on the console
     people.join("cy")
-    people.post("cy", "lock_requested", timedelta(0))
+    people.post("cy", LockRequested(), timedelta(0))
     first = people.post(
-        "cy", "action_started", timedelta(minutes=1), token=1, kind="rollback",
-        target="checkout-api", expected="5xx back under 1%", metric="checkout 5xx rate",
-        value_before="12%",
-    )  # fmt: skip
-    people.post("cy", "action_finished", timedelta(minutes=2), action_id=str(first.id),
-                value_after="12%", outcome="no_change")  # fmt: skip
-    undo = people.post(
-        "cy", "action_started", timedelta(minutes=3), token=1, kind="rollback",
-        target="checkout-api", expected="back to how it was", metric="checkout 5xx rate",
-        value_before="12%", undoes=str(first.id),
-    )  # fmt: skip
-    people.post("cy", "action_finished", timedelta(minutes=4), action_id=str(undo.id),
-                value_after="12%", outcome="helped")  # fmt: skip
-    worse = people.post(
-        "cy", "action_started", timedelta(minutes=5), token=1, kind="feature_flag_off",
-        target="new-pricing-engine", expected="p99 back under 800ms",
-        metric="checkout p99 latency", value_before="2.4s",
-    )  # fmt: skip
-    people.post("cy", "action_finished", timedelta(minutes=6), action_id=str(worse.id),
-                value_after="3.1s", outcome="made_worse")  # fmt: skip
+        "cy",
+        ActionStarted(
+            token=1,
+            kind="rollback",
+            target="checkout-api",
+            expected="5xx back under 1%",
+            metric="checkout 5xx rate",
+            value_before="12%",
+        ),
+        timedelta(minutes=1),
+    )
     people.post(
-        "cy", "action_started", timedelta(minutes=7), token=1, kind="restart",
-        target="checkout-api-pods-eu-west", expected="connections drop", metric="db pool use",
-        value_before="100%",
-    )  # fmt: skip
+        "cy",
+        ActionFinished(action_id=str(first.id), value_after="12%", outcome="no_change"),
+        timedelta(minutes=2),
+    )
+    undo = people.post(
+        "cy",
+        ActionStarted(
+            token=1,
+            kind="rollback",
+            target="checkout-api",
+            expected="back to how it was",
+            metric="checkout 5xx rate",
+            value_before="12%",
+            undoes=str(first.id),
+        ),
+        timedelta(minutes=3),
+    )
+    people.post(
+        "cy",
+        ActionFinished(action_id=str(undo.id), value_after="12%", outcome="helped"),
+        timedelta(minutes=4),
+    )
+    worse = people.post(
+        "cy",
+        ActionStarted(
+            token=1,
+            kind="feature_flag_off",
+            target="new-pricing-engine",
+            expected="p99 back under 800ms",
+            metric="checkout p99 latency",
+            value_before="2.4s",
+        ),
+        timedelta(minutes=5),
+    )
+    people.post(
+        "cy",
+        ActionFinished(action_id=str(worse.id), value_after="3.1s", outcome="made_worse"),
+        timedelta(minutes=6),
+    )
+    people.post(
+        "cy",
+        ActionStarted(
+            token=1,
+            kind="restart",
+            target="checkout-api-pods-eu-west",
+            expected="connections drop",
+            metric="db pool use",
+            value_before="100%",
+        ),
+        timedelta(minutes=7),
+    )
 
 
 #: What the actions table must show whole, whatever the width (issue 16, item 4).

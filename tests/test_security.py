@@ -26,8 +26,15 @@ from tests.helpers import T0, client, declare_incident, eventually, fast_backoff
 from warroom import cli
 from warroom.client.lobby import HubRefused, list_incidents
 from warroom.client.sync import IncidentClient
-from warroom.core.access import JOIN_CODE_HEADER, new_join_code, parse_join_code
+from warroom.core.access import (
+    JOIN_CODE_HEADER,
+    JoinCodeCreated,
+    JoinCodeRevoked,
+    new_join_code,
+    parse_join_code,
+)
 from warroom.core.clock import ManualClock
+from warroom.core.incident import NoteAdded
 
 #: The hand-driven client in these tests (an outsider: its own logs are not the hub's concern).
 RAW_CLIENT = logging.getLogger("tests.raw_client")
@@ -184,13 +191,13 @@ async def test_join_code_lets_a_guest_into_one_incident_only(tmp_path):
         ana = await client(hub.url, "ana", "ic", incident, token=token)
         issued = new_join_code(incident)
         ack = await ana.post(
-            "join_code_created", code_id=issued.code_id, digest=issued.digest, label="db vendor"
+            JoinCodeCreated(code_id=issued.code_id, digest=issued.digest, label="db vendor")
         )
         assert ack.op == "ack"
 
         vic = guest_client(hub.url, "vic", "responder", incident, issued.code)
         await vic.wait_synced()
-        assert (await vic.post("note_added", text="pool size is 10 on our side")).op == "ack"
+        assert (await vic.post(NoteAdded(text="pool size is 10 on our side"))).op == "ack"
         # The hub records a guest with a visible marker, whatever name it asked for.
         assert vic.name == "guest:vic"
         assert vic.state.access.guests == {"guest:vic": issued.code_id}
@@ -239,7 +246,7 @@ async def test_a_guest_cannot_become_ic_or_take_a_team_members_name(tmp_path):
         bo = await client(hub.url, "bo", "responder", incident, token=token)
         watch = new_join_code(incident)
         await ana.post(
-            "join_code_created", code_id=watch.code_id, digest=watch.digest, seat_limit="observer"
+            JoinCodeCreated(code_id=watch.code_id, digest=watch.digest, seat_limit="observer")
         )
         headers = {JOIN_CODE_HEADER: watch.code}
         replies = await talk(
@@ -256,16 +263,16 @@ async def test_a_guest_cannot_become_ic_or_take_a_team_members_name(tmp_path):
         # Non-IC participants cannot hand out or revoke codes (refused and counted).
         refused = hub.hub.refused
         mine = new_join_code(incident)
-        reply = await bo.post("join_code_created", code_id=mine.code_id, digest=mine.digest)
+        reply = await bo.post(JoinCodeCreated(code_id=mine.code_id, digest=mine.digest))
         assert reply.op == "error" and reply.code == "forbidden"
-        reply = await bo.post("join_code_revoked", code_id=watch.code_id)
+        reply = await bo.post(JoinCodeRevoked(code_id=watch.code_id))
         assert reply.op == "error" and reply.code == "forbidden"
         assert hub.hub.refused == refused + 2
         assert list(hub.hub.rooms[incident].state.access.codes) == [watch.code_id]
         # The observer code lets someone watch, and nothing more.
         exec_ = guest_client(hub.url, "exec", "observer", incident, watch.code)
         await exec_.wait_synced()
-        reply = await exec_.post("note_added", text="any update?")
+        reply = await exec_.post(NoteAdded(text="any update?"))
         assert reply.op == "error" and reply.code == "forbidden"
         await exec_.close()
         await bo.close()
@@ -280,14 +287,14 @@ async def test_revoking_a_code_disconnects_its_guests_and_no_one_else(tmp_path):
         bo = await client(hub.url, "bo", "responder", incident, token=token)
         first, second = new_join_code(incident), new_join_code(incident)
         for issued in (first, second):
-            await ana.post("join_code_created", code_id=issued.code_id, digest=issued.digest)
+            await ana.post(JoinCodeCreated(code_id=issued.code_id, digest=issued.digest))
         vic = guest_client(hub.url, "vic", "responder", incident, first.code)
         wes = guest_client(hub.url, "wes", "observer", incident, first.code)
         kim = guest_client(hub.url, "kim", "responder", incident, second.code)
         for guest in (vic, wes, kim):
             await guest.wait_synced()
 
-        ack = await ana.post("join_code_revoked", code_id=first.code_id)
+        ack = await ana.post(JoinCodeRevoked(code_id=first.code_id))
         assert ack.op == "ack"
         await eventually(lambda: vic.fatal is not None and wes.fatal is not None, timeout=10)
         assert "join code" in vic.fatal
@@ -296,8 +303,8 @@ async def test_revoking_a_code_disconnects_its_guests_and_no_one_else(tmp_path):
         assert refused.value.response.status_code == 401
         # Everyone else stays, and keeps working.
         assert kim.status == "live" and bo.status == "live"
-        assert (await kim.post("note_added", text="still here")).op == "ack"
-        assert (await bo.post("note_added", text="me too")).op == "ack"
+        assert (await kim.post(NoteAdded(text="still here"))).op == "ack"
+        assert (await bo.post(NoteAdded(text="me too"))).op == "ack"
         await eventually(lambda: kim.last_seq == ana.last_seq == bo.last_seq)
         assert kim.state == ana.state
         state = hub.hub.rooms[incident].state
@@ -317,7 +324,7 @@ async def test_no_secret_reaches_the_logs_even_at_debug_level(tmp_path, caplog):
         incident = await declare_incident(hub.url, name="ana", token=token)
         ana = await client(hub.url, "ana", "ic", incident, token=token)
         issued = new_join_code(incident)
-        await ana.post("join_code_created", code_id=issued.code_id, digest=issued.digest)
+        await ana.post(JoinCodeCreated(code_id=issued.code_id, digest=issued.digest))
         vic = guest_client(hub.url, "vic", "responder", incident, issued.code)
         await vic.wait_synced()
         with pytest.raises(InvalidStatus):
@@ -379,7 +386,7 @@ async def test_tls_hub_serves_wss_to_a_console_that_trusts_its_ca(tmp_path, cert
         )
         ana.start()
         await ana.wait_synced()
-        assert (await ana.post("note_added", text="over TLS")).op == "ack"
+        assert (await ana.post(NoteAdded(text="over TLS"))).op == "ack"
         rows = await list_incidents(hub.url, token=token, cafile=str(cert))
         assert rows[0]["id"] == incident
         # A console that does not trust the certificate stops with a clear reason.

@@ -30,9 +30,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core import timers
-from warroom.core.access import JOIN_CODE_HEADER, new_join_code
+from warroom.core.access import JOIN_CODE_HEADER, JoinCodeCreated, JoinCodeRevoked, new_join_code
+from warroom.core.board import BoardItemAdded
 from warroom.core.clock import ManualClock
+from warroom.core.decisions import DecisionRecorded
 from warroom.core.events import Actor, EventBase
+from warroom.core.handoff import HandoffOffered, IcClaimed
+from warroom.core.incident import NoteAdded
+from warroom.core.lock import LockRequested
 from warroom.core.state import IncidentState
 
 RAW = logging.getLogger("tests.raw_client")
@@ -101,7 +106,7 @@ def guest_client(url: str, name: str, role: str, incident: str, code: str) -> In
 async def code_for(ic: IncidentClient, incident: str, seat_limit: str = "responder") -> str:
     issued = new_join_code(incident)
     reply = await ic.post(
-        "join_code_created", code_id=issued.code_id, digest=issued.digest, seat_limit=seat_limit
+        JoinCodeCreated(code_id=issued.code_id, digest=issued.digest, seat_limit=seat_limit)
     )
     assert reply.op == "ack", reply
     return issued.code
@@ -140,8 +145,8 @@ async def test_a_guest_who_says_the_ics_name_cannot_act_as_the_ic_or_take_the_in
         # Nothing was stored as ana, and the real IC keeps every right: codes, decisions.
         stored = list(server.store.events(incident))
         assert all(e.actor != "ana" or e.type != "decision_recorded" for e in stored)
-        assert (await ana.post("join_code_revoked", code_id=code.split(":")[1])).op == "ack"
-        assert (await ana.post("decision_recorded", what="Roll back", why="5xx")).op == "ack"
+        assert (await ana.post(JoinCodeRevoked(code_id=code.split(":")[1]))).op == "ack"
+        assert (await ana.post(DecisionRecorded(what="Roll back", why="5xx"))).op == "ack"
         await ana.close()
 
 
@@ -182,9 +187,9 @@ async def test_a_guest_can_never_claim_be_offered_or_hold_the_ic_role(tmp_path):
         assert (await vic.join(incident))["op"] == "joined"
 
         # Offered: the IC cannot offer the role to a guest (another role, yes).
-        reply = await ana.post("handoff_offered", offered_role="ic", to="guest:vic")
+        reply = await ana.post(HandoffOffered(offered_role="ic", to="guest:vic"))
         assert reply.op == "error" and reply.code == "forbidden" and "guest" in reply.message
-        offer = await ana.post("handoff_offered", offered_role="ic", to="bo")  # a member: yes
+        offer = await ana.post(HandoffOffered(offered_role="ic", to="bo"))  # a member: yes
         assert offer.op == "ack"
         # The IC goes offline: the guest still cannot claim, a team member can.
         await ana.close()
@@ -194,7 +199,7 @@ async def test_a_guest_can_never_claim_be_offered_or_hold_the_ic_role(tmp_path):
         assert reply["op"] == "error" and reply["code"] == "forbidden"
         assert fingerprint(server, incident) == before
         assert server.hub.rooms[incident].state.ic == "ana"
-        assert (await bo.post("ic_claimed", previous="ana")).op == "ack"
+        assert (await bo.post(IcClaimed(previous="ana"))).op == "ack"
         assert server.hub.rooms[incident].state.ic == "bo"
         # Seat: a guest asking for the IC seat of a room without an IC is refused at hello.
         other = await Wire.open(server.url, {JOIN_CODE_HEADER: code})
@@ -265,7 +270,7 @@ async def test_a_guest_can_never_create_or_revoke_join_codes_even_as_a_recorded_
         assert reply["op"] == "error" and reply["code"] == "forbidden"
         assert fingerprint(server, incident) == before
         # The IC can.
-        assert (await ana.post("join_code_revoked", code_id=code.split(":")[1])).op == "ack"
+        assert (await ana.post(JoinCodeRevoked(code_id=code.split(":")[1]))).op == "ack"
         await ana.close()
 
     # Whatever the record says: a guest recorded as IC (an old log) still may not.
@@ -322,8 +327,8 @@ async def _room_with_every_timer_pending(server: Any, clock: ManualClock) -> tup
         "lee": await client(server.url, "lee", "lead", incident, token=token),
         "rey": await client(server.url, "rey", "responder", incident, token=token),
     }
-    assert (await consoles["lee"].post("lock_requested")).op == "ack"
-    assert (await consoles["ana"].post("handoff_offered", offered_role="ic", to="rey")).op == "ack"
+    assert (await consoles["lee"].post(LockRequested())).op == "ack"
+    assert (await consoles["ana"].post(HandoffOffered(offered_role="ic", to="rey"))).op == "ack"
     return incident, consoles
 
 
@@ -450,7 +455,7 @@ async def test_an_event_id_of_another_incident_teaches_nothing(tmp_path):
         assert b not in reply_text(vic.seen[-2])  # the probe in A never names B
         assert fingerprint(server, a) == before
         # An id stored by someone else in this incident is not acknowledged to the prober either.
-        ana_note = await ana.post("note_added", text="ours")
+        ana_note = await ana.post(NoteAdded(text="ours"))
         reply = await vic.command("note_added", id=ana_note.id, incident_id=a, text="mine?")
         assert reply["op"] == "error" and reply["code"] == "id_taken"
         # One's own retry is still acknowledged as a duplicate (idempotency kept).
@@ -583,7 +588,7 @@ async def test_a_personal_token_speaks_only_as_its_person_and_only_it_can(tmp_pa
         wire = await Wire.open(server.url, {JOIN_CODE_HEADER: code})
         assert (await wire.hello("dana"))["code"] == "bad_name"
         await wire.close()
-        assert (await dana.post("note_added", text="it is me")).op == "ack"
+        assert (await dana.post(NoteAdded(text="it is me"))).op == "ack"
         await dana.close()
 
 
@@ -679,8 +684,8 @@ async def test_guests_show_as_guests_in_the_export_and_the_postmortem(tmp_path):
         code = await code_for(ana, incident)
         vic = guest_client(server.url, "vic", "responder", incident, code)
         await vic.wait_synced()
-        assert (await vic.post("board_item_added", kind="fact", text="pool is 10")).op == "ack"
-        assert (await vic.post("note_added", text="vendor side looks fine")).op == "ack"
+        assert (await vic.post(BoardItemAdded(kind="fact", text="pool is 10"))).op == "ack"
+        assert (await vic.post(NoteAdded(text="vendor side looks fine"))).op == "ack"
         await vic.close()
         await ana.close()
         text = draft(None, list(server.store.events(incident)))

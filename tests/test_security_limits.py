@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.helpers import client, declare_incident, eventually, running_hub
 from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES
+from warroom.core.incident import NoteAdded
 from warroom.core.protocol import MAX_NAME
 
 
@@ -92,7 +93,7 @@ async def test_a_console_over_the_limit_still_gets_every_command_stored_once(tmp
     async with running_hub(tmp_path / "hub.db", limits=HubLimits(rate=20, burst=5)) as hub:
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
-        futures = [ana.send(ana.new_command("note_added", text=f"step {i}")) for i in range(30)]
+        futures = [ana.send(NoteAdded(text=f"step {i}")) for i in range(30)]
         replies = await asyncio.wait_for(asyncio.gather(*futures), 20)
         assert all(r.op == "ack" for r in replies)
         texts = [e.text for e in hub.store.events(incident) if e.type == "note_added"]
@@ -142,7 +143,7 @@ async def test_a_flood_from_other_connections_does_not_delay_anyone_else(tmp_pat
         quiet = []
         for i in range(10):
             start = time.monotonic()
-            await ana.post("note_added", text=f"before {i}")
+            await ana.post(NoteAdded(text=f"before {i}"))
             quiet.append(time.monotonic() - start)
         refused = hub.hub.refused
         flood_started = time.monotonic()
@@ -153,7 +154,7 @@ async def test_a_flood_from_other_connections_does_not_delay_anyone_else(tmp_pat
         flooded = []
         for i in range(20):
             start = time.monotonic()
-            assert (await asyncio.wait_for(ana.post("note_added", text=f"real {i}"), 5)).op == "ack"
+            assert (await asyncio.wait_for(ana.post(NoteAdded(text=f"real {i}")), 5)).op == "ack"
             flooded.append(time.monotonic() - start)
             await asyncio.sleep(0.05)
         out, _ = await asyncio.wait_for(flooders.communicate(), 30)
@@ -356,7 +357,7 @@ async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_pat
         batches = []
         while any(c.name == "stuck" for c in hub.hub.conns) and len(batches) < 60:
             start = time.monotonic()
-            futures = [ana.send(ana.new_command("note_added", text="y" * 3900)) for _ in range(50)]
+            futures = [ana.send(NoteAdded(text="y" * 3900)) for _ in range(50)]
             replies = await asyncio.wait_for(asyncio.gather(*futures), 10)
             assert all(r.op == "ack" for r in replies)
             batches.append(time.monotonic() - start)
@@ -377,7 +378,7 @@ async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_pat
             with contextlib.suppress(ConnectionError):
                 await asyncio.wait_for(deaf.drain(), 1)
         await eventually(lambda: not any(c.name == "deaf" for c in hub.hub.conns), timeout=5)
-        assert (await ana.post("note_added", text="still fine")).op == "ack"
+        assert (await ana.post(NoteAdded(text="still fine"))).op == "ack"
         deaf.close()
         await bo.close()
         await ana.close()
@@ -393,7 +394,7 @@ async def test_shutdown_does_not_wait_forever_for_a_console_that_stopped_reading
         incident = await declare_incident(hub.url)
         ana = await client(hub.url, "ana", "ic", incident)
         for _ in range(16):
-            futures = [ana.send(ana.new_command("note_added", text="z" * 3900)) for _ in range(50)]
+            futures = [ana.send(NoteAdded(text="z" * 3900)) for _ in range(50)]
             await asyncio.wait_for(asyncio.gather(*futures), 10)
         await ana.close()
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)

@@ -18,7 +18,10 @@ from pydantic import BaseModel
 
 from tests.helpers import client, declare_incident, eventually, running_hub
 from warroom.client.sync import IncidentClient
-from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES
+from warroom.core.actions import ActionStarted
+from warroom.core.comms import UpdatePublished
+from warroom.core.events import ENVELOPE_FIELDS, EVENT_TYPES, EventBase
+from warroom.core.lock import LockForceReleased, LockReleased, LockRequested
 from warroom.core.log import EventError, parse_event
 
 #: name -> the seat each asks for (the hub gives vacant held seats to whoever asks first).
@@ -49,17 +52,19 @@ class Room:
         state = self.state.model_dump_json().encode()
         return hashlib.sha256(state).hexdigest(), self.server.store.count(self.incident)
 
-    async def refused(self, name: str, event_type: str, codes: set[str], /, **payload: Any) -> None:
+    async def refused(self, name: str, command: EventBase, codes: set[str]) -> None:
         """``name`` may not record this: an error, counted, and nothing changed or stored."""
+        event_type = command.type
         before, refused = self.fingerprint(), self.hub.refused
-        reply = await self.consoles[name].post(event_type, **payload)
+        reply = await self.consoles[name].post(command)
         assert reply.op == "error", f"{name} ({ROOM[name]}) was allowed {event_type}"
         assert reply.code in codes, (name, event_type, reply.code, reply.message)
         assert self.fingerprint() == before, f"a refused {event_type} changed the incident"
         assert self.hub.refused == refused + 1
 
-    async def allowed(self, name: str, event_type: str, /, **payload: Any) -> int:
-        reply = await self.consoles[name].post(event_type, **payload)
+    async def allowed(self, name: str, command: EventBase) -> int:
+        event_type = command.type
+        reply = await self.consoles[name].post(command)
         assert reply.op == "ack", (name, event_type, getattr(reply, "message", reply))
         return reply.seq
 
@@ -115,18 +120,18 @@ IC_ONLY: list[tuple[str, dict[str, Any]]] = [
 async def test_only_the_ic_may(room, event_type, payload):
     needs(event_type)
     for name in others("ana"):
-        await room.refused(name, event_type, {"forbidden"}, **payload)
-    await room.allowed("ana", event_type, **payload)
+        await room.refused(name, EVENT_TYPES[event_type](**payload), {"forbidden"})
+    await room.allowed("ana", EVENT_TYPES[event_type](**payload))
 
 
 async def test_only_the_ic_may_force_release_the_lock(room):
     needs("lock_requested", "lock_force_released")
-    await room.allowed("lee", "lock_requested")
+    await room.allowed("lee", LockRequested())
     token = room.state.lock.token
     assert room.state.lock.holder == "lee"
     for name in others("ana"):  # the holder included: force is the IC's override
-        await room.refused(name, "lock_force_released", {"forbidden"}, token=token, reason="stuck")
-    await room.allowed("ana", "lock_force_released", token=token, reason="lee is unreachable")
+        await room.refused(name, LockForceReleased(token=token, reason="stuck"), {"forbidden"})
+    await room.allowed("ana", LockForceReleased(token=token, reason="lee is unreachable"))
     assert room.state.lock.holder is None
 
 
@@ -134,9 +139,9 @@ async def test_only_the_comms_lead_or_the_ic_publish_updates(room):
     needs("update_published")
     update = {"audience": "internal", "text": "We are investigating checkout errors."}
     for name in others("ana", "cam"):
-        await room.refused(name, "update_published", {"forbidden"}, **update)
-    await room.allowed("cam", "update_published", **update)
-    await room.allowed("ana", "update_published", **{**update, "text": "Rolling back now."})
+        await room.refused(name, UpdatePublished(**update), {"forbidden"})
+    await room.allowed("cam", UpdatePublished(**update))
+    await room.allowed("ana", UpdatePublished(**{**update, "text": "Rolling back now."}))
 
 
 # --- production actions: lock holder with the current fencing token ----------------------------
@@ -152,9 +157,9 @@ FENCED = {"not_holder", "stale_token", "forbidden", "lease_expired", "no_lock", 
 
 async def test_only_the_lock_holder_with_the_current_token_changes_production(room):
     needs("lock_requested", "lock_released", "action_started")
-    await room.refused("rey", "action_started", FENCED, token=1, **ACTION)  # no lock at all
-    await room.allowed("rey", "lock_requested")
-    await room.allowed("lee", "lock_requested")  # queued behind rey
+    await room.refused("rey", ActionStarted(token=1, **ACTION), FENCED)  # no lock at all
+    await room.allowed("rey", LockRequested())
+    await room.allowed("lee", LockRequested())  # queued behind rey
     token = room.state.lock.token
     for name in (
         "ana",
@@ -162,14 +167,14 @@ async def test_only_the_lock_holder_with_the_current_token_changes_production(ro
         "cam",
         "lee",
     ):  # the IC too: rights to change prod come from the lock
-        await room.refused(name, "action_started", FENCED, token=token, **ACTION)
-    await room.refused("rey", "action_started", FENCED, token=token + 7, **ACTION)
-    await room.allowed("rey", "action_started", token=token, **ACTION)
-    await room.allowed("rey", "lock_released", token=token)
+        await room.refused(name, ActionStarted(token=token, **ACTION), FENCED)
+    await room.refused("rey", ActionStarted(token=token + 7, **ACTION), FENCED)
+    await room.allowed("rey", ActionStarted(token=token, **ACTION))
+    await room.allowed("rey", LockReleased(token=token))
     assert room.state.lock.holder == "lee" and room.state.lock.token > token
     # rey's old token is dead; lee's is live.
-    await room.refused("rey", "action_started", FENCED, token=token, **ACTION)
-    await room.allowed("lee", "action_started", token=room.state.lock.token, **ACTION)
+    await room.refused("rey", ActionStarted(token=token, **ACTION), FENCED)
+    await room.allowed("lee", ActionStarted(token=room.state.lock.token, **ACTION))
 
 
 # --- observers ---------------------------------------------------------------------------------
@@ -210,7 +215,7 @@ async def test_observers_write_nothing_whatever_they_send(room):
         if payload is None or event_type == "incident_declared":
             continue
         expected = {"hub_only"} if cls.hub_only else {"forbidden"}
-        await room.refused("obi", event_type, expected, **payload)
+        await room.refused("obi", cls(**payload), expected)
         tried += 1
     assert tried >= 10, "too few event types could be tried"
     assert room.state.participants["obi"].seat == "observer"

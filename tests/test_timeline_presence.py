@@ -13,6 +13,7 @@ from textual.widgets import Label
 
 from tests.console_helpers import console_session, screen_text
 from warroom.console.widgets.timeline import TimelinePane
+from warroom.core.incident import NoteAdded
 
 
 def header(app) -> str:
@@ -22,8 +23,8 @@ def header(app) -> str:
 async def room_with_comings_and_goings(s) -> None:
     dee = await s.peer("dee", "lead")  # the lead's seat is vacant: dee takes it
     bo = await s.peer("bo", "responder")
-    await bo.post("note_added", text="p99 is flat in the US", kind="finding")
-    await dee.post("note_added", text="pool at 100% on db-primary", kind="finding")
+    await bo.post(NoteAdded(text="p99 is flat in the US", kind="finding"))
+    await dee.post(NoteAdded(text="pool at 100% on db-primary", kind="finding"))
     await bo.close()
     s._peers.remove(bo)
     await s.wait_for(lambda: "bo" not in s.app.client.state.online)

@@ -13,7 +13,7 @@ from warroom.client.outbox import OutboxStore
 from warroom.client.sync import Change, IncidentClient, LinkStatus
 from warroom.client.urls import auth_headers, client_ssl, http_base
 from warroom.core.incident import IncidentDeclared
-from warroom.core.log import parse_event
+from warroom.core.log import draft as build_command
 from warroom.core.protocol import Error
 from warroom.core.roles import Role
 
@@ -79,15 +79,12 @@ def declaration(
 
     Validated here, so a bad field fails with a clear message before touching the network.
     """
-    data: dict[str, Any] = {
-        "type": "incident_declared",
-        "id": str(command_id or uuid.uuid4()),
-        "incident_id": incident_id or new_incident_id(),
-    }
-    data.update(fields)
-    draft = parse_event(data)
-    assert isinstance(draft, IncidentDeclared)
-    return draft
+    return build_command(
+        IncidentDeclared,
+        id=command_id or uuid.uuid4(),
+        incident_id=incident_id or new_incident_id(),
+        **fields,
+    )
 
 
 async def declare(

@@ -42,8 +42,6 @@ except ImportError:  # pragma: no cover - not on the platforms we ship for
 
 #: The file format's version; a file of another version is set aside, not guessed at.
 FORMAT = 1
-#: The fields a command is stored with (the hub stamps the others).
-STAMPED = {"seq", "at", "actor", "role"}
 
 
 class OutboxSaveError(OSError):
@@ -211,7 +209,7 @@ class OutboxStore:
                 "hub": self.hub,
                 "incident": self.incident,
                 "name": self.name,
-                "commands": [c.model_dump(mode="json", exclude=STAMPED) for c in commands],
+                "commands": [c.command_body() for c in commands],
             }
             _write_atomic(self.path, json.dumps(body, ensure_ascii=False).encode())
         except OSError as exc:

@@ -519,14 +519,13 @@ class IncidentClient:
         return changed
 
     # --- sending ------------------------------------------------------------------------------
-    def new_command(self, event_type: str, **payload: Any) -> EventBase:
-        """Build a draft event for this incident (validated here, stamped by the hub)."""
-        data = {"type": event_type, "id": str(uuid.uuid4()), "incident_id": self.incident_id}
-        data.update(payload)
-        return parse_event(data)
-
     def send(self, command: EventBase) -> asyncio.Future[Ack | Error]:
-        """Queue ``command``; it is sent now if live, else when the link is back."""
+        """Queue ``command`` (an event instance, unstamped); sent now if live, else when back.
+
+        A command built without an incident (``NoteAdded(text=...)``) is for this client's one.
+        """
+        if not command.incident_id:
+            command = command.model_copy(update={"incident_id": self.incident_id})
         fut: asyncio.Future[Ack | Error] = asyncio.get_running_loop().create_future()
         self.results[command.id] = fut
         self.outbox[command.id] = command
@@ -536,9 +535,9 @@ class IncidentClient:
             self._transmit(command)
         return fut
 
-    async def post(self, event_type: str, **payload: Any) -> Ack | Error:
-        """Build, send and wait for the hub's answer."""
-        return await self.send(self.new_command(event_type, **payload))
+    async def post(self, command: EventBase) -> Ack | Error:
+        """Send ``command`` and wait for the hub's answer."""
+        return await self.send(command)
 
     def _flush_outbox(self) -> None:
         for command in list(self.outbox.values()):
@@ -552,5 +551,4 @@ class IncidentClient:
 
     @staticmethod
     def _command_frame(command: EventBase) -> str:
-        body = command.model_dump(mode="json", exclude={"seq", "at", "actor", "role"})
-        return json.dumps({"op": "command", "command": body})
+        return json.dumps({"op": "command", "command": command.command_body()})

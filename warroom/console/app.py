@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -30,12 +30,15 @@ from warroom.console.keys_in_order import KeysInOrder
 from warroom.console.messages import ClientChanged, HubMessage
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
-from warroom.core.log import EventError
+from warroom.core.log import EventError, draft
 from warroom.core.names import guest_name, normalise_name
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.paths import outbox_dir as default_outbox_dir
 from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme, user_theme
+
+#: The fields of the event class a command is built from.
+P = ParamSpec("P")
 
 #: ``outbox_dir`` when not given: the user's state directory.
 DEFAULT_OUTBOX = Path("<state>")
@@ -301,9 +304,10 @@ class WarroomApp(KeysInOrder, App[None]):
             screen.post_message(ClientChanged())
 
     def send_command(
-        self, event_type: str, **payload: object
+        self, kind: Callable[P, EventBase], /, *args: P.args, **payload: P.kwargs
     ) -> asyncio.Future[Ack | Error] | None:
-        """Send a command to the hub; the future resolves with its ack or its refusal.
+        """Build a command of event class ``kind`` and send it; the future resolves with its
+        ack or its refusal.
 
         A draft that does not even validate never leaves the console: the reason is shown and
         ``None`` returned. While the link is down the command waits in the outbox, marked pending.
@@ -312,11 +316,11 @@ class WarroomApp(KeysInOrder, App[None]):
             self.notify("Join an incident first.", severity="error")
             return None
         try:
-            draft = self.client.new_command(event_type, **payload)
+            command = draft(kind, *args, **payload)
         except EventError as exc:
             self.notify(str(exc), title="Not sent", severity="error", timeout=8)
             return None
-        return self.client.send(draft)
+        return self.client.send(command)
 
     # --- command palette ------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
-from warroom.core.access import SeatLimit, new_join_code
+from warroom.core.access import JoinCodeCreated, JoinCodeRevoked, SeatLimit, new_join_code
 from warroom.core.protocol import Error
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def _create(app: WarroomApp, seat_limit: SeatLimit) -> None:
         return
     issued = new_join_code(client.incident_id)
     future = app.send_command(
-        "join_code_created",
+        JoinCodeCreated,
         code_id=issued.code_id,
         digest=issued.digest,
         label=f"made by {app.me}",
@@ -76,7 +76,7 @@ def _create(app: WarroomApp, seat_limit: SeatLimit) -> None:
 
 
 def _revoke(app: WarroomApp, code_id: str) -> None:
-    future = app.send_command("join_code_revoked", code_id=code_id)
+    future = app.send_command(JoinCodeRevoked, code_id=code_id)
     if future is None:
         return
 

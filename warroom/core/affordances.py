@@ -13,7 +13,6 @@ asked, for a key whose command is not known until a form is filled in.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,26 +20,38 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from warroom.core.events import Actor, EventBase, Refusal
-from warroom.core.log import EventError, parse_event
+from warroom.core.events import EVENT_TYPES, Actor, EventBase, Refusal
 from warroom.core.rules import check_command, standing
 from warroom.core.state import IncidentState
 
-#: A candidate: a command draft (asked in full) or an event type (asked its type-wide rules).
-Candidate = EventBase | str
+#: A candidate: a command draft (asked in full) or an event class or its type tag (asked its
+#: type-wide rules).
+Candidate = EventBase | type[EventBase] | str
 
 #: Said of a candidate that could not even be built as a command (a malformed placeholder).
 UNBUILDABLE = Refusal(code="invalid", message="That command cannot be built here.")
 
 
-def draft(state: IncidentState, event_type: str, **payload: Any) -> EventBase | None:
-    """The command ``event_type`` with ``payload`` as a client would send it, or ``None`` if it
-    does not match the event's schema. The hub's stamp (seq, at, actor, role) is left out."""
-    data = {"type": event_type, "id": str(uuid.uuid4()), "incident_id": state.incident_id}
-    try:
-        return parse_event({**data, **payload})
-    except (EventError, ValidationError, ValueError):
+def draft(state: IncidentState, kind: type[EventBase] | str, /, **payload: Any) -> EventBase | None:
+    """The command of event class ``kind`` (or its type tag) with ``payload`` as a client would
+    send it, or ``None`` if it does not match the event's schema. The hub's stamp (seq, at,
+    actor, role) is left out."""
+    cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else kind
+    if cls is None:
         return None
+    try:
+        return cls(**{"incident_id": state.incident_id, **payload})
+    except (ValidationError, ValueError, TypeError):
+        return None
+
+
+def type_tag(kind: type[EventBase] | str) -> str:
+    """The ``type`` tag of an event class (a tag is returned as it is)."""
+    if isinstance(kind, str):
+        return kind
+    tag = kind.model_fields["type"].default
+    assert isinstance(tag, str)
+    return tag
 
 
 @dataclass(frozen=True)
@@ -70,8 +81,8 @@ def judge(
 ) -> Refusal | None:
     """One candidate through the hub's rules: the full check for a draft, the type-wide rules
     for a bare type."""
-    if isinstance(candidate, str):
-        return standing(state, candidate, actor)
+    if isinstance(candidate, (str, type)):
+        return standing(state, type_tag(candidate), actor)
     return check_command(state, candidate, actor, now)
 
 

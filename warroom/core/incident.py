@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -48,6 +48,7 @@ class IncidentDeclared(EventBase):
     drill: bool = False
     #: Stamped by the hub from its configuration; anything a client sends here is replaced.
     settings: HubSettings | None = None
+    hub_filled: ClassVar[frozenset[str]] = frozenset({"settings"})
 
     timeline_kind = "declared"
 

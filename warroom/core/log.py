@@ -7,7 +7,8 @@ before the union is built. A new feature adds its module to ``FEATURE_MODULES``.
 from __future__ import annotations
 
 import importlib
-from typing import Annotated, Any, Union
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar, Union
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -46,6 +47,22 @@ def parse_event(data: Any) -> EventBase:
         if isinstance(data, str | bytes):
             return EVENT_ADAPTER.validate_json(data)
         return EVENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise EventError(explain(exc)) from exc
+
+
+_P = ParamSpec("_P")
+_E = TypeVar("_E", bound=EventBase)
+
+
+def draft(cls: Callable[_P, _E], *args: _P.args, **kwargs: _P.kwargs) -> _E:
+    """Build a command of event class ``cls``; a bad payload raises :class:`EventError` in words.
+
+    For payloads that come from people (forms, panes, drill scripts): construct the class
+    directly where the values cannot be wrong.
+    """
+    try:
+        return cls(*args, **kwargs)
     except ValidationError as exc:
         raise EventError(explain(exc)) from exc
 

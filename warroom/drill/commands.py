@@ -1,75 +1,156 @@
-"""Turning a script step into the command a simulated responder sends."""
+"""Turning a script step into the command a simulated responder sends.
+
+A step names what to do; the command is an instance of the core's event class, built here. What a
+step's command can only know when it runs (the seq of the card it names, the lock's token, the
+clock) is given then; everything else is checked by the core's own classes when the scenario is
+loaded (:func:`problem`), so a typo in a scenario file is reported with its line, not mid-drill.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from warroom.client.sync import IncidentClient
+from warroom.core.actions import ActionFinished, ActionStarted
+from warroom.core.board import (
+    BoardItemAdded,
+    EvidenceAdded,
+    GuessClaimed,
+    GuessConfirmed,
+    GuessRuledOut,
+)
+from warroom.core.comms import UpdatePublished
 from warroom.core.comms_state import Audience, ResolutionRange, UpdateFields
+from warroom.core.decisions import DecisionRecorded, FollowUpNoted
+from warroom.core.events import EventBase
+from warroom.core.incident import NoteAdded, RoleAssigned
+from warroom.core.lifecycle import PhaseChanged, SeverityChanged
+from warroom.core.lock import LockReleased, LockRequested
+from warroom.core.log import EventError, draft
+from warroom.core.state import IncidentState
 from warroom.core.update_text import Draft, promised_next, render
 from warroom.drill.scenario import Do, Step
 
 if TYPE_CHECKING:
+    from warroom.client.sync import IncidentClient
     from warroom.drill.runner import DrillRunner
 
 #: The event types that show a step was done (used when the user plays the step's role).
-EVENT_FOR: dict[Do, tuple[str, ...]] = {
-    Do.NOTE: ("note_added",),
-    Do.FACT: ("board_item_added",),
-    Do.GUESS: ("board_item_added",),
-    Do.CLAIM: ("guess_claimed",),
-    Do.CONFIRM: ("guess_confirmed",),
-    Do.RULE_OUT: ("guess_ruled_out",),
-    Do.EVIDENCE: ("evidence_added",),
-    Do.LOCK: ("lock_requested",),
-    Do.RELEASE: ("lock_released",),
-    Do.ACTION: ("action_started",),
-    Do.FINISH: ("action_finished",),
-    Do.DECIDE: ("decision_recorded",),
-    Do.PHASE: ("phase_changed",),
-    Do.SEVERITY: ("severity_changed",),
-    Do.UPDATE: ("update_published",),
-    Do.FOLLOW_UP: ("follow_up_noted",),
-    Do.ASSIGN: ("role_assigned",),
+EVENT_FOR: dict[Do, tuple[type[EventBase], ...]] = {
+    Do.NOTE: (NoteAdded,),
+    Do.FACT: (BoardItemAdded,),
+    Do.GUESS: (BoardItemAdded,),
+    Do.CLAIM: (GuessClaimed,),
+    Do.CONFIRM: (GuessConfirmed,),
+    Do.RULE_OUT: (GuessRuledOut,),
+    Do.EVIDENCE: (EvidenceAdded,),
+    Do.LOCK: (LockRequested,),
+    Do.RELEASE: (LockReleased,),
+    Do.ACTION: (ActionStarted,),
+    Do.FINISH: (ActionFinished,),
+    Do.DECIDE: (DecisionRecorded,),
+    Do.PHASE: (PhaseChanged,),
+    Do.SEVERITY: (SeverityChanged,),
+    Do.UPDATE: (UpdatePublished,),
+    Do.FOLLOW_UP: (FollowUpNoted,),
+    Do.ASSIGN: (RoleAssigned,),
 }
 
 
-def build(
-    runner: DrillRunner, bot: IncidentClient, step: Step
-) -> tuple[str, dict[str, Any]] | None:
-    """The (event type, payload) for ``step``, or ``None`` if it no longer applies."""
-    state = runner.state
-    text = runner.rng.choice(step.texts) if step.texts else step.text
-    item = runner.items.get(step.item) if step.item else None
+@dataclass
+class Given:
+    """What a step's command takes from the drill as it runs."""
+
+    state: IncidentState
+    me: str
+    text: str
+    now: datetime
+    item: int | None = None
+    action: uuid.UUID | None = None
+    items: dict[str, int] = field(default_factory=dict)
+
+
+def build(runner: DrillRunner, bot: IncidentClient, step: Step) -> EventBase | None:
+    """The command ``bot`` sends for ``step``, or ``None`` if it no longer applies."""
+    given = Given(
+        state=runner.state,
+        me=bot.name,
+        text=runner.rng.choice(step.texts) if step.texts else step.text,
+        now=runner.clock(),
+        item=runner.items.get(step.item) if step.item else None,
+        action=runner.actions.get(bot.name),
+        items=runner.items,
+    )
+    return command(step, given)
+
+
+def command(step: Step, given: Given) -> EventBase | None:
+    """``step``'s command given the drill's present; :class:`EventError` if the core refuses it."""
+    built = _parts(step, given)
+    if built is None:
+        return None
+    kind, payload = built
+    return draft(kind, **payload)
+
+
+def problem(step: Step) -> str | None:
+    """Why the core would not build ``step``'s command (for any of its texts), or ``None``.
+
+    Values known only at run time get stand-ins: the card it names, the lock (held by the bot
+    where the step needs it), the action it finishes.
+    """
+    for text in step.texts or [step.text]:
+        state = IncidentState()
+        if step.do == Do.RELEASE:
+            continue  # its only field is the lock's token, known at run time
+        given = Given(
+            state=state,
+            me="",
+            text=text,
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+            item=1,
+            action=uuid.UUID(int=1),
+            items=dict.fromkeys(step.facts, 1),
+        )
+        try:
+            command(step, given)
+        except EventError as exc:
+            return str(exc)
+    return None
+
+
+def _parts(step: Step, given: Given) -> tuple[type[EventBase], dict[str, Any]] | None:
+    state, text, item = given.state, given.text, given.item
     evidence = {"kind": "note", "text": step.evidence} if step.evidence else None
     match step.do:
         case Do.NOTE:
-            return "note_added", {"text": text, "kind": step.kind or "note"}
+            return NoteAdded, {"text": text, "kind": step.kind or "note"}
         case Do.FACT | Do.GUESS:
-            return "board_item_added", {"kind": step.do.value, "text": text}
+            return BoardItemAdded, {"kind": step.do.value, "text": text}
         case Do.CLAIM:
-            return "guess_claimed", {"item": item}
+            return GuessClaimed, {"item": item}
         case Do.CONFIRM:
             payload: dict[str, Any] = {"item": item}
             if evidence:
                 payload["evidence"] = evidence
-            return "guess_confirmed", payload
+            return GuessConfirmed, payload
         case Do.RULE_OUT:
-            return "guess_ruled_out", {"item": item, "evidence": evidence}
+            return GuessRuledOut, {"item": item, "evidence": evidence}
         case Do.EVIDENCE:
-            return "evidence_added", {"item": item, "evidence": evidence}
+            return EvidenceAdded, {"item": item, "evidence": evidence}
         case Do.LOCK:
-            if state.lock.holder == bot.name:
+            if state.lock.holder == given.me:
                 return None
-            return "lock_requested", {}
+            return LockRequested, {}
         case Do.RELEASE:
-            if state.lock.holder != bot.name:
+            if state.lock.holder != given.me:
                 return None
-            return "lock_released", {"token": state.lock.token}
+            return LockReleased, {"token": state.lock.token}
         case Do.ACTION:
-            return "action_started", {
-                "token": state.lock.token if state.lock.holder == bot.name else 0,
+            return ActionStarted, {
+                "token": state.lock.token if state.lock.holder == given.me else 0,
                 "kind": step.kind,
                 "target": step.target,
                 "expected": step.expected,
@@ -77,32 +158,32 @@ def build(
                 "value_before": step.before,
             }
         case Do.FINISH:
-            action = runner.actions.get(bot.name)
+            action = given.action
             if action is None:
                 return None
-            return "action_finished", {
+            return ActionFinished, {
                 "action_id": str(action),
                 "value_after": step.after,
                 "outcome": step.outcome,
                 "note": text,
             }
         case Do.DECIDE:
-            return "decision_recorded", {
+            return DecisionRecorded, {
                 "what": step.what,
                 "why": step.why,
                 "options": step.options,
-                "facts": [runner.items[k] for k in step.facts if k in runner.items],
+                "facts": [given.items[k] for k in step.facts if k in given.items],
                 "owner": step.owner or None,
             }
         case Do.PHASE:
             payload = {"phase": step.to, "reason": step.reason}
             if step.to == "resolved":
                 payload["resolution"] = text
-            return "phase_changed", payload
+            return PhaseChanged, payload
         case Do.SEVERITY:
-            return "severity_changed", {"severity": step.to, "reason": step.reason}
+            return SeverityChanged, {"severity": step.to, "reason": step.reason}
         case Do.UPDATE:
-            now = runner.clock()
+            now = given.now
             fields = UpdateFields(
                 affected=step.affected,
                 not_affected=step.not_affected,
@@ -116,7 +197,7 @@ def build(
                 fields=fields,
                 next_update_at=promised_next(state, now, step.next_update_minutes),
             )
-            return "update_published", {
+            return UpdatePublished, {
                 "audience": audience.value,
                 "text": render(state, draft, now),
                 "fields": fields.model_dump(mode="json"),
@@ -125,8 +206,8 @@ def build(
                 else None,
             }
         case Do.FOLLOW_UP:
-            due = (runner.clock() + timedelta(days=step.due_days)).date()
-            return "follow_up_noted", {"text": text, "owner": step.owner, "due": due.isoformat()}
+            due = (given.now + timedelta(days=step.due_days)).date()
+            return FollowUpNoted, {"text": text, "owner": step.owner, "due": due.isoformat()}
         case Do.ASSIGN:
-            return "role_assigned", {"assigned_role": step.role, "holder": step.to}
+            return RoleAssigned, {"assigned_role": step.role, "holder": step.to}
     return None

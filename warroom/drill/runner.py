@@ -13,13 +13,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from warroom.client.backoff import Backoff
 from warroom.client.lobby import declare
 from warroom.client.sync import IncidentClient
+from warroom.core.board import BoardItemAdded
 from warroom.core.events import EventBase
+from warroom.core.incident import NoteAdded
 from warroom.core.phases import Phase
 from warroom.core.protocol import Error
 from warroom.core.roles import Role
@@ -155,9 +156,7 @@ class DrillRunner:
                 await self._send(
                     self.coach,
                     None,
-                    "note_added",
-                    kind="note",
-                    text="DRILL: time is up; the drill ends here.",
+                    NoteAdded(kind="note", text="DRILL: time is up; the drill ends here."),
                 )
 
     async def _play(self) -> None:
@@ -193,34 +192,31 @@ class DrillRunner:
         self._scanned = len(self.reader.log)
         for event in events:
             for reaction in self.scenario.reactions:
-                if event.type != reaction.on or event.id in self._reacted:
+                if not isinstance(event, reaction.trigger) or event.id in self._reacted:
                     continue
                 self._reacted.add(event.id)
                 bot = self.bots.get(reaction.by)
                 if bot is None:
                     continue
-                await self._send(bot, None, "note_added", text=reaction.text, kind=reaction.kind)
+                await self._send(bot, None, NoteAdded(text=reaction.text, kind=reaction.kind))
 
     async def perform(self, step: Step) -> None:
         bot = self.bots[step.by]
-        built = commands.build(self, bot, step)
-        if built is None:
+        command = commands.build(self, bot, step)
+        if command is None:
             return
-        event_type, payload = built
         if step.do == Do.LOCK:
-            await self._send(bot, step, event_type, **payload)
+            await self._send(bot, step, command)
             await self._until(lambda: self.state.lock.holder == bot.name, step)
             return
-        reply = await self._send(bot, step, event_type, **payload)
+        reply = await self._send(bot, step, command)
         if reply is not None and step.do in (Do.FACT, Do.GUESS):
             self.items[step.key] = reply
         if reply is not None and step.do == Do.ACTION:
             self.actions[bot.name] = self._last_id
 
-    async def _send(
-        self, bot: IncidentClient, step: Step | None, event_type: str, **payload: Any
-    ) -> int | None:
-        command = bot.new_command(event_type, **payload)
+    async def _send(self, bot: IncidentClient, step: Step | None, command: EventBase) -> int | None:
+        event_type = command.type
         self._last_id = command.id
         reply = await bot.send(command)
         if isinstance(reply, Error):
@@ -238,14 +234,14 @@ class DrillRunner:
     async def wait_for_user(self, step: Step) -> None:
         """Hint, then wait until the user has done what this step stands for."""
         if self.coach is not None:
-            await self._send(self.coach, None, "note_added", text=coach_hint(step), kind="note")
+            await self._send(self.coach, None, NoteAdded(text=coach_hint(step), kind="note"))
         mark = len(self.reader.log)
         user = self.user_name
         done = _user_done(step, user)
         await self._until(lambda: done(self.state, self.reader.log[mark:]), step)
         if step.do in (Do.FACT, Do.GUESS):
             for event in self.reader.log[mark:]:
-                if event.type == "board_item_added" and event.actor == user:
+                if isinstance(event, BoardItemAdded) and event.actor == user:
                     self.items[step.key] = event.seq
 
     async def _until(self, predicate: Callable[[], bool], step: Step) -> None:
@@ -280,7 +276,7 @@ class DrillRunner:
 def _user_done(step: Step, user: str | None) -> Callable[[IncidentState, list[EventBase]], bool]:
     """What counts as the user having done ``step``."""
     by_user = lambda events, *types: any(  # noqa: E731
-        e.type in types and e.actor == user for e in events
+        isinstance(e, types) and e.actor == user for e in events
     )
     if step.do == Do.PHASE:
         phase = Phase(step.to)

@@ -15,6 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from warroom.core.events import EVENT_TYPES, EventBase
+from warroom.core.incident import NoteAdded
+from warroom.core.log import EventError, draft
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.core.severity import Severity
 
@@ -157,6 +160,18 @@ class Reaction(BaseModel):
     text: str
     kind: str = "note"
 
+    @field_validator("on")
+    @classmethod
+    def _known_event(cls, value: str) -> str:
+        if value not in EVENT_TYPES:
+            raise ValueError(f"on: no event type {value!r}")
+        return value
+
+    @property
+    def trigger(self) -> type[EventBase]:
+        """The event class this reaction answers."""
+        return EVENT_TYPES[self.on]
+
 
 class Expectation(BaseModel):
     """What a good response to this scenario looks like, for the scorecard's observations."""
@@ -221,9 +236,20 @@ class Scenario(BaseModel):
             for fact in step.facts:
                 if fact not in known_items:
                     raise _StepError(i, "facts", f"no earlier fact or guess with key {fact!r}")
+        # Each step's command is built by the core's event class now, so a value the hub would
+        # not take (a phase or note kind that does not exist, say) is reported at load.
+        from warroom.drill.commands import problem  # it builds on this module
+
+        for i, step in enumerate(self.steps):
+            if (why := problem(step)) is not None:
+                raise _StepError(i, "do", f"the {step.do.value} command would not be valid: {why}")
         for i, reaction in enumerate(self.reactions):
             if reaction.by not in names:
                 raise _StepError(i, "by", f"no responder called {reaction.by!r}", "reactions")
+            try:
+                draft(NoteAdded, text=reaction.text, kind=reaction.kind)
+            except EventError as exc:
+                raise _StepError(i, "kind", str(exc), "reactions") from exc
         return self
 
     @property

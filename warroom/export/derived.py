@@ -14,6 +14,8 @@ from typing import Any
 
 from warroom.core.board import BoardItem, ItemChange, ItemKind, ItemStatus
 from warroom.core.events import EventBase
+from warroom.core.incident import IncidentDeclared
+from warroom.core.lifecycle import SeverityChanged
 from warroom.core.metrics import compute
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.state import IncidentState
@@ -64,8 +66,8 @@ class HistoryTracker:
                 }
                 self.roles.append(interval)
                 self._open[role] = interval
-        if event.type == "incident_declared" or before.severity != after.severity:
-            declared = event.type == "incident_declared"
+        declared = isinstance(event, IncidentDeclared)
+        if declared or before.severity != after.severity:
             self.severity.append(
                 {
                     "incident_id": self.incident_id,
@@ -73,7 +75,7 @@ class HistoryTracker:
                     "at": iso(event.at),
                     "severity": after.severity.value,
                     "actor": event.actor,
-                    "reason": "declared" if declared else getattr(event, "reason", ""),
+                    "reason": "declared" if declared else _reason(event),
                 }
             )
 
@@ -381,3 +383,8 @@ def _lock_tables(state: IncidentState) -> Iterator[TableRows]:
             for a in state.actions.values()
         ],
     )
+
+
+def _reason(event: EventBase) -> str:
+    """The reason a change of severity gives (only a severity change itself carries one)."""
+    return event.reason if isinstance(event, SeverityChanged) else ""

@@ -16,10 +16,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from warroom.core.actions import ActionFinished, ActionStarted
 from warroom.core.board import BoardItem, ItemKind, ItemStatus
+from warroom.core.comms import UpdateDelivered, UpdatePublished
 from warroom.core.comms_state import Audience, DeliveryStatus
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
+from warroom.core.incident import ParticipantJoined, ParticipantLeft
 from warroom.core.lifecycle_state import QUESTION_TEXT, Escalation, EscalationStatus
 from warroom.core.metrics import ResponseMetrics, compute
 from warroom.core.names import is_guest_name
@@ -30,7 +33,7 @@ from warroom.export.derived import HistoryTracker
 
 #: Timeline entries the draft leaves out: comings and goings, and webhook posts that worked.
 #: (Failed deliveries stay: stakeholders who heard nothing are part of the story.)
-QUIET_TYPES = frozenset({"participant_joined", "participant_left", "update_delivered"})
+QUIET_TYPES = (ParticipantJoined, ParticipantLeft, UpdateDelivered)
 
 PREAMBLE = (
     "_A blameless review: it looks at how the system and the response worked, not at who to "
@@ -96,9 +99,9 @@ def draft(state: IncidentState | None, log: Iterable[EventBase]) -> str:
     for event in log:
         before, folded = folded, apply(folded, event)
         tracker.observe(before, folded, event)
-        if event.type not in QUIET_TYPES:
+        if not isinstance(event, QUIET_TYPES):
             entries.append((event.at, event.role, _line(event, folded)))
-        if event.type == "action_started":
+        if isinstance(event, ActionStarted):
             action_roles[event.id] = event.role
     state = state or folded
     return _Draft(state, tracker, entries, action_roles).render()
@@ -111,15 +114,15 @@ def _line(event: EventBase, after: IncidentState) -> str:
     by its number instead (its full text is in the export's ``comms_updates``). An action's
     result names the action it belongs to, with the metric before and after.
     """
-    if event.type == "update_published" and after.comms.updates:
+    if isinstance(event, UpdatePublished) and after.comms.updates:
         update = after.comms.updates[-1]
         promise = f"; next by {update.next_update_at:%H:%M} UTC" if update.next_update_at else ""
         return (
             f"{update.audience.value.capitalize()} update #{update.number} published "
             f"({update.severity}, {update.phase.value}){promise}"
         )
-    if event.type == "action_finished":
-        action = after.actions.get(str(getattr(event, "action_id", "")))
+    if isinstance(event, ActionFinished):
+        action = after.actions.get(str(event.action_id))
         if action is not None and action.outcome is not None:
             note = f"; {action.note}" if action.note else ""
             return (

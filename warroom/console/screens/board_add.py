@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
 from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow, field_label
-from warroom.core.board import MAX_CARD, ItemKind
+from warroom.core.board import MAX_CARD, BoardItemAdded, ItemKind
 
 
 class AddCardForm(CommandForm):
@@ -46,7 +46,7 @@ class AddCardForm(CommandForm):
             return "Write the fact or the guess first."
         kind = self.query_one("#card-kind", Select).value
         note = self.query_one(EvidenceRow).note()
-        return "board_item_added", {
+        return BoardItemAdded, {
             "kind": str(kind),
             "text": text,
             "evidence": [note] if note else [],

@@ -13,20 +13,21 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow, field_label
-from warroom.core.board import BoardItem, quote
+from warroom.core.board import BoardItem, EvidenceAdded, GuessConfirmed, GuessRuledOut, quote
+from warroom.core.events import EventBase
 
 
 class EvidenceForm(CommandForm):
     """Attach evidence to ``card``, or confirm or rule it out with evidence."""
 
-    #: command type -> (heading verb, is evidence required, label above the evidence)
-    MODES: ClassVar[dict[str, tuple[str, bool, str]]] = {
-        "evidence_added": ("Add evidence to", True, "Evidence"),
-        "guess_confirmed": ("Confirm", False, "What confirmed it (optional)"),
-        "guess_ruled_out": ("Rule out", True, "What ruled it out"),
+    #: event class -> (heading verb, is evidence required, label above the evidence)
+    MODES: ClassVar[dict[type[EventBase], tuple[str, bool, str]]] = {
+        EvidenceAdded: ("Add evidence to", True, "Evidence"),
+        GuessConfirmed: ("Confirm", False, "What confirmed it (optional)"),
+        GuessRuledOut: ("Rule out", True, "What ruled it out"),
     }
 
-    def __init__(self, command: str, card: BoardItem) -> None:
+    def __init__(self, command: type[EventBase], card: BoardItem) -> None:
         super().__init__()
         self.command = command
         self.card = card

@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 from warroom.client.sync import LinkStatus
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.core.board import EvidenceKind
+from warroom.core.events import EventBase
 from warroom.core.protocol import Ack, Error
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 #: How long a form waits for the hub before it closes and lets the outbox carry on.
 REPLY_WAIT = 3.0
 
-Built = tuple[str, dict[str, Any]]
+Built = tuple[type[EventBase], dict[str, Any]]
 
 #: A form's result when its command went to the outbox, not yet stored (no ``seq`` yet).
 QUEUED = 0
@@ -77,7 +78,7 @@ class CommandForm(FieldKeys, ModalScreen[int | None]):
         yield from ()
 
     def build(self) -> Built | str:
-        """The command to send as ``(type, payload)``, or a message saying what is missing."""
+        """The command to send as ``(event class, payload)``, or a message saying what is missing."""
         raise NotImplementedError
 
     # --- sending ------------------------------------------------------------------------------
@@ -112,8 +113,8 @@ class CommandForm(FieldKeys, ModalScreen[int | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    async def _send(self, event_type: str, payload: dict[str, Any]) -> None:
-        future = self.warroom.send_command(event_type, **payload)
+    async def _send(self, kind: type[EventBase], payload: dict[str, Any]) -> None:
+        future = self.warroom.send_command(kind, **payload)
         if future is None:
             return  # the draft did not validate; the app has said why
         if self.warroom.link != LinkStatus.LIVE:

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
 from warroom.console.screens.board_form import Built, CommandForm, field_label
-from warroom.core.board import MAX_EVIDENCE, BoardItem, quote
+from warroom.core.board import MAX_EVIDENCE, BoardItem, FactRetracted, quote
 
 
 class RetractForm(CommandForm):
@@ -36,4 +36,4 @@ class RetractForm(CommandForm):
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
             return "Say why the fact is retracted."
-        return "fact_retracted", {"item": self.card.no, "subject": self.card.text, "reason": reason}
+        return FactRetracted, {"item": self.card.no, "subject": self.card.text, "reason": reason}

@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.board_form import QUEUED, Built, CommandForm
+from warroom.core.comms import UpdatePublished
 from warroom.core.comms_state import Audience
 from warroom.core.state import IncidentState
 from warroom.core.update_text import (
@@ -128,7 +129,7 @@ class UpdatePreview(CommandForm):
         }
         if self.flagged:
             payload["despite_guesses"] = sorted({r.guess_no for r in self.flagged})
-        return "update_published", payload
+        return UpdatePublished, payload
 
 
 def flag_text(flagged: list[Resemblance]) -> Text:

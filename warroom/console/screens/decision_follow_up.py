@@ -9,7 +9,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
 from warroom.console.screens.board_form import Built, CommandForm, field_label
-from warroom.core.decisions import MAX_OWNER, MAX_WHAT
+from warroom.core.decisions import MAX_OWNER, MAX_WHAT, FollowUpNoted
 
 #: The due date a new follow-up starts with: the postmortem usually lands within the week.
 DEFAULT_DUE = timedelta(days=7)
@@ -62,4 +62,4 @@ class FollowUpForm(CommandForm):
             due = date.fromisoformat(self.query_one("#due", Input).value.strip())
         except ValueError:
             return "Write the due date as YYYY-MM-DD."
-        return "follow_up_noted", {"text": text, "owner": owner, "due": due.isoformat()}
+        return FollowUpNoted, {"text": text, "owner": owner, "due": due.isoformat()}

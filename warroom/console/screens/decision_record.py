@@ -13,7 +13,7 @@ from textual.widgets import Input, Select, SelectionList
 from warroom.console.screens.board_form import Built, CommandForm, field_label
 from warroom.console.widgets.pick import TypeToPick
 from warroom.core.board import quote
-from warroom.core.decisions import MAX_WHAT, MAX_WHY, Decision
+from warroom.core.decisions import MAX_WHAT, MAX_WHY, Decision, DecisionRecorded
 from warroom.core.state import IncidentState
 
 NOBODY = "nobody named"
@@ -100,4 +100,4 @@ class DecisionForm(CommandForm):
         }
         if self.replaces is not None:
             payload["supersedes"] = self.replaces.no
-        return "decision_recorded", payload
+        return DecisionRecorded, payload

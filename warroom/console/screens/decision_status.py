@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import TextArea
 
 from warroom.console.screens.board_form import Built, CommandForm, field_label
-from warroom.core.incident import MAX_TEXT, NoteKind
+from warroom.core.incident import MAX_TEXT, NoteAdded, NoteKind
 
 
 class StatusUpdateForm(CommandForm):
@@ -40,4 +40,4 @@ class StatusUpdateForm(CommandForm):
             return "The status line is empty."
         if len(text) > MAX_TEXT:
             return f"Keep it under {MAX_TEXT} characters."
-        return "note_added", {"text": text, "kind": NoteKind.STATUS.value}
+        return NoteAdded, {"text": text, "kind": NoteKind.STATUS.value}

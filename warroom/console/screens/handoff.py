@@ -27,7 +27,17 @@ from warroom.console.messages import ClientChanged
 from warroom.console.widgets.briefing import BriefingView
 from warroom.console.widgets.pick import TypeToPick
 from warroom.core.briefing import build_briefing, hhmm, read_in_due
-from warroom.core.handoff import find_offer, offer_by, offer_to, rotation_suggested, title_of
+from warroom.core.handoff import (
+    HandoffAccepted,
+    HandoffDeclined,
+    HandoffOffered,
+    HandoffWithdrawn,
+    find_offer,
+    offer_by,
+    offer_to,
+    rotation_suggested,
+    title_of,
+)
 from warroom.core.handoff_state import HandoffOffer
 from warroom.core.protocol import Error
 from warroom.core.roles import ROLE_TITLES, Role
@@ -277,7 +287,7 @@ class HandoffScreen(ModalScreen[None]):
         for attempt in range(STALE_RETRIES):
             state = self.state
             future = self.warroom.send_command(
-                "handoff_offered",
+                HandoffOffered,
                 offered_role=self.role.value,
                 to=to,
                 notes=notes,
@@ -300,19 +310,21 @@ class HandoffScreen(ModalScreen[None]):
     def action_withdraw(self) -> None:
         offer = offer_by(self.state, self.warroom.me, self.role)
         if offer is not None:
-            self._answer("handoff_withdrawn", offer)
+            self._answer(HandoffWithdrawn, offer)
 
     def action_accept(self) -> None:
         offer = find_offer(self.state, self.offer_id) if self.offer_id else None
         if offer is not None:
-            self._answer("handoff_accepted", offer)
+            self._answer(HandoffAccepted, offer)
 
     def action_decline(self) -> None:
         offer = find_offer(self.state, self.offer_id) if self.offer_id else None
         if offer is not None:
-            self._answer("handoff_declined", offer)
+            self._answer(HandoffDeclined, offer)
 
-    def _answer(self, kind: str, offer: HandoffOffer) -> None:
+    def _answer(
+        self, kind: type[HandoffAccepted | HandoffDeclined | HandoffWithdrawn], offer: HandoffOffer
+    ) -> None:
         future = self.warroom.send_command(
             kind,
             offer=str(offer.id),
@@ -330,21 +342,11 @@ class HandoffScreen(ModalScreen[None]):
         if isinstance(reply, Error):
             self.show_status(f"The hub refused: {reply.message}")
 
-    @on(Button.Pressed, "#offer")
-    def _offer_pressed(self) -> None:
-        self.action_offer()
-
-    @on(Button.Pressed, "#withdraw")
-    def _withdraw_pressed(self) -> None:
-        self.action_withdraw()
-
-    @on(Button.Pressed, "#accept")
-    def _accept_pressed(self) -> None:
-        self.action_accept()
-
-    @on(Button.Pressed, "#decline")
-    def _decline_pressed(self) -> None:
-        self.action_decline()
+    @on(Button.Pressed)
+    async def _pressed(self, event: Button.Pressed) -> None:
+        """Each button is named after the action its key runs."""
+        if event.button.id in ("offer", "withdraw", "accept", "decline"):
+            await self.run_action(event.button.id)
 
 
 class RolePrompts:

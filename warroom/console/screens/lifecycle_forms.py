@@ -17,7 +17,17 @@ from textual.widgets.option_list import Option
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.board_form import Built, CommandForm, field_label
-from warroom.core.lifecycle import MAX_ANSWER, MAX_REASON, MAX_RESOLUTION, phase_refusal
+from warroom.core.lifecycle import (
+    MAX_ANSWER,
+    MAX_REASON,
+    MAX_RESOLUTION,
+    EscalationDismissed,
+    ImpactStartSet,
+    PhaseChanged,
+    SeverityChanged,
+    TriageAnswered,
+    phase_refusal,
+)
 from warroom.core.lifecycle_state import (
     CHOICES,
     DETAIL_FIELD,
@@ -145,7 +155,7 @@ class SeverityForm(LifecycleForm):
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
             return "Say why the severity changes."
-        return "severity_changed", {
+        return SeverityChanged, {
             "severity": level.value,
             "reason": reason,
             "previous": self.state.severity.value,
@@ -225,7 +235,7 @@ class PhaseForm(LifecycleForm):
             payload["reason"] = reason
         if resolution:
             payload["resolution"] = resolution
-        return "phase_changed", payload
+        return PhaseChanged, payload
 
 
 def parse_when(text: str, day: datetime) -> datetime | None:
@@ -274,7 +284,7 @@ class ImpactStartForm(LifecycleForm):
         if started is None:
             return "Give a time as HH:MM or YYYY-MM-DD HH:MM (UTC)."
         note = self.query_one("#note", Input).value.strip()
-        return "impact_start_set", {"started_at": started.isoformat(), "note": note}
+        return ImpactStartSet, {"started_at": started.isoformat(), "note": note}
 
 
 class TriageForm(LifecycleForm):
@@ -321,7 +331,7 @@ class TriageForm(LifecycleForm):
             details = self.query("#detail")
             if details:
                 payload["detail"] = details.first(Input).value.strip()
-        return "triage_answered", payload
+        return TriageAnswered, payload
 
 
 class DismissEscalationForm(LifecycleForm):
@@ -348,4 +358,4 @@ class DismissEscalationForm(LifecycleForm):
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
             return "Say why the severity stays as it is."
-        return "escalation_dismissed", {"reason": reason}
+        return EscalationDismissed, {"reason": reason}

@@ -8,12 +8,12 @@ opened, so a change typed under a lease that has since ended is refused by the h
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
+from warroom.core.actions import ActionFinished, ActionStarted
 from warroom.core.production import ActionKind, ActionOutcome, ProductionAction
 
 KIND_OPTIONS = [(kind.label.capitalize(), kind) for kind in ActionKind]
@@ -22,6 +22,8 @@ OUTCOME_OPTIONS = [(outcome.label.capitalize(), outcome) for outcome in ActionOu
 
 class ActionForm(LockForm[bool]):
     """Start a production action (or the undo of an earlier one) under lease ``token``."""
+
+    ENTER = "next"
 
     def __init__(self, token: int, holder: str, undo: ProductionAction | None = None) -> None:
         super().__init__()
@@ -77,10 +79,7 @@ class ActionForm(LockForm[bool]):
                 placeholder="12%",
                 compact=True,
             )
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Start (ctrl+s)", variant="warning", id="submit", compact=True)
+            yield from self.form_end("Start (ctrl+s)", "warning")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -108,23 +107,13 @@ class ActionForm(LockForm[bool]):
             return
         kind = self.query_one("#action-kind", Select).value
         undoes = str(self.undo.id) if self.undo is not None else None
-        self.send("action_started", token=self.token, kind=kind, undoes=undoes, **fields)
-
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    def _enter(self) -> None:
-        self.focus_next()
+        self.send(ActionStarted, token=self.token, kind=kind, undoes=undoes, **fields)
 
 
 class FinishForm(LockForm[ProductionAction]):
     """Record the value after an action and whether it helped."""
+
+    ENTER = "next"
 
     def __init__(self, action: ProductionAction) -> None:
         super().__init__()
@@ -145,10 +134,7 @@ class FinishForm(LockForm[ProductionAction]):
             yield Select(OUTCOME_OPTIONS, prompt="Did it help?", id="action-outcome", compact=True)
             yield Label("Note (optional)", classes="field-label")
             yield Input(id="action-note", compact=True)
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Record (ctrl+s)", variant="primary", id="submit", compact=True)
+            yield from self.form_end("Record (ctrl+s)", "primary")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -176,21 +162,9 @@ class FinishForm(LockForm[ProductionAction]):
             return
         note = self.query_one("#action-note", Input).value.strip()
         self.send(
-            "action_finished",
+            ActionFinished,
             action_id=str(self.action.id),
             value_after=after,
             outcome=outcome,
             note=note,
         )
-
-    @on(Button.Pressed, "#submit")
-    def _submit_pressed(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel_pressed(self) -> None:
-        self.action_cancel()
-
-    @on(Input.Submitted)
-    def _enter(self) -> None:
-        self.focus_next()

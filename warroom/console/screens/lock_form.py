@@ -7,16 +7,24 @@ still in place to fix or cancel.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, Literal, ParamSpec, TypeVar
 
-from textual import work
+from textual import on, work
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, Input, Static
+from textual.widgets.button import ButtonVariant
 
 from warroom.console.css import tcss_beside
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
+from warroom.core.events import EventBase
 from warroom.core.protocol import Error
+
+#: The fields of the event class a command is built from.
+P = ParamSpec("P")
 
 R = TypeVar("R")
 
@@ -32,6 +40,8 @@ class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
                 tooltip="Send this to the hub"),
         *FIELD_BINDINGS,
     ]  # fmt: skip
+    #: What Enter in a text field does: send the form, move to the next field, or nothing.
+    ENTER: ClassVar[Literal["submit", "next", "none"]] = "none"
 
     def error_line(self) -> Static:
         return Static("", id="form-error", classes="form-error")
@@ -50,12 +60,32 @@ class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
     def action_submit(self) -> None:
         """Subclasses validate their fields, then call :meth:`send`."""
 
+    def form_end(self, send: str, variant: ButtonVariant, *, compact: bool = True) -> ComposeResult:
+        """What every lock form ends with: the error line, then Cancel and the send button."""
+        yield self.error_line()
+        with Horizontal(id="form-buttons"):
+            yield Button("Cancel", id="cancel", compact=compact)
+            yield Button(send, variant=variant, id="submit", compact=compact)
+
+    @on(Button.Pressed)
+    async def _pressed(self, event: Button.Pressed) -> None:
+        """The two buttons are named after their actions (the same as ctrl+s and escape)."""
+        if event.button.id in ("submit", "cancel"):
+            await self.run_action(event.button.id)
+
+    @on(Input.Submitted)
+    def _enter(self) -> None:
+        if self.ENTER == "submit":
+            self.action_submit()
+        elif self.ENTER == "next":
+            self.focus_next()
+
     def result(self) -> R | None:
         """What the form returns to its opener once the hub has acknowledged."""
         return None
 
-    def send(self, event_type: str, **payload: Any) -> None:
-        future = self.app.send_command(event_type, **payload)  # type: ignore[attr-defined]
+    def send(self, kind: Callable[P, EventBase], /, *args: P.args, **payload: P.kwargs) -> None:
+        future = self.app.send_command(kind, *args, **payload)  # type: ignore[attr-defined]
         if future is None:
             return  # did not validate; the app has said why
         self.show_error("")

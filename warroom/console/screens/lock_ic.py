@@ -6,17 +6,19 @@ hub refuses instead of taking it from the wrong person.
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
+from warroom.core.lock import LockForceReleased, LockHandedOver
 from warroom.core.production import ProductionLock
 
 
 class ForceReleaseForm(LockForm[bool]):
     """Take the lock from its holder, with a reason; it passes to the first in the queue."""
+
+    ENTER = "submit"
 
     def __init__(self, lock: ProductionLock) -> None:
         super().__init__()
@@ -32,10 +34,7 @@ class ForceReleaseForm(LockForm[bool]):
             yield Input(
                 id="lock-reason", placeholder="holder unreachable for 5 minutes", compact=True
             )
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Force release (ctrl+s)", variant="error", id="submit", compact=True)
+            yield from self.form_end("Force release (ctrl+s)", "error")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -49,20 +48,13 @@ class ForceReleaseForm(LockForm[bool]):
         if not reason:
             self.show_error("Say why the lock is being taken away.")
             return
-        self.send("lock_force_released", token=self.seen_lock.token, reason=reason)
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
+        self.send(LockForceReleased, token=self.seen_lock.token, reason=reason)
 
 
 class HandOverForm(LockForm[bool]):
     """Give the lock to a named participant, ending the current lease if there is one."""
+
+    ENTER = "submit"
 
     def __init__(self, lock: ProductionLock, names: list[str]) -> None:
         super().__init__()
@@ -79,10 +71,7 @@ class HandOverForm(LockForm[bool]):
             yield Select([(n, n) for n in self.names], prompt="Who?", id="lock-to", compact=True)
             yield Label("Reason (optional)", classes="field-label")
             yield Input(id="lock-reason", placeholder="owns the database", compact=True)
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Hand over (ctrl+s)", variant="warning", id="submit", compact=True)
+            yield from self.form_end("Hand over (ctrl+s)", "warning")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -97,13 +86,4 @@ class HandOverForm(LockForm[bool]):
             self.show_error("Choose who gets the lock.")
             return
         reason = self.query_one("#lock-reason", Input).value.strip()
-        self.send("lock_handed_over", token=self.seen_lock.token, to=to, reason=reason)
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
+        self.send(LockHandedOver, token=self.seen_lock.token, to=to, reason=reason)

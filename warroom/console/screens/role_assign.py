@@ -6,12 +6,12 @@ two incident commanders.
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Select, Static
+from textual.containers import Vertical
+from textual.widgets import Label, Select, Static
 
 from warroom.console.screens.lock_form import LockForm
+from warroom.core.incident import RoleAssigned
 from warroom.core.roles import ROLE_TITLES, Role
 from warroom.core.state import IncidentState
 
@@ -43,10 +43,7 @@ class RoleAssignForm(LockForm[bool]):
                          classes="form-context")  # fmt: skip
             yield Label("Give it to", classes="field-label")
             yield Select(options, prompt="Who?", id="assign-to")
-            yield self.error_line()
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Assign (ctrl+s)", variant="primary", id="submit")
+            yield from self.form_end("Assign (ctrl+s)", "primary", compact=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -61,12 +58,4 @@ class RoleAssignForm(LockForm[bool]):
             self.show_error("Choose who takes the role.")
             return
         holder = None if chosen == VACATE else chosen
-        self.send("role_assigned", assigned_role=self.role.value, holder=holder)
-
-    @on(Button.Pressed, "#submit")
-    def _submit(self) -> None:
-        self.action_submit()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.action_cancel()
+        self.send(RoleAssigned, assigned_role=self.role.value, holder=holder)

@@ -29,11 +29,19 @@ from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.board import (
     COLUMN_TITLES,
     BoardItem,
+    BoardItemAdded,
     Column,
+    EvidenceAdded,
+    FactRetracted,
+    GuessClaimed,
+    GuessConfirmed,
+    GuessReleased,
+    GuessRuledOut,
     ItemKind,
     ItemStatus,
     column,
 )
+from warroom.core.events import EventBase
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 
@@ -279,18 +287,19 @@ class BoardPane(IncidentPane):
 
     def probe(self, action: str) -> Probe | None:
         if action in ("add", "add_guess", "add_fact"):
-            return "board_item_added", {"kind": "guess", "text": "?"}
+            return BoardItemAdded, {"kind": "guess", "text": "?"}
         card = self._target(action) if self.is_mounted else None
         if card is None:
             return None
-        command = {
-            "claim": "guess_claimed",
-            "release": "guess_released",
-            "confirm": "guess_confirmed",
-            "rule_out": "guess_ruled_out",
-            "retract": "fact_retracted",
-            "evidence": "evidence_added",
-        }.get(action)
+        commands: dict[str, type[EventBase]] = {
+            "claim": GuessClaimed,
+            "release": GuessReleased,
+            "confirm": GuessConfirmed,
+            "rule_out": GuessRuledOut,
+            "retract": FactRetracted,
+            "evidence": EvidenceAdded,
+        }
+        command = commands.get(action)
         if command is None:
             return None
         payload: dict[str, object] = {"item": card.no}
@@ -342,24 +351,24 @@ class BoardPane(IncidentPane):
 
     def _send_claim(self, card: BoardItem, **extra: object) -> None:
         self.say("")
-        self.send("guess_claimed", item=card.no, subject=card.text, **extra)
+        self.send(GuessClaimed, item=card.no, subject=card.text, **extra)
 
     def action_release(self) -> None:
         if (card := self.card) is not None:
             self.say("")
-            self.send("guess_released", item=card.no, subject=card.text)
+            self.send(GuessReleased, item=card.no, subject=card.text)
 
     def action_evidence(self) -> None:
         if (card := self.card) is not None:
-            self._open(EvidenceForm("evidence_added", card))
+            self._open(EvidenceForm(EvidenceAdded, card))
 
     def action_confirm(self) -> None:
         if (card := self.guess) is not None:
-            self._open(EvidenceForm("guess_confirmed", card), follow=card.no)
+            self._open(EvidenceForm(GuessConfirmed, card), follow=card.no)
 
     def action_rule_out(self) -> None:
         if (card := self.guess) is not None:
-            self._open(EvidenceForm("guess_ruled_out", card), follow=card.no)
+            self._open(EvidenceForm(GuessRuledOut, card), follow=card.no)
 
     def action_retract(self) -> None:
         if (card := self.card) is not None:

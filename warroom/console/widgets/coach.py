@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
+from warroom.core.incident import NoteAdded
 from warroom.core.state import IncidentState
 
 #: The name the drill's coach joins with (see :mod:`warroom.drill.runner`).
@@ -34,6 +35,6 @@ class CoachLine(IncidentPane):
 
     def latest_hint(self) -> str | None:
         for event in reversed(self.incident_log):
-            if event.type == "note_added" and event.actor == COACH:
-                return str(getattr(event, "text", "")).removeprefix("DRILL: ")
+            if isinstance(event, NoteAdded) and event.actor == COACH:
+                return event.text.removeprefix("DRILL: ")
         return None

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Label, Static
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.cadence import cadence_of, next_update_due
-from warroom.core.comms import may_publish
+from warroom.core.comms import UpdateDeliveryRetried, UpdatePublished, may_publish
 from warroom.core.comms_state import (
     Audience,
     Delivery,
@@ -138,7 +138,7 @@ class CommsPane(IncidentPane):
         """Updates this console published while the link was down: not on the hub yet."""
         client = self.warroom.client
         queued = (
-            [c for c in client.outbox.values() if c.type == "update_published"] if client else []
+            [c for c in client.outbox.values() if isinstance(c, UpdatePublished)] if client else []
         )
         if not queued:
             return ""
@@ -210,7 +210,7 @@ class CommsPane(IncidentPane):
 
     def probe(self, action: str) -> Probe | None:
         if action == "compose":
-            return "update_published", {"audience": "internal", "text": "?"}
+            return UpdatePublished, {"audience": "internal", "text": "?"}
         if action == "retry":
             update = self.selected_update() if self.is_mounted else None
             failed = [
@@ -220,7 +220,7 @@ class CommsPane(IncidentPane):
             ]
             if update is None or not failed:
                 return None
-            return "update_delivery_retry", {
+            return UpdateDeliveryRetried, {
                 "update_id": str(update.update_id),
                 "target": failed[0].target,
             }
@@ -246,7 +246,7 @@ class CommsPane(IncidentPane):
         for delivery in self.state.comms.deliveries_of(update.update_id):
             if delivery.status == DeliveryStatus.FAILED:
                 self.send(
-                    "update_delivery_retry", update_id=str(update.update_id), target=delivery.target
+                    UpdateDeliveryRetried, update_id=str(update.update_id), target=delivery.target
                 )
         self.notify(f"Retrying the failed deliveries of update #{update.number}.", timeout=4)
 

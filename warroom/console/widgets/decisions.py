@@ -27,7 +27,7 @@ from warroom.console.widgets.decision_entry import (
     follow_up_prompt,
 )
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.decisions import Decision
+from warroom.core.decisions import Decision, DecisionRecorded, FollowUpNoted
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 from warroom.core.status_update import draft_status_update
@@ -158,10 +158,10 @@ class DecisionPane(IncidentPane):
 
     def probe(self, action: str) -> Probe | None:
         if action in ("decide", "supersede"):
-            return "decision_recorded", {"what": "?", "why": "?"}
+            return DecisionRecorded, {"what": "?", "why": "?"}
         if action == "follow_up":
             due = self.warroom.clock().date().isoformat()
-            return "follow_up_noted", {"text": "?", "owner": self.me or "?", "due": due}
+            return FollowUpNoted, {"text": "?", "owner": self.me or "?", "due": due}
         return None
 
     def _is_ic(self) -> bool:

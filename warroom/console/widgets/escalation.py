@@ -18,7 +18,7 @@ from textual.widgets import Button, Static
 from warroom.console.css import tcss_beside
 from warroom.console.screens.lifecycle_forms import DismissEscalationForm, minutes_text
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.lifecycle import open_escalation
+from warroom.core.lifecycle import EscalationDismissed, SeverityChanged, open_escalation
 from warroom.core.lifecycle_state import Escalation
 from warroom.core.state import IncidentState
 
@@ -48,7 +48,7 @@ def accept(pane: IncidentPane) -> None:
     if proposal is None or proposal.proposed is None:
         return
     pane.send(
-        "severity_changed",
+        SeverityChanged,
         severity=proposal.proposed.value,
         previous=proposal.severity.value,
         reason=accept_reason(proposal),
@@ -77,7 +77,7 @@ class EscalationBanner(IncidentPane):
 
     def probe(self, action: str) -> Probe | None:
         if action == "dismiss":
-            return "escalation_dismissed", {"reason": "?"}
+            return EscalationDismissed, {"reason": "?"}
         return None
 
     def render_state(self, state: IncidentState) -> None:

@@ -22,8 +22,27 @@ from textual.widgets import DataTable, Label, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.actions import may_finish, open_actions, undo_pending
-from warroom.core.lock import expires_in, held_for, mm_ss, renewal_due, short_duration
+from warroom.core.actions import (
+    ActionFinished,
+    ActionStarted,
+    may_finish,
+    open_actions,
+    undo_pending,
+)
+from warroom.core.events import EventBase
+from warroom.core.lock import (
+    LockForceReleased,
+    LockHandedOver,
+    LockReleased,
+    LockRenewed,
+    LockRequested,
+    LockWithdrawn,
+    expires_in,
+    held_for,
+    mm_ss,
+    renewal_due,
+    short_duration,
+)
 from warroom.core.production import (
     LEASE_END_WORDS,
     ActionOutcome,
@@ -310,25 +329,26 @@ class LockPane(IncidentPane):
             return False
         return True if self.allows(action) else None
 
-    def probe(self, action: str) -> Probe | str | None:
+    def probe(self, action: str) -> Probe | type[EventBase] | None:
         if action == "start_action":
             placeholder = {f: "?" for f in ("target", "expected", "metric", "value_before")}
-            return "action_started", {"token": self.state.lock.token, "kind": "rollback",
+            return ActionStarted, {"token": self.state.lock.token, "kind": "rollback",
                                       **placeholder}  # fmt: skip
         lock = self.state.lock
         probes: dict[str, Probe] = {
-            "request": ("lock_requested", {}),
-            "release": ("lock_released", {"token": lock.token}),
-            "leave_queue": ("lock_withdrawn", {}),
-            "renew": ("lock_renewed", {"token": lock.token}),
-            "force_release": ("lock_force_released", {"token": lock.token, "reason": "?"}),
+            "request": (LockRequested, {}),
+            "release": (LockReleased, {"token": lock.token}),
+            "leave_queue": (LockWithdrawn, {}),
+            "renew": (LockRenewed, {"token": lock.token}),
+            "force_release": (LockForceReleased, {"token": lock.token, "reason": "?"}),
         }
         if action in probes:
             return probes[action]
         if action in ("finish_action", "undo_action", "hand_over"):
             # Their commands depend on what a form asks; their type-wide rules still apply.
-            return {"finish_action": "action_finished", "undo_action": "action_started",
-                    "hand_over": "lock_handed_over"}[action]  # fmt: skip
+            kinds: dict[str, type[EventBase]] = {"finish_action": ActionFinished,
+                    "undo_action": ActionStarted, "hand_over": LockHandedOver}  # fmt: skip
+            return kinds[action]
         return None
 
     # --- rendering ------------------------------------------------------------------------------
@@ -449,19 +469,19 @@ class LockPane(IncidentPane):
         self.app.push_screen(form, then)
 
     def action_request(self) -> None:
-        self.send("lock_requested")
+        self.send(LockRequested)
 
     def action_release(self) -> None:
         if self.holding:
-            self.send("lock_released", token=self.state.lock.token)
+            self.send(LockReleased, token=self.state.lock.token)
 
     def action_leave_queue(self) -> None:
         if self.queued:
-            self.send("lock_withdrawn")
+            self.send(LockWithdrawn)
 
     def action_renew(self) -> None:
         if self.holding:
-            self.send("lock_renewed", token=self.state.lock.token)
+            self.send(LockRenewed, token=self.state.lock.token)
 
     def action_start_action(self, undo: ProductionAction | None = None) -> None:
         from warroom.console.screens.lock_action import ActionForm

@@ -21,7 +21,8 @@ pressing it says why and what to do. The reason is the core's own refusal
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec
 
 from textual import events
 from textual.actions import parse as parse_action
@@ -35,6 +36,9 @@ from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
+#: The fields of the event class a command is built from.
+P = ParamSpec("P")
+
 #: What to do about a refusal, by its code: the key that helps (the core says why, not how).
 WHAT_TO_DO: dict[str, str] = {
     "not_holder": "You need the lock first: press l on the Lock pane (4), or L from any pane.",
@@ -45,7 +49,8 @@ WHAT_TO_DO: dict[str, str] = {
 #: What to do when the incident is closed: only the IC can reopen it.
 REOPEN_HINT = "To reopen it, press P (phase) and pick an earlier phase, with a reason."
 
-Probe = tuple[str, dict[str, Any]]
+#: What a key would send, to ask the core about it: an event class and a (placeholder) payload.
+Probe = tuple[type[EventBase], dict[str, Any]]
 
 if TYPE_CHECKING:
     from warroom.console.app import WarroomApp
@@ -118,9 +123,10 @@ class IncidentPane(Vertical):
         """The core's answer (the hub's own rules) for each named candidate command."""
         return affordances(self.state, self.actor, self.warroom.clock(), candidates)
 
-    def may(self, event_type: str) -> bool:
-        """Whether this person may send ``event_type`` at all (its type-wide rules, in core)."""
-        return self.affordances({event_type: event_type}).allows(event_type)
+    def may(self, kind: type[EventBase] | str) -> bool:
+        """Whether this person may send commands of ``kind`` at all (its type-wide rules, in core)."""
+        key = str(kind)
+        return self.affordances({key: kind}).allows(key)
 
     def allows(self, action: str) -> bool:
         """Whether the core accepts the command ``action`` would send (see :meth:`probe`)."""
@@ -135,12 +141,12 @@ class IncidentPane(Vertical):
         return not (action in self.WRITE_ACTIONS and self.read_only)
 
     # --- why a key does nothing ---------------------------------------------------------------
-    def probe(self, action: str) -> Probe | str | None:
-        """The command ``action`` would send, as ``(type, payload)``, to ask the core about it.
+    def probe(self, action: str) -> Probe | type[EventBase] | None:
+        """The command ``action`` would send, as ``(EventClass, payload)``, to ask the core.
 
         Panes override this for their keys; placeholders stand in for what a form would ask,
         since only the rules that do not depend on them can refuse at this point. A bare event
-        type asks only the rules that hold for every command of that type.
+        class asks only the rules that hold for every command of that type.
         """
         return None
 
@@ -149,10 +155,10 @@ class IncidentPane(Vertical):
         probe = self.probe(action)
         if probe is None or not self.state.declared:
             return None
-        if isinstance(probe, str):
+        if isinstance(probe, type):
             return self.affordances({action: probe}).refusal(action)
-        event_type, payload = probe
-        return self.affordances({action: draft(self.state, event_type, **payload)}).refusal(action)
+        kind, payload = probe
+        return self.affordances({action: draft(self.state, kind, **payload)}).refusal(action)
 
     def why_not(self, action: str, what: str = "") -> str:
         """Why ``action`` is not available to this person now, and what to do about it."""
@@ -188,13 +194,16 @@ class IncidentPane(Vertical):
         """Tell the user the hub refused what they just did. Override to show it in place."""
         self.notify(error.message, title="The hub refused", severity="error", timeout=8)
 
-    def send(self, event_type: str, **payload: Any) -> asyncio.Future[Ack | Error] | None:
-        """Send a command to the hub. The future resolves with the hub's ack or error.
+    def send(
+        self, kind: Callable[P, EventBase], /, *args: P.args, **payload: P.kwargs
+    ) -> asyncio.Future[Ack | Error] | None:
+        """Send a command of event class ``kind`` to the hub; the future resolves with the hub's
+        ack or error.
 
         Returns ``None`` (and shows why) if the command could not even be built. A refusal by
         the hub is passed to :meth:`show_refusal` as well.
         """
-        future = self.warroom.send_command(event_type, **payload)
+        future = self.warroom.send_command(kind, *args, **payload)
         if future is not None:
             future.add_done_callback(self._report_refusal)
         return future

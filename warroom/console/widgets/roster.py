@@ -11,7 +11,8 @@ from textual.widgets import DataTable, Label
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.handoff import offer_to
+from warroom.core.handoff import IcClaimed, offer_to
+from warroom.core.incident import RoleAssigned
 from warroom.core.protocol import Error
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.roster import SHORT_TITLES, RoleRow, holds_label, person_rows, role_rows
@@ -118,9 +119,9 @@ class RosterPane(IncidentPane):
 
     def probe(self, action: str) -> Probe | None:
         if action == "claim_ic":
-            return "ic_claimed", {"previous": self.state.ic}
+            return IcClaimed, {"previous": self.state.ic}
         if action == "assign":
-            return "role_assigned", {"assigned_role": self.selected_role.value, "holder": None}
+            return RoleAssigned, {"assigned_role": self.selected_role.value, "holder": None}
         return None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -160,7 +161,7 @@ class RosterPane(IncidentPane):
     def action_claim_ic(self) -> None:
         if not self.allows("claim_ic"):
             return
-        future = self.send("ic_claimed", previous=self.state.ic)
+        future = self.send(IcClaimed, previous=self.state.ic)
         if future is not None:
             future.add_done_callback(self._claimed)
 

@@ -30,7 +30,17 @@ from warroom.console.screens.lifecycle_forms import (
 )
 from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.core.lifecycle import escalation_deadline, open_escalation
+from warroom.core.events import EventBase
+from warroom.core.lifecycle import (
+    EscalationDismissed,
+    ImpactStartSet,
+    PhaseChanged,
+    SeverityChanged,
+    TriageAnswered,
+    TriageConfirmed,
+    escalation_deadline,
+    open_escalation,
+)
 from warroom.core.lifecycle_state import QUESTION_TEXT, TriageQuestion
 from warroom.core.metrics import ResponseMetrics, compute, elapsed
 from warroom.core.phases import Phase
@@ -253,32 +263,32 @@ class SummaryPane(IncidentPane):
             return True
         return True if self.allows(action) else None
 
-    def probe(self, action: str) -> Probe | str | None:
+    def probe(self, action: str) -> Probe | type[EventBase] | None:
         state = self.state
         if action == "answer":
-            return "triage_answered"  # the answer is the form's; its type-wide rules apply
+            return TriageAnswered  # the answer is the form's; its type-wide rules apply
         if action == "impact_start":
-            return "impact_start_set"
+            return ImpactStartSet
         if action == "confirm":
             mark = state.triage_marks.get(self.question)
-            return "triage_confirmed", {"question": self.question.value,
+            return TriageConfirmed, {"question": self.question.value,
                                         "answer_seq": mark.seq if mark else None}  # fmt: skip
         proposal = open_escalation(state)
         if action == "escalate":
             if proposal is None or proposal.proposed is None:
                 return None
-            return "severity_changed", {"severity": proposal.proposed.value, "escalation": True,
+            return SeverityChanged, {"severity": proposal.proposed.value, "escalation": True,
                                         "previous": proposal.severity.value,
                                         "reason": escalation.accept_reason(proposal)}  # fmt: skip
         if action == "dismiss_escalation":
-            return None if proposal is None else ("escalation_dismissed", {"reason": "?"})
+            return None if proposal is None else (EscalationDismissed, {"reason": "?"})
         if action == "severity":
             other = "SEV1" if state.severity != "SEV1" else "SEV2"
-            return "severity_changed", {"severity": other, "reason": "?",
+            return SeverityChanged, {"severity": other, "reason": "?",
                                         "previous": state.severity.value}  # fmt: skip
         if action == "phase":
             target = Phase.TRIAGE if state.phase != Phase.TRIAGE else Phase.MITIGATING
-            return "phase_changed", {"phase": target.value, "previous": state.phase.value,
+            return PhaseChanged, {"phase": target.value, "previous": state.phase.value,
                                      "reason": "?"}  # fmt: skip
         return None
 
@@ -289,7 +299,7 @@ class SummaryPane(IncidentPane):
     def action_confirm(self) -> None:
         mark = self.state.triage_marks.get(self.question)
         if mark is not None:
-            self.send("triage_confirmed", question=self.question.value, answer_seq=mark.seq)
+            self.send(TriageConfirmed, question=self.question.value, answer_seq=mark.seq)
 
     def action_impact_start(self) -> None:
         self._open(ImpactStartForm(self.state))

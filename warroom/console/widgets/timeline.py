@@ -22,7 +22,7 @@ from textual.widgets import Input, Label, Static
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.timeline_view import Entry, HeldRoles, TimelineView
-from warroom.core.incident import NoteKind
+from warroom.core.incident import NoteAdded, NoteKind
 from warroom.core.protocol import Ack, Error
 from warroom.core.state import IncidentState
 
@@ -179,7 +179,7 @@ class TimelinePane(IncidentPane):
             self._close_entry()
             return
         kind = self.entry_kind
-        future = self.send("note_added", text=text, kind=kind)
+        future = self.send(NoteAdded, text=text, kind=kind)
         if future is None:
             return  # did not validate; the reason is on screen and the text stays
         self._set_message("")

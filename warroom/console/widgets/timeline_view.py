@@ -22,6 +22,7 @@ from textual.strip import Strip
 
 from warroom.console.css import tcss_beside
 from warroom.core.events import EventBase
+from warroom.core.incident import ParticipantJoined
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.state import IncidentState
 
@@ -55,7 +56,7 @@ class HeldRoles:
 
     def role_for(self, event: EventBase, stamped: str) -> str:
         """Fold ``event`` if it moves roles, and return the role its author holds then."""
-        joined = getattr(event, "seat", None) if event.type == "participant_joined" else None
+        joined = event.seat if isinstance(event, ParticipantJoined) else None
         if joined in HELD_ROLES and self.state.holder(joined) is None:
             # The hub gives a vacant seat to whoever asked for it, in the very next event.
             self.state = event.fold(self.state)
