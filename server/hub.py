@@ -938,6 +938,11 @@ class Hub:
             ):
                 self._drop(conn, 1008, "your personal token was revoked")
 
+    def _refuse(self, conn: Conn, error: Error) -> None:
+        """Answer a command refused before it reached the writer: counted, never stored."""
+        self.refused += 1
+        self.send_direct(conn, error)
+
     async def _command(self, conn: Conn, msg: Command) -> None:
         data = dict(msg.command)
         # The hub stamps these; whatever the sender put there is not trusted.
@@ -955,12 +960,10 @@ class Hub:
         try:
             draft = parse_event(data)
         except EventError as exc:
-            self.refused += 1
-            self.send_direct(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
+            self._refuse(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
             return
         if draft.id.version == 5:
-            self.refused += 1
-            self.send_direct(
+            self._refuse(
                 conn,
                 Error(
                     code="invalid",
@@ -973,8 +976,7 @@ class Hub:
         if draft.type != "incident_declared" and (
             conn.room is None or conn.room.incident_id != draft.incident_id
         ):
-            self.refused += 1
-            self.send_direct(
+            self._refuse(
                 conn,
                 Error(
                     code="not_joined",
@@ -985,8 +987,7 @@ class Hub:
             )
             return
         if conn.reader_only:
-            self.refused += 1
-            self.send_direct(
+            self._refuse(
                 conn,
                 Error(
                     code="forbidden",
@@ -998,8 +999,7 @@ class Hub:
             return
         refusal = self._guest_refusal(conn, draft)
         if refusal is not None:
-            self.refused += 1
-            self.send_direct(conn, refusal)
+            self._refuse(conn, refusal)
             return
         item = Pending(draft=draft, actor=Actor(name=conn.name, seat=conn.seat), conn=conn)
         # Not awaited: a console may pipeline commands; the writer answers each in order.
