@@ -64,17 +64,16 @@ async def test_reconnecting_then_live_with_pending_entries_delivered(tmp_path):
         app = make_console(first.url, name="sam", role="scribe")
         async with app.run_test(size=(100, 30)) as pilot:
             await eventually(lambda: is_live(app))
-            assert link_text(app) == "● live"
+            # The status bar hears of the link after the client does: wait for what it shows.
+            await eventually(lambda: link_text(app) == "● live")
 
             await first.stop()
             await eventually(lambda: app.client.status == LinkStatus.RECONNECTING)
-            await pilot.pause()
-            assert link_text(app) == "◌ reconnecting"
+            await eventually(lambda: link_text(app) == "◌ reconnecting")
 
             await pilot.press("n", *"written while the hub was down", "enter")
             await pilot.press("f", *"second", "enter", "c", *"third", "enter")
-            await pilot.pause()
-            assert link_text(app) == "◌ reconnecting · 3 pending"
+            await eventually(lambda: link_text(app) == "◌ reconnecting · 3 pending")
             pane = app.screen.query_one(TimelinePane)
             assert pane.view.rows[-1].pending
             assert "◷ written while the hub was down" in screen_text(app)
@@ -82,8 +81,7 @@ async def test_reconnecting_then_live_with_pending_entries_delivered(tmp_path):
             second = hub()
             await second.start()
             await eventually(lambda: is_live(app) and not app.client.outbox, timeout=10)
-            await pilot.pause()
-            assert link_text(app) == "● live"
+            await eventually(lambda: link_text(app) == "● live")
             assert not any(row.pending for row in pane.view.rows)
             shown = [r.text for r in pane.view.rows if r.kind in ("note", "finding", "command")]
             assert shown == ["written while the hub was down", "Finding: second", "Ran: third"]
