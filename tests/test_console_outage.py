@@ -115,6 +115,7 @@ async def test_after_a_while_without_the_hub_the_link_is_offline_and_presence_un
                 clock.advance(timedelta(seconds=1))
                 await eventually(lambda: app.client.status == LinkStatus.OFFLINE, timeout=3)
                 await eventually(lambda: link_text(app) == "○ offline for 30s")
+                await pilot.pause()
                 assert row("lee")[0] == "?" and row("lee")[-1] == "was online"
                 assert row("ana")[0] == "○" and row("ana")[-1] == "offline"
                 text = screen_text(app)
