@@ -31,6 +31,13 @@ class Room:
     def head(self) -> int:
         return len(self.log)
 
+    def frames_after(self, seq: int) -> list[str] | None:
+        """The frames of the events after ``seq``, or ``None`` when the hub no longer holds all
+        of them in memory (the caller then serves a snapshot or reads storage)."""
+        if seq < 0 or seq > self.head:
+            return None
+        return self.log[seq:]
+
 
 @dataclass(eq=False)
 class Conn:
