@@ -49,12 +49,14 @@ from warroom.core.protocol import (
     Hello,
     Join,
     Joined,
+    LockView,
     Ping,
     Pong,
     ProtocolError,
     Synced,
     Welcome,
     load_json,
+    lock_change,
     parse_client_message,
 )
 from warroom.core.roles import HELD_ROLES, HUB_ACTOR, Role
@@ -169,6 +171,8 @@ class Hub:
         self.registered: Callable[[], set[str]] = set
         #: Open connections and the shared message budget of each credential (token, join code).
         self.open_by_credential: dict[Credential, int] = {}
+        #: Held seats being taken by a join right now (incident, seat): the next asker waits out.
+        self._seat_claims: dict[tuple[str, Role], str] = {}
         self.budgets: dict[Credential, TokenBucket] = {}
         self._budget_turns: dict[Credential, asyncio.Lock] = {}
         self.after_store.append(self._disconnect_revoked)
@@ -209,8 +213,8 @@ class Hub:
         try:
             for event in self.store.events(incident_id):
                 seq = event.seq
-                state = apply(state, event)
-                room.log.append(event_frame(event))
+                before, state = state, apply(state, event)
+                room.log.append(event_frame(event, lock_change(before.lock, state.lock)))
                 ids[event.id] = Stored(incident_id, event.seq, event.actor)
         except Exception as exc:
             raise UnreadableIncident(f"the event after seq {seq} cannot be read: {exc}") from exc
@@ -410,7 +414,12 @@ class Hub:
                     name in room.state.participants and room.state.participants[name].online
                 ):
                     continue  # re-checked per name: joins and leaves go on meanwhile
-                seat = next((c.seat for c in room.conns if c.name == name), Role.RESPONDER)
+                known = room.state.participants.get(name)
+                seat = (
+                    known.seat
+                    if known is not None
+                    else next((c.seat for c in room.conns if c.name == name), Role.RESPONDER)
+                )
                 draft: EventBase = (
                     ParticipantJoined(id=_new_id(), name=name, seat=seat)
                     if connected
@@ -427,13 +436,20 @@ class Hub:
         tentative: dict[str, IncidentState] = {}
         new_rooms: dict[str, Room] = {}
         accepted: list[tuple[Pending, EventBase]] = []
+        #: Each accepted event's frame, made while its state before and after are at hand.
+        frames: dict[UUID, str] = {}
         in_batch: IdIndex = {}
         replies: list[tuple[Pending, Ack | Error]] = []
         now = self.clock()
 
         for item in batch:
+            before = self._state_now(item.draft.incident_id, tentative)
             outcome = self._admit(item, now, tentative, new_rooms, in_batch)
             if isinstance(outcome, EventBase):
+                after = tentative[outcome.incident_id].lock
+                frames[outcome.id] = event_frame(
+                    outcome, lock_change(before and before.lock, after)
+                )
                 accepted.append((item, outcome))
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
                 replies.append(
@@ -453,7 +469,7 @@ class Hub:
             touched: set[Room] = set()
             for _, event in accepted:
                 room = self.rooms[event.incident_id]
-                room.log.append(event_frame(event))
+                room.log.append(frames[event.id])
                 self.ids[event.id] = Stored(event.incident_id, event.seq, event.actor)
                 touched.add(room)
             for incident_id, state in tentative.items():
@@ -473,6 +489,15 @@ class Hub:
                 self.send_direct(item.conn, reply)
             if not item.done.done():
                 item.done.set_result(reply)
+
+    def _state_now(
+        self, incident_id: str, tentative: dict[str, IncidentState]
+    ) -> IncidentState | None:
+        """The state of an incident as the writer will see it next (``None``: not declared)."""
+        if incident_id in tentative:
+            return tentative[incident_id]
+        room = self.rooms.get(incident_id)
+        return room.state if room is not None else None
 
     def _run_after_store(self, event: EventBase) -> None:
         for hook in self.after_store:
@@ -561,9 +586,9 @@ class Hub:
         )
         if draft.type == "incident_declared":
             role = Role.IC
-        event = draft.hub_fill(self.settings).model_copy(
+        event = draft.model_copy(
             update={"seq": state.seq + 1, "at": at, "actor": item.actor.name, "role": role}
-        )
+        ).hub_fill(self.settings, state)
         try:
             after = apply(state, event)
         except Exception as exc:  # a fold bug must refuse the command, not kill the hub
@@ -750,7 +775,11 @@ class Hub:
             self.refused += 1
             self.send_direct(
                 conn,
-                Error(code="internal", message="The hub could not handle this message."),
+                Error(
+                    code="internal",
+                    message="The hub could not handle this message.",
+                    id=_id_of(raw),
+                ),
             )
 
     def _slow_down(self, conn: Conn, retry_after: float) -> None:
@@ -847,6 +876,7 @@ class Hub:
                 Error(
                     code="hello_first",
                     message='Send {"op": "hello", "name": ..., "role": ...} first.',
+                    id=_id_of(raw),
                 ),
             )
         elif isinstance(msg, Join):
@@ -945,6 +975,7 @@ class Hub:
 
     async def _command(self, conn: Conn, msg: Command) -> None:
         data = dict(msg.command)
+        sent_id = _id_of(data)  # echoed as sent if the command cannot be read
         # The hub stamps these; whatever the sender put there is not trusted.
         for key in STAMPED_FIELDS:
             data.pop(key, None)
@@ -960,7 +991,7 @@ class Hub:
         try:
             draft = parse_event(data)
         except EventError as exc:
-            self._refuse(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
+            self._refuse(conn, Error(code="invalid", message=str(exc), id=sent_id))
             return
         if draft.id.version == 5:
             self._refuse(
@@ -1071,33 +1102,49 @@ class Hub:
             room.online[conn.name] = room.online.get(conn.name, 0) + 1
             first = room.online[conn.name] == 1
         if first:
-            actor = Actor(name=conn.name, seat=conn.seat)
-            if credential.guest and room.state.access.guests.get(conn.name) != credential.name:
+            # Someone who asks for a vacant seat (scribe, comms, lead, or IC when nobody leads)
+            # takes it; an occupied seat makes them a responder until the IC assigns them, and
+            # ``participant_joined.seat`` says so: it is the seat actually taken. The seat is
+            # claimed here, before anything is awaited, so of two consoles asking at once exactly
+            # one gets it; the writer still takes it only if it is vacant when written.
+            claim = (room.incident_id, conn.seat)
+            takes = (
+                conn.seat in HELD_ROLES
+                and room.state.holder(conn.seat) is None
+                and claim not in self._seat_claims
+            )
+            seat = conn.seat
+            holder = room.state.holder(conn.seat) or self._seat_claims.get(claim)
+            if conn.seat in HELD_ROLES and not takes and holder != conn.name:
+                seat = Role.RESPONDER
+                self.send_direct(conn, _seat_taken(conn.seat, holder))
+            if takes:
+                self._seat_claims[claim] = conn.name
+            try:
+                actor = Actor(name=conn.name, seat=seat)
+                if credential.guest and room.state.access.guests.get(conn.name) != credential.name:
+                    await self.record_by_hub(
+                        room.incident_id,
+                        GuestAdmitted(id=_new_id(), name=conn.name, code_id=credential.name),
+                        actor=actor,
+                    )
                 await self.record_by_hub(
                     room.incident_id,
-                    GuestAdmitted(id=_new_id(), name=conn.name, code_id=credential.name),
+                    ParticipantJoined(id=_new_id(), name=conn.name, seat=seat),
                     actor=actor,
                 )
-            await self.record_by_hub(
-                room.incident_id,
-                ParticipantJoined(id=_new_id(), name=conn.name, seat=conn.seat),
-                actor=actor,
-            )
-            # Someone who asks for a vacant seat (scribe, comms, lead, or IC when nobody leads)
-            # takes it; an occupied seat makes them a responder until the IC assigns them.
-            # The writer takes it only if it is still vacant then, so of two consoles asking at
-            # once exactly one gets it; the other is told, and acts as a responder.
-            if conn.seat in HELD_ROLES and room.state.holder(conn.seat) is None:
-                taken = await self.record_by_hub(
-                    room.incident_id,
-                    RoleAssigned(id=_new_id(), assigned_role=conn.seat, holder=conn.name),
-                    actor=actor,
-                    vacant=conn.seat,
-                )
-                if isinstance(taken, Error) and taken.code == "seat_taken":
-                    self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
-            elif conn.seat in HELD_ROLES and room.state.holder(conn.seat) != conn.name:
-                self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
+                if takes:
+                    taken = await self.record_by_hub(
+                        room.incident_id,
+                        RoleAssigned(id=_new_id(), assigned_role=seat, holder=conn.name),
+                        actor=actor,
+                        vacant=seat,
+                    )
+                    if isinstance(taken, Error) and taken.code == "seat_taken":
+                        self.send_direct(conn, _seat_taken(seat, room.state.holder(seat)))
+            finally:
+                if takes:
+                    self._seat_claims.pop(claim, None)
         conn.room = room
         room.conns.add(conn)
         self._resync(conn, room, msg.since)
@@ -1201,11 +1248,13 @@ class Hub:
         return rows
 
 
-def event_frame(event: EventBase) -> str:
-    """The ``event`` message for ``event``, serialised once and sent to everyone."""
-    return json.dumps(
-        {"op": "event", "event": event.model_dump(mode="json")}, separators=(",", ":")
-    )
+def event_frame(event: EventBase, lock: LockView | None = None) -> str:
+    """The ``event`` message for ``event``, serialised once and sent to everyone; with ``lock``
+    (the lock after the event) when the event changed the production lock."""
+    frame: dict[str, Any] = {"op": "event", "event": event.model_dump(mode="json")}
+    if lock is not None:
+        frame["lock"] = lock.model_dump(mode="json")
+    return json.dumps(frame, separators=(",", ":"))
 
 
 def abort_if_open(ws: ServerConnection) -> None:
@@ -1266,20 +1315,21 @@ def _error(refusal: Refusal, draft: EventBase) -> Error:
     return Error(code=refusal.code, message=refusal.message, id=draft.id)
 
 
-def _id_of(data: Any) -> UUID | None:
-    """Best effort: the command id in a message we could not accept, to name it in the error."""
+def _id_of(data: Any) -> str | None:
+    """The id a frame carried, as it was sent, to echo in the error that refuses it: the
+    command's ``id`` (or, in a frame without a command, an ``id`` beside ``op``). Only a string
+    is an id; a frame that is not JSON, or an id that is not a string, has none."""
     if isinstance(data, str | bytes):
         try:
             data = load_json(data)
         except ProtocolError:
             return None
         if isinstance(data, dict):
-            data = data.get("command", data)
+            command = data.get("command")
+            data = command if isinstance(command, dict) else data
     if isinstance(data, dict):
-        try:
-            return UUID(str(data.get("id")))
-        except ValueError:
-            return None
+        found = data.get("id")
+        return found if isinstance(found, str) else None
     return None
 
 

@@ -76,8 +76,10 @@ class EventBase(BaseModel):
     #: The kind shown in the timeline's kind column and used by its filter.
     timeline_kind: ClassVar[str] = "event"
 
-    def hub_fill(self, settings: HubSettings) -> EventBase:
-        """Let the hub add what only it knows (its settings) before the event is stored."""
+    def hub_fill(self, settings: HubSettings, state: IncidentState | None = None) -> EventBase:
+        """Let the hub add what only it knows before the event is stored: its settings, or what
+        the incident's ``state`` (before this event) gives. Called on the stamped event (``at``
+        is set), so a filled deadline is the one the fold computes."""
         return self
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
