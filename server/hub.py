@@ -446,10 +446,11 @@ class Hub:
             before = self._state_now(item.draft.incident_id, tentative)
             outcome = self._admit(item, now, tentative, new_rooms, in_batch)
             if isinstance(outcome, EventBase):
-                after = tentative[outcome.incident_id].lock
-                frames[outcome.id] = event_frame(
-                    outcome, lock_change(before and before.lock, after)
+                lock = lock_change(
+                    before.lock if before is not None else None,
+                    tentative[outcome.incident_id].lock,
                 )
+                frames[outcome.id] = event_frame(outcome, lock)
                 accepted.append((item, outcome))
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
                 replies.append(
