@@ -264,6 +264,9 @@ async def test_every_error_echoes_the_id_its_frame_carried_as_sent(tmp_path):
         assert (reply["code"], reply["id"]) == ("unknown_op", cid), reply
         reply = await wire.answer('{"op": "command", "command": {"id": "abc"')
         assert (reply["code"], reply["id"]) == ("bad_json", None), reply
+        # A frame without a command echoes an id beside its op (no message has one: refused).
+        reply = await wire.answer({"op": "join", "incident": incident, "id": "j-1"})
+        assert (reply["code"], reply["id"]) == ("bad_message", "j-1"), reply
         # A join has no id: its errors carry none.
         reply = await wire.answer({"op": "join", "incident": incident})
         assert (reply["code"], reply["id"]) == ("hello_first", None), reply
