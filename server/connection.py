@@ -20,6 +20,7 @@ from websockets.protocol import State
 
 from warroom import __version__
 from warroom.core.events import STAMPED_FIELDS, Actor, EventBase
+from warroom.core.incident import IncidentDeclared
 from warroom.core.log import EventError, parse_event
 from warroom.core.names import BadName, check_name, confusable_with
 from warroom.core.protocol import (
@@ -192,7 +193,7 @@ class Connections(Joining):
         credential = self.credential_of(conn)
         if not credential.guest:
             return None
-        if draft.type == "incident_declared":
+        if isinstance(draft, IncidentDeclared):
             return Error(
                 code="forbidden",
                 id=draft.id,
@@ -327,17 +328,17 @@ class Connections(Joining):
         if "id" not in data:
             # Typed by hand: give it an id so it can be stored (it is not idempotent then).
             data["id"] = str(_new_id())
-        if (
-            "incident_id" not in data
-            and conn.room is not None
-            and data.get("type") != "incident_declared"
-        ):
-            data["incident_id"] = conn.room.incident_id
         try:
             draft = parse_event(data)
         except EventError as exc:
             self._refuse(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
             return
+        if (
+            "incident_id" not in data
+            and conn.room is not None
+            and not isinstance(draft, IncidentDeclared)
+        ):
+            draft = draft.model_copy(update={"incident_id": conn.room.incident_id})
         if draft.id.version == 5:
             self._refuse(
                 conn,
@@ -349,7 +350,7 @@ class Connections(Joining):
                 ),
             )
             return
-        if draft.type != "incident_declared" and (
+        if not isinstance(draft, IncidentDeclared) and (
             conn.room is None or conn.room.incident_id != draft.incident_id
         ):
             self._refuse(

@@ -7,7 +7,7 @@ from warroom.hub.hubstate import _new_id
 from warroom.hub.rooms import Conn, Room
 from warroom.hub.writer import Writer
 
-from warroom.core.access import GuestAdmitted, JoinCode, check_guest
+from warroom.core.access import GuestAdmitted, JoinCode, JoinCodeRevoked, check_guest
 from warroom.core.events import Actor, EventBase
 from warroom.core.incident import ParticipantJoined, ParticipantLeft, RoleAssigned
 from warroom.core.names import confusable_with
@@ -32,9 +32,9 @@ class Joining(Writer):
 
     def _disconnect_revoked(self, event: EventBase) -> None:
         """After a join code is revoked, nobody who entered with it stays connected."""
-        if event.type != "join_code_revoked":
+        if not isinstance(event, JoinCodeRevoked):
             return
-        code_id = getattr(event, "code_id", "")
+        code_id = event.code_id
         for conn in list(self.conns):
             credential = self.credential_of(conn)
             if (

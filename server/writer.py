@@ -19,7 +19,7 @@ from warroom.hub.rooms import IdIndex, Room, Stored
 
 from warroom.core.events import Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
-from warroom.core.incident import ParticipantJoined, ParticipantLeft
+from warroom.core.incident import IncidentDeclared, ParticipantJoined, ParticipantLeft
 from warroom.core.names import valid_incident_id
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import HUB_ACTOR, Role
@@ -204,7 +204,7 @@ class Writer(Fanout):
             stored = None
         if stored is not None:
             same_incident = stored.incident_id == draft.incident_id or (
-                draft.type == "incident_declared" and not draft.incident_id
+                isinstance(draft, IncidentDeclared) and not draft.incident_id
             )
             if not same_incident or stored.actor != item.actor.name:
                 return _error(
@@ -214,7 +214,7 @@ class Writer(Fanout):
                 )  # fmt: skip
             return Ack(id=draft.id, incident=stored.incident_id, seq=stored.seq, duplicate=True)  # type: ignore[return-value]
 
-        if draft.type == "incident_declared":
+        if isinstance(draft, IncidentDeclared):
             incident_id = draft.incident_id or self._new_incident_id()
             if (
                 incident_id in self.rooms
@@ -261,7 +261,7 @@ class Writer(Fanout):
             if item.actor.seat == Role.HUB
             else state.role_of(item.actor.name, item.actor.seat)
         )
-        if draft.type == "incident_declared":
+        if isinstance(draft, IncidentDeclared):
             role = Role.IC
         event = draft.hub_fill(self.settings).model_copy(
             update={"seq": state.seq + 1, "at": at, "actor": item.actor.name, "role": role}
@@ -272,7 +272,7 @@ class Writer(Fanout):
             log.exception("fold failed for %s", event.type)
             return _error(refuse("internal", f"The hub could not apply this event: {exc}"), draft)
         tentative[event.incident_id] = after
-        if draft.type == "incident_declared":
+        if isinstance(draft, IncidentDeclared):
             new_rooms[event.incident_id] = Room(incident_id=event.incident_id, state=state)
         return event
 
