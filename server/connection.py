@@ -11,7 +11,7 @@ from uuid import UUID
 
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
 from warroom.hub.hubstate import Pending, _new_id
-from warroom.hub.joining import Joining, _live_code
+from warroom.hub.joining import Joining
 from warroom.hub.limits import TokenBucket, slow_down_message
 from warroom.hub.rooms import Conn
 from websockets.asyncio.server import ServerConnection
@@ -19,7 +19,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 from warroom import __version__
-from warroom.core.events import STAMPED_FIELDS, Actor, EventBase
+from warroom.core.admission import guest_seat_refusal
+from warroom.core.events import STAMPED_FIELDS, Actor, EventBase, refuse
 from warroom.core.incident import IncidentDeclared
 from warroom.core.log import EventError, parse_event
 from warroom.core.names import BadName, check_name, confusable_with
@@ -179,13 +180,13 @@ class Connections(Joining):
         credential = self.credential_of(conn)
         if credential.guest:
             room = self.rooms.get(credential.incident_id)
-            code = _live_code(room, credential) if room else None
-            if code is None:
-                return Error(code="forbidden", message="Your join code was revoked.")
-            if not code.allows_seat(conn.seat):
-                return Error(
-                    code="forbidden", message=f"Your join code does not let you in as {conn.seat}."
-                )
+            refusal = (
+                guest_seat_refusal(room.state, credential.name, conn.seat)
+                if room is not None
+                else refuse("forbidden", "Your join code was revoked.")
+            )
+            if refusal is not None:
+                return Error(code=refusal.code, message=refusal.message)
         return None
 
     def _guest_refusal(self, conn: Conn, draft: EventBase) -> Error | None:

@@ -15,16 +15,14 @@ from uuid import UUID
 
 from warroom.hub.connection import Connections
 from warroom.hub.fanout import abort_if_open, event_frame
-from warroom.hub.hubstate import HubLimits, Pending, UnreadableIncident, _new_id
+from warroom.hub.hubstate import HubLimits, Pending, UnreadableIncident
 from warroom.hub.rooms import IdIndex, Room, Stored
 from warroom.hub.storage import Store
 from warroom.hub.views import Views
 
 from warroom.core import timers
 from warroom.core.clock import Clock, utc_now
-from warroom.core.events import Actor
 from warroom.core.fold import apply
-from warroom.core.incident import ParticipantLeft
 from warroom.core.protocol import Error
 from warroom.core.settings import HubSettings
 from warroom.core.state import IncidentState
@@ -60,13 +58,7 @@ class Hub(Connections, Views):
         self._writer = asyncio.create_task(self._write_loop(), name="warroom-writer")
         # Nobody is connected to a hub that just started: record that for anyone still shown
         # online (the hub stopped or crashed while they were connected).
-        for room in list(self.rooms.values()):
-            for name in [n for n, p in room.state.participants.items() if p.online]:
-                await self.record_by_hub(
-                    room.incident_id,
-                    ParticipantLeft(id=_new_id(), name=name),
-                    actor=Actor(name=name),
-                )
+        await self.reconcile_presence()
 
     def _load(self) -> None:
         for incident_id in self.store.incident_ids():

@@ -22,11 +22,12 @@ from warroom.hub.limits import TokenBucket
 from warroom.hub.rooms import Conn, IdIndex, Room
 from warroom.hub.storage import Store
 
+from warroom.core.admission import Admission
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import Actor, EventBase
 from warroom.core.protocol import Ack, Error
-from warroom.core.roles import Role
 from warroom.core.settings import HubSettings
+from warroom.core.state import IncidentState
 
 
 class UnreadableIncident(Exception):
@@ -42,9 +43,24 @@ class Pending:
     conn: Conn | None = None
     #: Hub-made events skip the client rules (the hub is the authority on its own events).
     by_hub: bool = False
-    #: A seat taken on joining: recorded only if the seat is still vacant when it is written.
-    vacant: Role | None = None
     done: asyncio.Future[Ack | Error] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass(eq=False)
+class Decided:
+    """Hub-made events decided by a core function at write time (an arrival, a departure).
+
+    The writer calls ``decide`` with the incident's state as it is when the batch is written,
+    after the earlier commands of that batch, and writes the events it returns together or not
+    at all: a decision can never act on a state that changed while it waited in the queue.
+    """
+
+    incident_id: str
+    decide: Callable[[IncidentState], Admission]
+    actor: Actor
+    done: asyncio.Future[Admission | Error] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -93,7 +109,7 @@ class HubState:
         self.limits = limits or HubLimits()
         self.rooms: dict[str, Room] = {}
         self.ids: IdIndex = {}
-        self.queue: asyncio.Queue[Pending] = asyncio.Queue()
+        self.queue: asyncio.Queue[Pending | Decided] = asyncio.Queue()
         self.conns: set[Conn] = set()
         self.refused = 0
         #: Flood episodes slowed to the per-connection rate.

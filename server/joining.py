@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from warroom.hub.credentials import Credential, CredentialKind
-from warroom.hub.hubstate import _new_id
+import functools
+
+from warroom.hub.credentials import CredentialKind
 from warroom.hub.rooms import Conn, Room
 from warroom.hub.writer import Writer
 
-from warroom.core.access import GuestAdmitted, JoinCode, JoinCodeRevoked, check_guest
+from warroom.core.access import JoinCodeRevoked
+from warroom.core.admission import Admission, Entrant, arrival, departure, join_refusal
 from warroom.core.events import Actor, EventBase
-from warroom.core.incident import ParticipantJoined, ParticipantLeft, RoleAssigned
-from warroom.core.names import confusable_with
 from warroom.core.protocol import Error, Join, Joined
-from warroom.core.roles import HELD_ROLES, Role
-from warroom.core.state import IncidentState
 
 
 class Joining(Writer):
     """A connection entering and leaving a room, recorded through the writer."""
-
-    def _guest_join_refusal(self, conn: Conn, room: Room, credential: Credential) -> Error | None:
-        if room.incident_id != credential.incident_id:
-            return Error(
-                code="forbidden", message=f"Your join code is for {credential.incident_id} only."
-            )
-        code = _live_code(room, credential)
-        if code is None:
-            return Error(code="forbidden", message="Your join code was revoked.")
-        refusal = check_guest(room.state, code, conn.name, conn.seat)
-        return Error(code=refusal.code, message=refusal.message) if refusal else None
 
     def _disconnect_revoked(self, event: EventBase) -> None:
         """After a join code is revoked, nobody who entered with it stays connected."""
@@ -69,30 +56,15 @@ class Joining(Writer):
                 ),
             )
             return
-        credential = self.credential_of(conn)
-        if credential.guest:
-            refusal = self._guest_join_refusal(conn, room, credential)
-            if refusal is not None:
-                self.send_direct(conn, refusal)
-                return
+        entrant = self._entrant(conn)
+        refusal = join_refusal(room.state, entrant, rejoining=conn.room is room)
+        if refusal is not None:
+            self.send_direct(conn, Error(code=refusal.code, message=refusal.message))
+            return
         if conn.room is room:
             # Already joined here: replay from ``since`` again, record nothing (and keep the
             # presence it joined with), so re-sending join can never make the hub write.
             self._resync(conn, room, msg.since)
-            return
-        # A name proven by a personal token is never kept out by a look-alike that got in
-        # first (before the person was registered, look-alikes of them were not refused yet).
-        proven = credential.kind == CredentialKind.PERSON
-        lookalike = None if proven else _lookalike_in(room.state, conn.name, credential.guest)
-        if lookalike is not None:
-            self.send_direct(
-                conn,
-                Error(
-                    code="bad_name",
-                    message=f"{conn.name!r} looks like {lookalike!r}, who is in this incident; "
-                    "join under another name.",
-                ),
-            )
             return
         if conn.room is not None:
             await self._leave(conn)
@@ -104,36 +76,33 @@ class Joining(Writer):
             room.online[conn.name] = room.online.get(conn.name, 0) + 1
             first = room.online[conn.name] == 1
         if first:
-            actor = Actor(name=conn.name, seat=conn.seat)
-            if credential.guest and room.state.access.guests.get(conn.name) != credential.name:
-                await self.record_by_hub(
-                    room.incident_id,
-                    GuestAdmitted(id=_new_id(), name=conn.name, code_id=credential.name),
-                    actor=actor,
-                )
-            await self.record_by_hub(
+            # The core decides the arrival (admission, presence, a vacant seat taken) against
+            # the state at write time, and the writer stores it in one batch: of two consoles
+            # asking for one seat at once exactly one gets it; the other is told, and acts as
+            # a responder.
+            admitted = await self.record_decided(
                 room.incident_id,
-                ParticipantJoined(id=_new_id(), name=conn.name, seat=conn.seat),
-                actor=actor,
+                functools.partial(arrival, entrant=entrant),
+                actor=Actor(name=conn.name, seat=conn.seat),
             )
-            # Someone who asks for a vacant seat (scribe, comms, lead, or IC when nobody leads)
-            # takes it; an occupied seat makes them a responder until the IC assigns them.
-            # The writer takes it only if it is still vacant then, so of two consoles asking at
-            # once exactly one gets it; the other is told, and acts as a responder.
-            if conn.seat in HELD_ROLES and room.state.holder(conn.seat) is None:
-                taken = await self.record_by_hub(
-                    room.incident_id,
-                    RoleAssigned(id=_new_id(), assigned_role=conn.seat, holder=conn.name),
-                    actor=actor,
-                    vacant=conn.seat,
-                )
-                if isinstance(taken, Error) and taken.code == "seat_taken":
-                    self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
-            elif conn.seat in HELD_ROLES and room.state.holder(conn.seat) != conn.name:
-                self.send_direct(conn, _seat_taken(conn.seat, room.state.holder(conn.seat)))
+            if isinstance(admitted, Admission) and admitted.notice is not None:
+                notice = admitted.notice
+                self.send_direct(conn, Error(code=notice.code, message=notice.message))
         conn.room = room
         room.conns.add(conn)
         self._resync(conn, room, msg.since)
+
+    def _entrant(self, conn: Conn) -> Entrant:
+        """Who ``conn`` comes in as, with what its credential proves."""
+        credential = self.credential_of(conn)
+        return Entrant(
+            name=conn.name,
+            seat=conn.seat,
+            guest=credential.guest,
+            code_id=credential.name if credential.guest else "",
+            code_incident=credential.incident_id if credential.guest else "",
+            proven=credential.kind == CredentialKind.PERSON,
+        )
 
     def _resync(self, conn: Conn, room: Room, since: int) -> None:
         """Answer ``joined`` and replay the log after ``since``, then ``synced``."""
@@ -154,36 +123,8 @@ class Joining(Writer):
         if room.online[conn.name] <= 0:
             room.online.pop(conn.name, None)
             if not self._closing:
-                await self.record_by_hub(
+                await self.record_decided(
                     room.incident_id,
-                    ParticipantLeft(id=_new_id(), name=conn.name),
+                    functools.partial(departure, name=conn.name),
                     actor=Actor(name=conn.name, seat=conn.seat),
                 )
-
-
-def _lookalike_in(state: IncidentState, name: str, guest: bool) -> str | None:
-    """A name in the incident that looks like ``name`` without being it.
-
-    A team member is compared with the other members only (guests are marked, and a guest must
-    never keep a member out); a guest with everyone.
-    """
-    if name in state.participants:
-        return None  # the same person again, checked when they first joined
-    others = (p for p in state.participants if guest or not state.is_guest(p))
-    return confusable_with(name, others)
-
-
-def _seat_taken(seat: Role, holder: str | None) -> Error:
-    """Told to someone who asked for a held seat that someone else holds."""
-    who = holder or "someone else"
-    return Error(
-        code="seat_taken",
-        message=f"The {seat} seat is held by {who}; you joined as a responder. "
-        "Ask the IC to assign it to you.",
-    )
-
-
-def _live_code(room: Room, credential: Credential) -> JoinCode | None:
-    """The join code a guest entered with, if it still stands in that incident."""
-    code = room.state.access.codes.get(credential.name)
-    return None if code is None or code.revoked else code

@@ -9,17 +9,20 @@ an error and leave no trace. A failed write is answered and presence repaired on
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from warroom.hub.fanout import Fanout, event_frame
-from warroom.hub.hubstate import Pending, _new_id
+from warroom.hub.hubstate import Decided, Pending, _new_id
 from warroom.hub.rooms import IdIndex, Room, Stored
 
+from warroom.core.admission import Admission, presence_repair
 from warroom.core.events import Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
-from warroom.core.incident import IncidentDeclared, ParticipantJoined, ParticipantLeft
+from warroom.core.incident import IncidentDeclared
 from warroom.core.names import valid_incident_id
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import HUB_ACTOR, Role
@@ -41,16 +44,21 @@ class Writer(Fanout):
         incident_id: str,
         draft: EventBase,
         actor: Actor | None = None,
-        vacant: Role | None = None,
     ) -> Ack | Error:
-        """Record an event the hub itself decided on (presence, timers)."""
+        """Record an event the hub itself decided on (timers)."""
         draft = draft.model_copy(update={"incident_id": incident_id})
         item = Pending(
-            draft=draft,
-            actor=actor or Actor(name=HUB_ACTOR, seat=Role.HUB),
-            by_hub=True,
-            vacant=vacant,
+            draft=draft, actor=actor or Actor(name=HUB_ACTOR, seat=Role.HUB), by_hub=True
         )
+        await self.queue.put(item)
+        return await item.done
+
+    async def record_decided(
+        self, incident_id: str, decide: Callable[[IncidentState], Admission], actor: Actor
+    ) -> Admission | Error:
+        """Record what a core decision (an arrival, a departure, a presence repair) returns
+        for the incident's state at write time, in one batch; returns what was decided then."""
+        item = Decided(incident_id=incident_id, decide=decide, actor=actor)
         await self.queue.put(item)
         return await item.done
 
@@ -65,7 +73,7 @@ class Writer(Fanout):
                 log.exception("write batch failed")
                 self._write_failed(batch, exc)
 
-    def _write_failed(self, batch: list[Pending], exc: BaseException) -> None:
+    def _write_failed(self, batch: list[Pending | Decided], exc: BaseException) -> None:
         """Answer every sender of a batch that could not be stored, and repair presence later.
 
         Nothing of the batch reached memory (state, log, ids), so the hub serves exactly what is
@@ -84,12 +92,12 @@ class Writer(Fanout):
             reply = Error(
                 code="internal",
                 message="The hub could not store this; nothing was written. Try again.",
-                id=item.draft.id,
+                id=item.draft.id if isinstance(item, Pending) else None,
             )
             self.refused += 1
-            if item.conn is not None:
+            if isinstance(item, Pending) and item.conn is not None:
                 self.send_direct(item.conn, reply)
-            item.done.set_result(reply)
+            _answer(item, reply)
         if self._presence_repair is None or self._presence_repair.done():
             self._presence_repair = asyncio.create_task(self._repair_presence())
 
@@ -107,33 +115,38 @@ class Writer(Fanout):
         for room in list(self.rooms.values()):
             shown = {n for n, p in room.state.participants.items() if p.online}
             for name in sorted(set(room.online) | shown):
-                connected = room.online.get(name, 0) > 0
-                if connected == (
-                    name in room.state.participants and room.state.participants[name].online
-                ):
-                    continue  # re-checked per name: joins and leaves go on meanwhile
                 seat = next((c.seat for c in room.conns if c.name == name), Role.RESPONDER)
-                draft: EventBase = (
-                    ParticipantJoined(id=_new_id(), name=name, seat=seat)
-                    if connected
-                    else ParticipantLeft(id=_new_id(), name=name)
-                )
-                reply = await self.record_by_hub(
-                    room.incident_id, draft, actor=Actor(name=name, seat=seat)
+                connected = room.online.get(name, 0) > 0
+                if not presence_repair(room.state, name, seat, connected).events:
+                    continue
+                # Decided again at write time: joins and leaves go on meanwhile.
+                reply = await self.record_decided(
+                    room.incident_id,
+                    functools.partial(_repair_for, room=room, name=name, seat=seat),
+                    actor=Actor(name=name, seat=seat),
                 )
                 if isinstance(reply, Error):
                     return False
         return True
 
-    async def _write_batch(self, batch: list[Pending]) -> None:
+    async def _write_batch(self, batch: list[Pending | Decided]) -> None:
         tentative: dict[str, IncidentState] = {}
         new_rooms: dict[str, Room] = {}
-        accepted: list[tuple[Pending, EventBase]] = []
+        accepted: list[tuple[Pending | Decided, EventBase]] = []
         in_batch: IdIndex = {}
-        replies: list[tuple[Pending, Ack | Error]] = []
+        replies: list[tuple[Pending | Decided, Ack | Error | Admission]] = []
         now = self.clock()
 
         for item in batch:
+            if isinstance(item, Decided):
+                decided = self._admit_decided(item, now, tentative, new_rooms, in_batch)
+                if isinstance(decided, Error):
+                    replies.append((item, decided))
+                else:
+                    admission, events = decided
+                    accepted.extend((item, event) for event in events)
+                    replies.append((item, admission))
+                continue
             outcome = self._admit(item, now, tentative, new_rooms, in_batch)
             if isinstance(outcome, EventBase):
                 accepted.append((item, outcome))
@@ -167,6 +180,12 @@ class Writer(Fanout):
                 self._run_after_store(event)
 
         for item, reply in replies:
+            if isinstance(item, Decided):
+                if isinstance(reply, Error):
+                    self.refused += 1
+                if not item.done.done():
+                    item.done.set_result(reply)  # type: ignore[arg-type]
+                continue
             if isinstance(reply, Error):
                 self.refused += 1
                 key = (item.draft.incident_id, item.draft.type, reply.code)
@@ -174,7 +193,7 @@ class Writer(Fanout):
             if item.conn is not None:
                 self.send_direct(item.conn, reply)
             if not item.done.done():
-                item.done.set_result(reply)
+                item.done.set_result(reply)  # type: ignore[arg-type]
 
     def _run_after_store(self, event: EventBase) -> None:
         for hook in self.after_store:
@@ -242,10 +261,6 @@ class Writer(Fanout):
                 )
             state = tentative.get(draft.incident_id, room.state)
 
-        if item.vacant is not None and state.holder(item.vacant) is not None:
-            return _error(
-                refuse("seat_taken", f"{state.holder(item.vacant)} took it first."), draft
-            )
         if not item.by_hub:
             refusal = check_command(state, draft, item.actor, now)
             if refusal is not None:
@@ -276,6 +291,48 @@ class Writer(Fanout):
             new_rooms[event.incident_id] = Room(incident_id=event.incident_id, state=state)
         return event
 
+    def _admit_decided(
+        self,
+        item: Decided,
+        now: datetime,
+        tentative: dict[str, IncidentState],
+        new_rooms: dict[str, Room],
+        in_batch: IdIndex,
+    ) -> tuple[Admission, list[EventBase]] | Error:
+        """Decide a hub-made batch against the state as it is now, and admit all of its
+        events or none (the tentative state is put back if one is refused)."""
+        room = self.rooms.get(item.incident_id) or new_rooms.get(item.incident_id)
+        if room is None:
+            return Error(
+                code="unknown_incident", message=f"No incident {item.incident_id!r} on this hub."
+            )
+        before = tentative.get(item.incident_id)
+        try:
+            admission = item.decide(before if before is not None else room.state)
+        except Exception as exc:  # a policy bug must not kill the hub
+            log.exception("admission decision failed in %s", item.incident_id)
+            return Error(code="internal", message=f"The hub could not decide this: {exc}")
+        events: list[EventBase] = []
+        for draft in admission.events:
+            pending = Pending(
+                draft=draft.model_copy(update={"incident_id": item.incident_id}),
+                actor=item.actor,
+                by_hub=True,
+            )
+            outcome = self._admit(pending, now, tentative, new_rooms, in_batch)
+            if isinstance(outcome, Error):
+                if before is None:
+                    tentative.pop(item.incident_id, None)
+                else:
+                    tentative[item.incident_id] = before
+                for event in events:
+                    in_batch.pop(event.id, None)
+                return outcome
+            if isinstance(outcome, EventBase):  # not a duplicate: hub drafts have fresh ids
+                events.append(outcome)
+                in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
+        return admission, events
+
     def _new_incident_id(self) -> str:
         while True:
             candidate = "inc-" + secrets.token_hex(3)
@@ -285,3 +342,13 @@ class Writer(Fanout):
 
 def _error(refusal: Refusal, draft: EventBase) -> Error:
     return Error(code=refusal.code, message=refusal.message, id=draft.id)
+
+
+def _answer(item: Pending | Decided, reply: Error) -> None:
+    if not item.done.done():
+        item.done.set_result(reply)
+
+
+def _repair_for(state: IncidentState, *, room: Room, name: str, seat: Role) -> Admission:
+    """The presence repair for ``name``, with whether they are connected read at write time."""
+    return presence_repair(state, name, seat, room.online.get(name, 0) > 0)
