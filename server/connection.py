@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
-from warroom.hub.hubstate import Pending, _new_id
+from warroom.hub.hubstate import Pending, new_event_id
 from warroom.hub.joining import Joining
 from warroom.hub.limits import TokenBucket, slow_down_message
 from warroom.hub.rooms import Conn
@@ -328,7 +328,7 @@ class Connections(Joining):
             data.pop(key, None)
         if "id" not in data:
             # Typed by hand: give it an id so it can be stored (it is not idempotent then).
-            data["id"] = str(_new_id())
+            data["id"] = str(new_event_id())
         try:
             draft = parse_event(data)
         except EventError as exc:

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from weakref import WeakKeyDictionary
 
 from warroom.hub.credentials import OPEN, Credential
@@ -149,7 +149,6 @@ class HubState:
         )
 
 
-def _new_id() -> UUID:
-    import uuid
-
-    return uuid.uuid4()
+def new_event_id() -> UUID:
+    """A fresh random id for an event the hub makes or a command typed without one."""
+    return uuid4()

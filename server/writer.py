@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from warroom.hub.fanout import Fanout, event_frame
-from warroom.hub.hubstate import Decided, Pending, _new_id
+from warroom.hub.hubstate import Decided, Pending, new_event_id
 from warroom.hub.rooms import IdIndex, Room, Stored
 
 from warroom.core.admission import Admission, presence_repair
@@ -132,24 +132,25 @@ class Writer(Fanout):
     async def _write_batch(self, batch: list[Pending | Decided]) -> None:
         tentative: dict[str, IncidentState] = {}
         new_rooms: dict[str, Room] = {}
-        accepted: list[tuple[Pending | Decided, EventBase]] = []
+        accepted: list[EventBase] = []
         in_batch: IdIndex = {}
-        replies: list[tuple[Pending | Decided, Ack | Error | Admission]] = []
+        replies: list[tuple[Pending, Ack | Error]] = []
+        decisions: list[tuple[Decided, Admission | Error]] = []
         now = self.clock()
 
         for item in batch:
             if isinstance(item, Decided):
                 decided = self._admit_decided(item, now, tentative, new_rooms, in_batch)
                 if isinstance(decided, Error):
-                    replies.append((item, decided))
+                    decisions.append((item, decided))
                 else:
                     admission, events = decided
-                    accepted.extend((item, event) for event in events)
-                    replies.append((item, admission))
+                    accepted.extend(events)
+                    decisions.append((item, admission))
                 continue
             outcome = self._admit(item, now, tentative, new_rooms, in_batch)
             if isinstance(outcome, EventBase):
-                accepted.append((item, outcome))
+                accepted.append(outcome)
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
                 replies.append(
                     (item, Ack(id=outcome.id, incident=outcome.incident_id, seq=outcome.seq))
@@ -158,15 +159,14 @@ class Writer(Fanout):
                 replies.append((item, outcome))
 
         if accepted:
-            events = [e for _, e in accepted]
             try:
-                await asyncio.to_thread(self.store.append, events, list(tentative.values()))
+                await asyncio.to_thread(self.store.append, accepted, list(tentative.values()))
             except Exception as exc:  # a full disk, an I/O error: answered, then retried
                 self._write_failed(batch, exc)
                 return
             self.rooms.update(new_rooms)
             touched: set[Room] = set()
-            for _, event in accepted:
+            for event in accepted:
                 room = self.rooms[event.incident_id]
                 room.log.append(event_frame(event))
                 self.ids[event.id] = Stored(event.incident_id, event.seq, event.actor)
@@ -176,16 +176,10 @@ class Writer(Fanout):
             for room in touched:
                 self._wake(room)
             self.accepted += len(accepted)
-            for _, event in accepted:
+            for event in accepted:
                 self._run_after_store(event)
 
         for item, reply in replies:
-            if isinstance(item, Decided):
-                if isinstance(reply, Error):
-                    self.refused += 1
-                if not item.done.done():
-                    item.done.set_result(reply)  # type: ignore[arg-type]
-                continue
             if isinstance(reply, Error):
                 self.refused += 1
                 key = (item.draft.incident_id, item.draft.type, reply.code)
@@ -193,7 +187,12 @@ class Writer(Fanout):
             if item.conn is not None:
                 self.send_direct(item.conn, reply)
             if not item.done.done():
-                item.done.set_result(reply)  # type: ignore[arg-type]
+                item.done.set_result(reply)
+        for decided_item, decision in decisions:
+            if isinstance(decision, Error):
+                self.refused += 1
+            if not decided_item.done.done():
+                decided_item.done.set_result(decision)
 
     def _run_after_store(self, event: EventBase) -> None:
         for hook in self.after_store:
@@ -219,7 +218,7 @@ class Writer(Fanout):
         if stored is not None and item.by_hub and stored.actor != HUB_ACTOR:
             # Only in a record made before client ids were kept apart from the hub's: the
             # hub's event takes a fresh id rather than being mistaken for the client's.
-            draft = draft.model_copy(update={"id": _new_id()})
+            draft = draft.model_copy(update={"id": new_event_id()})
             stored = None
         if stored is not None:
             same_incident = stored.incident_id == draft.incident_id or (
