@@ -3,6 +3,7 @@ as groups, listed by ``GET /alerts``; bad input refused with a clear status and 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -252,8 +253,6 @@ async def test_wrong_path_and_method(hub: HubServer) -> None:
 
 
 async def test_garbage_on_the_intake_port_does_not_hurt_it(hub: HubServer) -> None:
-    import asyncio
-
     reader, writer = await asyncio.open_connection("127.0.0.1", hub.intake.port)  # type: ignore[union-attr]
     writer.write(b"\x16\x03\x01 this is not http\r\n\r\n")
     await writer.drain()
