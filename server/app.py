@@ -272,6 +272,8 @@ class HubServer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         print(f"warroom hub listening on {self.url}  (database {self.config.db})", flush=True)
+        if self.intake is not None:
+            print(f"alert intake listening on {self.intake.url}/alerts/...", flush=True)
         try:
             await stop.wait()
         finally:

@@ -24,6 +24,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import h11
@@ -82,6 +83,13 @@ async def _linger(reader: asyncio.StreamReader) -> None:
                 if not chunk:
                     return
                 dropped += len(chunk)
+
+
+def _reason(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 def match_credential(presented: str, digests: dict[str, str]) -> str | None:
@@ -220,7 +228,7 @@ class IntakeServer:
         if declared.isdigit() and int(declared) > limit:
             return _error(413, "too_large", f"The body is over {limit} bytes.", True)
         if conn.they_are_waiting_for_100_continue:
-            await self._write(conn, writer, h11.InformationalResponse(status_code=100))
+            await self._write(conn, writer, h11.InformationalResponse(status_code=100, headers=[]))
         body = bytearray()
         while True:
             event = await self._next(conn, reader)
@@ -264,7 +272,11 @@ class IntakeServer:
         ]
         if answer.close:
             headers.append(("Connection", "close"))
-        await self._write(conn, writer, h11.Response(status_code=answer.status, headers=headers))
+        await self._write(
+            conn,
+            writer,
+            h11.Response(status_code=answer.status, headers=headers, reason=_reason(answer.status)),
+        )
         await self._write(conn, writer, h11.Data(data=data))
         await self._write(conn, writer, h11.EndOfMessage())
 

@@ -4,6 +4,7 @@ as groups, listed by ``GET /alerts``; bad input refused with a clear status and 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +16,8 @@ from warroom.hub.app import HubServer
 from warroom.hub.intake_config import IntakeConfig, secret_digest
 
 from tests.alert_payloads import alertmanager, am_alert, grafana, grafana_alert
-from tests.helpers import running_hub
+from tests.helpers import client, declare_incident, running_hub
+from warroom.core.access import JOIN_CODE_HEADER, JoinCodeCreated, new_join_code
 from warroom.core.severity import Severity
 
 SECRET = "am-intake-secret-0123456789"
@@ -288,3 +290,38 @@ async def test_get_alerts_on_a_hub_without_intake_is_an_empty_list(tmp_path: Pat
     async with running_hub(tmp_path / "hub.db", tokens={"x": HUB_TOKEN}) as hub:
         assert hub.intake is None
         assert await open_groups(hub) == []
+
+
+async def test_expect_100_continue_is_answered_before_the_body_is_sent(hub: HubServer) -> None:
+    """curl sends ``Expect: 100-continue`` for bodies over 1 KiB and waits for the go-ahead."""
+    body = json.dumps(alertmanager()).encode()
+    assert hub.intake is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", hub.intake.port)
+    writer.write(
+        b"POST /alerts/alertmanager HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {SECRET}\r\nContent-Length: {len(body)}\r\n".encode()
+        + b"Expect: 100-continue\r\n\r\n"
+    )
+    await writer.drain()
+    go_ahead = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert go_ahead.startswith(b"HTTP/1.1 100")
+    writer.write(body)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    writer.close()
+
+
+async def test_a_join_code_guest_cannot_read_the_hubs_alerts(hub: HubServer) -> None:
+    await post(hub, "/alerts/alertmanager", alertmanager())
+    incident = await declare_incident(hub.url, name="ana", token=HUB_TOKEN)
+    ana = await client(hub.url, "ana", "ic", incident, token=HUB_TOKEN)
+    issued = new_join_code(incident)
+    ack = await ana.post(JoinCodeCreated(code_id=issued.code_id, digest=issued.digest, label="v"))
+    assert ack.op == "ack"
+    await ana.close()
+    async with httpx.AsyncClient() as http:
+        guest = await http.get(http_url(hub) + "/alerts", headers={JOIN_CODE_HEADER: issued.code})
+        assert guest.status_code == 403
+        assert guest.json()["error"] == "forbidden"
+    assert len(await open_groups(hub)) == 1
