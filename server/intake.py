@@ -60,6 +60,13 @@ LINGER_BYTES = 16 * 1024 * 1024
 _DUMMY_DIGEST = secret_digest("warroom-no-such-intake-credential")
 
 
+class IntakeListenError(OSError):
+    """The intake's port cannot be bound; the message names the port and the setting."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -128,9 +135,16 @@ class IntakeServer:
         return f"{scheme}://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._accept, self.host, self.config.port, ssl=self.ssl, limit=_READ
-        )
+        try:
+            self._server = await asyncio.start_server(
+                self._accept, self.host, self.config.port, ssl=self.ssl, limit=_READ
+            )
+        except OSError as exc:
+            raise IntakeListenError(
+                exc.errno,
+                f"the alert intake cannot listen on {self.host}:{self.config.port} "
+                f"([intake] port): {exc.strerror or exc}",
+            ) from exc
         sockets = self._server.sockets
         if sockets:
             self.port = sockets[0].getsockname()[1]

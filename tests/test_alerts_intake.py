@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -325,3 +328,25 @@ async def test_a_join_code_guest_cannot_read_the_hubs_alerts(hub: HubServer) -> 
         assert guest.status_code == 403
         assert guest.json()["error"] == "forbidden"
     assert len(await open_groups(hub)) == 1
+
+
+def test_a_taken_intake_port_stops_serve_with_one_line_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "hub.toml"
+        config.write_text(
+            f'[hub]\nport = 0\ndb = "{tmp_path / "w.db"}"\n[intake]\nport = {port}\n'
+            f'[intake.credentials]\nam = "{SECRET}"\n'
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "warroom", "serve", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"warroom serve: the alert intake cannot listen on 127.0.0.1:{port}")
+    assert "[intake] port" in line
