@@ -28,7 +28,7 @@ from http import HTTPStatus
 from typing import Any
 
 import h11
-from warroom.hub.alert_store import AlertStore
+from warroom.hub.alert_store import AlertStore, Recorded
 from warroom.hub.credentials import bearer
 from warroom.hub.intake_config import IntakeConfig, secret_digest
 
@@ -254,15 +254,20 @@ class IntakeServer:
                 break
             else:  # the client went away mid-body
                 return _error(400, "bad_request", "The body ended early.", True)
-        try:
+        received_at = self.clock()
+
+        def parse_and_store() -> tuple[Notification, Recorded]:
             notification = parse(bytes(body))
+            return notification, self.store.record(notification, received_at)
+
+        try:
+            # Parsing a large body and a commit (with fsync) must not stall the hub's loop, where
+            # consoles are served: both run on a worker thread.
+            notification, recorded = await asyncio.to_thread(parse_and_store)
         except MalformedJSON as exc:
             return _error(400, "malformed_json", str(exc))
         except BadPayload as exc:
             return _error(400, "bad_payload", str(exc))
-        try:
-            # A commit (with fsync) must not stall the hub's loop: a worker thread writes it.
-            recorded = await asyncio.to_thread(self.store.record, notification, self.clock())
         except Exception:
             log.exception("could not store an alert notification from %s", name)
             return _error(503, "unavailable", "The hub could not store it; send it again.")

@@ -350,3 +350,26 @@ def test_a_taken_intake_port_stops_serve_with_one_line_naming_it(tmp_path: Path)
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"warroom serve: the alert intake cannot listen on 127.0.0.1:{port}")
     assert "[intake] port" in line
+
+
+async def test_a_notification_the_database_cannot_take_is_503_so_the_sender_retries(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "hub.db"
+    async with running_hub(db, tokens={"x": HUB_TOKEN}, intake=intake()) as hub:
+        assert hub.alerts is not None
+        # Another process holds the write lock past the busy timeout: the commit cannot happen.
+        blocker = sqlite3.connect(db, isolation_level=None)
+        hub.alerts.writer.execute("PRAGMA busy_timeout=50")
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            answer = await post(hub, "/alerts/alertmanager", alertmanager())
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "unavailable"
+        assert count(db, "alert_changes") == 0
+        # Once the database is free again, the sender's retry is stored.
+        assert (await post(hub, "/alerts/alertmanager", alertmanager())).status_code == 200
+        assert count(db, "alert_changes") == 1
