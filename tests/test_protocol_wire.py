@@ -400,3 +400,24 @@ async def test_detected_at_is_stored_as_sent_and_the_state_fills_it_in(tmp_path)
             expected = when(sent) if detected else when(event["at"])
             assert when(listed["detected_at"]) == expected
         await wire.close()
+
+
+async def test_of_two_asking_for_one_vacant_seat_at_once_the_loser_is_recorded_as_a_responder(
+    tmp_path,
+):
+    async with running_hub(tmp_path / "hub.db", limits=UNLIMITED) as server:
+        for round_ in range(10):
+            incident = await declare_incident(server.url, name="ana", title=f"race {round_}")
+            wires = [await Wire.open(server.url) for _ in range(2)]
+            for i, wire in enumerate(wires):
+                await wire.hello(f"p{i}", "scribe")
+            await asyncio.gather(*(w.join(incident) for w in wires))
+            await wires[0].ok("note_added", text="both are in")  # every arrival is read now
+            frames = [f["event"] for f in wires[0].seen if f["op"] == "event"]
+            seats = {e["name"]: e["seat"] for e in frames if e["type"] == "participant_joined"}
+            holders = [e["holder"] for e in frames if e["type"] == "role_assigned"]
+            assert len(holders) == 1, f"round {round_}: {holders}"
+            loser = "p1" if holders[0] == "p0" else "p0"
+            assert seats == {holders[0]: "scribe", loser: "responder"}, f"round {round_}"
+            for wire in wires:
+                await wire.close()
