@@ -432,3 +432,22 @@ def test_the_reviewers_views(db: sqlite3.Connection):
         (1, None), (None, "scale_up"), (None, "scale_down"), (2, None), (None, "rollback"),
         (None, "restart"),
     ]  # fmt: skip
+
+
+# --- the schema, pinned ------------------------------------------------------------------------
+#: ``sqlite_master`` of a real export as the hand-written DDL made it: a change to how the schema
+#: is written must leave every table, column, key, view, index and trigger as it was.
+PINNED_SCHEMA = Path(__file__).parent / "expected" / "export_schema.txt"
+
+
+def schema_text(conn: sqlite3.Connection) -> str:
+    """Every object of the export file's schema as SQLite stores it, in name order."""
+    found = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+    ).fetchall()
+    return "".join(f"-- {kind} {name} on {table}\n{sql};\n\n" for kind, name, table, sql in found)
+
+
+def test_the_export_schema_is_the_pinned_one(export_file: Path):
+    with sqlite3.connect(export_file) as conn:
+        assert schema_text(conn) == PINNED_SCHEMA.read_text()
