@@ -218,15 +218,19 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
         was_guess = item.kind == ItemKind.GUESS
         resolved = _last_change(item, "confirmed", "ruled out")
         retracted = _last_change(item, "retracted")
+        # The columns a guess and a fact share, first in both tables.
+        card = {
+            "incident_id": inc,
+            "no": item.no,
+            "text": item.text,
+            "author": item.author,
+            "added_at": iso(item.added_at),
+            "status": item.status.value,
+        }
         if was_guess:
             guesses.append(
                 {
-                    "incident_id": inc,
-                    "no": item.no,
-                    "text": item.text,
-                    "author": item.author,
-                    "added_at": iso(item.added_at),
-                    "status": item.status.value,
+                    **card,
                     "owner": item.owner,
                     "resolved_by": resolved.actor if resolved else None,
                     "resolved_at": iso(resolved.at) if resolved else None,
@@ -237,12 +241,7 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
             confirmed = resolved if was_guess else None
             facts.append(
                 {
-                    "incident_id": inc,
-                    "no": item.no,
-                    "text": item.text,
-                    "author": item.author,
-                    "added_at": iso(item.added_at),
-                    "status": item.status.value,
+                    **card,
                     "from_guess": item.no if was_guess else None,
                     "confirmed_by": confirmed.actor if confirmed else item.author,
                     "confirmed_at": iso(confirmed.at if confirmed else item.added_at),
