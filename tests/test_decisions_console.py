@@ -13,11 +13,7 @@ from warroom.core.board import BoardItemAdded, FactRetracted
 
 
 async def open_log(session) -> DecisionPane:
-    await session.pilot.press("3")
-    pane = session.app.screen.query_one(DecisionPane)
-    await session.wait_for(lambda: session.app.focused is not None
-                           and pane in session.app.focused.ancestors)  # fmt: skip
-    return pane
+    return await session.show_pane("3", DecisionPane)
 
 
 def stored(session, type_: str) -> list:

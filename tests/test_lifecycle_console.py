@@ -36,11 +36,7 @@ def text_of(widget) -> str:
 
 
 async def on_summary(session) -> SummaryPane:
-    await session.pilot.press("7")
-    pane = session.app.screen.query_one(SummaryPane)
-    await session.wait_for(lambda: session.app.focused is not None
-                           and pane in session.app.focused.ancestors)  # fmt: skip
-    return pane
+    return await session.show_pane("7", SummaryPane)
 
 
 async def test_the_ic_changes_severity_from_the_rubric_with_a_reason(tmp_path):

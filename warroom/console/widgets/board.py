@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -25,7 +24,7 @@ from warroom.console.screens.board_evidence import EvidenceForm
 from warroom.console.screens.board_retract import RetractForm
 from warroom.console.screens.board_take_over import TakeOverScreen
 from warroom.console.widgets.board_card import card_detail, card_prompt
-from warroom.console.widgets.pane import IncidentPane, Probe
+from warroom.console.widgets.pane import ListDetailPane, Probe
 from warroom.core.board import (
     COLUMN_TITLES,
     BoardItem,
@@ -101,7 +100,7 @@ class CardList(OptionList):
         self.border_subtitle = str(live)
 
 
-class BoardPane(IncidentPane):
+class BoardPane(ListDetailPane):
     """Facts, guesses and what was ruled out, with the keys to move cards between them."""
 
     DEFAULT_CSS = tcss_beside(__file__)
@@ -261,12 +260,6 @@ class BoardPane(IncidentPane):
 
     def _show_detail(self) -> None:
         self.query_one("#board-detail", Static).update(card_detail(self.card, self.state))
-
-    @on(OptionList.OptionHighlighted)
-    @on(events.DescendantFocus)
-    def _moved(self) -> None:
-        self._show_detail()
-        self.refresh_bindings()
 
     # --- what is offered ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

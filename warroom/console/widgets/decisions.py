@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -26,7 +25,7 @@ from warroom.console.widgets.decision_entry import (
     decision_prompt,
     follow_up_prompt,
 )
-from warroom.console.widgets.pane import IncidentPane, Probe
+from warroom.console.widgets.pane import ListDetailPane, Probe
 from warroom.core.decisions import Decision, DecisionRecorded, FollowUpNoted
 from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
@@ -54,7 +53,7 @@ def _keep_highlight(lst: OptionList, options: list[Option], empty: str) -> None:
     lst.highlighted = ids.index(keep) if keep in ids else len(options) - 1
 
 
-class DecisionPane(IncidentPane):
+class DecisionPane(ListDetailPane):
     """The decision log above, the follow-ups below, the highlighted decision in between."""
 
     DEFAULT_CSS = tcss_beside(__file__)
@@ -134,12 +133,6 @@ class DecisionPane(IncidentPane):
     def _show_detail(self) -> None:
         detail = decision_detail(self.decision, self.state)
         self.query_one("#decision-detail", Static).update(detail)
-
-    @on(OptionList.OptionHighlighted)
-    @on(events.DescendantFocus)
-    def _moved(self) -> None:
-        self._show_detail()
-        self.refresh_bindings()
 
     # --- what is offered ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
