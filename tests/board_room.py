@@ -184,10 +184,9 @@ def snap_filled_room(
     """Snapshot ``name``'s console, after pressing ``press``, on a threaded hub whose room has
     filled the board and the decision log with :func:`seed_room`."""
     # Imported here: the core tests that use this module need no console, hub or Textual.
-    from tests.console_helpers import INCIDENT_ID, hub_in_thread, make_console, until_live
+    from tests.console_helpers import INCIDENT_ID, snap_console
 
-    with hub_in_thread(tmp_path) as hub:
-        hub.seed()
+    def fill(hub: Any) -> None:
         hub.call(seed_room(hub.url, INCIDENT_ID))
-        app = make_console(hub.url, name=name, role=role)
-        return bool(snap_compare(app, press=press, terminal_size=size, run_before=until_live))
+
+    return snap_console(snap_compare, tmp_path, fill, name=name, role=role, press=press, size=size)

@@ -291,3 +291,22 @@ class People:
             await asyncio.gather(*(c.close() for c in self.clients.values()))
 
         self.hub.call(close_all())
+
+
+def snap_console(
+    snap_compare: Any,
+    tmp_path: Path,
+    room: Callable[[ThreadedHub], None],
+    *,
+    name: str,
+    role: str,
+    press: list[str],
+    size: tuple[int, int],
+) -> bool:
+    """Snapshot ``name``'s console after ``press``, on a threaded hub with the fixed incident
+    once ``room`` has acted in it."""
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        room(hub)
+        app = make_console(hub.url, name=name, role=role)
+        return bool(snap_compare(app, press=press, terminal_size=size, run_before=until_live))

@@ -59,6 +59,17 @@ async def running_hub(
         await server.stop()
 
 
+@contextlib.asynccontextmanager
+async def declared(
+    tmp_path: Path, **config: Any
+) -> AsyncIterator[tuple[HubServer, str, ManualClock]]:
+    """A real hub whose clock stands at ``T0`` until a test moves it, with an incident ana has
+    declared: ``(hub, incident id, clock)``."""
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock, **config) as hub:
+        yield hub, await declare_incident(hub.url), clock
+
+
 async def client(url: str, name: str, role: str, incident: str, **kw: Any) -> IncidentClient:
     c = IncidentClient(url, name, role, incident, backoff=fast_backoff(), **kw)
     c.start()
