@@ -41,7 +41,6 @@ from warroom.core.board import (
     column,
 )
 from warroom.core.events import EventBase
-from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 
 EMPTY: dict[Column, str] = {
@@ -104,6 +103,7 @@ class BoardPane(ListDetailPane):
     """Facts, guesses and what was ruled out, with the keys to move cards between them."""
 
     DEFAULT_CSS = tcss_beside(__file__)
+    MESSAGE_LINE = "#board-message"
     HELP = (
         "Confirmed facts, open guesses and what was ruled out. Anyone but an observer adds cards "
         "and evidence and claims guesses; a guess's owner, the technical lead or the IC confirm "
@@ -379,11 +379,3 @@ class BoardPane(ListDetailPane):
         self.app.push_screen(form, done)
 
     # --- refusals -----------------------------------------------------------------------------
-    def say(self, message: str) -> None:
-        """Show ``message`` on the pane's own line (empty clears it)."""
-        line = self.query_one("#board-message", Static)
-        line.update(message)
-        line.set_class(bool(message), "shown")
-
-    def show_refusal(self, error: Error) -> None:
-        self.say(f"The hub refused: {error.message}")

@@ -27,7 +27,6 @@ from warroom.console.widgets.decision_entry import (
 )
 from warroom.console.widgets.pane import ListDetailPane, Probe
 from warroom.core.decisions import Decision, DecisionRecorded, FollowUpNoted
-from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 from warroom.core.status_update import draft_status_update
 
@@ -57,6 +56,7 @@ class DecisionPane(ListDetailPane):
     """The decision log above, the follow-ups below, the highlighted decision in between."""
 
     DEFAULT_CSS = tcss_beside(__file__)
+    MESSAGE_LINE = "#decision-message"
     HELP = (
         "The IC records each decision with its rationale, the options weighed, the confirmed "
         "facts it rests on and who carries it out. Decisions are never edited: a later one "
@@ -189,11 +189,3 @@ class DecisionPane(ListDetailPane):
         self.app.push_screen(form)
 
     # --- refusals -----------------------------------------------------------------------------
-    def say(self, message: str) -> None:
-        """Show ``message`` on the pane's own line (empty clears it)."""
-        line = self.query_one("#decision-message", Static)
-        line.update(message)
-        line.set_class(bool(message), "shown")
-
-    def show_refusal(self, error: Error) -> None:
-        self.say(f"The hub refused: {error.message}")

@@ -28,7 +28,7 @@ from textual import events, on
 from textual.actions import parse as parse_action
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import OptionList, TabPane
+from textual.widgets import OptionList, Static, TabPane
 
 from warroom.core.affordances import Affordances, Candidate, affordances, draft
 from warroom.core.events import Actor, EventBase, Refusal
@@ -223,7 +223,20 @@ class IncidentPane(Vertical):
 
 class ListDetailPane(IncidentPane):
     """A pane of lists beside the detail of the highlighted entry: moving in a list, or into
-    another one, redraws the detail and what the footer offers for that entry."""
+    another one, redraws the detail and what the footer offers for that entry. A refusal, and
+    whatever else the pane has to say, shows on its own message line."""
+
+    #: The ``Static`` the pane's messages show on.
+    MESSAGE_LINE: ClassVar[str] = ""
+
+    def say(self, message: str) -> None:
+        """Show ``message`` on the pane's own line (empty clears it)."""
+        line = self.query_one(self.MESSAGE_LINE, Static)
+        line.update(message)
+        line.set_class(bool(message), "shown")
+
+    def show_refusal(self, error: Error) -> None:
+        self.say(f"The hub refused: {error.message}")
 
     def _show_detail(self) -> None:
         """Draw the highlighted entry's detail (each pane its own)."""
