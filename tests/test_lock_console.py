@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from textual.widgets import Input, Select, Static
 
-from tests.helpers import client, declared, eventually
+from tests.helpers import T0, client, declare_incident, declared, eventually, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.console.app import WarroomApp
 from warroom.console.screens.lock_action import ActionForm, FinishForm
@@ -199,18 +199,20 @@ async def test_the_ic_alone_sees_force_release_and_hand_over(tmp_path):
 
 
 async def test_the_console_offers_renewal_before_the_lease_ends(tmp_path):
-    async with (
-        declared(tmp_path) as (hub, incident, clock),
-        lock_console(hub, "bo", "responder", incident, clock) as (app, pilot, pane),
-    ):
-        await pilot.press("l")
-        await eventually(lambda: pane.state.lock.holder == "bo")
-        hint = pane.query_one("#lock-hint", Static)
-        assert "renew" not in str(hint.render())
-        clock.advance(timedelta(minutes=8, seconds=30))
-        await eventually(lambda: "renew" in str(hint.render()), timeout=3)
-        assert hint.has_class("renew-due")
-        assert any(n.title == "Renew the lock?" for n in app._notifications)
-        await pilot.press("r")
-        await eventually(lambda: pane.state.lock.expires_at == clock.now + timedelta(minutes=10))
-        await eventually(lambda: not hint.has_class("renew-due"))
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
+        incident = await declare_incident(hub.url)
+        async with lock_console(hub, "bo", "responder", incident, clock) as (app, pilot, pane):
+            await pilot.press("l")
+            await eventually(lambda: pane.state.lock.holder == "bo")
+            hint = pane.query_one("#lock-hint", Static)
+            assert "renew" not in str(hint.render())
+            clock.advance(timedelta(minutes=8, seconds=30))
+            await eventually(lambda: "renew" in str(hint.render()), timeout=3)
+            assert hint.has_class("renew-due")
+            assert any(n.title == "Renew the lock?" for n in app._notifications)
+            await pilot.press("r")
+            await eventually(
+                lambda: pane.state.lock.expires_at == clock.now + timedelta(minutes=10)
+            )
+            await eventually(lambda: not hint.has_class("renew-due"))
