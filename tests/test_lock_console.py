@@ -210,7 +210,10 @@ async def test_the_console_offers_renewal_before_the_lease_ends(tmp_path):
             clock.advance(timedelta(minutes=8, seconds=30))
             await eventually(lambda: "renew" in str(hint.render()), timeout=3)
             assert hint.has_class("renew-due")
-            assert any(n.title == "Renew the lock?" for n in app._notifications)
+            # The hint and the notification are drawn on different paths: wait for both.
+            await eventually(
+                lambda: any(n.title == "Renew the lock?" for n in app._notifications), timeout=3
+            )
             await pilot.press("r")
             await eventually(
                 lambda: pane.state.lock.expires_at == clock.now + timedelta(minutes=10)
