@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from warroom.core.corrections import register
 from warroom.core.events import EventBase
 from warroom.core.state import IncidentState
 
@@ -22,7 +23,7 @@ def apply(state: IncidentState, event: EventBase) -> IncidentState:
         raise FoldError(f"event seq {event.seq} cannot follow seq {state.seq}")
     if state.incident_id and event.incident_id != state.incident_id:
         raise FoldError(f"event of {event.incident_id} folded into {state.incident_id}")
-    after = event.fold(state)
+    after = register(event.fold(state), event)
     return after.model_copy(
         update={"seq": event.seq, "incident_id": event.incident_id, "last_event_at": event.at}
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from warroom.core.corrections import check_noted_at
 from warroom.core.events import EVENT_TYPES, Actor, EventBase, Refusal, refuse
 from warroom.core.phases import Phase
 from warroom.core.state import IncidentState
@@ -16,7 +17,14 @@ from warroom.core.state import IncidentState
 #: ``phase_changed`` back, with a reason), and anyone may correct when the impact started, which
 #: is often learned only in the review. Everything else is refused, so the record stays as it
 #: ended and every late change is an explicit reopen on the timeline.
-ALLOWED_WHEN_CLOSED: set[str] = {"phase_changed", "impact_start_set"}
+ALLOWED_WHEN_CLOSED: set[str] = {
+    "phase_changed",
+    "impact_start_set",
+    # Putting the record right (a wrong number, when something really happened) is what a
+    # review finds; each correction is an event with its reason, so nothing is rewritten.
+    "entry_amended",
+    "entry_retimed",
+}
 
 #: What a guest (someone who entered with a join code) may never do, whatever it sends: take the
 #: IC role or let anyone else in or out. Accepting or being offered the IC role is refused by the
@@ -58,4 +66,8 @@ def check_command(
         return refuse("hub_only", f"'{command.type}' events are recorded by the hub itself.")
     if command.type != "incident_declared" and not state.declared:
         return refuse("unknown_incident", f"No incident {command.incident_id!r} on this hub.")
-    return standing(state, command.type, actor) or command.check(state, actor, now)
+    return (
+        standing(state, command.type, actor)
+        or check_noted_at(command, now)
+        or command.check(state, actor, now)
+    )

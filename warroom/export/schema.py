@@ -182,6 +182,21 @@ CREATE TABLE IF NOT EXISTS follow_ups (
     at TEXT,
     PRIMARY KEY (incident_id, no)
 );
+CREATE TABLE IF NOT EXISTS corrections (
+    incident_id TEXT NOT NULL REFERENCES incidents(id),
+    seq INTEGER NOT NULL,
+    entry_seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT,
+    actor TEXT,
+    role TEXT,
+    text TEXT,
+    happened_at TEXT,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (incident_id, seq),
+    FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq),
+    FOREIGN KEY (incident_id, entry_seq) REFERENCES events(incident_id, seq)
+);
 CREATE TABLE IF NOT EXISTS lock_grants (
     incident_id TEXT NOT NULL REFERENCES incidents(id),
     token INTEGER NOT NULL,
