@@ -206,6 +206,9 @@ class BoardItemAdded(EventBase):
     amendable_limit = MAX_CARD
     retimable = True
 
+    def amendable_text(self) -> str:
+        return self.text
+
     def amended(self, text: str) -> BoardItemAdded:
         return self.model_copy(update={"text": text})
 
@@ -487,6 +490,9 @@ class EvidenceAdded(_ItemCommand):
     amendable = True
     amendable_limit = MAX_EVIDENCE
     retimable = True
+
+    def amendable_text(self) -> str:
+        return self.evidence.text
 
     def amended(self, text: str) -> EvidenceAdded:
         return self.model_copy(update={"evidence": self.evidence.model_copy(update={"text": text})})

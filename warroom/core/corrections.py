@@ -220,6 +220,7 @@ class EntryAmended(EventBase):
         if not self.reason.strip():
             return refuse("invalid", "Say why the entry is amended.")
         before = state.corrections.get(self.entry)
+        before_text: str | None
         if kind == "board_item_added" and self.entry in state.board:
             before_text = state.board[self.entry].text
         else:

@@ -107,6 +107,10 @@ class EventBase(BaseModel):
         """Return the state after this event. Must not mutate ``state``."""
         return state
 
+    def amendable_text(self) -> str:
+        """The text an amendment replaces (empty for events that cannot be amended)."""
+        return ""
+
     def amended(self, text: str) -> EventBase:
         """This entry as it reads with ``text`` in place of its amendable text."""
         return self

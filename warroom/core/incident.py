@@ -221,6 +221,9 @@ class NoteAdded(EventBase):
             return refuse("invalid", "A note needs some text.")
         return None
 
+    def amendable_text(self) -> str:
+        return self.text
+
     def amended(self, text: str) -> NoteAdded:
         return self.model_copy(update={"text": text})
 
