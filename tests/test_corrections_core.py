@@ -251,6 +251,9 @@ def test_noted_at_is_kept_beside_the_hubs_at_and_shown_when_they_differ() -> Non
     assert happened_at(state, note) == typed
     close = note.model_copy(update={"noted_at": NOW - timedelta(seconds=3)})
     assert typed_note(close) == ""  # a few seconds apart: one time is enough
+    ahead = note.model_copy(update={"noted_at": NOW + timedelta(minutes=3)})
+    assert typed_note(ahead) == ""  # typed "after" it was received: a clock running ahead
+    assert happened_at(state, ahead) == NOW
 
 
 def test_an_event_without_noted_at_keeps_the_shape_it_always_had() -> None:

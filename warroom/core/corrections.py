@@ -113,12 +113,18 @@ def happened_at(state: IncidentState, ev: EventBase) -> datetime | None:
     retimes = state.retimes.get(ev.seq)
     if retimes:
         return retimes[-1].happened_at
+    if ev.noted_at is not None and ev.at is not None:
+        return min(ev.noted_at, ev.at)  # a console clock ahead of the hub's says nothing
     return ev.noted_at or ev.at
 
 
 def typed_apart(ev: EventBase) -> bool:
-    """Whether ``ev`` was typed long enough before the hub stored it to show both times."""
-    return ev.noted_at is not None and ev.at is not None and abs(ev.at - ev.noted_at) > SHOWN_GAP
+    """Whether ``ev`` was typed long enough before the hub stored it to show both times.
+
+    Only earlier: an entry cannot be typed after it was received, so a ``noted_at`` later than
+    ``at`` is the console's clock running ahead (within :data:`NOTED_SKEW`), not news.
+    """
+    return ev.noted_at is not None and ev.at is not None and ev.at - ev.noted_at > SHOWN_GAP
 
 
 def typed_note(ev: EventBase) -> str:
