@@ -69,7 +69,7 @@ async def test_the_scribe_amends_retimes_and_reads_the_versions_with_keys(tmp_pa
         retime = client.state.retimes[note.seq][-1]
         assert retime.happened_at == T0.replace(hour=8, minute=52)
         assert note.at == T0  # the hub's time of recording stays
-        await s.wait_for(lambda: "⏱ happened 08:52:00" in screen_text(s.app))
+        await s.wait_for(lambda: "↶ happened 08:52:00" in screen_text(s.app))
 
 
 async def test_another_responder_cannot_amend_and_the_key_says_why(tmp_path) -> None:

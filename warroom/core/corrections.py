@@ -193,7 +193,7 @@ class EntryAmended(EventBase):
     text: str = Field(min_length=1, max_length=4000)
     reason: str = Field(min_length=1, max_length=MAX_REASON)
 
-    timeline_kind = "correction"
+    timeline_kind = "amended"
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         found = _target(state, self.entry, "amended")
@@ -269,7 +269,7 @@ class EntryRetimed(EventBase):
     happened_at: datetime
     reason: str = Field(min_length=1, max_length=MAX_REASON)
 
-    timeline_kind = "correction"
+    timeline_kind = "retimed"
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         found = _target(state, self.entry, "retimed")

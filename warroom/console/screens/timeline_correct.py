@@ -52,6 +52,8 @@ class AmendForm(CommandForm):
             id="amend-text",
             max_length=self.event.amendable_limit,
             compact=True,
+            # The text is there to be corrected, not replaced by the first key pressed.
+            select_on_focus=False,
         )
         yield field_label("Why (e.g. misread the graph: 13 minutes, not 3)")
         yield Input(placeholder="the reason", id="amend-reason", max_length=MAX_REASON,

@@ -1,6 +1,6 @@
 """Every version of one timeline entry: what it first said, each amendment, and its times.
 
-Opened with ``v`` on a highlighted row marked ✎ (amended), ⏱ (retimed) or ◷ (typed well before
+Opened with ``v`` on a highlighted row marked ✎ (amended), ↶ (retimed) or ◷ (typed well before
 the hub received it). Read-only; Esc closes it.
 """
 

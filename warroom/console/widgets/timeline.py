@@ -56,7 +56,7 @@ class TimelinePane(IncidentPane):
         "away (the room's online list shows who is here): p shows it, p again folds it. "
         "Nothing is ever edited in place: e amends the highlighted entry (its author, the scribe "
         "or the IC, with a reason) and the timeline shows the new text marked ✎; t retimes it to "
-        "when it really happened (scribe or IC), shown ⏱; v shows every version and time. An "
+        "when it really happened (scribe or IC), shown ↶; v shows every version and time. An "
         "entry typed well before the hub received it (offline) shows both times (◷ typed ..., "
         "received ...)."
     )
@@ -104,6 +104,8 @@ class TimelinePane(IncidentPane):
         self._kinds: dict[str, None] = {}
         self._authors: dict[str, None] = {}
         self.entry_kind: str = NoteKind.NOTE
+        #: The corrections and retimes each drawn entry was last drawn with, by seq.
+        self._fixes: dict[int, tuple[object, object]] = {}
 
     def compose(self) -> ComposeResult:
         yield Label("", id="timeline-header")
@@ -136,27 +138,22 @@ class TimelinePane(IncidentPane):
         view = self.view
         if len(log) < self._seen:  # the console started over from the hub's record
             self._seen = 0
+            self._fixes = {}
             self._roles = HeldRoles()
             self._kinds.clear()
             self._authors.clear()
             view.replace([])
         new = []
-        corrected: set[int] = set()
         for event in log[self._seen :]:
             entry = Entry.of(event, state=state)
             new.append(replace(entry, role=self._roles.role_for(event, entry.role)))
-            if isinstance(event, EntryAmended | EntryRetimed):
-                corrected.add(event.entry)
         self._seen = len(log)
         for entry in new:
             self._kinds.setdefault(entry.kind)
             self._authors.setdefault(entry.author)
         if new:
             view.append(new)
-        if corrected:
-            found = (self.event_of(seq) for seq in corrected)
-            view.retext({e.seq: line_text(e, state) for e in found if e is not None})
-            self.refresh_bindings()
+        self._retext(state)
         client = self.warroom.client
         outbox = list(client.outbox.values()) if client is not None else []
         role = state.role_of(self.me, self.seat)
@@ -297,6 +294,22 @@ class TimelinePane(IncidentPane):
         detail.update(head + Text(entry.text) + Text(more, style="italic"))
 
     # --- putting an entry right ----------------------------------------------------------------
+    def _retext(self, state: IncidentState) -> None:
+        """Redraw the entries whose corrections changed since they were drawn (an amendment
+        or a retime arrived). Compared with the state itself, not with the new events, so an
+        entry is put right however the log and the state reach this pane."""
+        fixes = {
+            seq: (state.corrections.get(seq), state.retimes.get(seq))
+            for seq in {*state.corrections, *state.retimes}
+        }
+        changed = [seq for seq, fix in fixes.items() if self._fixes.get(seq) != fix]
+        self._fixes = fixes
+        if not changed:
+            return
+        found = (self.event_of(seq) for seq in changed)
+        self.view.retext({e.seq: line_text(e, state) for e in found if e is not None})
+        self.refresh_bindings()
+
     def event_of(self, seq: int) -> EventBase | None:
         """The stored event ``seq`` (the log is in seq order, usually from seq 1)."""
         log = self.incident_log

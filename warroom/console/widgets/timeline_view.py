@@ -97,7 +97,7 @@ class Entry:
         has no author or role yet: the console supplies its own.
 
         Given the folded ``state``, the line reads the entry as it stands now: its amended text
-        marked ✎, when it happened if the scribe retimed it (⏱), and when it was typed if the hub
+        marked ✎, when it happened if the scribe retimed it (↶), and when it was typed if the hub
         received it well after (◷).
         """
         stamped = event.role if event.seq else (role or event.role)
@@ -128,7 +128,7 @@ def line_text(event: EventBase, state: IncidentState | None = None) -> str:
     if state is not None and event.seq in state.corrections:
         text = f"{AMENDED} {text}"
     if state is not None and event.seq in state.retimes:
-        text += f"  ⏱ happened {state.retimes[event.seq][-1].happened_at:%H:%M:%S}"
+        text += f"  ↶ happened {state.retimes[event.seq][-1].happened_at:%H:%M:%S}"
     if typed_apart(event):
         text += f"  {typed_note(event)}"
     return text
