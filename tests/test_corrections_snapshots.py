@@ -28,16 +28,23 @@ def a_corrected_record(hub) -> None:
         try:
             finding = await bo.post(NoteAdded(text="db failover took 3 minutes", kind="finding"))
             await bo.post(
-                EntryAmended(entry=finding.seq, text="db failover took 13 minutes",
-                             reason="misread the graph")  # fmt: skip
+                EntryAmended(
+                    entry=finding.seq,
+                    text="db failover took 13 minutes",
+                    reason="misread the graph",
+                )  # fmt: skip
             )
             typed = await sam.post(
-                NoteAdded(text="rollback of checkout-api started",
-                          noted_at=T0 - timedelta(seconds=47))  # fmt: skip
+                NoteAdded(
+                    text="rollback of checkout-api started", noted_at=T0 - timedelta(seconds=47)
+                )  # fmt: skip
             )
             await ana.post(
-                EntryRetimed(entry=typed.seq, happened_at=T0 - timedelta(minutes=8),
-                             reason="the deploy log says 08:52")  # fmt: skip
+                EntryRetimed(
+                    entry=typed.seq,
+                    happened_at=T0 - timedelta(minutes=8),
+                    reason="the deploy log says 08:52",
+                )  # fmt: skip
             )
             await sam.post(NoteAdded(text="5xx falling on checkout-api"))
         finally:
