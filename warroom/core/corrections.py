@@ -143,14 +143,21 @@ def corrected(state: IncidentState, ev: EventBase) -> EventBase:
     return ev.amended(versions[-1].text)
 
 
-def check_noted_at(command: EventBase, now: datetime) -> Refusal | None:
+def check_noted_at(
+    command: EventBase, now: datetime, last: datetime | None = None
+) -> Refusal | None:
     """A command's ``noted_at`` must be a real moment near ``now``: with a time zone, not ahead
-    of the hub beyond :data:`NOTED_SKEW`, and not older than :data:`NOTED_MAX_AGE`."""
+    of the hub beyond :data:`NOTED_SKEW`, and not older than :data:`NOTED_MAX_AGE`.
+
+    ``last`` is the incident's last ``at``: the hub never stamps a time before it, so if its
+    clock has gone back, a ``noted_at`` up to there is not "in the future"."""
     noted = command.noted_at
     if noted is None:
         return None
     if noted.tzinfo is None:
         return refuse("invalid", "noted_at needs a time zone (use UTC, e.g. ...Z).")
+    if last is not None and last > now:
+        now = last
     if noted > now + NOTED_SKEW:
         ahead = int((noted - now).total_seconds() // 60)
         return refuse(

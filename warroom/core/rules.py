@@ -68,6 +68,6 @@ def check_command(
         return refuse("unknown_incident", f"No incident {command.incident_id!r} on this hub.")
     return (
         standing(state, command.type, actor)
-        or check_noted_at(command, now)
+        or check_noted_at(command, now, state.last_event_at)
         or command.check(state, actor, now)
     )

@@ -337,8 +337,7 @@ class TimelinePane(IncidentPane):
         if not super().check_action(action, parameters):
             return False
         if action == "versions":
-            event = self._row_event()
-            return event is not None and self._has_story(event)
+            return self._row_event() is not None
         if action not in self.ROW_ACTIONS:
             return True
         if self._row_event() is None:
