@@ -309,3 +309,14 @@ def test_the_index_copies_one_bucket_per_entry_not_the_whole_index() -> None:
         before = after
     assert indexed(before, events[-1].seq) == ("note_added", "bo")
     assert indexed(before, 9) is None  # role_assigned is not indexed
+
+
+def test_noted_at_is_measured_from_the_records_last_time_when_the_hubs_clock_is_behind_it() -> None:
+    """The hub never stamps a time before the incident's last one; a console whose clock agrees
+    with the record is not "in the future" because the hub's own clock went back."""
+    state, _ = act(crew(), "bo", "note_added", text="late", now=NOW + timedelta(hours=2))
+    noted = NOW + timedelta(hours=2)
+    draft = make_event("note_added", 0, text="x", noted_at=noted.isoformat())
+    assert check_command(state, draft, Actor(name="bo"), NOW) is None
+    too_far = make_event("note_added", 0, text="x", noted_at=(noted + NOTED_SKEW * 2).isoformat())
+    assert check_command(state, too_far, Actor(name="bo"), NOW) is not None
