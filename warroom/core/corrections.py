@@ -182,11 +182,12 @@ def _target(state: IncidentState, seq: int, verb: str) -> EntryRef | Refusal:
         return found
     if seq > state.seq:
         return refuse("unknown_entry", f"There is no entry #{seq} yet.")
-    return refuse(
-        "not_amendable",
-        f"Entry #{seq} cannot be {verb}: only what people write (notes, findings, commands run, "
-        "board cards, evidence) can be; the hub's own entries never are.",
+    which = (
+        "notes, findings, commands run, board cards and evidence"
+        if verb == "amended"
+        else "notes, board cards, evidence, decisions and production actions"
     )
+    return refuse("not_amendable", f"Entry #{seq} cannot be {verb}: only {which} can be.")
 
 
 # --- events --------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ class AmendForm(CommandForm):
 
     def fields(self) -> ComposeResult:
         yield Static(
-            "The old text stays in the record; the timeline shows the new one, marked ✎.",
+            "The old text stays in the record; the timeline shows the new one (✎).",
             classes="card-quote",
         )
         yield field_label("What it should say")
