@@ -138,3 +138,21 @@ async def test_a_note_typed_long_before_the_hub_had_it_shows_both_times(tmp_path
         # an amendment from someone else reaches this console's row at once
         await client.post(EntryAmended(entry=ack.seq, text="failover begun", reason="wording"))
         await s.wait_for(lambda: "✎ failover begun" in screen_text(s.app))
+
+
+def test_the_retime_form_reads_a_time_of_day_on_the_day_of_the_entry() -> None:
+    from datetime import UTC, datetime
+
+    from warroom.console.screens.timeline_correct import parse_happened
+
+    recorded = datetime(2026, 3, 14, 9, 0, 30, tzinfo=UTC)
+    assert parse_happened("08:52", recorded) == datetime(2026, 3, 14, 8, 52, tzinfo=UTC)
+    assert parse_happened("8:52:07", recorded) == datetime(2026, 3, 14, 8, 52, 7, tzinfo=UTC)
+    # just after midnight, 23:50 is the evening before
+    late = datetime(2026, 3, 14, 0, 5, tzinfo=UTC)
+    assert parse_happened("23:50", late) == datetime(2026, 3, 13, 23, 50, tzinfo=UTC)
+    assert parse_happened("2026-03-14T08:52:00+00:00", recorded) == datetime(
+        2026, 3, 14, 8, 52, tzinfo=UTC
+    )
+    for bad in ("25:00", "08:61", "soon", "2026-03-14T08:52:00", ""):
+        assert parse_happened(bad, recorded) is None, bad
