@@ -77,13 +77,14 @@ class Retime(BaseModel):
 
 
 # --- the index and the queries every side uses --------------------------------------------------
-def register(state: IncidentState, ev: EventBase) -> IncidentState:
-    """Index ``ev`` if it can be corrected (called by the fold for every event)."""
+def index_with(state: IncidentState, ev: EventBase) -> dict[int, dict[int, EntryRef]] | None:
+    """The entry index with ``ev`` in it, or ``None`` if ``ev`` cannot be corrected (the fold
+    asks this of every event and puts the answer in the state it makes anyway)."""
     if not (ev.amendable or ev.retimable) or not ev.seq:
-        return state
+        return None
     key = ev.seq // BUCKET
     bucket = {**state.entry_index.get(key, {}), ev.seq: (ev.type, ev.actor)}
-    return state.model_copy(update={"entry_index": {**state.entry_index, key: bucket}})
+    return {**state.entry_index, key: bucket}
 
 
 def indexed(state: IncidentState, seq: int) -> EntryRef | None:

@@ -24,7 +24,14 @@ from warroom.console.screens.timeline_correct import AmendForm, RetimeForm
 from warroom.console.screens.timeline_versions import VersionsScreen
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.console.widgets.timeline_view import Entry, HeldRoles, TimelineView, line_text
-from warroom.core.corrections import EntryAmended, EntryRetimed, current_text, typed_apart
+from warroom.core.corrections import (
+    Correction,
+    EntryAmended,
+    EntryRetimed,
+    Retime,
+    current_text,
+    typed_apart,
+)
 from warroom.core.events import EventBase
 from warroom.core.incident import NoteAdded, NoteKind
 from warroom.core.protocol import Ack, Error
@@ -105,7 +112,8 @@ class TimelinePane(IncidentPane):
         self._authors: dict[str, None] = {}
         self.entry_kind: str = NoteKind.NOTE
         #: The corrections and retimes each drawn entry was last drawn with, by seq.
-        self._fixes: dict[int, tuple[object, object]] = {}
+        self._fixes: dict[int, tuple[tuple[Correction, ...] | None, tuple[Retime, ...] | None]]
+        self._fixes = {}
 
     def compose(self) -> ComposeResult:
         yield Label("", id="timeline-header")
