@@ -156,3 +156,13 @@ def test_the_retime_form_reads_a_time_of_day_on_the_day_of_the_entry() -> None:
     )
     for bad in ("25:00", "08:61", "soon", "2026-03-14T08:52:00", ""):
         assert parse_happened(bad, recorded) is None, bad
+
+
+async def test_a_card_written_in_a_form_carries_the_time_it_was_sent(tmp_path) -> None:
+    async with console_session(tmp_path, name="sam", role="scribe", size=(120, 30)) as s:
+        client = s.app.client
+        assert client is not None
+        await s.pilot.press("G", *"pool exhausted", "enter")
+        await s.wait_for(lambda: len(client.state.board) == 1)
+        (card,) = [e for e in client.log if e.type == "board_item_added"]
+        assert card.noted_at == NOW and card.at == T0

@@ -15,8 +15,9 @@ from warroom.core.state import IncidentState
 
 #: Event types still accepted after an incident is closed: the IC may reopen it (a
 #: ``phase_changed`` back, with a reason), and anyone may correct when the impact started, which
-#: is often learned only in the review. Everything else is refused, so the record stays as it
-#: ended and every late change is an explicit reopen on the timeline.
+#: is often learned only in the review, and the scribe, the IC or an entry's author may put the
+#: record right (amend or retime an entry, with a reason). Everything else is refused, so the
+#: record stays as it ended and every late change is an explicit reopen on the timeline.
 ALLOWED_WHEN_CLOSED: set[str] = {
     "phase_changed",
     "impact_start_set",
