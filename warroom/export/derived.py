@@ -142,6 +142,29 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
     yield from _board_tables(state)
     yield from _decision_tables(state)
     yield from _lock_tables(state)
+    yield from _correction_table(state)
+
+
+def _correction_table(state: IncidentState) -> Iterator[TableRows]:
+    """Every amendment (its new text) and retime (when the entry happened), by the seq of the
+    correction; ``entry_seq`` is the entry corrected, whose first text is in ``events``."""
+    rows: list[dict[str, Any]] = []
+    for entry, versions in state.corrections.items():
+        for v in versions:
+            rows.append(
+                {"incident_id": state.incident_id, "seq": v.seq, "entry_seq": entry,
+                 "kind": "amended", "at": iso(v.at), "actor": v.by, "role": v.role.value,
+                 "text": v.text, "happened_at": None, "reason": v.reason}
+            )  # fmt: skip
+    for entry, retimes in state.retimes.items():
+        for r in retimes:
+            rows.append(
+                {"incident_id": state.incident_id, "seq": r.seq, "entry_seq": entry,
+                 "kind": "retimed", "at": iso(r.at), "actor": r.by, "role": None,
+                 "text": None, "happened_at": iso(r.happened_at), "reason": r.reason}
+            )  # fmt: skip
+    rows.sort(key=lambda row: row["seq"])
+    yield "corrections", rows
 
 
 def _triage_table(state: IncidentState) -> Iterator[TableRows]:

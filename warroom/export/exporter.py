@@ -19,8 +19,10 @@ from typing import Any
 
 import sqlite_utils
 
+from warroom.core.corrections import corrected
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
+from warroom.core.log import EventError, parse_event
 from warroom.core.state import IncidentState
 from warroom.export import derived
 from warroom.export.schema import GENERATOR, SCHEMA_VERSION, TABLE, TABLES, VIEWS
@@ -147,10 +149,35 @@ def _export_one(
         progress(incident_id, done, max(total, done))
 
     with db.atomic():
+        _current_text(db, state)
         upsert(db, "incidents", [derived.incident_row(state, done, exported_at)])
         for table, rows in derived.state_tables(state, tracker):
             upsert(db, table, rows)
     return state, done
+
+
+def _current_text(db: sqlite_utils.Database, state: IncidentState) -> None:
+    """Amended entries read their current text in ``timeline`` (the text they were first
+    written with stays in ``events``, and every version in ``corrections``)."""
+    for seq in state.corrections:
+        row = db.conn.execute(
+            "SELECT id, type, at, actor, role, payload FROM events "
+            "WHERE incident_id = ? AND seq = ?",
+            (state.incident_id, seq),
+        ).fetchone()
+        if row is None:
+            continue
+        id_, type_, at, actor, role, payload = row
+        data = {**json.loads(payload), "incident_id": state.incident_id, "seq": seq, "id": id_,
+                "type": type_, "at": at, "actor": actor, "role": role}  # fmt: skip
+        try:
+            original = parse_event(data)
+        except EventError:
+            continue
+        db.conn.execute(
+            "UPDATE timeline SET text = ? WHERE incident_id = ? AND seq = ?",
+            (corrected(state, original).describe(), state.incident_id, seq),
+        )
 
 
 def upsert(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:

@@ -168,6 +168,13 @@ SCHEMA: tuple[Table, ...] = (
         key="incident_id, no",
     ),
     Table(
+        "corrections",
+        "seq INTEGER NOT NULL, entry_seq INTEGER NOT NULL, kind TEXT NOT NULL, at TEXT, "
+        "actor TEXT, role TEXT, text TEXT, happened_at TEXT, reason TEXT NOT NULL",
+        key="incident_id, seq",
+        refs={"seq": "events.seq", "entry_seq": "events.seq"},
+    ),
+    Table(
         "lock_grants",
         "token INTEGER NOT NULL, holder TEXT NOT NULL, granted_at TEXT, via TEXT, "
         "granted_by TEXT, ended_at TEXT, ended TEXT, ended_by TEXT, reason TEXT",

@@ -121,6 +121,10 @@ class CommandForm(FormFields, FieldKeys, ModalScreen[int | None]):
         self.dismiss(None)
 
     async def _send(self, kind: type[EventBase], payload: dict[str, Any]) -> None:
+        if kind.retimable:
+            # An entry of the record (a card, evidence, a decision, a status note): when its
+            # person sent it, kept with it through the outbox however late the hub has it.
+            payload = {**payload, "noted_at": self.warroom.clock()}
         future = self.warroom.send_command(kind, **payload)
         if future is None:
             return  # the draft did not validate; the app has said why
