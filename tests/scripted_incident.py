@@ -47,6 +47,7 @@ from warroom.core.board import (
 from warroom.core.clock import ManualClock
 from warroom.core.comms import UpdateDeliveryRetried, UpdatePublished
 from warroom.core.comms_state import Audience
+from warroom.core.corrections import EntryAmended, EntryRetimed
 from warroom.core.decisions import DecisionRecorded, FollowUpNoted
 from warroom.core.drill import DrillScored, Scorecard
 from warroom.core.events import EventBase
@@ -488,7 +489,7 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     s.at("09:32")
     await s.do("bo", GuessClaimed(item=pool.seq))
     s.at("09:33")
-    await s.do(
+    pool_query = await s.do(
         "bo",
         EvidenceAdded(
             item=pool.seq,
@@ -692,10 +693,12 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
         ),
     )
     s.at("10:40")
-    await s.do(
+    lunch = await s.do(
         "dee",
         NoteAdded(
-            text="The lunch peak starts around 12:00; watching the pool wait graph until then"
+            text="The lunch peak starts around 12:00; watching the pool wait graph until then",
+            # typed at 10:39:20 on a train's wifi; the hub had it at 10:40
+            noted_at=T0.replace(hour=10, minute=39, second=20),
         ),
     )
     s.at("11:20")
@@ -735,6 +738,24 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     s.at("12:40")
     await s.do("bo", PhaseChanged(phase="closed", previous="resolved"))
     await s.server.hub.record_by_hub(INCIDENT_ID, DrillScored(id=uuid.uuid4(), scorecard=SCORECARD))
+    # 12:40 the review finds two slips in the record: the scribe puts them right (corrections are
+    # accepted after the close, each with its reason).
+    await s.do(
+        "dee",
+        EntryAmended(
+            entry=lunch.seq,
+            text="The lunch peak starts around 11:45; watching the pool wait graph until then",
+            reason="the shop's traffic graph shows the peak from 11:45",
+        ),
+    )
+    await s.do(
+        "dee",
+        EntryRetimed(
+            entry=pool_query.seq,
+            happened_at=T0.replace(hour=9, minute=29),
+            reason="bo ran the query while the scale-up was still going",
+        ),
+    )
     s.at("12:41")
     await s.close_everyone()
     assert s.count("participant_left") == 6  # vic, eli, and the four still there at the end

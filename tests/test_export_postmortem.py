@@ -57,6 +57,7 @@ def test_the_draft_has_every_section_a_review_needs(text: str) -> None:
         "Response times",
         "Who held which role",
         "Timeline",
+        "Corrections",
         "Decisions",
         "What was changed in production",
         "Stakeholder updates",

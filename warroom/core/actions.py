@@ -28,6 +28,8 @@ MAX_FIELD = 500
 
 class ActionEvent(EventBase):
     timeline_kind = "action"
+    #: Done before it was written down: the scribe may say when it happened.
+    retimable = True
 
 
 @event

@@ -202,6 +202,29 @@ class BoardItemAdded(EventBase):
     evidence: list[EvidenceNote] = Field(default_factory=list, max_length=20)
 
     timeline_kind = "board"
+    amendable = True
+    amendable_limit = MAX_CARD
+    retimable = True
+
+    def amendable_text(self) -> str:
+        return self.text
+
+    def amended(self, text: str) -> BoardItemAdded:
+        return self.model_copy(update={"text": text})
+
+    @classmethod
+    def fold_amendment(
+        cls, state: IncidentState, seq: int, text: str, by: EventBase
+    ) -> IncidentState:
+        """The card reads its new text; its history says it was amended, and why."""
+        item = state.board.get(seq)
+        if item is None:
+            return state
+        reason = getattr(by, "reason", "")
+        change = _change(by, "amended", reason)
+        return _replace(
+            state, item.model_copy(update={"text": text, "history": (*item.history, change)})
+        )
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         if not self.text.strip():
@@ -463,6 +486,35 @@ class EvidenceAdded(_ItemCommand):
     evidence: EvidenceNote
 
     timeline_kind = "board"
+    amendable = True
+    amendable_limit = MAX_EVIDENCE
+    retimable = True
+
+    def amendable_text(self) -> str:
+        return self.evidence.text
+
+    def amended(self, text: str) -> EvidenceAdded:
+        return self.model_copy(update={"evidence": self.evidence.model_copy(update={"text": text})})
+
+    @classmethod
+    def fold_amendment(
+        cls, state: IncidentState, seq: int, text: str, by: EventBase
+    ) -> IncidentState:
+        """The evidence on its card reads the new text."""
+        for item in state.board.values():
+            if any(e.seq == seq for e in item.evidence):
+                evidence = tuple(
+                    e.model_copy(update={"text": text}) if e.seq == seq else e
+                    for e in item.evidence
+                )
+                change = _change(by, "evidence amended", getattr(by, "reason", ""))
+                return _replace(
+                    state,
+                    item.model_copy(
+                        update={"evidence": evidence, "history": (*item.history, change)}
+                    ),
+                )
+        return state
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         found = self._target(state)

@@ -93,6 +93,8 @@ class DecisionRecorded(EventBase):
     supersedes: int | None = Field(default=None, ge=1)
 
     timeline_kind = "decision"
+    #: Decided on a call before it was typed: the scribe may say when. Never amended (superseded).
+    retimable = True
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         if not may_decide(state, actor.name):

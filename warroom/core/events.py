@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from warroom.core.roles import Role
 
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 #: The one list of them: the client leaves them out of a command, the hub drops them from one.
 STAMPED_FIELDS: frozenset[str] = frozenset({"seq", "at", "actor", "role"})
 
-#: Fields every event carries; everything else is the event's payload.
+#: Fields every event carries; everything else is the event's payload. (``noted_at``, which any
+#: event may carry, travels and is stored with the payload, and only when it is set.)
 ENVELOPE_FIELDS: frozenset[str] = STAMPED_FIELDS | {"type", "id", "incident_id"}
 
 _E = TypeVar("_E", bound="type[EventBase]")
@@ -68,6 +69,9 @@ class EventBase(BaseModel):
     at: datetime | None = None
     actor: str = ""
     role: Role = Role.RESPONDER
+    #: When the person wrote it, by their console's clock (see :mod:`warroom.core.corrections`);
+    #: ``None`` for the hub's own events and for senders that do not say.
+    noted_at: datetime | None = None
 
     #: Payload fields only the hub fills in (see :meth:`hub_fill`); a command leaves them out.
     hub_filled: ClassVar[frozenset[str]] = frozenset()
@@ -75,6 +79,21 @@ class EventBase(BaseModel):
     hub_only: ClassVar[bool] = False
     #: The kind shown in the timeline's kind column and used by its filter.
     timeline_kind: ClassVar[str] = "event"
+    #: Whether its text may be amended (``entry_amended``) by its author, the scribe or the IC.
+    amendable: ClassVar[bool] = False
+    #: Longest amended text accepted.
+    amendable_limit: ClassVar[int] = 4000
+    #: Whether the scribe or IC may say when it actually happened (``entry_retimed``).
+    retimable: ClassVar[bool] = False
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unnoted(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """An event without ``noted_at`` is written without it: the hub's own events, and every
+        event recorded before consoles stamped it, keep the shape they always had."""
+        data: dict[str, Any] = handler(self)
+        if data.get("noted_at", 0) is None:
+            del data["noted_at"]
+        return data
 
     def hub_fill(self, settings: HubSettings, state: IncidentState | None = None) -> EventBase:
         """Let the hub add what only it knows before the event is stored: its settings, or what
@@ -88,6 +107,22 @@ class EventBase(BaseModel):
 
     def fold(self, state: IncidentState) -> IncidentState:
         """Return the state after this event. Must not mutate ``state``."""
+        return state
+
+    def amendable_text(self) -> str:
+        """The text an amendment replaces (empty for events that cannot be amended)."""
+        return ""
+
+    def amended(self, text: str) -> EventBase:
+        """This entry as it reads with ``text`` in place of its amendable text."""
+        return self
+
+    @classmethod
+    def fold_amendment(
+        cls, state: IncidentState, seq: int, text: str, by: EventBase
+    ) -> IncidentState:
+        """What an amendment of this type's entry ``seq`` changes beyond the versions kept
+        (a board card's text)."""
         return state
 
     def entry_kind(self) -> str:

@@ -215,11 +215,19 @@ class NoteAdded(EventBase):
     kind: NoteKind = NoteKind.NOTE
 
     timeline_kind = "note"
+    amendable = True
+    retimable = True
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         if not self.text.strip():
             return refuse("invalid", "A note needs some text.")
         return None
+
+    def amendable_text(self) -> str:
+        return self.text
+
+    def amended(self, text: str) -> NoteAdded:
+        return self.model_copy(update={"text": text})
 
     def fold(self, state: IncidentState) -> IncidentState:
         return state.model_copy(update={"note_count": state.note_count + 1})

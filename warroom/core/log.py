@@ -26,6 +26,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.comms",
     "warroom.core.access",
     "warroom.core.drill",
+    "warroom.core.corrections",
 )
 
 for _module in FEATURE_MODULES:

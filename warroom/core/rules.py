@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from warroom.core.corrections import check_noted_at
 from warroom.core.events import EVENT_TYPES, Actor, EventBase, Refusal, refuse
 from warroom.core.phases import Phase
 from warroom.core.state import IncidentState
 
 #: Event types still accepted after an incident is closed: the IC may reopen it (a
 #: ``phase_changed`` back, with a reason), and anyone may correct when the impact started, which
-#: is often learned only in the review. Everything else is refused, so the record stays as it
-#: ended and every late change is an explicit reopen on the timeline.
-ALLOWED_WHEN_CLOSED: set[str] = {"phase_changed", "impact_start_set"}
+#: is often learned only in the review, and the scribe, the IC or an entry's author may put the
+#: record right (amend or retime an entry, with a reason). Everything else is refused, so the
+#: record stays as it ended and every late change is an explicit reopen on the timeline.
+ALLOWED_WHEN_CLOSED: set[str] = {
+    "phase_changed",
+    "impact_start_set",
+    # Putting the record right (a wrong number, when something really happened) is what a
+    # review finds; each correction is an event with its reason, so nothing is rewritten.
+    "entry_amended",
+    "entry_retimed",
+}
 
 #: What a guest (someone who entered with a join code) may never do, whatever it sends: take the
 #: IC role or let anyone else in or out. Accepting or being offered the IC role is refused by the
@@ -58,4 +67,8 @@ def check_command(
         return refuse("hub_only", f"'{command.type}' events are recorded by the hub itself.")
     if command.type != "incident_declared" and not state.declared:
         return refuse("unknown_incident", f"No incident {command.incident_id!r} on this hub.")
-    return standing(state, command.type, actor) or command.check(state, actor, now)
+    return (
+        standing(state, command.type, actor)
+        or check_noted_at(command, now, state.last_event_at)
+        or command.check(state, actor, now)
+    )

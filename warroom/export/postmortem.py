@@ -13,13 +13,19 @@ named by their number (``#12``), decisions by theirs (``D2``), as the console na
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from warroom.core.actions import ActionFinished, ActionStarted
 from warroom.core.board import BoardItem, ItemKind, ItemStatus
 from warroom.core.comms import UpdateDelivered, UpdatePublished
 from warroom.core.comms_state import Audience, DeliveryStatus
+from warroom.core.corrections import (
+    EntryAmended,
+    EntryRetimed,
+    corrected,
+    happened_at,
+)
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.incident import ParticipantJoined, ParticipantLeft
@@ -93,18 +99,48 @@ def draft(state: IncidentState | None, log: Iterable[EventBase]) -> str:
     """
     folded = IncidentState()
     tracker = HistoryTracker(state.incident_id if state else "")
-    entries: list[Entry] = []
+    lines: list[tuple[EventBase, str]] = []
     #: The role each production action was made in, by action id.
     action_roles: dict[UUID, Role] = {}
     for event in log:
         before, folded = folded, apply(folded, event)
         tracker.observe(before, folded, event)
         if not isinstance(event, QUIET_TYPES):
-            entries.append((event.at, event.role, _line(event, folded)))
+            lines.append((event, _line(event, folded)))
         if isinstance(event, ActionStarted):
             action_roles[event.id] = event.role
     state = state or folded
-    return _Draft(state, tracker, entries, action_roles).render()
+    entries, corrections = _as_it_happened(folded, lines)
+    return _Draft(state, tracker, entries, action_roles, corrections).render()
+
+
+def _as_it_happened(
+    state: IncidentState, lines: list[tuple[EventBase, str]]
+) -> tuple[list[Entry], list[EventBase]]:
+    """The timeline in the order things happened, each entry in its current words, and the
+    entries that were corrected (amended or retimed), in the order they were first written.
+
+    An entry stands at the time it happened: retimed by the scribe, else typed (``noted_at``),
+    else stored by the hub. Corrections themselves are not timeline entries here: the
+    corrections section lists them with the versions they replaced.
+    """
+    entries: list[tuple[datetime | None, int, Entry]] = []
+    corrected_entries: list[EventBase] = []
+    for event, line in lines:
+        if isinstance(event, EntryAmended | EntryRetimed):
+            continue
+        amended = event.seq in state.corrections
+        retimed = event.seq in state.retimes
+        if amended:
+            line = corrected(state, event).describe() + " _(amended)_"
+        when = happened_at(state, event)
+        if retimed and event.at is not None:
+            line += f" _(retimed; recorded at {event.at:%H:%M})_"
+        if amended or retimed:
+            corrected_entries.append(event)
+        entries.append((when, event.seq, (when, event.role, line)))
+    entries.sort(key=lambda e: (e[0] is None, e[0] or datetime.min.replace(tzinfo=UTC), e[1]))
+    return [e[2] for e in entries], corrected_entries
 
 
 def _line(event: EventBase, after: IncidentState) -> str:
@@ -141,11 +177,13 @@ class _Draft:
         tracker: HistoryTracker,
         entries: list[Entry],
         action_roles: dict[UUID, Role],
+        corrected_entries: list[EventBase] | None = None,
     ) -> None:
         self.state = state
         self.tracker = tracker
         self.entries = entries
         self.action_roles = action_roles
+        self.corrected_entries = corrected_entries or []
         self.metrics: ResponseMetrics = compute(state)
         self.at = _Clock(state.declared_at)
         self.out: list[str] = []
@@ -161,6 +199,7 @@ class _Draft:
             self.response_times,
             self.roles,
             self.timeline,
+            self.corrections,
             self.decisions,
             self.production,
             self.comms,
@@ -304,12 +343,45 @@ class _Draft:
         self.add(
             "## Timeline",
             "",
-            "_Times are UTC. Joins, departures and webhook posts that arrived are left out; "
-            "the export's `timeline` table has every entry._",
+            "_Times are UTC, in the order things happened: an entry typed before the hub "
+            "received it stands at the time it was typed, and one the scribe retimed at the "
+            "time it happened. Joins, departures and webhook posts that arrived are left out; "
+            "the export's `timeline` table has every entry in the order it was recorded._",
             "",
         )
         for at, role, text in self.entries:
             self.add(f"- {self.at(at)} · {role.value} · {text}")
+        self.add("")
+
+    def corrections(self) -> None:
+        """Every amended or retimed entry: what it said before, who put it right, and why."""
+        if not self.corrected_entries:
+            return
+        self.add(
+            "## Corrections",
+            "",
+            "_Entries put right after they were written; the timeline above reads the current "
+            "text. Nothing was rewritten: each correction is an entry of the record._",
+            "",
+        )
+        state = self.state
+        for event in self.corrected_entries:
+            kind = event.entry_kind().replace("_", " ")
+            self.add(
+                f"- **#{event.seq}** ({kind}, recorded from {event.actor} at {self.at(event.at)})"
+            )
+            if event.seq in state.corrections:
+                self.add(f"  - First written: {event.describe()}")
+                for version in state.corrections[event.seq]:
+                    self.add(
+                        f"  - Amended by {version.by} ({version.role.value}) at "
+                        f"{self.at(version.at)}: {version.text} — because {version.reason}"
+                    )
+            for retime in state.retimes.get(event.seq, ()):
+                self.add(
+                    f"  - Retimed by {retime.by} at {self.at(retime.at)}: happened at "
+                    f"{self.at(retime.happened_at)} — because {retime.reason}"
+                )
         self.add("")
 
     def decisions(self) -> None:

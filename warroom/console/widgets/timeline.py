@@ -20,8 +20,19 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.widgets.pane import IncidentPane
-from warroom.console.widgets.timeline_view import Entry, HeldRoles, TimelineView
+from warroom.console.screens.timeline_correct import AmendForm, RetimeForm
+from warroom.console.screens.timeline_versions import VersionsScreen
+from warroom.console.widgets.pane import IncidentPane, Probe
+from warroom.console.widgets.timeline_view import Entry, HeldRoles, TimelineView, line_text
+from warroom.core.corrections import (
+    Correction,
+    EntryAmended,
+    EntryRetimed,
+    Retime,
+    current_text,
+    typed_apart,
+)
+from warroom.core.events import EventBase
 from warroom.core.incident import NoteAdded, NoteKind
 from warroom.core.protocol import Ack, Error
 from warroom.core.state import IncidentState
@@ -49,9 +60,19 @@ class TimelinePane(IncidentPane):
         "Add a line with one key, type it, press Enter; it shows as pending (◷) until the hub "
         "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again; "
         "Enter shows the highlighted entry in full. Who joined and who went offline is folded "
-        "away (the room's online list shows who is here): p shows it, p again folds it."
+        "away (the room's online list shows who is here): p shows it, p again folds it. "
+        "Nothing is ever edited in place: e amends the highlighted entry (its author, the scribe "
+        "or the IC, with a reason) and the timeline shows the new text marked ✎; t retimes it to "
+        "when it really happened (scribe or IC), shown ↶; v shows every version and time. An "
+        "entry typed well before the hub received it (offline) shows both times (◷ typed ..., "
+        "received ...)."
     )
-    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry"})
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry", "amend", "retime"})
+    #: Keys about the highlighted row: offered only when the row is something they apply to.
+    ROW_ACTIONS: ClassVar[dict[str, type[EventBase]]] = {
+        "amend": EntryAmended,
+        "retime": EntryRetimed,
+    }
 
     BINDINGS = [
         Binding("n", "entry('note')", "Note", id="timeline.note", tooltip="Add a note"),
@@ -74,6 +95,12 @@ class TimelinePane(IncidentPane):
                 tooltip="Jump to the newest entry and follow new ones"),
         Binding("enter", "detail", "Read", show=False, id="timeline.detail",
                 tooltip="Show the highlighted entry in full (Enter again hides it)"),
+        Binding("e", "amend", "Amend", show=False, id="timeline.amend",
+                tooltip="Amend the highlighted entry, with a reason (author, scribe or IC)"),
+        Binding("t", "retime", "Retime", show=False, id="timeline.retime",
+                tooltip="Say when the highlighted entry really happened (scribe or IC)"),
+        Binding("v", "versions", "Versions", show=False, id="timeline.versions",
+                tooltip="Every version and time of the highlighted entry"),
         Binding("escape", "escape", "Cancel / clear filters", show=False, id="timeline.escape"),
     ]  # fmt: skip
 
@@ -84,6 +111,9 @@ class TimelinePane(IncidentPane):
         self._kinds: dict[str, None] = {}
         self._authors: dict[str, None] = {}
         self.entry_kind: str = NoteKind.NOTE
+        #: The corrections and retimes each drawn entry was last drawn with, by seq.
+        self._fixes: dict[int, tuple[tuple[Correction, ...] | None, tuple[Retime, ...] | None]]
+        self._fixes = {}
 
     def compose(self) -> ComposeResult:
         yield Label("", id="timeline-header")
@@ -116,13 +146,14 @@ class TimelinePane(IncidentPane):
         view = self.view
         if len(log) < self._seen:  # the console started over from the hub's record
             self._seen = 0
+            self._fixes = {}
             self._roles = HeldRoles()
             self._kinds.clear()
             self._authors.clear()
             view.replace([])
         new = []
         for event in log[self._seen :]:
-            entry = Entry.of(event)
+            entry = Entry.of(event, state=state)
             new.append(replace(entry, role=self._roles.role_for(event, entry.role)))
         self._seen = len(log)
         for entry in new:
@@ -130,6 +161,7 @@ class TimelinePane(IncidentPane):
             self._authors.setdefault(entry.author)
         if new:
             view.append(new)
+        self._retext(state)
         client = self.warroom.client
         outbox = list(client.outbox.values()) if client is not None else []
         role = state.role_of(self.me, self.seat)
@@ -179,7 +211,9 @@ class TimelinePane(IncidentPane):
             self._close_entry()
             return
         kind = self.entry_kind
-        future = self.send(NoteAdded, text=text, kind=kind)
+        # When the person pressed Enter, by this console's clock: kept in the outbox with the
+        # entry, so a line typed offline keeps its time however late the hub receives it.
+        future = self.send(NoteAdded, text=text, kind=kind, noted_at=self.warroom.clock())
         if future is None:
             return  # did not validate; the reason is on screen and the text stays
         self._set_message("")
@@ -253,6 +287,7 @@ class TimelinePane(IncidentPane):
         self._update_detail()
 
     def _update_detail(self) -> None:
+        self.refresh_bindings()  # what e, t and v offer depends on the highlighted row
         detail = self.query_one("#timeline-detail", Static)
         entry = self.view.current
         if not detail.display or entry is None:
@@ -260,7 +295,87 @@ class TimelinePane(IncidentPane):
         when = entry.at.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.at else "pending"
         head = Text(f"{when} · {entry.kind.replace('_', ' ')} · {entry.author} ({entry.role})\n",
                     style="bold")  # fmt: skip
-        detail.update(head + Text(entry.text))
+        event = self.event_of(entry.seq) if entry.seq is not None else None
+        more = ""
+        if event is not None and self._has_story(event):
+            more = "\nv shows every version and time"
+        detail.update(head + Text(entry.text) + Text(more, style="italic"))
+
+    # --- putting an entry right ----------------------------------------------------------------
+    def _retext(self, state: IncidentState) -> None:
+        """Redraw the entries whose corrections changed since they were drawn (an amendment
+        or a retime arrived). Compared with the state itself, not with the new events, so an
+        entry is put right however the log and the state reach this pane."""
+        fixes = {
+            seq: (state.corrections.get(seq), state.retimes.get(seq))
+            for seq in {*state.corrections, *state.retimes}
+        }
+        changed = [seq for seq, fix in fixes.items() if self._fixes.get(seq) != fix]
+        self._fixes = fixes
+        if not changed:
+            return
+        found = (self.event_of(seq) for seq in changed)
+        self.view.retext({e.seq: line_text(e, state) for e in found if e is not None})
+        self.refresh_bindings()
+
+    def event_of(self, seq: int) -> EventBase | None:
+        """The stored event ``seq`` (the log is in seq order, usually from seq 1)."""
+        log = self.incident_log
+        if 0 < seq <= len(log) and log[seq - 1].seq == seq:
+            return log[seq - 1]
+        return next((e for e in reversed(log) if e.seq == seq), None)
+
+    def _row_event(self) -> EventBase | None:
+        entry = self.view.current if self.is_mounted else None
+        if entry is None or entry.seq is None:
+            return None
+        return self.event_of(entry.seq)
+
+    def probe(self, action: str) -> Probe | None:
+        command = self.ROW_ACTIONS.get(action)
+        event = self._row_event()
+        if command is None or event is None:
+            return None
+        if command is EntryAmended:
+            return EntryAmended, {"entry": event.seq, "text": "…", "reason": "…"}
+        happened = event.at or self.warroom.clock()
+        return EntryRetimed, {"entry": event.seq, "happened_at": happened, "reason": "…"}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False
+        if action == "versions":
+            return self._row_event() is not None
+        if action not in self.ROW_ACTIONS:
+            return True
+        if self._row_event() is None:
+            return False  # no stored entry highlighted (none yet, or a pending one)
+        return True if self.allows(action) else None
+
+    def _has_story(self, event: EventBase) -> bool:
+        state = self.state
+        return event.seq in state.corrections or event.seq in state.retimes or typed_apart(event)
+
+    def action_amend(self) -> None:
+        event = self._row_event()
+        if event is None or not self.allows("amend"):
+            return
+        current = current_text(self.state, event.seq, event.amendable_text())
+        self.app.push_screen(AmendForm(event, current), self._back)
+
+    def action_retime(self) -> None:
+        event = self._row_event()
+        if event is None or not self.allows("retime"):
+            return
+        self.app.push_screen(RetimeForm(event, self.state), self._back)
+
+    def _back(self, _: int | None) -> None:
+        self.view.focus()
+
+    def action_versions(self) -> None:
+        event = self._row_event()
+        if event is not None:
+            self.app.push_screen(VersionsScreen(event, self.state))
 
     def action_escape(self) -> None:
         """Close what is open, else clear the filters."""

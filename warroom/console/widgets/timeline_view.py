@@ -8,7 +8,7 @@ list of indexes, which takes milliseconds. New entries are appended without touc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rich.style import Style
@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from warroom.console.css import tcss_beside
+from warroom.core.corrections import corrected, typed_apart, typed_note
 from warroom.core.events import EventBase
 from warroom.core.incident import ParticipantJoined
 from warroom.core.roles import HELD_ROLES, Role
@@ -38,6 +39,8 @@ AUTHOR_WIDTH = 16
 #: Arrivals and departures: folded away unless asked for (the room's online list shows who is
 #: here; the record is about the incident).
 PRESENCE = "presence"
+#: The mark of an entry whose text was amended (``v`` shows its versions).
+AMENDED = "✎"
 #: The timeline kinds of the events that decide who holds which role.
 ROLE_KINDS = frozenset({"declared", PRESENCE, "role"})
 
@@ -83,9 +86,20 @@ class Entry:
         return self.seq is None
 
     @classmethod
-    def of(cls, event: EventBase, author: str = "", role: Role | None = None) -> Entry:
+    def of(
+        cls,
+        event: EventBase,
+        author: str = "",
+        role: Role | None = None,
+        state: IncidentState | None = None,
+    ) -> Entry:
         """The entry for a stored event, or for a draft still in the outbox (``seq`` 0), which
-        has no author or role yet: the console supplies its own."""
+        has no author or role yet: the console supplies its own.
+
+        Given the folded ``state``, the line reads the entry as it stands now: its amended text
+        marked ✎, when it happened if the scribe retimed it (↶), and when it was typed if the hub
+        received it well after (◷).
+        """
         stamped = event.role if event.seq else (role or event.role)
         return cls(
             seq=event.seq or None,
@@ -93,7 +107,7 @@ class Entry:
             kind=event.entry_kind(),
             author=event.actor or author,
             role=stamped.value if isinstance(stamped, Role) else str(stamped),
-            text=" ⏎ ".join(event.describe().splitlines()),
+            text=line_text(event, state),
         )
 
     def matches(self, kind: str | None, author: str | None, words: str) -> bool:
@@ -105,6 +119,19 @@ class Entry:
             haystack = f"{self.kind} {self.author} {self.text}".lower()
             return all(word in haystack for word in words.lower().split())
         return True
+
+
+def line_text(event: EventBase, state: IncidentState | None = None) -> str:
+    """The timeline's words for ``event``: one line, with its corrections and times marked."""
+    shown = corrected(state, event) if state is not None and event.seq else event
+    text = " ⏎ ".join(shown.describe().splitlines())
+    if state is not None and event.seq in state.corrections:
+        text = f"{AMENDED} {text}"
+    if state is not None and event.seq in state.retimes:
+        text += f"  ↶ happened {state.retimes[event.seq][-1].happened_at:%H:%M:%S}"
+    if typed_apart(event):
+        text += f"  {typed_note(event)}"
+    return text
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -188,6 +215,19 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def replace(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
         self._refilter()
+
+    def retext(self, changed: dict[int, str]) -> None:
+        """Give the entries of the seqs in ``changed`` their new text (an amendment or a retime
+        arrived), where they are, without rebuilding the list."""
+        if not changed:
+            return
+        for rows in (self.entries, self.rows):
+            for index, entry in enumerate(rows):
+                if entry.seq is not None and entry.seq in changed:
+                    rows[index] = replace(entry, text=changed[entry.seq])
+        self.refresh()
+        if self.on_cursor is not None:
+            self.on_cursor()
 
     def set_pending(self, pending: list[Entry]) -> None:
         if pending == self.pending:

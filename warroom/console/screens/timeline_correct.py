@@ -1,0 +1,145 @@
+"""Putting an entry of the record right: amend its text, or say when it really happened.
+
+Both are forms over the timeline, opened on the highlighted row (``e`` amends, ``t`` retimes):
+each sends one more event with a reason, never an edit of what was stored. The hub answers with
+the core's own rule: the author, the scribe or the IC amend; the scribe or the IC retime.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Static
+
+from warroom.console.screens.board_form import Built, CommandForm
+from warroom.console.screens.form_fields import field_label
+from warroom.core.corrections import MAX_REASON, EntryAmended, EntryRetimed, happened_at
+from warroom.core.events import EventBase
+from warroom.core.state import IncidentState
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+def entry_title(event: EventBase) -> str:
+    """``#42 finding by bo at 09:31:05``: which entry a form is about."""
+    when = f" at {event.at:%H:%M:%S}" if event.at else ""
+    return f"#{event.seq} {event.entry_kind().replace('_', ' ')} by {event.actor}{when}"
+
+
+class AmendForm(CommandForm):
+    """The entry's current text, ready to correct, and why."""
+
+    ENTER_SENDS = "last"
+    HINT = "enter moves on, and sends from the reason · ctrl+s send · esc cancel"
+
+    def __init__(self, event: EventBase, current: str) -> None:
+        super().__init__()
+        self.event = event
+        self.current = current
+
+    def heading(self) -> str:
+        return f"Amend {entry_title(self.event)}"
+
+    def fields(self) -> ComposeResult:
+        yield Static(
+            "The old text stays in the record; the timeline shows the new one (✎).",
+            classes="card-quote",
+        )
+        yield field_label("What it should say")
+        yield Input(
+            value=self.current,
+            id="amend-text",
+            max_length=self.event.amendable_limit,
+            compact=True,
+            # The text is there to be corrected, not replaced by the first key pressed.
+            select_on_focus=False,
+        )
+        yield field_label("Why (e.g. misread the graph: 13 minutes, not 3)")
+        yield Input(placeholder="the reason", id="amend-reason", max_length=MAX_REASON,
+                    compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one("#amend-text", Input).focus()
+
+    def build(self) -> Built | str:
+        text = self.query_one("#amend-text", Input).value.strip()
+        reason = self.query_one("#amend-reason", Input).value.strip()
+        if not text:
+            return "Say what the entry should say."
+        if text == self.current.strip():
+            return "That is what it says already: change the text, or Esc."
+        if not reason:
+            return "Say why the entry is amended."
+        return EntryAmended, {"entry": self.event.seq, "text": text, "reason": reason}
+
+
+def parse_happened(text: str, recorded: datetime) -> datetime | None:
+    """A time typed as ``HH:MM`` or ``HH:MM:SS`` (UTC, on the day the entry was recorded, or
+    the day before if that would put it after the recording), or a full ISO time with its zone."""
+    text = text.strip()
+    match = _CLOCK.match(text)
+    if match:
+        hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            return None
+        day = recorded.astimezone(UTC)
+        when = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
+        if when > day + timedelta(hours=1):
+            when -= timedelta(days=1)  # 23:50 for an entry recorded at 00:05
+        return when
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+class RetimeForm(CommandForm):
+    """When the entry really happened (UTC), and how we know."""
+
+    ENTER_SENDS = "last"
+    HINT = "enter moves on, and sends from the reason · ctrl+s send · esc cancel"
+
+    def __init__(self, event: EventBase, state: IncidentState) -> None:
+        super().__init__()
+        self.event = event
+        self.state = state
+
+    def heading(self) -> str:
+        return f"Retime {entry_title(self.event)}"
+
+    def fields(self) -> ComposeResult:
+        event = self.event
+        times = f"Recorded by the hub at {event.at:%H:%M:%S} UTC" if event.at else "Recorded"
+        if event.noted_at is not None:
+            times += f"; typed at {event.noted_at:%H:%M:%S} UTC"
+        now = happened_at(self.state, event)
+        if now is not None and self.state.retimes.get(event.seq):
+            times += f"; retimed to {now:%H:%M:%S} UTC"
+        yield Static(times + ". Those times stay; this sets when it happened.",
+                     classes="card-quote")  # fmt: skip
+        yield field_label("When it happened, UTC (HH:MM or HH:MM:SS)")
+        yield Input(placeholder="e.g. 08:52", id="retime-at", max_length=40, compact=True)
+        yield field_label("How we know (e.g. the deploy log says 08:52)")
+        yield Input(placeholder="the reason", id="retime-reason", max_length=MAX_REASON,
+                    compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one("#retime-at", Input).focus()
+
+    def build(self) -> Built | str:
+        typed = self.query_one("#retime-at", Input).value
+        reason = self.query_one("#retime-reason", Input).value.strip()
+        recorded = self.event.at or datetime.now(UTC)
+        when = parse_happened(typed, recorded)
+        if when is None:
+            return "Give the time as HH:MM or HH:MM:SS (UTC), e.g. 08:52."
+        if not reason:
+            return "Say how you know when it happened."
+        return EntryRetimed, {
+            "entry": self.event.seq,
+            "happened_at": when.isoformat(),
+            "reason": reason,
+        }
