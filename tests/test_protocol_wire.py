@@ -304,6 +304,7 @@ async def test_a_missing_reason_is_reason_required_for_every_event_that_needs_on
         incident, w = await room(server.url, ("bo", "responder"))
         ana, bo = w["ana"], w["bo"]
         fact = await bo.ok("board_item_added", kind="fact", text="5xx at 23% on /pay")
+        note = await ana.ok("note_added", text="EU only")
         await ana.ok("phase_changed", phase="triage")
         clock.advance(timedelta(hours=12))  # past the expected time to mitigate: a proposal
         await server.hub.tick()
@@ -316,6 +317,8 @@ async def test_a_missing_reason_is_reason_required_for_every_event_that_needs_on
             ("lock_force_released", {"token": 1}),
             ("fact_retracted", {"item": fact["event"]["seq"]}),
             ("decision_recorded", {"what": "Roll back checkout"}),
+            ("entry_amended", {"entry": note["event"]["seq"], "text": "EU card payers only"}),
+            ("entry_retimed", {"entry": note["event"]["seq"], "happened_at": T0.isoformat()}),
         ]
         for type_, payload in needs_reason:
             field = "why" if type_ == "decision_recorded" else "reason"
