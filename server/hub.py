@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import secrets
 import struct
@@ -27,7 +26,8 @@ from weakref import WeakKeyDictionary
 
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
 from warroom.hub.limits import TokenBucket, slow_down_message
-from warroom.hub.rooms import Conn, IdIndex, Room, Stored
+from warroom.hub.loading import LiveIncidents, MemoryLimits
+from warroom.hub.rooms import Conn, IdIndex, Room, Stored, event_frame
 from warroom.hub.storage import Store
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -135,13 +135,17 @@ class Hub:
         settings: HubSettings | None = None,
         clock: Clock = utc_now,
         limits: HubLimits | None = None,
+        memory: MemoryLimits | None = None,
     ) -> None:
         self.store = store
         self.settings = settings or HubSettings()
         self.clock = clock
         self.limits = limits or HubLimits()
+        #: The incidents in memory: every open one, and closed ones while used (see loading.py).
         self.rooms: dict[str, Room] = {}
-        self.ids: IdIndex = {}
+        self.live = LiveIncidents(self, memory or MemoryLimits())
+        store.checkpoint_every = self.live.limits.checkpoint_every
+        self.ids = IdIndex(store.find_ids, self.live.limits.recent_ids)
         self.queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.conns: set[Conn] = set()
         self.refused = 0
@@ -175,7 +179,7 @@ class Hub:
 
     # --- life cycle ---------------------------------------------------------------------------
     async def load(self) -> None:
-        """Read every incident from the store (reads only; nothing is written)."""
+        """Read every open incident from the store (reads only; nothing is written)."""
         if not self._loaded:
             await asyncio.to_thread(self._load)
             self._loaded = True
@@ -184,6 +188,7 @@ class Hub:
         """Load every incident from the store (if not done yet), then start writing."""
         await self.load()
         self._writer = asyncio.create_task(self._write_loop(), name="warroom-writer")
+        self.live.start()
         # Nobody is connected to a hub that just started: record that for anyone still shown
         # online (the hub stopped or crashed while they were connected).
         for room in list(self.rooms.values()):
@@ -195,28 +200,7 @@ class Hub:
                 )
 
     def _load(self) -> None:
-        for incident_id in self.store.incident_ids():
-            try:
-                self.rooms[incident_id] = self._load_room(incident_id)
-            except Exception as exc:  # one unreadable incident must not stop the others
-                self._set_aside(incident_id, exc)
-
-    def _load_room(self, incident_id: str) -> Room:
-        state = IncidentState()
-        room = Room(incident_id=incident_id, state=state)
-        ids: IdIndex = {}
-        seq = 0
-        try:
-            for event in self.store.events(incident_id):
-                seq = event.seq
-                state = apply(state, event)
-                room.log.append(event_frame(event))
-                ids[event.id] = Stored(incident_id, event.seq, event.actor)
-        except Exception as exc:
-            raise UnreadableIncident(f"the event after seq {seq} cannot be read: {exc}") from exc
-        room.state = state
-        self.ids.update(ids)
-        return room
+        self.live.load_live()
 
     def _set_aside(self, incident_id: str, exc: Exception) -> None:
         """Keep an incident whose log cannot be read out of service, and say so (log, /healthz).
@@ -251,6 +235,7 @@ class Hub:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        await self.live.stop()
 
     # --- timers -------------------------------------------------------------------------------
     async def tick(self) -> int:
@@ -342,6 +327,7 @@ class Hub:
         vacant: Role | None = None,
     ) -> Ack | Error:
         """Record an event the hub itself decided on (presence, timers)."""
+        await self.live.room(incident_id)  # a closed incident is loaded to record in it
         draft = draft.model_copy(update={"incident_id": incident_id})
         item = Pending(
             draft=draft,
@@ -430,6 +416,7 @@ class Hub:
         in_batch: IdIndex = {}
         replies: list[tuple[Pending, Ack | Error]] = []
         now = self.clock()
+        self.ids.prefetch(item.draft.id for item in batch)  # ids older than memory: one query
 
         for item in batch:
             outcome = self._admit(item, now, tentative, new_rooms, in_batch)
@@ -453,7 +440,7 @@ class Hub:
             touched: set[Room] = set()
             for _, event in accepted:
                 room = self.rooms[event.incident_id]
-                room.log.append(event_frame(event))
+                room.append(event_frame(event))
                 self.ids[event.id] = Stored(event.incident_id, event.seq, event.actor)
                 touched.add(room)
             for incident_id, state in tentative.items():
@@ -518,6 +505,7 @@ class Hub:
                 incident_id in self.rooms
                 or incident_id in new_rooms
                 or incident_id in self.set_aside
+                or self.live.exists(incident_id)
             ):
                 return _error(
                     refuse("already_declared", f"Incident {incident_id} already exists."), draft
@@ -531,6 +519,8 @@ class Hub:
             draft = draft.model_copy(update={"incident_id": incident_id})
         else:
             room = self.rooms.get(draft.incident_id) or new_rooms.get(draft.incident_id)
+            if room is None and draft.incident_id not in self.set_aside:
+                room = self.live.room_now(draft.incident_id)  # closed, dropped meanwhile
             if room is None and draft.incident_id in self.set_aside:
                 return _error(refuse("unavailable", self._unavailable(draft.incident_id)), draft)
             if room is None:
@@ -577,7 +567,7 @@ class Hub:
     def _new_incident_id(self) -> str:
         while True:
             candidate = "inc-" + secrets.token_hex(3)
-            if candidate not in self.rooms and candidate not in self.set_aside:
+            if not self.live.exists(candidate):
                 return candidate
 
     # --- connections --------------------------------------------------------------------------
@@ -621,8 +611,13 @@ class Hub:
         for conn in fast:
             by_cursor.setdefault(conn.cursor, []).append(conn)
         for cursor, group in by_cursor.items():
+            frames = room.frames_after(cursor)
+            if frames is None:  # no longer in memory (a tiny tail): their senders read storage
+                for conn in group:
+                    conn.wake.set()
+                continue
             sockets = [c.ws for c in group]
-            for frame in room.log[cursor : room.head]:
+            for frame in frames:
                 broadcast(sockets, frame)
             for conn in group:
                 conn.cursor = room.head
@@ -776,7 +771,7 @@ class Hub:
             )
         credential = self.credential_of(conn)
         if credential.guest:
-            room = self.rooms.get(credential.incident_id)
+            room = self.live.room_now(credential.incident_id)
             code = _live_code(room, credential) if room else None
             if code is None:
                 return Error(code="forbidden", message="Your join code was revoked.")
@@ -1012,7 +1007,7 @@ class Hub:
         )
 
     async def _join(self, conn: Conn, msg: Join) -> None:
-        room = self.rooms.get(msg.incident)
+        room = await self.live.room(msg.incident)
         if room is None and msg.incident in self.set_aside:
             self.send_direct(
                 conn, Error(code="unavailable", message=self._unavailable(msg.incident))
@@ -1138,7 +1133,11 @@ class Hub:
                 if room is not None:
                     burst = 0
                     while conn.cursor < room.head and conn.direct.empty():
-                        frame = room.log[conn.cursor]
+                        frame = room.frame_after(conn.cursor)
+                        if frame is None:  # older than the room's tail: read from storage
+                            if not await self.live.send_stored(conn, room):
+                                break
+                            continue
                         conn.cursor += 1
                         if _buffer_small(conn) and burst < SENDER_BURST:
                             # Straight into the socket's buffer, without a task switch per
@@ -1174,38 +1173,11 @@ class Hub:
             health["set_aside"] = dict(self.set_aside)
         if self.write_failures:
             health["write_failures"] = self.write_failures
+        health["memory"] = self.live.figures()
         return health
 
     def incident_list(self, include_closed: bool = False) -> list[dict[str, Any]]:
-        rows = []
-        for room in self.rooms.values():
-            s = room.state
-            if s.phase == "closed" and not include_closed:
-                continue
-            rows.append(
-                {
-                    "id": s.incident_id,
-                    "title": s.title,
-                    "severity": s.severity.value,
-                    "phase": s.phase.value,
-                    "declared_at": s.declared_at.isoformat() if s.declared_at else None,
-                    "detected_at": s.detected_at.isoformat() if s.detected_at else None,
-                    "participants": len(s.participants),
-                    "online": len(room.online),
-                    "ic": s.ic,
-                    "drill": s.drill,
-                    "head": room.head,
-                }
-            )
-        rows.sort(key=lambda r: r["declared_at"] or "", reverse=True)
-        return rows
-
-
-def event_frame(event: EventBase) -> str:
-    """The ``event`` message for ``event``, serialised once and sent to everyone."""
-    return json.dumps(
-        {"op": "event", "event": event.model_dump(mode="json")}, separators=(",", ":")
-    )
+        return self.live.incident_list(include_closed)
 
 
 def abort_if_open(ws: ServerConnection) -> None:
