@@ -561,7 +561,7 @@ class Hub:
             return _error(refuse("internal", f"The hub could not apply this event: {exc}"), draft)
         tentative[event.incident_id] = after
         if draft.type == "incident_declared":
-            new_rooms[event.incident_id] = Room(incident_id=event.incident_id, state=state)
+            new_rooms[event.incident_id] = self.live.new_room(event.incident_id, state)
         return event
 
     def _new_incident_id(self) -> str:

@@ -96,13 +96,13 @@ def load_room(
             if not rows:
                 break
             for row in rows:
-                last = int(row[1])
                 event = row_event(row)
                 if event.seq > state.seq:
                     state = apply(state, event)
                     stats.folded += 1
                 if event.seq > tail_from:
                     frames.append(event_frame(event))
+                last = event.seq
     except Exception as exc:
         raise UnreadableLog(f"the event after seq {last} cannot be read: {exc}") from exc
     if state.seq != head or len(frames) != head - tail_from:
@@ -181,6 +181,15 @@ class LiveIncidents:
         self.hub.rooms[incident_id] = room
         self.hub.store.checkpointed.setdefault(incident_id, room.state.seq)
         return room
+
+    def new_room(self, incident_id: str, state: IncidentState) -> Room:
+        """The room of an incident being declared."""
+        return Room(
+            incident_id=incident_id,
+            state=state,
+            tail_limit=self.limits.tail_frames,
+            used_at=time.monotonic(),
+        )
 
     def exists(self, incident_id: str) -> bool:
         """Whether an incident of that id is stored (loaded or not, readable or not)."""
