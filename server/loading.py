@@ -73,8 +73,9 @@ class UnreadableLog(Exception):
 
 def load_room(
     reader: LogReader, incident_id: str, tail_frames: int, stats: LoadStats | None = None
-) -> Room:
-    """Read one incident: its checkpoint if usable, the events after it, the newest frames."""
+) -> tuple[Room, int]:
+    """Read one incident: its checkpoint if usable, the events after it, the newest frames.
+    Returns the room and the seq of the checkpoint it started from (0: none)."""
     stats = stats if stats is not None else LoadStats()
     state: IncidentState | None = None
     checkpoint = reader.checkpoint(incident_id)
@@ -84,6 +85,7 @@ def load_room(
         state = IncidentState()
     else:
         stats.from_checkpoint += 1
+    started_from = state.seq
     head = reader.head_of(incident_id)
     if state.seq > head:  # cannot pass usable_state's check; kept as a guard
         state = IncidentState()
@@ -108,7 +110,7 @@ def load_room(
     if state.seq != head or len(frames) != head - tail_from:
         raise UnreadableLog(f"its log has a gap before seq {head}")
     stats.incidents += 1
-    return Room(
+    room = Room(
         incident_id=incident_id,
         state=state,
         frames=frames,
@@ -116,6 +118,7 @@ def load_room(
         tail_limit=tail_frames,
         used_at=time.monotonic(),
     )
+    return room, started_from
 
 
 @dataclass(eq=False)
@@ -174,12 +177,14 @@ class LiveIncidents:
     # --- finding a room -----------------------------------------------------------------------
     def _install(self, incident_id: str, stats: LoadStats) -> Room | None:
         try:
-            room = load_room(self.hub.store.reader, incident_id, self.limits.tail_frames, stats)
+            room, checkpoint = load_room(
+                self.hub.store.reader, incident_id, self.limits.tail_frames, stats
+            )
         except Exception as exc:  # one unreadable incident must not stop the others
             self.hub._set_aside(incident_id, exc)
             return None
         self.hub.rooms[incident_id] = room
-        self.hub.store.checkpointed.setdefault(incident_id, room.state.seq)
+        self.hub.store.checkpointed[incident_id] = checkpoint
         return room
 
     def new_room(self, incident_id: str, state: IncidentState) -> Room:
@@ -243,7 +248,7 @@ class LiveIncidents:
             return None
         stats = LoadStats()
         try:
-            loaded = await asyncio.to_thread(
+            loaded, checkpoint = await asyncio.to_thread(
                 load_room, reader, incident_id, self.limits.tail_frames, stats
             )
         except Exception as exc:
@@ -257,7 +262,7 @@ class LiveIncidents:
         self.on_demand.folded += stats.folded
         self.on_demand.from_checkpoint += stats.from_checkpoint
         self.hub.rooms[incident_id] = loaded
-        self.hub.store.checkpointed.setdefault(incident_id, loaded.state.seq)
+        self.hub.store.checkpointed[incident_id] = checkpoint
         return loaded
 
     def _spawn_presence_check(self, room: Room) -> None:

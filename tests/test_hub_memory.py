@@ -140,6 +140,8 @@ async def test_a_checkpoint_that_does_not_match_the_log_is_ignored(tmp_path):
             assert figures["start_from_checkpoint"] == 0, why
             assert figures["start_folded"] == truth.seq, why
             assert hub.hub.rooms[incident].state == truth, why
+        # The clean stop replaced the bad checkpoint with a good one.
+        assert checkpoint_row(db, incident) == (truth.seq, fold_stamp()), why
 
 
 async def test_sigkill_between_checkpoints_loses_and_doubles_nothing(tmp_path):
