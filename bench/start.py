@@ -39,7 +39,7 @@ import httpx
 from warroom.hub.checkpoints import encode, fold_stamp
 from warroom.hub.storage import SCHEMA_VERSION, Store, event_row, incident_row
 
-from bench.common import bench_env, machine, save, table
+from bench.common import bench_env, cpu_seconds, machine, save, table
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.log import parse_event
@@ -205,6 +205,7 @@ def start_once(db: Path, log: Path) -> dict[str, Any]:
                 pass
             time.sleep(0.01)
         seconds = time.monotonic() - began
+        cpu = cpu_seconds(proc.pid)
         rss, peak = _memory(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -212,6 +213,7 @@ def start_once(db: Path, log: Path) -> dict[str, Any]:
     figures = health.get("memory", {})
     return {
         "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),
         "rss_mb": round(rss, 1),
         "peak_rss_mb": round(peak, 1),
         "loaded": health.get("incidents"),
@@ -284,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                     r["built"]["incidents"],
                     kind,
                     f"{run['seconds']:.2f}",
+                    f"{run['cpu_seconds']:.2f}",
                     f"{run['rss_mb']:.0f}",
                     f"{run['peak_rss_mb']:.0f}",
                     run["folded"],
@@ -291,15 +294,29 @@ def main(argv: list[str] | None = None) -> int:
             )
     print(
         table(
-            ["events", "incidents", "start", "s to /healthz", "RSS MB", "peak MB", "folded"], rows
+            [
+                "events",
+                "incidents",
+                "start",
+                "s to /healthz",
+                "CPU s",
+                "RSS MB",
+                "peak MB",
+                "folded",
+            ],
+            rows,
         )
     )
     if len(results) == 2:
         small, large = results
         for kind in ("warm", "crash"):
             time_ratio = large[kind]["seconds"] / small[kind]["seconds"]
+            cpu_ratio = large[kind]["cpu_seconds"] / small[kind]["cpu_seconds"]
             rss_ratio = large[kind]["rss_mb"] / small[kind]["rss_mb"]
-            print(f"{kind}: {args.scale}x history: time {time_ratio:.2f}x, RSS {rss_ratio:.2f}x")
+            print(
+                f"{kind}: {args.scale}x history: time {time_ratio:.2f}x, CPU {cpu_ratio:.2f}x, "
+                f"RSS {rss_ratio:.2f}x"
+            )
     save(
         "start",
         {"machine": machine(), "schema": SCHEMA_VERSION, "cpus": os.cpu_count(), "runs": results},

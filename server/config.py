@@ -27,7 +27,7 @@ Example::
     ping_timeout = 20
     max_connections = 2000
 
-    [memory]          # optional; what the hub keeps in memory (docs/OPERATIONS.md)
+    [memory]          # optional; what the hub keeps in memory (README)
     checkpoint_every = 1000 # events of an incident between two checkpoints of its state
     tail_frames = 2000      # newest events of each loaded incident kept ready to send
     recent_ids = 50000      # command ids kept in memory (older ones are looked up)

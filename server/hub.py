@@ -27,7 +27,7 @@ from weakref import WeakKeyDictionary
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
 from warroom.hub.limits import TokenBucket, slow_down_message
 from warroom.hub.loading import LiveIncidents, MemoryLimits
-from warroom.hub.rooms import Conn, IdIndex, Room, Stored, event_frame
+from warroom.hub.rooms import Conn, IdIndex, RecentIds, Room, Stored, event_frame
 from warroom.hub.storage import Store
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -145,7 +145,8 @@ class Hub:
         self.rooms: dict[str, Room] = {}
         self.live = LiveIncidents(self, memory or MemoryLimits())
         store.checkpoint_every = self.live.limits.checkpoint_every
-        self.ids = IdIndex(store.find_ids, self.live.limits.recent_ids)
+        #: The idempotency index: recent ids in memory, older ones looked up in the database.
+        self.ids = RecentIds(store.find_ids, self.live.limits.recent_ids)
         self.queue: asyncio.Queue[Pending] = asyncio.Queue()
         self.conns: set[Conn] = set()
         self.refused = 0

@@ -122,7 +122,11 @@ class Stored:
 DEFAULT_RECENT_IDS = 50_000
 
 
-class IdIndex:
+IdIndex = dict[UUID, Stored]
+"""Where event ids of one batch were stored (the writer's view before it commits)."""
+
+
+class RecentIds:
     """The idempotency index: where each event id was stored.
 
     The most recent ids are kept in memory; any other is looked up in the database (the
