@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -90,7 +91,7 @@ def load_room(
     if state.seq > head:  # cannot pass usable_state's check; kept as a guard
         state = IncidentState()
     tail_from = max(0, head - tail_frames) if tail_frames > 0 else 0
-    frames: list[str] = []
+    frames: list[str | tuple[Any, ...]] = []
     last = min(state.seq, tail_from)
     try:
         while True:
@@ -98,13 +99,16 @@ def load_room(
             if not rows:
                 break
             for row in rows:
-                event = row_event(row)
-                if event.seq > state.seq:
-                    state = apply(state, event)
+                seq = int(row[1])
+                folded = seq > state.seq
+                if folded:
+                    state = apply(state, row_event(row))
                     stats.folded += 1
-                if event.seq > tail_from:
-                    frames.append(event_frame(event))
-                last = event.seq
+                if seq > tail_from:
+                    if not folded:  # not parsed here: at least check its payload is JSON
+                        json.loads(row[7])
+                    frames.append(tuple(row))  # made into a frame when first sent
+                last = seq
     except Exception as exc:
         raise UnreadableLog(f"the event after seq {last} cannot be read: {exc}") from exc
     if state.seq != head or len(frames) != head - tail_from:
@@ -287,9 +291,14 @@ class LiveIncidents:
         False if there is nothing to send (the sender then waits)."""
         start = conn.cursor
         upto = min(room.head, start + page)
-        events = await asyncio.to_thread(
-            self.hub.store.reader.events_between, room.incident_id, start, upto
-        )
+        try:
+            events = await asyncio.to_thread(
+                self.hub.store.reader.events_between, room.incident_id, start, upto
+            )
+        except Exception:
+            log.exception("cannot read events %d-%d of %s", start + 1, upto, room.incident_id)
+            self.hub._drop(conn, 1011, "the hub cannot read this incident's record")
+            return False
         if conn.cursor != start or conn.room is not room:
             return True  # re-joined meanwhile: start again from its new cursor
         if not events:

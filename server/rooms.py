@@ -7,8 +7,10 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
+from warroom.hub.storage import row_event
 from websockets.asyncio.server import ServerConnection
 
 from warroom.core.events import EventBase
@@ -26,6 +28,11 @@ def event_frame(event: EventBase) -> str:
     )
 
 
+def row_frame(row: tuple[Any, ...]) -> str:
+    """The frame of a stored event row (the same text as when the event was first sent)."""
+    return event_frame(row_event(row))
+
+
 @dataclass(eq=False)
 class Room:
     """One incident: its folded state, the frames of its newest events, and who follows it.
@@ -34,11 +41,16 @@ class Room:
     and a console that is a little behind is served from memory, with no per-client copy of the
     events. Only a bounded tail is kept (between ``tail_limit`` and twice that many frames):
     ``frames[i]`` is the event with seq ``base + i + 1``; older frames are read from storage.
+
+    A room loaded from the database holds its tail as stored rows, turned into frames the first
+    time they are sent (most are never sent: consoles resume near the head), which keeps a
+    start from parsing thousands of events per open incident.
     """
 
     incident_id: str
     state: IncidentState
-    frames: list[str] = field(default_factory=list)
+    #: A frame, or the stored row it is made from on first use (see :func:`row_frame`).
+    frames: list[str | tuple[Any, ...]] = field(default_factory=list)
     #: The seq of the event before ``frames[0]`` (0 when every frame is in memory).
     base: int = 0
     tail_limit: int = DEFAULT_TAIL_FRAMES
@@ -66,14 +78,31 @@ class Room:
         of them in memory (the caller then serves a snapshot or reads storage)."""
         if seq < self.base or seq > self.head:
             return None
-        return self.frames[seq - self.base :]
+        frames = []
+        for index in range(seq - self.base, len(self.frames)):
+            frame = self._frame(index)
+            if frame is None:
+                return None
+            frames.append(frame)
+        return frames
 
     def frame_after(self, seq: int) -> str | None:
         """The frame of the event with seq ``seq + 1``, if it is in memory."""
         index = seq - self.base
         if 0 <= index < len(self.frames):
-            return self.frames[index]
+            return self._frame(index)
         return None
+
+    def _frame(self, index: int) -> str | None:
+        frame = self.frames[index]
+        if isinstance(frame, str):
+            return frame
+        try:
+            made = row_frame(frame)
+        except Exception:  # an unreadable row: served (and reported) by the storage path
+            return None
+        self.frames[index] = made
+        return made
 
 
 @dataclass(eq=False)

@@ -97,6 +97,7 @@ async def test_restart_folds_only_the_events_after_the_checkpoint(tmp_path):
         await ana.close()
         await eventually(lambda: not hub.hub.rooms[incident].online)
         live_state = hub.hub.rooms[incident].state
+        sent = hub.hub.rooms[incident].frames_after(live_state.seq - 8)
     # A clean stop checkpoints the head.
     assert checkpoint_row(db, incident) == (live_state.seq, fold_stamp())
 
@@ -104,8 +105,12 @@ async def test_restart_folds_only_the_events_after_the_checkpoint(tmp_path):
         figures = again.hub.health()["memory"]
         assert figures["start_from_checkpoint"] == 1 and figures["start_folded"] == 0
         assert again.hub.rooms[incident].state == live_state == full_fold(db, incident)
-        # The tail of frames is rebuilt from the log, so resumes are served as before.
+        # The tail of frames is rebuilt from the log (kept as rows until first sent), so
+        # resumes are served the very frames the first hub sent.
         assert again.hub.rooms[incident].head == live_state.seq
+        assert not any(isinstance(f, str) for f in again.hub.rooms[incident].frames)
+        assert again.hub.rooms[incident].frames_after(live_state.seq - 8) == sent
+        assert sent is not None and len(sent) == 8
 
 
 async def test_a_checkpoint_that_does_not_match_the_log_is_ignored(tmp_path):
