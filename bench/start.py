@@ -150,6 +150,20 @@ def build(db: Path, events: int, incidents: int, open_: int) -> dict[str, Any]:
     }
 
 
+def forget_checkpoints(db: Path, events: int, incidents: int, open_: int) -> dict[str, Any]:
+    """A database built before, made cold again (no checkpoints)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM checkpoints")
+    per = events // incidents
+    return {
+        "events": per * incidents,
+        "incidents": incidents,
+        "open": open_,
+        "seconds": None,
+        "megabytes": round(db.stat().st_size / 1e6),
+    }
+
+
 def crash_checkpoints(db: Path, behind: int) -> None:
     """Move each open incident's checkpoint ``behind`` events back, refolded to that seq, as a
     hub killed just before its next checkpoint leaves it."""
@@ -250,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="warm starts; the best is kept")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script")
     parser.add_argument("--keep", type=Path, default=None, help="build the databases here")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: measure databases built before"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.events, args.incidents, args.open, args.scale, args.rounds = 20_000, 20, 4, 2, 1
@@ -264,11 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     for events, incidents in sizes:
         db = work / f"start-{events}.db"
-        for suffix in ("", "-wal", "-shm", ".lock"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        print(f"building {events:,} events in {incidents} incidents ({args.open} open)...")
-        built = build(db, events, incidents, args.open)
-        print(f"  built in {built['seconds']} s, {built['megabytes']} MB")
+        if args.reuse and db.exists():
+            built = forget_checkpoints(db, events, incidents, args.open)
+            print(f"reusing {db} ({built['megabytes']} MB), its checkpoints removed")
+        else:
+            for suffix in ("", "-wal", "-shm", ".lock"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+            print(f"building {events:,} events in {incidents} incidents ({args.open} open)...")
+            built = build(db, events, incidents, args.open)
+            print(f"  built in {built['seconds']} s, {built['megabytes']} MB")
         runs = measure(db, work / "hub.log", 1000, args.rounds)
         results.append({"built": built, **runs})
         for kind in ("cold", "warm", "crash"):

@@ -170,6 +170,9 @@ class RecentIds:
         capacity: int = DEFAULT_RECENT_IDS,
     ) -> None:
         self._recent: OrderedDict[UUID, Stored] = OrderedDict()
+        #: What the last :meth:`prefetch` found, kept whole for the batch it was made for (the
+        #: bounded memory could drop some of them if a batch found more than it holds).
+        self._prefetched: dict[UUID, Stored] = {}
         self.lookup = lookup
         self.capacity = capacity
         #: Ids looked up in the database, and how many of those were found (for tests, stats).
@@ -181,7 +184,7 @@ class RecentIds:
 
     def get(self, event_id: UUID) -> Stored | None:
         """Where ``event_id`` is stored, from memory only (see :meth:`prefetch`)."""
-        return self._recent.get(event_id)
+        return self._recent.get(event_id) or self._prefetched.get(event_id)
 
     def __setitem__(self, event_id: UUID, stored: Stored) -> None:
         self._recent[event_id] = stored
@@ -199,10 +202,11 @@ class RecentIds:
         if event_id in self._recent:
             return True
         self.prefetch([event_id])
-        return event_id in self._recent
+        return event_id in self._prefetched
 
     def prefetch(self, ids: Iterable[UUID]) -> None:
         """Bring the ids of ``ids`` that are stored but not in memory into memory."""
+        self._prefetched = {}
         if self.lookup is None:
             return
         missing = [str(i) for i in ids if i not in self._recent]
@@ -211,4 +215,6 @@ class RecentIds:
         self.looked_up += len(missing)
         for event_id, (incident_id, seq, actor) in self.lookup(missing).items():
             self.found += 1
-            self[UUID(event_id)] = Stored(incident_id, seq, actor)
+            stored = Stored(incident_id, seq, actor)
+            self._prefetched[UUID(event_id)] = stored
+            self[UUID(event_id)] = stored

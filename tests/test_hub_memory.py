@@ -15,10 +15,18 @@ from pathlib import Path
 import httpx
 from warroom.hub.checkpoints import encode, fold_stamp
 from warroom.hub.loading import MemoryLimits
-from warroom.hub.rooms import Room
+from warroom.hub.rooms import RecentIds, Room, Stored
 from warroom.hub.storage import SCHEMA_VERSION, LogReader, Store
 
-from tests.helpers import T0, HubProcess, client, declare_incident, eventually, running_hub
+from tests.helpers import (
+    T0,
+    HubProcess,
+    client,
+    declare_incident,
+    eventually,
+    make_event,
+    running_hub,
+)
 from warroom.core.clock import ManualClock
 from warroom.core.fold import apply
 from warroom.core.incident import NoteAdded
@@ -345,5 +353,33 @@ async def test_a_version_1_database_opens_and_is_upgraded(tmp_path):
         columns = {c.name for c in store.db.table("incidents").columns}
         assert {"detected_at", "ic", "participants"} <= columns
         assert store.checkpoint(incident) is not None
+    finally:
+        store.close()
+
+
+def test_ids_looked_up_for_a_batch_stay_known_for_that_batch_past_the_memory_bound(tmp_path):
+    """A batch may find more stored ids than the memory holds: each is still known while the
+    writer decides that batch (else a retry would be stored again and fail the whole batch)."""
+    store = Store(tmp_path / "hub.db")
+    try:
+        events = [
+            make_event("incident_declared", 1, incident_id="inc-ids", title="t", severity="SEV3")
+        ]
+        events += [
+            make_event("note_added", seq, incident_id="inc-ids", text=f"n{seq}")
+            for seq in range(2, 12)
+        ]
+        state = IncidentState()
+        for event in events:
+            state = apply(state, event)
+        store.append(events, [state])
+        ids = RecentIds(store.find_ids, capacity=2)
+        ids.prefetch(e.id for e in events)
+        assert len(ids) == 2
+        assert all(ids.get(e.id) == Stored("inc-ids", e.seq, "ana") for e in events)
+        ids.prefetch([uuid.uuid4()])  # the next batch
+        # Only the recent ones are still in memory; every one is still found in the database.
+        assert sum(ids.get(e.id) is not None for e in events) == 2
+        assert all(e.id in ids for e in events) and uuid.uuid4() not in ids
     finally:
         store.close()
