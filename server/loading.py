@@ -18,16 +18,13 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from warroom.hub.rooms import DEFAULT_RECENT_IDS, DEFAULT_TAIL_FRAMES, Conn, Room, event_frame
 from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, LogReader, row_event
 
-from warroom.core.events import Actor
 from warroom.core.fold import apply
-from warroom.core.incident import ParticipantLeft
 from warroom.core.phases import Phase
 from warroom.core.state import IncidentState
 
@@ -276,13 +273,11 @@ class LiveIncidents:
     async def _record_departures(self, room: Room) -> None:
         """Anyone a loaded incident still shows online without a connection left when the hub
         stopped or crashed: record it, as the start does for the open incidents."""
-        for name in [n for n, p in room.state.participants.items() if p.online]:
-            if room.online.get(name, 0) == 0 and not self.hub._closing:
-                await self.hub.record_by_hub(
-                    room.incident_id,
-                    ParticipantLeft(id=uuid.uuid4(), name=name),
-                    actor=Actor(name=name),
-                )
+        ghosts = [
+            n for n, p in room.state.participants.items() if p.online and not room.online.get(n)
+        ]
+        if ghosts and not self.hub._closing:
+            await self.hub.reconcile_presence()
 
     # --- serving frames older than a room's tail -----------------------------------------------
     async def send_stored(self, conn: Conn, room: Room, page: int = 500) -> bool:

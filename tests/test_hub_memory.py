@@ -383,3 +383,22 @@ def test_ids_looked_up_for_a_batch_stay_known_for_that_batch_past_the_memory_bou
         assert all(e.id in ids for e in events) and uuid.uuid4() not in ids
     finally:
         store.close()
+
+
+async def test_who_was_online_in_a_closed_incident_at_a_stop_is_shown_gone_once_it_loads(tmp_path):
+    db = tmp_path / "hub.db"
+    clock = ManualClock(T0)
+    async with running_hub(db, clock=clock) as hub:
+        closed = await declare_incident(hub.url, title="Closed while ana watched")
+        ana = await client(hub.url, "ana", "ic", closed)
+        await close_incident(ana, clock)
+        # The hub stops while ana is still connected: nobody records her leaving.
+    await ana.close()
+    assert full_fold(db, closed).participants["ana"].online
+
+    async with running_hub(db, clock=clock) as hub:
+        assert closed not in hub.hub.rooms
+        bo = await client(hub.url, "bo", "responder", closed)
+        await eventually(lambda: not bo.state.participants["ana"].online)
+        assert bo.state.participants["bo"].online
+        await bo.close()
