@@ -433,7 +433,7 @@ class Hub:
         if accepted:
             events = [e for _, e in accepted]
             try:
-                await asyncio.to_thread(self.store.append, events, list(tentative.values()))
+                await self.live.append(events, list(tentative.values()))
             except Exception as exc:  # a full disk, an I/O error: answered, then retried
                 self._write_failed(batch, exc)
                 return

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from warroom.hub.rooms import DEFAULT_RECENT_IDS, DEFAULT_TAIL_FRAMES, Conn, Room, event_frame
 from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, LogReader, row_event
 
+from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.phases import Phase
 from warroom.core.state import IncidentState
@@ -35,6 +36,10 @@ log = logging.getLogger("warroom.hub")
 
 #: Rows read from the log at a time while loading an incident.
 READ_BATCH = 2000
+#: Seconds a closed room stays in memory after its last use, whatever ``unload_after`` says: a
+#: join that has just fetched the room, or a write just queued for it, is never left holding a
+#: room that was dropped meanwhile.
+MIN_IDLE = 1.0
 
 
 @dataclass
@@ -134,6 +139,8 @@ class LiveIncidents:
     on_demand: LoadStats = field(default_factory=LoadStats)
     unloaded: int = 0
     _loading: dict[str, asyncio.Future[Room | None]] = field(default_factory=dict)
+    #: Incidents whose events the writer is storing right now: never dropped meanwhile.
+    _writing: set[str] = field(default_factory=set)
     _sweeper: asyncio.Task[None] | None = None
 
     # --- start and stop -----------------------------------------------------------------------
@@ -174,6 +181,15 @@ class LiveIncidents:
         if written:
             log.info("wrote %d checkpoints on stop", written)
         return written
+
+    async def append(self, events: list[EventBase], states: list[IncidentState]) -> None:
+        """The writer's group commit (``Store.append`` off the event loop), during which the
+        incidents it writes to are never dropped from memory."""
+        self._writing = {e.incident_id for e in events}
+        try:
+            await asyncio.to_thread(self.hub.store.append, events, states)
+        finally:
+            self._writing = set()
 
     # --- finding a room -----------------------------------------------------------------------
     def _install(self, incident_id: str, stats: LoadStats) -> Room | None:
@@ -309,10 +325,13 @@ class LiveIncidents:
     # --- dropping closed incidents ------------------------------------------------------------
     def sweep(self, now: float | None = None) -> int:
         """Drop every closed incident nobody follows and nobody used for ``unload_after``
-        seconds (its state is checkpointed first, so it loads again without folding)."""
+        seconds, at least :data:`MIN_IDLE` (its state is checkpointed first, so it loads again
+        without folding). Never one the writer is storing events for, or that has writes
+        queued (every path that queues one marks the room used first)."""
         if not self.hub.queue.empty():
             return 0  # a write may be on its way to one of them; next time
         now = time.monotonic() if now is None else now
+        idle_for = max(self.limits.unload_after, MIN_IDLE)
         idle = [
             room
             for room in self.hub.rooms.values()
@@ -320,7 +339,8 @@ class LiveIncidents:
             and not room.conns
             and not room.online
             and room.incident_id not in self._loading
-            and now - room.used_at >= self.limits.unload_after
+            and room.incident_id not in self._writing
+            and now - room.used_at >= idle_for
         ]
         if not idle:
             return 0

@@ -375,8 +375,9 @@ class Store(LogReader):
         summaries = [incident_row(s) for s in states]
         checkpoints = self._due_checkpoints(events, states)
         # Plain prepared statements on the hot path: sqlite-utils' insert_all inspects the table
-        # on every call, which was a third of the hub's fixed cost per commit.
-        with self.db.atomic():
+        # on every call, which was a third of the hub's fixed cost per commit. The lock keeps a
+        # checkpoint written off the writer (unloading, stopping) out of this transaction.
+        with self.lock, self.db.atomic():
             self.db.conn.executemany(INSERT_EVENT, rows)
             if summaries:
                 self.db.conn.executemany(UPSERT_INCIDENT, summaries)
@@ -409,19 +410,23 @@ class Store(LogReader):
         self.checkpoints_written += len(rows)
 
     def write_checkpoints(self, states: Iterable[IncidentState]) -> int:
-        """Checkpoint every state that is past its last checkpoint (on a clean stop)."""
-        rows = []
-        for state in states:
-            if state.seq <= self.checkpointed.get(state.incident_id, 0) or not state.incident_id:
-                continue
-            event_id = self.event_id_at(state.incident_id, state.seq)
-            if event_id is None:  # not in the log (cannot happen): write nothing for it
-                continue
-            rows.append((state.incident_id, state.seq, event_id, fold_stamp(), encode(state)))
-        if rows:
-            with self.db.atomic():
-                self.db.conn.executemany(UPSERT_CHECKPOINT, rows)
-            self._checkpointed(rows)
+        """Checkpoint every state that is past its last checkpoint (on a clean stop, and for a
+        closed incident dropped from memory). Safe to call while the writer is writing."""
+        with self.lock:
+            rows = []
+            for state in states:
+                if not state.incident_id or state.seq <= self.checkpointed.get(
+                    state.incident_id, 0
+                ):
+                    continue
+                event_id = self.event_id_at(state.incident_id, state.seq)
+                if event_id is None:  # not in the log (cannot happen): write nothing for it
+                    continue
+                rows.append((state.incident_id, state.seq, event_id, fold_stamp(), encode(state)))
+            if rows:
+                with self.db.atomic():
+                    self.db.conn.executemany(UPSERT_CHECKPOINT, rows)
+                self._checkpointed(rows)
         return len(rows)
 
     def close(self) -> None:
