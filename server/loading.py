@@ -54,7 +54,8 @@ class MemoryLimits:
     tail_frames: int = DEFAULT_TAIL_FRAMES
     #: Command ids kept in memory for the idempotency check; older ones are looked up.
     recent_ids: int = DEFAULT_RECENT_IDS
-    #: Seconds a closed incident nobody follows stays in memory before it is dropped.
+    #: Seconds a closed incident nobody follows stays in memory before it is dropped (at
+    #: least :data:`MIN_IDLE`).
     unload_after: float = 60.0
 
 
