@@ -278,6 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         per = args.events // args.incidents
         closed = (args.incidents - args.open) * args.scale
         sizes.append((per * (closed + args.open), closed + args.open))
+    # The floor: the same hub on an empty database (Python, imports, SQLite, binding the port),
+    # measured in the same conditions, so a busy machine shows as a slow floor too.
+    empty = work / "start-empty.db"
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        Path(f"{empty}{suffix}").unlink(missing_ok=True)
+    floors = [start_once(empty, work / "hub.log") for _ in range(args.rounds)]
+    floor = min(floors, key=lambda r: r["seconds"])
+    print(f"  empty database (the floor): {floor}")
     results: list[dict[str, Any]] = []
     for events, incidents in sizes:
         db = work / f"start-{events}.db"
@@ -297,7 +305,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             for suffix in ("", "-wal", "-shm", ".lock"):
                 Path(f"{db}{suffix}").unlink(missing_ok=True)
-    rows = []
+    rows = [
+        [
+            "0 (empty)",
+            0,
+            "floor",
+            f"{floor['seconds']:.2f}",
+            f"{floor['cpu_seconds']:.2f}",
+            f"{floor['rss_mb']:.0f}",
+            f"{floor['peak_rss_mb']:.0f}",
+            0,
+        ]
+    ]
     for r in results:
         for kind in ("cold", "warm", "crash"):
             run = r[kind]
@@ -340,7 +359,13 @@ def main(argv: list[str] | None = None) -> int:
             )
     save(
         "start",
-        {"machine": machine(), "schema": SCHEMA_VERSION, "cpus": os.cpu_count(), "runs": results},
+        {
+            "machine": machine(),
+            "schema": SCHEMA_VERSION,
+            "cpus": os.cpu_count(),
+            "floor": floor,
+            "runs": results,
+        },
         args.quick,
     )
     print(json.dumps([{k: r[k] for k in ("cold", "warm", "crash")} for r in results]))
