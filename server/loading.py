@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from warroom.hub.hubstate import UnreadableIncident
 from warroom.hub.rooms import DEFAULT_RECENT_IDS, DEFAULT_TAIL_FRAMES, Conn, Room, event_frame
 from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, LogReader, row_event
 
@@ -71,10 +72,6 @@ class LoadStats:
     seconds: float = 0.0
 
 
-class UnreadableLog(Exception):
-    """An incident whose stored log cannot be read or folded."""
-
-
 def load_room(
     reader: LogReader, incident_id: str, tail_frames: int, stats: LoadStats | None = None
 ) -> tuple[Room, int]:
@@ -113,9 +110,9 @@ def load_room(
                     frames.append(tuple(row))  # made into a frame when first sent
                 last = seq
     except Exception as exc:
-        raise UnreadableLog(f"the event after seq {last} cannot be read: {exc}") from exc
+        raise UnreadableIncident(f"the event after seq {last} cannot be read: {exc}") from exc
     if state.seq != head or len(frames) != head - tail_from:
-        raise UnreadableLog(f"its log has a gap before seq {head}")
+        raise UnreadableIncident(f"its log has a gap before seq {head}")
     stats.incidents += 1
     room = Room(
         incident_id=incident_id,

@@ -10,7 +10,8 @@ from warroom import __version__
 
 
 class Views(HubState):
-    """What ``/healthz`` and ``/incidents`` answer, read from the hub's memory."""
+    """What ``/healthz`` and ``/incidents`` answer: loaded incidents from memory, the others
+    from their summary row in the database (see ``server/loading.py``)."""
 
     def health(self) -> dict[str, Any]:
         health: dict[str, Any] = {
