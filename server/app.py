@@ -20,6 +20,7 @@ from warroom.hub.dbfile import DatabaseLock, explain
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
 from warroom.hub.intake import IntakeServer
 from warroom.hub.intake_config import IntakeConfig
+from warroom.hub.loading import MemoryLimits
 from warroom.hub.people import People, anyone_registered, match_person
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
 from warroom.hub.tls import TLSConfigError, server_context
@@ -50,6 +51,8 @@ class HubConfig:
     max_message: int = MAX_MESSAGE_BYTES
     settings: HubSettings = field(default_factory=HubSettings)
     limits: HubLimits = field(default_factory=HubLimits)
+    #: What the hub keeps in memory: checkpoints, frames, ids, closed incidents (loading.py).
+    memory: MemoryLimits = field(default_factory=MemoryLimits)
     timer_interval: float = 1.0
     #: Seconds between checks for revoked personal tokens on open connections.
     people_interval: float = 1.0
@@ -131,7 +134,13 @@ class HubServer:
         except (sqlite3.Error, OSError) as exc:
             self._release_db()
             raise explain(Path(config.db), exc) from exc
-        self.hub = Hub(self.store, settings=config.settings, clock=clock, limits=config.limits)
+        self.hub = Hub(
+            self.store,
+            settings=config.settings,
+            clock=clock,
+            limits=config.limits,
+            memory=config.memory,
+        )
         self.hub.registered = lambda: set(self.people.active())
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None
@@ -311,7 +320,7 @@ class HubServer:
         return json_response(connection, HTTPStatus.OK, groups)
 
     def _incident_state(self, incident_id: str) -> IncidentState | None:
-        room = self.hub.rooms.get(incident_id)
+        room = self.hub.live.room_now(incident_id)  # a closed incident is loaded to check
         return room.state if room is not None else None
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:

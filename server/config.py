@@ -27,6 +27,12 @@ Example::
     ping_timeout = 20
     max_connections = 2000
 
+    [memory]          # optional; what the hub keeps in memory (README)
+    checkpoint_every = 1000 # events of an incident between two checkpoints of its state
+    tail_frames = 2000      # newest events of each loaded incident kept ready to send
+    recent_ids = 50000      # command ids kept in memory (older ones are looked up)
+    unload_after = 60       # seconds a closed incident nobody follows stays loaded
+
     [[webhooks]]      # where published stakeholder updates are posted (repeatable)
     name = "status-channel"
     kind = "slack"    # "slack" posts {"text": ...}; "json" posts the whole update
@@ -115,6 +121,15 @@ class LimitsSection(_Table):
     max_connections: Count | None = None
 
 
+class MemorySection(_Table):
+    """``[memory]``: what the hub keeps in memory (``server.loading.MemoryLimits``)."""
+
+    checkpoint_every: Count | None = None
+    tail_frames: Positive | None = None
+    recent_ids: Positive | None = None
+    unload_after: Rate | None = None
+
+
 class HubConfigFile(_Table):
     """The whole file. The sections with helpers of their own stay raw here and are checked by
     those helpers (``severity_config``, ``lock_config``, ``roles_config``, ``webhooks``), whose
@@ -123,6 +138,7 @@ class HubConfigFile(_Table):
     hub: HubSection = Field(default_factory=HubSection)
     tokens: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
     limits: LimitsSection = Field(default_factory=LimitsSection)
+    memory: MemorySection = Field(default_factory=MemorySection)
     webhooks: Any = None
     webhook_delivery: Any = None
     severity: Any = None
@@ -210,6 +226,8 @@ def _apply(config: HubConfig, parsed: HubConfigFile) -> None:
     config.tokens.update(parsed.tokens)
     for key, value in parsed.limits.model_dump(exclude_none=True).items():
         setattr(config.limits if key in _HUB_LIMITS else config, key, value)
+    for key, value in parsed.memory.model_dump(exclude_none=True).items():
+        setattr(config.memory, key, value)
     if parsed.webhooks is not None:
         config.webhooks = targets_from_config(parsed.webhooks)
     if parsed.webhook_delivery is not None:

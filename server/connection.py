@@ -182,7 +182,7 @@ class Connections(Joining):
             )
         credential = self.credential_of(conn)
         if credential.guest:
-            room = self.rooms.get(credential.incident_id)
+            room = self.live.room_now(credential.incident_id)
             refusal = (
                 guest_seat_refusal(room.state, credential.name, conn.seat)
                 if room is not None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import struct
 import sys
@@ -16,12 +15,12 @@ from typing import Any
 
 from warroom.hub.hubstate import HubState
 from warroom.hub.rooms import Conn, Room
+from warroom.hub.rooms import event_frame as event_frame  # where the hub's modules import it
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from warroom.core.events import EventBase
-from warroom.core.protocol import LockView, Synced
+from warroom.core.protocol import Synced
 
 log = logging.getLogger("warroom.hub")
 
@@ -81,8 +80,13 @@ class Fanout(HubState):
         for conn in fast:
             by_cursor.setdefault(conn.cursor, []).append(conn)
         for cursor, group in by_cursor.items():
+            frames = room.frames_after(cursor)
+            if frames is None:  # no longer in memory (a tiny tail): their senders read storage
+                for conn in group:
+                    conn.wake.set()
+                continue
             sockets = [c.ws for c in group]
-            for frame in room.log[cursor : room.head]:
+            for frame in frames:
                 broadcast(sockets, frame)
             for conn in group:
                 conn.cursor = room.head
@@ -109,7 +113,11 @@ class Fanout(HubState):
                 if room is not None:
                     burst = 0
                     while conn.cursor < room.head and conn.direct.empty():
-                        frame = room.log[conn.cursor]
+                        frame = room.frame_after(conn.cursor)
+                        if frame is None:  # older than the room's tail: read from storage
+                            if not await self.live.send_stored(conn, room):
+                                break
+                            continue
                         conn.cursor += 1
                         if _buffer_small(conn) and burst < SENDER_BURST:
                             # Straight into the socket's buffer, without a task switch per
@@ -179,15 +187,6 @@ class Fanout(HubState):
                 conn.closing = True
                 conn.wake.set()
                 abort_if_open(conn.ws)
-
-
-def event_frame(event: EventBase, lock: LockView | None = None) -> str:
-    """The ``event`` message for ``event``, serialised once and sent to everyone; with ``lock``
-    (the lock after the event) when the event changed the production lock."""
-    frame: dict[str, Any] = {"op": "event", "event": event.model_dump(mode="json")}
-    if lock is not None:
-        frame["lock"] = lock.model_dump(mode="json")
-    return json.dumps(frame, separators=(",", ":"))
 
 
 def abort_if_open(ws: ServerConnection) -> None:

@@ -16,16 +16,15 @@ from uuid import UUID
 from warroom.hub.connection import Connections
 from warroom.hub.fanout import abort_if_open, event_frame
 from warroom.hub.hubstate import HubLimits, Pending, UnreadableIncident
-from warroom.hub.rooms import IdIndex, Room, Stored
+from warroom.hub.loading import LiveIncidents, MemoryLimits
+from warroom.hub.rooms import RecentIds, Stored
 from warroom.hub.storage import Store
 from warroom.hub.views import Views
 
 from warroom.core import timers
 from warroom.core.clock import Clock, utc_now
-from warroom.core.fold import apply
-from warroom.core.protocol import Error, lock_change
+from warroom.core.protocol import Error
 from warroom.core.settings import HubSettings
-from warroom.core.state import IncidentState
 
 __all__ = ["Hub", "HubLimits", "Pending", "UnreadableIncident", "abort_if_open", "event_frame"]
 
@@ -41,13 +40,19 @@ class Hub(Connections, Views):
         settings: HubSettings | None = None,
         clock: Clock = utc_now,
         limits: HubLimits | None = None,
+        memory: MemoryLimits | None = None,
     ) -> None:
         super().__init__(store, settings, clock, limits)
+        #: Which incidents are in memory: the open ones, closed ones while used (loading.py).
+        self.live = LiveIncidents(self, memory or MemoryLimits())
+        store.checkpoint_every = self.live.limits.checkpoint_every
+        #: The idempotency index: recent ids in memory, older ones looked up in the database.
+        self.ids = RecentIds(store.find_ids, self.live.limits.recent_ids)
         self.after_store.append(self._disconnect_revoked)
 
     # --- life cycle ---------------------------------------------------------------------------
     async def load(self) -> None:
-        """Read every incident from the store (reads only; nothing is written)."""
+        """Read every open incident from the store (reads only; nothing is written)."""
         if not self._loaded:
             await asyncio.to_thread(self._load)
             self._loaded = True
@@ -56,33 +61,13 @@ class Hub(Connections, Views):
         """Load every incident from the store (if not done yet), then start writing."""
         await self.load()
         self._writer = asyncio.create_task(self._write_loop(), name="warroom-writer")
+        self.live.start()
         # Nobody is connected to a hub that just started: record that for anyone still shown
         # online (the hub stopped or crashed while they were connected).
         await self.reconcile_presence()
 
     def _load(self) -> None:
-        for incident_id in self.store.incident_ids():
-            try:
-                self.rooms[incident_id] = self._load_room(incident_id)
-            except Exception as exc:  # one unreadable incident must not stop the others
-                self._set_aside(incident_id, exc)
-
-    def _load_room(self, incident_id: str) -> Room:
-        state = IncidentState()
-        room = Room(incident_id=incident_id, state=state)
-        ids: IdIndex = {}
-        seq = 0
-        try:
-            for event in self.store.events(incident_id):
-                seq = event.seq
-                before, state = state, apply(state, event)
-                room.log.append(event_frame(event, lock_change(before.lock, state.lock)))
-                ids[event.id] = Stored(incident_id, event.seq, event.actor)
-        except Exception as exc:
-            raise UnreadableIncident(f"the event after seq {seq} cannot be read: {exc}") from exc
-        room.state = state
-        self.ids.update(ids)
-        return room
+        self.live.load_live()
 
     def _set_aside(self, incident_id: str, exc: Exception) -> None:
         """Keep an incident whose log cannot be read out of service, and say so (log, /healthz).
@@ -117,6 +102,7 @@ class Hub(Connections, Views):
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        await self.live.stop()
 
     # --- timers -------------------------------------------------------------------------------
     async def tick(self) -> int:

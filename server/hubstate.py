@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 from weakref import WeakKeyDictionary
 
 from warroom.hub.credentials import OPEN, Credential
 from warroom.hub.limits import TokenBucket
-from warroom.hub.rooms import Conn, IdIndex, Room
+from warroom.hub.rooms import Conn, RecentIds, Room
 from warroom.hub.storage import Store
 
 from warroom.core.admission import Admission
@@ -28,6 +28,9 @@ from warroom.core.events import Actor, EventBase
 from warroom.core.protocol import Ack, Error
 from warroom.core.settings import HubSettings
 from warroom.core.state import IncidentState
+
+if TYPE_CHECKING:
+    from warroom.hub.loading import LiveIncidents
 
 
 class UnreadableIncident(Exception):
@@ -96,6 +99,9 @@ class HubLimits:
 class HubState:
     """The state the hub's layers share; each layer adds behaviour, none adds state."""
 
+    #: Which incidents are in memory, loading on demand, checkpoints on stop (set by the Hub).
+    live: LiveIncidents
+
     def __init__(
         self,
         store: Store,
@@ -107,8 +113,10 @@ class HubState:
         self.settings = settings or HubSettings()
         self.clock = clock
         self.limits = limits or HubLimits()
+        #: The incidents in memory: every open one, closed ones while used (see loading.py).
         self.rooms: dict[str, Room] = {}
-        self.ids: IdIndex = {}
+        #: The idempotency index (its capacity is set by the Hub from ``[memory]``).
+        self.ids = RecentIds(store.find_ids)
         self.queue: asyncio.Queue[Pending | Decided] = asyncio.Queue()
         self.conns: set[Conn] = set()
         self.refused = 0

@@ -32,7 +32,7 @@ class Joining(Writer):
                 self._drop(conn, 1008, "your join code was revoked")
 
     async def _join(self, conn: Conn, msg: Join) -> None:
-        room = self.rooms.get(msg.incident)
+        room = await self.live.room(msg.incident)  # a closed incident is loaded on demand
         if room is None and msg.incident in self.set_aside:
             self.send_direct(
                 conn, Error(code="unavailable", message=self._unavailable(msg.incident))

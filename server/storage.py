@@ -7,18 +7,29 @@ them, so an acknowledged event survives a crash of the hub process.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from warroom.hub.checkpoints import Checkpoint, encode, fold_stamp
 
 from warroom.core.events import EventBase
+from warroom.core.fold import apply
 from warroom.core.log import parse_event
+from warroom.core.phases import Phase
 from warroom.core.state import IncidentState
 
-SCHEMA_VERSION = 1
+log = logging.getLogger("warroom.hub")
+
+#: 1: events, incidents, meta. 2: checkpoints; incidents gain detected_at, ic, participants (so
+#: the incident list is served without loading closed incidents).
+SCHEMA_VERSION = 2
+#: Events between two checkpoints of one incident (``[memory] checkpoint_every``).
+DEFAULT_CHECKPOINT_EVERY = 1000
 
 #: ``--durability`` levels and the SQLite ``synchronous`` setting each uses (in WAL mode).
 #: Both survive a crash or SIGKILL of the hub process: a commit is in the WAL file, in the
@@ -34,12 +45,21 @@ INSERT_EVENT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 UPSERT_INCIDENT = (
-    "INSERT INTO incidents (id, title, severity, phase, declared_at, head_seq, drill, updated_at) "
-    "VALUES (:id, :title, :severity, :phase, :declared_at, :head_seq, :drill, :updated_at) "
+    "INSERT INTO incidents (id, title, severity, phase, declared_at, head_seq, drill, updated_at, "
+    "detected_at, ic, participants) "
+    "VALUES (:id, :title, :severity, :phase, :declared_at, :head_seq, :drill, :updated_at, "
+    ":detected_at, :ic, :participants) "
     "ON CONFLICT(id) DO UPDATE SET title = excluded.title, severity = excluded.severity, "
     "phase = excluded.phase, declared_at = excluded.declared_at, head_seq = excluded.head_seq, "
-    "drill = excluded.drill, updated_at = excluded.updated_at"
+    "drill = excluded.drill, updated_at = excluded.updated_at, "
+    "detected_at = excluded.detected_at, ic = excluded.ic, participants = excluded.participants"
 )
+UPSERT_CHECKPOINT = (
+    "INSERT INTO checkpoints (incident_id, seq, event_id, stamp, state) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT(incident_id) DO UPDATE SET seq = excluded.seq, event_id = excluded.event_id, "
+    "stamp = excluded.stamp, state = excluded.state"
+)
+EVENT_COLUMNS = "incident_id, seq, id, type, at, actor, role, payload"
 
 
 class LogReader:
@@ -50,6 +70,8 @@ class LogReader:
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        #: One query at a time on this connection (the hub reads from worker threads).
+        self.lock = threading.RLock()
 
     @staticmethod
     def read_only(path: str | Path) -> LogReader:
@@ -87,6 +109,113 @@ class LogReader:
             )
         ]
 
+    def event_rows(self, incident_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
+        """Up to ``limit`` raw rows of an incident's events with seq > ``after``, in seq order."""
+        with self.lock:
+            return self.db.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events "
+                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                [incident_id, after, limit],
+            ).fetchall()
+
+    def events_between(self, incident_id: str, after: int, upto: int) -> list[EventBase]:
+        """The events of an incident with ``after`` < seq <= ``upto``, in seq order."""
+        return [row_event(r) for r in self.event_rows(incident_id, after, max(0, upto - after))]
+
+    def events_before(self, incident_id: str, before: int, limit: int) -> list[EventBase]:
+        """The newest ``limit`` events of an incident with seq < ``before``, oldest first: one
+        page of history (``history``, the export, a console scrolling back)."""
+        with self.lock:
+            rows = self.db.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events "
+                "WHERE incident_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+                [incident_id, before, max(0, limit)],
+            ).fetchall()
+        return [row_event(r) for r in reversed(rows)]
+
+    def head_of(self, incident_id: str) -> int:
+        """The seq of an incident's last stored event (0 if it has none)."""
+        with self.lock:
+            row = self.db.execute(
+                "SELECT max(seq) FROM events WHERE incident_id = ?", [incident_id]
+            ).fetchone()
+        return int(row[0] or 0)
+
+    def event_id_at(self, incident_id: str, seq: int) -> str | None:
+        with self.lock:
+            row = self.db.execute(
+                "SELECT id FROM events WHERE incident_id = ? AND seq = ?", [incident_id, seq]
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def find_ids(self, ids: Iterable[str]) -> dict[str, tuple[str, int, str]]:
+        """Where each of ``ids`` is stored, if it is: ``{id: (incident_id, seq, actor)}``.
+
+        One indexed query per few hundred ids: the idempotency check for ids older than the
+        hub's in-memory window."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, tuple[str, int, str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self.lock:
+                rows = self.db.execute(
+                    f"SELECT id, incident_id, seq, actor FROM events WHERE id IN ({marks})", chunk
+                ).fetchall()
+            for id_, incident_id, seq, actor in rows:
+                found[str(id_)] = (str(incident_id), int(seq), str(actor or ""))
+        return found
+
+    def checkpoint(self, incident_id: str) -> Checkpoint | None:
+        with self.lock:
+            row = self.db.execute(
+                "SELECT incident_id, seq, event_id, stamp, state FROM checkpoints "
+                "WHERE incident_id = ?",
+                [incident_id],
+            ).fetchone()
+        if row is None:
+            return None
+        return Checkpoint(str(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]))
+
+    def live_incident_ids(self) -> list[str]:
+        """The incidents a hub loads at start: every one not closed."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT id FROM incidents WHERE phase != ? ORDER BY id", [Phase.CLOSED.value]
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def has_incident(self, incident_id: str) -> bool:
+        with self.lock:
+            row = self.db.execute("SELECT 1 FROM incidents WHERE id = ?", [incident_id]).fetchone()
+        return row is not None
+
+    def incident_rows(self, include_closed: bool) -> list[dict[str, Any]]:
+        """The summaries the hub keeps of every incident (one row each, updated with every write)."""
+        query = (
+            "SELECT id, title, severity, phase, declared_at, detected_at, participants, ic, drill, "
+            "head_seq FROM incidents"
+        )
+        args: list[Any] = []
+        if not include_closed:
+            query += " WHERE phase != ?"
+            args.append(Phase.CLOSED.value)
+        with self.lock:
+            rows = self.db.execute(query, args).fetchall()
+        keys = [
+            "id",
+            "title",
+            "severity",
+            "phase",
+            "declared_at",
+            "detected_at",
+            "participants",
+            "ic",
+            "drill",
+            "head",
+        ]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
     def count(self, incident_id: str | None = None) -> int:
         if incident_id is None:
             return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
@@ -98,20 +227,37 @@ class LogReader:
 
 
 class Store(LogReader):
-    """The hub's database: an ``events`` table (the log) and an ``incidents`` table (summaries)."""
+    """The hub's database: ``events`` (the log), ``incidents`` (one summary row each, kept in
+    step with the log), ``checkpoints`` (folded states, a cache; see ``server/checkpoints.py``).
 
-    def __init__(self, path: str | Path, durability: str = DEFAULT_DURABILITY) -> None:
+    The hub's writer uses this connection; reads made off the writer (loading an incident on
+    demand, history pages) go through :attr:`reader`, a second connection, so they never see
+    a transaction the writer has not committed yet.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        durability: str = DEFAULT_DURABILITY,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    ) -> None:
         if durability not in DURABILITY:
             raise ValueError(
                 f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}"
             )
         self.path = Path(path)
         self.durability = durability
+        #: Events of one incident between two checkpoints (0: only on a clean stop).
+        self.checkpoint_every = checkpoint_every
+        #: The seq of each incident's stored checkpoint, as far as this hub knows.
+        self.checkpointed: dict[str, int] = {}
+        #: Checkpoints written since the store was opened.
+        self.checkpoints_written = 0
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         # One connection, used by one writer at a time (the hub serialises its writes).
-        self.db = sqlite_utils.Database(conn)
+        super().__init__(sqlite_utils.Database(conn))
         if str(path) != ":memory:":
             self.db.enable_wal()
         # See DURABILITY: what each level survives. WAL makes every commit one sequential append.
@@ -119,14 +265,24 @@ class Store(LogReader):
         self.db.execute("PRAGMA busy_timeout=5000")
         self._ensure_schema()
         self._check_writable()
+        self.reader: LogReader = self
+        if str(path) != ":memory:":
+            reading = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            reading.execute("PRAGMA busy_timeout=5000")
+            self.reader = LogReader(sqlite_utils.Database(reading))
 
     def _check_writable(self) -> None:
         """Fail now, not at the first command, if SQLite may not write this file."""
         with self.db.atomic():
             self.db.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
 
+    def schema_version(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row is not None else 0
+
     def _ensure_schema(self) -> None:
-        if "events" not in self.db.table_names():
+        tables = set(self.db.table_names())
+        if "events" not in tables:
             self.db.table("events").create(
                 {
                     "incident_id": str,
@@ -141,8 +297,9 @@ class Store(LogReader):
                 pk=("incident_id", "seq"),
                 not_null={"incident_id", "seq", "id", "type", "at"},
             )
-            self.db.table("events").create_index(["id"], unique=True)
-        if "incidents" not in self.db.table_names():
+        # The idempotency check looks older command ids up here (every file has had it).
+        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_events_id ON events (id)")
+        if "incidents" not in tables:
             self.db.table("incidents").create(
                 {
                     "id": str,
@@ -153,28 +310,129 @@ class Store(LogReader):
                     "head_seq": int,
                     "drill": int,
                     "updated_at": str,
+                    "detected_at": str,
+                    "ic": str,
+                    "participants": int,
                 },
                 pk="id",
             )
-        if "meta" not in self.db.table_names():
+        if "checkpoints" not in tables:
+            self.db.table("checkpoints").create(
+                {"incident_id": str, "seq": int, "event_id": str, "stamp": str, "state": str},
+                pk="incident_id",
+            )
+        if "meta" not in tables:
             self.db.table("meta").insert(
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key"
+            )
+        version = self.schema_version()
+        if version < 2:
+            self._migrate_to_2()
+
+    def _migrate_to_2(self) -> None:
+        """Version 1 files: add the summary columns, and fill them (and a checkpoint) for every
+        incident by folding its log once. Slow once on a large file; every later start is not."""
+        columns = {c.name for c in self.db.table("incidents").columns}
+        with self.db.atomic():
+            for name, kind in (
+                ("detected_at", "TEXT"),
+                ("ic", "TEXT"),
+                ("participants", "INTEGER"),
+            ):
+                if name not in columns:
+                    self.db.execute(f"ALTER TABLE incidents ADD COLUMN {name} {kind}")
+        ids = [r[0] for r in self.db.execute("SELECT DISTINCT incident_id FROM events")]
+        if ids:
+            log.warning(
+                "upgrading %s to schema version 2: folding %d incidents once", self.path, len(ids)
+            )
+        for incident_id in ids:
+            state = IncidentState()
+            try:
+                for event in self.events(incident_id):
+                    state = apply(state, event)
+            except Exception as exc:  # the hub sets this incident aside when it loads it
+                log.error("incident %s cannot be folded while upgrading: %s", incident_id, exc)
+                continue
+            event_id = self.event_id_at(incident_id, state.seq) or ""
+            with self.db.atomic():
+                self.db.conn.execute(UPSERT_INCIDENT, incident_row(state))
+                self.db.conn.execute(
+                    UPSERT_CHECKPOINT,
+                    (incident_id, state.seq, event_id, fold_stamp(), encode(state)),
+                )
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION)]
             )
 
     # --- writing ------------------------------------------------------------------------------
     def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None:
-        """Store ``events`` and refresh the summaries of ``states``, all in one transaction."""
+        """Store ``events`` and refresh the summaries of ``states``, all in one transaction;
+        with them, a checkpoint of each state that is ``checkpoint_every`` events past its last
+        one, or that has just closed (so a closed incident loads without folding)."""
         rows = [tuple(event_row(e).values()) for e in events]
         summaries = [incident_row(s) for s in states]
+        checkpoints = self._due_checkpoints(events, states)
         # Plain prepared statements on the hot path: sqlite-utils' insert_all inspects the table
-        # on every call, which was a third of the hub's fixed cost per commit.
-        with self.db.atomic():
+        # on every call, which was a third of the hub's fixed cost per commit. The lock keeps a
+        # checkpoint written off the writer (unloading, stopping) out of this transaction.
+        with self.lock, self.db.atomic():
             self.db.conn.executemany(INSERT_EVENT, rows)
             if summaries:
                 self.db.conn.executemany(UPSERT_INCIDENT, summaries)
+            if checkpoints:
+                self.db.conn.executemany(UPSERT_CHECKPOINT, checkpoints)
+        self._checkpointed(checkpoints)
+
+    def _due_checkpoints(
+        self, events: Sequence[EventBase], states: Sequence[IncidentState]
+    ) -> list[tuple[str, int, str, str, str]]:
+        due = []
+        last_ids = {(e.incident_id, e.seq): str(e.id) for e in events}
+        for state in states:
+            done = self.checkpointed.get(state.incident_id, 0)
+            every = self.checkpoint_every
+            closing = state.phase == Phase.CLOSED and any(
+                e.incident_id == state.incident_id and e.type == "phase_changed" for e in events
+            )
+            if (every > 0 and state.seq - done >= every) or closing:
+                event_id = last_ids.get((state.incident_id, state.seq))
+                if event_id is not None:
+                    due.append(
+                        (state.incident_id, state.seq, event_id, fold_stamp(), encode(state))
+                    )
+        return due
+
+    def _checkpointed(self, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
+        for incident_id, seq, *_ in rows:
+            self.checkpointed[incident_id] = seq
+        self.checkpoints_written += len(rows)
+
+    def write_checkpoints(self, states: Iterable[IncidentState]) -> int:
+        """Checkpoint every state that is past its last checkpoint (on a clean stop, and for a
+        closed incident dropped from memory). Safe to call while the writer is writing."""
+        with self.lock:
+            rows = []
+            for state in states:
+                if not state.incident_id or state.seq <= self.checkpointed.get(
+                    state.incident_id, 0
+                ):
+                    continue
+                event_id = self.event_id_at(state.incident_id, state.seq)
+                if event_id is None:  # not in the log (cannot happen): write nothing for it
+                    continue
+                rows.append((state.incident_id, state.seq, event_id, fold_stamp(), encode(state)))
+            if rows:
+                with self.db.atomic():
+                    self.db.conn.executemany(UPSERT_CHECKPOINT, rows)
+                self._checkpointed(rows)
+        return len(rows)
 
     def close(self) -> None:
         try:
+            if self.reader is not self:
+                self.reader.close()
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self.db.conn.close()
@@ -210,4 +468,7 @@ def incident_row(state: IncidentState) -> dict[str, Any]:
         "head_seq": state.seq,
         "drill": int(state.drill),
         "updated_at": state.last_event_at.isoformat() if state.last_event_at else "",
+        "detected_at": state.detected_at.isoformat() if state.detected_at else "",
+        "ic": state.ic or "",
+        "participants": len(state.participants),
     }

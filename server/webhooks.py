@@ -218,7 +218,7 @@ class WebhookDispatcher:
 
     # --- delivering ---------------------------------------------------------------------------
     async def _deliver(self, incident_id: str, update_id: uuid.UUID, target: WebhookTarget) -> None:
-        room = self.hub.rooms.get(incident_id)
+        room = await self.hub.live.room(incident_id)  # loaded again if it was dropped
         update = room.state.comms.update(update_id) if room is not None else None
         if room is None or update is None:
             log.error("no update %s in %s to deliver", update_id, incident_id)

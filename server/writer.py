@@ -47,6 +47,7 @@ class Writer(Fanout):
         actor: Actor | None = None,
     ) -> Ack | Error:
         """Record an event the hub itself decided on (timers)."""
+        await self.live.room(incident_id)  # a closed incident is loaded to record in it
         draft = draft.model_copy(update={"incident_id": incident_id})
         item = Pending(
             draft=draft, actor=actor or Actor(name=HUB_ACTOR, seat=Role.HUB), by_hub=True
@@ -59,6 +60,7 @@ class Writer(Fanout):
     ) -> Admission | Error:
         """Record what a core decision (an arrival, a departure, a presence repair) returns
         for the incident's state at write time, in one batch; returns what was decided then."""
+        await self.live.room(incident_id)  # a closed incident is loaded to record in it
         item = Decided(incident_id=incident_id, decide=decide, actor=actor)
         await self.queue.put(item)
         return await item.done
@@ -140,6 +142,8 @@ class Writer(Fanout):
         #: The lock after each accepted event that changed it, for its frame (see _admit).
         locks: dict[UUID, LockView] = {}
         now = self.clock()
+        # Command ids older than the ones in memory: looked up in one query for the batch.
+        self.ids.prefetch(item.draft.id for item in batch if isinstance(item, Pending))
 
         for item in batch:
             if isinstance(item, Decided):
@@ -163,7 +167,7 @@ class Writer(Fanout):
 
         if accepted:
             try:
-                await asyncio.to_thread(self.store.append, accepted, list(tentative.values()))
+                await self.live.append(accepted, list(tentative.values()))
             except Exception as exc:  # a full disk, an I/O error: answered, then retried
                 self._write_failed(batch, exc)
                 return
@@ -171,7 +175,7 @@ class Writer(Fanout):
             touched: set[Room] = set()
             for event in accepted:
                 room = self.rooms[event.incident_id]
-                room.log.append(event_frame(event, locks.get(event.id)))
+                room.append(event_frame(event, locks.get(event.id)))
                 self.ids[event.id] = Stored(event.incident_id, event.seq, event.actor)
                 touched.add(room)
             for incident_id, state in tentative.items():
@@ -245,6 +249,7 @@ class Writer(Fanout):
                 incident_id in self.rooms
                 or incident_id in new_rooms
                 or incident_id in self.set_aside
+                or self.live.exists(incident_id)
             ):
                 return _error(
                     refuse("already_declared", f"Incident {incident_id} already exists."), draft
@@ -258,6 +263,8 @@ class Writer(Fanout):
             draft = draft.model_copy(update={"incident_id": incident_id})
         else:
             room = self.rooms.get(draft.incident_id) or new_rooms.get(draft.incident_id)
+            if room is None and draft.incident_id not in self.set_aside:
+                room = self.live.room_now(draft.incident_id)  # closed, dropped meanwhile
             if room is None and draft.incident_id in self.set_aside:
                 return _error(refuse("unavailable", self._unavailable(draft.incident_id)), draft)
             if room is None:
@@ -297,7 +304,7 @@ class Writer(Fanout):
         if lock is not None and locks is not None:
             locks[event.id] = lock
         if isinstance(draft, IncidentDeclared):
-            new_rooms[event.incident_id] = Room(incident_id=event.incident_id, state=state)
+            new_rooms[event.incident_id] = self.live.new_room(event.incident_id, state)
         return event
 
     def _admit_decided(
@@ -312,6 +319,8 @@ class Writer(Fanout):
         """Decide a hub-made batch against the state as it is now, and admit all of its
         events or none (the tentative state is put back if one is refused)."""
         room = self.rooms.get(item.incident_id) or new_rooms.get(item.incident_id)
+        if room is None:
+            room = self.live.room_now(item.incident_id)  # closed, dropped meanwhile
         if room is None:
             return Error(
                 code="unknown_incident", message=f"No incident {item.incident_id!r} on this hub."
@@ -346,7 +355,7 @@ class Writer(Fanout):
     def _new_incident_id(self) -> str:
         while True:
             candidate = "inc-" + secrets.token_hex(3)
-            if candidate not in self.rooms and candidate not in self.set_aside:
+            if not self.live.exists(candidate):
                 return candidate
 
 
