@@ -89,7 +89,7 @@ async def _post_notes(url: str, incident: str, count: int) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(url, max_size=None, open_timeout=30) as ws:
-        await ws.send(json.dumps({"op": "hello", "name": "gap-writer", "role": "responder"}))
+        await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "gap-writer", "role": "responder"}))
         await ws.send(
             json.dumps({"op": "join", "incident": incident, "since": 0, "presence": True})
         )

@@ -26,8 +26,10 @@ from uuid import UUID
 from weakref import WeakKeyDictionary
 
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
+from warroom.hub.history import answer_history
 from warroom.hub.limits import TokenBucket, slow_down_message
 from warroom.hub.rooms import Conn, IdIndex, Room, Stored
+from warroom.hub.snapshots import plan_join
 from warroom.hub.storage import Store
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -47,6 +49,7 @@ from warroom.core.protocol import (
     Command,
     Error,
     Hello,
+    History,
     Join,
     Joined,
     Ping,
@@ -582,11 +585,14 @@ class Hub:
 
     # --- connections --------------------------------------------------------------------------
     def send_direct(self, conn: Conn, message: Any) -> None:
-        """Queue a reply for one console; a console that stops reading is cut off."""
+        """Queue a reply (a message, or a frame already serialised) for one console; a console
+        that stops reading is cut off."""
         if conn.closing:
             return
         try:
-            conn.direct.put_nowait(message.model_dump_json())
+            conn.direct.put_nowait(
+                message if isinstance(message, str) else message.model_dump_json()
+            )
         except asyncio.QueueFull:
             self._drop(conn, 1008, "too many unread replies; reconnect to resume")
             return
@@ -853,6 +859,8 @@ class Hub:
             await self._join(conn, msg)
         elif isinstance(msg, Command):
             await self._command(conn, msg)
+        elif isinstance(msg, History):
+            await answer_history(self.store, conn, msg, self.send_direct)
 
     def _hello(self, conn: Conn, msg: Hello) -> None:
         """Who this connection speaks as: the name its credential allows, fixed once welcomed.
@@ -1043,9 +1051,11 @@ class Hub:
                 self.send_direct(conn, refusal)
                 return
         if conn.room is room:
-            # Already joined here: replay from ``since`` again, record nothing (and keep the
-            # presence it joined with), so re-sending join can never make the hub write.
-            self._resync(conn, room, msg.since)
+            # Already joined here: ``joined`` and ``synced`` at its cursor, nothing replayed and
+            # nothing recorded (it keeps its presence), so re-sending join never makes the hub write.
+            self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
+            conn.synced_pending = True
+            conn.wake.set()
             return
         # A name proven by a personal token is never kept out by a look-alike that got in
         # first (before the person was registered, look-alikes of them were not refused yet).
@@ -1103,9 +1113,13 @@ class Hub:
         self._resync(conn, room, msg.since)
 
     def _resync(self, conn: Conn, room: Room, since: int) -> None:
-        """Answer ``joined`` and replay the log after ``since``, then ``synced``."""
+        """Answer ``joined``, then the events missed since ``since`` or a snapshot and the
+        tail (see ``server/snapshots.py``), then ``synced``."""
         self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
-        conn.cursor = since
+        plan = plan_join(room, since)
+        if plan.snapshot is not None:
+            self.send_direct(conn, plan.snapshot)
+        conn.cursor = plan.cursor
         conn.synced_pending = True
         conn.wake.set()
 

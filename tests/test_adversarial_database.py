@@ -76,7 +76,7 @@ async def until(ws: Any, op: str, timeout: float = 5.0) -> dict[str, Any]:
 
 async def joined(url: str, name: str, incident: str, role: str = "responder") -> Any:
     ws = await connect(url)
-    await ws.send(json.dumps({"op": "hello", "name": name, "role": role}))
+    await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": name, "role": role}))
     await until(ws, "welcome")
     await ws.send(json.dumps({"op": "join", "incident": incident}))
     await until(ws, "synced")

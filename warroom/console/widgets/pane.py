@@ -219,3 +219,8 @@ class IncidentPane(Vertical):
     def incident_log(self) -> list[EventBase]:
         """Every event of the incident in order (named so as not to hide Textual's ``log``)."""
         return self.warroom.incident_log
+
+    @property
+    def incident_log_epoch(self) -> int:
+        """Grows whenever :attr:`incident_log` was replaced rather than extended."""
+        return self.warroom.incident_log_epoch
