@@ -122,7 +122,7 @@ class TimelinePane(IncidentPane):
             self._authors.clear()
             view.replace([])
         if older:  # a page of history, asked for when the reader reached the top
-            view.prepend(self._entries(older, HeldRoles()))
+            view.prepend(self._entries(older, HeldRoles(), front=True))
         new = self._entries(newer, self._roles)
         if new:
             view.append(new)
@@ -134,14 +134,23 @@ class TimelinePane(IncidentPane):
         if view.follow and len(view.rows) < view.scrollable_content_region.height:
             self._ask_older()  # the screen is not full yet: show what came before the tail
 
-    def _entries(self, events: list[EventBase], roles: HeldRoles) -> list[Entry]:
+    def _entries(
+        self, events: list[EventBase], roles: HeldRoles, front: bool = False
+    ) -> list[Entry]:
+        """Entries for ``events``; the kind and author filters cycle in the record's order
+        (older entries' kinds and authors go in front)."""
         out = []
         for event in events:
             entry = Entry.of(event)
-            entry = replace(entry, role=roles.role_for(event, entry.role))
-            self._kinds.setdefault(entry.kind)
-            self._authors.setdefault(entry.author)
-            out.append(entry)
+            out.append(replace(entry, role=roles.role_for(event, entry.role)))
+        kinds = dict.fromkeys(e.kind for e in out)
+        authors = dict.fromkeys(e.author for e in out)
+        if front:
+            self._kinds = {**kinds, **self._kinds}
+            self._authors = {**authors, **self._authors}
+        else:
+            self._kinds = {**self._kinds, **kinds}
+            self._authors = {**self._authors, **authors}
         return out
 
     def _ask_older(self) -> None:
