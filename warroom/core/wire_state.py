@@ -81,3 +81,13 @@ def deadlines_of(state: IncidentState) -> Deadlines:
         },
         rotation_due=rotation,
     )
+
+
+if __name__ == "__main__":  # python -m warroom.core.wire_state docs/state.schema.json
+    import sys
+    from pathlib import Path
+
+    import warroom.core.log  # noqa: F401  (every event type registered, as the hub has them)
+
+    Path(sys.argv[1]).write_text(schema_text(), encoding="utf-8")
+    print(f"wrote {sys.argv[1]}")
