@@ -156,6 +156,8 @@ class IncidentClient:
         self.history_complete = True
         #: The ``before`` of the ``history`` request in flight, if any.
         self._history_before: int | None = None
+        #: Set whenever a ``history`` page (or a snapshot) changed :attr:`log` at its start.
+        self._history_news = asyncio.Event()
         self.outbox: OrderedDict[uuid.UUID, EventBase] = OrderedDict()
         self.results: dict[uuid.UUID, asyncio.Future[Ack | Error]] = {}
         self.status = LinkStatus.CONNECTING
@@ -496,6 +498,7 @@ class IncidentClient:
         self.log_epoch += 1
         self.history_complete = state.seq == 0
         self._history_before = None
+        self._history_news.set()
         self._emit(Change(kind="snapshot"))
         self._wake_waiters()
 
@@ -591,7 +594,23 @@ class IncidentClient:
         self.log[:0] = older
         if page.complete or (self.log and self.log[0].seq == 1):
             self.history_complete = True
+        self._history_news.set()
         self._emit(Change(kind="history"))
+
+    async def complete_history(self, timeout: float = 120.0) -> bool:
+        """Fetch older pages until :attr:`log` reaches the incident's first event (an export
+        needs the whole record). False if the hub cannot be asked now (offline) or is too slow."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.history_complete:
+            self._history_news.clear()
+            if self._history_before is None and not self.request_history():
+                return self.history_complete
+            try:
+                await asyncio.wait_for(self._history_news.wait(), deadline - loop.time())
+            except TimeoutError:
+                return False
+        return True
 
     def _on_error(self, err: Error) -> None:
         if err.code == "slow_down":
