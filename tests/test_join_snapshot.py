@@ -289,3 +289,22 @@ async def test_the_state_over_http_with_the_websocket_credentials(tmp_path):
             schema = await http.get("/schema")
             assert schema.status_code == 200 and schema.json() == state_schema()
         await ana.close()
+
+
+async def test_the_export_reads_a_long_incident_from_a_hub_page_by_page(tmp_path):
+    """``warroom export --hub`` joins by snapshot and then pages ``history`` from seq 1: every
+    event, in order, equal to the stored ones, and nothing recorded."""
+    from warroom.export.sources import DatabaseSource, HubSource
+
+    write_incident(tmp_path / "hub.db", 2 * HISTORY_LIMIT + 250)
+    async with running_hub(tmp_path / "hub.db") as hub:
+        head = hub.hub.rooms[INCIDENT].head
+        source = HubSource(hub.url)
+        read = await asyncio.to_thread(lambda: list(source.events(INCIDENT)))
+        assert [e.seq for e in read] == list(range(1, head + 1))
+        stored = DatabaseSource(tmp_path / "hub.db")
+        try:
+            assert read == list(stored.events(INCIDENT))
+        finally:
+            stored.close()
+        assert hub.hub.rooms[INCIDENT].head == head
