@@ -154,6 +154,9 @@ class HubSource:
                 f"Reading {incident_id} from {self.url} failed ({exc})."
             ) from exc
 
+    def close(self) -> None:
+        self._heads.clear()
+
 
 def _head_on_joining(ws: ClientConnection) -> int:
     """The incident's head when joined: every frame up to ``synced`` is read and set aside."""
@@ -170,9 +173,6 @@ def _answer(ws: ClientConnection, op: str) -> dict[str, Any]:
         if msg.get("op") == "error":
             raise ExportSourceError(str(msg.get("message")))
     raise ExportSourceError("The hub closed the connection before sending the whole log.")
-
-    def close(self) -> None:
-        self._heads.clear()
 
 
 class LogSource:
