@@ -158,7 +158,9 @@ def test_every_frame_gets_exactly_one_answer_and_never_1011(frames_hub, greet, s
     async def scenario() -> None:
         async with connect(frames_hub.url, max_size=None) as ws:
             if greet:
-                await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "fuzz", "role": "observer"}))
+                await ws.send(
+                    json.dumps({"op": "hello", "protocol": 2, "name": "fuzz", "role": "observer"})
+                )
                 assert (await recv_json(ws))["op"] == "welcome"
             for frame in sequence:
                 await exactly_one_answer(ws, frame)
@@ -215,7 +217,9 @@ async def test_re_sending_join_records_nothing(tmp_path):
     async with running_hub(tmp_path / "hub.db", limits=UNLIMITED) as hub:
         incident = await declare_incident(hub.url)
         ws = await connect(hub.url)
-        await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "watcher", "role": "observer"}))
+        await ws.send(
+            json.dumps({"op": "hello", "protocol": 2, "name": "watcher", "role": "observer"})
+        )
         assert (await recv_json(ws))["op"] == "welcome"
         await ws.send(json.dumps({"op": "join", "incident": incident}))
         await until(ws, "synced")

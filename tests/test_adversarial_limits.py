@@ -251,7 +251,9 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
         # trial, so it waits behind the unread data and its timeout never starts.
         incident = await declare_incident(hub.url, name="ana")
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
-        stuck.write(masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "ana", "role": "ic"})))
+        stuck.write(
+            masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "ana", "role": "ic"}))
+        )
         stuck.write(masked_text(json.dumps({"op": "join", "incident": incident})))
         await eventually(lambda: any(c.name == "ana" and c.room for c in hub.hub.conns))
         room = hub.hub.rooms[incident]

@@ -177,7 +177,9 @@ async def test_bad_input_gets_a_clear_error_and_writes_nothing(tmp_path):
 
         # An observer who joined is refused too, with the reason.
         async with connect(hub.url) as ws:
-            await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "olga", "role": "observer"}))
+            await ws.send(
+                json.dumps({"op": "hello", "protocol": 2, "name": "olga", "role": "observer"})
+            )
             await ws.send(json.dumps({"op": "join", "incident": incident}))
             await ws.send(
                 json.dumps({"op": "command", "command": {"type": "note_added", "text": "hi"}})

@@ -248,7 +248,9 @@ async def test_one_name_may_hold_only_so_many_connections(tmp_path):
             assert error["code"] == "too_many_connections"
             await third.send(json.dumps({"op": "join", "incident": "x"}))
             assert json.loads(await asyncio.wait_for(third.recv(), 5))["code"] == "hello_first"
-            await third.send(json.dumps({"op": "hello", "protocol": 2, "name": "bo"}))  # another name is fine
+            await third.send(
+                json.dumps({"op": "hello", "protocol": 2, "name": "bo"})
+            )  # another name is fine
             assert json.loads(await asyncio.wait_for(third.recv(), 5))["op"] == "welcome"
         await first.close()
         await eventually(lambda: sum(c.name == "ana" for c in hub.hub.conns) == 1)
