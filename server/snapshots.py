@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 from warroom.hub.rooms import Room
 
@@ -46,9 +47,17 @@ def tail_start(room: Room) -> int:
     return min(start, head)
 
 
+#: The last snapshot frame built for each room, with the seq it is at: consoles that join while
+#: nothing is written (a team arriving together, reconnecting after a hub restart) share it.
+_LATEST: WeakKeyDictionary[Room, tuple[int, str]] = WeakKeyDictionary()
+
+
 def snapshot_frame(room: Room) -> str:
-    """The ``snapshot`` message of ``room`` as of its head, serialised once."""
-    return json.dumps(
+    """The ``snapshot`` message of ``room`` as of its head, serialised once per seq."""
+    cached = _LATEST.get(room)
+    if cached is not None and cached[0] == room.state.seq:
+        return cached[1]
+    frame = json.dumps(
         {
             "op": "snapshot",
             "incident": room.incident_id,
@@ -57,3 +66,5 @@ def snapshot_frame(room: Room) -> str:
         },
         separators=(",", ":"),
     )
+    _LATEST[room] = (room.state.seq, frame)
+    return frame
