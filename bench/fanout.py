@@ -230,6 +230,11 @@ def pooled(cases: list[dict[str, Any]]) -> dict[str, float]:
 
 
 # --- the plan ---------------------------------------------------------------------------------
+def defaults_only(cases: Sequence[tuple[int, bool, bool]]) -> list[tuple[int, bool, bool]]:
+    """The cases run with the hub's defaults: compression off, asyncio's own loop."""
+    return [c for c in cases if c[1:] == (False, False)]
+
+
 def plan(ns: Sequence[int], variant_n: int, uv: bool) -> list[tuple[int, bool, bool]]:
     """(listeners, compression, uvloop) to run: every N with the hub's defaults (no compression,
     asyncio's own loop), plus the other compression/uvloop combinations at ``variant_n``."""
@@ -258,7 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--rate", type=float, default=50.0, help="notes per second")
     parser.add_argument("--rounds", type=int, default=3, help="hub/bare pairs per case")
-    parser.add_argument("--no-variants", action="store_true")
+    parser.add_argument(
+        "--no-variants",
+        action="store_true",
+        help="only the hub's defaults (no compression, asyncio's loop) at each N",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -279,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     todo = plan(args.listeners, args.variant_listeners, uv)
     if args.no_variants:
-        todo = [c for c in todo if c[1:] == (True, False)]
+        todo = defaults_only(todo)
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
         for r in range(args.rounds):
