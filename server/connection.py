@@ -226,7 +226,7 @@ class Connections(Joining):
                 conn,
                 Error(
                     code="hello_first",
-                    message='Send {"op": "hello", "name": ..., "role": ...} first.',
+                    message='Send {"op": "hello", "protocol": 2, "name": ..., "role": ...} first.',
                 ),
             )
         elif isinstance(msg, Join):
