@@ -401,7 +401,9 @@ async def test_shutdown_does_not_wait_forever_for_a_console_that_stopped_reading
         await ana.close()
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
         stuck.write(masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "stuck"})))
-        stuck.write(masked_text(json.dumps({"op": "join", "incident": incident})))
+        # A resume from seq 1 (protocol 2 sends the ~800 missed events, 3 MB, rather than a
+        # snapshot and a short tail) so that there is more than every buffer between us holds.
+        stuck.write(masked_text(json.dumps({"op": "join", "incident": incident, "since": 1})))
         await eventually(lambda: any(c.name == "stuck" and c.room for c in hub.hub.conns))
         await asyncio.sleep(0.3)  # the replay fills every buffer between us
         stuck_conn = next(c for c in hub.hub.conns if c.name == "stuck")
