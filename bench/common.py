@@ -378,6 +378,13 @@ def collect(queue: Any, count: int, timeout: float) -> list[Any]:
     return items
 
 
+def wait_ready(queue: Any, procs: Sequence[Any], timeout: float, what: str) -> None:
+    """Wait until each of ``procs`` has reported ready on ``queue``; one that failed ends the run."""
+    for status, index, err in collect(queue, len(procs), timeout):
+        if status != "ready":
+            raise RuntimeError(f"{what} process {index} failed: {err}")
+
+
 def split(total: int, parts: int) -> list[int]:
     """``total`` spread as evenly as possible over ``parts`` (each part at least one if can)."""
     parts = max(1, min(parts, total)) if total else 1

@@ -46,6 +46,7 @@ from bench.common import (
     table,
     verdict,
     wait_procs,
+    wait_ready,
 )
 from bench.load import LoadConfig, listener_proc, writer_proc
 
@@ -148,9 +149,7 @@ def run_case(
         for p in procs:
             p.start()
         try:
-            for status, index, err in collect(ready_q, len(procs), 180):
-                if status != "ready":
-                    raise RuntimeError(f"load process {index} failed: {err}")
+            wait_ready(ready_q, procs, 180, "load")
             time.sleep(0.5)  # let presence events and replays settle
             cpu0 = cpu_seconds(server.pid)
             wait0 = runq_wait_seconds(server.pid)

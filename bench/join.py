@@ -41,6 +41,7 @@ from bench.common import (
     table,
     verdict,
     wait_procs,
+    wait_ready,
 )
 
 #: Seconds to be live, by incident size (the issue's targets).
@@ -193,9 +194,7 @@ def idle_memory(workdir: Path, connections: int, incidents: int) -> dict[str, An
         for p in procs:
             p.start()
         try:
-            for status, index, err in collect(ready_q, len(procs), 300):
-                if status != "ready":
-                    raise RuntimeError(f"idle process {index} failed: {err}")
+            wait_ready(ready_q, procs, 300, "idle")
             time.sleep(3)  # presence events written, replays done: idle
             after = rss_mb(hub.pid)
         finally:

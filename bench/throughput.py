@@ -41,6 +41,7 @@ from bench.common import (
     table,
     verdict,
     wait_procs,
+    wait_ready,
 )
 from bench.fanout import PER_PROCESS, declare_bench_incident
 from bench.load import LoadConfig, listener_proc, writer_proc
@@ -92,9 +93,7 @@ def run_case(
         for p in procs:
             p.start()
         try:
-            for status, index, err in collect(ready_q, len(procs), 180):
-                if status != "ready":
-                    raise RuntimeError(f"load process {index} failed: {err}")
+            wait_ready(ready_q, procs, 180, "load")
             time.sleep(0.5)
             cpu0 = cpu_seconds(server.pid)
             wait0 = runq_wait_seconds(server.pid)

@@ -14,9 +14,12 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from warroom.hub.alert_store import AlertStore
 from warroom.hub.credentials import Credential, authenticate
 from warroom.hub.dbfile import DatabaseLock, explain
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
+from warroom.hub.intake import IntakeServer
+from warroom.hub.intake_config import IntakeConfig
 from warroom.hub.people import People, anyone_registered, match_person
 from warroom.hub.state_view import state_view
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
@@ -72,6 +75,8 @@ class HubConfig:
     #: Where published stakeholder updates are posted (``[[webhooks]]`` in the config file).
     webhooks: list[WebhookTarget] = field(default_factory=list)
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    #: The alert intake (``[intake]`` in the config file); None: no intake listener.
+    intake: IntakeConfig | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -121,6 +126,10 @@ class HubServer:
             self.store = Store(config.db, durability=config.durability)
             #: The team's personal tokens, in the same database file (``warroom people``).
             self.people = People(config.db)
+            #: Alert groups from monitoring, when the hub has an ``[intake]``.
+            self.alerts: AlertStore | None = None
+            if config.intake is not None:
+                self.alerts = AlertStore(config.db, synchronous=DURABILITY[config.durability])
         except (sqlite3.Error, OSError) as exc:
             self._release_db()
             raise explain(Path(config.db), exc) from exc
@@ -128,6 +137,9 @@ class HubServer:
         self.hub.registered = lambda: set(self.people.active())
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None
+        self.intake: IntakeServer | None = None
+        if config.intake is not None and self.alerts is not None:
+            self.intake = IntakeServer(config.intake, self.alerts, config.host, self.ssl, clock)
         self._timers: asyncio.Task[None] | None = None
         self._people_watch: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -150,7 +162,11 @@ class HubServer:
             raise explain(Path(self.config.db), exc) from exc
         try:
             self._server = await self._bind()
+            if self.intake is not None:
+                await self.intake.start()
         except BaseException:
+            if self._server is not None:
+                self._server.close()
             self._abandon()
             raise
         sockets = list(self._server.sockets)
@@ -176,6 +192,9 @@ class HubServer:
             self.store.db.conn.close()
         with contextlib.suppress(sqlite3.Error):
             self.people.close()
+        with contextlib.suppress(sqlite3.Error):
+            if self.alerts is not None:
+                self.alerts.close()
         self._release_db()
 
     def _release_db(self) -> None:
@@ -223,6 +242,8 @@ class HubServer:
         if self._watchdog is not None:
             self._watchdog.cancel()
         await self.webhooks.close()
+        if self.intake is not None:
+            await self.intake.close()
         if self._server is not None:
             self.hub._closing = True
             self._server.close(close_connections=True)
@@ -240,6 +261,8 @@ class HubServer:
         try:
             self.store.close()
             self.people.close()
+            if self.alerts is not None:
+                self.alerts.close()
         finally:
             self._release_db()
 
@@ -251,6 +274,8 @@ class HubServer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         print(f"warroom hub listening on {self.url}  (database {self.config.db})", flush=True)
+        if self.intake is not None:
+            print(f"alert intake listening on {self.intake.url}/alerts/...", flush=True)
         try:
             await stop.wait()
         finally:
@@ -271,6 +296,21 @@ class HubServer:
             person=lambda presented: match_person(presented, active),
             has_people=bool(active),
         )
+
+    def alert_groups(self, connection: ServerConnection, credential: Credential) -> Response:
+        """``GET /alerts``: firing alert groups not tied to an incident (none without an intake).
+        A guest sees one incident only, so never the hub's alerts."""
+        if credential.guest:
+            return json_response(
+                connection,
+                HTTPStatus.FORBIDDEN,
+                {"error": "forbidden", "message": "A join code does not show the hub's alerts."},
+            )
+        intake = self.config.intake
+        if self.alerts is None or intake is None:
+            return json_response(connection, HTTPStatus.OK, [])
+        groups = self.alerts.open_groups(intake.severity, intake.severity_label)
+        return json_response(connection, HTTPStatus.OK, groups)
 
     def _incident_state(self, incident_id: str) -> IncidentState | None:
         room = self.hub.rooms.get(incident_id)
@@ -310,6 +350,8 @@ class HubServer:
         if path.startswith("/incidents/") and path.endswith("/state"):
             status, body = state_view(self.hub, credential, path)
             return json_response(connection, status, body)
+        if path == "/alerts":
+            return self.alert_groups(connection, credential)
         if path not in ("/", "/ws"):
             return json_response(
                 connection,

@@ -42,7 +42,8 @@ Example::
 The ``[severity]`` section (meanings, expected times to mitigate, update cadences) is described in
 ``server/severity_config.py``. The ``[lock]`` section (``ttl_minutes``, the production-lock
 lease) is described in ``server/lock_config.py``; ``[roles]`` (handoff offers, IC rotation) in
-``server/roles_config.py``.
+``server/roles_config.py``; ``[intake]`` (the alert intake's port, credentials and severity
+mapping) in ``server/intake_config.py`` and docs/ALERTS.md.
 
 The file is read into :class:`HubConfigFile`, a pydantic model: unknown sections and keys, wrong
 types and bad values stop the hub with one line per problem, ``FILE: [section] key: what is
@@ -56,6 +57,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from warroom.hub.app import HubConfig, HubConfigError
+from warroom.hub.intake_config import IntakeConfigError, intake_from_config
 from warroom.hub.lock_config import LockConfigError, lock_ttl_from_config
 from warroom.hub.roles_config import RolesConfigError, roles_settings_from_config
 from warroom.hub.severity_config import SeverityConfigError, severity_policy_from_config
@@ -126,6 +128,7 @@ class HubConfigFile(_Table):
     severity: Any = None
     lock: Any = None
     roles: Any = None
+    intake: Any = None
 
 
 #: ``[limits]`` keys that belong to the hub's per-connection limits; the rest are the server's.
@@ -177,7 +180,13 @@ def apply_config_file(
         raise HubConfigError(explain(exc, source, HubConfigFile)) from None
     try:
         _apply(config, parsed)
-    except (WebhookConfigError, SeverityConfigError, LockConfigError, RolesConfigError) as exc:
+    except (
+        WebhookConfigError,
+        SeverityConfigError,
+        LockConfigError,
+        RolesConfigError,
+        IntakeConfigError,
+    ) as exc:
         raise HubConfigError(f"{prefix}{exc}") from None
     return config
 
@@ -213,3 +222,5 @@ def _apply(config: HubConfig, parsed: HubConfigFile) -> None:
         config.settings = config.settings.model_copy(update={"lock_ttl": ttl})
     if parsed.roles is not None:
         config.settings = roles_settings_from_config(parsed.roles, config.settings)
+    if parsed.intake is not None:
+        config.intake = intake_from_config(parsed.intake)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.helpers import T0, make_event
@@ -175,3 +176,17 @@ async def seed_room(url: str, incident: str) -> dict[str, int]:
 
 def _left(console, name: str) -> bool:
     return any(e.type == "participant_left" and e.name == name for e in console.log)
+
+
+def snap_filled_room(
+    snap_compare: Any, tmp_path: Path, *, name: str, role: str, press: list[str], size: Any
+) -> bool:
+    """Snapshot ``name``'s console, after pressing ``press``, on a threaded hub whose room has
+    filled the board and the decision log with :func:`seed_room`."""
+    # Imported here: the core tests that use this module need no console, hub or Textual.
+    from tests.console_helpers import INCIDENT_ID, snap_console
+
+    def fill(hub: Any) -> None:
+        hub.call(seed_room(hub.url, INCIDENT_ID))
+
+    return snap_console(snap_compare, tmp_path, fill, name=name, role=role, press=press, size=size)

@@ -36,14 +36,26 @@ from typing import Any, TypeVar
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widget import Widget
+from textual.widgets import Label
 from warroom.hub.app import HubServer
 
-from tests.helpers import T0, ManualClock, declare_incident, eventually, fast_backoff, running_hub
+from tests.helpers import (
+    T0,
+    ManualClock,
+    client,
+    declare_incident,
+    eventually,
+    fast_backoff,
+    running_hub,
+)
 from warroom.client.sync import IncidentClient, LinkStatus
 from warroom.console.app import WarroomApp
+from warroom.console.widgets.status_bar import StatusBar
 from warroom.core.events import EventBase
 
 _T = TypeVar("_T")
+_W = TypeVar("_W", bound=Widget)
 
 INCIDENT_ID = "inc-checkout"
 #: What the console's clock says: three minutes after the hub declared the incident at T0.
@@ -99,6 +111,11 @@ def screen_text(app: App[Any]) -> str:
     return console.export_text(styles=False)
 
 
+def link_text(app: App[Any]) -> str:
+    """What the status bar says about the link to the hub."""
+    return str(app.screen.query_one(StatusBar).query_one("#sb-link", Label).render())
+
+
 def is_live(app: WarroomApp) -> bool:
     client = app.client
     return client is not None and client.status == LinkStatus.LIVE and client.state.declared
@@ -128,14 +145,30 @@ class ConsoleSession:
 
     async def peer(self, name: str, role: str) -> IncidentClient:
         """Another person in the room, as a plain client (closed by the session)."""
-        c = IncidentClient(self.hub.url, name, role, self.incident, backoff=fast_backoff())
-        c.start()
-        await c.wait_synced()
+        c = await client(self.hub.url, name, role, self.incident)
         self._peers.append(c)
         return c
 
     def __post_init__(self) -> None:
         self._peers: list[IncidentClient] = []
+
+    async def show_pane(self, key: str, kind: type[_W]) -> _W:
+        """Press ``key`` and wait until the pane of type ``kind`` it shows has the focus."""
+        await self.pilot.press(key)
+        pane = self.app.screen.query_one(kind)
+        await self.wait_for(lambda: self.app.focused is not None
+                            and pane in self.app.focused.ancestors)  # fmt: skip
+        return pane
+
+    async def palette(self, words: str, title: str) -> None:
+        """Open the command palette, type ``words``, see ``title`` offered and run it, as a
+        person would."""
+        await self.pilot.press("ctrl+p")
+        await self.pilot.pause()
+        await self.pilot.press(*words)
+        await self.wait_for(lambda: title in screen_text(self.app))
+        await self.pilot.pause(0.3)  # the palette searches in the background; let it settle
+        await self.pilot.press("enter")
 
 
 @contextlib.asynccontextmanager
@@ -231,3 +264,49 @@ def hub_in_thread(tmp_path: Path, clock: ManualClock | None = None) -> Iterator[
         yield hub
     finally:
         hub.stop()
+
+
+class People:
+    """Participants who stay connected to a threaded hub while a snapshot is taken."""
+
+    def __init__(self, hub: ThreadedHub) -> None:
+        self.hub = hub
+        self.clients: dict[str, IncidentClient] = {}
+
+    def join(self, name: str, role: str = "responder") -> None:
+        self.clients[name] = self.hub.call(client(self.hub.url, name, role, INCIDENT_ID))
+
+    def post(self, name: str, command: EventBase, at: timedelta | float) -> Any:
+        """``name`` records ``command`` when the hub's clock says ``T0 + at`` (a number: minutes)."""
+        self.hub.clock.now = T0 + (at if isinstance(at, timedelta) else timedelta(minutes=at))
+        reply = self.hub.call(self.clients[name].post(command))
+        assert reply.op == "ack", reply
+        return reply
+
+    def leave(self, name: str) -> None:
+        self.hub.call(self.clients.pop(name).close())
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            await asyncio.gather(*(c.close() for c in self.clients.values()))
+
+        self.hub.call(close_all())
+
+
+def snap_console(
+    snap_compare: Any,
+    tmp_path: Path,
+    room: Callable[[ThreadedHub], None],
+    *,
+    name: str,
+    role: str,
+    press: list[str],
+    size: tuple[int, int],
+) -> bool:
+    """Snapshot ``name``'s console after ``press``, on a threaded hub with the fixed incident
+    once ``room`` has acted in it."""
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        room(hub)
+        app = make_console(hub.url, name=name, role=role)
+        return bool(snap_compare(app, press=press, terminal_size=size, run_before=until_live))

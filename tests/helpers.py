@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -28,6 +29,17 @@ from warroom.core.log import parse_event
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 
 
+#: The fields of a production change (``ActionStarted`` without its token), for tests that
+#: need one and do not care which.
+ROLLBACK = {
+    "kind": "rollback",
+    "target": "api",
+    "expected": "ok",
+    "metric": "5xx",
+    "value_before": "12%",
+}
+
+
 def fast_backoff() -> Backoff:
     return Backoff(base=0.05, cap=0.3)
 
@@ -45,6 +57,17 @@ async def running_hub(
         yield server
     finally:
         await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def declared(
+    tmp_path: Path, **config: Any
+) -> AsyncIterator[tuple[HubServer, str, ManualClock]]:
+    """A real hub whose clock stands at ``T0`` until a test moves it, with an incident ana has
+    declared: ``(hub, incident id, clock)``."""
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock, **config) as hub:
+        yield hub, await declare_incident(hub.url), clock
 
 
 async def client(url: str, name: str, role: str, incident: str, **kw: Any) -> IncidentClient:
@@ -156,3 +179,16 @@ async def eventually(predicate: Any, timeout: float = 5.0, interval: float = 0.0
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+async def recv_json(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
+    """The next frame on the raw websocket ``ws``, decoded."""
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def until(ws: Any, op: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The next frame on ``ws`` whose ``op`` is ``op`` (the ones before it are read and dropped)."""
+    while True:
+        msg = await recv_json(ws, timeout)
+        if msg["op"] == op:
+            return msg

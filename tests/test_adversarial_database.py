@@ -36,7 +36,9 @@ from tests.helpers import (
     eventually,
     fast_backoff,
     free_port,
+    recv_json,
     running_hub,
+    until,
 )
 from warroom.client.sync import IncidentClient
 
@@ -61,17 +63,6 @@ def fingerprint(db: Path) -> dict[str, str]:
         if path.exists():
             found[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
-
-
-async def recv_json(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
-
-
-async def until(ws: Any, op: str, timeout: float = 5.0) -> dict[str, Any]:
-    while True:
-        msg = await recv_json(ws, timeout)
-        if msg["op"] == op:
-            return msg
 
 
 async def joined(url: str, name: str, incident: str, role: str = "responder") -> Any:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -21,22 +20,11 @@ from warroom.hub.hub import HubLimits
 from websockets.asyncio.client import connect
 from websockets.protocol import State
 
-from tests.helpers import declare_incident, eventually, running_hub
+from tests.helpers import declare_incident, eventually, recv_json, running_hub, until
 from tests.test_fuzz_support import LiveHub
 
 #: No rate limit here: a ``slow_down`` notice would be a second answer to one frame.
 UNLIMITED = HubLimits(rate=0, credential_rate=0)
-
-
-async def recv_json(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
-
-
-async def until(ws: Any, op: str, timeout: float = 5.0) -> dict[str, Any]:
-    while True:
-        msg = await recv_json(ws, timeout)
-        if msg["op"] == op:
-            return msg
 
 
 async def exactly_one_answer(ws: Any, frame: str | bytes) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import T0, make_event
+from tests.helpers import ROLLBACK, T0, make_event
 from warroom.core.access import JoinCodeCreated
 from warroom.core.actions import ActionStarted
 from warroom.core.affordances import affordances, draft
@@ -109,17 +109,7 @@ def commands(state: IncidentState) -> dict[str, EventBase]:
         "lock": (LockRequested, {}),
         "release": (LockReleased, {"token": token}),
         "renew": (LockRenewed, {"token": token}),
-        "action": (
-            ActionStarted,
-            {
-                "token": token,
-                "kind": "rollback",
-                "target": "api",
-                "expected": "ok",
-                "metric": "5xx",
-                "value_before": "12%",
-            },
-        ),  # fmt: skip
+        "action": (ActionStarted, {"token": token, **ROLLBACK}),
         "force_release": (LockForceReleased, {"token": token, "reason": "away"}),
         "hand_lock": (LockHandedOver, {"token": token, "to": "rita"}),
         "severity": (

@@ -9,6 +9,7 @@ same command is sent anyway.
 from __future__ import annotations
 
 from tests.console_helpers import NOW, console_session
+from tests.helpers import ROLLBACK
 from warroom.console.widgets.pane import WHAT_TO_DO
 from warroom.core.actions import ActionStarted
 from warroom.core.affordances import affordances, draft
@@ -29,17 +30,7 @@ async def test_a_greyed_key_says_the_cores_refusal_and_the_hub_agrees(tmp_path):
         commands = {
             "decide": (DecisionRecorded, {"what": "roll back", "why": "errors since deploy"}),
             "publish": (UpdatePublished, {"audience": "internal", "text": "we are on it"}),
-            "action": (
-                ActionStarted,
-                {
-                    "token": state.lock.token,
-                    "kind": "rollback",
-                    "target": "api",
-                    "expected": "ok",
-                    "metric": "5xx",
-                    "value_before": "12%",
-                },
-            ),  # fmt: skip
+            "action": (ActionStarted, {"token": state.lock.token, **ROLLBACK}),
         }
         core = affordances(
             state, rita, NOW, {k: draft(state, t, **p) for k, (t, p) in commands.items()}

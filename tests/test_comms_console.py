@@ -13,6 +13,7 @@ from tests.console_helpers import (
     console_session,
     hub_in_thread,
     make_console,
+    snap_console,
     until_live,
 )
 from tests.helpers import T0, ManualClock, running_hub
@@ -151,27 +152,22 @@ async def test_deliveries_show_in_the_pane_and_a_failed_one_is_retried_with_r(tm
 
 
 # --- snapshots ---------------------------------------------------------------------------------
+#: cy, the comms lead, writes the updates.
+CY = {"name": "cy", "role": "comms"}
+
+
 def _board(hub) -> None:
     hub.post("bo", "responder", BoardItemAdded(kind="fact", text=FACT))
     hub.post("bo", "responder", BoardItemAdded(kind="guess", text=GUESS))
 
 
 def test_snapshot_the_external_template_prefilled(snap_compare, tmp_path):
-    with hub_in_thread(tmp_path) as hub:
-        hub.seed()
-        _board(hub)
-        app = make_console(hub.url, name="cy", role="comms")
-        assert snap_compare(app, press=["e"], terminal_size=(100, 36), run_before=until_live)
+    assert snap_console(snap_compare, tmp_path, _board, **CY, press=["e"], size=(100, 36))
 
 
 def test_snapshot_the_preview_of_the_exact_text(snap_compare, tmp_path):
-    with hub_in_thread(tmp_path) as hub:
-        hub.seed()
-        _board(hub)
-        app = make_console(hub.url, name="cy", role="comms")
-        assert snap_compare(
-            app, press=["e", "ctrl+s"], terminal_size=(100, 36), run_before=until_live
-        )
+    keys = ["e", "ctrl+s"]
+    assert snap_console(snap_compare, tmp_path, _board, **CY, press=keys, size=(100, 36))
 
 
 def test_snapshot_the_overdue_status_bar(snap_compare, tmp_path):

@@ -11,15 +11,6 @@ from warroom.client.sync import IncidentClient
 from warroom.core.incident import NoteAdded
 
 
-async def palette(s, words: str, title: str) -> None:  # noqa: ANN001
-    await s.pilot.press("ctrl+p")
-    await s.pilot.pause()
-    await s.pilot.press(*words)
-    await s.wait_for(lambda: title in screen_text(s.app))
-    await s.pilot.pause(0.3)  # the palette searches in the background; let it settle
-    await s.pilot.press("enter")
-
-
 async def test_ic_creates_a_code_a_guest_joins_with_it_and_revoking_shuts_them_out(tmp_path: Path):
     async with console_session(tmp_path, role="ic", size=(120, 40)) as s:
         shown: list[str] = []
@@ -30,7 +21,7 @@ async def test_ic_creates_a_code_a_guest_joins_with_it_and_revoking_shuts_them_o
             return original(message, *args, **kwargs)
 
         s.app.notify = capture  # type: ignore[method-assign]
-        await palette(s, "join code guest", "Join code: create one for a guest")
+        await s.palette("join code guest", "Join code: create one for a guest")
         await s.wait_for(lambda: any("--join-code" in m for m in shown), timeout=10)
         code = re.search(rf"{s.incident}:[0-9a-f]+:\S+", "\n".join(shown)).group(0)
         codes = s.app.client.state.access.codes
@@ -43,7 +34,7 @@ async def test_ic_creates_a_code_a_guest_joins_with_it_and_revoking_shuts_them_o
         assert (await guest.post(NoteAdded(text="vendor side looks clean"))).op == "ack"
 
         code_id = code.split(":")[1]
-        await palette(s, f"revoke {code_id}", f"Join code: revoke {code_id}")
+        await s.palette(f"revoke {code_id}", f"Join code: revoke {code_id}")
         await eventually(lambda: guest.status in ("reconnecting", "offline"), timeout=10)
         await eventually(lambda: guest.fatal is not None, timeout=10)
         assert s.app.client.state.access.codes[code_id].revoked

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tests.console_helpers import console_session, screen_text
+from tests.console_helpers import console_session
 from tests.helpers import T0, ManualClock
 from warroom.console.screens.comms_preview import UpdatePreview
 from warroom.console.screens.handoff import HandoffScreen
@@ -171,15 +171,6 @@ async def test_capital_keys_reach_the_forms_from_every_pane(tmp_path):
 
 
 # --- the palette: every action, from any pane ------------------------------------------------------
-async def palette(s, words: str, title: str) -> None:
-    await s.pilot.press("ctrl+p")
-    await s.pilot.pause()
-    await s.pilot.press(*words)
-    await s.wait_for(lambda: title in screen_text(s.app))
-    await s.pilot.pause(0.3)  # the palette searches in the background; let it settle
-    await s.pilot.press("enter")
-
-
 async def test_the_palette_finds_the_ics_actions_of_every_pane_from_decisions(tmp_path):
     async with console_session(tmp_path, name="ana", role="ic", size=(120, 40)) as s:
         await s.peer("bo", "responder")
@@ -195,11 +186,11 @@ async def test_the_palette_finds_the_ics_actions_of_every_pane_from_decisions(tm
             "Lock: Ask for the production lock; join the queue if it is held",
         ):
             assert wanted in titles, wanted
-        await palette(s, "phase", "Move the incident to another phase")
+        await s.palette("phase", "Move the incident to another phase")
         await s.wait_for(lambda: s.app.screen.__class__.__name__ == "PhaseForm")
         await s.pilot.press("escape")
         await s.pilot.press("3")
-        await palette(s, "sev", "Change the severity")
+        await s.palette("sev", "Change the severity")
         await s.wait_for(lambda: s.app.screen.__class__.__name__ == "SeverityForm")
         await s.pilot.press("escape")
         await s.pilot.pause()

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import contextlib
 
-from textual.widgets import Label
 from warroom.hub.app import HubConfig, HubServer
 
 from tests.console_helpers import (
     INCIDENT_ID,
     console_session,
     is_live,
+    link_text,
     make_console,
     screen_text,
     seed_incident,
 )
 from tests.helpers import T0, ManualClock, eventually, free_port
 from warroom.client.sync import LinkStatus
-from warroom.console.widgets.status_bar import StatusBar
 from warroom.console.widgets.timeline import TimelinePane
-
-
-def link_text(app) -> str:
-    return str(app.screen.query_one(StatusBar).query_one("#sb-link", Label).render())
 
 
 async def test_an_entry_in_one_console_appears_in_the_other(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable
 
 from tests.console_helpers import (
     INCIDENT_ID,
@@ -17,6 +17,7 @@ from tests.console_helpers import (
     fixed_clock,
     hub_in_thread,
     is_live,
+    link_text,
     make_console,
     screen_text,
 )
@@ -28,11 +29,6 @@ from warroom.console.screens.comms_preview import UpdatePreview
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.widgets.roster import RosterPane
 from warroom.console.widgets.sidebar import RoomSidebar
-from warroom.console.widgets.status_bar import StatusBar
-
-
-def link_text(app) -> str:
-    return str(app.screen.query_one(StatusBar).query_one("#sb-link", Label).render())
 
 
 def updates_stored(db) -> int:

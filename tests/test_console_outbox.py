@@ -20,14 +20,17 @@ import termios
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from warroom.hub.app import HubConfig, HubServer
 
 from tests.console_helpers import INCIDENT_ID, is_live, make_console, screen_text, seed_incident
 from tests.helpers import T0, HubProcess, ManualClock, eventually, free_port
 from warroom.client.outbox import OutboxStore
 from warroom.client.sync import LinkStatus
+from warroom.console.app import WarroomApp
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.screens.join import JoinScreen
 from warroom.console.screens.quit_prompt import QuitPrompt
@@ -104,6 +107,14 @@ async def type_notes_while_the_hub_is_down(app, pilot, hub: Hub) -> None:
     assert saved_texts() == NOTES
 
 
+@contextlib.asynccontextmanager
+async def sam_console(hub: Hub, **kwargs: Any) -> AsyncIterator[tuple[WarroomApp, Pilot[Any]]]:
+    """sam's console (the scribe) on ``hub``, running, with its pilot."""
+    app = make_console(hub.url, name="sam", role="scribe", **kwargs)
+    async with app.run_test(size=(100, 30)) as pilot:
+        yield app, pilot
+
+
 def running(app) -> bool:
     return app.is_running and not app._exit
 
@@ -111,8 +122,7 @@ def running(app) -> bool:
 # --- the quit prompt ----------------------------------------------------------------------------
 async def test_ctrl_q_with_nothing_pending_quits_at_once(tmp_path):
     async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (app, pilot):
             await eventually(lambda: is_live(app), timeout=10)
             await pilot.press("ctrl+q")
             await pilot.pause()
@@ -122,8 +132,7 @@ async def test_ctrl_q_with_nothing_pending_quits_at_once(tmp_path):
 
 async def test_quit_and_keep_then_the_next_console_sends_each_item_once(tmp_path):
     async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (app, pilot):
             await type_notes_while_the_hub_is_down(app, pilot, hub)
             await pilot.press("ctrl+q")
             await pilot.pause()
@@ -143,8 +152,7 @@ async def test_quit_and_keep_then_the_next_console_sends_each_item_once(tmp_path
         assert saved_texts() == NOTES  # kept for next time
 
         await hub.start()
-        again = make_console(hub.url, name="sam", role="scribe")
-        async with again.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (again, pilot):
             await eventually(lambda: is_live(again) and not again.client.outbox, timeout=10)
             assert any("had not reached the hub" in n.message for n in again._notifications)
             assert [e.text for e in again.client.log if e.type == "note_added"] == NOTES
@@ -155,8 +163,7 @@ async def test_quit_and_keep_then_the_next_console_sends_each_item_once(tmp_path
 
 async def test_wait_for_the_link_then_quit_by_itself(tmp_path):
     async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (app, pilot):
             await type_notes_while_the_hub_is_down(app, pilot, hub)
             await pilot.press("ctrl+q", "w")
             await pilot.pause()
@@ -171,8 +178,7 @@ async def test_wait_for_the_link_then_quit_by_itself(tmp_path):
 
 async def test_discard_takes_a_second_d_and_then_nothing_is_sent(tmp_path):
     async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (app, pilot):
             await type_notes_while_the_hub_is_down(app, pilot, hub)
             await pilot.press("ctrl+q", "d")
             await pilot.pause()
@@ -183,8 +189,7 @@ async def test_discard_takes_a_second_d_and_then_nothing_is_sent(tmp_path):
             assert not running(app)
         assert outbox_files() == []
         await hub.start()
-        again = make_console(hub.url, name="sam", role="scribe")
-        async with again.run_test(size=(100, 30)):
+        async with sam_console(hub) as (again, _):
             await eventually(lambda: is_live(again), timeout=10)
             assert not again.client.outbox
         await hub.stop()
@@ -192,26 +197,23 @@ async def test_discard_takes_a_second_d_and_then_nothing_is_sent(tmp_path):
 
 
 async def test_escape_goes_back_to_the_console_with_everything_still_pending(tmp_path):
-    async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
-            await type_notes_while_the_hub_is_down(app, pilot, hub)
-            await pilot.press("ctrl+q", "escape")
-            await pilot.pause()
-            assert isinstance(app.screen, ConsoleScreen) and running(app)
-            assert len(app.client.outbox) == 3
-            await hub.start()
-            await eventually(lambda: is_live(app) and not app.client.outbox, timeout=10)
-            await eventually(lambda: outbox_files() == [])
-            await pilot.press("ctrl+q")
-            await pilot.pause()
-            assert not running(app)
+    async with a_hub(tmp_path) as hub, sam_console(hub) as (app, pilot):
+        await type_notes_while_the_hub_is_down(app, pilot, hub)
+        await pilot.press("ctrl+q", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConsoleScreen) and running(app)
+        assert len(app.client.outbox) == 3
+        await hub.start()
+        await eventually(lambda: is_live(app) and not app.client.outbox, timeout=10)
+        await eventually(lambda: outbox_files() == [])
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not running(app)
 
 
 async def test_without_a_disk_outbox_the_prompt_offers_no_keep(tmp_path):
     async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe", outbox_dir=None)
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub, outbox_dir=None) as (app, pilot):
             await eventually(lambda: is_live(app), timeout=10)
             await hub.stop()
             await eventually(lambda: app.client.status != LinkStatus.LIVE)
@@ -226,8 +228,7 @@ async def test_without_a_disk_outbox_the_prompt_offers_no_keep(tmp_path):
 
 async def test_leaving_for_the_list_keeps_them_and_following_again_sends_them(tmp_path):
     async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (app, pilot):
             await type_notes_while_the_hub_is_down(app, pilot, hub)
             await pilot.press("ctrl+l")
             await eventually(lambda: isinstance(app.screen, JoinScreen))
@@ -244,8 +245,7 @@ async def test_leaving_for_the_list_keeps_them_and_following_again_sends_them(tm
 
 async def test_ctrl_q_twice_quits_and_keeps(tmp_path):
     async with a_hub(tmp_path) as hub:
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (app, pilot):
             await type_notes_while_the_hub_is_down(app, pilot, hub)
             await pilot.press("ctrl+q", "ctrl+q")
             await pilot.pause()
@@ -259,8 +259,7 @@ async def test_a_broken_outbox_file_is_set_aside_with_a_message_and_the_console_
         outbox_dir().mkdir(parents=True)
         broken = outbox_dir() / f"{stem}.0badf00d.json"
         broken.write_bytes(b'{"format": 1, "hub": "ws://')  # cut off mid-write by a full disk
-        app = make_console(hub.url, name="sam", role="scribe")
-        async with app.run_test(size=(100, 30)) as pilot:
+        async with sam_console(hub) as (app, pilot):
             await eventually(lambda: is_live(app), timeout=10)
             [toast] = [n for n in app._notifications if n.title == "Outbox"]
             assert "Could not read the saved outbox" in toast.message

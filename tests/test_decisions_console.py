@@ -13,11 +13,14 @@ from warroom.core.board import BoardItemAdded, FactRetracted
 
 
 async def open_log(session) -> DecisionPane:
-    await session.pilot.press("3")
-    pane = session.app.screen.query_one(DecisionPane)
-    await session.wait_for(lambda: session.app.focused is not None
-                           and pane in session.app.focused.ancestors)  # fmt: skip
-    return pane
+    return await session.show_pane("3", DecisionPane)
+
+
+async def form_from_log(session, key: str):
+    """The form ``key`` opens from the decision log."""
+    await open_log(session)
+    await session.pilot.press(key)
+    return session.app.screen
 
 
 def stored(session, type_: str) -> list:
@@ -81,9 +84,7 @@ async def test_the_ic_records_a_decision_citing_two_facts_then_supersedes_it(tmp
 async def test_a_decision_citing_a_fact_retracted_meanwhile_is_refused_in_the_form(tmp_path):
     async with console_session(tmp_path, name="ana", role="ic") as s:
         errors, leak, _ = await two_facts(s)
-        await open_log(s)
-        await s.pilot.press("d")
-        form = s.app.screen
+        form = await form_from_log(s, "d")
         form.query_one("#what", Input).value = "Roll back"
         form.query_one("#why", Input).value = "the leak"
         form.query_one("#facts", SelectionList).select(leak)
@@ -100,9 +101,7 @@ async def test_a_decision_citing_a_fact_retracted_meanwhile_is_refused_in_the_fo
 async def test_the_status_update_is_drafted_edited_and_posted_as_a_status_note(tmp_path):
     async with console_session(tmp_path, name="ana", role="ic") as s:
         _, _, guess = await two_facts(s)
-        await open_log(s)
-        await s.pilot.press("u")
-        form = s.app.screen
+        form = await form_from_log(s, "u")
         assert isinstance(form, StatusUpdateForm)
         area = form.query_one(TextArea)
         assert area.text.startswith(f"[{NOW:%H:%M} UTC] Status update — SEV2")

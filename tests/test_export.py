@@ -25,9 +25,12 @@ from tests.scripted_incident import (
     recorded_once,
 )
 from warroom.core.events import EVENT_TYPES
+from warroom.core.fold import apply
 from warroom.core.log import parse_event
+from warroom.core.state import IncidentState
+from warroom.export.derived import HistoryTracker, incident_row, state_tables
 from warroom.export.exporter import export_incidents
-from warroom.export.schema import SCHEMA_VERSION
+from warroom.export.schema import SCHEMA_VERSION, TABLE
 from warroom.export.sources import DatabaseSource
 
 EXPORTED_AT = datetime.fromisoformat("2026-03-15T08:00:00+00:00")
@@ -432,3 +435,41 @@ def test_the_reviewers_views(db: sqlite3.Connection):
         (1, None), (None, "scale_up"), (None, "scale_down"), (2, None), (None, "rollback"),
         (None, "restart"),
     ]  # fmt: skip
+
+
+# --- the schema, pinned ------------------------------------------------------------------------
+#: ``sqlite_master`` of a real export as the hand-written DDL made it: a change to how the schema
+#: is written must leave every table, column, key, view, index and trigger as it was.
+PINNED_SCHEMA = Path(__file__).parent / "expected" / "export_schema.txt"
+
+
+def schema_text(conn: sqlite3.Connection) -> str:
+    """Every object of the export file's schema as SQLite stores it, in name order."""
+    found = conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+    ).fetchall()
+    return "".join(f"-- {kind} {name} on {table}\n{sql};\n\n" for kind, name, table, sql in found)
+
+
+def test_the_export_schema_is_the_pinned_one(export_file: Path):
+    with sqlite3.connect(export_file) as conn:
+        assert schema_text(conn) == PINNED_SCHEMA.read_text()
+
+
+def test_every_derived_row_is_laid_out_as_its_table_is_described(scripted: ScriptedRun):
+    """The row dicts and the DDL come from one description: a row with a column the table lacks,
+    or without one it has, fails here rather than as a SQL error mid-export."""
+    source = DatabaseSource(scripted.db)
+    state, tracker = IncidentState(), HistoryTracker(INCIDENT_ID)
+    try:
+        for event in source.events(INCIDENT_ID):
+            before, state = state, apply(state, event)
+            tracker.observe(before, state, event)
+    finally:
+        source.close()
+    tables = [("incidents", [incident_row(state, 1, "now")]), *state_tables(state, tracker)]
+    for name, rows in tables:
+        for row in rows:
+            assert tuple(row) == TABLE[name].column_names, name
+    filled = {name for name, rows in tables if rows}
+    assert filled == set(TABLE) - {"meta", "events", "timeline"}

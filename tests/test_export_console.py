@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tests.console_helpers import INCIDENT_ID, console_session, screen_text
+from tests.console_helpers import INCIDENT_ID, console_session
 from warroom.console.export import DRAFT, SQLITE, ExportPathScreen
 from warroom.console.screens.console import ConsoleScreen
 from warroom.core.incident import NoteAdded
@@ -19,12 +19,7 @@ def notes(app) -> list[str]:
 
 async def choose(s, query: str, title: str) -> None:
     """Open the palette, type ``query``, see ``title`` offered and run it, as a person would."""
-    await s.pilot.press("ctrl+p")
-    await s.pilot.pause()
-    await s.pilot.press(*query)
-    await s.wait_for(lambda: title in screen_text(s.app))
-    await s.pilot.pause(0.3)  # the palette searches in the background; let it settle
-    await s.pilot.press("enter")
+    await s.palette(query, title)
     await s.wait_for(lambda: isinstance(s.app.screen, ExportPathScreen))
 
 

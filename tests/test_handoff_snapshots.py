@@ -17,13 +17,13 @@ from textual.widgets import Select, TextArea
 
 from tests.console_helpers import (
     INCIDENT_ID,
+    People,
     hub_in_thread,
     make_console,
     screen_text,
     until_live,
 )
-from tests.helpers import T0, eventually, fast_backoff
-from warroom.client.sync import IncidentClient
+from tests.helpers import T0, eventually
 from warroom.console.screens.handoff import HandoffScreen
 from warroom.core.actions import ActionStarted
 from warroom.core.board import BoardItemAdded, GuessClaimed
@@ -31,7 +31,6 @@ from warroom.core.briefing import build_briefing
 from warroom.core.clock import ManualClock
 from warroom.core.comms import UpdatePublished
 from warroom.core.decisions import DecisionRecorded, FollowUpNoted
-from warroom.core.events import EventBase
 from warroom.core.handoff import HandoffOffered
 from warroom.core.lock import LockRequested
 
@@ -43,36 +42,10 @@ NOTES = "Next: watch checkout 5xx for 5 min after the flag; if no drop, roll bac
         "Watch out: payments on-call is paged but not here yet."  # fmt: skip
 
 
-class Room:
-    """People connected to the threaded hub for the whole snapshot."""
-
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-        self.clients: dict[str, IncidentClient] = {}
-
-    def join(self, name: str, role: str) -> None:
-        async def connect() -> IncidentClient:
-            c = IncidentClient(self.hub.url, name, role, INCIDENT_ID, backoff=fast_backoff())
-            c.start()
-            await c.wait_synced()
-            return c
-
-        self.clients[name] = self.hub.call(connect())
-
-    def post(self, name: str, command: EventBase, minutes: float) -> Any:
-        self.hub.clock.now = T0 + timedelta(minutes=minutes)
-        reply = self.hub.call(self.clients[name].post(command))
-        assert reply.op == "ack", reply
-        return reply
-
-    def close(self) -> None:
-        async def close_all() -> None:
-            await asyncio.gather(*(c.close() for c in self.clients.values()))
-
-        self.hub.call(close_all())
-
-
-def twenty_minutes_in(room: Room, *, with_bo: bool) -> None:
+def twenty_minutes_in(hub: Any, *, name: str, role: str, with_bo: bool) -> tuple[People, Any]:
+    """The room twenty minutes into the incident (bo in it or not), and ``name``'s console."""
+    hub.seed()
+    room = People(hub)
     room.join("ana", "ic")
     if with_bo:
         room.join("bo", "responder")
@@ -122,6 +95,8 @@ def twenty_minutes_in(room: Room, *, with_bo: bool) -> None:
         14,
     )
     room.hub.clock.now = CONSOLE_NOW
+    app = make_console(hub.url, name=name, role=role, clock=ManualClock(CONSOLE_NOW))
+    return room, app
 
 
 def settled(app: Any, hub: Any) -> bool:
@@ -137,10 +112,7 @@ async def steady(pilot: Any) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_outgoing_ic_fills_in_the_handoff(snap_compare, tmp_path, size):
     with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
-        hub.seed()
-        room = Room(hub)
-        twenty_minutes_in(room, with_bo=True)
-        app = make_console(hub.url, name="ana", role="ic", clock=ManualClock(CONSOLE_NOW))
+        room, app = twenty_minutes_in(hub, name="ana", role="ic", with_bo=True)
 
         async def run_before(pilot: Any) -> None:
             await until_live(pilot)
@@ -158,33 +130,34 @@ def test_outgoing_ic_fills_in_the_handoff(snap_compare, tmp_path, size):
             room.close()
 
 
+async def ana_offers_bo_the_ic_role(pilot: Any, room: People) -> None:
+    """In bo's console: once it is live, ana (in the room) offers bo the IC role; wait until
+    bo's console shows the offer, settled."""
+
+    async def offer() -> None:
+        ana = room.clients["ana"]
+        await eventually(lambda: "bo" in ana.state.online)
+        briefing = build_briefing(ana.state).model_dump(mode="json")
+        reply = await ana.post(
+            HandoffOffered(offered_role="ic", to="bo", notes=NOTES, briefing=briefing)
+        )
+        assert reply.op == "ack", reply
+
+    hub = room.hub
+    await until_live(pilot)
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(offer(), hub.loop))
+    await eventually(lambda: isinstance(pilot.app.screen, HandoffScreen), timeout=10)
+    await eventually(lambda: settled(pilot.app, hub), timeout=10)
+    await steady(pilot)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_incoming_participant_is_offered_the_ic_role(snap_compare, tmp_path, size):
     with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
-        hub.seed()
-        room = Room(hub)
-        twenty_minutes_in(room, with_bo=False)
-        app = make_console(hub.url, name="bo", role="responder", clock=ManualClock(CONSOLE_NOW))
-
-        async def offer() -> None:
-            ana = room.clients["ana"]
-            await eventually(lambda: "bo" in ana.state.online)
-            reply = await ana.post(
-                HandoffOffered(
-                    offered_role="ic",
-                    to="bo",
-                    notes=NOTES,
-                    briefing=build_briefing(ana.state).model_dump(mode="json"),
-                )
-            )
-            assert reply.op == "ack", reply
+        room, app = twenty_minutes_in(hub, name="bo", role="responder", with_bo=False)
 
         async def run_before(pilot: Any) -> None:
-            await until_live(pilot)
-            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(offer(), hub.loop))
-            await eventually(lambda: isinstance(pilot.app.screen, HandoffScreen), timeout=10)
-            await eventually(lambda: settled(pilot.app, hub), timeout=10)
-            await steady(pilot)
+            await ana_offers_bo_the_ic_role(pilot, room)
 
         try:
             assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -213,31 +186,11 @@ def off_screen(screen: Any) -> list[str]:
 def test_the_incoming_handoff_fits_the_terminal(tmp_path, size):
     """Issue 16 item 5: at 140x45 the offer read ``Until you accept, ana st`` and ``Accept (``."""
     with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
-        hub.seed()
-        room = Room(hub)
-        twenty_minutes_in(room, with_bo=False)
-        app = make_console(hub.url, name="bo", role="responder", clock=ManualClock(CONSOLE_NOW))
-
-        async def offer() -> None:
-            ana = room.clients["ana"]
-            await eventually(lambda: "bo" in ana.state.online)
-            reply = await ana.post(
-                HandoffOffered(
-                    offered_role="ic",
-                    to="bo",
-                    notes=NOTES,
-                    briefing=build_briefing(ana.state).model_dump(mode="json"),
-                )
-            )
-            assert reply.op == "ack", reply
+        room, app = twenty_minutes_in(hub, name="bo", role="responder", with_bo=False)
 
         async def look() -> tuple[list[str], str]:
             async with app.run_test(size=size) as pilot:
-                await until_live(pilot)
-                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(offer(), hub.loop))
-                await eventually(lambda: isinstance(pilot.app.screen, HandoffScreen), timeout=10)
-                await eventually(lambda: settled(pilot.app, hub), timeout=10)
-                await steady(pilot)
+                await ana_offers_bo_the_ic_role(pilot, room)
                 return off_screen(pilot.app.screen), side_text(pilot.app)
 
         try:
@@ -252,10 +205,7 @@ def test_the_incoming_handoff_fits_the_terminal(tmp_path, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_outgoing_handoff_fits_the_terminal(tmp_path, size):
     with hub_in_thread(tmp_path, ManualClock(T0)) as hub:
-        hub.seed()
-        room = Room(hub)
-        twenty_minutes_in(room, with_bo=True)
-        app = make_console(hub.url, name="ana", role="ic", clock=ManualClock(CONSOLE_NOW))
+        room, app = twenty_minutes_in(hub, name="ana", role="ic", with_bo=True)
 
         async def look() -> tuple[list[str], str]:
             async with app.run_test(size=size) as pilot:

@@ -25,7 +25,7 @@ from warroom.cli import main
         ),
         # unknown key
         ("[hub]\nprot = 1\n", "hub.toml: [hub] unknown setting(s) prot; known: certfile, db,"),
-        ("[limit]\nrate = 1\n", "hub.toml: unknown setting(s) limit; known: hub, limits, lock,"),
+        ("[limit]\nrate = 1\n", "hub.toml: unknown setting(s) limit; known: hub, intake, limits,"),
         ("[limits]\nrate_of_fire = 1\n", "hub.toml: [limits] unknown setting(s) rate_of_fire"),
         ("[roles]\nic_rotation = 3\n", "hub.toml: [roles] has unknown keys: ic_rotation"),
         # bad value

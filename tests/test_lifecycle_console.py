@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 
 from textual.widgets import Button, Input, OptionList, Select, Static
@@ -12,9 +14,11 @@ from tests.console_helpers import (
     hub_in_thread,
     is_live,
     make_console,
+    snap_console,
     until_live,
 )
 from tests.helpers import T0, ManualClock, eventually
+from warroom.console.app import WarroomApp
 from warroom.console.screens.lifecycle_forms import (
     ImpactStartForm,
     PhaseForm,
@@ -36,19 +40,20 @@ def text_of(widget) -> str:
 
 
 async def on_summary(session) -> SummaryPane:
-    await session.pilot.press("7")
-    pane = session.app.screen.query_one(SummaryPane)
-    await session.wait_for(lambda: session.app.focused is not None
-                           and pane in session.app.focused.ancestors)  # fmt: skip
-    return pane
+    return await session.show_pane("7", SummaryPane)
+
+
+async def form_from_summary(session, key: str, kind: type):
+    """The form of type ``kind`` that ``key`` opens from the summary pane, once it is open."""
+    await on_summary(session)
+    await session.pilot.press(key)
+    await session.wait_for(lambda: isinstance(session.app.screen, kind))
+    return session.app.screen
 
 
 async def test_the_ic_changes_severity_from_the_rubric_with_a_reason(tmp_path):
     async with console_session(tmp_path, size=(110, 34)) as s:
-        await on_summary(s)
-        await s.pilot.press("v")
-        await s.wait_for(lambda: isinstance(s.app.screen, SeverityForm))
-        form = s.app.screen
+        form = await form_from_summary(s, "v", SeverityForm)
         levels = form.query_one("#severity-levels", OptionList)
         shown = " ".join(str(levels.get_option_at_index(i).prompt) for i in range(4))
         assert all(RUBRIC[level] in shown for level in Severity)  # the rubric where it is chosen
@@ -86,9 +91,7 @@ async def test_a_responder_is_not_offered_severity_or_phase_but_answers_triage(t
 
 async def test_impact_start_and_a_choice_answer_from_the_keyboard(tmp_path):
     async with console_session(tmp_path, name="bo", role="responder", size=(110, 34)) as s:
-        await on_summary(s)
-        await s.pilot.press("i")
-        await s.wait_for(lambda: isinstance(s.app.screen, ImpactStartForm))
+        await form_from_summary(s, "i", ImpactStartForm)
         await s.pilot.press(*"08:40", "enter", *"first failed checkout", "enter")
         await s.wait_for(lambda: s.app.client.state.impact_started_at == T0 - timedelta(minutes=20))
 
@@ -110,10 +113,7 @@ async def test_impact_start_and_a_choice_answer_from_the_keyboard(tmp_path):
 
 async def test_the_phase_form_says_why_before_sending_and_moves_forward(tmp_path):
     async with console_session(tmp_path, size=(110, 34)) as s:
-        await on_summary(s)
-        await s.pilot.press("p")
-        await s.wait_for(lambda: isinstance(s.app.screen, PhaseForm))
-        form = s.app.screen
+        form = await form_from_summary(s, "p", PhaseForm)
         targets = form.query_one("#phase-targets", OptionList)
         # It opens on the current phase (as the severity form does): one stray Enter moves nothing.
         assert targets.highlighted == Phase.DETECTED.index
@@ -199,21 +199,24 @@ def _answered(hub) -> None:
 
 
 def test_snapshot_the_summary_pane(snap_compare, tmp_path):
-    with hub_in_thread(tmp_path) as hub:
-        hub.seed()
-        _answered(hub)
-        app = make_console(hub.url, name="ana", role="ic")
-        assert snap_compare(app, press=["7"], terminal_size=(110, 34), run_before=until_live)
+    ana = {"name": "ana", "role": "ic"}
+    assert snap_console(snap_compare, tmp_path, _answered, **ana, press=["7"], size=(110, 34))
 
 
-def test_snapshot_the_escalation_banner_for_a_responder(snap_compare, tmp_path):
+@contextlib.contextmanager
+def past_the_time_to_mitigate(tmp_path, name: str, role: str) -> Iterator[WarroomApp]:
+    """``name``'s console four hours into the SEV2, past its expected time to mitigate: the hub
+    has proposed an escalation (the console's clock is as far on)."""
     clock = ManualClock(T0)
     with hub_in_thread(tmp_path, clock=clock) as hub:
         hub.seed()
         clock.advance(4 * HOUR)
         hub.call(hub.server.hub.tick())
-        app = make_console(hub.url, name="bo", role="responder",
-                           clock=ManualClock(NOW + 4 * HOUR))  # fmt: skip
+        yield make_console(hub.url, name=name, role=role, clock=ManualClock(NOW + 4 * HOUR))
+
+
+def test_snapshot_the_escalation_banner_for_a_responder(snap_compare, tmp_path):
+    with past_the_time_to_mitigate(tmp_path, "bo", "responder") as app:
         # A late joiner first gets the read-in; closing it shows the banner above the board.
         assert snap_compare(
             app, press=["escape", "2"], terminal_size=(110, 34), run_before=until_live
@@ -221,12 +224,7 @@ def test_snapshot_the_escalation_banner_for_a_responder(snap_compare, tmp_path):
 
 
 def test_snapshot_the_escalation_banner_and_summary_for_the_ic(snap_compare, tmp_path):
-    clock = ManualClock(T0)
-    with hub_in_thread(tmp_path, clock=clock) as hub:
-        hub.seed()
-        clock.advance(4 * HOUR)
-        hub.call(hub.server.hub.tick())
-        app = make_console(hub.url, name="ana", role="ic", clock=ManualClock(NOW + 4 * HOUR))
+    with past_the_time_to_mitigate(tmp_path, "ana", "ic") as app:
         assert snap_compare(app, press=["7"], terminal_size=(110, 34), run_before=until_live)
 
 

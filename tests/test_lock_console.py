@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from textual.widgets import Input, Select, Static
 
-from tests.helpers import T0, client, declare_incident, eventually, running_hub
+from tests.helpers import T0, client, declare_incident, declared, eventually, running_hub
+from warroom.client.sync import IncidentClient
 from warroom.console.app import WarroomApp
 from warroom.console.screens.lock_action import ActionForm, FinishForm
 from warroom.console.screens.lock_ic import ForceReleaseForm, HandOverForm
@@ -35,6 +36,13 @@ async def lock_console(
         yield app, pilot, pane
 
 
+async def holding_the_lock(hub, incident: str, name: str) -> IncidentClient:
+    """``name`` joins as a responder and asks for the lock, which is free: they hold it."""
+    holder = await client(hub.url, name, "responder", incident)
+    await holder.post(LockRequested())
+    return holder
+
+
 def stored(hub, incident: str, type_: str) -> list:
     return [e for e in hub.store.events(incident) if e.type == type_]
 
@@ -45,11 +53,8 @@ def fill(form, **values: str) -> None:
 
 
 async def test_request_act_finish_and_undo_from_the_keyboard(tmp_path):
-    clock = ManualClock(T0)
-    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
-        incident = await declare_incident(hub.url)
-        cy = await client(hub.url, "cy", "responder", incident)
-        await cy.post(LockRequested())
+    async with declared(tmp_path) as (hub, incident, clock):
+        cy = await holding_the_lock(hub, incident, "cy")
         async with lock_console(hub, "bo", "responder", incident, clock) as (app, pilot, pane):
             await eventually(lambda: pane.state.lock.holder == "cy")
             assert pane.check_action("start_action", ()) is None  # greyed: not the holder
@@ -128,9 +133,7 @@ async def test_request_act_finish_and_undo_from_the_keyboard(tmp_path):
 
 
 async def test_a_refused_action_is_shown_in_the_form_and_nothing_is_written(tmp_path):
-    clock = ManualClock(T0)
-    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
-        incident = await declare_incident(hub.url)
+    async with declared(tmp_path) as (hub, incident, clock):
         ana = await client(hub.url, "ana", "ic", incident)
         async with lock_console(hub, "bo", "responder", incident, clock) as (app, pilot, pane):
             await pilot.press("l")
@@ -161,11 +164,8 @@ async def test_a_refused_action_is_shown_in_the_form_and_nothing_is_written(tmp_
 
 
 async def test_the_ic_alone_sees_force_release_and_hand_over(tmp_path):
-    clock = ManualClock(T0)
-    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
-        incident = await declare_incident(hub.url)
-        bo = await client(hub.url, "bo", "responder", incident)
-        await bo.post(LockRequested())
+    async with declared(tmp_path) as (hub, incident, clock):
+        bo = await holding_the_lock(hub, incident, "bo")
         async with lock_console(hub, "ana", "ic", incident, clock) as (app, pilot, pane):
             await eventually(lambda: pane.state.lock.holder == "bo")
             assert pane.check_action("force_release", ()) is True
@@ -210,7 +210,10 @@ async def test_the_console_offers_renewal_before_the_lease_ends(tmp_path):
             clock.advance(timedelta(minutes=8, seconds=30))
             await eventually(lambda: "renew" in str(hint.render()), timeout=3)
             assert hint.has_class("renew-due")
-            assert any(n.title == "Renew the lock?" for n in app._notifications)
+            # The hint and the notification are drawn on different paths: wait for both.
+            await eventually(
+                lambda: any(n.title == "Renew the lock?" for n in app._notifications), timeout=3
+            )
             await pilot.press("r")
             await eventually(
                 lambda: pane.state.lock.expires_at == clock.now + timedelta(minutes=10)

@@ -12,50 +12,22 @@ from typing import Any
 
 from textual.widgets import Input
 
-from tests.console_helpers import INCIDENT_ID, hub_in_thread, make_console, screen_text, until_live
-from tests.helpers import T0, eventually, fast_backoff
-from warroom.client.sync import IncidentClient
+from tests.console_helpers import (
+    INCIDENT_ID,
+    People,
+    hub_in_thread,
+    make_console,
+    screen_text,
+    until_live,
+)
+from tests.helpers import T0, eventually
 from warroom.console.screens.lock_action import ActionForm
 from warroom.console.widgets.lock import LockPane
 from warroom.core.actions import ActionFinished, ActionStarted
 from warroom.core.clock import ManualClock
-from warroom.core.events import EventBase
 from warroom.core.lock import LockReleased, LockRequested
 
 SIZE = (100, 30)
-
-
-class People:
-    """Participants who stay connected to the threaded hub while the console is shown."""
-
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-        self.clients: dict[str, IncidentClient] = {}
-
-    def join(self, name: str, role: str = "responder") -> None:
-        async def connect() -> IncidentClient:
-            c = IncidentClient(self.hub.url, name, role, INCIDENT_ID, backoff=fast_backoff())
-            c.start()
-            await c.wait_synced()
-            return c
-
-        self.clients[name] = self.hub.call(connect())
-
-    def post(self, name: str, command: EventBase, at: timedelta) -> Any:
-        """``name`` records ``command`` when the hub's clock says ``T0 + at``."""
-        self.hub.clock.now = T0 + at
-        reply = self.hub.call(self.clients[name].post(command))
-        assert reply.op == "ack", reply
-        return reply
-
-    def leave(self, name: str) -> None:
-        self.hub.call(self.clients.pop(name).close())
-
-    def close(self) -> None:
-        async def close_all() -> None:
-            await asyncio.gather(*(c.close() for c in self.clients.values()))
-
-        self.hub.call(close_all())
 
 
 def on_lock_pane(hub: Any, then: Any = None) -> Any:

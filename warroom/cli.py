@@ -103,6 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from warroom.hub.app import HubConfig, HubConfigError, HubServer
     from warroom.hub.config import read_config_file
     from warroom.hub.dbfile import DatabaseUnusable
+    from warroom.hub.intake import IntakeListenError
 
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -138,6 +139,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except DatabaseUnusable as exc:
         print(f"warroom serve: {exc}", file=sys.stderr)
         return exc.exit_code
+    except IntakeListenError as exc:
+        print(f"warroom serve: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
     except OSError as exc:
         print(
             f"warroom serve: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr

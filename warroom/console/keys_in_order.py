@@ -27,7 +27,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Input, TextArea
 
-from warroom.console.screens.form_keys import SETTLE_LIMIT
+from warroom.console.screens.form_keys import turns as _turns
 
 Typed = events.Key | events.Paste
 
@@ -110,27 +110,3 @@ def _runs_a_binding(screen: Screen[object], key: events.Key) -> bool:
             if namespace.check_action(action, params):
                 return True
     return False
-
-
-async def _turns(nodes: list[DOMNode], rounds: int | None = None) -> None:
-    """Let each of ``nodes`` handle what is queued on it, ``rounds`` times (by default one more
-    than there are nodes, so a message bubbling from the first reaches the last)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_LIMIT
-    for _ in range(rounds or len(nodes) + 1):
-        waits: list[asyncio.Future[None]] = []
-        for node in nodes:
-            done: asyncio.Future[None] = loop.create_future()
-            if node.call_later(_resolve, done):
-                waits.append(done)
-        remaining = deadline - loop.time()
-        if not waits or remaining <= 0:
-            return
-        _, pending = await asyncio.wait(waits, timeout=remaining)
-        if pending:
-            return
-
-
-def _resolve(done: asyncio.Future[None]) -> None:
-    if not done.done():
-        done.set_result(None)

@@ -20,8 +20,8 @@ from warroom.core.metrics import compute
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.state import IncidentState
 
-#: ``(table, primary key, rows)`` for one derived table.
-TableRows = tuple[str, str | tuple[str, ...], list[dict[str, Any]]]
+#: ``(table, rows)`` for one derived table; its key is the schema's (``schema.TABLE``).
+TableRows = tuple[str, list[dict[str, Any]]]
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -117,7 +117,6 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
     inc = state.incident_id
     yield (
         "participants",
-        ("incident_id", "name"),
         [
             {
                 "incident_id": inc,
@@ -131,15 +130,15 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
             for p in state.participants.values()
         ],
     )
-    yield "roles", ("incident_id", "role", "since_seq"), tracker.roles
-    yield "severity_changes", ("incident_id", "seq"), tracker.severity
+    yield "roles", tracker.roles
+    yield "severity_changes", tracker.severity
     yield from _triage_table(state)
     yield from _comms_tables(state)
     card = state.drill_scorecard
     if card is not None:
         row = card.model_dump()
         row["observations"] = json.dumps(row["observations"])
-        yield "drill_scorecards", "incident_id", [{"incident_id": inc, **row}]
+        yield "drill_scorecards", [{"incident_id": inc, **row}]
     yield from _board_tables(state)
     yield from _decision_tables(state)
     yield from _lock_tables(state)
@@ -148,7 +147,6 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
 def _triage_table(state: IncidentState) -> Iterator[TableRows]:
     yield (
         "triage",
-        ("incident_id", "question"),
         [
             {
                 "incident_id": state.incident_id,
@@ -170,7 +168,6 @@ def _comms_tables(state: IncidentState) -> Iterator[TableRows]:
     updates = state.comms.updates
     yield (
         "comms_updates",
-        ("incident_id", "seq"),
         [
             {
                 "incident_id": inc,
@@ -190,7 +187,6 @@ def _comms_tables(state: IncidentState) -> Iterator[TableRows]:
     seq_of = {u.update_id: u.seq for u in updates}
     yield (
         "update_deliveries",
-        ("incident_id", "update_seq", "target"),
         [
             {
                 "incident_id": inc,
@@ -222,15 +218,19 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
         was_guess = item.kind == ItemKind.GUESS
         resolved = _last_change(item, "confirmed", "ruled out")
         retracted = _last_change(item, "retracted")
+        # The columns a guess and a fact share, first in both tables.
+        card = {
+            "incident_id": inc,
+            "no": item.no,
+            "text": item.text,
+            "author": item.author,
+            "added_at": iso(item.added_at),
+            "status": item.status.value,
+        }
         if was_guess:
             guesses.append(
                 {
-                    "incident_id": inc,
-                    "no": item.no,
-                    "text": item.text,
-                    "author": item.author,
-                    "added_at": iso(item.added_at),
-                    "status": item.status.value,
+                    **card,
                     "owner": item.owner,
                     "resolved_by": resolved.actor if resolved else None,
                     "resolved_at": iso(resolved.at) if resolved else None,
@@ -241,12 +241,7 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
             confirmed = resolved if was_guess else None
             facts.append(
                 {
-                    "incident_id": inc,
-                    "no": item.no,
-                    "text": item.text,
-                    "author": item.author,
-                    "added_at": iso(item.added_at),
-                    "status": item.status.value,
+                    **card,
                     "from_guess": item.no if was_guess else None,
                     "confirmed_by": confirmed.actor if confirmed else item.author,
                     "confirmed_at": iso(confirmed.at if confirmed else item.added_at),
@@ -280,10 +275,10 @@ def _board_tables(state: IncidentState) -> Iterator[TableRows]:
             }
             for position, note in enumerate(item.evidence, start=1)
         )
-    yield "guesses", ("incident_id", "no"), guesses
-    yield "facts", ("incident_id", "no"), facts
-    yield "board_history", ("incident_id", "item_no", "seq"), history
-    yield "evidence", ("incident_id", "item_no", "position"), evidence
+    yield "guesses", guesses
+    yield "facts", facts
+    yield "board_history", history
+    yield "evidence", evidence
 
 
 def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
@@ -291,7 +286,6 @@ def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
     decisions = state.decisions.values()
     yield (
         "decisions",
-        ("incident_id", "no"),
         [
             {
                 "incident_id": inc,
@@ -311,7 +305,6 @@ def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
     )
     yield (
         "decision_facts",
-        ("incident_id", "decision_no", "fact_no"),
         [
             {"incident_id": inc, "decision_no": d.no, "fact_no": f}
             for d in decisions
@@ -320,7 +313,6 @@ def _decision_tables(state: IncidentState) -> Iterator[TableRows]:
     )
     yield (
         "follow_ups",
-        ("incident_id", "no"),
         [
             {
                 "incident_id": inc,
@@ -340,7 +332,6 @@ def _lock_tables(state: IncidentState) -> Iterator[TableRows]:
     inc = state.incident_id
     yield (
         "lock_grants",
-        ("incident_id", "token"),
         [
             {
                 "incident_id": inc,
@@ -359,7 +350,6 @@ def _lock_tables(state: IncidentState) -> Iterator[TableRows]:
     )
     yield (
         "actions",
-        ("incident_id", "id"),
         [
             {
                 "incident_id": inc,

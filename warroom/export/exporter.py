@@ -23,7 +23,7 @@ from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.state import IncidentState
 from warroom.export import derived
-from warroom.export.schema import GENERATOR, SCHEMA_VERSION, TABLES, VIEWS
+from warroom.export.schema import GENERATOR, SCHEMA_VERSION, TABLE, TABLES, VIEWS
 from warroom.export.sources import Source
 
 #: ``progress(incident_id, events_done, events_total)`` after each batch.
@@ -147,16 +147,15 @@ def _export_one(
         progress(incident_id, done, max(total, done))
 
     with db.atomic():
-        upsert(db, "incidents", ("id",), [derived.incident_row(state, done, exported_at)])
-        for table, pk, rows in derived.state_tables(state, tracker):
-            upsert(db, table, (pk,) if isinstance(pk, str) else pk, rows)
+        upsert(db, "incidents", [derived.incident_row(state, done, exported_at)])
+        for table, rows in derived.state_tables(state, tracker):
+            upsert(db, table, rows)
     return state, done
 
 
-def upsert(
-    db: sqlite_utils.Database, table: str, pk: tuple[str, ...], rows: list[dict[str, Any]]
-) -> None:
-    """Insert ``rows``, or update in place the rows with the same key (their rowid stays).
+def upsert(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows``, or update in place the rows with the same key (their rowid stays); the
+    key is the table's own, from the schema.
 
     One ``INSERT ... ON CONFLICT DO UPDATE`` statement run over the whole batch: the long tables
     (events, timeline) are written at the speed SQLite reads them, and the full-text index's
@@ -164,7 +163,8 @@ def upsert(
     """
     if rows:
         columns = tuple(rows[0])
-        upsert_values(db, table, pk, columns, [tuple(row[c] for c in columns) for row in rows])
+        values = [tuple(row[c] for c in columns) for row in rows]
+        upsert_values(db, table, TABLE[table].primary_key, columns, values)
 
 
 def upsert_values(
@@ -186,10 +186,10 @@ def upsert_values(
     db.conn.executemany(sql, values)
 
 
-#: The key of the two tables with one row per event.
-LOG_KEY = ("incident_id", "seq")
-EVENT_COLUMNS = ("incident_id", "seq", "id", "type", "at", "actor", "role", "payload")
-TIMELINE_COLUMNS = ("incident_id", "seq", "at", "actor", "role", "kind", "text")
+#: The key of the two tables with one row per event, and their columns in order.
+LOG_KEY = TABLE["events"].primary_key
+EVENT_COLUMNS = TABLE["events"].column_names
+TIMELINE_COLUMNS = TABLE["timeline"].column_names
 
 
 def log_values(event: EventBase) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

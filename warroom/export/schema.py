@@ -1,272 +1,222 @@
 """The export file's schema: normalised tables with primary and foreign keys, views, full text.
 
-The schema is written as SQL so the keys are explicit; rows are then written with sqlite-utils.
-Bump ``SCHEMA_VERSION`` whenever a table or column changes meaning.
+Each table is described once, as a :class:`Table` (its columns as SQL, its key, what its columns
+refer to); the ``CREATE TABLE`` statements are rendered from those descriptions, and the exporter
+takes each table's key and column order from the same place, so the rows written (with
+sqlite-utils) and the DDL cannot drift apart. Bump ``SCHEMA_VERSION`` whenever a table or column
+changes meaning.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
 #: Written to ``meta`` so a later export recognises the file as one of its own.
 GENERATOR = "warroom export"
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT
-);
-CREATE TABLE IF NOT EXISTS incidents (
-    id TEXT PRIMARY KEY,
-    title TEXT NOT NULL,
-    severity TEXT,
-    phase TEXT,
-    drill INTEGER,
-    declared_by TEXT,
-    trigger TEXT,
-    symptoms TEXT,
-    scope TEXT,
-    started_at TEXT,
-    detected_at TEXT,
-    declared_at TEXT,
-    mitigated_at TEXT,
-    resolved_at TEXT,
-    closed_at TEXT,
-    resolution TEXT,
-    time_to_detect_s REAL,
-    time_to_declare_s REAL,
-    time_to_mitigate_s REAL,
-    time_to_resolve_s REAL,
-    measured_from TEXT,
-    overdue_updates INTEGER,
-    escalations INTEGER,
-    peak_severity TEXT,
-    event_count INTEGER,
-    exported_at TEXT
-);
-CREATE TABLE IF NOT EXISTS events (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    seq INTEGER NOT NULL,
-    id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT,
-    role TEXT,
-    payload TEXT NOT NULL,
-    PRIMARY KEY (incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS timeline (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    seq INTEGER NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT,
-    role TEXT,
-    kind TEXT NOT NULL,
-    text TEXT NOT NULL,
-    PRIMARY KEY (incident_id, seq),
-    FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS participants (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    name TEXT NOT NULL,
-    seat TEXT,
-    joined_at TEXT,
-    last_seen TEXT,
-    online_at_export INTEGER,
-    join_code TEXT,
-    PRIMARY KEY (incident_id, name)
-);
-CREATE TABLE IF NOT EXISTS roles (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    role TEXT NOT NULL,
-    holder TEXT NOT NULL,
-    since_seq INTEGER NOT NULL,
-    since TEXT,
-    until_seq INTEGER,
-    until TEXT,
-    PRIMARY KEY (incident_id, role, since_seq),
-    FOREIGN KEY (incident_id, since_seq) REFERENCES events(incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS severity_changes (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    seq INTEGER NOT NULL,
-    at TEXT,
-    severity TEXT NOT NULL,
-    actor TEXT,
-    reason TEXT,
-    PRIMARY KEY (incident_id, seq),
-    FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS guesses (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    no INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    author TEXT,
-    added_at TEXT,
-    status TEXT NOT NULL,
-    owner TEXT,
-    resolved_by TEXT,
-    resolved_at TEXT,
-    reason TEXT,
-    PRIMARY KEY (incident_id, no)
-);
-CREATE TABLE IF NOT EXISTS facts (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    no INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    author TEXT,
-    added_at TEXT,
-    status TEXT NOT NULL,
-    from_guess INTEGER,
-    confirmed_by TEXT,
-    confirmed_at TEXT,
-    retracted_by TEXT,
-    retracted_at TEXT,
-    retracted_reason TEXT,
-    PRIMARY KEY (incident_id, no),
-    FOREIGN KEY (incident_id, from_guess) REFERENCES guesses(incident_id, no)
-);
-CREATE TABLE IF NOT EXISTS board_history (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    item_no INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    at TEXT,
-    actor TEXT,
-    action TEXT NOT NULL,
-    detail TEXT,
-    PRIMARY KEY (incident_id, item_no, seq),
-    FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS evidence (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    item_no INTEGER NOT NULL,
-    -- 1, 2, 3 ... in the order the notes were added (one event may add several)
-    position INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    kind TEXT,
-    text TEXT NOT NULL,
-    by TEXT,
-    at TEXT,
-    PRIMARY KEY (incident_id, item_no, position)
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    no INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    at TEXT,
-    what TEXT NOT NULL,
-    why TEXT,
-    options TEXT,
-    owner TEXT,
-    decided_by TEXT,
-    supersedes INTEGER,
-    superseded_by INTEGER,
-    PRIMARY KEY (incident_id, no),
-    FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq),
-    FOREIGN KEY (incident_id, supersedes) REFERENCES decisions(incident_id, no)
-);
-CREATE TABLE IF NOT EXISTS decision_facts (
-    incident_id TEXT NOT NULL,
-    decision_no INTEGER NOT NULL,
-    fact_no INTEGER NOT NULL,
-    PRIMARY KEY (incident_id, decision_no, fact_no),
-    FOREIGN KEY (incident_id, decision_no) REFERENCES decisions(incident_id, no),
-    FOREIGN KEY (incident_id, fact_no) REFERENCES facts(incident_id, no)
-);
-CREATE TABLE IF NOT EXISTS follow_ups (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    no INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    owner TEXT,
-    due TEXT,
-    noted_by TEXT,
-    at TEXT,
-    PRIMARY KEY (incident_id, no)
-);
-CREATE TABLE IF NOT EXISTS lock_grants (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    token INTEGER NOT NULL,
-    holder TEXT NOT NULL,
-    granted_at TEXT,
-    via TEXT,
-    granted_by TEXT,
-    ended_at TEXT,
-    ended TEXT,
-    ended_by TEXT,
-    reason TEXT,
-    PRIMARY KEY (incident_id, token)
-);
-CREATE TABLE IF NOT EXISTS actions (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    id TEXT NOT NULL,
-    token INTEGER NOT NULL,
-    kind TEXT,
-    target TEXT,
-    expected TEXT,
-    metric TEXT,
-    value_before TEXT,
-    value_after TEXT,
-    outcome TEXT,
-    started_by TEXT,
-    started_at TEXT,
-    finished_by TEXT,
-    finished_at TEXT,
-    note TEXT,
-    undoes TEXT,
-    undone_by TEXT,
-    PRIMARY KEY (incident_id, id),
-    FOREIGN KEY (incident_id, token) REFERENCES lock_grants(incident_id, token)
-);
-CREATE TABLE IF NOT EXISTS comms_updates (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    seq INTEGER NOT NULL,
-    number INTEGER,
-    at TEXT,
-    audience TEXT,
-    author TEXT,
-    severity TEXT,
-    phase TEXT,
-    text TEXT NOT NULL,
-    next_update_at TEXT,
-    PRIMARY KEY (incident_id, seq),
-    FOREIGN KEY (incident_id, seq) REFERENCES events(incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS update_deliveries (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    update_seq INTEGER NOT NULL,
-    target TEXT NOT NULL,
-    status TEXT NOT NULL,
-    attempts INTEGER,
-    detail TEXT,
-    at TEXT,
-    PRIMARY KEY (incident_id, update_seq, target),
-    FOREIGN KEY (incident_id, update_seq) REFERENCES comms_updates(incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS triage (
-    incident_id TEXT NOT NULL REFERENCES incidents(id),
-    question TEXT NOT NULL,
-    answer TEXT NOT NULL,
-    answered_by TEXT,
-    answered_at TEXT,
-    answer_seq INTEGER,
-    confirmed_by TEXT,
-    confirmed_at TEXT,
-    PRIMARY KEY (incident_id, question),
-    FOREIGN KEY (incident_id, answer_seq) REFERENCES events(incident_id, seq)
-);
-CREATE TABLE IF NOT EXISTS drill_scorecards (
-    incident_id TEXT PRIMARY KEY REFERENCES incidents(id),
-    scenario TEXT,
-    time_to_declare_s REAL,
-    time_to_first_update_s REAL,
-    time_to_mitigate_s REAL,
-    overdue_updates INTEGER,
-    actions_taken INTEGER,
-    actions_helped INTEGER,
-    changes_without_lock INTEGER,
-    decisions INTEGER,
-    observations TEXT
-);
-"""
+#: The first column of a table with rows of one incident.
+OF_INCIDENT = "incident_id TEXT NOT NULL REFERENCES incidents(id)"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the export file, from which its ``CREATE TABLE`` statement is rendered.
+
+    ``columns`` are SQL column definitions separated by ``", "``, after ``first`` (the incident
+    column, unless the table says otherwise). ``key`` is the primary key; a key of one column is
+    declared on that column, a longer one gets its own ``PRIMARY KEY`` line. ``refs`` maps a
+    column to ``"table.column"`` it points at, always together with ``incident_id``. ``notes``
+    puts a comment above a column.
+    """
+
+    name: str
+    columns: str
+    key: str
+    refs: Mapping[str, str] = field(default_factory=dict)
+    first: str | None = OF_INCIDENT
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return tuple(self.key.split(", "))
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The columns in order, as the rows written to this table lay them out."""
+        return tuple(d.split(" ", 1)[0] for d in self._definitions())
+
+    def _definitions(self) -> list[str]:
+        return ([self.first] if self.first else []) + self.columns.split(", ")
+
+    def ddl(self) -> str:
+        lines: list[str] = []
+        for definition in self._definitions():
+            note = self.notes.get(definition.split(" ", 1)[0])
+            lines += [f"-- {note}"] if note else []
+            lines.append(definition)
+        if len(self.primary_key) > 1:
+            lines.append(f"PRIMARY KEY ({self.key})")
+        for column, target in self.refs.items():
+            table, target_column = target.split(".")
+            lines.append(
+                f"FOREIGN KEY (incident_id, {column}) "
+                f"REFERENCES {table}(incident_id, {target_column})"
+            )
+        body = "".join(
+            f"\n    {line}{'' if line.startswith('--') or i == len(lines) - 1 else ','}"
+            for i, line in enumerate(lines)
+        )
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({body}\n);\n"
+
+
+#: Every table, parents before the tables that refer to them.
+SCHEMA: tuple[Table, ...] = (
+    Table("meta", "key TEXT PRIMARY KEY, value TEXT", key="key", first=None),
+    Table(
+        "incidents",
+        "id TEXT PRIMARY KEY, title TEXT NOT NULL, severity TEXT, phase TEXT, drill INTEGER, "
+        "declared_by TEXT, trigger TEXT, symptoms TEXT, scope TEXT, started_at TEXT, "
+        "detected_at TEXT, declared_at TEXT, mitigated_at TEXT, resolved_at TEXT, closed_at TEXT, "
+        "resolution TEXT, time_to_detect_s REAL, time_to_declare_s REAL, "
+        "time_to_mitigate_s REAL, time_to_resolve_s REAL, measured_from TEXT, "
+        "overdue_updates INTEGER, escalations INTEGER, peak_severity TEXT, event_count INTEGER, "
+        "exported_at TEXT",
+        key="id",
+        first=None,
+    ),
+    Table(
+        "events",
+        "seq INTEGER NOT NULL, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, at TEXT NOT NULL, "
+        "actor TEXT, role TEXT, payload TEXT NOT NULL",
+        key="incident_id, seq",
+    ),
+    Table(
+        "timeline",
+        "seq INTEGER NOT NULL, at TEXT NOT NULL, actor TEXT, role TEXT, kind TEXT NOT NULL, "
+        "text TEXT NOT NULL",
+        key="incident_id, seq",
+        refs={"seq": "events.seq"},
+    ),
+    Table(
+        "participants",
+        "name TEXT NOT NULL, seat TEXT, joined_at TEXT, last_seen TEXT, online_at_export INTEGER, "
+        "join_code TEXT",
+        key="incident_id, name",
+    ),
+    Table(
+        "roles",
+        "role TEXT NOT NULL, holder TEXT NOT NULL, since_seq INTEGER NOT NULL, since TEXT, "
+        "until_seq INTEGER, until TEXT",
+        key="incident_id, role, since_seq",
+        refs={"since_seq": "events.seq"},
+    ),
+    Table(
+        "severity_changes",
+        "seq INTEGER NOT NULL, at TEXT, severity TEXT NOT NULL, actor TEXT, reason TEXT",
+        key="incident_id, seq",
+        refs={"seq": "events.seq"},
+    ),
+    Table(
+        "guesses",
+        "no INTEGER NOT NULL, text TEXT NOT NULL, author TEXT, added_at TEXT, "
+        "status TEXT NOT NULL, owner TEXT, resolved_by TEXT, resolved_at TEXT, reason TEXT",
+        key="incident_id, no",
+    ),
+    Table(
+        "facts",
+        "no INTEGER NOT NULL, text TEXT NOT NULL, author TEXT, added_at TEXT, "
+        "status TEXT NOT NULL, from_guess INTEGER, confirmed_by TEXT, confirmed_at TEXT, "
+        "retracted_by TEXT, retracted_at TEXT, retracted_reason TEXT",
+        key="incident_id, no",
+        refs={"from_guess": "guesses.no"},
+    ),
+    Table(
+        "board_history",
+        "item_no INTEGER NOT NULL, seq INTEGER NOT NULL, at TEXT, actor TEXT, "
+        "action TEXT NOT NULL, detail TEXT",
+        key="incident_id, item_no, seq",
+        refs={"seq": "events.seq"},
+    ),
+    Table(
+        "evidence",
+        "item_no INTEGER NOT NULL, position INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT, "
+        "text TEXT NOT NULL, by TEXT, at TEXT",
+        key="incident_id, item_no, position",
+        notes={
+            "position": "1, 2, 3 ... in the order the notes were added (one event may add several)"
+        },
+    ),
+    Table(
+        "decisions",
+        "no INTEGER NOT NULL, seq INTEGER NOT NULL, at TEXT, what TEXT NOT NULL, why TEXT, "
+        "options TEXT, owner TEXT, decided_by TEXT, supersedes INTEGER, superseded_by INTEGER",
+        key="incident_id, no",
+        refs={"seq": "events.seq", "supersedes": "decisions.no"},
+    ),
+    Table(
+        "decision_facts",
+        "decision_no INTEGER NOT NULL, fact_no INTEGER NOT NULL",
+        key="incident_id, decision_no, fact_no",
+        refs={"decision_no": "decisions.no", "fact_no": "facts.no"},
+        first="incident_id TEXT NOT NULL",
+    ),
+    Table(
+        "follow_ups",
+        "no INTEGER NOT NULL, text TEXT NOT NULL, owner TEXT, due TEXT, noted_by TEXT, at TEXT",
+        key="incident_id, no",
+    ),
+    Table(
+        "lock_grants",
+        "token INTEGER NOT NULL, holder TEXT NOT NULL, granted_at TEXT, via TEXT, "
+        "granted_by TEXT, ended_at TEXT, ended TEXT, ended_by TEXT, reason TEXT",
+        key="incident_id, token",
+    ),
+    Table(
+        "actions",
+        "id TEXT NOT NULL, token INTEGER NOT NULL, kind TEXT, target TEXT, expected TEXT, "
+        "metric TEXT, value_before TEXT, value_after TEXT, outcome TEXT, started_by TEXT, "
+        "started_at TEXT, finished_by TEXT, finished_at TEXT, note TEXT, undoes TEXT, "
+        "undone_by TEXT",
+        key="incident_id, id",
+        refs={"token": "lock_grants.token"},
+    ),
+    Table(
+        "comms_updates",
+        "seq INTEGER NOT NULL, number INTEGER, at TEXT, audience TEXT, author TEXT, "
+        "severity TEXT, phase TEXT, text TEXT NOT NULL, next_update_at TEXT",
+        key="incident_id, seq",
+        refs={"seq": "events.seq"},
+    ),
+    Table(
+        "update_deliveries",
+        "update_seq INTEGER NOT NULL, target TEXT NOT NULL, status TEXT NOT NULL, "
+        "attempts INTEGER, detail TEXT, at TEXT",
+        key="incident_id, update_seq, target",
+        refs={"update_seq": "comms_updates.seq"},
+    ),
+    Table(
+        "triage",
+        "question TEXT NOT NULL, answer TEXT NOT NULL, answered_by TEXT, answered_at TEXT, "
+        "answer_seq INTEGER, confirmed_by TEXT, confirmed_at TEXT",
+        key="incident_id, question",
+        refs={"answer_seq": "events.seq"},
+    ),
+    Table(
+        "drill_scorecards",
+        "scenario TEXT, time_to_declare_s REAL, time_to_first_update_s REAL, "
+        "time_to_mitigate_s REAL, overdue_updates INTEGER, actions_taken INTEGER, "
+        "actions_helped INTEGER, changes_without_lock INTEGER, decisions INTEGER, "
+        "observations TEXT",
+        key="incident_id",
+        first="incident_id TEXT PRIMARY KEY REFERENCES incidents(id)",
+    ),
+)
+#: Each table by name.
+TABLE: dict[str, Table] = {t.name: t for t in SCHEMA}
+#: The statements that create every table a fresh export file needs.
+TABLES = "\n" + "".join(t.ddl() for t in SCHEMA)
 
 VIEWS: dict[str, str] = {
     # The first thing a reviewer reads: what happened, in order, with the calls and the changes

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Select
+from textual.widgets import Select
 
-from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow, field_label
+from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow
+from warroom.console.screens.form_fields import field_label, text_field
 from warroom.core.board import MAX_CARD, BoardItemAdded, ItemKind
 
 
@@ -13,6 +14,7 @@ class AddCardForm(CommandForm):
     """The board's add form. It opens on the kind of the column the user was in."""
 
     HEADING = "Add to the board"
+    FIRST = "#card-text"
 
     def __init__(self, kind: ItemKind = ItemKind.GUESS) -> None:
         super().__init__()
@@ -27,21 +29,17 @@ class AddCardForm(CommandForm):
             id="card-kind",
             compact=True,
         )
-        yield field_label("One sentence")
-        yield Input(
+        yield from text_field(
+            "One sentence",
+            "card-text",
             placeholder="e.g. connection pool exhausted on db-primary",
-            id="card-text",
             max_length=MAX_CARD,
-            compact=True,
         )
         yield field_label("Evidence (optional)")
         yield EvidenceRow("a link, a query, a graph name, a command output excerpt")
 
-    def on_mount(self) -> None:
-        self.query_one("#card-text", Input).focus()
-
     def build(self) -> Built | str:
-        text = self.query_one("#card-text", Input).value.strip()
+        text = self.typed("#card-text")
         if not text:
             return "Write the fact or the guess first."
         kind = self.query_one("#card-kind", Select).value

@@ -12,7 +12,8 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow, field_label
+from warroom.console.screens.board_form import Built, CommandForm, EvidenceRow
+from warroom.console.screens.form_fields import field_label
 from warroom.core.board import BoardItem, EvidenceAdded, GuessConfirmed, GuessRuledOut, quote
 from warroom.core.events import EventBase
 
@@ -26,6 +27,8 @@ class EvidenceForm(CommandForm):
         GuessConfirmed: ("Confirm", False, "What confirmed it (optional)"),
         GuessRuledOut: ("Rule out", True, "What ruled it out"),
     }
+
+    FIRST = "#evidence-text"
 
     def __init__(self, command: type[EventBase], card: BoardItem) -> None:
         super().__init__()
@@ -41,9 +44,6 @@ class EvidenceForm(CommandForm):
         yield Static(quote(self.card.text, 200), classes="card-quote")
         yield field_label(label)
         yield EvidenceRow("a link, a query, a graph name, a command output excerpt")
-
-    def on_mount(self) -> None:
-        self.query_one("#evidence-text").focus()
 
     def build(self) -> Built | str:
         _, required, _ = self.MODES[self.command]

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from warroom.client.sync import LinkStatus
+from warroom.console.screens.form_fields import FormFields
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.core.board import EvidenceKind
 from warroom.core.events import EventBase
@@ -37,7 +38,15 @@ Built = tuple[type[EventBase], dict[str, Any]]
 QUEUED = 0
 
 
-class CommandForm(FieldKeys, ModalScreen[int | None]):
+def send_key(description: str, tooltip: str) -> Binding:
+    """A form's ``ctrl+s``, named for what sending does in that form (a form's own ``BINDINGS``
+    are merged over :class:`CommandForm`'s, so a form lists only the keys it names anew)."""
+    return Binding(
+        "ctrl+s", "submit", description, id="form.submit", tooltip=tooltip, priority=True
+    )
+
+
+class CommandForm(FormFields, FieldKeys, ModalScreen[int | None]):
     """A modal that builds one command from its fields and sends it to the hub."""
 
     #: Absolute, so every subclass (in its own module) finds it; as screen CSS it outweighs the
@@ -46,9 +55,7 @@ class CommandForm(FieldKeys, ModalScreen[int | None]):
     DEFAULT_CLASSES = "form-screen"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without sending"),
-        Binding(
-            "ctrl+s", "submit", "Send", id="form.submit", tooltip="Send to the hub", priority=True
-        ),
+        send_key("Send", "Send to the hub"),
         *FIELD_BINDINGS,
     ]
     #: The form's heading.
@@ -144,11 +151,6 @@ class CommandForm(FieldKeys, ModalScreen[int | None]):
                 app.notify(reply.message, title="The hub refused", severity="error", timeout=8)
 
         future.add_done_callback(report)
-
-
-def field_label(text: str) -> Label:
-    """A label above a form field."""
-    return Label(text, classes="field-label")
 
 
 EVIDENCE_CHOICES: list[tuple[str, EvidenceKind]] = [

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
-from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.console.screens.board_form import Built, CommandForm
+from warroom.console.screens.form_fields import text_field
 from warroom.core.board import MAX_EVIDENCE, BoardItem, FactRetracted, quote
 
 
 class RetractForm(CommandForm):
     """Ask why before a fact is retracted."""
+
+    FIRST = "#reason"
 
     def __init__(self, card: BoardItem) -> None:
         super().__init__()
@@ -21,19 +24,15 @@ class RetractForm(CommandForm):
 
     def fields(self) -> ComposeResult:
         yield Static(quote(self.card.text, 200), classes="card-quote")
-        yield field_label("Why is it no longer a fact?")
-        yield Input(
+        yield from text_field(
+            "Why is it no longer a fact?",
+            "reason",
             placeholder="e.g. the US region shows the errors too",
-            id="reason",
             max_length=MAX_EVIDENCE,
-            compact=True,
         )
 
-    def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
-
     def build(self) -> Built | str:
-        reason = self.query_one("#reason", Input).value.strip()
+        reason = self.typed("#reason")
         if not reason:
             return "Say why the fact is retracted."
         return FactRetracted, {"item": self.card.no, "subject": self.card.text, "reason": reason}

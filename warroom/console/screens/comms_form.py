@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static, TextArea
 
 from warroom.console.css import tcss_beside
-from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.console.screens.board_form import Built, CommandForm, send_key
+from warroom.console.screens.form_fields import field_label
 from warroom.core.cadence import cadence_of
 from warroom.core.comms_state import Audience, UpdateFields
 from warroom.core.state import IncidentState
@@ -64,15 +65,7 @@ class UpdateForm(CommandForm):
 
     DEFAULT_CSS = tcss_beside(__file__)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without sending"),
-        Binding(
-            "ctrl+s",
-            "submit",
-            "Preview",
-            id="form.submit",
-            tooltip="Show the exact text before publishing",
-            priority=True,
-        ),
+        send_key("Preview", "Show the exact text before publishing")
     ]
     HINT: ClassVar[str] = "enter next field · ctrl+s preview the exact text · esc cancel"
     ENTER_SENDS = "never"

@@ -21,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.screens.board_form import QUEUED, Built, CommandForm
+from warroom.console.screens.board_form import QUEUED, Built, CommandForm, send_key
 from warroom.core.comms import UpdatePublished
 from warroom.core.comms_state import Audience
 from warroom.core.state import IncidentState
@@ -41,14 +41,7 @@ class UpdatePreview(CommandForm):
     DEFAULT_CSS = tcss_beside(__file__)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Edit", id="form.cancel", tooltip="Back to the template"),
-        Binding(
-            "ctrl+s",
-            "submit",
-            "Publish",
-            id="form.submit",
-            tooltip="Publish this update to the room and the hub's webhooks",
-            priority=True,
-        ),
+        send_key("Publish", "Publish this update to the room and the hub's webhooks"),
         Binding(
             "ctrl+y",
             "publish_anyway",

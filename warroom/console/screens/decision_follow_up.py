@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 
 from textual.app import ComposeResult
 from textual.suggester import SuggestFromList
-from textual.widgets import Input
 
-from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.console.screens.board_form import Built, CommandForm
+from warroom.console.screens.form_fields import text_field
 from warroom.core.decisions import MAX_OWNER, MAX_WHAT, FollowUpNoted
 
 #: The due date a new follow-up starts with: the postmortem usually lands within the week.
@@ -22,6 +22,7 @@ class FollowUpForm(CommandForm):
     ENTER_SENDS = "last"
 
     HEADING = "Note a follow-up for after the incident"
+    FIRST = "#text"
 
     def __init__(self, names: list[str], now: datetime) -> None:
         super().__init__()
@@ -29,37 +30,31 @@ class FollowUpForm(CommandForm):
         self.now = now
 
     def fields(self) -> ComposeResult:
-        yield field_label("What needs doing")
-        yield Input(
+        yield from text_field(
+            "What needs doing",
+            "text",
             placeholder="e.g. alert on db connection pool saturation",
-            id="text",
             max_length=MAX_WHAT,
-            compact=True,
         )
-        yield field_label("Owner (a person or a team)")
-        yield Input(
+        yield from text_field(
+            "Owner (a person or a team)",
+            "owner",
             placeholder="name",
-            id="owner",
             max_length=MAX_OWNER,
-            compact=True,
             suggester=SuggestFromList(self.names, case_sensitive=False),
         )
-        yield field_label("Due (YYYY-MM-DD)")
         due = (self.now + DEFAULT_DUE).date().isoformat()
-        yield Input(value=due, id="due", max_length=10, compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#text", Input).focus()
+        yield from text_field("Due (YYYY-MM-DD)", "due", value=due, max_length=10)
 
     def build(self) -> Built | str:
-        text = self.query_one("#text", Input).value.strip()
-        owner = self.query_one("#owner", Input).value.strip()
+        text = self.typed("#text")
+        owner = self.typed("#owner")
         if not text:
             return "Say what needs doing."
         if not owner:
             return "An action item needs an owner."
         try:
-            due = date.fromisoformat(self.query_one("#due", Input).value.strip())
+            due = date.fromisoformat(self.typed("#due"))
         except ValueError:
             return "Write the due date as YYYY-MM-DD."
         return FollowUpNoted, {"text": text, "owner": owner, "due": due.isoformat()}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input, Select, SelectionList
 
-from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.console.screens.board_form import Built, CommandForm
+from warroom.console.screens.form_fields import field_label, text_field
 from warroom.console.widgets.pick import TypeToPick
 from warroom.core.board import quote
 from warroom.core.decisions import MAX_WHAT, MAX_WHY, Decision, DecisionRecorded
@@ -24,6 +25,7 @@ class DecisionForm(CommandForm):
 
     HINT = "enter next field · ctrl+s send · esc cancel"
     ENTER_SENDS = "never"
+    FIRST = "#what"
 
     def __init__(self, state: IncidentState, replaces: Decision | None = None) -> None:
         super().__init__()
@@ -37,28 +39,25 @@ class DecisionForm(CommandForm):
 
     def fields(self) -> ComposeResult:
         old = self.replaces
-        yield field_label("What was decided")
-        yield Input(
+        yield from text_field(
+            "What was decided",
+            "what",
             value=old.what if old else "",
             placeholder="e.g. roll back to v2.3.0",
-            id="what",
             max_length=MAX_WHAT,
-            compact=True,
         )
-        yield field_label("Why")
-        yield Input(
+        yield from text_field(
+            "Why",
+            "why",
             value=old.why if old else "",
             placeholder="the rationale, for the postmortem",
-            id="why",
             max_length=MAX_WHY,
-            compact=True,
         )
-        yield field_label("Options considered (separate with ;)")
-        yield Input(
+        yield from text_field(
+            "Options considered (separate with ;)",
+            "options",
             value="; ".join(old.options) if old else "",
             placeholder="roll back; hotfix forward; wait",
-            id="options",
-            compact=True,
         )
         facts = [i for i in self.state.board.values() if i.is_fact]
         cited = set(old.facts) if old else set()
@@ -79,12 +78,9 @@ class DecisionForm(CommandForm):
             compact=True,
         )
 
-    def on_mount(self) -> None:
-        self.query_one("#what", Input).focus()
-
     def build(self) -> Built | str:
-        what = self.query_one("#what", Input).value.strip()
-        why = self.query_one("#why", Input).value.strip()
+        what = self.typed("#what")
+        why = self.typed("#why")
         if not what:
             return "Say what was decided."
         if not why:

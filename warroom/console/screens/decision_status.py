@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import TextArea
 
-from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.console.screens.board_form import Built, CommandForm
+from warroom.console.screens.form_fields import field_label
 from warroom.core.incident import MAX_TEXT, NoteAdded, NoteKind
 
 

@@ -73,18 +73,23 @@ async def keys_landed(screen: Screen[object], rounds: int | None = None) -> None
         focused = screen.focused
         depth = len(focused.ancestors) if focused is not None else 2
         rounds = depth + 1
+    await turns(nodes, max(rounds, 1))
+
+
+async def turns(nodes: list[DOMNode], rounds: int | None = None) -> None:
+    """Let each of ``nodes`` handle what is queued on it, ``rounds`` times (by default one more
+    than there are nodes, so a message bubbling from the first reaches the last), for at most
+    :data:`SETTLE_LIMIT` in all."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SETTLE_LIMIT
-    for _ in range(max(rounds, 1)):
+    for _ in range(rounds or len(nodes) + 1):
         waits: list[asyncio.Future[None]] = []
         for node in nodes:
             done: asyncio.Future[None] = loop.create_future()
             if node.call_later(_resolve, done):
                 waits.append(done)
-        if not waits:
-            return
         remaining = deadline - loop.time()
-        if remaining <= 0:
+        if not waits or remaining <= 0:
             return
         _, pending = await asyncio.wait(waits, timeout=remaining)
         if pending:

@@ -16,7 +16,8 @@ from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from warroom.console.css import tcss_beside
-from warroom.console.screens.board_form import Built, CommandForm, field_label
+from warroom.console.screens.board_form import Built, CommandForm
+from warroom.console.screens.form_fields import field_label, text_field
 from warroom.core.lifecycle import (
     MAX_ANSWER,
     MAX_REASON,
@@ -104,16 +105,20 @@ class LifecycleForm(CommandForm):
             self.query_one(target, Input).focus()
 
 
-class SeverityForm(LifecycleForm):
+class IncidentForm(LifecycleForm):
+    """A lifecycle form about the incident as it stood when the form opened (``state``)."""
+
+    def __init__(self, state: IncidentState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class SeverityForm(IncidentForm):
     """The IC picks a severity from the rubric and says why."""
 
     HINT = "1-4 or ↑↓ choose · enter next · ctrl+s send · esc cancel"
     ENTER_SENDS = "last"
     PICKER = "#severity-levels"
-
-    def __init__(self, state: IncidentState) -> None:
-        super().__init__()
-        self.state = state
 
     def heading(self) -> str:
         return f"Change severity (now {self.state.severity})"
@@ -132,9 +137,8 @@ class SeverityForm(LifecycleForm):
             id="severity-levels",
         )
         yield levels
-        yield field_label("Why (required)")
-        yield Input(placeholder="e.g. all regions affected now", id="reason",
-                    max_length=MAX_REASON, compact=True)  # fmt: skip
+        yield from text_field("Why (required)", "reason", max_length=MAX_REASON,
+                              placeholder="e.g. all regions affected now")  # fmt: skip
 
     def on_mount(self) -> None:
         levels = self.query_one("#severity-levels", OptionList)
@@ -152,7 +156,7 @@ class SeverityForm(LifecycleForm):
         level = Severity(option.id)
         if level == self.state.severity:
             return f"The incident is already {level}; choose another level."
-        reason = self.query_one("#reason", Input).value.strip()
+        reason = self.typed("#reason")
         if not reason:
             return "Say why the severity changes."
         return SeverityChanged, {
@@ -162,7 +166,7 @@ class SeverityForm(LifecycleForm):
         }
 
 
-class PhaseForm(LifecycleForm):
+class PhaseForm(IncidentForm):
     """The IC moves the incident to another phase, with a reason or a resolution as needed."""
 
     HINT = "1-6 or ↑↓ choose · enter next · ctrl+s send · esc cancel"
@@ -170,8 +174,7 @@ class PhaseForm(LifecycleForm):
     PICKER = "#phase-targets"
 
     def __init__(self, state: IncidentState, me: str) -> None:
-        super().__init__()
-        self.state = state
+        super().__init__(state)
         self.me = me
 
     def heading(self) -> str:
@@ -195,12 +198,12 @@ class PhaseForm(LifecycleForm):
             id="phase-targets",
         )
         # The resolution comes before the reason, so Enter in the reason (the last field) sends.
-        yield field_label("Resolution summary (required for resolved)")
-        yield Input(placeholder="e.g. rolled back v2.3.1; connection leak fixed in v2.3.2",
-                    id="resolution", max_length=MAX_RESOLUTION, compact=True)  # fmt: skip
-        yield field_label("Reason (required to move back or reopen)")
-        yield Input(placeholder="e.g. errors are back after the rollback", id="reason",
-                    max_length=MAX_REASON, compact=True)  # fmt: skip
+        yield from text_field("Resolution summary (required for resolved)", "resolution",
+                              placeholder="e.g. rolled back v2.3.1; connection leak fixed in v2.3.2",
+                              max_length=MAX_RESOLUTION)  # fmt: skip
+        yield from text_field("Reason (required to move back or reopen)", "reason",
+                              placeholder="e.g. errors are back after the rollback",
+                              max_length=MAX_REASON)  # fmt: skip
 
     def on_mount(self) -> None:
         targets = self.query_one("#phase-targets", OptionList)
@@ -223,8 +226,7 @@ class PhaseForm(LifecycleForm):
         target = Phase(option.id)
         if target == self.state.phase:
             return f"The incident is already {target.value}; choose another phase."
-        reason = self.query_one("#reason", Input).value.strip()
-        resolution = self.query_one("#resolution", Input).value.strip()
+        reason, resolution = self.typed("#reason"), self.typed("#resolution")
         if target != Phase.RESOLVED:
             resolution = ""
         refusal = phase_refusal(self.state, self.me, target, reason, resolution)
@@ -252,14 +254,11 @@ def parse_when(text: str, day: datetime) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-class ImpactStartForm(LifecycleForm):
+class ImpactStartForm(IncidentForm):
     """Anyone says when the impact began; it can be corrected later as facts are learned."""
 
     ENTER_SENDS = "last"
-
-    def __init__(self, state: IncidentState) -> None:
-        super().__init__()
-        self.state = state
+    FIRST = "#started"
 
     def heading(self) -> str:
         return "When did the impact start?"
@@ -268,31 +267,26 @@ class ImpactStartForm(LifecycleForm):
         known = self.state.impact_started_at
         detected = self.state.detected_at
         hint = f" (detected {detected:%H:%M} UTC)" if detected else ""
-        yield field_label(f"Time, UTC: HH:MM on the day of detection, or YYYY-MM-DD HH:MM{hint}")
-        yield Input(value=f"{known:%Y-%m-%d %H:%M}" if known else "", placeholder="08:40",
-                    id="started", compact=True)  # fmt: skip
-        yield field_label("How we know (optional)")
-        yield Input(placeholder="e.g. first failed checkout in the logs", id="note",
-                    max_length=MAX_REASON, compact=True)  # fmt: skip
-
-    def on_mount(self) -> None:
-        self.query_one("#started", Input).focus()
+        yield from text_field(
+            f"Time, UTC: HH:MM on the day of detection, or YYYY-MM-DD HH:MM{hint}", "started",
+            value=f"{known:%Y-%m-%d %H:%M}" if known else "", placeholder="08:40")  # fmt: skip
+        yield from text_field("How we know (optional)", "note", max_length=MAX_REASON,
+                              placeholder="e.g. first failed checkout in the logs")  # fmt: skip
 
     def build(self) -> Built | str:
         day = self.state.detected_at or self.state.declared_at or datetime.now(UTC)
         started = parse_when(self.query_one("#started", Input).value, day)
         if started is None:
             return "Give a time as HH:MM or YYYY-MM-DD HH:MM (UTC)."
-        note = self.query_one("#note", Input).value.strip()
+        note = self.typed("#note")
         return ImpactStartSet, {"started_at": started.isoformat(), "note": note}
 
 
-class TriageForm(LifecycleForm):
+class TriageForm(IncidentForm):
     """Anyone answers one triage question; a choice question also takes a detail."""
 
     def __init__(self, state: IncidentState, question: TriageQuestion) -> None:
-        super().__init__()
-        self.state = state
+        super().__init__(state)
         self.question = question
 
     def heading(self) -> str:
@@ -337,6 +331,8 @@ class TriageForm(LifecycleForm):
 class DismissEscalationForm(LifecycleForm):
     """The IC keeps the severity despite the hub's proposal, and says why."""
 
+    FIRST = "#reason"
+
     def __init__(self, proposal: Escalation) -> None:
         super().__init__()
         self.proposal = proposal
@@ -347,15 +343,12 @@ class DismissEscalationForm(LifecycleForm):
         return f"Keep {self.proposal.severity} instead of {self.proposal.proposed}"
 
     def fields(self) -> ComposeResult:
-        yield field_label("Why (required; it goes on the timeline)")
-        yield Input(placeholder="e.g. rollback finishing, errors already falling", id="reason",
-                    max_length=MAX_REASON, compact=True)  # fmt: skip
-
-    def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+        yield from text_field("Why (required; it goes on the timeline)", "reason",
+                              placeholder="e.g. rollback finishing, errors already falling",
+                              max_length=MAX_REASON)  # fmt: skip
 
     def build(self) -> Built | str:
-        reason = self.query_one("#reason", Input).value.strip()
+        reason = self.typed("#reason")
         if not reason:
             return "Say why the severity stays as it is."
         return EscalationDismissed, {"reason": reason}

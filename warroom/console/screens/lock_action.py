@@ -12,7 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Select, Static
 
-from warroom.console.screens.lock_form import LockForm
+from warroom.console.screens.form_fields import field_label, text_field
+from warroom.console.screens.lock_form import AckedForm, LockForm
 from warroom.core.actions import ActionFinished, ActionStarted
 from warroom.core.production import ActionKind, ActionOutcome, ProductionAction
 
@@ -20,7 +21,7 @@ KIND_OPTIONS = [(kind.label.capitalize(), kind) for kind in ActionKind]
 OUTCOME_OPTIONS = [(outcome.label.capitalize(), outcome) for outcome in ActionOutcome]
 
 
-class ActionForm(LockForm[bool]):
+class ActionForm(AckedForm):
     """Start a production action (or the undo of an earlier one) under lease ``token``."""
 
     ENTER = "next"
@@ -42,7 +43,7 @@ class ActionForm(LockForm[bool]):
                     "Undo it before trying the next change.",
                     classes="form-context",
                 )
-            yield Label("Kind of change", classes="field-label")
+            yield field_label("Kind of change")
             yield Select(
                 KIND_OPTIONS,
                 value=undo.kind if undo else ActionKind.ROLLBACK,
@@ -50,50 +51,26 @@ class ActionForm(LockForm[bool]):
                 id="action-kind",
                 compact=True,
             )
-            yield Label("Target (service, flag, cluster…)", classes="field-label")
-            yield Input(
-                value=undo.target if undo else "",
-                id="action-target",
-                placeholder="checkout-api",
-                compact=True,
-            )
-            yield Label("What it should change", classes="field-label")
             expected = f"back to how it was before this {undo.kind.label}" if undo else ""
-            yield Input(
-                value=expected,
-                id="action-expected",
-                placeholder="5xx rate back under 1%",
-                compact=True,
-            )
-            yield Label("Metric to watch", classes="field-label")
-            yield Input(
-                value=undo.metric if undo else "",
-                id="action-metric",
-                placeholder="checkout 5xx rate",
-                compact=True,
-            )
-            yield Label("Its value now", classes="field-label")
-            yield Input(
-                value=undo.value_after if undo else "",
-                id="action-before",
-                placeholder="12%",
-                compact=True,
-            )
+            for label, field, value, placeholder in (
+                ("Target (service, flag, cluster…)", "action-target", undo and undo.target,
+                 "checkout-api"),
+                ("What it should change", "action-expected", expected, "5xx rate back under 1%"),
+                ("Metric to watch", "action-metric", undo and undo.metric, "checkout 5xx rate"),
+                ("Its value now", "action-before", undo and undo.value_after, "12%"),
+            ):  # fmt: skip
+                yield from text_field(label, field, value=value or "", placeholder=placeholder)
             yield from self.form_end("Start (ctrl+s)", "warning")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#action-target" if self.undo is None else "#action-before", Input).focus()
-
-    def result(self) -> bool:
-        return True
 
     def action_submit(self) -> None:
         fields = {
-            "target": self.query_one("#action-target", Input).value.strip(),
-            "expected": self.query_one("#action-expected", Input).value.strip(),
-            "metric": self.query_one("#action-metric", Input).value.strip(),
-            "value_before": self.query_one("#action-before", Input).value.strip(),
+            "target": self.typed("#action-target"),
+            "expected": self.typed("#action-expected"),
+            "metric": self.typed("#action-metric"),
+            "value_before": self.typed("#action-before"),
         }
         names = {
             "target": "target",
@@ -114,6 +91,7 @@ class FinishForm(LockForm[ProductionAction]):
     """Record the value after an action and whether it helped."""
 
     ENTER = "next"
+    FIRST = "#action-after"
 
     def __init__(self, action: ProductionAction) -> None:
         super().__init__()
@@ -128,17 +106,12 @@ class FinishForm(LockForm[ProductionAction]):
                 "before.",
                 classes="form-context",
             )
-            yield Label(f"{action.metric} now", classes="field-label")
-            yield Input(id="action-after", placeholder=action.value_before, compact=True)
-            yield Label("Outcome", classes="field-label")
+            yield from text_field(f"{action.metric} now", "action-after",
+                                  placeholder=action.value_before)  # fmt: skip
+            yield field_label("Outcome")
             yield Select(OUTCOME_OPTIONS, prompt="Did it help?", id="action-outcome", compact=True)
-            yield Label("Note (optional)", classes="field-label")
-            yield Input(id="action-note", compact=True)
+            yield from text_field("Note (optional)", "action-note")
             yield from self.form_end("Record (ctrl+s)", "primary")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#action-after", Input).focus()
 
     def outcome(self) -> ActionOutcome | None:
         value = self.query_one("#action-outcome", Select).value
@@ -149,18 +122,18 @@ class FinishForm(LockForm[ProductionAction]):
         event to come back from the hub."""
         return self.action.model_copy(
             update={
-                "value_after": self.query_one("#action-after", Input).value.strip(),
+                "value_after": self.typed("#action-after"),
                 "outcome": self.outcome(),
             }
         )
 
     def action_submit(self) -> None:
-        after = self.query_one("#action-after", Input).value.strip()
+        after = self.typed("#action-after")
         outcome = self.outcome()
         if not after or outcome is None:
             self.show_error(f"Fill in the value of {self.action.metric} now, and the outcome.")
             return
-        note = self.query_one("#action-note", Input).value.strip()
+        note = self.typed("#action-note")
         self.send(
             ActionFinished,
             action_id=str(self.action.id),

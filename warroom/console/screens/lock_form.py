@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Static
 from textual.widgets.button import ButtonVariant
 
 from warroom.console.css import tcss_beside
+from warroom.console.screens.form_fields import FormFields
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.core.events import EventBase
 from warroom.core.protocol import Error
@@ -29,7 +30,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
+class LockForm(FormFields, FieldKeys, ModalScreen[R], Generic[R]):
     """A modal that sends one command and closes on the hub's acknowledgement."""
 
     DEFAULT_CSS = tcss_beside(__file__)
@@ -100,3 +101,10 @@ class LockForm(FieldKeys, ModalScreen[R], Generic[R]):
             self.show_error(f"The hub refused: {reply.message}")
             return
         self.dismiss(self.result())
+
+
+class AckedForm(LockForm[bool]):
+    """A lock form whose opener needs to know only that the hub took the command (``True``)."""
+
+    def result(self) -> bool:
+        return True

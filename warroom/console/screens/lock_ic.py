@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Label, Select, Static
 
-from warroom.console.screens.lock_form import LockForm
+from warroom.console.screens.form_fields import field_label, text_field
+from warroom.console.screens.lock_form import AckedForm
 from warroom.core.lock import LockForceReleased, LockHandedOver
 from warroom.core.production import ProductionLock
 
 
-class ForceReleaseForm(LockForm[bool]):
+class ForceReleaseForm(AckedForm):
     """Take the lock from its holder, with a reason; it passes to the first in the queue."""
 
     ENTER = "submit"
+    FIRST = "#lock-reason"
 
     def __init__(self, lock: ProductionLock) -> None:
         super().__init__()
@@ -30,31 +32,23 @@ class ForceReleaseForm(LockForm[bool]):
         with Vertical(id="form"):
             yield Label(f"Force-release the lock from {lock.holder}", id="form-title")
             yield Static(f"Lease #{lock.token}. Next: {following}.", classes="form-context")
-            yield Label("Reason (everyone sees it on the timeline)", classes="field-label")
-            yield Input(
-                id="lock-reason", placeholder="holder unreachable for 5 minutes", compact=True
-            )
+            yield from text_field("Reason (everyone sees it on the timeline)", "lock-reason",
+                                  placeholder="holder unreachable for 5 minutes")  # fmt: skip
             yield from self.form_end("Force release (ctrl+s)", "error")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#lock-reason", Input).focus()
-
-    def result(self) -> bool:
-        return True
-
     def action_submit(self) -> None:
-        reason = self.query_one("#lock-reason", Input).value.strip()
+        reason = self.typed("#lock-reason")
         if not reason:
             self.show_error("Say why the lock is being taken away.")
             return
         self.send(LockForceReleased, token=self.seen_lock.token, reason=reason)
 
 
-class HandOverForm(LockForm[bool]):
+class HandOverForm(AckedForm):
     """Give the lock to a named participant, ending the current lease if there is one."""
 
     ENTER = "submit"
+    FIRST = "#lock-to"
 
     def __init__(self, lock: ProductionLock, names: list[str]) -> None:
         super().__init__()
@@ -67,23 +61,17 @@ class HandOverForm(LockForm[bool]):
         with Vertical(id="form"):
             yield Label("Hand the production lock over", id="form-title")
             yield Static(f"The lock is {now}.", classes="form-context")
-            yield Label("Give it to", classes="field-label")
+            yield field_label("Give it to")
             yield Select([(n, n) for n in self.names], prompt="Who?", id="lock-to", compact=True)
-            yield Label("Reason (optional)", classes="field-label")
-            yield Input(id="lock-reason", placeholder="owns the database", compact=True)
+            yield from text_field(
+                "Reason (optional)", "lock-reason", placeholder="owns the database"
+            )
             yield from self.form_end("Hand over (ctrl+s)", "warning")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#lock-to", Select).focus()
-
-    def result(self) -> bool:
-        return True
 
     def action_submit(self) -> None:
         to = self.query_one("#lock-to", Select).value
         if not isinstance(to, str):
             self.show_error("Choose who gets the lock.")
             return
-        reason = self.query_one("#lock-reason", Input).value.strip()
+        reason = self.typed("#lock-reason")
         self.send(LockHandedOver, token=self.seen_lock.token, to=to, reason=reason)

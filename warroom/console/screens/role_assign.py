@@ -10,7 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Select, Static
 
-from warroom.console.screens.lock_form import LockForm
+from warroom.console.screens.form_fields import field_label
+from warroom.console.screens.lock_form import AckedForm
 from warroom.core.incident import RoleAssigned
 from warroom.core.roles import ROLE_TITLES, Role
 from warroom.core.state import IncidentState
@@ -19,8 +20,10 @@ from warroom.core.state import IncidentState
 VACATE = "-"
 
 
-class RoleAssignForm(LockForm[bool]):
+class RoleAssignForm(AckedForm):
     """Pick who holds ``role``; the hub records a ``role_assigned`` event."""
+
+    FIRST = "#assign-to"
 
     def __init__(self, role: Role, state: IncidentState, me: str) -> None:
         super().__init__()
@@ -41,16 +44,9 @@ class RoleAssignForm(LockForm[bool]):
             yield Label(f"Assign the role: {title}", id="form-title")
             yield Static(f"The role is {now}. Everyone sees the change on the timeline.",
                          classes="form-context")  # fmt: skip
-            yield Label("Give it to", classes="field-label")
+            yield field_label("Give it to")
             yield Select(options, prompt="Who?", id="assign-to")
             yield from self.form_end("Assign (ctrl+s)", "primary", compact=False)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#assign-to", Select).focus()
-
-    def result(self) -> bool:
-        return True
 
     def action_submit(self) -> None:
         chosen = self.query_one("#assign-to", Select).value

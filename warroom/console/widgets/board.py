@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -25,7 +24,7 @@ from warroom.console.screens.board_evidence import EvidenceForm
 from warroom.console.screens.board_retract import RetractForm
 from warroom.console.screens.board_take_over import TakeOverScreen
 from warroom.console.widgets.board_card import card_detail, card_prompt
-from warroom.console.widgets.pane import IncidentPane, Probe
+from warroom.console.widgets.pane import ListDetailPane, Probe
 from warroom.core.board import (
     COLUMN_TITLES,
     BoardItem,
@@ -42,7 +41,6 @@ from warroom.core.board import (
     column,
 )
 from warroom.core.events import EventBase
-from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 
 EMPTY: dict[Column, str] = {
@@ -101,10 +99,11 @@ class CardList(OptionList):
         self.border_subtitle = str(live)
 
 
-class BoardPane(IncidentPane):
+class BoardPane(ListDetailPane):
     """Facts, guesses and what was ruled out, with the keys to move cards between them."""
 
     DEFAULT_CSS = tcss_beside(__file__)
+    MESSAGE_LINE = "#board-message"
     HELP = (
         "Confirmed facts, open guesses and what was ruled out. Anyone but an observer adds cards "
         "and evidence and claims guesses; a guess's owner, the technical lead or the IC confirm "
@@ -262,12 +261,6 @@ class BoardPane(IncidentPane):
     def _show_detail(self) -> None:
         self.query_one("#board-detail", Static).update(card_detail(self.card, self.state))
 
-    @on(OptionList.OptionHighlighted)
-    @on(events.DescendantFocus)
-    def _moved(self) -> None:
-        self._show_detail()
-        self.refresh_bindings()
-
     # --- what is offered ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not super().check_action(action, parameters):
@@ -386,11 +379,3 @@ class BoardPane(IncidentPane):
         self.app.push_screen(form, done)
 
     # --- refusals -----------------------------------------------------------------------------
-    def say(self, message: str) -> None:
-        """Show ``message`` on the pane's own line (empty clears it)."""
-        line = self.query_one("#board-message", Static)
-        line.update(message)
-        line.set_class(bool(message), "shown")
-
-    def show_refusal(self, error: Error) -> None:
-        self.say(f"The hub refused: {error.message}")

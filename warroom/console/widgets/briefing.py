@@ -55,14 +55,10 @@ class BriefingView(VerticalScroll):
     def on_mount(self) -> None:
         self._redraw()
 
-    def watch_briefing(self) -> None:
-        self._redraw()
-
-    def watch_now(self) -> None:
-        self._redraw()
-
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
         text = briefing_text(self.briefing, self.now) if self.briefing else Text("")
         self.query_one("#briefing-text", Static).update(text)
+
+    watch_briefing = watch_now = _redraw

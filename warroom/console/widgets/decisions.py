@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -26,9 +25,8 @@ from warroom.console.widgets.decision_entry import (
     decision_prompt,
     follow_up_prompt,
 )
-from warroom.console.widgets.pane import IncidentPane, Probe
+from warroom.console.widgets.pane import ListDetailPane, Probe
 from warroom.core.decisions import Decision, DecisionRecorded, FollowUpNoted
-from warroom.core.protocol import Error
 from warroom.core.state import IncidentState
 from warroom.core.status_update import draft_status_update
 
@@ -54,10 +52,11 @@ def _keep_highlight(lst: OptionList, options: list[Option], empty: str) -> None:
     lst.highlighted = ids.index(keep) if keep in ids else len(options) - 1
 
 
-class DecisionPane(IncidentPane):
+class DecisionPane(ListDetailPane):
     """The decision log above, the follow-ups below, the highlighted decision in between."""
 
     DEFAULT_CSS = tcss_beside(__file__)
+    MESSAGE_LINE = "#decision-message"
     HELP = (
         "The IC records each decision with its rationale, the options weighed, the confirmed "
         "facts it rests on and who carries it out. Decisions are never edited: a later one "
@@ -135,12 +134,6 @@ class DecisionPane(IncidentPane):
         detail = decision_detail(self.decision, self.state)
         self.query_one("#decision-detail", Static).update(detail)
 
-    @on(OptionList.OptionHighlighted)
-    @on(events.DescendantFocus)
-    def _moved(self) -> None:
-        self._show_detail()
-        self.refresh_bindings()
-
     # --- what is offered ----------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not super().check_action(action, parameters):
@@ -196,11 +189,3 @@ class DecisionPane(IncidentPane):
         self.app.push_screen(form)
 
     # --- refusals -----------------------------------------------------------------------------
-    def say(self, message: str) -> None:
-        """Show ``message`` on the pane's own line (empty clears it)."""
-        line = self.query_one("#decision-message", Static)
-        line.update(message)
-        line.set_class(bool(message), "shown")
-
-    def show_refusal(self, error: Error) -> None:
-        self.say(f"The hub refused: {error.message}")

@@ -24,11 +24,11 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec
 
-from textual import events
+from textual import events, on
 from textual.actions import parse as parse_action
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import TabPane
+from textual.widgets import OptionList, Static, TabPane
 
 from warroom.core.affordances import Affordances, Candidate, affordances, draft
 from warroom.core.events import Actor, EventBase, Refusal
@@ -224,3 +224,30 @@ class IncidentPane(Vertical):
     def incident_log_epoch(self) -> int:
         """Grows whenever :attr:`incident_log` was replaced rather than extended."""
         return self.warroom.incident_log_epoch
+
+
+class ListDetailPane(IncidentPane):
+    """A pane of lists beside the detail of the highlighted entry: moving in a list, or into
+    another one, redraws the detail and what the footer offers for that entry. A refusal, and
+    whatever else the pane has to say, shows on its own message line."""
+
+    #: The ``Static`` the pane's messages show on.
+    MESSAGE_LINE: ClassVar[str] = ""
+
+    def say(self, message: str) -> None:
+        """Show ``message`` on the pane's own line (empty clears it)."""
+        line = self.query_one(self.MESSAGE_LINE, Static)
+        line.update(message)
+        line.set_class(bool(message), "shown")
+
+    def show_refusal(self, error: Error) -> None:
+        self.say(f"The hub refused: {error.message}")
+
+    def _show_detail(self) -> None:
+        """Draw the highlighted entry's detail (each pane its own)."""
+
+    @on(OptionList.OptionHighlighted)
+    @on(events.DescendantFocus)
+    def _moved(self) -> None:
+        self._show_detail()
+        self.refresh_bindings()

@@ -33,8 +33,9 @@ LINK_TEXT: dict[LinkStatus, str] = {
 }
 
 
-def elapsed(delta: timedelta) -> str:
-    """A short, stable duration: ``45s``, ``12m``, ``1h05m``, ``2d03h``."""
+def elapsed(delta: timedelta, *, in_days: bool = True) -> str:
+    """A short, stable duration: ``45s``, ``12m``, ``1h05m``, ``2d03h`` (in hours however long,
+    without ``in_days``)."""
     seconds = max(0, int(delta.total_seconds()))
     if seconds < 60:
         return f"{seconds}s"
@@ -42,7 +43,7 @@ def elapsed(delta: timedelta) -> str:
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
-    if hours < 48:
+    if hours < 48 or not in_days:
         return f"{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d{hours:02d}h"
@@ -113,21 +114,6 @@ class StatusBar(Widget):
     def on_mount(self) -> None:
         self.redraw()
 
-    def watch_state(self) -> None:
-        self.redraw()
-
-    def watch_link(self) -> None:
-        self.redraw()
-
-    def watch_pending(self) -> None:
-        self.redraw()
-
-    def watch_now(self) -> None:
-        self.redraw()
-
-    def watch_down_since(self) -> None:
-        self.redraw()
-
     def redraw(self) -> None:
         if not self.is_mounted:
             return
@@ -159,3 +145,6 @@ class StatusBar(Widget):
         update_label = self.query_one("#sb-update", Label)
         update_label.update(next_update_text(shown))
         update_label.set_class(shown is not None and shown.overdue, "overdue")
+
+    #: Any of what the bar shows changed: draw it all again (the parts are few and cheap).
+    watch_state = watch_link = watch_pending = watch_now = watch_down_since = redraw

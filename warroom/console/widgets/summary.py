@@ -30,6 +30,7 @@ from warroom.console.screens.lifecycle_forms import (
 )
 from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane, Probe
+from warroom.console.widgets.status_bar import elapsed as short_duration
 from warroom.core.events import EventBase
 from warroom.core.lifecycle import (
     EscalationDismissed,
@@ -51,16 +52,7 @@ DASH = "—"
 
 def span(delta: timedelta | None) -> str:
     """A short duration: ``45s``, ``12m``, ``1h05m``; a dash when not (yet) known."""
-    if delta is None:
-        return DASH
-    seconds = max(0, int(delta.total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    return DASH if delta is None else short_duration(delta, in_days=False)
 
 
 def clock(at: datetime | None, day: datetime | None) -> str:
