@@ -7,6 +7,7 @@
     python3 tasks.py lint    # ruff check and ruff format --check
     python3 tasks.py typecheck  # mypy, configured in pyproject.toml
     python3 tasks.py ci      # lint, typecheck, then the test suite (what .ci/run does)
+    python3 tasks.py schema  # rewrite docs/state.schema.json from the state's models
 
 The virtual environment is rebuilt only when pyproject.toml changes.
 """
@@ -101,6 +102,11 @@ def main(argv: list[str]) -> int:
     if task == "typecheck":
         ensure_venv()
         return typecheck(*rest)
+    if task == "schema":
+        ensure_venv()
+        return run(
+            "python", "-m", "warroom.core.wire_state", str(ROOT / "docs" / "state.schema.json")
+        )
     if task == "ci":
         ensure_venv()
         for step in (["lint"], ["typecheck"], ["test", *rest]):

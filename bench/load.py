@@ -173,7 +173,7 @@ async def open_conn(cfg: LoadConfig, name: str, role: str, presence: bool) -> Cl
     )
     if cfg.kind != "hub":
         return ws
-    await ws.send(json.dumps({"op": "hello", "name": name, "role": role}))
+    await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": name, "role": role}))
     await ws.send(
         json.dumps({"op": "join", "incident": cfg.incident, "since": 0, "presence": presence})
     )

@@ -22,6 +22,7 @@ from warroom.hub.intake import IntakeServer
 from warroom.hub.intake_config import IntakeConfig
 from warroom.hub.loading import MemoryLimits
 from warroom.hub.people import People, anyone_registered, match_person
+from warroom.hub.state_view import state_view
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
@@ -32,6 +33,7 @@ from warroom.core.clock import Clock, utc_now
 from warroom.core.protocol import MAX_MESSAGE_BYTES
 from warroom.core.settings import HubSettings
 from warroom.core.state import IncidentState
+from warroom.core.wire_state import state_schema
 from warroom.redact import redacted_logger
 
 log = logging.getLogger("warroom.hub")
@@ -327,6 +329,8 @@ class HubServer:
         path, _, query = request.path.partition("?")
         if path == "/healthz":
             return json_response(connection, HTTPStatus.OK, self.hub.health())
+        if path == "/schema":  # documentation of the state's JSON: no secret in it
+            return json_response(connection, HTTPStatus.OK, state_schema())
         if request.headers.get("Origin"):
             # Browsers always send Origin; warroom consoles never do. A web page must not be able
             # to drive a hub through a visitor's browser.
@@ -352,6 +356,9 @@ class HubServer:
             if credential.guest:
                 rows = [r for r in rows if r["id"] == credential.incident_id]
             return json_response(connection, HTTPStatus.OK, rows)
+        if path.startswith("/incidents/") and path.endswith("/state"):
+            status, body = state_view(self.hub, credential, path)
+            return json_response(connection, status, body)
         if path == "/alerts":
             return self.alert_groups(connection, credential)
         if path not in ("/", "/ws"):

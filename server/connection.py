@@ -1,5 +1,5 @@
 """One connection's protocol, from hello to close: who it speaks as, how fast it may speak,
-and each frame it sends (hello, ping, join, command) handed to the layer that answers it."""
+and each frame it sends (hello, ping, join, command, history) handed to the layer that answers it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
+from warroom.hub.history import answer_history
 from warroom.hub.hubstate import Pending, new_event_id
 from warroom.hub.joining import Joining
 from warroom.hub.limits import TokenBucket, slow_down_message
@@ -27,6 +28,7 @@ from warroom.core.protocol import (
     Command,
     Error,
     Hello,
+    History,
     Join,
     Ping,
     Pong,
@@ -227,7 +229,7 @@ class Connections(Joining):
                 conn,
                 Error(
                     code="hello_first",
-                    message='Send {"op": "hello", "name": ..., "role": ...} first.',
+                    message='Send {"op": "hello", "protocol": 2, "name": ..., "role": ...} first.',
                     id=_id_of(raw),
                 ),
             )
@@ -235,6 +237,8 @@ class Connections(Joining):
             await self._join(conn, msg)
         elif isinstance(msg, Command):
             await self._command(conn, msg)
+        elif isinstance(msg, History):
+            await answer_history(self.store, conn, msg, self.send_direct)
 
     def _hello(self, conn: Conn, msg: Hello) -> None:
         """Who this connection speaks as: the name its credential allows, fixed once welcomed.

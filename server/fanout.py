@@ -41,11 +41,14 @@ class Fanout(HubState):
     """Delivering to consoles: each connection's sender, the fast path, drops and stalls."""
 
     def send_direct(self, conn: Conn, message: Any) -> None:
-        """Queue a reply for one console; a console that stops reading is cut off."""
+        """Queue a reply (a message, or a frame already serialised) for one console; a console
+        that stops reading is cut off."""
         if conn.closing:
             return
         try:
-            conn.direct.put_nowait(message.model_dump_json())
+            conn.direct.put_nowait(
+                message if isinstance(message, str) else message.model_dump_json()
+            )
         except asyncio.QueueFull:
             self._drop(conn, 1008, "too many unread replies; reconnect to resume")
             return

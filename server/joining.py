@@ -6,6 +6,7 @@ import functools
 
 from warroom.hub.credentials import CredentialKind
 from warroom.hub.rooms import Conn, Room
+from warroom.hub.snapshots import plan_join
 from warroom.hub.writer import Writer
 
 from warroom.core.access import JoinCodeRevoked
@@ -62,9 +63,11 @@ class Joining(Writer):
             self.send_direct(conn, Error(code=refusal.code, message=refusal.message))
             return
         if conn.room is room:
-            # Already joined here: replay from ``since`` again, record nothing (and keep the
-            # presence it joined with), so re-sending join can never make the hub write.
-            self._resync(conn, room, msg.since)
+            # Already joined here: ``joined`` and ``synced`` at its cursor, nothing replayed and
+            # nothing recorded (it keeps its presence), so re-sending join never makes the hub write.
+            self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
+            conn.synced_pending = True
+            conn.wake.set()
             return
         if conn.room is not None:
             await self._leave(conn)
@@ -105,9 +108,13 @@ class Joining(Writer):
         )
 
     def _resync(self, conn: Conn, room: Room, since: int) -> None:
-        """Answer ``joined`` and replay the log after ``since``, then ``synced``."""
+        """Answer ``joined``, then the events missed since ``since`` or a snapshot and the
+        tail (see ``server/snapshots.py``), then ``synced``."""
         self.send_direct(conn, Joined(incident=room.incident_id, head=room.head))
-        conn.cursor = since
+        plan = plan_join(room, since)
+        if plan.snapshot is not None:
+            self.send_direct(conn, plan.snapshot)
+        conn.cursor = plan.cursor
         conn.synced_pending = True
         conn.wake.set()
 

@@ -67,7 +67,7 @@ def fingerprint(db: Path) -> dict[str, str]:
 
 async def joined(url: str, name: str, incident: str, role: str = "responder") -> Any:
     ws = await connect(url)
-    await ws.send(json.dumps({"op": "hello", "name": name, "role": role}))
+    await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": name, "role": role}))
     await until(ws, "welcome")
     await ws.send(json.dumps({"op": "join", "incident": incident}))
     await until(ws, "synced")

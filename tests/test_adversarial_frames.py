@@ -58,7 +58,7 @@ async def test_a_non_string_op_is_bad_message_and_the_connection_stays(tmp_path)
             answer = await exactly_one_answer(ws, json.dumps({"op": op}))
             assert answer["op"] == "error" and answer["code"] == "bad_message", (op, answer)
             assert "op" in answer["message"]
-        await ws.send(json.dumps({"op": "hello", "name": "ana"}))
+        await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "ana"}))
         assert (await recv_json(ws))["op"] == "welcome"
         answer = await exactly_one_answer(ws, json.dumps({"op": "command", "command": {}}))
         assert answer["code"] in ("invalid", "bad_message")
@@ -68,14 +68,14 @@ async def test_deeply_nested_json_is_bad_json_and_the_connection_stays(tmp_path)
     async with running_hub(tmp_path / "hub.db", limits=UNLIMITED) as hub:
         incident = await declare_incident(hub.url)
         async with connect(hub.url) as ws:
-            await ws.send(json.dumps({"op": "hello", "name": "ana"}))
+            await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "ana"}))
             assert (await recv_json(ws))["op"] == "welcome"
             deep = "[" * 1000 + "]" * 1000
             frames = [
                 deep,
                 "{" + '"a":{' * 999 + "}" * 1000,
                 json.dumps({"op": "command", "command": nested(900)}),
-                json.dumps({"op": "hello", "name": nested(500)}),
+                json.dumps({"op": "hello", "protocol": 2, "name": nested(500)}),
                 json.dumps(
                     {
                         "op": "command",
@@ -146,7 +146,9 @@ def test_every_frame_gets_exactly_one_answer_and_never_1011(frames_hub, greet, s
     async def scenario() -> None:
         async with connect(frames_hub.url, max_size=None) as ws:
             if greet:
-                await ws.send(json.dumps({"op": "hello", "name": "fuzz", "role": "observer"}))
+                await ws.send(
+                    json.dumps({"op": "hello", "protocol": 2, "name": "fuzz", "role": "observer"})
+                )
                 assert (await recv_json(ws))["op"] == "welcome"
             for frame in sequence:
                 await exactly_one_answer(ws, frame)
@@ -170,7 +172,7 @@ async def test_a_refused_repeat_hello_leaves_nobody_shown_online(tmp_path):
     async with running_hub(tmp_path / "hub.db", limits=HubLimits(per_name=1)) as hub:
         incident = await declare_incident(hub.url)
         ws = await connect(hub.url)
-        await ws.send(json.dumps({"op": "hello", "name": "ic-ana", "role": "ic"}))
+        await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "ic-ana", "role": "ic"}))
         assert (await recv_json(ws))["op"] == "welcome"
         await ws.send(json.dumps({"op": "join", "incident": incident}))
         await until(ws, "synced")
@@ -179,12 +181,12 @@ async def test_a_refused_repeat_hello_leaves_nobody_shown_online(tmp_path):
         # The same hello again, and hellos that try to change who this connection is: each is
         # answered, none changes the connection's identity.
         for hello in (
-            {"op": "hello", "name": "ic-ana", "role": "ic"},
-            {"op": "hello", "name": "ic-ana", "role": "scribe"},
-            {"op": "hello", "name": "bo", "role": "responder"},
-            {"op": "hello", "name": "", "role": "ic"},
-            {"op": "hello", "name": " ", "role": "ic"},
-            {"op": "hello", "name": "ic-ana", "role": "hub"},
+            {"op": "hello", "protocol": 2, "name": "ic-ana", "role": "ic"},
+            {"op": "hello", "protocol": 2, "name": "ic-ana", "role": "scribe"},
+            {"op": "hello", "protocol": 2, "name": "bo", "role": "responder"},
+            {"op": "hello", "protocol": 2, "name": "", "role": "ic"},
+            {"op": "hello", "protocol": 2, "name": " ", "role": "ic"},
+            {"op": "hello", "protocol": 2, "name": "ic-ana", "role": "hub"},
         ):
             answer = await exactly_one_answer(ws, json.dumps(hello))
             assert answer["op"] in ("welcome", "error"), answer
@@ -203,7 +205,9 @@ async def test_re_sending_join_records_nothing(tmp_path):
     async with running_hub(tmp_path / "hub.db", limits=UNLIMITED) as hub:
         incident = await declare_incident(hub.url)
         ws = await connect(hub.url)
-        await ws.send(json.dumps({"op": "hello", "name": "watcher", "role": "observer"}))
+        await ws.send(
+            json.dumps({"op": "hello", "protocol": 2, "name": "watcher", "role": "observer"})
+        )
         assert (await recv_json(ws))["op"] == "welcome"
         await ws.send(json.dumps({"op": "join", "incident": incident}))
         await until(ws, "synced")

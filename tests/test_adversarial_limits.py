@@ -57,7 +57,7 @@ async def mint_code(url: str, incident: str, seat_limit: str = "observer") -> st
 
 async def greeted(url: str, name: str, headers: dict[str, str], role: str = "observer") -> Any:
     ws = await connect(url, additional_headers=headers)
-    await ws.send(json.dumps({"op": "hello", "name": name, "role": role}))
+    await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": name, "role": role}))
     assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "welcome"
     return ws
 
@@ -133,7 +133,7 @@ from websockets.asyncio.client import connect
 async def flood(url, headers, incident, name, seconds):
     sent = 0
     ws = await connect(url, additional_headers=headers)
-    await ws.send(json.dumps({"op": "hello", "name": name, "role": "responder"}))
+    await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": name, "role": "responder"}))
     await ws.send(json.dumps({"op": "join", "incident": incident}))
     try:
         async with asyncio.timeout(seconds):
@@ -251,7 +251,9 @@ async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_p
         # trial, so it waits behind the unread data and its timeout never starts.
         incident = await declare_incident(hub.url, name="ana")
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
-        stuck.write(masked_text(json.dumps({"op": "hello", "name": "ana", "role": "ic"})))
+        stuck.write(
+            masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "ana", "role": "ic"}))
+        )
         stuck.write(masked_text(json.dumps({"op": "join", "incident": incident})))
         await eventually(lambda: any(c.name == "ana" and c.room for c in hub.hub.conns))
         room = hub.hub.rooms[incident]
@@ -296,7 +298,7 @@ async def test_a_slow_reader_that_makes_progress_is_not_cut_off(tmp_path):
     async with running_hub(tmp_path / "hub.db", limits=limits, ping_interval=None) as hub:
         incident = await declare_incident(hub.url, name="ana")
         reader, slow = await raw_websocket(hub.port, rcvbuf=4096)
-        slow.write(masked_text(json.dumps({"op": "hello", "name": "slow"})))
+        slow.write(masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "slow"})))
         slow.write(masked_text(json.dumps({"op": "join", "incident": incident})))
         await eventually(lambda: any(c.name == "slow" and c.room for c in hub.hub.conns))
         conn = next(c for c in hub.hub.conns if c.name == "slow")

@@ -200,7 +200,7 @@ async def test_a_command_stored_before_its_link_dropped_is_settled_by_the_replay
         # What ana's transmission did just before the drop: stored, but the ack never came back.
         body = command.command_body()
         async with connect(hub.url) as ws:
-            await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
+            await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "ana", "role": "ic"}))
             await ws.send(json.dumps({"op": "join", "incident": incident, "since": 0}))
             await ws.send(json.dumps({"op": "command", "command": body}))
             while (reply := json.loads(await asyncio.wait_for(ws.recv(), 10)))["op"] != "ack":

@@ -26,7 +26,7 @@ from warroom.core.board import BoardItemAdded
 from warroom.core.clock import ManualClock
 from warroom.core.incident import NoteAdded
 from warroom.core.production import ProductionLock
-from warroom.core.protocol import Hello
+from warroom.core.protocol import PROTOCOL_VERSION, Hello
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
@@ -131,7 +131,9 @@ async def test_a_declaration_retried_after_a_lost_answer_declares_one_incident(t
         draft = declaration(title="Checkout errors after deploy", severity="SEV2")
         body = draft.command_body()
         async with connect(hub.url) as ws:
-            await ws.send(Hello(name="ana", role=Role.IC).model_dump_json())
+            await ws.send(
+                Hello(name="ana", role=Role.IC, protocol=PROTOCOL_VERSION).model_dump_json()
+            )
             await ws.send(json.dumps({"op": "command", "command": body}))
             # The link drops before the console reads the hub's answer.
         await eventually(lambda: draft.incident_id in hub.store.incident_ids())

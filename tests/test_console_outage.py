@@ -129,7 +129,9 @@ async def test_after_a_while_without_the_hub_the_link_is_offline_and_presence_un
                 await eventually(lambda: is_live(app), timeout=10)
                 await eventually(lambda: "lee" in app.client.state.online, timeout=10)
                 await eventually(lambda: link_text(app) == "● live")
-                assert row("lee")[0] == "●" and row("lee")[-1] == "online"
+                # The roster redraws on the state that follows the link: wait for it too.
+                await eventually(lambda: row("lee")[0] == "●" and row("lee")[-1] == "online")
+                await pilot.pause()
                 assert "2 online: ana, lee" in screen_text(app)
         finally:
             await lee.close()

@@ -90,3 +90,50 @@ async def test_an_observer_may_export_too(tmp_path):
     async with console_session(tmp_path, name="olga", role="observer") as s:
         titles = [c.title for c in s.app.get_system_commands(s.app.screen)]
         assert SQLITE in titles and DRAFT in titles
+
+
+async def test_a_console_that_joined_by_snapshot_exports_the_whole_record(tmp_path: Path):
+    """Joined by snapshot, the console holds only the latest events: the export fetches the
+    older pages first, so the file holds every event from the first one."""
+    from datetime import timedelta
+
+    from warroom.hub.storage import Store
+
+    from tests.console_helpers import INCIDENT
+    from tests.helpers import T0, make_event
+    from warroom.core.fold import replay
+    from warroom.core.protocol import TAIL
+
+    declared = make_event("incident_declared", 1, actor="ana", incident_id=INCIDENT_ID, **INCIDENT)
+    events = [declared] + [
+        make_event(
+            "note_added",
+            i + 2,
+            actor="bo",
+            role="responder",
+            incident_id=INCIDENT_ID,
+            at=T0 + timedelta(seconds=i),
+            text=f"entry {i}",
+        )  # fmt: skip
+        for i in range(TAIL * 3)
+    ]
+    store = Store(tmp_path / "hub.db")
+    try:
+        store.append(events, [replay(events)])
+    finally:
+        store.close()
+    async with console_session(tmp_path, name="cy", role="responder", seed=False) as s:
+        if not isinstance(s.app.screen, ConsoleScreen):
+            await s.pilot.press("enter")  # a late joiner is read in first; close it
+        client = s.app.client
+        assert client.log[0].seq > 1 and not client.history_complete  # joined by snapshot
+        await choose(s, "sqlite", SQLITE)
+        target = tmp_path / "whole.db"
+        s.app.screen.query_one("#export-path", Input).value = str(target)
+        await s.pilot.press("enter")
+        await s.wait_for(lambda: any("Wrote" in n for n in notes(s.app)), timeout=20)
+        head = s.hub.hub.rooms[INCIDENT_ID].head
+        with sqlite3.connect(target) as db:
+            seqs = [r[0] for r in db.execute("SELECT seq FROM events ORDER BY seq")]
+        assert seqs == list(range(1, head + 1))
+        assert seqs[0] == 1 and head > TAIL * 3

@@ -112,7 +112,9 @@ async def _frames_scenario(live: LiveHub, greet: bool, sequence: list[str | byte
     pongs_due = sum(_is_ping(f) for f in sequence) + 1
     async with connect(live.url, max_size=None) as ws:
         if greet:
-            await ws.send(json.dumps({"op": "hello", "name": "fuzzer", "role": "responder"}))
+            await ws.send(
+                json.dumps({"op": "hello", "protocol": 2, "name": "fuzzer", "role": "responder"})
+            )
             await ws.send(json.dumps({"op": "join", "incident": incident}))
         for frame in sequence:
             await ws.send(frame)
@@ -166,7 +168,9 @@ async def _sequence_scenario(live: LiveHub, steps: list[tuple[str, Any]]) -> Non
             await console.wait_synced()
         for name, role in ACTORS.items():
             senders[name] = await connect(live.url)
-            await senders[name].send(json.dumps({"op": "hello", "name": name, "role": role}))
+            await senders[name].send(
+                json.dumps({"op": "hello", "protocol": 2, "name": name, "role": role})
+            )
             assert json.loads(await senders[name].recv())["op"] == "welcome"
             # The hub takes commands only for an incident the connection joined.
             await senders[name].send(json.dumps({"op": "join", "incident": incident}))
@@ -288,7 +292,7 @@ def test_unknown_ids_everywhere_are_refused_cleanly(live):
             {"type": "action_finished", "action": str(uuid.uuid4()), "outcome": "done"},
         ]
         async with connect(live.url) as ws:
-            await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
+            await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "ana", "role": "ic"}))
             await ws.recv()
             await ws.send(json.dumps({"op": "join", "incident": incident}))
             while json.loads(await ws.recv())["op"] != "synced":

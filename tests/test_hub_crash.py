@@ -77,7 +77,7 @@ async def test_sigterm_closes_connections_with_1001_and_leaves_the_database_cons
     try:
         incident = await declare_incident(hub.url)
         async with connect(hub.url) as ws:
-            await ws.send(json.dumps({"op": "hello", "name": "ana", "role": "ic"}))
+            await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "ana", "role": "ic"}))
             await ws.send(json.dumps({"op": "join", "incident": incident}))
             await ws.send(
                 json.dumps(

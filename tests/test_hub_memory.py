@@ -278,6 +278,26 @@ async def test_a_closed_incident_is_loaded_on_join_and_dropped_when_nobody_follo
         assert hub.hub.live.exists(closed)
 
 
+async def test_the_state_of_a_closed_incident_not_in_memory_is_readable_over_http(tmp_path):
+    """``GET /incidents/<id>/state`` loads a closed incident as a join does (a script reading
+    last week's incident must not be told it does not exist)."""
+    db = tmp_path / "hub.db"
+    clock = ManualClock(T0)
+    async with running_hub(db, clock=clock) as hub:
+        closed = await declare_incident(hub.url, title="Closed last week")
+        ana = await client(hub.url, "ana", "ic", closed)
+        await close_incident(ana, clock)
+        await ana.close()
+    async with running_hub(db, clock=clock) as hub:
+        assert closed not in hub.hub.rooms
+        async with httpx.AsyncClient() as http:
+            base = hub.url.replace("ws://", "http://")
+            answer = await http.get(f"{base}/incidents/{closed}/state")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["title"] == "Closed last week"
+        assert answer.json()["phase"] == "closed"
+
+
 # --- the idempotency index ------------------------------------------------------------------------
 async def test_a_retry_older_than_the_ids_in_memory_is_still_a_duplicate(tmp_path):
     db = tmp_path / "hub.db"

@@ -106,12 +106,12 @@ async def test_duplicate_command_id_gets_the_original_ack(tmp_path):
         }
         replies = await hand(
             hub.url,
-            {"op": "hello", "name": "eve"},
+            {"op": "hello", "protocol": 2, "name": "eve"},
             {"op": "join", "incident": incident, "since": 999},
         )
         assert replies[1]["code"] == "ahead_of_hub"
         async with connect(hub.url) as ws:
-            await ws.send(json.dumps({"op": "hello", "name": "eve"}))
+            await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "eve"}))
             await ws.send(json.dumps({"op": "join", "incident": incident, "since": 0}))
             await ws.send(json.dumps(cmd))
             await ws.send(json.dumps(cmd))
@@ -136,8 +136,8 @@ async def test_bad_input_gets_a_clear_error_and_writes_nothing(tmp_path):
             '["op", "hello"]',
             {"op": "teleport"},
             {"op": "join", "incident": incident},
-            {"op": "hello", "name": "mallory", "role": "observer"},
-            {"op": "hello", "name": "mallory", "role": "observer", "extra": 1},
+            {"op": "hello", "protocol": 2, "name": "mallory", "role": "observer"},
+            {"op": "hello", "protocol": 2, "name": "mallory", "role": "observer", "extra": 1},
             {"op": "join", "incident": "inc-nope"},
             {
                 "op": "command",
@@ -177,7 +177,9 @@ async def test_bad_input_gets_a_clear_error_and_writes_nothing(tmp_path):
 
         # An observer who joined is refused too, with the reason.
         async with connect(hub.url) as ws:
-            await ws.send(json.dumps({"op": "hello", "name": "olga", "role": "observer"}))
+            await ws.send(
+                json.dumps({"op": "hello", "protocol": 2, "name": "olga", "role": "observer"})
+            )
             await ws.send(json.dumps({"op": "join", "incident": incident}))
             await ws.send(
                 json.dumps({"op": "command", "command": {"type": "note_added", "text": "hi"}})
@@ -194,7 +196,7 @@ async def test_oversized_message_closes_with_1009(tmp_path):
         incident = await declare_incident(hub.url)
         before = hub.store.count()
         async with connect(hub.url, max_size=None) as ws:
-            await ws.send(json.dumps({"op": "hello", "name": "big"}))
+            await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "big"}))
             await ws.recv()
             await ws.send(
                 json.dumps(

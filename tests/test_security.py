@@ -123,7 +123,7 @@ async def test_actor_and_role_are_stamped_from_the_connection_never_from_the_com
         forged_id = str(uuid.uuid4())
         replies = await talk(
             hub.url,
-            {"op": "hello", "name": "mallory", "role": "responder"},
+            {"op": "hello", "protocol": 2, "name": "mallory", "role": "responder"},
             {"op": "join", "incident": incident},
             {
                 "op": "command",
@@ -147,7 +147,7 @@ async def test_actor_and_role_are_stamped_from_the_connection_never_from_the_com
         refused_before = hub.hub.refused
         replies = await talk(
             hub.url,
-            {"op": "hello", "name": "mallory", "role": "responder"},
+            {"op": "hello", "protocol": 2, "name": "mallory", "role": "responder"},
             {"op": "join", "incident": incident},
             {
                 "op": "command",
@@ -208,14 +208,14 @@ async def test_join_code_lets_a_guest_into_one_incident_only(tmp_path):
         headers = {JOIN_CODE_HEADER: issued.code}
         replies = await talk(
             hub.url,
-            {"op": "hello", "name": "vic2"},
+            {"op": "hello", "protocol": 2, "name": "vic2"},
             {"op": "join", "incident": other},
             headers=headers,
         )
         assert replies[1]["code"] == "forbidden" and incident in replies[1]["message"]
         replies = await talk(
             hub.url,
-            {"op": "hello", "name": "vic3"},
+            {"op": "hello", "protocol": 2, "name": "vic3"},
             {
                 "op": "command",
                 "command": {"type": "incident_declared", "title": "x", "severity": "SEV1"},
@@ -255,9 +255,9 @@ async def test_a_guest_cannot_become_ic_or_take_a_team_members_name(tmp_path):
         headers = {JOIN_CODE_HEADER: watch.code}
         replies = await talk(
             hub.url,
-            {"op": "hello", "name": "exec", "role": "responder"},
-            {"op": "hello", "name": "exec", "role": "ic"},
-            {"op": "hello", "name": "bo", "role": "observer"},
+            {"op": "hello", "protocol": 2, "name": "exec", "role": "responder"},
+            {"op": "hello", "protocol": 2, "name": "exec", "role": "ic"},
+            {"op": "hello", "protocol": 2, "name": "bo", "role": "observer"},
             {"op": "join", "incident": incident},
             headers=headers,
         )

@@ -70,7 +70,7 @@ class Wire:
                 return message
 
     async def hello(self, name: str, role: str = "responder") -> dict:
-        await self.send({"op": "hello", "name": name, "role": role})
+        await self.send({"op": "hello", "protocol": 2, "name": name, "role": role})
         return await self.until(lambda m: m["op"] in ("welcome", "error"))
 
     async def join(self, incident: str) -> dict:

@@ -41,7 +41,7 @@ async def drain_until(ws, predicate, timeout: float = 5.0) -> dict:
 
 async def greeted(url: str, name: str, incident: str | None = None, **kw):
     ws = await connect(url, **kw)
-    await ws.send(json.dumps({"op": "hello", "name": name}))
+    await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": name}))
     await drain_until(ws, lambda m: m["op"] == "welcome")
     if incident:
         await ws.send(json.dumps({"op": "join", "incident": incident}))
@@ -109,7 +109,7 @@ from websockets.asyncio.client import connect
 async def flood(url, incident, name, seconds):
     sent = 0
     ws = await connect(url)
-    await ws.send(json.dumps({"op": "hello", "name": name}))
+    await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": name}))
     await ws.send(json.dumps({"op": "join", "incident": incident}))
     junk = ["not json", json.dumps({"op": "teleport"})]
     try:
@@ -214,7 +214,7 @@ async def test_over_long_text_and_names_are_refused_with_a_clear_error(tmp_path)
         await ws.send(note("x" * 4001))
         error = await drain_until(ws, lambda m: m["op"] == "error")
         assert error["code"] == "invalid" and "4000" in error["message"]
-        await ws.send(json.dumps({"op": "hello", "name": "n" * (MAX_NAME + 1)}))
+        await ws.send(json.dumps({"op": "hello", "protocol": 2, "name": "n" * (MAX_NAME + 1)}))
         error = await drain_until(ws, lambda m: m["op"] == "error")
         assert error["code"] == "bad_message" and str(MAX_NAME) in error["message"]
         await ws.send(note("x" * 4000))
@@ -243,12 +243,14 @@ async def test_one_name_may_hold_only_so_many_connections(tmp_path):
         first = await greeted(hub.url, "ana")
         second = await greeted(hub.url, "ana")
         async with connect(hub.url) as third:
-            await third.send(json.dumps({"op": "hello", "name": "ana"}))
+            await third.send(json.dumps({"op": "hello", "protocol": 2, "name": "ana"}))
             error = json.loads(await asyncio.wait_for(third.recv(), 5))
             assert error["code"] == "too_many_connections"
             await third.send(json.dumps({"op": "join", "incident": "x"}))
             assert json.loads(await asyncio.wait_for(third.recv(), 5))["code"] == "hello_first"
-            await third.send(json.dumps({"op": "hello", "name": "bo"}))  # another name is fine
+            await third.send(
+                json.dumps({"op": "hello", "protocol": 2, "name": "bo"})
+            )  # another name is fine
             assert json.loads(await asyncio.wait_for(third.recv(), 5))["op"] == "welcome"
         await first.close()
         await eventually(lambda: sum(c.name == "ana" for c in hub.hub.conns) == 1)
@@ -329,7 +331,7 @@ async def test_a_peer_that_stops_answering_pings_is_disconnected(tmp_path):
         tmp_path / "hub.db", ping_interval=0.2, ping_timeout=0.3, close_timeout=0.3
     ) as hub:
         reader, writer = await raw_websocket(hub.port)
-        writer.write(masked_text(json.dumps({"op": "hello", "name": "ghost"})))
+        writer.write(masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "ghost"})))
         await writer.drain()
         await eventually(lambda: any(c.name == "ghost" for c in hub.hub.conns))
         live = await greeted(hub.url, "ana")  # a normal client answers pings and stays
@@ -351,7 +353,7 @@ async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_pat
         bo = await client(hub.url, "bo", "responder", incident)
         # Joins, then never reads again (a frozen laptop, a console stuck behind a dead proxy).
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
-        stuck.write(masked_text(json.dumps({"op": "hello", "name": "stuck"})))
+        stuck.write(masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "stuck"})))
         stuck.write(masked_text(json.dumps({"op": "join", "incident": incident})))
         await eventually(lambda: any(c.name == "stuck" and c.room for c in hub.hub.conns))
         batches = []
@@ -369,7 +371,7 @@ async def test_a_console_that_stops_reading_is_cut_off_and_stalls_no_one(tmp_pat
 
         # One that sends and never reads its replies is cut off once its reply queue is full.
         _, deaf = await raw_websocket(hub.port, rcvbuf=4096)
-        deaf.write(masked_text(json.dumps({"op": "hello", "name": "deaf"})))
+        deaf.write(masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "deaf"})))
         ping = masked_text(json.dumps({"op": "ping"}))
         for _ in range(200):
             if deaf.is_closing() or not any(c.name == "deaf" for c in hub.hub.conns):
@@ -398,8 +400,10 @@ async def test_shutdown_does_not_wait_forever_for_a_console_that_stopped_reading
             await asyncio.wait_for(asyncio.gather(*futures), 10)
         await ana.close()
         _, stuck = await raw_websocket(hub.port, rcvbuf=4096)
-        stuck.write(masked_text(json.dumps({"op": "hello", "name": "stuck"})))
-        stuck.write(masked_text(json.dumps({"op": "join", "incident": incident})))
+        stuck.write(masked_text(json.dumps({"op": "hello", "protocol": 2, "name": "stuck"})))
+        # A resume from seq 1 (protocol 2 sends the ~800 missed events, 3 MB, rather than a
+        # snapshot and a short tail) so that there is more than every buffer between us holds.
+        stuck.write(masked_text(json.dumps({"op": "join", "incident": incident, "since": 1})))
         await eventually(lambda: any(c.name == "stuck" and c.room for c in hub.hub.conns))
         await asyncio.sleep(0.3)  # the replay fills every buffer between us
         stuck_conn = next(c for c in hub.hub.conns if c.name == "stuck")

@@ -1,6 +1,6 @@
 """Keeps a console in step with one incident on the hub.
 
-The client holds a local copy of the log and the folded state, reconnects with backoff when the
+The client holds the folded state and the timeline's events, reconnects with backoff when the
 link drops, resumes from its last ``seq``, and keeps an outbox: commands made while offline wait
 there, marked pending, and are sent in order when the link is back. Each command has a UUID that
 the hub uses as an idempotency key, so a command re-sent after a lost acknowledgement is stored
@@ -9,11 +9,18 @@ moment a command is made, so a console that quits or is killed loses nothing: th
 
 After :data:`OFFLINE_AFTER` without the hub the link is reported ``offline`` rather than
 ``reconnecting`` (it keeps trying): what the console knows of the room is then stale.
+
+Joining (protocol 2): the hub sends either the events missed since the last ``seq`` or a
+``snapshot`` of the state and the last events for the timeline. The client takes a snapshot as
+its state, keeps the events that follow it as timeline rows, and folds an event only when its
+``seq`` is the state's ``seq`` + 1, so nothing is ever folded twice. Older timeline rows are
+fetched on request (:meth:`IncidentClient.request_history`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import json
 import logging
@@ -40,19 +47,24 @@ from warroom.core.fold import apply
 from warroom.core.incident import IncidentDeclared
 from warroom.core.log import EventError, parse_event
 from warroom.core.protocol import (
+    HISTORY_LIMIT,
     HUB_ADAPTER,
-    MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSION,
     Ack,
     Error,
     EventMsg,
     Hello,
+    History,
+    HistoryPage,
     Join,
     Joined,
+    Snapshot,
     Synced,
     Welcome,
 )
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
+from warroom.core.wire_state import state_from_json
 from warroom.redact import redacted_logger
 
 log = logging.getLogger("warroom.client")
@@ -66,6 +78,14 @@ OFFLINE_AFTER = timedelta(seconds=30)
 
 #: How the hub's event frames begin (it serialises them compactly, "op" first).
 EVENT_PREFIX = '{"op":"event",'
+
+#: Largest frame the client reads: a snapshot of a long incident's state can be megabytes.
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+#: Codes of refusals that no retry will cure (the console says why and stops trying).
+FATAL_CODES = frozenset(
+    {"unknown_incident", "unavailable", "wrong_name", "bad_name", "protocol_unsupported"}
+)
 
 
 class LinkStatus(StrEnum):
@@ -82,7 +102,8 @@ class LinkStatus(StrEnum):
 class Change:
     """One thing that changed, for whoever renders the client."""
 
-    kind: str  # "event" | "status" | "ack" | "error" | "pending" | "warning"
+    #: "event" | "snapshot" | "history" | "status" | "ack" | "error" | "pending" | "warning"
+    kind: str
     event: EventBase | None = None
     ack: Ack | None = None
     error: Error | None = None
@@ -125,7 +146,18 @@ class IncidentClient:
         self.cafile = cafile
         self.backoff = backoff or Backoff()
         self.state = IncidentState()
+        #: The events the timeline shows, in ``seq`` order without gaps: after a snapshot, only
+        #: its tail and what came since; :meth:`request_history` adds older ones in front.
         self.log: list[EventBase] = []
+        #: Grows each time :attr:`log` is replaced by a snapshot's tail (so a screen that keeps
+        #: its own copy of the rows knows to start over rather than append).
+        self.log_epoch = 0
+        #: Whether :attr:`log` reaches back to the incident's first event.
+        self.history_complete = True
+        #: The ``before`` of the ``history`` request in flight, if any.
+        self._history_before: int | None = None
+        #: Set whenever a ``history`` page (or a snapshot) changed :attr:`log` at its start.
+        self._history_news = asyncio.Event()
         self.outbox: OrderedDict[uuid.UUID, EventBase] = OrderedDict()
         self.results: dict[uuid.UUID, asyncio.Future[Ack | Error]] = {}
         self.status = LinkStatus.CONNECTING
@@ -162,6 +194,19 @@ class IncidentClient:
     @property
     def pending(self) -> list[EventBase]:
         return list(self.outbox.values())
+
+    @property
+    def first_seq(self) -> int:
+        """The ``seq`` of the oldest event in :attr:`log` (the state's next one if it is empty)."""
+        return self.log[0].seq if self.log else self.state.seq + 1
+
+    def events_after(self, seq: int) -> list[EventBase]:
+        """The events of :attr:`log` with a ``seq`` above ``seq``."""
+        return self.log[bisect.bisect_right(self.log, seq, key=lambda e: e.seq) :]
+
+    def events_before(self, seq: int) -> list[EventBase]:
+        """The events of :attr:`log` with a ``seq`` below ``seq``."""
+        return self.log[: bisect.bisect_left(self.log, seq, key=lambda e: e.seq)]
 
     def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
         """Call ``listener`` for every change; returns a function that unsubscribes."""
@@ -324,7 +369,7 @@ class IncidentClient:
             ws = await connect(
                 self.url,
                 additional_headers=auth_headers(self.token, self.join_code),
-                max_size=MAX_MESSAGE_BYTES * 16,
+                max_size=MAX_FRAME_BYTES,
                 open_timeout=5,
                 ssl=client_ssl(self.url, self.cafile),
                 logger=redacted_logger("warroom.client.websockets"),
@@ -347,7 +392,9 @@ class IncidentClient:
         self._frames = frames
         writer = asyncio.create_task(self._write_frames(ws, frames))
         try:
-            await ws.send(Hello(name=self.name, role=self.role).model_dump_json())
+            await ws.send(
+                Hello(name=self.name, role=self.role, protocol=PROTOCOL_VERSION).model_dump_json()
+            )
             await self._declare_pending(ws)
             if not self.follow:
                 return
@@ -360,6 +407,7 @@ class IncidentClient:
         finally:
             self._ws = None
             self._frames = None
+            self._history_before = None
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
@@ -420,6 +468,10 @@ class IncidentClient:
                 self._emit(Change(kind="ack", ack=msg))
         elif isinstance(msg, Error):
             self._on_error(msg)
+        elif isinstance(msg, Snapshot):
+            self._on_snapshot(msg)
+        elif isinstance(msg, HistoryPage):
+            self._on_history(msg)
         elif isinstance(msg, Synced):
             self.backoff.reset()
             self.down_since = None
@@ -432,32 +484,133 @@ class IncidentClient:
         elif isinstance(msg, Joined):
             pass
 
+    def _on_snapshot(self, msg: Snapshot) -> None:
+        """Take the hub's state as ours; the events that follow fill the timeline."""
+        try:
+            state = state_from_json(msg.state)
+        except ValidationError as exc:
+            log.error("hub sent a snapshot this console cannot read: %s", exc)
+            if self._ws is not None:
+                asyncio.get_running_loop().create_task(self._ws.close())
+            return
+        self.state = state
+        self.log = []
+        self.log_epoch += 1
+        self.history_complete = state.seq == 0
+        self._history_before = None
+        self._history_news.set()
+        self._emit(Change(kind="snapshot"))
+        self._wake_waiters()
+
     def _on_event(self, data: dict[str, Any]) -> None:
         try:
             event = parse_event(data)
         except EventError as exc:
-            log.error("hub sent an event this console cannot read: %s", exc)
+            self._skip_unreadable(data, exc)
             return
         if event.seq <= self.last_seq:
-            return  # already have it (a replay overlapping what we had)
+            # Already folded (a snapshot's tail, or a replay overlapping what we had): a row for
+            # the timeline if it is newer than the rows we hold, never folded again.
+            if self.log and event.seq <= self.log[-1].seq:
+                return
+            if not self.log:
+                self.history_complete = event.seq == 1
+            self.log.append(event)
+            self._settle_own(event)
+            self._emit(Change(kind="event", event=event))
+            return
         if event.seq != self.last_seq + 1:
             log.warning("gap: have %s, got %s; resyncing", self.last_seq, event.seq)
             if self._ws is not None:
                 asyncio.get_running_loop().create_task(self._ws.close())
             return
         self.state = apply(self.state, event)
+        if not self.log:
+            self.history_complete = event.seq == 1
         self.log.append(event)
+        self._settle_own(event)
+        self._emit(Change(kind="event", event=event))
+        self._wake_waiters()
+
+    def _skip_unreadable(self, data: dict[str, Any], exc: EventError) -> None:
+        """An event this console cannot read (a newer hub's type): counted, never folded.
+
+        Its ``seq`` still advances the state, so the events after it fold in order.
+        """
+        seq = data.get("seq") if isinstance(data, dict) else None
+        log.warning("skipping an event this console cannot read: %s", exc)
+        if type(seq) is int and seq == self.last_seq + 1:
+            self.state = self.state.model_copy(update={"seq": seq})
+            self._wake_waiters()
+
+    def _settle_own(self, event: EventBase) -> None:
         if event.id in self.outbox or event.id in self.results:
             # Our own command, stored: it is settled even if its ack was lost with the link
             # (after a reconnect it is not sent again, so no ack would ever come). The one
             # notice of this event covers the shorter outbox too.
             reply = Ack(id=event.id, incident=event.incident_id, seq=event.seq)
             self._settle(event.id, reply)
-        self._emit(Change(kind="event", event=event))
-        for item in [w for w in self._seq_waiters if w[0] <= event.seq]:
+
+    def _wake_waiters(self) -> None:
+        for item in [w for w in self._seq_waiters if w[0] <= self.last_seq]:
             self._seq_waiters.remove(item)
             if not item[1].done():
                 item[1].set_result(None)
+
+    # --- older timeline rows ------------------------------------------------------------------
+    def request_history(self, limit: int = HISTORY_LIMIT) -> bool:
+        """Ask the hub for the events before the oldest row held; False if there is nothing
+        to ask (the log reaches the first event, a request is in flight, or we are offline)."""
+        if self.history_complete or self._history_before is not None or self._ws is None:
+            return False
+        if self.status != LinkStatus.LIVE:
+            return False
+        before = self.first_seq
+        if before <= 1:
+            self.history_complete = True
+            return False
+        self._history_before = before
+        frame = History(incident=self.incident_id, before=before, limit=limit).model_dump_json()
+        self._send_frame(frame)
+        return True
+
+    def _send_frame(self, frame: str) -> None:
+        frames = self._frames
+        if frames is not None:
+            frames.put_nowait(frame)
+
+    def _on_history(self, page: HistoryPage) -> None:
+        if page.before != self._history_before:
+            return  # an answer to a request made before a snapshot replaced the rows
+        self._history_before = None
+        older: list[EventBase] = []
+        for data in page.events:
+            try:
+                older.append(parse_event(data))
+            except EventError as exc:
+                log.warning("skipping a history event this console cannot read: %s", exc)
+        first = self.first_seq
+        older = [e for e in older if e.seq < first]
+        self.log[:0] = older
+        if page.complete or (self.log and self.log[0].seq == 1):
+            self.history_complete = True
+        self._history_news.set()
+        self._emit(Change(kind="history"))
+
+    async def complete_history(self, timeout: float = 120.0) -> bool:
+        """Fetch older pages until :attr:`log` reaches the incident's first event (an export
+        needs the whole record). False if the hub cannot be asked now (offline) or is too slow."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.history_complete:
+            self._history_news.clear()
+            if self._history_before is None and not self.request_history():
+                return self.history_complete
+            try:
+                await asyncio.wait_for(self._history_news.wait(), deadline - loop.time())
+            except TimeoutError:
+                return False
+        return True
 
     def _on_error(self, err: Error) -> None:
         if err.code == "slow_down":
@@ -467,17 +620,15 @@ class IncidentClient:
         if err.code == "ahead_of_hub":
             # The hub's record is the truth: start over from nothing.
             self.state = IncidentState()
-            self.log.clear()
+            self.log = []
+            self.log_epoch += 1
             if self._ws is not None:
                 asyncio.get_running_loop().create_task(
                     self._ws.send(Join(incident=self.incident_id, since=0).model_dump_json())
                 )
-        elif (
-            err.code in ("unknown_incident", "unavailable", "wrong_name", "bad_name")
-            and err.id is None
-        ):
-            # Retrying will not help: the incident is not there or is set aside by the hub, or
-            # the hub will not let this console speak under this name.
+        elif err.code in FATAL_CODES and err.id is None:
+            # Retrying will not help: the incident is not there or is set aside by the hub, the
+            # hub will not let this console speak under this name, or it speaks another protocol.
             self.fatal = err.message
         command_id = err.command_id  # the wire's id is text; ours are UUIDs
         if command_id is not None and command_id in self.outbox:

@@ -161,6 +161,15 @@ class WarroomApp(KeysInOrder, App[None]):
         return self.client.log if self.client is not None else []
 
     @property
+    def incident_log_epoch(self) -> int:
+        """Grows whenever :attr:`incident_log` was replaced (a snapshot), not merely extended."""
+        return self.client.log_epoch if self.client is not None else 0
+
+    def ask_older_entries(self) -> bool:
+        """Ask the hub for the timeline entries before the oldest held (False: none to ask)."""
+        return self.client.request_history() if self.client is not None else False
+
+    @property
     def link(self) -> LinkStatus:
         return self.client.status if self.client is not None else LinkStatus.OFFLINE
 

@@ -1,7 +1,8 @@
 """The export from the console: two command-palette entries, a path prompt, a background writer.
 
-A console already holds its incident's whole log, so it exports from that copy (no second
-connection to the hub, nothing added to the record). The file is written in a thread worker so
+A console exports from its own copy of the log (no second connection to the hub, nothing added
+to the record). Having joined by snapshot it holds only the latest events, so it first fetches the
+older ones page by page (``history``) until its copy reaches the first event. The file is written in a thread worker so
 the console keeps drawing and syncing while a long incident is written out; a notification says
 where the file went, or why it could not be written.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -79,9 +81,22 @@ def start_writing(app: WarroomApp, what: str, path: Path, writer: Writer) -> Non
     client = app.client
     if client is None:
         return
-    log = list(client.log)  # a snapshot: the client keeps appending on the UI's thread
 
-    def work() -> None:
+    async def gather() -> None:
+        if not await client.complete_history():
+            app.notify(
+                f"The console holds only the last {len(client.log)} events and cannot fetch the "
+                "older ones now (is the hub reachable?). Try again once live, or export from the "
+                "hub's database: warroom export --db FILE.",
+                title=f"{what}: not written",
+                severity="error",
+                timeout=15,
+            )
+            return
+        log = list(client.log)  # a copy: the client keeps appending on the UI's thread
+        app.run_worker(partial(work, log), thread=True, group="export", exit_on_error=False)
+
+    def work(log: list[EventBase]) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             written = writer(log, path)
@@ -94,7 +109,7 @@ def start_writing(app: WarroomApp, what: str, path: Path, writer: Writer) -> Non
             app.notify, f"Wrote {len(log)} events to {written}", title=what, timeout=10
         )
 
-    app.run_worker(work, thread=True, group="export", exit_on_error=False)
+    app.run_worker(gather(), group="export", exit_on_error=False)
 
 
 class ExportPathScreen(ModalScreen[Path]):

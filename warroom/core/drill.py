@@ -4,27 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from warroom.core.events import EventBase, event
+from warroom.core.scorecard import Scorecard
 from warroom.core.state import IncidentState
 
-
-class Scorecard(BaseModel):
-    """How the room did in a drill: the numbers and a few plain-language observations."""
-
-    model_config = ConfigDict(frozen=True)
-
-    scenario: str
-    time_to_declare_s: float | None = None
-    time_to_first_update_s: float | None = None
-    time_to_mitigate_s: float | None = None
-    overdue_updates: int = 0
-    actions_taken: int = 0
-    actions_helped: int = 0
-    changes_without_lock: int = 0
-    decisions: int = 0
-    observations: list[str] = Field(default_factory=list)
+__all__ = ["DrillScored", "Scorecard"]
 
 
 @event

@@ -17,7 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from warroom.core.production import ProductionLock
 from warroom.core.roles import JOINABLE_ROLES, Role
 
-PROTOCOL_VERSION = 1
+#: The protocol this hub and console speak. A ``hello`` must carry it: version 1 (which replayed
+#: the whole log on every join) is refused with ``protocol_unsupported``.
+PROTOCOL_VERSION = 2
+#: A console resuming from ``since`` gets exactly the events it missed when it missed at most this
+#: many (and the hub still holds them); otherwise it gets a ``snapshot``.
+RESUME_LIMIT = 1000
+#: Events sent after a ``snapshot`` for the timeline (already folded into the snapshot's state).
+TAIL = 200
+#: Most events one ``history`` page holds.
+HISTORY_LIMIT = 500
 #: Largest frame the hub accepts; a bigger one closes the connection with code 1009.
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_NAME = 60
@@ -46,11 +55,15 @@ class Hello(_Msg):
     op: Literal["hello"] = "hello"
     name: str = Field(min_length=1, max_length=MAX_NAME)
     role: Role = Role.RESPONDER
-    protocol: int = PROTOCOL_VERSION
+    #: The protocol version the client speaks; anything but :data:`PROTOCOL_VERSION` (or none)
+    #: is refused with ``protocol_unsupported`` and the connection stays open for another hello.
+    protocol: int | None = None
 
 
 class Join(_Msg):
-    """Follow an incident: the hub sends every event after ``since``, then live events."""
+    """Follow an incident: the hub answers ``joined``, then either the events missed since
+    ``since`` (a resume) or a ``snapshot`` and the last :data:`TAIL` events, then ``synced``,
+    then live events."""
 
     op: Literal["join"] = "join"
     incident: str = Field(min_length=1, max_length=80)
@@ -67,14 +80,26 @@ class Command(_Msg):
     command: dict[str, Any]
 
 
+class History(_Msg):
+    """Ask for older timeline entries of the joined incident: the newest ``limit`` events with
+    ``seq < before``, answered by one ``history_page``."""
+
+    op: Literal["history"] = "history"
+    incident: str = Field(min_length=1, max_length=80)
+    before: int = Field(ge=1)
+    limit: int = Field(default=HISTORY_LIMIT, ge=1, le=HISTORY_LIMIT)
+
+
 class Ping(_Msg):
     """Application-level ping for hand-driven sessions; the hub answers ``pong``."""
 
     op: Literal["ping"] = "ping"
 
 
-ClientMessage = Annotated[Union[Hello, Join, Command, Ping], Field(discriminator="op")]  # noqa: UP007
-CLIENT_ADAPTER: TypeAdapter[Hello | Join | Command | Ping] = TypeAdapter(ClientMessage)
+ClientMessage = Annotated[Union[Hello, Join, Command, History, Ping], Field(discriminator="op")]  # noqa: UP007
+CLIENT_ADAPTER: TypeAdapter[Hello | Join | Command | History | Ping] = TypeAdapter(ClientMessage)
+#: Every op a client may send.
+CLIENT_OPS: tuple[str, ...] = ("hello", "join", "command", "history", "ping")
 
 
 # --- hub to console -------------------------------------------------------------------------
@@ -92,6 +117,28 @@ class Joined(_HubMsg):
     op: Literal["joined"] = "joined"
     incident: str
     head: int
+
+
+class Snapshot(_HubMsg):
+    """The incident's folded state as of ``seq`` (the JSON form of ``IncidentState``, schema at
+    ``GET /schema``). A console takes it as its state; the events that follow with
+    ``seq <= seq`` are for its timeline only (they are already folded in)."""
+
+    op: Literal["snapshot"] = "snapshot"
+    incident: str
+    seq: int
+    state: dict[str, Any]
+
+
+class HistoryPage(_HubMsg):
+    """Answer to ``history``: events with ``seq < before``, oldest first; ``complete`` when the
+    page reaches the incident's first event (there is nothing older)."""
+
+    op: Literal["history_page"] = "history_page"
+    incident: str
+    before: int
+    events: list[dict[str, Any]]
+    complete: bool
 
 
 class Synced(_HubMsg):
@@ -168,12 +215,12 @@ class Pong(_HubMsg):
 
 
 HubMessage = Annotated[
-    Union[Welcome, Joined, Synced, EventMsg, Ack, Error, Pong],  # noqa: UP007
+    Union[Welcome, Joined, Snapshot, Synced, EventMsg, HistoryPage, Ack, Error, Pong],  # noqa: UP007
     Field(discriminator="op"),
 ]
-HUB_ADAPTER: TypeAdapter[Welcome | Joined | Synced | EventMsg | Ack | Error | Pong] = TypeAdapter(
-    HubMessage
-)
+HUB_ADAPTER: TypeAdapter[
+    Welcome | Joined | Snapshot | Synced | EventMsg | HistoryPage | Ack | Error | Pong
+] = TypeAdapter(HubMessage)
 
 
 def lock_view(lock: ProductionLock) -> LockView:
@@ -244,7 +291,17 @@ def _too_deep(raw: str | bytes) -> bool:
     return True
 
 
-def parse_client_message(raw: str | bytes) -> Hello | Join | Command | Ping:
+def unsupported_protocol(spoken: object) -> ProtocolError:
+    """The refusal of a ``hello`` in another protocol version, naming the fix."""
+    said = "1" if spoken is None else str(spoken)[:20]
+    return ProtocolError(
+        "protocol_unsupported",
+        f"This hub speaks warroom protocol {PROTOCOL_VERSION}; this client speaks {said}. "
+        "Upgrade it (pip install -U warroom) or see docs/PROTOCOL.md.",
+    )
+
+
+def parse_client_message(raw: str | bytes) -> Hello | Join | Command | History | Ping:
     """Parse one frame from a console, or raise :class:`ProtocolError` with a clear message."""
     data = load_json(raw)
     if not isinstance(data, dict):
@@ -252,13 +309,18 @@ def parse_client_message(raw: str | bytes) -> Hello | Join | Command | Ping:
     op = data.get("op")
     if not isinstance(op, str):
         raise ProtocolError(
-            "bad_message", "A message needs an 'op' string: hello, join, command or ping."
+            "bad_message", "A message needs an 'op' string: hello, join, command, history or ping."
         )
-    if op not in {"hello", "join", "command", "ping"}:
+    if op not in CLIENT_OPS:
         raise ProtocolError(
             "unknown_op",
-            f"Unknown op {op!r}; expected one of hello, join, command, ping.",
+            f"Unknown op {op!r}; expected one of {', '.join(CLIENT_OPS)}.",
         )
+    if op == "hello":
+        # Checked before the fields: a client of another version may well send other fields.
+        spoken = data.get("protocol")
+        if type(spoken) is not int or spoken != PROTOCOL_VERSION:
+            raise unsupported_protocol(spoken)
     try:
         return CLIENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
@@ -275,11 +337,14 @@ __all__ = [
     "Error",
     "EventMsg",
     "Hello",
+    "History",
+    "HistoryPage",
     "Join",
     "Joined",
     "Ping",
     "Pong",
     "ProtocolError",
+    "Snapshot",
     "Synced",
     "Welcome",
     "lock_change",

@@ -9,15 +9,15 @@ the event log, not part of the state, so folding stays cheap however long the in
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from warroom.core.access import AccessState
 from warroom.core.board import BoardItem
 from warroom.core.comms_state import CommsState
 from warroom.core.corrections import Correction, EntryRef, Retime
+from warroom.core.deadlines import Deadlines
 from warroom.core.decisions import Decision, FollowUp
 from warroom.core.handoff_state import HandoffOffer, OfferEnding, RotationHint
 from warroom.core.lifecycle_state import (
@@ -32,6 +32,7 @@ from warroom.core.names import is_guest_name
 from warroom.core.phases import Phase
 from warroom.core.production import ProductionAction, ProductionLock
 from warroom.core.roles import HELD_ROLES, Role
+from warroom.core.scorecard import Scorecard
 from warroom.core.settings import HubSettings
 from warroom.core.severity import Severity
 
@@ -115,7 +116,7 @@ class IncidentState(BaseModel):
     rotation: dict[Role, RotationHint] = Field(default_factory=dict)
     # --- comms: stakeholder updates, cadence, deliveries ---
     # --- drill: the scorecard recorded when a drill ends ---
-    drill_scorecard: Any = None
+    drill_scorecard: Scorecard | None = None
     comms: CommsState = Field(default_factory=CommsState)
     # --- access: join codes and the guests who entered with them ---
     access: AccessState = Field(default_factory=AccessState)
@@ -126,6 +127,16 @@ class IncidentState(BaseModel):
     corrections: dict[int, tuple[Correction, ...]] = Field(default_factory=dict)
     #: When entries actually happened, as retimed, by the entry's seq, oldest first.
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
+
+    # --- on the wire only: computed from the fields above, ignored when read back ----------
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deadlines(self) -> Deadlines:
+        """When the hub's timers will next act (update due, escalation, lease and offer expiry,
+        rotation), so a client can count down without reimplementing the rules."""
+        from warroom.core.wire_state import deadlines_of  # the rules import this module
+
+        return deadlines_of(self)
 
     # --- helpers every feature uses -------------------------------------------------------
     def holder(self, role: Role) -> str | None:

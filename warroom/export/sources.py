@@ -1,8 +1,8 @@
 """Where an export reads the log from: the hub's database file, a live hub, or a console's copy.
 
 Every source yields the same stored events in ``seq`` order, so an export over the protocol
-equals an export from the file. Sources stream: the file is read in batches and the hub's replay
-is consumed message by message, so reading a long incident never holds its whole log in memory.
+equals an export from the file. Sources stream: the file is read in batches and a hub is read a
+``history`` page at a time, so reading a long incident never holds its whole log in memory.
 Reading over the protocol joins without presence, so exporting leaves no trace in the record.
 """
 
@@ -12,16 +12,16 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from websockets.exceptions import InvalidStatus, WebSocketException
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from warroom.client.urls import auth_headers, client_ssl, http_base
 from warroom.core.events import EventBase
 from warroom.core.log import EventError, parse_event
-from warroom.core.protocol import Hello, Join
+from warroom.core.protocol import HISTORY_LIMIT, PROTOCOL_VERSION, Hello, History, Join
 from warroom.core.roles import Role
 
 #: Events read from the hub's file per query.
@@ -82,10 +82,11 @@ class DatabaseSource:
 
 
 class HubSource:
-    """A live hub: the list from ``GET /incidents``, each log replayed over the websocket.
+    """A live hub: the list from ``GET /incidents``, each log read over the websocket.
 
-    The replay is read message by message from a synchronous websocket (whose small receive
-    queue pushes back on the hub), so a long log streams through in constant memory.
+    It joins without presence (the hub answers with a snapshot and its tail, which it skips),
+    then asks for the log ``history`` page by page from the first event up to the head it was
+    told on joining, so a long log streams through in constant memory.
     """
 
     def __init__(self, url: str, token: str | None = None, cafile: str | None = None) -> None:
@@ -129,16 +130,20 @@ class HubSource:
                 max_size=None,
                 open_timeout=10,
             ) as ws:
-                ws.send(Hello(name="export", role=Role.OBSERVER).model_dump_json())
+                hello = Hello(name="export", role=Role.OBSERVER, protocol=PROTOCOL_VERSION)
+                ws.send(hello.model_dump_json())
                 ws.send(Join(incident=incident_id, since=0, presence=False).model_dump_json())
-                for raw in ws:
-                    msg = json.loads(raw)
-                    if msg["op"] == "event":
-                        yield parse_event(msg["event"])
-                    elif msg["op"] == "synced":
-                        return
-                    elif msg["op"] == "error":
-                        raise ExportSourceError(msg["message"])
+                head = _head_on_joining(ws)
+                start = 1
+                while start <= head:
+                    before = min(start + HISTORY_LIMIT, head + 1)
+                    ask = History(incident=incident_id, before=before, limit=before - start)
+                    ws.send(ask.model_dump_json())
+                    page = _answer(ws, "history_page")
+                    for data in page["events"]:
+                        yield parse_event(data)
+                    start = before
+                return
         except InvalidStatus as exc:
             response = exc.response
             raise ExportSourceError(
@@ -148,10 +153,26 @@ class HubSource:
             raise ExportSourceError(
                 f"Reading {incident_id} from {self.url} failed ({exc})."
             ) from exc
-        raise ExportSourceError("The hub closed the connection before sending the whole log.")
 
     def close(self) -> None:
         self._heads.clear()
+
+
+def _head_on_joining(ws: ClientConnection) -> int:
+    """The incident's head when joined: every frame up to ``synced`` is read and set aside."""
+    return int(_answer(ws, "synced")["seq"])
+
+
+def _answer(ws: ClientConnection, op: str) -> dict[str, Any]:
+    """The next frame with ``op`` (others, such as live events, are skipped); an ``error``
+    becomes :class:`ExportSourceError`."""
+    for raw in ws:
+        msg = json.loads(raw)
+        if msg.get("op") == op:
+            return dict(msg)
+        if msg.get("op") == "error":
+            raise ExportSourceError(str(msg.get("message")))
+    raise ExportSourceError("The hub closed the connection before sending the whole log.")
 
 
 class LogSource:

@@ -137,9 +137,9 @@ class ConsoleScreen(Screen[None]):
         bar.down_since = client.down_since
         bar.now = self.warroom.clock()
         # What panes show: the folded state, the commands still pending (shown as ◷) and the
-        # link (presence is unknown while the hub is gone). A notice that changed none of them
-        # redraws no pane.
-        seen = (client.status, tuple(client.outbox))
+        # link (presence is unknown while the hub is gone), and the older timeline entries a
+        # ``history`` page brought. A notice that changed none of them redraws no pane.
+        seen = (client.status, tuple(client.outbox), client.log_epoch, client.first_seq)
         around_changed, self._around = seen != self._around, seen
         for pane in self.query(IncidentPane):
             if around_changed or pane.state is not client.state:

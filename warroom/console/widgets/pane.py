@@ -220,6 +220,11 @@ class IncidentPane(Vertical):
         """Every event of the incident in order (named so as not to hide Textual's ``log``)."""
         return self.warroom.incident_log
 
+    @property
+    def incident_log_epoch(self) -> int:
+        """Grows whenever :attr:`incident_log` was replaced rather than extended."""
+        return self.warroom.incident_log_epoch
+
 
 class ListDetailPane(IncidentPane):
     """A pane of lists beside the detail of the highlighted entry: moving in a list, or into

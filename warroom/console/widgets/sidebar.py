@@ -13,7 +13,7 @@ from textual.widgets import Label, Static
 
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane
-from warroom.console.widgets.timeline_view import Entry, TimelineView
+from warroom.console.widgets.timeline_view import Entry, LogFollower, TimelineView
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES
 from warroom.core.state import IncidentState
 
@@ -54,7 +54,7 @@ class RoomSidebar(IncidentPane):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._seen = 0
+        self._follower = LogFollower()
 
     def compose(self) -> ComposeResult:
         yield Label("Room", classes="sidebar-heading")
@@ -67,10 +67,10 @@ class RoomSidebar(IncidentPane):
             room_text(state, self.warroom.presence_known, self.me)
         )
         tail = self.query_one(TimelineTail)
-        log = self.incident_log
-        if len(log) < self._seen:
-            self._seen = 0
+        restart, older, newer = self._follower.changes(self.incident_log, self.incident_log_epoch)
+        if restart:
             tail.replace([])
-        if len(log) > self._seen:
-            tail.append(Entry.of(event) for event in log[self._seen :])
-            self._seen = len(log)
+        if older:
+            tail.prepend(Entry.of(event) for event in older)
+        if newer:
+            tail.append(Entry.of(event) for event in newer)

@@ -23,7 +23,13 @@ from warroom.console.css import tcss_beside
 from warroom.console.screens.timeline_correct import AmendForm, RetimeForm
 from warroom.console.screens.timeline_versions import VersionsScreen
 from warroom.console.widgets.pane import IncidentPane, Probe
-from warroom.console.widgets.timeline_view import Entry, HeldRoles, TimelineView, line_text
+from warroom.console.widgets.timeline_view import (
+    Entry,
+    HeldRoles,
+    LogFollower,
+    TimelineView,
+    line_text,
+)
 from warroom.core.corrections import (
     Correction,
     EntryAmended,
@@ -106,7 +112,7 @@ class TimelinePane(IncidentPane):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._seen = 0
+        self._follower = LogFollower()
         self._roles = HeldRoles()
         self._kinds: dict[str, None] = {}
         self._authors: dict[str, None] = {}
@@ -134,6 +140,7 @@ class TimelinePane(IncidentPane):
         self.view.on_rows_changed = self._update_header
         self.view.on_jump = self._update_header
         self.view.on_cursor = self._update_detail
+        self.view.on_top = self._ask_older
         super().on_mount()
 
     @property
@@ -142,23 +149,17 @@ class TimelinePane(IncidentPane):
 
     # --- rendering ----------------------------------------------------------------------------
     def render_state(self, state: IncidentState) -> None:
-        log = self.incident_log
         view = self.view
-        if len(log) < self._seen:  # the console started over from the hub's record
-            self._seen = 0
+        restart, older, newer = self._follower.changes(self.incident_log, self.incident_log_epoch)
+        if restart:  # a snapshot: the console started over from the hub's state
             self._fixes = {}
             self._roles = HeldRoles()
             self._kinds.clear()
             self._authors.clear()
             view.replace([])
-        new = []
-        for event in log[self._seen :]:
-            entry = Entry.of(event, state=state)
-            new.append(replace(entry, role=self._roles.role_for(event, entry.role)))
-        self._seen = len(log)
-        for entry in new:
-            self._kinds.setdefault(entry.kind)
-            self._authors.setdefault(entry.author)
+        if older:  # a page of history, asked for when the reader reached the top
+            view.prepend(self._entries(older, HeldRoles(), state, front=True))
+        new = self._entries(newer, self._roles, state)
         if new:
             view.append(new)
         self._retext(state)
@@ -167,6 +168,32 @@ class TimelinePane(IncidentPane):
         role = state.role_of(self.me, self.seat)
         view.set_pending([Entry.of(draft, author=self.me, role=role) for draft in outbox])
         self._update_header()
+        if view.follow and len(view.rows) < view.scrollable_content_region.height:
+            self._ask_older()  # the screen is not full yet: show what came before the tail
+
+    def _entries(
+        self, events: list[EventBase], roles: HeldRoles, state: IncidentState, front: bool = False
+    ) -> list[Entry]:
+        """Entries for ``events``; the kind and author filters cycle in the record's order
+        (older entries' kinds and authors go in front)."""
+        out = []
+        for event in events:
+            entry = Entry.of(event, state=state)
+            out.append(replace(entry, role=roles.role_for(event, entry.role)))
+        kinds = dict.fromkeys(e.kind for e in out)
+        authors = dict.fromkeys(e.author for e in out)
+        if front:
+            self._kinds = {**kinds, **self._kinds}
+            self._authors = {**authors, **self._authors}
+        else:
+            self._kinds = {**self._kinds, **kinds}
+            self._authors = {**self._authors, **authors}
+        return out
+
+    def _ask_older(self) -> None:
+        """The reader reached the oldest entry held: ask the hub for the page before it."""
+        if self.warroom.ask_older_entries():
+            self._update_header()
 
     def _update_header(self) -> None:
         view = self.view

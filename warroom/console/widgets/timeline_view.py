@@ -7,6 +7,7 @@ list of indexes, which takes milliseconds. New entries are appended without touc
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -43,6 +44,44 @@ PRESENCE = "presence"
 AMENDED = "✎"
 #: The timeline kinds of the events that decide who holds which role.
 ROLE_KINDS = frozenset({"declared", PRESENCE, "role"})
+
+
+class LogFollower:
+    """What changed in a client's timeline rows since a widget last looked.
+
+    Rows arrive at both ends: new events after the newest, older pages (``history``) before the
+    oldest, and a snapshot replaces them all (the client's ``log_epoch`` grows). Widgets that keep
+    their own rows ask this what to prepend and append, or whether to start over.
+    """
+
+    def __init__(self) -> None:
+        self.epoch: int | None = None
+        self.first: int | None = None
+        self.last = 0
+
+    def changes(
+        self, log: list[EventBase], epoch: int
+    ) -> tuple[bool, list[EventBase], list[EventBase]]:
+        """``(start_over, older, newer)`` since the last call."""
+        restart = (
+            epoch != self.epoch
+            or (not log and self.last > 0)
+            or (bool(log) and self.first is not None and log[0].seq > self.first)
+        )
+        if restart:
+            self.epoch, self.first, self.last = epoch, None, 0
+        if not log:
+            return restart, [], []
+        older: list[EventBase] = []
+        if self.first is not None:
+            older = log[: bisect.bisect_left(log, self.first, key=_seq)]
+        newer = log[bisect.bisect_right(log, self.last, key=_seq) :]
+        self.first, self.last = log[0].seq, log[-1].seq
+        return restart, older, newer
+
+
+def _seq(event: EventBase) -> int:
+    return event.seq
 
 
 class HeldRoles:
@@ -186,6 +225,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.on_rows_changed: Callable[[], None] | None = None
         self.on_jump: Callable[[], None] | None = None
         self.on_cursor: Callable[[], None] | None = None
+        #: Called when the reader reaches the first row (the pane then asks for older ones).
+        self.on_top: Callable[[], None] | None = None
 
     # --- data ---------------------------------------------------------------------------------
     def append(self, entries: Iterable[Entry]) -> None:
@@ -194,6 +235,21 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         confirmed = len(self.rows) - len(self.pending)
         shown = [e for e in new if self._visible(e)]
         self.rows[confirmed:confirmed] = shown
+        self._changed()
+
+    def prepend(self, entries: Iterable[Entry]) -> None:
+        """Older entries in front; the reader stays on the entry they were reading."""
+        new = list(entries)
+        if not new:
+            return
+        self.entries[:0] = new
+        shown = [e for e in new if self._visible(e)]
+        self.rows[:0] = shown
+        if shown and not self.follow:
+            top = round(self.scroll_y)
+            self.virtual_size = Size(self.size.width, len(self.rows))
+            self.cursor += len(shown)
+            self.scroll_to(y=top + len(shown), animate=False, immediate=True)
         self._changed()
 
     def _visible(self, entry: Entry) -> bool:
@@ -278,6 +334,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def move_to(self, row: int) -> None:
         last = max(0, len(self.rows) - 1)
         self.cursor = max(0, min(row, last))
+        if self.cursor == 0 and self.on_top is not None:
+            self.on_top()
         following = self.cursor >= last
         if following != self.follow:
             self.follow = following
@@ -299,6 +357,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.scroll_end(animate=False, immediate=True, x_axis=False)
         if self.on_jump is not None:
             self.on_jump()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(new_value) == 0 and round(old_value) > 0 and self.on_top is not None:
+            self.on_top()  # scrolled (by wheel or scrollbar) to the first row
 
     def on_click(self, event: events.Click) -> None:
         self.move_to(round(self.scroll_y) + event.y)
