@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
-from uuid import UUID
 
 from warroom.hub.credentials import OPEN, Credential, CredentialKind
 from warroom.hub.history import answer_history
@@ -158,7 +157,11 @@ class Connections(Joining):
             self.refused += 1
             self.send_direct(
                 conn,
-                Error(code="internal", message="The hub could not handle this message."),
+                Error(
+                    code="internal",
+                    message="The hub could not handle this message.",
+                    id=_id_of(raw),
+                ),
             )
 
     def _slow_down(self, conn: Conn, retry_after: float) -> None:
@@ -227,6 +230,7 @@ class Connections(Joining):
                 Error(
                     code="hello_first",
                     message='Send {"op": "hello", "protocol": 2, "name": ..., "role": ...} first.',
+                    id=_id_of(raw),
                 ),
             )
         elif isinstance(msg, Join):
@@ -327,6 +331,7 @@ class Connections(Joining):
 
     async def _command(self, conn: Conn, msg: Command) -> None:
         data = dict(msg.command)
+        sent_id = _id_of(data)  # echoed as sent if the command cannot be read
         # The hub stamps these; whatever the sender put there is not trusted.
         for key in STAMPED_FIELDS:
             data.pop(key, None)
@@ -336,7 +341,7 @@ class Connections(Joining):
         try:
             draft = parse_event(data)
         except EventError as exc:
-            self._refuse(conn, Error(code="invalid", message=str(exc), id=_id_of(data)))
+            self._refuse(conn, Error(code="invalid", message=str(exc), id=sent_id))
             return
         if (
             "incident_id" not in data
@@ -388,18 +393,19 @@ class Connections(Joining):
         await self.queue.put(item)
 
 
-def _id_of(data: Any) -> UUID | None:
-    """Best effort: the command id in a message we could not accept, to name it in the error."""
+def _id_of(data: Any) -> str | None:
+    """The id a frame carried, as it was sent, to echo in the error that refuses it: the
+    command's ``id`` (or, in a frame without a command, an ``id`` beside ``op``). Only a string
+    is an id; a frame that is not JSON, or an id that is not a string, has none."""
     if isinstance(data, str | bytes):
         try:
             data = load_json(data)
         except ProtocolError:
             return None
         if isinstance(data, dict):
-            data = data.get("command", data)
+            command = data.get("command")
+            data = command if isinstance(command, dict) else data
     if isinstance(data, dict):
-        try:
-            return UUID(str(data.get("id")))
-        except ValueError:
-            return None
+        found = data.get("id")
+        return found if isinstance(found, str) else None
     return None

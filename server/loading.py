@@ -28,6 +28,7 @@ from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, LogReader, row_event
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
 from warroom.core.phases import Phase
+from warroom.core.protocol import lock_change
 from warroom.core.state import IncidentState
 
 if TYPE_CHECKING:
@@ -102,11 +103,14 @@ def load_room(
                 seq = int(row[1])
                 folded = seq > state.seq
                 if folded:
-                    state = apply(state, row_event(row))
+                    event = row_event(row)
+                    before, state = state, apply(state, event)
                     stats.folded += 1
-                if seq > tail_from:
-                    if not folded:  # not parsed here: at least check its payload is JSON
-                        json.loads(row[7])
+                if seq > tail_from and folded:
+                    # Folded here, so its frame can carry the lock it changed (protocol 2).
+                    frames.append(event_frame(event, lock_change(before.lock, state.lock)))
+                elif seq > tail_from:
+                    json.loads(row[7])  # not parsed here: at least check its payload is JSON
                     frames.append(tuple(row))  # made into a frame when first sent
                 last = seq
     except Exception as exc:

@@ -14,6 +14,7 @@ from warroom.hub.storage import row_event
 from websockets.asyncio.server import ServerConnection
 
 from warroom.core.events import EventBase
+from warroom.core.protocol import LockView
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
@@ -21,11 +22,14 @@ from warroom.core.state import IncidentState
 DEFAULT_TAIL_FRAMES = 2000
 
 
-def event_frame(event: EventBase) -> str:
-    """The ``event`` message for ``event``, serialised once and sent to everyone."""
-    return json.dumps(
-        {"op": "event", "event": event.model_dump(mode="json")}, separators=(",", ":")
-    )
+def event_frame(event: EventBase, lock: LockView | None = None) -> str:
+    """The ``event`` message for ``event``, serialised once and sent to everyone; with ``lock``
+    (the lock after the event) when the event changed the production lock and the hub knows
+    it (it folded the event; a frame made from a stored row alone cannot say)."""
+    frame: dict[str, Any] = {"op": "event", "event": event.model_dump(mode="json")}
+    if lock is not None:
+        frame["lock"] = lock.model_dump(mode="json")
+    return json.dumps(frame, separators=(",", ":"))
 
 
 def row_frame(row: tuple[Any, ...]) -> str:

@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime
+from uuid import UUID
 
 from warroom.hub.fanout import Fanout, event_frame
 from warroom.hub.hubstate import Decided, Pending, new_event_id
@@ -24,7 +25,7 @@ from warroom.core.events import Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
 from warroom.core.incident import IncidentDeclared
 from warroom.core.names import valid_incident_id
-from warroom.core.protocol import Ack, Error
+from warroom.core.protocol import Ack, Error, LockView, lock_change
 from warroom.core.roles import HUB_ACTOR, Role
 from warroom.core.rules import check_command
 from warroom.core.state import IncidentState
@@ -138,13 +139,15 @@ class Writer(Fanout):
         in_batch: IdIndex = {}
         replies: list[tuple[Pending, Ack | Error]] = []
         decisions: list[tuple[Decided, Admission | Error]] = []
+        #: The lock after each accepted event that changed it, for its frame (see _admit).
+        locks: dict[UUID, LockView] = {}
         now = self.clock()
         # Command ids older than the ones in memory: looked up in one query for the batch.
         self.ids.prefetch(item.draft.id for item in batch if isinstance(item, Pending))
 
         for item in batch:
             if isinstance(item, Decided):
-                decided = self._admit_decided(item, now, tentative, new_rooms, in_batch)
+                decided = self._admit_decided(item, now, tentative, new_rooms, in_batch, locks)
                 if isinstance(decided, Error):
                     decisions.append((item, decided))
                 else:
@@ -152,7 +155,7 @@ class Writer(Fanout):
                     accepted.extend(events)
                     decisions.append((item, admission))
                 continue
-            outcome = self._admit(item, now, tentative, new_rooms, in_batch)
+            outcome = self._admit(item, now, tentative, new_rooms, in_batch, locks)
             if isinstance(outcome, EventBase):
                 accepted.append(outcome)
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
@@ -172,7 +175,7 @@ class Writer(Fanout):
             touched: set[Room] = set()
             for event in accepted:
                 room = self.rooms[event.incident_id]
-                room.append(event_frame(event))
+                room.append(event_frame(event, locks.get(event.id)))
                 self.ids[event.id] = Stored(event.incident_id, event.seq, event.actor)
                 touched.add(room)
             for incident_id, state in tentative.items():
@@ -212,8 +215,12 @@ class Writer(Fanout):
         tentative: dict[str, IncidentState],
         new_rooms: dict[str, Room],
         in_batch: IdIndex,
+        locks: dict[UUID, LockView] | None = None,
     ) -> EventBase | Error:
-        """Decide one command against the state as it will be after the earlier ones."""
+        """Decide one command against the state as it will be after the earlier ones.
+
+        An accepted event that changed the production lock leaves the lock after it in
+        ``locks``, so its frame carries it (protocol 2: a client reads tokens from frames)."""
         draft = item.draft
         # Idempotency, checked only once the connection was let speak in this incident (see
         # ``_command``): a retry of one's own stored command is acknowledged again; an id stored
@@ -284,15 +291,18 @@ class Writer(Fanout):
         )
         if isinstance(draft, IncidentDeclared):
             role = Role.IC
-        event = draft.hub_fill(self.settings).model_copy(
+        event = draft.model_copy(
             update={"seq": state.seq + 1, "at": at, "actor": item.actor.name, "role": role}
-        )
+        ).hub_fill(self.settings, state)
         try:
             after = apply(state, event)
         except Exception as exc:  # a fold bug must refuse the command, not kill the hub
             log.exception("fold failed for %s", event.type)
             return _error(refuse("internal", f"The hub could not apply this event: {exc}"), draft)
         tentative[event.incident_id] = after
+        lock = lock_change(state.lock, after.lock)
+        if lock is not None and locks is not None:
+            locks[event.id] = lock
         if isinstance(draft, IncidentDeclared):
             new_rooms[event.incident_id] = self.live.new_room(event.incident_id, state)
         return event
@@ -304,6 +314,7 @@ class Writer(Fanout):
         tentative: dict[str, IncidentState],
         new_rooms: dict[str, Room],
         in_batch: IdIndex,
+        locks: dict[UUID, LockView] | None = None,
     ) -> tuple[Admission, list[EventBase]] | Error:
         """Decide a hub-made batch against the state as it is now, and admit all of its
         events or none (the tentative state is put back if one is refused)."""
@@ -327,7 +338,7 @@ class Writer(Fanout):
                 actor=item.actor,
                 by_hub=True,
             )
-            outcome = self._admit(pending, now, tentative, new_rooms, in_batch)
+            outcome = self._admit(pending, now, tentative, new_rooms, in_batch, locks)
             if isinstance(outcome, Error):
                 if before is None:
                     tentative.pop(item.incident_id, None)

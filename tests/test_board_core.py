@@ -186,7 +186,7 @@ def test_a_retracted_fact_stays_visible_with_its_reason_below_the_live_facts():
     state, _ = act(room(), "bo", "board_item_added", kind="fact", text="only EU affected")
     state, _ = act(state, "cy", "board_item_added", kind="fact", text="5xx at 23%")
     assert refusal(state, "cy", "fact_retracted", item=8, reason="US too") == "forbidden"
-    assert refusal(state, "bo", "fact_retracted", item=8, reason="   ") == "invalid"
+    assert refusal(state, "bo", "fact_retracted", item=8, reason="   ") == "reason_required"
     state, retracted = act(
         state, "bo", "fact_retracted", item=8, reason="US shows 5xx too", subject="only EU affected"
     )

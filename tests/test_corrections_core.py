@@ -150,7 +150,10 @@ def test_an_amendment_needs_a_reason_new_text_and_fits_the_entry() -> None:
     state, seqs = with_entries()
     n, card = seqs["finding"], seqs["card"]
     assert refusal(state, "bo", "entry_amended", entry=n, text="  ", reason="r") == "invalid"
-    assert refusal(state, "bo", "entry_amended", entry=n, text=RIGHT, reason="  ") == "invalid"
+    assert refusal(state, "bo", "entry_amended", entry=n, text=RIGHT, reason="  ") == (
+        "reason_required"  # as for every event that needs a reason
+    )
+    assert refusal(state, "bo", "entry_amended", entry=n, text=RIGHT) == "reason_required"
     assert refusal(state, "bo", "entry_amended", entry=card, text="pool too smal", reason="r") == (
         "invalid"
     )  # it already reads that way

@@ -60,7 +60,7 @@ def test_the_ic_records_a_numbered_decision_citing_two_facts():
         ("ana", {"owner": "zed"}, "unknown_participant"),
         ("ana", {"owner": "olly"}, "forbidden"),
         ("ana", {"supersedes": 1}, "unknown_decision"),
-        ("ana", {"why": "  "}, "invalid"),
+        ("ana", {"why": "  "}, "reason_required"),
         ("ana", {"options": ["x" * 301]}, "invalid"),
     ],
 )
@@ -71,8 +71,10 @@ def test_decisions_are_refused_when_they_are_not_the_ics_or_cite_what_is_not_the
 
 
 def test_a_decision_needs_what_and_why():
-    with pytest.raises(EventError, match="why"):
-        parse_event({"type": "decision_recorded", "id": str(uuid.uuid4()), "what": "roll back"})
+    with pytest.raises(EventError, match="what"):
+        parse_event({"type": "decision_recorded", "id": str(uuid.uuid4()), "why": "fast"})
+    # ``why`` is the decision's reason: left out, it is refused like every missing reason.
+    assert refusal(board_room(), "ana", "decision_recorded", what="roll back") == "reason_required"
 
 
 def test_superseding_links_both_decisions_and_never_edits_the_first():

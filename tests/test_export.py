@@ -166,7 +166,9 @@ def test_the_incident_row_has_its_times_and_metrics(db: sqlite3.Connection, scri
 def test_participants_with_their_seats_and_the_guest(db: sqlite3.Connection):
     people = {p["name"]: p for p in rows(db, "SELECT * FROM participants")}
     assert {n: p["seat"] for n, p in people.items()} == {
-        "ana": "ic", "bo": "lead", "cy": "comms", "dee": "responder", "eli": "responder",
+        # ana asked for the IC seat while pat held it: she joined as a responder (the seat
+        # actually taken), then claimed the role (see the roles' spells below).
+        "ana": "responder", "bo": "lead", "cy": "comms", "dee": "responder", "eli": "responder",
         "guest:vic": "responder",  # a guest, marked as one
     }  # fmt: skip
     assert people["guest:vic"]["join_code"] == CODE_ID

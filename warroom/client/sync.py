@@ -630,11 +630,12 @@ class IncidentClient:
             # Retrying will not help: the incident is not there or is set aside by the hub, the
             # hub will not let this console speak under this name, or it speaks another protocol.
             self.fatal = err.message
-        if err.id is not None and err.id in self.outbox:
-            self.outbox.pop(err.id, None)
+        command_id = err.command_id  # the wire's id is text; ours are UUIDs
+        if command_id is not None and command_id in self.outbox:
+            self.outbox.pop(command_id, None)
             self._save_soon()  # the "error" notice below covers the shorter outbox
-        if err.id is not None:
-            self._settle(err.id, err)
+        if command_id is not None:
+            self._settle(command_id, err)
         self._emit(Change(kind="error", error=err))
 
     def _retry_later(self, err: Error) -> None:
@@ -642,7 +643,7 @@ class IncidentClient:
 
         It stays in the outbox, so it is not lost if the link drops meanwhile either.
         """
-        command = self.outbox.get(err.id) if err.id is not None else None
+        command = self.outbox.get(err.command_id) if err.command_id is not None else None
         if command is None:
             return
 

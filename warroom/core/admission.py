@@ -111,18 +111,21 @@ def arrival(state: IncidentState, entrant: Entrant) -> Admission:
 
     Someone who asks for a vacant held seat (scribe, comms, lead, or IC when nobody leads) takes
     it; a seat held by someone else leaves them a responder until the IC assigns it, and they
-    are told so.
+    are told so. ``participant_joined.seat`` is the seat actually taken (``responder`` then), so
+    a client reading the event never shows them in a seat they do not have.
     """
     events: list[EventBase] = []
     if entrant.guest and state.access.guests.get(entrant.name) != entrant.code_id:
         events.append(GuestAdmitted(name=entrant.name, code_id=entrant.code_id))
-    events.append(ParticipantJoined(name=entrant.name, seat=entrant.seat))
+    holder = state.holder(entrant.seat) if entrant.seat in HELD_ROLES else None
+    taken = holder is not None and holder != entrant.name
+    seat = Role.RESPONDER if taken else entrant.seat
+    events.append(ParticipantJoined(name=entrant.name, seat=seat))
     notice = None
     if entrant.seat in HELD_ROLES:
-        holder = state.holder(entrant.seat)
         if holder is None:
             events.append(RoleAssigned(assigned_role=entrant.seat, holder=entrant.name))
-        elif holder != entrant.name:
+        elif taken:
             notice = seat_taken(entrant.seat, holder)
     return Admission(tuple(events), notice)
 
@@ -149,5 +152,7 @@ def presence_repair(state: IncidentState, name: str, seat: Role, connected: bool
     if connected == shown:
         return Admission(())
     if connected:
-        return Admission((ParticipantJoined(name=name, seat=seat),))
+        # Someone seen before keeps the seat they took then (not the one they asked for).
+        known = state.participants.get(name)
+        return Admission((ParticipantJoined(name=name, seat=known.seat if known else seat),))
     return Admission((ParticipantLeft(name=name),))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.core.events import Actor, EventBase, Refusal, event, refuse
+from warroom.core.events import Actor, EventBase, Refusal, event, refuse, require_reason
 from warroom.core.roles import Role
 
 if TYPE_CHECKING:
@@ -447,7 +447,8 @@ class FactRetracted(_ItemCommand):
     """A fact turns out wrong. It stays on the board, marked retracted, with the reason."""
 
     type: Literal["fact_retracted"] = "fact_retracted"
-    reason: str = Field(min_length=1, max_length=MAX_EVIDENCE)
+    #: Required: left out or blank is refused with ``reason_required`` (see ``check``).
+    reason: str = Field(default="", max_length=MAX_EVIDENCE)
 
     timeline_kind = "board"
 
@@ -467,9 +468,7 @@ class FactRetracted(_ItemCommand):
                 f"Only whoever vouched for #{self.item}, the technical lead or the IC "
                 "can retract it.",
             )
-        if not self.reason.strip():
-            return refuse("invalid", "Say why the fact is retracted.")
-        return None
+        return require_reason(self.reason, "Say why the fact is retracted.")
 
     def fold(self, state: IncidentState) -> IncidentState:
         reason = self.reason.strip()

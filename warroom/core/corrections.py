@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warroom.core.events import EVENT_TYPES, Actor, EventBase, Refusal, event, refuse
+from warroom.core.events import (
+    EVENT_TYPES,
+    Actor,
+    EventBase,
+    Refusal,
+    event,
+    refuse,
+    require_reason,
+)
 from warroom.core.roles import Role
 
 if TYPE_CHECKING:
@@ -200,7 +208,8 @@ class EntryAmended(EventBase):
     #: The seq of the entry amended.
     entry: int = Field(ge=1)
     text: str = Field(min_length=1, max_length=4000)
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    #: Required: left out or blank is ``reason_required``, as for every event that needs one.
+    reason: str = Field(default="", max_length=MAX_REASON)
 
     timeline_kind = "amended"
 
@@ -232,8 +241,9 @@ class EntryAmended(EventBase):
             return refuse("invalid", "An amended entry needs some text.")
         if len(text) > cls.amendable_limit:
             return refuse("invalid", f"Keep it under {cls.amendable_limit} characters.")
-        if not self.reason.strip():
-            return refuse("invalid", "Say why the entry is amended.")
+        missing = require_reason(self.reason, "Say why the entry is amended.")
+        if missing is not None:
+            return missing
         before = state.corrections.get(self.entry)
         before_text: str | None
         if kind == "board_item_added" and self.entry in state.board:
@@ -276,7 +286,8 @@ class EntryRetimed(EventBase):
     type: Literal["entry_retimed"] = "entry_retimed"
     entry: int = Field(ge=1)
     happened_at: datetime
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    #: Required: left out or blank is ``reason_required``, as for every event that needs one.
+    reason: str = Field(default="", max_length=MAX_REASON)
 
     timeline_kind = "retimed"
 
@@ -293,9 +304,7 @@ class EntryRetimed(EventBase):
         start = state.declared_at or now
         if self.happened_at < start - RETIME_BEFORE:
             return refuse("invalid", "That is more than a week before the incident was declared.")
-        if not self.reason.strip():
-            return refuse("invalid", "Say how you know when it happened.")
-        return None
+        return require_reason(self.reason, "Say how you know when it happened.")
 
     def fold(self, state: IncidentState) -> IncidentState:
         if indexed(state, self.entry) is None:

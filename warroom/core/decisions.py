@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from warroom.core.board import ItemStatus, quote
-from warroom.core.events import Actor, EventBase, Refusal, event, refuse
+from warroom.core.events import Actor, EventBase, Refusal, event, refuse, require_reason
 
 if TYPE_CHECKING:
     from warroom.core.state import IncidentState
@@ -85,7 +85,8 @@ class DecisionRecorded(EventBase):
 
     type: Literal["decision_recorded"] = "decision_recorded"
     what: str = Field(min_length=1, max_length=MAX_WHAT)
-    why: str = Field(min_length=1, max_length=MAX_WHY)
+    #: The decision's reason. Required: left out or blank is ``reason_required`` (see ``check``).
+    why: str = Field(default="", max_length=MAX_WHY)
     options: list[str] = Field(default_factory=list, max_length=12)
     facts: list[int] = Field(default_factory=list, max_length=30)
     owner: str | None = Field(default=None, max_length=MAX_OWNER)
@@ -100,8 +101,9 @@ class DecisionRecorded(EventBase):
             return refuse("forbidden", "Only the incident commander records decisions.")
         if not self.what.strip():
             return refuse("invalid", "Say what was decided.")
-        if not self.why.strip():
-            return refuse("invalid", "Say why: the rationale is what the postmortem needs.")
+        missing = require_reason(self.why, "Say why: the rationale is what the postmortem needs.")
+        if missing is not None:
+            return missing
         if any(len(o) > MAX_OPTION for o in self.options):
             return refuse("invalid", f"Keep each option under {MAX_OPTION} characters.")
         if len(set(self.facts)) != len(self.facts):

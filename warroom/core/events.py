@@ -95,8 +95,10 @@ class EventBase(BaseModel):
             del data["noted_at"]
         return data
 
-    def hub_fill(self, settings: HubSettings) -> EventBase:
-        """Let the hub add what only it knows (its settings) before the event is stored."""
+    def hub_fill(self, settings: HubSettings, state: IncidentState | None = None) -> EventBase:
+        """Let the hub add what only it knows before the event is stored: its settings, or what
+        the incident's ``state`` (before this event) gives. Called on the stamped event (``at``
+        is set), so a filled deadline is the one the fold computes."""
         return self
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
@@ -155,3 +157,17 @@ def event(cls: _E) -> _E:
 def refuse(code: str, message: str) -> Refusal:
     """Shorthand used by the rules."""
     return Refusal(code=code, message=message)
+
+
+#: The one code for a command that needs a reason and came without one (left out, empty or
+#: only spaces), whatever the event: a client can rely on it to ask the person for the reason.
+REASON_REQUIRED = "reason_required"
+
+
+def require_reason(text: str, message: str) -> Refusal | None:
+    """``reason_required`` with ``message`` if ``text`` is blank, else ``None``.
+
+    Every event that needs a reason checks it through this, after the checks that say whether
+    the sender may act at all, so a missing reason is refused the same way everywhere.
+    """
+    return refuse(REASON_REQUIRED, message) if not text.strip() else None

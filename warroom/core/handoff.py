@@ -37,6 +37,7 @@ from warroom.core.handoff_state import (
 )
 from warroom.core.phases import Phase
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
+from warroom.core.settings import HubSettings
 from warroom.core.state import IncidentState, RoleHolding
 from warroom.core.timers import timer
 
@@ -160,8 +161,11 @@ class HandoffOffered(HandoffEvent):
     """The holder of a role offers it to a named participant, with a briefing and notes.
 
     ``briefing`` is what the outgoing holder saw; the hub refuses it unless it is the briefing
-    its own state gives, so the timeline never keeps a briefing that was not true. Left out, it
-    is assembled when the offer is folded.
+    its own state gives, so the timeline never keeps a briefing that was not true. Left out, the
+    hub stores the one its state gives. ``expires_at`` is filled by the hub (``at`` plus the
+    incident's ``handoff_ttl``), so a client reads the offer's briefing and deadline from the
+    event itself. (Records made before the hub filled them fold the same: the fold assembles
+    both when absent.)
     """
 
     type: Literal["handoff_offered"] = "handoff_offered"
@@ -169,6 +173,16 @@ class HandoffOffered(HandoffEvent):
     to: str = Field(min_length=1, max_length=60)
     notes: str = Field(default="", max_length=MAX_NOTES)
     briefing: Briefing | None = None
+    #: When the offer lapses; stamped by the hub, anything a client sends here is replaced.
+    expires_at: datetime | None = None
+    hub_filled: ClassVar[frozenset[str]] = frozenset({"expires_at"})
+
+    def hub_fill(self, settings: HubSettings, state: IncidentState | None = None) -> HandoffOffered:
+        if state is None:
+            return self
+        briefing = self.briefing or build_briefing(state, self.offered_role)
+        expires = self.at + state.settings.handoff_ttl if self.at else None
+        return self.model_copy(update={"briefing": briefing, "expires_at": expires})
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         role = self.offered_role

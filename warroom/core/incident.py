@@ -52,7 +52,9 @@ class IncidentDeclared(EventBase):
 
     timeline_kind = "declared"
 
-    def hub_fill(self, settings: HubSettings) -> IncidentDeclared:
+    def hub_fill(
+        self, settings: HubSettings, state: IncidentState | None = None
+    ) -> IncidentDeclared:
         return self.model_copy(update={"settings": settings})
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:

@@ -33,7 +33,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from warroom.core.events import Actor, EventBase, Refusal, event, refuse
+from warroom.core.events import Actor, EventBase, Refusal, event, refuse, require_reason
 from warroom.core.lifecycle_state import (
     CHOICES,
     DETAIL_FIELD,
@@ -121,10 +121,8 @@ def phase_refusal(
     if resolution.strip() and target != Phase.RESOLVED:
         return refuse("invalid", "A resolution summary goes with moving to resolved.")
     if target.index < current.index:
-        if _blank(reason):
-            verb = "Reopening" if current == Phase.CLOSED else f"Moving back to {target.value}"
-            return refuse("reason_required", f"{verb} needs a reason.")
-        return None
+        verb = "Reopening" if current == Phase.CLOSED else f"Moving back to {target.value}"
+        return require_reason(reason, f"{verb} needs a reason.")
     if target == Phase.CLOSED and current != Phase.RESOLVED:
         return refuse(
             "not_resolved",
@@ -176,8 +174,9 @@ class SeverityChanged(EventBase):
             )
         if self.severity == state.severity:
             return refuse("invalid", f"The incident is already {self.severity}.")
-        if _blank(self.reason):
-            return refuse("reason_required", "A severity change needs a reason.")
+        missing = require_reason(self.reason, "A severity change needs a reason.")
+        if missing is not None:
+            return missing
         if self.escalation:
             proposal = open_escalation(state)
             if proposal is None:
@@ -353,9 +352,7 @@ class EscalationDismissed(EventBase):
             return refusal
         if open_escalation(state) is None:
             return refuse("no_escalation", "There is no escalation proposal to dismiss.")
-        if _blank(self.reason):
-            return refuse("reason_required", "Dismissing an escalation needs a reason.")
-        return None
+        return require_reason(self.reason, "Dismissing an escalation needs a reason.")
 
     def fold(self, state: IncidentState) -> IncidentState:
         proposal = open_escalation(state)

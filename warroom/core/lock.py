@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from warroom.core.events import Actor, EventBase, Refusal, event, refuse
+from warroom.core.events import Actor, EventBase, Refusal, event, refuse, require_reason
 from warroom.core.phases import Phase
 from warroom.core.production import (
     LEASE_END_WORDS,
@@ -337,7 +337,8 @@ class LockForceReleased(IcLockEvent):
     """The IC takes the lock away from its holder; it passes to the first in the queue."""
 
     type: Literal["lock_force_released"] = "lock_force_released"
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    #: Required: left out or blank is refused with ``reason_required`` (see ``check``).
+    reason: str = Field(default="", max_length=MAX_REASON)
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         refusal = super().check(state, actor, now)
@@ -345,9 +346,7 @@ class LockForceReleased(IcLockEvent):
             return refusal
         if state.lock.holder is None:
             return refuse("lock_free", "Nobody holds the production lock.")
-        if not self.reason.strip():
-            return refuse("invalid", "Say why the lock is being taken away.")
-        return None
+        return require_reason(self.reason, "Say why the lock is being taken away.")
 
     def fold(self, state: IncidentState) -> IncidentState:
         if state.lock.holder is None or state.lock.token != self.token:

@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from warroom.core.production import ProductionLock
 from warroom.core.roles import JOINABLE_ROLES, Role
 
 #: The protocol this hub and console speak. A ``hello`` must carry it: version 1 (which replayed
@@ -35,7 +36,16 @@ MAX_DEPTH = 32
 
 
 class _Msg(BaseModel):
+    """A message to the hub: a field it does not know is refused (``bad_message``)."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class _HubMsg(BaseModel):
+    """A message from the hub. A client ignores fields it does not know (the documented policy:
+    a newer hub may add fields to any message without a new protocol version)."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 # --- console to hub -------------------------------------------------------------------------
@@ -93,7 +103,7 @@ CLIENT_OPS: tuple[str, ...] = ("hello", "join", "command", "history", "ping")
 
 
 # --- hub to console -------------------------------------------------------------------------
-class Welcome(_Msg):
+class Welcome(_HubMsg):
     op: Literal["welcome"] = "welcome"
     hub: str
     protocol: int = PROTOCOL_VERSION
@@ -101,7 +111,7 @@ class Welcome(_Msg):
     role: Role
 
 
-class Joined(_Msg):
+class Joined(_HubMsg):
     """Answer to ``join``: replay follows, then ``synced``."""
 
     op: Literal["joined"] = "joined"
@@ -109,7 +119,7 @@ class Joined(_Msg):
     head: int
 
 
-class Snapshot(_Msg):
+class Snapshot(_HubMsg):
     """The incident's folded state as of ``seq`` (the JSON form of ``IncidentState``, schema at
     ``GET /schema``). A console takes it as its state; the events that follow with
     ``seq <= seq`` are for its timeline only (they are already folded in)."""
@@ -120,7 +130,7 @@ class Snapshot(_Msg):
     state: dict[str, Any]
 
 
-class HistoryPage(_Msg):
+class HistoryPage(_HubMsg):
     """Answer to ``history``: events with ``seq < before``, oldest first; ``complete`` when the
     page reaches the incident's first event (there is nothing older)."""
 
@@ -131,7 +141,7 @@ class HistoryPage(_Msg):
     complete: bool
 
 
-class Synced(_Msg):
+class Synced(_HubMsg):
     """Everything up to ``seq`` has been sent; what follows is live."""
 
     op: Literal["synced"] = "synced"
@@ -139,12 +149,29 @@ class Synced(_Msg):
     seq: int
 
 
-class EventMsg(_Msg):
+class LockView(_HubMsg):
+    """The production lock as an ``event`` frame carries it: the folded lock after that event.
+
+    ``token`` is the fencing token of the latest grant: 0 before any, +1 on every grant (on
+    request, from the queue, by hand-over); it never goes down. ``expires_at`` is the current
+    lease's deadline by the hub's clock (``None`` while the lock is free).
+    """
+
+    holder: str | None = None
+    token: int = 0
+    expires_at: datetime | None = None
+    queue: list[str] = Field(default_factory=list)
+
+
+class EventMsg(_HubMsg):
+    """One stored event. ``lock`` is present when the event changed the production lock."""
+
     op: Literal["event"] = "event"
     event: dict[str, Any]
+    lock: LockView | None = None
 
 
-class Ack(_Msg):
+class Ack(_HubMsg):
     """The command ``id`` is stored as ``seq``. ``duplicate`` when it had been stored before."""
 
     op: Literal["ack"] = "ack"
@@ -154,16 +181,35 @@ class Ack(_Msg):
     duplicate: bool = False
 
 
-class Error(_Msg):
-    """A refused message. Nothing was written. ``id`` names the refused command, if any."""
+class Error(_HubMsg):
+    """A refused message. Nothing was written.
+
+    ``id`` is the id of the refused command, as the frame carried it (a string the hub could not
+    read as a UUID is echoed as it was sent), or ``None`` when the frame had none.
+    """
 
     op: Literal["error"] = "error"
     code: str
     message: str
-    id: UUID | None = None
+    id: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, UUID) else value
+
+    @property
+    def command_id(self) -> UUID | None:
+        """``id`` as a command id, or ``None`` if there is none or it is not a UUID."""
+        if self.id is None:
+            return None
+        try:
+            return UUID(self.id)
+        except ValueError:
+            return None
 
 
-class Pong(_Msg):
+class Pong(_HubMsg):
     op: Literal["pong"] = "pong"
     at: datetime
 
@@ -175,6 +221,25 @@ HubMessage = Annotated[
 HUB_ADAPTER: TypeAdapter[
     Welcome | Joined | Snapshot | Synced | EventMsg | HistoryPage | Ack | Error | Pong
 ] = TypeAdapter(HubMessage)
+
+
+def lock_view(lock: ProductionLock) -> LockView:
+    """What an ``event`` frame says of ``lock`` (the state's lock has the same fields)."""
+    return LockView(
+        holder=lock.holder, token=lock.token, expires_at=lock.expires_at, queue=list(lock.queue)
+    )
+
+
+def lock_change(before: ProductionLock | None, after: ProductionLock) -> LockView | None:
+    """The ``lock`` an event frame carries: the lock after the event if the event changed its
+    holder, token, lease expiry or queue (grant, hand-on from the queue, renewal, release,
+    expiry, force release, hand-over, a request that queues, a withdrawal), else ``None``."""
+    view = lock_view(after)
+    if before is not None and lock_view(before) == view:
+        return None
+    if before is None and view == LockView():
+        return None
+    return view
 
 
 class ProtocolError(ValueError):
@@ -267,6 +332,7 @@ def parse_client_message(raw: str | bytes) -> Hello | Join | Command | History |
 __all__ = [
     "JOINABLE_ROLES",
     "Ack",
+    "LockView",
     "Command",
     "Error",
     "EventMsg",
@@ -281,5 +347,7 @@ __all__ = [
     "Snapshot",
     "Synced",
     "Welcome",
+    "lock_change",
+    "lock_view",
     "parse_client_message",
 ]
