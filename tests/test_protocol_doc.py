@@ -32,16 +32,10 @@ from tests.helpers import T0, running_hub
 from warroom.core.clock import ManualClock
 from warroom.core.events import EVENT_TYPES, REASON_REQUIRED
 from warroom.core.log import parse_event  # noqa: F401  (registers every event type)
-from warroom.core.protocol import PROTOCOL_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "PROTOCOL.md"
 UNLIMITED = HubLimits(rate=0, credential_rate=0)
-
-#: Protocol 2's join by snapshot, ``history`` and the version check in ``hello`` are built on
-#: branch h18-wire. Until it is merged the hub speaks protocol 1, and the replay is expected to
-#: fail (strictly: once the hub speaks 2, it must pass). See test_the_documented_session_...
-NEEDS_H18 = PROTOCOL_VERSION < 2
 
 
 @dataclass(frozen=True)
@@ -208,50 +202,11 @@ def _match_run(run: list[Line], received: list[dict[str, Any]], bound: dict[str,
 
 
 # --- the session ---------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    NEEDS_H18,
-    reason="needs branch h18-wire on main (protocol 2: version check in hello, join by "
-    "snapshot, history); until then the hub speaks protocol 1 and the session's first "
-    "reply already differs",
-    raises=Mismatch,
-    strict=True,
-)
 async def test_the_documented_session_replays_frame_by_frame_against_a_real_hub(tmp_path):
     lines = session(DOC.read_text())
     async with running_hub(tmp_path / "hub.db", clock=ManualClock(T0), limits=UNLIMITED) as hub:
         checked = await replay(hub.url, lines)
     assert checked == len([line for line in lines if not line.sends])
-
-
-def without_protocol_2(lines: list[Line]) -> list[Line]:
-    """The session as a hub without h18-wire answers it: no version check (the refused first
-    hello and its error), ``welcome`` says protocol 1, a join replays the whole log instead of a
-    snapshot (here the same events: the tail holds them all), and no ``history``."""
-    kept = []
-    for line in lines:
-        frame = line.frame
-        if frame["op"] in ("snapshot", "history", "history_page"):
-            continue
-        if frame.get("code") == "protocol_unsupported":
-            continue
-        if frame["op"] == "hello" and "protocol" not in frame:
-            continue
-        if frame["op"] == "welcome":
-            frame = {**frame, "protocol": 1}
-        kept.append(Line(line.number, line.conn, line.sends, frame))
-    return kept
-
-
-async def test_the_session_replays_today_without_what_needs_protocol_2(tmp_path):
-    """Every part of the session that does not need h18-wire, replayed for real now (the lock
-    on the frames, seats, error ids, refusals, resume, ping); once h18-wire is merged this
-    replays the whole session, like the test above."""
-    lines = session(DOC.read_text())
-    if NEEDS_H18:
-        lines = without_protocol_2(lines)
-    async with running_hub(tmp_path / "hub.db", clock=ManualClock(T0), limits=UNLIMITED) as hub:
-        checked = await replay(hub.url, lines)
-    assert checked == len([line for line in lines if not line.sends]) >= 30
 
 
 def test_the_session_is_there_and_every_line_reads():

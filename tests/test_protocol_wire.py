@@ -26,8 +26,10 @@ import httpx
 from warroom.hub.hub import HubLimits
 from websockets.asyncio.client import connect
 
-from tests.helpers import T0, declare_incident, running_hub
+from tests.helpers import T0, client, declare_incident, declared, running_hub
+from warroom.client.sync import IncidentClient
 from warroom.core.clock import ManualClock
+from warroom.core.incident import NoteAdded
 
 #: No rate limit: a ``slow_down`` notice would be one more frame to read past.
 UNLIMITED = HubLimits(rate=0, credential_rate=0)
@@ -436,3 +438,24 @@ async def test_of_two_asking_for_one_vacant_seat_at_once_the_loser_is_recorded_a
             assert seats == {holders[0]: "scribe", loser: "responder"}, f"round {round_}"
             for wire in wires:
                 await wire.close()
+
+
+# --- the client's side of the fold rule -----------------------------------------------------------
+async def test_our_client_skips_an_event_type_it_does_not_know_and_folds_what_follows(tmp_path):
+    """PROTOCOL.md tells clients to skip event types they do not know and still advance the
+    seq; our own client must do as the document says, not take the next event for a gap."""
+    async with declared(tmp_path) as (hub, incident, _clock):
+        ana = await client(hub.url, "ana", "ic", incident)
+        await ana.post(NoteAdded(text="first"))
+        await ana.post(NoteAdded(text="second"))
+        await ana.post(NoteAdded(text="third"))
+        frames = [e.model_dump(mode="json") for e in ana.log]
+        await ana.close()
+    newer = dict(frames[-2], type="pager_escalated", pager="primary")  # a later hub's type
+    frames[-2] = newer
+    reader = IncidentClient("ws://127.0.0.1:9", "rita", "responder", incident)
+    for frame in frames:
+        reader._on_event(frame)
+    assert reader.state.seq == frames[-1]["seq"]
+    assert reader.state.note_count == 2, "the note after the unknown event is folded"
+    assert [e.seq for e in reader.log][-1] == frames[-1]["seq"]
