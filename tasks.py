@@ -80,6 +80,17 @@ def typecheck(*args: str) -> int:
     return done.returncode
 
 
+def workers(args: list[str]) -> list[str]:
+    """Two test processes where there are two cores (pytest-xdist): the suite is mostly real
+    hubs and consoles waiting on each other, so two halve its time on CI's 2-core machine.
+    Not more, so that timing-sensitive tests keep a core each. ``-n 0`` (or any ``-n``) in
+    ``args`` wins."""
+    if any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
+        return []
+    cores = os.cpu_count() or 1
+    return ["-n", "2"] if cores >= 2 else []
+
+
 def main(argv: list[str]) -> int:
     task = argv[0] if argv else "help"
     rest = argv[1:]
@@ -91,7 +102,7 @@ def main(argv: list[str]) -> int:
         return run("warroom", "serve", *rest)
     if task == "test":
         ensure_venv()
-        code = run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *rest)
+        code = run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *workers(rest), *rest)
         if code == 5:
             print("pytest collected no tests.")
             return 1

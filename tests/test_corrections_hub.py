@@ -92,7 +92,9 @@ async def test_a_raw_frame_with_a_bad_noted_at_gets_a_clear_error_and_the_hub_ca
     no time at all."""
     before = room.fingerprint()
     async with websockets.connect(room.server.url) as ws:
-        await ws.send(json.dumps({"op": "hello", "name": "rey2", "role": "responder"}))
+        await ws.send(
+            json.dumps({"op": "hello", "name": "rey2", "role": "responder", "protocol": 2})
+        )
         json.loads(await ws.recv())
         await ws.send(json.dumps({"op": "join", "incident": room.incident}))
         while json.loads(await ws.recv())["op"] != "synced":
