@@ -60,12 +60,17 @@ async def on_the_timeline(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_the_timeline_marks_corrections(snap_compare, tmp_path, size):
+def snap_of_sam(snap_compare, tmp_path, size: tuple[int, int], run_before) -> bool:
+    """sam's console (the scribe) on the corrected record, pinned after ``run_before``."""
     with hub_in_thread(tmp_path) as hub:
         a_corrected_record(hub)
         app = make_console(hub.url, name="sam", role="scribe")
-        assert snap_compare(app, terminal_size=SIZES[size], run_before=on_the_timeline)
+        return snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_timeline_marks_corrections(snap_compare, tmp_path, size):
+    assert snap_of_sam(snap_compare, tmp_path, SIZES[size], on_the_timeline)
 
 
 def _row_of(app, text: str) -> int:
@@ -76,32 +81,24 @@ def _row_of(app, text: str) -> int:
 
 
 def test_the_versions_screen(snap_compare, tmp_path):
-    with hub_in_thread(tmp_path) as hub:
-        a_corrected_record(hub)
-        app = make_console(hub.url, name="sam", role="scribe")
+    async def open_versions(pilot: Pilot) -> None:
+        await on_the_timeline(pilot)
+        from warroom.console.widgets.timeline import TimelinePane
 
-        async def open_versions(pilot: Pilot) -> None:
-            await on_the_timeline(pilot)
-            from warroom.console.widgets.timeline import TimelinePane
+        view = pilot.app.screen.query_one(TimelinePane).view
+        view.focus()
+        steps = len(view.rows) - 1 - _row_of(pilot.app, "rollback of checkout-api")
+        await pilot.press(*["up"] * steps, "v")
+        await pilot.pause()
 
-            view = pilot.app.screen.query_one(TimelinePane).view
-            view.focus()
-            steps = len(view.rows) - 1 - _row_of(pilot.app, "rollback of checkout-api")
-            await pilot.press(*["up"] * steps, "v")
-            await pilot.pause()
-
-        assert snap_compare(app, terminal_size=(80, 24), run_before=open_versions)
+    assert snap_of_sam(snap_compare, tmp_path, (80, 24), open_versions)
 
 
 def test_the_amend_form(snap_compare, tmp_path):
-    with hub_in_thread(tmp_path) as hub:
-        a_corrected_record(hub)
-        app = make_console(hub.url, name="sam", role="scribe")
+    async def open_form(pilot: Pilot) -> None:
+        await on_the_timeline(pilot)
+        await pilot.press("end", "e")  # sam's own last note
+        await pilot.press(*" (eu-west only)", "enter", *"it was one region")
+        await pilot.pause()
 
-        async def open_form(pilot: Pilot) -> None:
-            await on_the_timeline(pilot)
-            await pilot.press("end", "e")  # sam's own last note
-            await pilot.press(*" (eu-west only)", "enter", *"it was one region")
-            await pilot.pause()
-
-        assert snap_compare(app, terminal_size=(80, 24), run_before=open_form)
+    assert snap_of_sam(snap_compare, tmp_path, (80, 24), open_form)

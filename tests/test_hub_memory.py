@@ -27,6 +27,7 @@ from tests.helpers import (
     make_event,
     running_hub,
 )
+from warroom.client.sync import IncidentClient
 from warroom.core.clock import ManualClock
 from warroom.core.fold import apply
 from warroom.core.incident import NoteAdded
@@ -91,12 +92,17 @@ def test_a_room_keeps_a_bounded_tail_in_absolute_seq_terms():
 
 
 # --- checkpoints ----------------------------------------------------------------------------------
+async def ana_declares(url: str) -> tuple[str, IncidentClient]:
+    """A new incident on the hub at ``url``, and ana's client in it as its IC."""
+    incident = await declare_incident(url)
+    return incident, await client(url, "ana", "ic", incident)
+
+
 async def test_restart_folds_only_the_events_after_the_checkpoint(tmp_path):
     db = tmp_path / "hub.db"
     memory = MemoryLimits(checkpoint_every=10)
     async with running_hub(db, memory=memory) as hub:
-        incident = await declare_incident(hub.url)
-        ana = await client(hub.url, "ana", "ic", incident)
+        incident, ana = await ana_declares(hub.url)
         await notes(ana, 25)
         head = hub.hub.rooms[incident].head
         # Written with the events every 10: the last one is 0-9 events behind the head.
@@ -124,8 +130,7 @@ async def test_restart_folds_only_the_events_after_the_checkpoint(tmp_path):
 async def test_a_checkpoint_that_does_not_match_the_log_is_ignored(tmp_path):
     db = tmp_path / "hub.db"
     async with running_hub(db) as hub:
-        incident = await declare_incident(hub.url)
-        ana = await client(hub.url, "ana", "ic", incident)
+        incident, ana = await ana_declares(hub.url)
         await notes(ana, 5)
         await ana.close()
         await eventually(lambda: not hub.hub.rooms[incident].online)
@@ -229,14 +234,22 @@ async def test_sigkill_between_checkpoints_loses_and_doubles_nothing(tmp_path):
 
 
 # --- closed incidents on demand -------------------------------------------------------------------
+async def closed_by_ana(
+    url: str, clock: ManualClock, title: str, notes_first: int = 0
+) -> tuple[str, IncidentClient]:
+    """An incident ana declared (with ``notes_first`` notes) and closed; her client still open."""
+    closed = await declare_incident(url, title=title)
+    ana = await client(url, "ana", "ic", closed)
+    await notes(ana, notes_first)
+    await close_incident(ana, clock)
+    return closed, ana
+
+
 async def test_a_closed_incident_is_loaded_on_join_and_dropped_when_nobody_follows(tmp_path):
     db = tmp_path / "hub.db"
     clock = ManualClock(T0)
     async with running_hub(db, clock=clock) as hub:
-        closed = await declare_incident(hub.url, title="Closed last week")
-        ana = await client(hub.url, "ana", "ic", closed)
-        await notes(ana, 3)
-        await close_incident(ana, clock)
+        closed, ana = await closed_by_ana(hub.url, clock, "Closed last week", notes_first=3)
         await ana.close()
         open_one = await declare_incident(hub.url, title="Still burning")
         await eventually(lambda: not hub.hub.rooms[closed].online)
@@ -284,9 +297,7 @@ async def test_the_state_of_a_closed_incident_not_in_memory_is_readable_over_htt
     db = tmp_path / "hub.db"
     clock = ManualClock(T0)
     async with running_hub(db, clock=clock) as hub:
-        closed = await declare_incident(hub.url, title="Closed last week")
-        ana = await client(hub.url, "ana", "ic", closed)
-        await close_incident(ana, clock)
+        closed, ana = await closed_by_ana(hub.url, clock, "Closed last week")
         await ana.close()
     async with running_hub(db, clock=clock) as hub:
         assert closed not in hub.hub.rooms
@@ -303,8 +314,7 @@ async def test_a_retry_older_than_the_ids_in_memory_is_still_a_duplicate(tmp_pat
     db = tmp_path / "hub.db"
     memory = MemoryLimits(recent_ids=5)
     async with running_hub(db, memory=memory) as hub:
-        incident = await declare_incident(hub.url)
-        ana = await client(hub.url, "ana", "ic", incident)
+        incident, ana = await ana_declares(hub.url)
         bo = await client(hub.url, "bo", "responder", incident)
         first = NoteAdded(text="the first note")
         ack = await ana.post(first)
@@ -326,8 +336,7 @@ async def test_a_retry_older_than_the_ids_in_memory_is_still_a_duplicate(tmp_pat
 async def test_a_console_behind_the_tail_is_served_from_storage(tmp_path):
     db = tmp_path / "hub.db"
     async with running_hub(db, memory=MemoryLimits(tail_frames=4)) as hub:
-        incident = await declare_incident(hub.url)
-        ana = await client(hub.url, "ana", "ic", incident)
+        incident, ana = await ana_declares(hub.url)
         await notes(ana, 30)
         room = hub.hub.rooms[incident]
         assert len(room.frames) < 8 and room.frames_after(1) is None
@@ -352,8 +361,7 @@ async def test_a_version_1_database_opens_and_is_upgraded(tmp_path):
     db = tmp_path / "hub.db"
     clock = ManualClock(T0)
     async with running_hub(db, clock=clock) as hub:
-        incident = await declare_incident(hub.url)
-        ana = await client(hub.url, "ana", "ic", incident)
+        incident, ana = await ana_declares(hub.url)
         await notes(ana, 4)
         await ana.close()
         await eventually(lambda: not hub.hub.rooms[incident].online)
@@ -409,9 +417,7 @@ async def test_who_was_online_in_a_closed_incident_at_a_stop_is_shown_gone_once_
     db = tmp_path / "hub.db"
     clock = ManualClock(T0)
     async with running_hub(db, clock=clock) as hub:
-        closed = await declare_incident(hub.url, title="Closed while ana watched")
-        ana = await client(hub.url, "ana", "ic", closed)
-        await close_incident(ana, clock)
+        closed, ana = await closed_by_ana(hub.url, clock, "Closed while ana watched")
         # The hub stops while ana is still connected: nobody records her leaving.
     await ana.close()
     assert full_fold(db, closed).participants["ana"].online

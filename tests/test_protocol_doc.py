@@ -19,6 +19,7 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -77,23 +78,25 @@ class Mismatch(AssertionError):
     pass
 
 
+#: Placeholders that stand for any value of a kind: what it is called, and what reads one.
+READERS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "uuid": ("a UUID", uuid.UUID),
+    "time": ("a time", datetime.fromisoformat),
+}
+
+
 def match(expected: Any, actual: Any, bound: dict[str, Any], where: str = "") -> None:
     """Raise :class:`Mismatch` naming the first place ``actual`` differs from ``expected``."""
     if isinstance(expected, str) and expected.startswith("<") and expected.endswith(">"):
         tag = expected[1:-1]
         if tag == "any":
             return
-        if tag == "uuid":
+        if tag in READERS:
+            name, read = READERS[tag]
             try:
-                uuid.UUID(str(actual))
+                read(str(actual))
             except ValueError:
-                raise Mismatch(f"{where}: {actual!r} is not a UUID") from None
-            return
-        if tag == "time":
-            try:
-                datetime.fromisoformat(str(actual))
-            except ValueError:
-                raise Mismatch(f"{where}: {actual!r} is not a time") from None
+                raise Mismatch(f"{where}: {actual!r} is not {name}") from None
             return
         if tag.startswith("$"):
             if tag in bound and bound[tag] != actual:

@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -204,18 +204,27 @@ def _one_line(error: ValidationError) -> str:
     return f"{where}: {what}" + (f" (and {more} more problem(s))" if more else "")
 
 
-def parse_alertmanager(body: bytes) -> Notification:
-    """An Alertmanager webhook body as a notification; :class:`BadPayload` if it is not one."""
+_Payload = TypeVar("_Payload", bound=BaseModel)
+
+
+def _payload(body: bytes, model: type[_Payload], sender: str) -> _Payload:
+    """The body read as ``sender``'s webhook payload; :class:`BadPayload` in one line if not."""
     data = _decode(body)
     if not isinstance(data, dict):
-        raise BadPayload("the body must be a JSON object (Alertmanager's webhook payload)")
+        raise BadPayload(f"the body must be a JSON object ({sender}'s webhook payload)")
     try:
-        sent = AlertmanagerPayload.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise BadPayload(_one_line(exc)) from None
+
+
+def _notification(
+    source: AlertSource, group_key: str, sent: AlertmanagerPayload | GrafanaPayload
+) -> Notification:
+    """The fields both senders share, read the same way."""
     return Notification(
-        source=AlertSource.ALERTMANAGER,
-        group_key=sent.group_key,
+        source=source,
+        group_key=group_key,
         receiver=sent.receiver,
         group_labels=sent.group_labels,
         common_labels=sent.common_labels,
@@ -224,6 +233,12 @@ def parse_alertmanager(body: bytes) -> Notification:
         alerts=tuple(_change(alert) for alert in sent.alerts),
         truncated_alerts=sent.truncated_alerts,
     )
+
+
+def parse_alertmanager(body: bytes) -> Notification:
+    """An Alertmanager webhook body as a notification; :class:`BadPayload` if it is not one."""
+    sent = _payload(body, AlertmanagerPayload, "Alertmanager")
+    return _notification(AlertSource.ALERTMANAGER, sent.group_key, sent)
 
 
 def parse_grafana(body: bytes) -> Notification:
@@ -233,30 +248,14 @@ def parse_grafana(body: bytes) -> Notification:
     point, which may group differently); with no group labels (``group_by: ['...']`` off), the
     ``groupKey`` it sends is used instead.
     """
-    data = _decode(body)
-    if not isinstance(data, dict):
-        raise BadPayload("the body must be a JSON object (Grafana's webhook payload)")
-    try:
-        sent = GrafanaPayload.model_validate(data)
-    except ValidationError as exc:
-        raise BadPayload(_one_line(exc)) from None
+    sent = _payload(body, GrafanaPayload, "Grafana")
     if sent.group_labels:
         key = f"org={sent.org_id} receiver={sent.receiver} {canonical_labels(sent.group_labels)}"
     elif sent.group_key:
         key = f"org={sent.org_id} {sent.group_key}"
     else:
         raise BadPayload("groupLabels: Grafana sends the group's labels; none were given")
-    return Notification(
-        source=AlertSource.GRAFANA,
-        group_key=key,
-        receiver=sent.receiver,
-        group_labels=sent.group_labels,
-        common_labels=sent.common_labels,
-        common_annotations=sent.common_annotations,
-        external_url=sent.external_url,
-        alerts=tuple(_change(alert) for alert in sent.alerts),
-        truncated_alerts=sent.truncated_alerts,
-    )
+    return _notification(AlertSource.GRAFANA, key, sent)
 
 
 def canonical_labels(labels: Mapping[str, str]) -> str:

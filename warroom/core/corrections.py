@@ -200,21 +200,30 @@ def _target(state: IncidentState, seq: int, verb: str) -> EntryRef | Refusal:
 
 
 # --- events --------------------------------------------------------------------------------------
+class EntryCorrection(EventBase):
+    """What amending and retiming share: the entry they name, and why (never left out)."""
+
+    #: The seq of the entry corrected.
+    entry: int = Field(ge=1)
+    #: Required: left out or blank is ``reason_required``, as for every event that needs one.
+    reason: str = Field(default="", max_length=MAX_REASON)
+
+    def target(self, state: IncidentState) -> EntryRef | Refusal:
+        """The entry named, or why it cannot be corrected this way."""
+        return _target(state, self.entry, self.timeline_kind)
+
+
 @event
-class EntryAmended(EventBase):
+class EntryAmended(EntryCorrection):
     """An entry's text put right, with a reason. The old text stays in the record."""
 
     type: Literal["entry_amended"] = "entry_amended"
-    #: The seq of the entry amended.
-    entry: int = Field(ge=1)
     text: str = Field(min_length=1, max_length=4000)
-    #: Required: left out or blank is ``reason_required``, as for every event that needs one.
-    reason: str = Field(default="", max_length=MAX_REASON)
 
     timeline_kind = "amended"
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
-        found = _target(state, self.entry, "amended")
+        found = self.target(state)
         if isinstance(found, Refusal):
             return found
         kind, author = found
@@ -279,20 +288,17 @@ class EntryAmended(EventBase):
 
 
 @event
-class EntryRetimed(EventBase):
+class EntryRetimed(EntryCorrection):
     """When an entry actually happened, set by the scribe or IC apart from when it was
     recorded."""
 
     type: Literal["entry_retimed"] = "entry_retimed"
-    entry: int = Field(ge=1)
     happened_at: datetime
-    #: Required: left out or blank is ``reason_required``, as for every event that needs one.
-    reason: str = Field(default="", max_length=MAX_REASON)
 
     timeline_kind = "retimed"
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
-        found = _target(state, self.entry, "retimed")
+        found = self.target(state)
         if isinstance(found, Refusal):
             return found
         if not may_retime(state, actor.name):
