@@ -58,14 +58,8 @@ def encode(state: IncidentState) -> str:
 
 
 def decode(text: str) -> IncidentState:
-    """The state a checkpoint holds, with the fields typed ``Any`` given back their model."""
-    state = IncidentState.model_validate_json(text)
-    card = state.drill_scorecard
-    if isinstance(card, dict):
-        from warroom.core.drill import Scorecard
-
-        state = state.model_copy(update={"drill_scorecard": Scorecard.model_validate(card)})
-    return state
+    """The state a checkpoint holds (every field of the state reads back typed)."""
+    return IncidentState.model_validate_json(text)
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,10 @@ async def history_frame(store: Store, room: Room, msg: History) -> str:
     start = max(1, before - msg.limit)
     count = max(0, before - start)
     events: list[dict[str, Any]]
-    frames = room.frames_after(start - 1) if count else []
-    if frames is not None:
-        events = [json.loads(frame)["event"] for frame in frames[:count]]
+    # Only the page's own frames: not every frame from ``start`` to the head.
+    frames = [room.frame_after(seq) for seq in range(start - 1, start - 1 + count)]
+    if all(frame is not None for frame in frames):
+        events = [json.loads(frame)["event"] for frame in frames if frame is not None]
     else:
         events = await _stored(store, room.incident_id, start, count)
     page = {

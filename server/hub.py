@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from uuid import UUID
 
 from warroom.hub.connection import Connections
 from warroom.hub.fanout import abort_if_open, event_frame
 from warroom.hub.hubstate import HubLimits, Pending, UnreadableIncident
 from warroom.hub.loading import LiveIncidents, MemoryLimits
-from warroom.hub.rooms import RecentIds, Stored
+from warroom.hub.rooms import RecentIds
 from warroom.hub.storage import Store
 from warroom.hub.views import Views
 
@@ -73,7 +72,8 @@ class Hub(Connections, Views):
         """Keep an incident whose log cannot be read out of service, and say so (log, /healthz).
 
         Its rows stay untouched in the database for someone to repair; its id and its event ids
-        stay taken, so nothing new can collide with them.
+        stay taken (the writer looks ids it does not hold up in the database), so nothing new can
+        collide with them.
         """
         reason = " ".join(str(exc).split())[:300]
         self.set_aside[incident_id] = reason
@@ -84,12 +84,6 @@ class Hub(Connections, Views):
             reason,
             self.store.path,
         )
-        try:
-            for event_id, seq in self.store.event_ids(incident_id):
-                with contextlib.suppress(ValueError):
-                    self.ids[UUID(event_id)] = Stored(incident_id, seq)
-        except Exception:  # the ids are a safeguard; the database will refuse a clash anyway
-            log.warning("could not read the event ids of set-aside incident %s", incident_id)
 
     async def stop(self) -> None:
         """Finish the writes in flight, then stop. Connections are closed by the server."""

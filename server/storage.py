@@ -100,15 +100,6 @@ class LogReader:
                 yield row_event(row)
             last = rows[-1][1]
 
-    def event_ids(self, incident_id: str) -> list[tuple[str, int]]:
-        """The ids and seqs of an incident's events, without reading the events themselves."""
-        return [
-            (str(r[0]), int(r[1]))
-            for r in self.db.execute(
-                "SELECT id, seq FROM events WHERE incident_id = ?", [incident_id]
-            )
-        ]
-
     def event_rows(self, incident_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
         """Up to ``limit`` raw rows of an incident's events with seq > ``after``, in seq order."""
         with self.lock:
