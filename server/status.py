@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warroom.status")
 
+#: Seconds between looks at open pages for changes that only time makes.
+CLOCK_CHECK = 15.0
 #: Close code a page's script reads as "your link no longer works; stop reconnecting".
 CLOSE_REVOKED = 4403
 
@@ -120,16 +122,30 @@ class StatusPages:
         self._dirty: set[str] = set()
         self._flush: asyncio.Handle | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._clock_task: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
         self.hub.after_store.append(self.on_stored)
+        self._clock_task = asyncio.get_running_loop().create_task(self._follow_the_clock())
 
     async def close(self) -> None:
         if self.on_stored in self.hub.after_store:
             self.hub.after_store.remove(self.on_stored)
         if self._flush is not None:
             self._flush.cancel()
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock_task
+
+    async def _follow_the_clock(self) -> None:
+        """Look at open pages again now and then: a promised update time passes without an
+        event ("it is late" appears), and nothing else would say so."""
+        while True:
+            await asyncio.sleep(CLOCK_CHECK)
+            self._dirty.update(v.reader.incident_id for v in self.viewers.values())
+            self._push()
 
     def route(
         self, handler: Callable[[ServerConnection], Awaitable[None]]
