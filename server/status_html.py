@@ -64,11 +64,11 @@ def main_html(view: StatusView) -> str:
         f"{_e(view.severity_meaning)}</dd></div>"
     )
     latest = view.latest
-    if latest is not None and latest.affected.strip():
-        parts.append(f'<div><dt>Affected</dt><dd id="affected">{_e(latest.affected)}</dd></div>')
-    if latest is not None and latest.not_affected.strip():
+    if view.affected:
+        parts.append(f'<div><dt>Affected</dt><dd id="affected">{_e(view.affected)}</dd></div>')
+    if view.not_affected:
         parts.append(
-            f'<div><dt>Not affected</dt><dd id="not-affected">{_e(latest.not_affected)}</dd></div>'
+            f'<div><dt>Not affected</dt><dd id="not-affected">{_e(view.not_affected)}</dd></div>'
         )
     parts.append(f'<div><dt>Next update</dt><dd id="next-update">{_next_line(view)}</dd></div>')
     parts.append("</dl>")

@@ -72,6 +72,9 @@ class StatusView:
     next_update_at: datetime | None
     #: The promised time has passed without a newer update for this audience.
     next_update_late: bool
+    #: What is affected and what is not, as the latest update that said so put it.
+    affected: str = ""
+    not_affected: str = ""
 
     @property
     def latest(self) -> PageUpdate | None:
@@ -119,4 +122,6 @@ def status_view(state: IncidentState, audience: Audience, now: datetime) -> Stat
         updates=updates,
         next_update_at=promised,
         next_update_late=promised is not None and now > promised,
+        affected=next((u.affected.strip() for u in updates if u.affected.strip()), ""),
+        not_affected=next((u.not_affected.strip() for u in updates if u.not_affected.strip()), ""),
     )
