@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -116,8 +117,11 @@ class StatusPages:
         self.hub = hub
         self.config = config
         self.authorise = authorise
-        #: Handshakes accepted for a live feed, until the connection handler takes them.
-        self._accepted: dict[ServerConnection, Reader] = {}
+        #: Handshakes accepted for a live feed, until the connection handler takes them (weakly:
+        #: a handshake that fails after the request was answered never reaches the handler).
+        self._accepted: weakref.WeakKeyDictionary[ServerConnection, Reader] = (
+            weakref.WeakKeyDictionary()
+        )
         self.viewers: dict[ServerConnection, Viewer] = {}
         self._dirty: set[str] = set()
         self._flush: asyncio.Handle | None = None
