@@ -209,3 +209,23 @@ async def test_open_external_pages_show_external_updates_of_real_incidents(tmp_p
             await get(hub.url, f"/status/{room.incident}", params={"key": "a.b"})
         ).status_code == 403
         await room.close()
+
+
+async def test_the_key_never_reaches_a_log_line(tmp_path, caplog):
+    import logging
+
+    clock = ManualClock(T0)
+    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
+        room = await status_room(hub.url, clock)
+        key, _ = await make_link(room.cy, Audience.EXTERNAL)
+        secret = key.split(".")[1]
+        with caplog.at_level(logging.DEBUG):
+            assert (
+                await get(hub.url, f"/status/{room.incident}", params={"key": key})
+            ).status_code == 200
+            assert (await get(hub.url, "/status", params={"key": key})).status_code == 200
+        # What the hub logs (the test's own HTTP client logs its URLs; a browser does not).
+        logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("warroom"))
+        assert f"/status/{room.incident}?key=[redacted]" in logged  # the request line, redacted
+        assert secret not in logged
+        await room.close()
