@@ -152,7 +152,7 @@ class CommsPane(IncidentPane):
         if not state.declared:
             return ""
         if may_publish(state, self.me):
-            return "i internal update · e external update · r retry a failed delivery"
+            return "i internal update · e external update · r retry a failed delivery · l links"
         comms = state.holder(Role.COMMS)
         lead = f"{comms} (comms lead)" if comms else f"{state.ic or 'the IC'} (IC)"
         return f"Updates are published by {lead}."
