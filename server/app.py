@@ -23,6 +23,8 @@ from warroom.hub.intake_config import IntakeConfig
 from warroom.hub.loading import MemoryLimits
 from warroom.hub.people import People, anyone_registered, match_person
 from warroom.hub.state_view import state_view
+from warroom.hub.status import StatusPages
+from warroom.hub.status_config import StatusConfig
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
@@ -80,6 +82,8 @@ class HubConfig:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     #: The alert intake (``[intake]`` in the config file); None: no intake listener.
     intake: IntakeConfig | None = None
+    #: Browser status pages (``[status]`` in the config file; docs/STATUS.md).
+    status: StatusConfig = field(default_factory=StatusConfig)
 
 
 def is_loopback(host: str) -> bool:
@@ -145,6 +149,7 @@ class HubServer:
         )
         self.hub.registered = lambda: set(self.people.active())
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
+        self.status = StatusPages(self.hub, config.status, self.authorised)
         self._server: Server | None = None
         self.intake: IntakeServer | None = None
         if config.intake is not None and self.alerts is not None:
@@ -185,6 +190,7 @@ class HubServer:
             self.db_lock.describe(self.url)
         await self.hub.start()
         self.webhooks.start()
+        self.status.start()
         await self._server.start_serving()
         if self.config.timer_interval > 0:
             self._timers = asyncio.create_task(self.hub.run_timers(self.config.timer_interval))
@@ -212,7 +218,7 @@ class HubServer:
 
     async def _bind(self) -> Server:
         return await serve(
-            self.hub.handler,
+            self.status.route(self.hub.handler),  # live status pages get their own handler
             self.config.host,
             self.config.port,
             process_request=self.process_request,
@@ -251,6 +257,7 @@ class HubServer:
         if self._watchdog is not None:
             self._watchdog.cancel()
         await self.webhooks.close()
+        await self.status.close()
         if self.intake is not None:
             await self.intake.close()
         if self._server is not None:
@@ -331,6 +338,8 @@ class HubServer:
             return json_response(connection, HTTPStatus.OK, self.hub.health())
         if path == "/schema":  # documentation of the state's JSON: no secret in it
             return json_response(connection, HTTPStatus.OK, state_schema())
+        if path.startswith("/status"):  # browser status pages (docs/STATUS.md)
+            return self.status.process(connection, request)
         if request.headers.get("Origin"):
             # Browsers always send Origin; warroom consoles never do. A web page must not be able
             # to drive a hub through a visitor's browser.

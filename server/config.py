@@ -67,6 +67,7 @@ from warroom.hub.intake_config import IntakeConfigError, intake_from_config
 from warroom.hub.lock_config import LockConfigError, lock_ttl_from_config
 from warroom.hub.roles_config import RolesConfigError, roles_settings_from_config
 from warroom.hub.severity_config import SeverityConfigError, severity_policy_from_config
+from warroom.hub.status_config import StatusConfigError, status_from_config
 from warroom.hub.webhooks import WebhookConfigError, policy_from_config, targets_from_config
 
 from warroom.config_file import explain, read_toml
@@ -145,6 +146,7 @@ class HubConfigFile(_Table):
     lock: Any = None
     roles: Any = None
     intake: Any = None
+    status: Any = None
 
 
 #: ``[limits]`` keys that belong to the hub's per-connection limits; the rest are the server's.
@@ -202,6 +204,7 @@ def apply_config_file(
         LockConfigError,
         RolesConfigError,
         IntakeConfigError,
+        StatusConfigError,
     ) as exc:
         raise HubConfigError(f"{prefix}{exc}") from None
     return config
@@ -242,3 +245,5 @@ def _apply(config: HubConfig, parsed: HubConfigFile) -> None:
         config.settings = roles_settings_from_config(parsed.roles, config.settings)
     if parsed.intake is not None:
         config.intake = intake_from_config(parsed.intake)
+    if parsed.status is not None:
+        config.status = status_from_config(parsed.status)

@@ -10,10 +10,13 @@ background task, never a command's latency, and never the update itself: it is a
 If the hub stops while a delivery is in flight, nothing is recorded for it; the next start
 resumes deliveries of recent updates that have no recorded outcome.
 
-Two kinds of target:
+Kinds of target:
 
 * ``slack``: a Slack-compatible incoming webhook, posted ``{"text": <the update text>}``;
-* ``json``: a generic JSON webhook, posted the whole update (fields, text, author, audience...).
+* ``json``: a generic JSON webhook, posted the whole update (fields, text, author, audience...);
+* ``teams``, ``mattermost``, ``discord``, ``matrix``: chat systems, each sent a message in its own
+  format (see :mod:`warroom.hub.webhook_chat`); Matrix through the client-server API with an
+  access token.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+from warroom.hub.webhook_chat import FORMATS, matrix_send_url
 
 from warroom import __version__
 from warroom.core.comms import (
@@ -55,6 +59,10 @@ Sleep = Callable[[float], Awaitable[None]]
 class TargetKind(StrEnum):
     SLACK = "slack"
     JSON = "json"
+    TEAMS = "teams"
+    MATTERMOST = "mattermost"
+    DISCORD = "discord"
+    MATRIX = "matrix"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,9 @@ class WebhookTarget:
     audiences: frozenset[Audience] = frozenset(Audience)
     #: Seconds one attempt may take (connect, send, answer) before it counts as failed.
     timeout: float = 5.0
+    #: Matrix only: the room id (``!abc:example.org``) and the sending account's access token.
+    room: str = ""
+    token: str = field(default="", repr=False)  # never in a log line
 
 
 @dataclass
@@ -104,6 +115,9 @@ def payload(
     """The body posted to ``target`` for ``update``."""
     if target.kind == TargetKind.SLACK:
         return {"text": update.text}
+    chat = FORMATS.get(target.kind.value)
+    if chat is not None:
+        return chat(state, update)
     return {
         "type": "update_published",
         "incident": {"id": state.incident_id, "title": state.title, "drill": state.drill},
@@ -231,13 +245,19 @@ class WebhookDispatcher:
     ) -> Outcome:
         """Post ``body`` to ``target`` until it is accepted or the attempts run out."""
         assert self._http is not None
-        headers = {"Idempotency-Key": f"{update_id}:{target.name}"}
+        key = f"{update_id}:{target.name}"
+        headers = {"Idempotency-Key": key}
+        method, url = "POST", target.url
+        if target.kind == TargetKind.MATRIX:
+            # A fixed transaction id: the homeserver stores a retried message once.
+            method, url = "PUT", matrix_send_url(target.url, target.room, f"warroom-{key}")
+            headers["Authorization"] = f"Bearer {target.token}"
         reason = ""
         attempt = 0
         for attempt in range(1, self.policy.attempts + 1):
             try:
-                response = await self._http.post(
-                    target.url, json=body, headers=headers, timeout=target.timeout
+                response = await self._http.request(
+                    method, url, json=body, headers=headers, timeout=target.timeout
                 )
             except httpx.TimeoutException:
                 reason = f"no answer within {target.timeout:g}s"
@@ -285,24 +305,26 @@ class WebhookConfigError(ValueError):
 
 def targets_from_config(entries: Any) -> list[WebhookTarget]:
     """Read ``[[webhooks]]`` tables: ``kind``, ``url``, and optional ``name``, ``audience``,
-    ``timeout``."""
+    ``timeout``; a ``matrix`` target also needs ``room`` and ``token``."""
     if entries is None:
         return []
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise WebhookConfigError("webhooks must be a list of [[webhooks]] tables.")
     targets: list[WebhookTarget] = []
     for i, entry in enumerate(entries, start=1):
-        unknown = set(entry) - {"kind", "url", "name", "audience", "timeout"}
+        unknown = set(entry) - {"kind", "url", "name", "audience", "timeout", "room", "token"}
         if unknown:
             raise WebhookConfigError(f"webhook {i}: unknown key(s) {', '.join(sorted(unknown))}.")
         try:
             kind = TargetKind(str(entry.get("kind", "")))
         except ValueError:
-            raise WebhookConfigError(f'webhook {i}: kind must be "slack" or "json".') from None
+            kinds = ", ".join(f'"{k.value}"' for k in TargetKind)
+            raise WebhookConfigError(f"webhook {i}: kind must be one of {kinds}.") from None
         url = str(entry.get("url", ""))
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise WebhookConfigError(f"webhook {i}: url must be an http(s) URL.")
+        room, token = _matrix_room(i, kind, entry)
         name = str(entry.get("name") or f"{kind.value}-{i}")
         if any(t.name == name for t in targets):
             raise WebhookConfigError(f"webhook {i}: the name {name!r} is used twice.")
@@ -313,9 +335,28 @@ def targets_from_config(entries: Any) -> list[WebhookTarget]:
                 url=url,
                 audiences=_audiences(i, entry.get("audience", "all")),
                 timeout=_timeout(i, entry.get("timeout", 5.0)),
+                room=room,
+                token=token,
             )
         )
     return targets
+
+
+def _matrix_room(i: int, kind: TargetKind, entry: dict[str, Any]) -> tuple[str, str]:
+    """A Matrix target's room id and access token; other kinds take neither."""
+    room, token = entry.get("room", ""), entry.get("token", "")
+    if kind != TargetKind.MATRIX:
+        if room or token:
+            raise WebhookConfigError(f"webhook {i}: room and token are for matrix targets only.")
+        return "", ""
+    if not isinstance(room, str) or not room.startswith("!") or ":" not in room:
+        raise WebhookConfigError(
+            f'webhook {i}: a matrix target needs room = "!roomid:server" (the room id, not an '
+            "alias: Room settings > Advanced)."
+        )
+    if not isinstance(token, str) or not token.strip():
+        raise WebhookConfigError(f"webhook {i}: a matrix target needs the bot's access token.")
+    return room, token.strip()
 
 
 def _audiences(i: int, value: Any) -> frozenset[Audience]:

@@ -76,6 +76,7 @@ from warroom.core.lock import (
     LockWithdrawn,
 )
 from warroom.core.protocol import Ack
+from warroom.core.status_page import PageLinkCreated, PageLinkRevoked
 from warroom.core.update_text import prefill, render
 
 INCIDENT_ID = "inc-gameday-0314"
@@ -88,6 +89,8 @@ IMPACT_STARTED = T0 - timedelta(minutes=20)
 CODE_ID = "c0ffee01"
 CODE_SECRET = "vendor-bridge-secret-0001"
 JOIN_CODE = f"{INCIDENT_ID}:{CODE_ID}:{CODE_SECRET}"
+PAGE_LINK_ID = "5a9e11b0c0de"
+PAGE_LINK_SECRET = "support-desk-page-link-secret-000000000001"
 
 #: Webhook targets: the internal one answers 200, the public status page answers 500.
 INTERNAL_HOOK = "eng-updates"
@@ -725,6 +728,14 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     s.at("12:15")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 8)
+    s.at("12:20")  # the support desk gets a status page link for customers' questions (#21)
+    await s.do(
+        "cy",
+        PageLinkCreated(
+            link_id=PAGE_LINK_ID, digest=digest_of(PAGE_LINK_SECRET), audience="external",
+            label="support desk",
+        ),
+    )  # fmt: skip
     s.at("12:30")
     await s.do(
         "bo",
@@ -756,6 +767,7 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
             reason="bo ran the query while the scale-up was still going",
         ),
     )
+    await s.do("cy", PageLinkRevoked(link_id=PAGE_LINK_ID))  # the page is no longer needed
     s.at("12:41")
     await s.close_everyone()
     assert s.count("participant_left") == 6  # vic, eli, and the four still there at the end

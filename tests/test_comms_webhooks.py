@@ -7,7 +7,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
@@ -32,9 +32,16 @@ class LocalWebhook:
     load balancer.
     """
 
-    def __init__(self, script: list[int] | None = None, hang: bool = False) -> None:
+    def __init__(
+        self,
+        script: list[int] | None = None,
+        hang: bool = False,
+        judge: Callable[[dict], int] | None = None,
+    ) -> None:
         self.script = list(script or [])
         self.hang = hang
+        #: Answers a request that has no scripted status (a receiver that checks the body).
+        self.judge = judge
         self.requests: list[dict] = []
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -77,6 +84,8 @@ class LocalWebhook:
                 if self.hang:
                     await asyncio.Event().wait()
                 status = self.script.pop(0) if self.script else 200
+                if status == 200 and self.judge is not None:
+                    status = self.judge(self.requests[-1])
                 answer = b'{"ok": true}' if status == 200 else b'{"error": "boom"}'
                 writer.write(
                     f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
@@ -331,7 +340,7 @@ def test_webhook_targets_come_from_the_config_file(tmp_path):
     )
     assert config.delivery.attempts == 6 and config.delivery.base_delay == 0.5
     for bad in (
-        {"webhooks": [{"kind": "teams", "url": "https://x"}]},
+        {"webhooks": [{"kind": "irc", "url": "https://x"}]},
         {"webhooks": [{"kind": "slack", "url": "ftp://x"}]},
         {
             "webhooks": [

@@ -9,9 +9,12 @@ connection problem never writes a secret to a terminal, a file or a log shipper.
 from __future__ import annotations
 
 import logging
+import re
 
 #: Handshake headers that carry secrets (lower case).
 SECRET_HEADERS = frozenset({"authorization", "x-warroom-join-code"})
+#: A status page link's key in a request line (``< GET /status/X?key=... HTTP/1.1``).
+_PAGE_KEY = re.compile(r"([?&]key=)[^&\s]*")
 
 
 class RedactSecrets(logging.Filter):
@@ -26,6 +29,10 @@ class RedactSecrets(logging.Filter):
             and args[0].lower() in SECRET_HEADERS
         ):
             record.args = (args[0], "[redacted]")
+        elif isinstance(args, tuple) and any(isinstance(a, str) and "key=" in a for a in args):
+            record.args = tuple(
+                _PAGE_KEY.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in args
+            )
         return True
 
 

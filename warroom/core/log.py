@@ -27,6 +27,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.access",
     "warroom.core.drill",
     "warroom.core.corrections",
+    "warroom.core.status_page",  # page links (#21)
 )
 
 for _module in FEATURE_MODULES:

@@ -35,6 +35,7 @@ from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.scorecard import Scorecard
 from warroom.core.settings import HubSettings
 from warroom.core.severity import Severity
+from warroom.core.status_page_state import PageLink
 
 
 class Participant(BaseModel):
@@ -125,6 +126,8 @@ class IncidentState(BaseModel):
     corrections: dict[int, tuple[Correction, ...]] = Field(default_factory=dict)
     #: When entries actually happened, as retimed, by the entry's seq, oldest first.
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
+    # --- status page: links that open the incident's page in a browser (#21) ---
+    page_links: dict[str, PageLink] = Field(default_factory=dict)
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]

@@ -29,6 +29,7 @@ from warroom.core.comms_state import (
 )
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
+from warroom.core.status_page import PageLinkCreated
 from warroom.core.update_text import clock_time
 
 MARKS: dict[DeliveryStatus, str] = {
@@ -91,6 +92,8 @@ class CommsPane(IncidentPane):
                 tooltip="Write an update for customers: confirmed facts only"),
         Binding("r", "retry", "Retry delivery", id="comms.retry",
                 tooltip="Post the selected update again to the targets where it failed"),
+        Binding("l", "links", "Links", id="comms.links",
+                tooltip="Share the status page in a browser: make or revoke page links"),
     ]  # fmt: skip
 
     def __init__(self, **kwargs: Any) -> None:
@@ -149,7 +152,7 @@ class CommsPane(IncidentPane):
         if not state.declared:
             return ""
         if may_publish(state, self.me):
-            return "i internal update · e external update · r retry a failed delivery"
+            return "i internal update · e external update · r retry a failed delivery · l links"
         comms = state.holder(Role.COMMS)
         lead = f"{comms} (comms lead)" if comms else f"{state.ic or 'the IC'} (IC)"
         return f"Updates are published by {lead}."
@@ -206,11 +209,19 @@ class CommsPane(IncidentPane):
             return self.allows(action) or None
         if action == "retry":
             return self.allows(action) or None
+        if action == "links":
+            return self.allows(action) or None
         return True
 
     def probe(self, action: str) -> Probe | None:
         if action == "compose":
             return UpdatePublished, {"audience": "internal", "text": "?"}
+        if action == "links":
+            return PageLinkCreated, {
+                "link_id": "0" * 12,
+                "digest": "0" * 64,
+                "audience": "external",
+            }
         if action == "retry":
             update = self.selected_update() if self.is_mounted else None
             failed = [
@@ -230,6 +241,11 @@ class CommsPane(IncidentPane):
         from warroom.console.screens.comms_form import UpdateForm
 
         self.app.push_screen(UpdateForm(Audience(audience)), self._published)
+
+    def action_links(self) -> None:
+        from warroom.console.screens.page_links import PageLinksForm
+
+        self.app.push_screen(PageLinksForm())
 
     def _published(self, seq: int | None) -> None:
         from warroom.console.screens.board_form import QUEUED
