@@ -20,11 +20,13 @@ from websockets.protocol import State
 
 from warroom import __version__
 from warroom.core.admission import guest_seat_refusal
+from warroom.core.alerts_incident import AlertGroupDismissed
 from warroom.core.events import STAMPED_FIELDS, Actor, EventBase, refuse
 from warroom.core.incident import IncidentDeclared
 from warroom.core.log import EventError, parse_event
 from warroom.core.names import BadName, check_name, confusable_with
 from warroom.core.protocol import (
+    Ack,
     Command,
     Error,
     Hello,
@@ -324,6 +326,12 @@ class Connections(Joining):
             ):
                 self._drop(conn, 1008, "your personal token was revoked")
 
+    def _reply(self, conn: Conn, reply: Ack | Error) -> None:
+        if isinstance(reply, Error):
+            self._refuse(conn, reply)
+        else:
+            self.send_direct(conn, reply)
+
     def _refuse(self, conn: Conn, error: Error) -> None:
         """Answer a command refused before it reached the writer: counted, never stored."""
         self.refused += 1
@@ -343,6 +351,11 @@ class Connections(Joining):
         except EventError as exc:
             self._refuse(conn, Error(code="invalid", message=str(exc), id=sent_id))
             return
+        if isinstance(draft, AlertGroupDismissed):  # about a group, not an incident (issue 20)
+            guest = self.credential_of(conn).guest
+            self._reply(conn, await self.alert_link.dismiss(conn.name, conn.seat, guest, draft))
+            return
+        draft = self.alert_link.stamp(draft)  # the hub's facts about a named alert group
         if (
             "incident_id" not in data
             and conn.room is not None

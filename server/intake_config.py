@@ -24,12 +24,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warroom.core.alerts import DEFAULT_SEVERITY_LABEL, DEFAULT_SEVERITY_MAP
+from warroom.core.alerts_incident import DEFAULT_SCOPE_LABELS
 from warroom.core.severity import Severity
 
 DEFAULT_INTAKE_PORT = 8766
 #: Alertmanager sends every alert of a group in one body; 2 MiB holds thousands of alerts.
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
-KEYS = frozenset({"port", "max_body", "severity_label", "severity", "credentials"})
+KEYS = frozenset(
+    {"port", "max_body", "severity_label", "severity", "credentials", "scope", "timeline_every"}
+)
+#: Seconds between two timeline entries of one attached group (news in between is gathered).
+DEFAULT_TIMELINE_EVERY = 5.0
 _DIGEST = re.compile(r"sha256:([0-9a-fA-F]{64})")
 
 
@@ -45,6 +50,9 @@ class IntakeConfig:
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
     severity_label: str = DEFAULT_SEVERITY_LABEL
     severity: dict[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
+    #: The labels a declaration's scope is read from, in order.
+    scope: tuple[str, ...] = DEFAULT_SCOPE_LABELS
+    timeline_every: float = DEFAULT_TIMELINE_EVERY
 
 
 def secret_digest(secret: str) -> str:
@@ -78,6 +86,20 @@ def intake_from_config(section: Any) -> IntakeConfig:
         config.severity_label = label.strip()
     if "severity" in section:
         config.severity = _severity_map(section["severity"])
+    if "scope" in section:
+        names = section["scope"]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise IntakeConfigError(
+                '[intake] scope: expected a list of label names, e.g. ["service", "region"].'
+            )
+        config.scope = tuple(n.strip() for n in names)
+    if "timeline_every" in section:
+        every = section["timeline_every"]
+        if type(every) not in (int, float) or not 0 <= every <= 3600:
+            raise IntakeConfigError(
+                f"[intake] timeline_every: expected seconds from 0 to 3600, got {every!r}."
+            )
+        config.timeline_every = float(every)
     config.credentials = _credentials(section.get("credentials"))
     return config
 

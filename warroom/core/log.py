@@ -27,6 +27,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.access",
     "warroom.core.drill",
     "warroom.core.corrections",
+    "warroom.core.alerts_incident",  # issue 20: alert groups in an incident
 )
 
 for _module in FEATURE_MODULES:

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from warroom.core.access import AccessState
+from warroom.core.alerts_state import AlertsState
 from warroom.core.board import BoardItem
 from warroom.core.comms_state import CommsState
 from warroom.core.corrections import Correction, EntryRef, Retime
@@ -127,6 +128,8 @@ class IncidentState(BaseModel):
     corrections: dict[int, tuple[Correction, ...]] = Field(default_factory=dict)
     #: When entries actually happened, as retimed, by the entry's seq, oldest first.
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
+    # --- alerts (issue 20): the alert groups behind the incident, their evidence ---
+    alerts: AlertsState = Field(default_factory=AlertsState)
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]
