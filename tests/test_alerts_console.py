@@ -22,11 +22,16 @@ from tests.console_helpers import (
     screen_text,
     seed_incident,
 )
-from tests.helpers import T0, ManualClock, eventually, running_hub
+from tests.helpers import T0, ManualClock, client, eventually, running_hub
 from tests.test_alerts_intake import AUTH, intake
 from warroom.console.screens.alert_forms import AlertDeclareScreen, DismissGroupForm
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.screens.join import JoinScreen
+from warroom.console.widgets.board import BoardPane
+from warroom.console.widgets.summary import SummaryPane
+from warroom.console.widgets.timeline import TimelinePane
+from warroom.core.alerts_incident import AlertGroupAttached
+from warroom.core.protocol import Ack
 from warroom.core.severity import Severity
 
 STARTS = "2026-03-14T08:50:07.25Z"
@@ -73,7 +78,7 @@ async def groups_listed(s: ConsoleSession, count: int) -> DataTable[Any]:
 
 
 async def test_firing_groups_appear_live_with_their_severity(tmp_path: Path) -> None:
-    async with lobby(tmp_path, lobby_refresh=0.2) as s:
+    async with lobby(tmp_path, lobby_refresh=0.5) as s:
         assert not alerts_table(s).display  # nothing firing: no alerts section at all
         await post_alerts(s.hub, firing())
         table = await groups_listed(s, 1)  # no key pressed: the list refreshes by itself
@@ -163,3 +168,66 @@ async def test_an_observer_is_not_offered_the_alert_keys(tmp_path: Path) -> None
             assert not screen.check_action(action, ())
         await s.pilot.press("x", "d")
         assert isinstance(s.app.screen, JoinScreen)
+
+
+@contextlib.asynccontextmanager
+async def attached(
+    tmp_path: Path, name: str = "lee", role: str = "lead"
+) -> AsyncIterator[ConsoleSession]:
+    async with running_hub(tmp_path / "hub.db", clock=ManualClock(T0),
+                           intake=intake(timeline_every=0)) as hub:  # fmt: skip
+        await post_alerts(hub, firing())
+        assert hub.alerts is not None
+        (group,) = hub.alerts.open_groups()
+        incident = await seed_incident(hub.url)
+        ana = await client(hub.url, "ana", "ic", incident)
+        assert isinstance(await ana.post(AlertGroupAttached(group_id=group["id"])), Ack)
+        await ana.close()
+        await eventually(lambda: hub.alerts.open_groups() == [])  # type: ignore[union-attr]
+        async with console_session(tmp_path, name=name, role=role, seed=False, hub=hub) as s:
+            yield s
+
+
+def resolving() -> dict[str, Any]:
+    return alertmanager(
+        am_alert(fingerprint="HighErrorRate-a", starts_at=STARTS, region="eu-west-1",
+                 status="resolved", ends_at="2026-03-14T09:03:00Z"),
+        am_alert(fingerprint="HighErrorRate-b", starts_at="2026-03-14T08:55:00Z",
+                 region="us-east-1", status="resolved", ends_at="2026-03-14T09:04:00Z"),
+        group_key='{}:{alertname="HighErrorRate"}',
+    )  # fmt: skip
+
+
+async def test_news_reaches_the_timeline_the_board_offers_it_and_t_makes_it_a_fact(
+    tmp_path: Path,
+) -> None:
+    async with attached(tmp_path) as s:
+        summary = await s.show_pane("7", SummaryPane)
+        await s.wait_for(lambda: "still firing: 2 of 2 alerts" in screen_text(s.app))
+        await post_alerts(s.hub, resolving())
+        await s.wait_for(lambda: bool(s.app.client.state.alerts.offers()))
+        await s.wait_for(lambda: "all resolved: 0 of 2 alerts firing" in screen_text(s.app))
+        assert summary is not None
+        await s.show_pane("1", TimelinePane)
+        line = "alertmanager: HighErrorRate resolved at 09:04, firing 0 of 2"
+        await s.wait_for(lambda: line in screen_text(s.app))
+        board = await s.show_pane("2", BoardPane)
+        await s.wait_for(lambda: "Alert evidence" in screen_text(s.app))
+        assert line in screen_text(s.app)
+        await s.pilot.press("t")
+        await s.wait_for(lambda: any(c.is_fact for c in s.app.client.state.board.values()))
+        (card,) = s.app.client.state.board.values()
+        assert card.text == line and card.author == "lee"
+        await s.wait_for(lambda: "Alert evidence" not in screen_text(s.app))
+        assert not board.check_action("alert_fact", ())
+
+
+async def test_an_observer_sees_the_evidence_but_is_not_offered_the_key(tmp_path: Path) -> None:
+    async with attached(tmp_path, name="olga", role="observer") as s:
+        await post_alerts(s.hub, resolving())
+        board = await s.show_pane("2", BoardPane)
+        await s.wait_for(lambda: "Alert evidence" in screen_text(s.app))
+        assert not board.check_action("alert_fact", ())
+        await s.pilot.press("t")
+        await s.pilot.pause()
+        assert not any(c.is_fact for c in s.app.client.state.board.values())

@@ -118,6 +118,7 @@ class JoinScreen(Screen[None]):
     # --- loading ------------------------------------------------------------------------------
     def action_refresh(self) -> None:
         self.load_incidents()
+        self.load_alert_groups()
 
     @work(exclusive=True, group="lobby")
     async def load_incidents(self) -> None:
@@ -137,13 +138,17 @@ class JoinScreen(Screen[None]):
                 error=True,
             )
             return
-        groups = self.alert_groups
-        if not app.join_code:  # a join code's guest sees one incident, never the hub's alerts
-            # If the alerts cannot be read, the incidents are shown all the same (alerts as before).
-            with contextlib.suppress(HubRefused, HubUnreachable, OSError, ValueError):
-                groups = await list_alert_groups(app.url, app.token, cafile=app.cafile)
         self.show_incidents(rows)
-        self.show_alert_groups(groups)
+
+    @work(exclusive=True, group="lobby-alerts")
+    async def load_alert_groups(self) -> None:
+        """The firing groups, read beside the incidents (never holding their list up); if they
+        cannot be read, the list keeps the groups it last had."""
+        app = self.warroom
+        if app.join_code:  # a join code's guest sees one incident, never the hub's alerts
+            return
+        with contextlib.suppress(HubRefused, HubUnreachable, OSError, ValueError):
+            self.show_alert_groups(await list_alert_groups(app.url, app.token, cafile=app.cafile))
 
     def show_incidents(self, rows: list[dict[str, Any]]) -> None:
         table = self.query_one("#incidents", DataTable)
@@ -164,7 +169,7 @@ class JoinScreen(Screen[None]):
             self.incidents_hint = "No open incidents on this hub. Observers cannot declare one."
         else:
             self.incidents_hint = "No open incidents on this hub. Press n to declare one."
-        self._show_message(self.incidents_hint)
+        self._show_hint()
         self.refresh_bindings()
 
     def _cells(self, row: dict[str, Any], now: datetime) -> tuple[Any, ...]:
@@ -198,15 +203,18 @@ class JoinScreen(Screen[None]):
         if selected is not None and any(g.get("id") == selected.get("id") for g in groups):
             table.move_cursor(row=table.get_row_index(str(selected.get("id"))))
         self._show_alert_table(bool(groups))
-        if groups and self.warroom.seat != Role.OBSERVER and not self._error_shown():
-            self._show_message(
-                f"{self.incidents_hint} Alerts: d declares from the highlighted group, "
-                "a attaches it to an incident, x dismisses it."
-            )
+        if self.incidents_hint:  # the incidents were listed: say what the keys do
+            self._show_hint()
         self.refresh_bindings()
 
-    def _error_shown(self) -> bool:
-        return self.query_one("#join-message", Label).has_class("error")
+    def _show_hint(self) -> None:
+        hint = self.incidents_hint
+        if self.alert_groups and self.warroom.seat != Role.OBSERVER:
+            hint += (
+                " Alerts: d declares from the highlighted group, a attaches it to an incident, "
+                "x dismisses it."
+            )
+        self._show_message(hint)
 
     def _group_cells(self, group: dict[str, Any], now: datetime) -> tuple[Any, ...]:
         sev = str(group.get("severity") or "—")
