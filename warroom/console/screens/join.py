@@ -54,11 +54,11 @@ class JoinScreen(Screen[None]):
         ],
         Binding("r", "refresh", "Refresh", id="join.refresh",
                 tooltip="Ask the hub for its incidents again"),
-        Binding("d", "declare_from_alert", "Declare from alert", id="join.declare_alert",
+        Binding("d", "declare_from_alert", "From alert", id="join.declare_alert",
                 tooltip="Declare an incident from the highlighted alert group, prefilled"),
-        Binding("a", "attach_alert", "Attach alert", id="join.attach_alert",
+        Binding("a", "attach_alert", "Attach", id="join.attach_alert",
                 tooltip="Attach the highlighted alert group to an open incident"),
-        Binding("x", "dismiss_alert", "Dismiss alert", id="join.dismiss_alert",
+        Binding("x", "dismiss_alert", "Dismiss", id="join.dismiss_alert",
                 tooltip="Dismiss the highlighted alert group, with a reason"),
     ]  # fmt: skip
     ALERT_ACTIONS = frozenset({"declare_from_alert", "attach_alert", "dismiss_alert"})
@@ -194,12 +194,20 @@ class JoinScreen(Screen[None]):
         groups = sorted(groups, key=_worst_first)
         self.alert_groups = groups
         table.clear(columns=True)
+        # The summary and the scope share what the fixed columns leave, so a row fits the
+        # terminal (80 columns too) without a sideways scroll; cut text ends with an ellipsis.
+        rest = max(self.size.width - 2 - (4 + 12 + 6 + 5) - 2 * 6, 20)
+        summary_width = max(rest * 3 // 5, 12)
+        widths = {"sev": 4, "summary": summary_width, "scope": rest - summary_width}
         for label, key in (("Sev", "sev"), ("Source", "source"), ("Summary", "summary"),
                            ("Firing", "firing"), ("Since", "since"), ("Scope", "scope")):  # fmt: skip
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=widths.get(key))
         now = self.warroom.clock()
         for group in groups:
-            table.add_row(*self._group_cells(group, now), key=str(group.get("id")))
+            cells = list(self._group_cells(group, now))
+            cells[2] = _fit(cells[2], widths["summary"])
+            cells[5] = _fit(cells[5], widths["scope"])
+            table.add_row(*cells, key=str(group.get("id")))
         if selected is not None and any(g.get("id") == selected.get("id") for g in groups):
             table.move_cursor(row=table.get_row_index(str(selected.get("id"))))
         self._show_alert_table(bool(groups))
@@ -297,6 +305,10 @@ class JoinScreen(Screen[None]):
                 self.warroom.join_incident(incident)
 
         self.app.push_screen(DeclareScreen(severity), declared)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def _worst_first(group: dict[str, Any]) -> tuple[str, str]:
