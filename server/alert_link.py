@@ -20,6 +20,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from warroom.hub.alert_store import AlertStore, Recorded
 
 from warroom.core.alerts import AlertChange
@@ -33,6 +34,7 @@ from warroom.core.alerts_incident import (
 )
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
+from warroom.core.log import explain
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 
@@ -113,6 +115,17 @@ class AlertLink:
             log.exception("could not tie alert group %s to %s", event.group_id, event.incident_id)
 
     # --- dismissing ---------------------------------------------------------------------------
+    @staticmethod
+    def dismissal(data: dict[str, Any], sent_id: str | None) -> AlertGroupDismissed | Error | None:
+        """``data`` read as a dismissal if it is one (an :class:`Error` if it is one that does
+        not validate); None for every other command."""
+        if data.get("type") != "alert_group_dismissed":
+            return None
+        try:
+            return AlertGroupDismissed.model_validate(data)
+        except ValidationError as exc:
+            return Error(code="invalid", message=explain(exc), id=sent_id)
+
     async def dismiss(
         self, name: str, seat: Role, guest: bool, command: AlertGroupDismissed
     ) -> Ack | Error:

@@ -20,7 +20,6 @@ from websockets.protocol import State
 
 from warroom import __version__
 from warroom.core.admission import guest_seat_refusal
-from warroom.core.alerts_incident import AlertGroupDismissed
 from warroom.core.events import STAMPED_FIELDS, Actor, EventBase, refuse
 from warroom.core.incident import IncidentDeclared
 from warroom.core.log import EventError, parse_event
@@ -346,14 +345,17 @@ class Connections(Joining):
         if "id" not in data:
             # Typed by hand: give it an id so it can be stored (it is not idempotent then).
             data["id"] = str(new_event_id())
+        dismissal = self.alert_link.dismissal(data, sent_id)  # about an alert group (issue 20)
+        if dismissal is not None:
+            guest = self.credential_of(conn).guest
+            if not isinstance(dismissal, Error):
+                dismissal = await self.alert_link.dismiss(conn.name, conn.seat, guest, dismissal)
+            self._reply(conn, dismissal)
+            return
         try:
             draft = parse_event(data)
         except EventError as exc:
             self._refuse(conn, Error(code="invalid", message=str(exc), id=sent_id))
-            return
-        if isinstance(draft, AlertGroupDismissed):  # about a group, not an incident (issue 20)
-            guest = self.credential_of(conn).guest
-            self._reply(conn, await self.alert_link.dismiss(conn.name, conn.seat, guest, draft))
             return
         draft = self.alert_link.stamp(draft)  # the hub's facts about a named alert group
         if (

@@ -190,7 +190,14 @@ class AlertNotified(EventBase):
             update["summary"] = self.summary
         groups = {**state.alerts.groups, self.group_id: group.model_copy(update=update)}
         offer = AlertEvidence(
-            seq=self.seq, group_id=self.group_id, text=self.describe(), link=self.link, at=self.at
+            seq=self.seq,
+            group_id=self.group_id,
+            text=self.describe(),
+            link=self.link,
+            at=self.at,
+            firing=self.firing,
+            resolved=self.resolved,
+            changes=len(self.changes) + self.more,
         )
         evidence = {**state.alerts.evidence, self.seq: offer}
         return _with(state, AlertsState(groups=groups, evidence=evidence))
@@ -283,21 +290,16 @@ class AlertEvidenceConfirmed(EventBase):
         return f"Fact{number} from alert notification #{self.notification}"
 
 
-@event
 class AlertGroupDismissed(EventBase):
     """A firing group that is no incident, with why: the hub remembers it for that group.
 
-    Not an event of any incident: the hub takes it on a connection that joined none, checks
-    :func:`dismissal_refusal`, and keeps it in its alert store. Sent into an incident, refused."""
+    A command, but no event of any incident (so not in the event union): the hub takes it on any
+    connection that said hello, checks :func:`dismissal_refusal`, and keeps it in its alert
+    store's record of what was done with each group."""
 
     type: Literal["alert_group_dismissed"] = "alert_group_dismissed"
     group_id: str = Field(pattern=GROUP_ID)
     reason: str = Field(default="", max_length=MAX_REASON)
-
-    def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
-        return refuse(
-            "invalid", "A dismissal is about an alert group, not an incident: send it unjoined."
-        )
 
 
 def dismissal_refusal(

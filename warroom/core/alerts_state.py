@@ -40,6 +40,10 @@ class AlertEvidence(BaseModel):
     text: str
     link: str = ""
     at: datetime | None = None
+    #: The group's counts after the notification, and how many alert state changes it brought.
+    firing: int = 0
+    resolved: int = 0
+    changes: int = 0
     #: The board card it became, once someone turned it into a fact.
     fact: int | None = None
 
