@@ -25,13 +25,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from warroom.core.alerts import (
     DASHBOARD_KEYS,
     RUNBOOK_KEYS,
     AlertChange,
     AlertStatus,
+    KnownState,
     Notification,
     first_of,
     merge_alert,
@@ -121,6 +122,11 @@ class Recorded:
     link: str = ""
 
 
+class _Known(NamedTuple):
+    status: AlertStatus
+    starts_at: datetime
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -171,16 +177,20 @@ class AlertStore:
         group_id = note.group_id
         now = received_at.isoformat()
         known = db.execute("SELECT 1 FROM alert_groups WHERE id = ?", [group_id]).fetchone()
-        current = self._alerts(db, group_id)
+        # Most deliveries repeat what is known (senders resend whole groups, retry, flood):
+        # decided on each alert's state and start alone, without reading its labels back.
+        states = self._states(db, group_id)
         news: list[AlertChange] = []
         # One notification may list a fingerprint twice: the later entry is merged on the first.
         for alert in note.alerts:
-            merged = merge_alert(current.get(alert.fingerprint), alert)
+            merged = merge_alert(states.get(alert.fingerprint), alert)
             if merged is not None:
-                current[alert.fingerprint] = merged
+                states[alert.fingerprint] = merged
                 news.append(merged)
         if known and not news:
             return Recorded(group_id, 0, created=False)
+        current = self._alerts(db, group_id)
+        current.update({alert.fingerprint: alert for alert in news})
         changes = 0
         for alert in news:
             db.execute(
@@ -234,6 +244,17 @@ class AlertStore:
             summary=row[3],
             link=row[5] or row[4],
         )
+
+    @staticmethod
+    def _states(db: sqlite3.Connection, group_id: str) -> dict[str, KnownState]:
+        """Each known alert's state and start: all :func:`merge_alert` reads."""
+        rows = db.execute(
+            "SELECT fingerprint, status, starts_at FROM alerts WHERE group_id = ?", [group_id]
+        ).fetchall()
+        return {
+            fingerprint: _Known(AlertStatus(status), datetime.fromisoformat(starts_at))
+            for fingerprint, status, starts_at in rows
+        }
 
     @staticmethod
     def _alerts(db: sqlite3.Connection, group_id: str) -> dict[str, AlertChange]:
