@@ -16,24 +16,31 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from warroom.hub.alert_store import AlertStore, Recorded
+from warroom.hub.intake_config import IntakeConfig
 
 from warroom.core.alerts import AlertChange
 from warroom.core.alerts_incident import (
+    AUTO_DECLARED_NOTE,
     MAX_LISTED,
     AlertChangeNote,
     AlertGroupAttached,
     AlertGroupDismissed,
     AlertNotified,
+    auto_declaration_fields,
+    auto_rule,
     dismissal_refusal,
 )
 from warroom.core.clock import Clock, utc_now
-from warroom.core.events import EventBase
+from warroom.core.events import Actor, EventBase
+from warroom.core.incident import IncidentDeclared, NoteAdded
 from warroom.core.log import explain
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
@@ -62,10 +69,14 @@ class AlertLink:
         store: AlertStore | None = None,
         interval: float = DEFAULT_INTERVAL,
         clock: Clock = utc_now,
+        config: IntakeConfig | None = None,
     ) -> None:
         self.store = store
         self.interval = interval
         self.clock = clock
+        self.config = config or IntakeConfig()
+        #: Groups being auto-declared now (a second notification must not declare twice).
+        self._declaring: set[str] = set()
         self.hub: Writer | None = None
         #: News waiting for its group's next event, by group id (the latest counts with it).
         self._waiting: dict[str, tuple[list[AlertChange], Recorded]] = {}
@@ -151,9 +162,22 @@ class AlertLink:
 
     # --- news from the intake -----------------------------------------------------------------
     def notified(self, recorded: Recorded) -> None:
-        """The intake stored ``recorded``: its news goes to the group's incident, if it has one.
-        Called on the hub's loop; never blocks."""
-        if not recorded.news or not recorded.incident_id or self.hub is None:
+        """The intake stored ``recorded``: its news goes to the group's incident, if it has one
+        (or, by an auto-declare rule, to one the hub declares for it). Called on the hub's
+        loop; never blocks."""
+        if self.hub is None:
+            return
+        if (
+            recorded.incident_id is None
+            and recorded.firing
+            and self.config.auto_declare
+            and recorded.group_id not in self._declaring
+        ):
+            self._declaring.add(recorded.group_id)
+            task = asyncio.get_running_loop().create_task(self._auto_declare(recorded.group_id))
+            task.add_done_callback(lambda _: self._declaring.discard(recorded.group_id))
+            return
+        if not recorded.news or not recorded.incident_id:
             return
         changes, _ = self._waiting.get(recorded.group_id, ([], recorded))
         self._waiting[recorded.group_id] = ([*changes, *recorded.news], recorded)
@@ -203,6 +227,47 @@ class AlertLink:
         reply = await self.hub.record_by_hub(latest.incident_id, event)
         if isinstance(reply, Error):
             log.warning("alert news for %s not recorded: %s", latest.incident_id, reply.message)
+
+    # --- auto-declare (only with [intake] auto_declare rules) ---------------------------------
+    async def _auto_declare(self, group_id: str) -> None:
+        """Declare an incident for a firing group a rule matches, attach the group, and say on
+        the timeline that nobody is IC until someone claims it. Idempotent: the declaration's
+        id and the incident's come from the group, so a second try finds the first."""
+        assert self.hub is not None and self.store is not None
+        config = self.config
+        try:
+            group = self.store.described(
+                group_id, config.severity, config.severity_label, config.scope
+            )
+            if group is None or group["incident_id"] or group["dismissed_reason"]:
+                return
+            if not group["firing"]:
+                return
+            rule = auto_rule(config.auto_declare, self.store.label_sets(group))
+            if rule is None:
+                return
+            fields = auto_declaration_fields(group, rule, config.scope)
+            key = f"warroom-auto-declare:{group_id}"
+            incident = "inc-" + hashlib.sha256(key.encode()).hexdigest()[:6]
+            declared = IncidentDeclared(
+                id=uuid.uuid5(uuid.NAMESPACE_URL, key), incident_id=incident,
+                **{k: v for k, v in fields.items() if v},
+            )  # fmt: skip
+            # Declared by nobody: the declarer would be its IC, and an automatic incident has
+            # none until a person claims the role.
+            reply = await self.hub.record_by_hub(
+                incident, declared, actor=Actor(name="", seat=Role.HUB)
+            )
+            if isinstance(reply, Error):
+                log.error("could not auto-declare for alert group %s: %s", group_id, reply.message)
+                return
+            attach = self.stamp(AlertGroupAttached(group_id=group_id))
+            await self.hub.record_by_hub(incident, attach)
+            await self.hub.record_by_hub(incident, NoteAdded(text=AUTO_DECLARED_NOTE))
+            log.warning("auto-declared %s for alert group %s (%s)", incident, group_id,
+                        group["summary"])  # fmt: skip
+        except Exception:
+            log.exception("auto-declare failed for alert group %s", group_id)
 
     async def close(self) -> None:
         for task in list(self._flushing.values()):

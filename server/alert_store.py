@@ -346,23 +346,45 @@ class AlertStore:
         for group in groups:
             group["group_labels"] = json.loads(group["group_labels"])
             group["common_labels"] = json.loads(group["common_labels"])
-            firing_labels = [
-                json.loads(text)
-                for (text,) in self.reader.execute(
-                    "SELECT labels FROM alerts WHERE group_id = ? AND status = 'firing'",
-                    [group["id"]],
-                )
-            ]
-            level = severity_of(
-                [group["common_labels"], group["group_labels"], *firing_labels],
-                severity,
-                severity_label,
-            )
-            group["severity"] = level.value if level is not None else None
-            group["scope"] = scope_of(
-                [group["common_labels"], group["group_labels"], *firing_labels], scope_labels
-            )
+            self._describe(group, severity, severity_label, scope_labels)
         return groups
+
+    def label_sets(self, group: dict[str, Any]) -> list[dict[str, str]]:
+        """The label sets a group is described by: the sender's common and group labels, and
+        each firing alert's."""
+        firing = [
+            json.loads(text)
+            for (text,) in self.reader.execute(
+                "SELECT labels FROM alerts WHERE group_id = ? AND status = 'firing'",
+                [group["id"]],
+            )
+        ]
+        return [group["common_labels"], group["group_labels"], *firing]
+
+    def _describe(
+        self,
+        group: dict[str, Any],
+        severity: Mapping[str, Severity] | None,
+        severity_label: str,
+        scope_labels: tuple[str, ...],
+    ) -> None:
+        labels = self.label_sets(group)
+        level = severity_of(labels, severity, severity_label)
+        group["severity"] = level.value if level is not None else None
+        group["scope"] = scope_of(labels, scope_labels)
+
+    def described(
+        self,
+        group_id: str,
+        severity: Mapping[str, Severity] | None = None,
+        severity_label: str = "severity",
+        scope_labels: tuple[str, ...] = DEFAULT_SCOPE_LABELS,
+    ) -> dict[str, Any] | None:
+        """One group as ``open_groups`` lists it (whatever its state), or None."""
+        group = self.group(group_id)
+        if group is not None:
+            self._describe(group, severity, severity_label, scope_labels)
+        return group
 
     def group(self, group_id: str) -> dict[str, Any] | None:
         """One group's row (labels decoded), or None when the hub has no such group."""

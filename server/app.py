@@ -146,7 +146,7 @@ class HubServer:
         )
         self.hub.registered = lambda: set(self.people.active())
         every = config.intake.timeline_every if config.intake is not None else 0.0
-        self.hub.alert_link = AlertLink(self.alerts, interval=every, clock=clock)
+        self.hub.alert_link = AlertLink(self.alerts, every, clock, config.intake)
         self.hub.alert_link.bind(self.hub)
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self._server: Server | None = None

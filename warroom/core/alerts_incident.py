@@ -318,3 +318,49 @@ def dismissal_refusal(
     if tied_to:
         return refuse("already_attached", f"This alert group is attached to {tied_to}.")
     return require_reason(command.reason, "Say why this alert group is no incident.")
+
+
+# --- auto-declare (off unless the hub's [intake] names rules) ----------------------------------
+class AutoDeclareRule(BaseModel):
+    """A team's choice that a firing group matching ``match`` is an incident at once.
+
+    Off by default: without rules, declaring stays a human act. An auto-declared incident says
+    so (its trigger, and a note on its timeline) and has no IC until someone claims the role."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: Label values that must all be present (on the group's labels or any firing alert's).
+    match: dict[str, str] = Field(min_length=1)
+    #: The severity to declare at; else the label mapping's, else SEV2.
+    severity: Severity | None = None
+
+    def matches(self, labels: Iterable[Mapping[str, str]]) -> bool:
+        sets = list(labels)
+        return all(any(ls.get(k) == v for ls in sets) for k, v in self.match.items())
+
+
+def auto_rule(
+    rules: Iterable[AutoDeclareRule], labels: Iterable[Mapping[str, str]]
+) -> AutoDeclareRule | None:
+    """The first rule a group with ``labels`` matches, if any."""
+    sets = list(labels)
+    return next((rule for rule in rules if rule.matches(sets)), None)
+
+
+def auto_declaration_fields(
+    group: dict[str, object], rule: AutoDeclareRule, scope_labels: tuple[str, ...]
+) -> dict[str, str]:
+    """What the hub declares for ``group``: the prefilled template, saying it was automatic."""
+    fields = declaration_fields(group, scope_labels)
+    if rule.severity is not None:
+        fields["severity"] = rule.severity.value
+    fields["severity"] = fields["severity"] or Severity.SEV2.value
+    rule_text = ", ".join(f"{k}={v}" for k, v in sorted(rule.match.items()))
+    fields["trigger"] = f"Auto-declared by the hub: {fields['trigger']} matched {{{rule_text}}}"
+    return fields
+
+
+AUTO_DECLARED_NOTE = (
+    "Auto-declared by the hub from a firing alert group ([intake] auto_declare): nobody is the "
+    "incident commander until someone claims the role."
+)
