@@ -146,3 +146,12 @@ async def test_a_dismissed_group_is_never_auto_declared(tmp_path: Path) -> None:
         assert (await post(ruled, "/alerts/alertmanager", news)).json()["new"] == 1
         await asyncio.sleep(0.5)
         assert await incidents(ruled) == []
+
+
+def test_the_documented_rules_are_accepted(tmp_path: Path) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "ALERTS.md").read_text()
+    (rules,) = [b for b in re.findall(r"```toml\n(.*?)```", doc, flags=re.S) if "auto_declare" in b]
+    config = read(tmp_path, rules)
+    assert config.intake is not None and len(config.intake.auto_declare) == 2
