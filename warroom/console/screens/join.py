@@ -197,7 +197,8 @@ class JoinScreen(Screen[None]):
         # The summary and the scope share what the fixed columns leave, so a row fits the
         # terminal (80 columns too) without a sideways scroll; cut text ends with an ellipsis.
         rest = max(self.size.width - 2 - (4 + 12 + 6 + 5) - 2 * 6, 20)
-        summary_width = max(rest * 3 // 5, 12)
+        longest = max((len(str(g.get("summary", ""))) for g in groups), default=0)
+        summary_width = max(min(rest * 3 // 5, longest), min(12, rest // 2), 7)
         widths = {"sev": 4, "summary": summary_width, "scope": rest - summary_width}
         for label, key in (("Sev", "sev"), ("Source", "source"), ("Summary", "summary"),
                            ("Firing", "firing"), ("Since", "since"), ("Scope", "scope")):  # fmt: skip
