@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from warroom.hub.app import HubConfig, HubConfigError, HubServer
+from warroom.hub.app import HubConfig, HubServer
 from warroom.hub.config import read_config_file
 
 from tests.alert_payloads import alertmanager, am_alert
@@ -50,23 +50,6 @@ def test_auto_declare_scope_and_timeline_every_are_read(tmp_path: Path) -> None:
 def test_auto_declare_is_off_by_default(tmp_path: Path) -> None:
     config = read(tmp_path, "[intake]\n")
     assert config.intake is not None and config.intake.auto_declare == ()
-
-
-@pytest.mark.parametrize(
-    ("text", "says"),
-    [
-        ('[intake]\nauto_declare = "yes"\n', "expected a list of rules"),
-        ("[[intake.auto_declare]]\nmatch = {}\n", "match needs label"),
-        ('[[intake.auto_declare]]\nmatch = { a = "b" }\nseverity = "SEV9"\n', "SEV9"),
-        ('[[intake.auto_declare]]\nmatch = { a = "b" }\nwhen = "always"\n', "takes match"),
-        ('[intake]\nscope = "service"\n', "scope: expected a list"),
-        ("[intake]\ntimeline_every = -1\n", "timeline_every"),
-    ],
-)
-def test_a_wrong_rule_is_named_on_one_line(tmp_path: Path, text: str, says: str) -> None:
-    with pytest.raises(HubConfigError) as error:
-        read(tmp_path, text)
-    assert says in str(error.value) and "\n" not in str(error.value)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.scripted_incident import INCIDENT_ID, ScriptedRun, recorded_once
-from warroom.export.exporter import export_incidents
+from tests.test_export_docs import export_db  # noqa: F401 (the export of the scripted run)
 from warroom.export.postmortem import draft
 from warroom.export.sources import DatabaseSource
 
@@ -20,14 +20,8 @@ def scripted(tmp_path_factory: pytest.TempPathFactory) -> ScriptedRun:
 
 
 @pytest.fixture(scope="module")
-def db(scripted: ScriptedRun, tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
-    out = tmp_path_factory.mktemp("export") / "review.db"
-    source = DatabaseSource(scripted.db)
-    try:
-        export_incidents(source, out, [INCIDENT_ID])
-    finally:
-        source.close()
-    conn = sqlite3.connect(out)
+def db(export_db: Path) -> sqlite3.Connection:  # noqa: F811 (the imported fixture)
+    conn = sqlite3.connect(export_db)
     conn.row_factory = sqlite3.Row
     return conn
 

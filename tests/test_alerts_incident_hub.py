@@ -19,6 +19,7 @@ from tests.helpers import client, declare_incident, eventually, recv_json, runni
 from tests.test_alerts_intake import HUB_TOKEN, intake, open_groups, post
 from warroom.client.alert_groups import dismiss_group, dismissal, list_alert_groups
 from warroom.client.lobby import HubRefused
+from warroom.client.sync import IncidentClient
 from warroom.core.access import JOIN_CODE_HEADER, JoinCodeCreated, new_join_code
 from warroom.core.alerts_incident import (
     AlertEvidenceConfirmed,
@@ -71,6 +72,20 @@ async def declare_from(hub: HubServer, group: dict[str, Any], name: str = "ana")
     return await declare_incident(hub.url, name=name, token=HUB_TOKEN, **fields)
 
 
+async def attached(hub: HubServer) -> tuple[dict[str, Any], str, IncidentClient]:
+    """A firing group, an incident ana declared from it, and ana (its IC) who attached it."""
+    group = await a_group(hub)
+    incident = await declare_from(hub, group)
+    ana = await client(hub.url, "ana", "ic", incident, token=HUB_TOKEN)
+    assert isinstance(await ana.post(AlertGroupAttached(group_id=group["id"])), Ack)
+    await tied(hub, group["id"], incident)
+    return group, incident, ana
+
+
+async def tied(hub: HubServer, group: str, incident: str) -> None:
+    await eventually(lambda: hub.alerts.group(group)["incident_id"] == incident)  # type: ignore[union-attr]
+
+
 async def test_declaring_from_a_group_is_prefilled_and_attaching_ties_it(hub: HubServer) -> None:
     group = await a_group(hub)
     fields = declaration_fields(group)
@@ -103,11 +118,7 @@ async def test_declaring_from_a_group_is_prefilled_and_attaching_ties_it(hub: Hu
 async def test_later_notifications_reach_the_timeline_once_with_their_source(
     hub: HubServer,
 ) -> None:
-    group = await a_group(hub)
-    incident = await declare_from(hub, group)
-    ana = await client(hub.url, "ana", "ic", incident, token=HUB_TOKEN)
-    assert isinstance(await ana.post(AlertGroupAttached(group_id=group["id"])), Ack)
-    await eventually(lambda: hub.alerts.group(group["id"])["incident_id"] == incident)  # type: ignore[union-attr]
+    group, incident, ana = await attached(hub)
     assert (await post(hub, "/alerts/alertmanager", resolved_one())).json()["new"] == 1
     assert (await post(hub, "/alerts/alertmanager", resolved_one())).json()["new"] == 0  # again
 
@@ -126,11 +137,7 @@ async def test_later_notifications_reach_the_timeline_once_with_their_source(
 
 
 async def test_a_notification_becomes_a_fact_with_one_command(hub: HubServer) -> None:
-    group = await a_group(hub)
-    incident = await declare_from(hub, group)
-    ana = await client(hub.url, "ana", "ic", incident, token=HUB_TOKEN)
-    assert isinstance(await ana.post(AlertGroupAttached(group_id=group["id"])), Ack)
-    await eventually(lambda: hub.alerts.group(group["id"])["incident_id"] == incident)  # type: ignore[union-attr]
+    group, incident, ana = await attached(hub)
     await post(hub, "/alerts/alertmanager", resolved_one())
     await eventually(lambda: bool(ana.state.alerts.offers()))
     (offer,) = ana.state.alerts.offers()
@@ -163,7 +170,7 @@ async def test_only_the_ic_attaches_and_only_a_known_group_not_tied_elsewhere(
     unknown = await ana.post(AlertGroupAttached(group_id="ag-0123456789abcdef"))
     assert isinstance(unknown, Error) and unknown.code == "unknown_alert_group"
     assert isinstance(await ana.post(AlertGroupAttached(group_id=group["id"])), Ack)
-    await eventually(lambda: hub.alerts.group(group["id"])["incident_id"] == incident)  # type: ignore[union-attr]
+    await tied(hub, group["id"], incident)
     other = await declare_incident(hub.url, name="cy", token=HUB_TOKEN)
     cy = await client(hub.url, "cy", "ic", other, token=HUB_TOKEN)
     taken = await cy.post(AlertGroupAttached(group_id=group["id"]))

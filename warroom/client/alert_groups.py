@@ -14,12 +14,11 @@ import json
 import uuid
 from typing import Any
 
-import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from warroom.client.lobby import HubRefused, HubUnreachable
-from warroom.client.urls import auth_headers, client_ssl, http_base
+from warroom.client.lobby import HubRefused, HubUnreachable, hub_get
+from warroom.client.urls import auth_headers, client_ssl
 from warroom.core.alerts_incident import AlertGroupDismissed
 from warroom.core.log import draft
 from warroom.core.protocol import PROTOCOL_VERSION, Hello
@@ -31,19 +30,9 @@ async def list_alert_groups(
     url: str, token: str | None = None, cafile: str | None = None, timeout: float = 5.0
 ) -> list[dict[str, Any]]:
     """The firing groups not tied to an incident nor dismissed, earliest first."""
-    verify = client_ssl(url, cafile) or True
-    try:
-        async with httpx.AsyncClient(timeout=timeout, verify=verify) as http:
-            response = await http.get(http_base(url) + "/alerts", headers=auth_headers(token))
-    except httpx.HTTPError as exc:
-        raise HubUnreachable(type(exc).__name__) from exc
-    if response.status_code != 200:
-        try:
-            message = response.json().get("message", response.text)
-        except ValueError:
-            message = response.text
-        raise HubRefused(f"http_{response.status_code}", message)
-    groups: list[dict[str, Any]] = response.json()
+    groups: list[dict[str, Any]] = await hub_get(
+        url, "/alerts", auth_headers(token), cafile, timeout
+    )
     return groups
 
 

@@ -10,6 +10,7 @@ another attaches it to an open incident, a third dismisses it with a reason.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -243,35 +244,32 @@ class JoinScreen(Screen[None]):
     def action_declare_from_alert(self) -> None:
         from warroom.console.screens.alert_forms import AlertDeclareScreen, follow_and_attach
 
-        group = self.selected_group()
-        if group is None:
-            return
-
-        def declared(incident: str | None) -> None:
+        def declared(group: dict[str, Any], incident: str | None) -> None:
             if incident:
                 follow_and_attach(self.warroom, incident, group)
 
-        self.app.push_screen(AlertDeclareScreen(group), declared)
+        self._open_for_group(AlertDeclareScreen, declared)
 
     def action_attach_alert(self) -> None:
         from warroom.console.screens.alert_forms import AttachGroupForm
 
-        group = self.selected_group()
-        if group is not None:
-            self.app.push_screen(AttachGroupForm(group, self.incidents))
+        self._open_for_group(lambda group: AttachGroupForm(group, self.incidents))
 
     def action_dismiss_alert(self) -> None:
         from warroom.console.screens.alert_forms import DismissGroupForm
 
+        self._open_for_group(DismissGroupForm, lambda _, done: done and self.action_refresh())
+
+    def _open_for_group(
+        self,
+        form: Callable[[dict[str, Any]], Screen[Any]],
+        then: Callable[[dict[str, Any], Any], object] | None = None,
+    ) -> None:
+        """Open ``form`` on the highlighted group; ``then`` gets the group and what it returns."""
         group = self.selected_group()
         if group is None:
             return
-
-        def dismissed(done: int | None) -> None:
-            if done:
-                self.action_refresh()
-
-        self.app.push_screen(DismissGroupForm(group), dismissed)
+        self.app.push_screen(form(group), (lambda result: then(group, result)) if then else None)
 
     def _selected_id(self) -> str | None:
         table = self.query_one("#incidents", DataTable)
