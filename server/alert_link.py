@@ -42,8 +42,9 @@ from warroom.core.clock import Clock, utc_now
 from warroom.core.events import Actor, EventBase
 from warroom.core.incident import IncidentDeclared, NoteAdded
 from warroom.core.log import explain
+from warroom.core.phases import Phase
 from warroom.core.protocol import Ack, Error
-from warroom.core.roles import Role
+from warroom.core.roles import HUB_ACTOR, Role
 
 if TYPE_CHECKING:
     from warroom.hub.writer import Writer
@@ -224,6 +225,17 @@ class AlertLink:
             more=max(len(notes) - MAX_LISTED, 0),
             link=latest.link,
         )
+        room = await self.hub.live.room(latest.incident_id)
+        if room is None or room.state.phase == Phase.CLOSED:
+            # The incident is over (its record stays as it ended): a group that fires again is
+            # news for the incident list. It leaves the incident and is listed while it fires.
+            if self.store is not None:
+                await asyncio.to_thread(
+                    self.store.act, str(uuid.uuid4()), latest.group_id, "released", HUB_ACTOR,
+                    self.clock(), incident_id=latest.incident_id, reason="the incident is closed",
+                )  # fmt: skip
+            log.info("alert group %s left closed incident %s", latest.group_id, latest.incident_id)
+            return
         reply = await self.hub.record_by_hub(latest.incident_id, event)
         if isinstance(reply, Error):
             log.warning("alert news for %s not recorded: %s", latest.incident_id, reply.message)

@@ -408,9 +408,10 @@ class AlertStore:
         incident_id: str | None = None,
         reason: str = "",
     ) -> bool:
-        """Record what someone did with a group (``attached``, ``dismissed``) and tie or dismiss
-        it, in one transaction; False if ``command_id`` was already recorded (a retry). A group
-        attached to an incident stays with the first incident it was attached to."""
+        """Record what someone did with a group (``attached``, ``dismissed``, ``released``) and
+        tie, dismiss or untie it, in one transaction; False if ``command_id`` was already recorded
+        (a retry). A group attached to an incident stays with the first incident it was attached
+        to until that incident is closed (``released``)."""
         with self._write_lock:
             db = self.writer
             db.execute("BEGIN IMMEDIATE")
@@ -425,6 +426,12 @@ class AlertStore:
                         "UPDATE alert_groups SET incident_id = ?, dismissed_reason = NULL "
                         "WHERE id = ? AND incident_id IS NULL",
                         [incident_id, group_id],
+                    )
+                elif cursor.rowcount and action == "released":
+                    db.execute(
+                        "UPDATE alert_groups SET incident_id = NULL "
+                        "WHERE id = ? AND incident_id = ?",
+                        [group_id, incident_id],
                     )
                 elif cursor.rowcount and action == "dismissed":
                     db.execute(

@@ -28,6 +28,7 @@ from warroom.core.alerts_incident import (
     declaration_fields,
 )
 from warroom.core.board import ItemStatus
+from warroom.core.lifecycle import PhaseChanged
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 
@@ -261,4 +262,21 @@ async def test_a_dismissal_sent_into_an_incident_is_refused(hub: HubServer) -> N
     assert isinstance(reply, Ack) and reply.incident == ""
     assert hub.hub.rooms[incident].state.seq == before
     assert await open_groups(hub) == []
+    await ana.close()
+
+
+async def test_a_group_of_a_closed_incident_is_listed_again_when_it_fires_again(
+    hub: HubServer,
+) -> None:
+    group, incident, ana = await attached(hub)
+    for move in (
+        PhaseChanged(phase="resolved", resolution="rolled back"),
+        PhaseChanged(phase="closed"),
+    ):
+        assert isinstance(await ana.post(move), Ack)
+    await post(hub, "/alerts/alertmanager", resolved_one())  # news for a closed incident
+    await eventually(lambda: hub.alerts.group(group["id"])["incident_id"] is None)  # type: ignore[union-attr]
+    (listed,) = await open_groups(hub)  # one of its alerts still fires: offered again
+    assert listed["id"] == group["id"]
+    assert [a["action"] for a in hub.alerts.actions(group["id"])] == ["attached", "released"]  # type: ignore[union-attr]
     await ana.close()
