@@ -139,9 +139,12 @@ class AlertLink:
             return Error(code="invalid", message=explain(exc), id=sent_id)
 
     async def dismiss(
-        self, name: str, seat: Role, guest: bool, command: AlertGroupDismissed
+        self, name: str, seat: Role, guest: bool, command: AlertGroupDismissed | Error
     ) -> Ack | Error:
-        """Check and keep a dismissal; the answer is an ack (``incident`` empty) or a refusal."""
+        """Check and keep a dismissal; the answer is an ack (``incident`` empty) or a refusal
+        (``command`` itself when it did not even validate)."""
+        if isinstance(command, Error):
+            return command
         group = self.store.group(command.group_id) if self.store is not None else None
         refusal = dismissal_refusal(
             command, seat, guest, known=group is not None,

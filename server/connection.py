@@ -348,9 +348,7 @@ class Connections(Joining):
         dismissal = self.alert_link.dismissal(data, sent_id)  # about an alert group (issue 20)
         if dismissal is not None:
             guest = self.credential_of(conn).guest
-            if not isinstance(dismissal, Error):
-                dismissal = await self.alert_link.dismiss(conn.name, conn.seat, guest, dismissal)
-            self._reply(conn, dismissal)
+            self._reply(conn, await self.alert_link.dismiss(conn.name, conn.seat, guest, dismissal))
             return
         try:
             draft = parse_event(data)

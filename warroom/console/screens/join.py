@@ -258,18 +258,27 @@ class JoinScreen(Screen[None]):
     def action_dismiss_alert(self) -> None:
         from warroom.console.screens.alert_forms import DismissGroupForm
 
-        self._open_for_group(DismissGroupForm, lambda _, done: done and self.action_refresh())
+        def dismissed(_: dict[str, Any], done: int | None) -> None:
+            if done:
+                self.action_refresh()
+
+        self._open_for_group(DismissGroupForm, dismissed)
 
     def _open_for_group(
         self,
         form: Callable[[dict[str, Any]], Screen[Any]],
-        then: Callable[[dict[str, Any], Any], object] | None = None,
+        then: Callable[[dict[str, Any], Any], None] | None = None,
     ) -> None:
         """Open ``form`` on the highlighted group; ``then`` gets the group and what it returns."""
         group = self.selected_group()
         if group is None:
             return
-        self.app.push_screen(form(group), (lambda result: then(group, result)) if then else None)
+
+        def done(result: Any) -> None:
+            if then is not None:
+                then(group, result)
+
+        self.app.push_screen(form(group), done)
 
     def _selected_id(self) -> str | None:
         table = self.query_one("#incidents", DataTable)
