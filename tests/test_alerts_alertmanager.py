@@ -114,6 +114,16 @@ async def wait_for(check: Any, what: str, am: Alertmanager, timeout: float = 30.
         await asyncio.sleep(0.1)
 
 
+async def until_ready(http: httpx.AsyncClient, am: Alertmanager) -> None:
+    async def ready() -> bool:
+        try:
+            return (await http.get(f"{am.url}/-/ready")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await wait_for(ready, "Alertmanager becoming ready", am)
+
+
 async def test_a_real_alertmanager_delivers_a_group_that_resolves(
     tmp_path: Path, workdir: Path, alertmanager_binary: str
 ) -> None:
@@ -131,14 +141,7 @@ async def run_scenario(hub: HubServer, am: Alertmanager) -> None:
     reader = {"Authorization": f"Bearer {HUB_TOKEN}"}
     hub_http = hub.url.replace("ws://", "http://")
     async with httpx.AsyncClient(timeout=5) as http:
-
-        async def ready() -> bool:
-            try:
-                return (await http.get(f"{am.url}/-/ready")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await wait_for(ready, "Alertmanager becoming ready", am)
+        await until_ready(http, am)
         started = (datetime.now(UTC) - timedelta(minutes=7)).replace(microsecond=0)
         alerts = [
             {
@@ -206,14 +209,7 @@ async def test_a_real_alertmanager_group_is_declared_from_a_console_and_resolves
                            clock=clock, lobby_refresh=0.5)  # fmt: skip
         try:
             async with httpx.AsyncClient(timeout=5) as http, app.run_test(size=(120, 30)) as pilot:
-
-                async def ready() -> bool:
-                    try:
-                        return (await http.get(f"{am.url}/-/ready")).status_code == 200
-                    except httpx.HTTPError:
-                        return False
-
-                await wait_for(ready, "Alertmanager becoming ready", am)
+                await until_ready(http, am)
                 started = now - timedelta(minutes=7)
                 alert = {
                     "labels": {"alertname": "HighErrorRate", "service": "checkout",

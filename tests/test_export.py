@@ -246,7 +246,11 @@ def test_facts_established_and_retracted(db: sqlite3.Connection):
     facts = {f["text"]: f for f in rows(db, "SELECT * FROM facts")}
     assert len(facts) == 4
     alert = facts["alertmanager: CheckoutErrorRate resolved at 12:24, firing 0 of 1"]
-    assert (alert["author"], alert["status"], hm(alert["added_at"])) == ("dee", "confirmed", "12:25")
+    assert (alert["author"], alert["status"], hm(alert["added_at"])) == (
+        "dee",
+        "confirmed",
+        "12:25",
+    )
     began = facts["Errors began at 08:40, two minutes after payments-api v412 was deployed"]
     assert (began["status"], began["from_guess"], began["confirmed_by"]) == (
         "confirmed",
