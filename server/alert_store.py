@@ -25,18 +25,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from warroom.core.alerts import (
     DASHBOARD_KEYS,
     RUNBOOK_KEYS,
     AlertChange,
     AlertStatus,
+    KnownState,
     Notification,
     first_of,
     merge_alert,
     severity_of,
 )
+from warroom.core.alerts_incident import DEFAULT_SCOPE_LABELS, scope_of
 from warroom.core.severity import Severity
 
 SCHEMA = (
@@ -86,6 +88,19 @@ SCHEMA = (
         UNIQUE (group_id, fingerprint, status, starts_at)
     )""",
     "CREATE INDEX IF NOT EXISTS alert_groups_open ON alert_groups (firing, incident_id)",
+    # What people did with a group (attached it to an incident, dismissed it), in order: the
+    # record of decisions about groups that are no incident's events. ``command_id`` makes a
+    # retried dismissal a no-op.
+    """CREATE TABLE IF NOT EXISTS alert_group_actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        command_id TEXT NOT NULL UNIQUE,
+        group_id TEXT NOT NULL REFERENCES alert_groups(id),
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        incident_id TEXT,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
 )
 
 
@@ -96,6 +111,20 @@ class Recorded:
     group_id: str
     changes: int
     created: bool
+    #: The alert state changes that were news, in the order the notification listed them.
+    news: tuple[AlertChange, ...] = ()
+    #: The incident the group is tied to (its news goes to that incident's timeline), if any.
+    incident_id: str | None = None
+    #: The group's counts and summary after this notification.
+    firing: int = 0
+    resolved: int = 0
+    summary: str = ""
+    link: str = ""
+
+
+class _Known(NamedTuple):
+    status: AlertStatus
+    starts_at: datetime
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -148,16 +177,20 @@ class AlertStore:
         group_id = note.group_id
         now = received_at.isoformat()
         known = db.execute("SELECT 1 FROM alert_groups WHERE id = ?", [group_id]).fetchone()
-        current = self._alerts(db, group_id)
+        # Most deliveries repeat what is known (senders resend whole groups, retry, flood):
+        # decided on each alert's state and start alone, without reading its labels back.
+        states = self._states(db, group_id)
         news: list[AlertChange] = []
         # One notification may list a fingerprint twice: the later entry is merged on the first.
         for alert in note.alerts:
-            merged = merge_alert(current.get(alert.fingerprint), alert)
+            merged = merge_alert(states.get(alert.fingerprint), alert)
             if merged is not None:
-                current[alert.fingerprint] = merged
+                states[alert.fingerprint] = merged
                 news.append(merged)
         if known and not news:
             return Recorded(group_id, 0, created=False)
+        current = self._alerts(db, group_id)
+        current.update({alert.fingerprint: alert for alert in news})
         changes = 0
         for alert in news:
             db.execute(
@@ -195,7 +228,33 @@ class AlertStore:
             )
             changes += cursor.rowcount
         self._write_group(db, note, list(current.values()), now, created=not known)
-        return Recorded(group_id, changes, created=not known)
+        row = db.execute(
+            "SELECT incident_id, firing, resolved, summary, generator_url, dashboard_url "
+            "FROM alert_groups WHERE id = ?",
+            [group_id],
+        ).fetchone()
+        return Recorded(
+            group_id,
+            changes,
+            created=not known,
+            news=tuple(news),  # a fingerprint listed twice keeps both of its changes
+            incident_id=row[0],
+            firing=row[1],
+            resolved=row[2],
+            summary=row[3],
+            link=row[5] or row[4],
+        )
+
+    @staticmethod
+    def _states(db: sqlite3.Connection, group_id: str) -> dict[str, KnownState]:
+        """Each known alert's state and start: all :func:`merge_alert` reads."""
+        rows = db.execute(
+            "SELECT fingerprint, status, starts_at FROM alerts WHERE group_id = ?", [group_id]
+        ).fetchall()
+        return {
+            fingerprint: _Known(AlertStatus(status), datetime.fromisoformat(starts_at))
+            for fingerprint, status, starts_at in rows
+        }
 
     @staticmethod
     def _alerts(db: sqlite3.Connection, group_id: str) -> dict[str, AlertChange]:
@@ -270,10 +329,14 @@ class AlertStore:
 
     # --- reading ------------------------------------------------------------------------------
     def open_groups(
-        self, severity: Mapping[str, Severity] | None = None, severity_label: str = "severity"
+        self,
+        severity: Mapping[str, Severity] | None = None,
+        severity_label: str = "severity",
+        scope_labels: tuple[str, ...] = DEFAULT_SCOPE_LABELS,
     ) -> list[dict[str, Any]]:
         """Firing groups not tied to an incident nor dismissed, earliest first, with the
-        severity the label mapping gives (None when no label matches)."""
+        severity the label mapping gives (None when no label matches) and the scope their
+        labels name (``service=checkout, region=eu-west-1``)."""
         rows = self.reader.execute(
             "SELECT * FROM alert_groups WHERE firing > 0 AND incident_id IS NULL "
             "AND dismissed_reason IS NULL ORDER BY starts_at, id"
@@ -283,20 +346,114 @@ class AlertStore:
         for group in groups:
             group["group_labels"] = json.loads(group["group_labels"])
             group["common_labels"] = json.loads(group["common_labels"])
-            firing_labels = [
-                json.loads(text)
-                for (text,) in self.reader.execute(
-                    "SELECT labels FROM alerts WHERE group_id = ? AND status = 'firing'",
-                    [group["id"]],
-                )
-            ]
-            level = severity_of(
-                [group["common_labels"], group["group_labels"], *firing_labels],
-                severity,
-                severity_label,
-            )
-            group["severity"] = level.value if level is not None else None
+            self._describe(group, severity, severity_label, scope_labels)
         return groups
+
+    def label_sets(self, group: dict[str, Any]) -> list[dict[str, str]]:
+        """The label sets a group is described by: the sender's common and group labels, and
+        each firing alert's."""
+        firing = [
+            json.loads(text)
+            for (text,) in self.reader.execute(
+                "SELECT labels FROM alerts WHERE group_id = ? AND status = 'firing'",
+                [group["id"]],
+            )
+        ]
+        return [group["common_labels"], group["group_labels"], *firing]
+
+    def _describe(
+        self,
+        group: dict[str, Any],
+        severity: Mapping[str, Severity] | None,
+        severity_label: str,
+        scope_labels: tuple[str, ...],
+    ) -> None:
+        labels = self.label_sets(group)
+        level = severity_of(labels, severity, severity_label)
+        group["severity"] = level.value if level is not None else None
+        group["scope"] = scope_of(labels, scope_labels)
+
+    def described(
+        self,
+        group_id: str,
+        severity: Mapping[str, Severity] | None = None,
+        severity_label: str = "severity",
+        scope_labels: tuple[str, ...] = DEFAULT_SCOPE_LABELS,
+    ) -> dict[str, Any] | None:
+        """One group as ``open_groups`` lists it (whatever its state), or None."""
+        group = self.group(group_id)
+        if group is not None:
+            self._describe(group, severity, severity_label, scope_labels)
+        return group
+
+    def group(self, group_id: str) -> dict[str, Any] | None:
+        """One group's row (labels decoded), or None when the hub has no such group."""
+        rows = self.reader.execute("SELECT * FROM alert_groups WHERE id = ?", [group_id])
+        columns = [c[0] for c in rows.description]
+        row = rows.fetchone()
+        if row is None:
+            return None
+        group = dict(zip(columns, row, strict=True))
+        group["group_labels"] = json.loads(group["group_labels"])
+        group["common_labels"] = json.loads(group["common_labels"])
+        return group
+
+    def act(
+        self,
+        command_id: str,
+        group_id: str,
+        action: str,
+        actor: str,
+        at: datetime,
+        incident_id: str | None = None,
+        reason: str = "",
+    ) -> bool:
+        """Record what someone did with a group (``attached``, ``dismissed``, ``released``) and
+        tie, dismiss or untie it, in one transaction; False if ``command_id`` was already recorded
+        (a retry). A group attached to an incident stays with the first incident it was attached
+        to until that incident is closed (``released``)."""
+        with self._write_lock:
+            db = self.writer
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO alert_group_actions (command_id, group_id, action, "
+                    "actor, incident_id, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [command_id, group_id, action, actor, incident_id, reason, at.isoformat()],
+                )
+                if cursor.rowcount and action == "attached":
+                    db.execute(
+                        "UPDATE alert_groups SET incident_id = ?, dismissed_reason = NULL "
+                        "WHERE id = ? AND incident_id IS NULL",
+                        [incident_id, group_id],
+                    )
+                elif cursor.rowcount and action == "released":
+                    db.execute(
+                        "UPDATE alert_groups SET incident_id = NULL "
+                        "WHERE id = ? AND incident_id = ?",
+                        [group_id, incident_id],
+                    )
+                elif cursor.rowcount and action == "dismissed":
+                    db.execute(
+                        "UPDATE alert_groups SET dismissed_reason = ? WHERE id = ?",
+                        [reason, group_id],
+                    )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return bool(cursor.rowcount)
+
+    def actions(self, group_id: str | None = None) -> list[dict[str, Any]]:
+        """What people did with groups (or with one group), in order."""
+        where, args = ("WHERE group_id = ?", [group_id]) if group_id else ("", [])
+        rows = self.reader.execute(
+            "SELECT command_id, group_id, action, actor, incident_id, reason, at "
+            f"FROM alert_group_actions {where} ORDER BY id",
+            args,
+        )
+        columns = [c[0] for c in rows.description]
+        return [dict(zip(columns, row, strict=True)) for row in rows.fetchall()]
 
     def changes(self, group_id: str) -> list[dict[str, Any]]:
         """The group's stored state changes, in the order they arrived."""

@@ -14,6 +14,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from warroom.hub.alert_link import AlertLink
 from warroom.hub.alert_store import AlertStore
 from warroom.hub.credentials import Credential, authenticate
 from warroom.hub.dbfile import DatabaseLock, explain
@@ -148,12 +149,16 @@ class HubServer:
             memory=config.memory,
         )
         self.hub.registered = lambda: set(self.people.active())
+        every = config.intake.timeline_every if config.intake is not None else 0.0
+        self.hub.alert_link = AlertLink(self.alerts, every, clock, config.intake)
+        self.hub.alert_link.bind(self.hub)
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self.status = StatusPages(self.hub, config.status, self.authorised)
         self._server: Server | None = None
         self.intake: IntakeServer | None = None
         if config.intake is not None and self.alerts is not None:
             self.intake = IntakeServer(config.intake, self.alerts, config.host, self.ssl, clock)
+            self.intake.on_recorded = self.hub.alert_link.notified
         self._timers: asyncio.Task[None] | None = None
         self._people_watch: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -260,6 +265,7 @@ class HubServer:
         await self.status.close()
         if self.intake is not None:
             await self.intake.close()
+        await self.hub.alert_link.close()
         if self._server is not None:
             self.hub._closing = True
             self._server.close(close_connections=True)
@@ -325,7 +331,7 @@ class HubServer:
         intake = self.config.intake
         if self.alerts is None or intake is None:
             return json_response(connection, HTTPStatus.OK, [])
-        groups = self.alerts.open_groups(intake.severity, intake.severity_label)
+        groups = self.alerts.open_groups(intake.severity, intake.severity_label, intake.scope)
         return json_response(connection, HTTPStatus.OK, groups)
 
     def _incident_state(self, incident_id: str) -> IncidentState | None:

@@ -25,6 +25,7 @@ from warroom.core.incident import IncidentDeclared
 from warroom.core.log import EventError, parse_event
 from warroom.core.names import BadName, check_name, confusable_with
 from warroom.core.protocol import (
+    Ack,
     Command,
     Error,
     Hello,
@@ -324,6 +325,12 @@ class Connections(Joining):
             ):
                 self._drop(conn, 1008, "your personal token was revoked")
 
+    def _reply(self, conn: Conn, reply: Ack | Error) -> None:
+        if isinstance(reply, Error):
+            self._refuse(conn, reply)
+        else:
+            self.send_direct(conn, reply)
+
     def _refuse(self, conn: Conn, error: Error) -> None:
         """Answer a command refused before it reached the writer: counted, never stored."""
         self.refused += 1
@@ -338,11 +345,17 @@ class Connections(Joining):
         if "id" not in data:
             # Typed by hand: give it an id so it can be stored (it is not idempotent then).
             data["id"] = str(new_event_id())
+        dismissal = self.alert_link.dismissal(data, sent_id)  # about an alert group (issue 20)
+        if dismissal is not None:
+            guest = self.credential_of(conn).guest
+            self._reply(conn, await self.alert_link.dismiss(conn.name, conn.seat, guest, dismissal))
+            return
         try:
             draft = parse_event(data)
         except EventError as exc:
             self._refuse(conn, Error(code="invalid", message=str(exc), id=sent_id))
             return
+        draft = self.alert_link.stamp(draft)  # the hub's facts about a named alert group
         if (
             "incident_id" not in data
             and conn.room is not None

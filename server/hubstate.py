@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 from weakref import WeakKeyDictionary
 
+from warroom.hub.alert_link import AlertLink
 from warroom.hub.credentials import OPEN, Credential
 from warroom.hub.limits import TokenBucket
 from warroom.hub.rooms import Conn, RecentIds, Room
@@ -149,6 +150,8 @@ class HubState:
         self.open_by_credential: dict[Credential, int] = {}
         self.budgets: dict[Credential, TokenBucket] = {}
         self._budget_turns: dict[Credential, asyncio.Lock] = {}
+        #: Alert groups meet incidents here (issue 20); the server gives it the alert store.
+        self.alert_link = AlertLink()
 
     def credential_of(self, conn: Conn) -> Credential:
         return self.credentials.get(conn.ws, OPEN)

@@ -128,6 +128,8 @@ class IntakeServer:
         self.port = config.port
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Told of each stored notification, on the loop (the hub puts news on timelines).
+        self.on_recorded: Callable[[Recorded], None] | None = None
 
     @property
     def url(self) -> str:
@@ -271,6 +273,11 @@ class IntakeServer:
         except Exception:
             log.exception("could not store an alert notification from %s", name)
             return _error(503, "unavailable", "The hub could not store it; send it again.")
+        if self.on_recorded is not None and recorded.changes:
+            try:
+                self.on_recorded(recorded)
+            except Exception:  # stored and answered all the same: the sender must not retry
+                log.exception("could not pass on the news of group %s", recorded.group_id)
         log.info(
             "%s notification for group %s from intake credential %r: %d new state change(s)",
             notification.source,

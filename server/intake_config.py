@@ -24,12 +24,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warroom.core.alerts import DEFAULT_SEVERITY_LABEL, DEFAULT_SEVERITY_MAP
+from warroom.core.alerts_incident import DEFAULT_SCOPE_LABELS, AutoDeclareRule
 from warroom.core.severity import Severity
 
 DEFAULT_INTAKE_PORT = 8766
 #: Alertmanager sends every alert of a group in one body; 2 MiB holds thousands of alerts.
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
-KEYS = frozenset({"port", "max_body", "severity_label", "severity", "credentials"})
+KEYS = frozenset(
+    {"port", "max_body", "severity_label", "severity", "credentials", "scope", "timeline_every",
+     "auto_declare"}
+)  # fmt: skip
+#: Seconds between two timeline entries of one attached group (news in between is gathered).
+DEFAULT_TIMELINE_EVERY = 5.0
 _DIGEST = re.compile(r"sha256:([0-9a-fA-F]{64})")
 
 
@@ -45,6 +51,11 @@ class IntakeConfig:
     credentials: dict[str, str] = field(default_factory=dict, repr=False)
     severity_label: str = DEFAULT_SEVERITY_LABEL
     severity: dict[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITY_MAP))
+    #: The labels a declaration's scope is read from, in order.
+    scope: tuple[str, ...] = DEFAULT_SCOPE_LABELS
+    timeline_every: float = DEFAULT_TIMELINE_EVERY
+    #: Groups that are declared incidents at once (none by default: declaring stays human).
+    auto_declare: tuple[AutoDeclareRule, ...] = ()
 
 
 def secret_digest(secret: str) -> str:
@@ -78,8 +89,52 @@ def intake_from_config(section: Any) -> IntakeConfig:
         config.severity_label = label.strip()
     if "severity" in section:
         config.severity = _severity_map(section["severity"])
+    if "scope" in section:
+        names = section["scope"]
+        if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+            raise IntakeConfigError(
+                '[intake] scope: expected a list of label names, e.g. ["service", "region"].'
+            )
+        config.scope = tuple(n.strip() for n in names)
+    if "timeline_every" in section:
+        every = section["timeline_every"]
+        if type(every) not in (int, float) or not 0 <= every <= 3600:
+            raise IntakeConfigError(
+                f"[intake] timeline_every: expected seconds from 0 to 3600, got {every!r}."
+            )
+        config.timeline_every = float(every)
+    if "auto_declare" in section:
+        config.auto_declare = _auto_rules(section["auto_declare"])
     config.credentials = _credentials(section.get("credentials"))
     return config
+
+
+def _auto_rules(rules: Any) -> tuple[AutoDeclareRule, ...]:
+    example = '[[intake.auto_declare]] with match = { severity = "critical" }'
+    if not isinstance(rules, list):
+        raise IntakeConfigError(f"[intake] auto_declare: expected a list of rules ({example}).")
+    parsed = []
+    for number, rule in enumerate(rules, start=1):
+        where = f"[[intake.auto_declare]] rule {number}"
+        if not isinstance(rule, dict) or set(rule) - {"match", "severity"}:
+            raise IntakeConfigError(f"{where}: takes match and severity ({example}).")
+        match = rule.get("match")
+        if (
+            not isinstance(match, dict)
+            or not match
+            or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in match.items())
+        ):
+            raise IntakeConfigError(f'{where}: match needs label = "value" pairs ({example}).')
+        severity = rule.get("severity")
+        try:
+            level = Severity(str(severity).upper()) if severity is not None else None
+        except ValueError:
+            names = ", ".join(s.value for s in Severity)
+            raise IntakeConfigError(
+                f"{where}: severity {severity!r} is not one of {names}."
+            ) from None
+        parsed.append(AutoDeclareRule(match=match, severity=level))
+    return tuple(parsed)
 
 
 def _severity_map(table: Any) -> dict[str, Severity]:

@@ -28,13 +28,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from warroom.hub.app import HubServer
+from warroom.hub.intake_config import IntakeConfig, secret_digest
 from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
 
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
 from warroom.client.sync import IncidentClient
 from warroom.core.access import JoinCodeCreated, JoinCodeRevoked, digest_of
 from warroom.core.actions import ActionFinished, ActionStarted
+from warroom.core.alerts_incident import AlertEvidenceConfirmed, AlertGroupAttached
 from warroom.core.board import (
     BoardItemAdded,
     EvidenceAdded,
@@ -736,6 +739,19 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
             label="support desk",
         ),
     )  # fmt: skip
+    # 12:20 bo attaches the alert that paged pat, still firing, to the incident (issue 20); at
+    # 12:25 Alertmanager reports it resolved, and dee makes that a fact on the board.
+    s.at("12:20")
+    await post_alert(s.server, "firing")
+    assert s.server.alerts is not None
+    (group,) = s.server.alerts.open_groups()
+    await s.do("bo", AlertGroupAttached(group_id=group["id"]))
+    await eventually(lambda: s.server.alerts.open_groups() == [])  # type: ignore[union-attr]
+    s.at("12:25")
+    await post_alert(s.server, "resolved")
+    await s.until_stored("alert_notified", 1)
+    notified = next(e for e in s.stored() if e.type == "alert_notified")
+    await s.do("dee", AlertEvidenceConfirmed(notification=notified.seq))
     s.at("12:30")
     await s.do(
         "bo",
@@ -774,6 +790,34 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     assert hooks[INTERNAL_HOOK].requests == 8 and hooks[EXTERNAL_HOOK].requests == 4
 
 
+#: The alert that paged pat, as Alertmanager sends it (issue 20).
+INTAKE_SECRET = "scripted-intake-secret-0123456789"
+
+
+async def post_alert(server: HubServer, status: str) -> None:
+    alert = {
+        "status": status,
+        "labels": {"alertname": "CheckoutErrorRate", "service": "checkout", "severity": "page"},
+        "annotations": {"summary": "Checkout 5xx rate above 5% for 5 minutes"},
+        "startsAt": (DETECTED - timedelta(minutes=2)).isoformat(),
+        "endsAt": T0.replace(hour=12, minute=24).isoformat()
+        if status == "resolved"
+        else "0001-01-01T00:00:00Z",
+        "fingerprint": "c0ffee0000000001",
+    }
+    payload = {
+        "version": "4", "groupKey": '{}:{alertname="CheckoutErrorRate"}', "status": status,
+        "receiver": "warroom", "groupLabels": {"alertname": "CheckoutErrorRate"},
+        "commonLabels": alert["labels"], "commonAnnotations": alert["annotations"],
+        "alerts": [alert],
+    }  # fmt: skip
+    assert server.intake is not None
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(server.intake.url + "/alerts/alertmanager", json=payload,
+                                 headers={"Authorization": f"Bearer {INTAKE_SECRET}"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+
+
 @contextlib.asynccontextmanager
 async def webhook_servers() -> AsyncIterator[dict[str, FixedStatusServer]]:
     hooks = {INTERNAL_HOOK: FixedStatusServer(200), EXTERNAL_HOOK: FixedStatusServer(500)}
@@ -797,7 +841,12 @@ async def run_scripted_incident(db: Path) -> ScriptedRun:
                           audiences=frozenset({Audience.EXTERNAL}), timeout=5.0),
         ]  # fmt: skip
         policy = DeliveryPolicy(attempts=2, base_delay=0.01, max_delay=0.02)
-        async with running_hub(db, clock=clock, webhooks=targets, delivery=policy) as server:
+        intake = IntakeConfig(
+            port=0, credentials={"am": secret_digest(INTAKE_SECRET)}, timeline_every=0
+        )
+        async with running_hub(
+            db, clock=clock, webhooks=targets, delivery=policy, intake=intake
+        ) as server:
             script = Script(server, clock)
             try:
                 await play(script, hooks)

@@ -15,10 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from textual.widgets import DataTable
 from warroom.hub.app import HubServer
 from warroom.hub.intake_config import IntakeConfig, secret_digest
 
-from tests.helpers import free_port, running_hub
+from tests.console_helpers import make_console
+from tests.helpers import ManualClock, free_port, running_hub
 
 SECRET = "alertmanager-intake-secret-0123"
 HUB_TOKEN = "hub-token-for-readers-0123"
@@ -112,6 +114,16 @@ async def wait_for(check: Any, what: str, am: Alertmanager, timeout: float = 30.
         await asyncio.sleep(0.1)
 
 
+async def until_ready(http: httpx.AsyncClient, am: Alertmanager) -> None:
+    async def ready() -> bool:
+        try:
+            return (await http.get(f"{am.url}/-/ready")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await wait_for(ready, "Alertmanager becoming ready", am)
+
+
 async def test_a_real_alertmanager_delivers_a_group_that_resolves(
     tmp_path: Path, workdir: Path, alertmanager_binary: str
 ) -> None:
@@ -129,14 +141,7 @@ async def run_scenario(hub: HubServer, am: Alertmanager) -> None:
     reader = {"Authorization": f"Bearer {HUB_TOKEN}"}
     hub_http = hub.url.replace("ws://", "http://")
     async with httpx.AsyncClient(timeout=5) as http:
-
-        async def ready() -> bool:
-            try:
-                return (await http.get(f"{am.url}/-/ready")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await wait_for(ready, "Alertmanager becoming ready", am)
+        await until_ready(http, am)
         started = (datetime.now(UTC) - timedelta(minutes=7)).replace(microsecond=0)
         alerts = [
             {
@@ -183,3 +188,66 @@ async def run_scenario(hub: HubServer, am: Alertmanager) -> None:
     assert hub.alerts is not None
     changes = hub.alerts.changes(group["id"])
     assert sorted(c["status"] for c in changes) == ["firing", "firing", "resolved", "resolved"]
+
+
+async def test_a_real_alertmanager_group_is_declared_from_a_console_and_resolves_on_its_timeline(
+    tmp_path: Path, workdir: Path, alertmanager_binary: str
+) -> None:
+    """The issue's end-to-end: the group shows up in a console's incident list, is declared from
+    it with the right detection time, and its resolution reaches the incident's timeline."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock = ManualClock(now)  # the hub's and the console's: the alerts' own times are real
+    intake = IntakeConfig(
+        port=0, credentials={"alertmanager": secret_digest(SECRET)}, timeline_every=0
+    )
+    async with running_hub(
+        tmp_path / "hub.db", clock=clock, tokens={"x": HUB_TOKEN}, intake=intake
+    ) as hub:
+        assert hub.intake is not None
+        am = Alertmanager(alertmanager_binary, workdir, hub.intake.url)
+        app = make_console(hub.url, name="ana", role="ic", incident=None, token=HUB_TOKEN,
+                           clock=clock, lobby_refresh=0.5)  # fmt: skip
+        try:
+            async with httpx.AsyncClient(timeout=5) as http, app.run_test(size=(120, 30)) as pilot:
+                await until_ready(http, am)
+                started = now - timedelta(minutes=7)
+                alert = {
+                    "labels": {"alertname": "HighErrorRate", "service": "checkout",
+                               "severity": "critical", "region": "eu-west-1"},
+                    "annotations": {"summary": "Checkout 5xx above 5%"},
+                    "startsAt": started.isoformat(),
+                }  # fmt: skip
+                assert (await http.post(f"{am.url}/api/v2/alerts", json=[alert])).is_success
+
+                async def listed() -> bool:
+                    tables = app.screen.query("#alerts")
+                    return bool(tables) and tables.first(DataTable).row_count == 1
+
+                await wait_for(listed, "the group in the console's incident list", am)
+                await pilot.press("d")
+                await pilot.pause()
+                await pilot.press("ctrl+s")
+
+                async def declared() -> bool:
+                    client = app.client
+                    return client is not None and bool(client.state.alerts.groups)
+
+                await wait_for(declared, "the declaration with the group attached", am)
+                state = app.client.state  # type: ignore[union-attr]
+                assert state.detected_at == started  # the group's earliest startsAt
+                assert state.severity.value == "SEV1" and state.title == "Checkout 5xx above 5%"
+
+                alert["endsAt"] = (now - timedelta(seconds=5)).isoformat()
+                assert (await http.post(f"{am.url}/api/v2/alerts", json=[alert])).is_success
+
+                async def resolved_on_the_timeline() -> Any:
+                    client = app.client
+                    lines = [e.describe() for e in client.events_after(0)] if client else []
+                    return [line for line in lines if "resolved" in line]
+
+                (line,) = await wait_for(resolved_on_the_timeline, "the resolution", am)
+                assert line.startswith("alertmanager: HighErrorRate resolved at ")
+                assert line.endswith("firing 0 of 1")
+                assert app.client.state.alerts.firing == 0  # type: ignore[union-attr]
+        finally:
+            am.stop()

@@ -244,7 +244,13 @@ def test_guesses_with_their_outcome(db: sqlite3.Connection):
 
 def test_facts_established_and_retracted(db: sqlite3.Connection):
     facts = {f["text"]: f for f in rows(db, "SELECT * FROM facts")}
-    assert len(facts) == 3
+    assert len(facts) == 4
+    alert = facts["alertmanager: CheckoutErrorRate resolved at 12:24, firing 0 of 1"]
+    assert (alert["author"], alert["status"], hm(alert["added_at"])) == (
+        "dee",
+        "confirmed",
+        "12:25",
+    )
     began = facts["Errors began at 08:40, two minutes after payments-api v412 was deployed"]
     assert (began["status"], began["from_guess"], began["confirmed_by"]) == (
         "confirmed",
@@ -276,7 +282,7 @@ def test_status_history_and_evidence_of_each_card(db: sqlite3.Connection):
             "WHERE g.status = 'open' ORDER BY seq")]  # fmt: skip
     assert redis == ["added", "claimed", "released"]
     evidence = rows(db, "SELECT * FROM evidence ORDER BY seq")
-    assert len(evidence) == 6
+    assert len(evidence) == 7  # the last: the alert notification the fact came from
     # two notes added with one card are two rows, numbered in order
     first_card = [e for e in evidence if e["seq"] == evidence[0]["seq"]]
     assert [(e["position"], e["kind"]) for e in first_card] == [(1, "link"), (2, "query")]

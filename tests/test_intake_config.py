@@ -59,6 +59,13 @@ def test_defaults_and_no_intake_without_the_section(tmp_path: Path) -> None:
         ('[intake]\nport = "x"\n', "[intake] port: expected a port number"),
         ('[intake]\nseverity = { critical = "P1" }\n', "[intake] severity.critical: 'P1'"),
         ('intake = "yes"\n', "[intake] must be a table"),
+        # issue 20's keys
+        ('[intake]\nauto_declare = "yes"\n', "[intake] auto_declare: expected a list of rules"),
+        ("[[intake.auto_declare]]\nmatch = {}\n", "rule 1: match needs label"),
+        ('[[intake.auto_declare]]\nmatch = { a = "b" }\nseverity = "SEV9"\n', "'SEV9' is not"),
+        ('[[intake.auto_declare]]\nmatch = { a = "b" }\nwhen = "always"\n', "takes match"),
+        ('[intake]\nscope = "service"\n', "[intake] scope: expected a list"),
+        ("[intake]\ntimeline_every = -1\n", "[intake] timeline_every: expected seconds"),
     ],
 )
 def test_bad_intake_section_is_named(tmp_path: Path, text: str, line: str) -> None:

@@ -48,12 +48,26 @@ async def list_incidents(
 ) -> list[dict[str, Any]]:
     """The hub's incidents from ``GET /incidents`` (with a join code: only that incident)."""
     params = {"all": "1"} if include_closed else None
+    incidents: list[dict[str, Any]] = await hub_get(
+        url, "/incidents", auth_headers(token, join_code), cafile, timeout, params
+    )
+    return incidents
+
+
+async def hub_get(
+    url: str,
+    path: str,
+    headers: dict[str, str],
+    cafile: str | None = None,
+    timeout: float = 5.0,
+    params: dict[str, str] | None = None,
+) -> Any:
+    """The JSON the hub answers to ``GET path``; :class:`HubUnreachable` or :class:`HubRefused`
+    (with the hub's own message) otherwise."""
     verify = client_ssl(url, cafile) or True
     try:
         async with httpx.AsyncClient(timeout=timeout, verify=verify) as http:
-            response = await http.get(
-                http_base(url) + "/incidents", headers=auth_headers(token, join_code), params=params
-            )
+            response = await http.get(http_base(url) + path, headers=headers, params=params)
     except httpx.HTTPError as exc:
         raise HubUnreachable(type(exc).__name__) from exc
     if response.status_code != 200:
@@ -62,8 +76,7 @@ async def list_incidents(
         except ValueError:
             message = response.text
         raise HubRefused(f"http_{response.status_code}", message)
-    incidents: list[dict[str, Any]] = response.json()
-    return incidents
+    return response.json()
 
 
 def new_incident_id() -> str:

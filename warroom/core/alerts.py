@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -282,7 +282,17 @@ def _change(alert: SentAlert) -> AlertChange:
 
 
 # --- the rules --------------------------------------------------------------------------------
-def merge_alert(current: AlertChange | None, incoming: AlertChange) -> AlertChange | None:
+class KnownState(Protocol):
+    """What :func:`merge_alert` reads of the alert as known: its state and its start."""
+
+    @property
+    def status(self) -> AlertStatus: ...
+
+    @property
+    def starts_at(self) -> datetime: ...
+
+
+def merge_alert(current: KnownState | None, incoming: AlertChange) -> AlertChange | None:
     """What an alert becomes when ``incoming`` arrives, or None if it is not news.
 
     * the same occurrence (same ``startsAt``) in the same state: a redelivery, nothing new;

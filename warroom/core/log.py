@@ -28,6 +28,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.drill",
     "warroom.core.corrections",
     "warroom.core.status_page",  # page links (#21)
+    "warroom.core.alerts_incident",  # issue 20: alert groups in an incident
 )
 
 for _module in FEATURE_MODULES:

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from warroom.core.access import AccessState
+from warroom.core.alerts_state import AlertsState
 from warroom.core.board import BoardItem
 from warroom.core.comms_state import CommsState
 from warroom.core.corrections import Correction, Retime
@@ -128,6 +129,8 @@ class IncidentState(BaseModel):
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
     # --- status page: links that open the incident's page in a browser (#21) ---
     page_links: dict[str, PageLink] = Field(default_factory=dict)
+    # --- alerts (issue 20): the alert groups behind the incident, their evidence ---
+    alerts: AlertsState = Field(default_factory=AlertsState)
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]

@@ -35,6 +35,7 @@ from warroom.core.names import is_guest_name
 from warroom.core.production import LEASE_END_WORDS, GrantVia
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.state import IncidentState
+from warroom.export.alerts import first_alert
 from warroom.export.derived import HistoryTracker
 
 #: Timeline entries the draft leaves out: comings and goings, and webhook posts that worked.
@@ -290,6 +291,7 @@ class _Draft:
             "|---|---|",
             f"| impact started | {_full(m.started_at) if m.started_at else 'not recorded'} |",
             f"| detected | {_full(m.detected_at)} |",
+            *self.first_alert_row(),
             f"| declared | {_full(m.declared_at)} |",
             f"| mitigated (monitoring) | {_full(m.mitigated_at)} |",
             f"| resolved | {_full(m.resolved_at)} |",
@@ -301,6 +303,15 @@ class _Draft:
             f"| stakeholder update deadlines missed | {overdue} |",
             "",
         )
+
+    def first_alert_row(self) -> list[str]:
+        """Issue 20: when monitoring saw it first (the earliest alert behind the incident)."""
+        found = first_alert(self.state)
+        if found is None:
+            return []
+        what, started = found
+        same = " (the detection time)" if started == self.metrics.detected_at else ""
+        return [f"| first alert ({what}) | {_full(started)}{same} |"]
 
     def roles(self) -> None:
         self.add("## Who held which role", "")

@@ -219,6 +219,22 @@ SCHEMA: tuple[Table, ...] = (
         key="incident_id",
         first="incident_id TEXT PRIMARY KEY REFERENCES incidents(id)",
     ),
+    # Issue 20: the alert groups behind each incident and their notifications on its timeline.
+    Table(
+        "alert_groups",
+        "group_id TEXT NOT NULL, source TEXT NOT NULL, summary TEXT, starts_at TEXT, "
+        "firing INTEGER, resolved INTEGER, attached_by TEXT, attached_at TEXT, updated_at TEXT",
+        key="incident_id, group_id",
+        notes={"starts_at": "the group's earliest alert: when monitoring first saw the problem"},
+    ),
+    Table(
+        "alert_notifications",
+        "seq INTEGER NOT NULL, group_id TEXT NOT NULL, at TEXT, text TEXT NOT NULL, "
+        "firing INTEGER, resolved INTEGER, changes INTEGER, link TEXT, fact_no INTEGER",
+        key="incident_id, seq",
+        refs={"seq": "events.seq", "group_id": "alert_groups.group_id"},
+        notes={"fact_no": "the board fact it was turned into, if any (facts.no)"},
+    ),
 )
 #: Each table by name.
 TABLE: dict[str, Table] = {t.name: t for t in SCHEMA}

@@ -9,6 +9,7 @@ history, and the line under it shows the hub's refusal when the user's last acti
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -25,6 +26,8 @@ from warroom.console.screens.board_retract import RetractForm
 from warroom.console.screens.board_take_over import TakeOverScreen
 from warroom.console.widgets.board_card import card_detail, card_prompt
 from warroom.console.widgets.pane import ListDetailPane, Probe
+from warroom.core.alerts_incident import AlertEvidenceConfirmed
+from warroom.core.alerts_state import AlertEvidence
 from warroom.core.board import (
     COLUMN_TITLES,
     BoardItem,
@@ -41,6 +44,7 @@ from warroom.core.board import (
     column,
 )
 from warroom.core.events import EventBase
+from warroom.core.protocol import Ack, Error
 from warroom.core.state import IncidentState
 
 EMPTY: dict[Column, str] = {
@@ -195,10 +199,26 @@ class BoardPane(ListDetailPane):
             id="board.retract",
             tooltip="Retract the fact, with a reason; it stays visible",
         ),
+        # Issue 20: notifications of the incident's alert groups, offered as evidence.
+        Binding(
+            "t",
+            "alert_fact",
+            "Alert → fact",
+            id="board.alert_fact",
+            tooltip="Turn the alert notification shown above the columns into a confirmed fact",
+        ),
+        Binding(
+            "o",
+            "next_alert",
+            "Next alert",
+            id="board.next_alert",
+            show=False,
+            tooltip="Show the next alert notification offered as evidence",
+        ),
     ]
     WRITE_ACTIONS = frozenset(
         {"add", "add_guess", "add_fact", "claim", "release", "evidence", "confirm", "rule_out",
-         "retract"}
+         "retract", "alert_fact"}
     )  # fmt: skip
 
     def __init__(self, **kwargs: object) -> None:
@@ -207,8 +227,11 @@ class BoardPane(ListDetailPane):
         #: event that put it there: followed once the console's state has reached that event.
         self._want: tuple[int, int] | None = None
         self._active = Column.FACTS
+        #: Which alert notification the strip above the columns offers (index into the offers).
+        self._offer = 0
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="board-alerts")
         with Horizontal(id="board-columns"):
             for col in Column:
                 yield CardList(col)
@@ -227,7 +250,54 @@ class BoardPane(ListDetailPane):
         if target is not None and isinstance(self.screen.focused, CardList):
             self._list(target.column).focus()
         self._show_detail()
+        self._show_offer()
         self.refresh_bindings()
+
+    # --- alert notifications offered as evidence (issue 20) ----------------------------------
+    @property
+    def offer(self) -> AlertEvidence | None:
+        """The alert notification the strip offers, if any is waiting to become a fact."""
+        offers = self.state.alerts.offers()
+        if not offers:
+            return None
+        return offers[min(self._offer, len(offers) - 1)]
+
+    def _show_offer(self) -> None:
+        strip = self.query_one("#board-alerts", Static)
+        offer = self.offer
+        strip.display = offer is not None
+        if offer is None:
+            return
+        offers = self.state.alerts.offers()
+        more = f" ({offers.index(offer) + 1} of {len(offers)}, o next)" if len(offers) > 1 else ""
+        keys = "" if self.read_only else "t makes it a fact"
+        strip.update(f"⚑ Alert evidence #{offer.seq}{more}: {offer.text}  [dim]{keys}[/dim]")
+
+    def action_alert_fact(self) -> None:
+        offer = self.offer
+        if offer is None:
+            return
+        self.say("")
+        future = self.send(AlertEvidenceConfirmed, notification=offer.seq)
+        if future is not None:
+            self._want_ack(future)
+
+    def _want_ack(self, future: asyncio.Future[Ack | Error]) -> None:
+        """Highlight the new fact once the hub has it."""
+
+        def done(reply: asyncio.Future[Ack | Error]) -> None:
+            if reply.cancelled() or reply.exception() is not None:
+                return
+            answer = reply.result()
+            if isinstance(answer, Ack):
+                self._want = (answer.seq, answer.seq)
+                self.render_state(self.state)
+
+        future.add_done_callback(done)
+
+    def action_next_alert(self) -> None:
+        self._offer = (self._offer + 1) % max(len(self.state.alerts.offers()), 1)
+        self._show_offer()
 
     def _list(self, col: Column) -> CardList:
         return self.query_one(f"#col-{col.value}", CardList)
@@ -269,6 +339,12 @@ class BoardPane(ListDetailPane):
             return True
         if action in ("add", "add_guess", "add_fact"):
             return True if self.allows(action) else None
+        if action in ("alert_fact", "next_alert"):
+            if self.offer is None or (
+                action == "next_alert" and len(self.state.alerts.offers()) < 2
+            ):
+                return False  # nothing offered: the key is not shown
+            return True if action == "next_alert" or self.allows(action) else None
         if action not in CARD_ACTIONS:
             return True
         card = self._target(action)
@@ -281,6 +357,9 @@ class BoardPane(ListDetailPane):
     def probe(self, action: str) -> Probe | None:
         if action in ("add", "add_guess", "add_fact"):
             return BoardItemAdded, {"kind": "guess", "text": "?"}
+        if action == "alert_fact":
+            offer = self.offer if self.is_mounted else None
+            return (AlertEvidenceConfirmed, {"notification": offer.seq}) if offer else None
         card = self._target(action) if self.is_mounted else None
         if card is None:
             return None

@@ -31,6 +31,7 @@ from warroom.console.screens.lifecycle_forms import (
 from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.console.widgets.status_bar import elapsed as short_duration
+from warroom.core.alerts_state import alerts_line
 from warroom.core.events import EventBase
 from warroom.core.lifecycle import (
     EscalationDismissed,
@@ -81,6 +82,10 @@ def headline(state: IncidentState, now: datetime) -> Text:
         when = f"in {span(left)}" if left > timedelta(0) else "passed"
         expects += f" · escalation due {clock(deadline, state.declared_at)} UTC ({when})"
     text.append(expects, style="dim")
+    alerts = alerts_line(state.alerts)  # issue 20: are the alerts behind it still firing?
+    if alerts:
+        text.append("\nAlerts: ", style="bold")
+        text.append(alerts, style="bold" if state.alerts.firing else "")
     return text
 
 
