@@ -16,14 +16,21 @@ from typing import Any
 
 from warroom.hub.alert_store import AlertStore
 from warroom.hub.credentials import Credential, authenticate
-from warroom.hub.dbfile import DatabaseLock, explain
+from warroom.hub.dbfile import DatabaseLock
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
 from warroom.hub.intake import IntakeServer
 from warroom.hub.intake_config import IntakeConfig
 from warroom.hub.loading import MemoryLimits
-from warroom.hub.people import People, anyone_registered, match_person
+from warroom.hub.people import People, match_person
 from warroom.hub.state_view import state_view
-from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
+from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY
+from warroom.hub.storage_api import is_postgres, open_store
+from warroom.hub.storage_open import (
+    database_errors,
+    describe_failure,
+    open_people,
+    registered_anyone,
+)
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -47,7 +54,8 @@ class HubConfigError(ValueError):
 class HubConfig:
     host: str = "127.0.0.1"
     port: int = 8765
-    db: Path = Path("warroom.db")
+    #: A SQLite file, or a PostgreSQL URL (``postgresql://...``) that several hubs may share.
+    db: Path | str = Path("warroom.db")
     #: Named bearer tokens; empty means an open hub, allowed on loopback only.
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # never in a log line
     max_message: int = MAX_MESSAGE_BYTES
@@ -96,7 +104,7 @@ class HubServer:
 
     def __init__(self, config: HubConfig, clock: Clock = utc_now) -> None:
         exposed = not is_loopback(config.host) and not config.insecure
-        has_tokens = bool(config.tokens) or (exposed and anyone_registered(config.db))
+        has_tokens = bool(config.tokens) or (exposed and registered_anyone(config.db))
         if exposed and not (has_tokens and config.certfile):
             missing = " and ".join(
                 what
@@ -120,22 +128,28 @@ class HubServer:
             raise HubConfigError(
                 f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
             )
+        if is_postgres(config.db) and config.intake is not None:
+            raise HubConfigError(
+                "The alert intake keeps its alert groups in a SQLite file for now: give --db a "
+                "file, or remove [intake] from the config (see docs/POSTGRES.md)."
+            )
         # One hub per database file: the lock is taken before the file is opened or written.
+        # A PostgreSQL database is shared: its hubs take a lock per incident as they write.
         self.db_lock: DatabaseLock | None = None
-        if str(config.db) != ":memory:":
+        if str(config.db) != ":memory:" and not is_postgres(config.db):
             self.db_lock = DatabaseLock(Path(config.db))
             self.db_lock.acquire()
         try:
-            self.store = Store(config.db, durability=config.durability)
-            #: The team's personal tokens, in the same database file (``warroom people``).
-            self.people = People(config.db)
+            self.store = open_store(config.db, durability=config.durability)
+            #: The team's personal tokens, in the same database (``warroom people``).
+            self.people: People = open_people(config.db)
             #: Alert groups from monitoring, when the hub has an ``[intake]``.
             self.alerts: AlertStore | None = None
             if config.intake is not None:
                 self.alerts = AlertStore(config.db, synchronous=DURABILITY[config.durability])
-        except (sqlite3.Error, OSError) as exc:
+        except database_errors() as exc:
             self._release_db()
-            raise explain(Path(config.db), exc) from exc
+            raise describe_failure(config.db, exc) from exc
         self.hub = Hub(
             self.store,
             settings=config.settings,
@@ -166,9 +180,9 @@ class HubServer:
         """
         try:
             await self.hub.load()
-        except sqlite3.Error as exc:
+        except database_errors() as exc:
             self._abandon()
-            raise explain(Path(self.config.db), exc) from exc
+            raise describe_failure(self.config.db, exc) from exc
         try:
             self._server = await self._bind()
             if self.intake is not None:
@@ -197,9 +211,9 @@ class HubServer:
 
     def _abandon(self) -> None:
         """A start that failed: close the database without writing (no checkpoint), unlock it."""
-        with contextlib.suppress(sqlite3.Error):
-            self.store.db.conn.close()
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(Exception):
+            self.store.abandon()
+        with contextlib.suppress(Exception):
             self.people.close()
         with contextlib.suppress(sqlite3.Error):
             if self.alerts is not None:

@@ -17,7 +17,7 @@ from warroom.hub.fanout import abort_if_open, event_frame
 from warroom.hub.hubstate import HubLimits, Pending, UnreadableIncident
 from warroom.hub.loading import LiveIncidents, MemoryLimits
 from warroom.hub.rooms import RecentIds
-from warroom.hub.storage import Store
+from warroom.hub.storage_api import EventStore
 from warroom.hub.views import Views
 
 from warroom.core import timers
@@ -35,7 +35,7 @@ class Hub(Connections, Views):
 
     def __init__(
         self,
-        store: Store,
+        store: EventStore,
         settings: HubSettings | None = None,
         clock: Clock = utc_now,
         limits: HubLimits | None = None,

@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 from warroom.hub.credentials import OPEN, Credential
 from warroom.hub.limits import TokenBucket
 from warroom.hub.rooms import Conn, RecentIds, Room
-from warroom.hub.storage import Store
+from warroom.hub.storage_api import EventStore
 
 from warroom.core.admission import Admission
 from warroom.core.clock import Clock, utc_now
@@ -104,7 +104,7 @@ class HubState:
 
     def __init__(
         self,
-        store: Store,
+        store: EventStore,
         settings: HubSettings | None = None,
         clock: Clock = utc_now,
         limits: HubLimits | None = None,

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from warroom.hub.hubstate import UnreadableIncident
 from warroom.hub.rooms import DEFAULT_RECENT_IDS, DEFAULT_TAIL_FRAMES, Conn, Room, event_frame
-from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, LogReader, row_event
+from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, row_event
+from warroom.hub.storage_api import LogRead
 
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
@@ -74,7 +75,7 @@ class LoadStats:
 
 
 def load_room(
-    reader: LogReader, incident_id: str, tail_frames: int, stats: LoadStats | None = None
+    reader: LogRead, incident_id: str, tail_frames: int, stats: LoadStats | None = None
 ) -> tuple[Room, int]:
     """Read one incident: its checkpoint if usable, the events after it, the newest frames.
     Returns the room and the seq of the checkpoint it started from (0: none)."""
