@@ -25,6 +25,7 @@ from warroom.hub.people import People, match_person
 from warroom.hub.state_view import state_view
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY
 from warroom.hub.storage_api import is_postgres, open_store
+from warroom.hub.storage_follow import follower_for
 from warroom.hub.storage_open import (
     database_errors,
     describe_failure,
@@ -164,6 +165,8 @@ class HubServer:
         if config.intake is not None and self.alerts is not None:
             self.intake = IntakeServer(config.intake, self.alerts, config.host, self.ssl, clock)
         self._timers: asyncio.Task[None] | None = None
+        #: Other hubs' events on a shared database, fanned out to this hub's consoles (#22).
+        self.follower = follower_for(self.hub, config.db)
         self._people_watch: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.port: int = config.port
@@ -198,6 +201,8 @@ class HubServer:
         if self.db_lock is not None:
             self.db_lock.describe(self.url)
         await self.hub.start()
+        if self.follower is not None:
+            self.follower.start()
         self.webhooks.start()
         await self._server.start_serving()
         if self.config.timer_interval > 0:
@@ -280,6 +285,8 @@ class HubServer:
                 for conn in list(self.hub.conns):
                     abort_if_open(conn.ws)
                 await self._server.wait_closed()
+        if self.follower is not None:
+            await self.follower.stop()
         await self.hub.stop()
         try:
             self.store.close()

@@ -1,0 +1,167 @@
+"""Several hubs on one PostgreSQL database (#22): one gap-free log per incident, every hub's
+consoles see every hub's events, timers fire once, and a hub killed mid-write loses nothing
+it acknowledged.
+
+Real hubs on 127.0.0.1 (in-process, and subprocesses killed with SIGKILL) on a real PostgreSQL
+server (``tests/postgres.py``), real websocket clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from warroom.hub.storage_pg import CHANNEL
+
+from tests.helpers import T0, HubProcess, client, declare_incident, eventually, running_hub
+from tests.postgres import pg_server, pg_url  # noqa: F401 - fixtures
+from warroom.client.sync import IncidentClient
+from warroom.core.clock import ManualClock
+from warroom.core.incident import NoteAdded
+from warroom.core.lock import LockRequested
+from warroom.core.protocol import Ack
+
+
+def stored(url: str, incident: str) -> list[tuple[int, str, str]]:
+    """``(seq, id, type)`` of every stored event of ``incident``, in seq order."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT seq, id, type FROM events WHERE incident_id = %s ORDER BY seq", [incident]
+        ).fetchall()
+    return [(int(s), str(i), str(t)) for s, i, t in rows]
+
+
+def assert_gap_free(rows: list[tuple[int, str, str]]) -> None:
+    assert [seq for seq, _, _ in rows] == list(range(1, len(rows) + 1))
+    assert len({id_ for _, id_, _ in rows}) == len(rows)
+
+
+def burst(c: IncidentClient, count: int) -> list[asyncio.Future[Any]]:
+    """``count`` notes sent at once (not one by one): they meet the other hub's in the database."""
+    return [c.send(NoteAdded(text=f"{c.name} {i}")) for i in range(count)]
+
+
+async def test_two_hubs_write_one_incident_at_once_and_both_sides_see_one_log(pg_url):
+    clock = ManualClock(T0)
+    async with (
+        running_hub(pg_url, clock=clock) as a,
+        running_hub(pg_url, clock=clock) as b,
+    ):
+        incident = await declare_incident(a.url)
+        ana = await client(a.url, "ana", "ic", incident)
+        bo = await client(b.url, "bo", "responder", incident)  # b loads it from the database
+        cy = await client(b.url, "cy", "responder", incident)
+        replies = await asyncio.gather(*burst(ana, 60), *burst(bo, 60), *burst(cy, 60))
+        assert all(isinstance(r, Ack) for r in replies), replies
+        rows = stored(pg_url, incident)
+        assert_gap_free(rows)
+        # Acknowledged means committed, at the seq the ack named.
+        by_id = {id_: seq for seq, id_, _ in rows}
+        assert all(by_id[str(r.id)] == r.seq for r in replies)
+        head = rows[-1][0]
+        for c in (ana, bo, cy):
+            await c.wait_for_seq(head)
+            assert [str(e.id) for e in c.log if e.seq <= head] == [
+                id_ for seq, id_, _ in rows if seq >= c.log[0].seq
+            ]
+        await eventually(lambda: a.hub.rooms[incident].head == b.hub.rooms[incident].head == head)
+        assert a.hub.rooms[incident].state == b.hub.rooms[incident].state
+        for c in (ana, bo, cy):
+            await c.close()
+
+
+async def test_a_lost_notification_is_repaired_by_reading_by_seq(pg_url):
+    """A hub that missed the wake-up still catches up: it compares heads every second."""
+    async with running_hub(pg_url) as a, running_hub(pg_url) as b:
+        incident = await declare_incident(a.url)
+        await eventually(lambda: incident in b.hub.rooms)  # b loads what a declared
+        assert b.follower is not None
+        b.follower.channel = "nobody_sends_here"  # b stops hearing a's notifications...
+        await b.follower.stop()
+        b.follower.start()
+        ana = await client(a.url, "ana", "ic", incident)
+        watcher = await client(b.url, "bo", "responder", incident)
+        ack = await ana.post(NoteAdded(text="written on a"))
+        assert isinstance(ack, Ack)
+        await watcher.wait_for_seq(ack.seq, timeout=5)  # ...and reads it anyway
+        assert b.follower.repaired >= 1
+        assert b.follower.channel != CHANNEL
+        await ana.close()
+        await watcher.close()
+
+
+async def test_a_timer_due_on_every_hub_fires_once(pg_url):
+    clock = ManualClock(T0)
+    async with (
+        running_hub(pg_url, clock=clock) as a,
+        running_hub(pg_url, clock=clock) as b,
+    ):
+        incident = await declare_incident(a.url)
+        ana = await client(a.url, "ana", "ic", incident)
+        bo = await client(b.url, "bo", "responder", incident)
+        assert isinstance(await bo.post(LockRequested()), Ack)
+        await eventually(lambda: a.hub.rooms[incident].state.lock.holder == "bo")
+        clock.advance(timedelta(minutes=11))
+        for _ in range(3):  # each hub ticks, at the same time, three times
+            await asyncio.gather(a.hub.tick(), b.hub.tick())
+        types = [t for _, _, t in stored(pg_url, incident)]
+        assert types.count("lock_expired") == 1
+        await ana.close()
+        await bo.close()
+
+
+async def test_a_hub_killed_mid_write_loses_nothing_it_acknowledged(pg_url):
+    """Two hub processes; consoles post on both; one hub is SIGKILLed while they post. Every
+    acknowledged event is stored once, the log stays gap-free, and the surviving hub's consoles
+    (and the killed hub's, once it is back) hold the whole log."""
+    a = HubProcess(pg_url)  # type: ignore[arg-type]
+    b = HubProcess(pg_url)  # type: ignore[arg-type]
+    a.start()
+    b.start()
+    writers: list[IncidentClient] = []
+    try:
+        incident = await declare_incident(a.url)
+        on_a = [await client(a.url, f"a{i}", "responder", incident) for i in range(2)]
+        on_b = [await client(b.url, f"b{i}", "responder", incident) for i in range(2)]
+        writers = on_a + on_b
+        acked: list[Ack] = []
+
+        async def keep_posting(c: IncidentClient, count: int) -> None:
+            for i in range(count):
+                with contextlib.suppress(TimeoutError):
+                    reply = await asyncio.wait_for(c.post(NoteAdded(text=f"{c.name} {i}")), 0.5)
+                    if isinstance(reply, Ack):
+                        acked.append(reply)
+
+        posting = [asyncio.create_task(keep_posting(c, 40)) for c in writers]
+        await eventually(lambda: len(acked) >= 40, timeout=20)
+        assert a.proc is not None
+        a.proc.send_signal(signal.SIGKILL)  # mid-write: the consoles on a are posting
+        a.proc.wait()
+        await asyncio.gather(*posting)
+        rows = stored(pg_url, incident)
+        assert_gap_free(rows)
+        by_id = {id_: seq for seq, id_, _ in rows}
+        assert all(by_id.get(str(r.id)) == r.seq for r in acked)
+        # The survivor's consoles hold every stored event.
+        head = rows[-1][0]
+        for c in on_b:
+            await c.wait_for_seq(head)
+        a.start()  # back: its consoles reconnect and resume from their last seq
+        rows = stored(pg_url, incident)
+        head = rows[-1][0]
+        for c in on_a:
+            await c.wait_for_seq(head, timeout=20)
+        for c in writers:
+            assert [str(e.id) for e in c.log if e.seq <= head][-10:] == [
+                id_ for _, id_, _ in rows
+            ][-10:]
+    finally:
+        for c in writers:
+            await c.close()
+        a.kill()
+        b.kill()
