@@ -17,10 +17,10 @@ from typing import Any
 import psycopg
 from warroom.hub.storage_pg import CHANNEL
 
+from tests.console_helpers import INCIDENT_ID, is_live, make_console, screen_text, seed_incident
 from tests.helpers import T0, HubProcess, client, declare_incident, eventually, running_hub
-from tests.postgres import pg_server, pg_url  # noqa: F401 - fixtures
 from warroom.client.sync import IncidentClient
-from warroom.core.clock import ManualClock
+from warroom.core.clock import ManualClock, utc_now
 from warroom.core.incident import NoteAdded
 from warroom.core.lock import LockRequested
 from warroom.core.protocol import Ack
@@ -157,11 +157,51 @@ async def test_a_hub_killed_mid_write_loses_nothing_it_acknowledged(pg_url):
         for c in on_a:
             await c.wait_for_seq(head, timeout=20)
         for c in writers:
-            assert [str(e.id) for e in c.log if e.seq <= head][-10:] == [
-                id_ for _, id_, _ in rows
-            ][-10:]
+            assert [str(e.id) for e in c.log if e.seq <= head][-10:] == [id_ for _, id_, _ in rows][
+                -10:
+            ]
     finally:
         for c in writers:
             await c.close()
+        a.kill()
+        b.kill()
+
+
+# --- consoles that fail over ------------------------------------------------------------------
+async def test_a_console_fails_over_to_the_other_hub_and_resumes_from_its_last_seq(pg_url):
+    """sam's console is joined to hub a, with hub b as its fall-back. a is SIGKILLed: the
+    console goes on with b, from its last seq, and what sam typed meanwhile is stored once."""
+    a = HubProcess(pg_url)  # type: ignore[arg-type]
+    b = HubProcess(pg_url)  # type: ignore[arg-type]
+    a.start()
+    b.start()
+    try:
+        await seed_incident(a.url)
+        app = make_console(
+            a.url, name="sam", role="scribe", fallback=[b.url], outbox_dir=None, clock=utc_now
+        )  # the hubs run on the real clock: so does this console
+        async with app.run_test(size=(100, 30)) as pilot:
+            await eventually(lambda: is_live(app), timeout=10)
+            await pilot.pause()
+            await pilot.press("n", *"before the kill", "enter")
+            await eventually(lambda: any(e.type == "note_added" for e in app.client.log))
+            seen = app.client.last_seq
+            assert a.proc is not None
+            a.proc.send_signal(signal.SIGKILL)
+            a.proc.wait()
+            await pilot.press("n", *"typed while failing over", "enter")
+            await eventually(
+                lambda: app.client.url == b.url and is_live(app) and not app.client.outbox,
+                timeout=15,
+            )
+            await pilot.pause()
+            texts = [e.text for e in app.client.log if e.type == "note_added"]
+            assert texts == ["before the kill", "typed while failing over"]
+            assert app.client.last_seq > seen
+            assert "typed while failing over" in screen_text(app)
+        rows = stored(pg_url, INCIDENT_ID)
+        assert_gap_free(rows)
+        assert [t for _, _, t in rows].count("note_added") == 2
+    finally:
         a.kill()
         b.kill()

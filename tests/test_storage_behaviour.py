@@ -20,7 +20,6 @@ from warroom.hub.storage_api import EventStore, open_store
 from warroom.hub.storage_open import open_people
 
 from tests.helpers import T0, client, declare_incident, make_event, running_hub
-from tests.postgres import pg_server, pg_url  # noqa: F401 - fixtures
 from warroom.core.clock import ManualClock
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
