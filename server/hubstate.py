@@ -135,6 +135,8 @@ class HubState:
         self._presence_repair: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        #: Held by the writer for a whole batch, and by anyone folding in other hubs' events (#22).
+        self.write_turn = asyncio.Lock()
         #: Called with each event once it is stored (features hook side effects here, such as
         #: webhook delivery); a hook must not block: it schedules its work and returns.
         self.after_store: list[Callable[[EventBase], None]] = []

@@ -451,10 +451,11 @@ class Store(LogReader, Writing):
         with self.db.atomic():
             self.db.conn.executemany(UPSERT_CHECKPOINT, rows)
 
-    def begin_batch(
-        self, incident_ids: Iterable[str], heads: dict[str, int]
-    ) -> dict[str, list[tuple[Any, ...]]]:
-        """Nothing to wait for or catch up on: one hub owns a SQLite file (``DatabaseLock``)."""
+    def begin_batch(self, incident_ids: Iterable[str]) -> None:
+        """Nothing to wait for: one hub owns a SQLite file (``DatabaseLock``)."""
+
+    def read_after(self, heads: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
+        """Nothing to catch up on: nobody else writes to this file."""
         return {}
 
     def end_batch(self) -> None:

@@ -70,8 +70,9 @@ class EventStore(LogRead, Protocol):
 
     The writer calls :meth:`begin_batch` before it decides a batch and :meth:`append` (or
     :meth:`end_batch` when nothing was accepted) after: on a shared database (``shared``) the
-    first waits for the right to write to each incident of the batch and returns the events
-    other hubs stored since the heads this hub holds, so the rules decide on the latest state.
+    first waits for the right to write to each incident of the batch, and :meth:`read_after`
+    then returns the events other hubs stored since the heads this hub holds (in the same
+    transaction), so the rules decide on the latest state.
     """
 
     #: Events of one incident between two checkpoints (0: only on a clean stop).
@@ -80,19 +81,22 @@ class EventStore(LogRead, Protocol):
     checkpointed: dict[str, int]
     #: Checkpoints written since the store was opened.
     checkpoints_written: int
-    #: Reads made off the writer (loading, history pages) go through this.
-    reader: LogRead
     #: True when other hubs may write to the same database (PostgreSQL).
     shared: bool
+
+    @property
+    def reader(self) -> LogRead:
+        """Reads made off the writer (loading, history pages) go through this."""
+        ...
 
     @property
     def path(self) -> Path | str:
         """Where the record is, for messages (a file, or a URL without its password)."""
         ...
 
-    def begin_batch(
-        self, incident_ids: Iterable[str], heads: dict[str, int]
-    ) -> dict[str, list[tuple[Any, ...]]]: ...
+    def begin_batch(self, incident_ids: Iterable[str]) -> None: ...
+
+    def read_after(self, heads: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]: ...
 
     def end_batch(self) -> None: ...
 

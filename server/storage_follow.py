@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from warroom.hub.hubstate import Decided, Pending
-from warroom.hub.rooms import Stored, event_frame
+from warroom.hub.rooms import Room, Stored, event_frame
 from warroom.hub.storage import row_event
 
 from warroom.core.fold import apply
@@ -50,12 +50,27 @@ def incidents_of(batch: Iterable[Pending | Decided]) -> set[str]:
 
 
 async def take_batch(hub: Hub, batch: list[Pending | Decided]) -> None:
-    """Wait for the right to write to the batch's incidents, then fold in what other hubs wrote."""
+    """Wait for the right to write to the batch's incidents, then fold in what other hubs wrote.
+
+    A room loaded while the lock was being taken may have been read before another hub's last
+    commit: every room of the batch in memory once the lock is held is caught up, checking
+    again after each read (which lets the event loop run) until no new room appeared. Rooms
+    loaded after that are read under the lock, so they are current."""
     incidents = incidents_of(batch)
-    heads = {i: hub.rooms[i].head for i in incidents if i in hub.rooms}
-    caught = await asyncio.to_thread(hub.store.begin_batch, incidents, heads)
-    for incident_id, rows in caught.items():
-        absorb(hub, incident_id, rows)
+    await asyncio.to_thread(hub.store.begin_batch, incidents)
+    checked: dict[str, Room] = {}
+    while True:
+        heads = {
+            i: hub.rooms[i].head
+            for i in incidents
+            if i in hub.rooms and checked.get(i) is not hub.rooms[i]
+        }
+        if not heads:
+            return
+        checked.update({i: hub.rooms[i] for i in heads})
+        caught = await asyncio.to_thread(hub.store.read_after, heads)
+        for incident_id, rows in caught.items():
+            absorb(hub, incident_id, rows)
 
 
 async def release_batch(hub: Hub) -> None:
@@ -146,16 +161,19 @@ class Follower:
         await self.catch_up(incident_id)
 
     async def catch_up(self, incident_id: str) -> int:
+        """Read and fold in the events of ``incident_id`` after this hub's head. Never while
+        the writer is in a batch (it catches up itself, and its frames must not be doubled)."""
         reader = self.hub.store.reader
         taken = 0
-        while (room := self.hub.rooms.get(incident_id)) is not None:
-            rows = await asyncio.to_thread(
-                reader.event_rows, incident_id, room.head, CATCH_UP_BATCH
-            )
-            got = absorb(self.hub, incident_id, rows)
-            taken += got
-            if len(rows) < CATCH_UP_BATCH or not got:
-                break
+        async with self.hub.write_turn:
+            while (room := self.hub.rooms.get(incident_id)) is not None:
+                rows = await asyncio.to_thread(
+                    reader.event_rows, incident_id, room.head, CATCH_UP_BATCH
+                )
+                got = absorb(self.hub, incident_id, rows)
+                taken += got
+                if len(rows) < CATCH_UP_BATCH or not got:
+                    break
         return taken
 
     async def repair(self) -> None:

@@ -171,19 +171,25 @@ class PgStore(PgReader, Writing):
         return int(row[0]) if row is not None else 0
 
     # --- writing ------------------------------------------------------------------------------
-    def begin_batch(
-        self, incident_ids: Iterable[str], heads: dict[str, int]
-    ) -> dict[str, list[tuple[Any, ...]]]:
-        """Open the writer's transaction, take the write lock of each incident (sorted, so two
-        hubs never deadlock), and return the rows other hubs stored after ``heads``."""
+    def begin_batch(self, incident_ids: Iterable[str]) -> None:
+        """Open the writer's transaction and take the write lock of each incident (sorted, so
+        two hubs never deadlock). The locks go with the transaction, or with the connection."""
         self.end_batch()
         conn = self.writing.get()
         conn.execute("BEGIN")
         self._open = True
-        caught: dict[str, list[tuple[Any, ...]]] = {}
         try:
             for incident_id in sorted(set(incident_ids)):
                 conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [incident_id])
+        except BaseException:
+            self.end_batch()
+            raise
+
+    def read_after(self, heads: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows stored after each of ``heads``, read in the writer's transaction."""
+        conn = self.writing.get()
+        caught: dict[str, list[tuple[Any, ...]]] = {}
+        try:
             for incident_id, head in heads.items():
                 rows = conn.execute(
                     f"SELECT {EVENT_COLUMNS} FROM events "  # noqa: S608
