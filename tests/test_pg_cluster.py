@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -45,15 +46,22 @@ def burst(c: IncidentClient, count: int) -> list[asyncio.Future[Any]]:
     return [c.send(NoteAdded(text=f"{c.name} {i}")) for i in range(count)]
 
 
-async def test_two_hubs_write_one_incident_at_once_and_both_sides_see_one_log(pg_url):
-    clock = ManualClock(T0)
-    async with (
-        running_hub(pg_url, clock=clock) as a,
-        running_hub(pg_url, clock=clock) as b,
-    ):
+@contextlib.asynccontextmanager
+async def two_hubs(url: str, clock: ManualClock) -> AsyncIterator[tuple[Any, Any, str, list]]:
+    """Hubs a and b on one database, an incident ana declared on a, ana on a and bo on b:
+    ``(a, b, incident, [ana, bo])``; the clients are closed afterwards."""
+    async with running_hub(url, clock=clock) as a, running_hub(url, clock=clock) as b:
         incident = await declare_incident(a.url)
         ana = await client(a.url, "ana", "ic", incident)
         bo = await client(b.url, "bo", "responder", incident)  # b loads it from the database
+        try:
+            yield a, b, incident, [ana, bo]
+        finally:
+            await asyncio.gather(ana.close(), bo.close())
+
+
+async def test_two_hubs_write_one_incident_at_once_and_both_sides_see_one_log(pg_url):
+    async with two_hubs(pg_url, ManualClock(T0)) as (a, b, incident, (ana, bo)):
         cy = await client(b.url, "cy", "responder", incident)
         replies = await asyncio.gather(*burst(ana, 60), *burst(bo, 60), *burst(cy, 60))
         assert all(isinstance(r, Ack) for r in replies), replies
@@ -70,8 +78,7 @@ async def test_two_hubs_write_one_incident_at_once_and_both_sides_see_one_log(pg
             ]
         await eventually(lambda: a.hub.rooms[incident].head == b.hub.rooms[incident].head == head)
         assert a.hub.rooms[incident].state == b.hub.rooms[incident].state
-        for c in (ana, bo, cy):
-            await c.close()
+        await cy.close()
 
 
 async def test_a_lost_notification_is_repaired_by_reading_by_seq(pg_url):
@@ -96,13 +103,7 @@ async def test_a_lost_notification_is_repaired_by_reading_by_seq(pg_url):
 
 async def test_a_timer_due_on_every_hub_fires_once(pg_url):
     clock = ManualClock(T0)
-    async with (
-        running_hub(pg_url, clock=clock) as a,
-        running_hub(pg_url, clock=clock) as b,
-    ):
-        incident = await declare_incident(a.url)
-        ana = await client(a.url, "ana", "ic", incident)
-        bo = await client(b.url, "bo", "responder", incident)
+    async with two_hubs(pg_url, clock) as (a, b, incident, (_, bo)):
         assert isinstance(await bo.post(LockRequested()), Ack)
         await eventually(lambda: a.hub.rooms[incident].state.lock.holder == "bo")
         clock.advance(timedelta(minutes=11))
@@ -110,8 +111,6 @@ async def test_a_timer_due_on_every_hub_fires_once(pg_url):
             await asyncio.gather(a.hub.tick(), b.hub.tick())
         types = [t for _, _, t in stored(pg_url, incident)]
         assert types.count("lock_expired") == 1
-        await ana.close()
-        await bo.close()
 
 
 async def test_a_hub_killed_mid_write_loses_nothing_it_acknowledged(pg_url):
@@ -205,3 +204,22 @@ async def test_a_console_fails_over_to_the_other_hub_and_resumes_from_its_last_s
     finally:
         a.kill()
         b.kill()
+
+
+def test_join_and_the_config_file_take_several_hubs(tmp_path, monkeypatch):
+    import argparse
+
+    from warroom.config import load_config
+    from warroom.console.launch import resolve_seat
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "warroom").mkdir()
+    (tmp_path / "warroom" / "config.toml").write_text(
+        'name = "sam"\nhub = "hub-a:8765, wss://hub-b:8765"\n'
+    )
+    args = {"url": None, "name": None, "role": None, "token": None, "theme": None}
+    seat = resolve_seat(argparse.Namespace(**args), load_config())
+    assert (seat.url, seat.fallback) == ("ws://hub-a:8765", ["wss://hub-b:8765"])
+    given = argparse.Namespace(**{**args, "url": "ws://c:1,ws://d:2,ws://e:3"})
+    seat = resolve_seat(given, load_config())
+    assert (seat.url, seat.fallback) == ("ws://c:1", ["ws://d:2", "ws://e:3"])
