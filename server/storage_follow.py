@@ -31,6 +31,7 @@ from warroom.core.protocol import lock_change
 
 if TYPE_CHECKING:
     from warroom.hub.hub import Hub
+    from warroom.hub.storage_api import EventStore
 
 log = logging.getLogger("warroom.hub")
 
@@ -57,20 +58,32 @@ async def take_batch(hub: Hub, batch: list[Pending | Decided]) -> None:
     again after each read (which lets the event loop run) until no new room appeared. Rooms
     loaded after that are read under the lock, so they are current."""
     incidents = incidents_of(batch)
-    await asyncio.to_thread(hub.store.begin_batch, incidents)
+    store = hub.store
     checked: dict[str, Room] = {}
+    begun = False
     while True:
         heads = {
             i: hub.rooms[i].head
             for i in incidents
             if i in hub.rooms and checked.get(i) is not hub.rooms[i]
         }
-        if not heads:
+        if begun and not heads:
             return
         checked.update({i: hub.rooms[i] for i in heads})
-        caught = await asyncio.to_thread(hub.store.read_after, heads)
+        caught = await asyncio.to_thread(_lock_and_read, store, incidents, heads, begun)
+        begun = True
         for incident_id, rows in caught.items():
             absorb(hub, incident_id, rows)
+
+
+def _lock_and_read(
+    store: EventStore, incidents: set[str], heads: dict[str, int], begun: bool
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Lock the batch's incidents (the first time) and read what is stored after ``heads``:
+    one trip to a worker thread for both."""
+    if not begun:
+        store.begin_batch(incidents)
+    return store.read_after(heads) if heads else {}
 
 
 async def release_batch(hub: Hub) -> None:
