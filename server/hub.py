@@ -122,6 +122,7 @@ class Hub(Connections, Views):
                         break
                     # Decided again on the state at write time: on a shared database another
                     # hub may have fired it meanwhile, and it must fire once (#22).
+                    head = room.head
                     reply = await self.record_decided(
                         room.incident_id,
                         functools.partial(_due_now, rule=rule, now=now),
@@ -130,8 +131,8 @@ class Hub(Connections, Views):
                     if isinstance(reply, Error):
                         log.error("timer event refused: %s", reply.message)
                         break
-                    if not reply.events:
-                        break
+                    if not reply.events or room.head == head:
+                        break  # no longer due, or already stored (the same id): nothing new
                     recorded += 1
         return recorded
 
