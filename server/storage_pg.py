@@ -15,11 +15,12 @@ hubs, never the data (they read the events by seq; see ``server/storage_follow.p
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -39,6 +40,7 @@ from warroom.core.events import EventBase
 from warroom.core.state import IncidentState
 
 log = logging.getLogger("warroom.hub")
+T = TypeVar("T")
 
 #: The channel every hub listens on; the payload is ``<incident id>:<head seq>``.
 CHANNEL = "warroom_events"
@@ -105,6 +107,19 @@ class Link:
             self._conn = conn
         return conn
 
+    def run(self, work: Callable[[psycopg.Connection[tuple[Any, ...]]], T]) -> T:
+        """``work(connection)``, once more on a new connection if the server had dropped this
+        one (a restart, a failover, an idle timeout). Only for work that changes nothing unless
+        it completes: a read, or a transaction of its own."""
+        try:
+            return work(self.get())
+        except psycopg.OperationalError:
+            conn = self._conn
+            if conn is not None and not (conn.closed or conn.broken):
+                raise  # the connection is fine: the error is the work's own
+            log.warning("the database dropped a connection; reconnecting")
+            return work(self.get())
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -119,8 +134,9 @@ class PgReader(QueryReader):
         self.lock = threading.RLock()
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        query = qmark(sql)
         with self.lock:
-            return self.link.get().execute(qmark(sql), list(args)).fetchall()
+            return self.link.run(lambda conn: conn.execute(query, list(args)).fetchall())
 
     def close(self) -> None:
         with self.lock:
@@ -175,15 +191,24 @@ class PgStore(PgReader, Writing):
         """Open the writer's transaction and take the write lock of each incident (sorted, so
         two hubs never deadlock). The locks go with the transaction, or with the connection."""
         self.end_batch()
-        conn = self.writing.get()
-        conn.execute("BEGIN")
+        ids = sorted(set(incident_ids))
+
+        def begin(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
+            conn.execute("BEGIN")
+            try:
+                for incident_id in ids:
+                    conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [incident_id]
+                    )
+            except BaseException:
+                if not (conn.closed or conn.broken):
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                raise
+
+        # Nothing is written yet: on a connection the server dropped, simply begin again.
+        self.writing.run(begin)
         self._open = True
-        try:
-            for incident_id in sorted(set(incident_ids)):
-                conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [incident_id])
-        except BaseException:
-            self.end_batch()
-            raise
 
     def read_after(self, heads: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
         """The rows stored after each of ``heads``, read in the writer's transaction."""
@@ -248,10 +273,12 @@ class PgStore(PgReader, Writing):
         self._checkpointed(checkpoints)
 
     def _store_checkpoints(self, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
-        with self.lock:
-            conn = self.link.get()
+        def store(conn: psycopg.Connection[tuple[Any, ...]]) -> None:
             with conn.transaction(), conn.cursor() as cur:
                 cur.executemany(UPSERT_CHECKPOINT, rows)
+
+        with self.lock:
+            self.link.run(store)
 
     def abandon(self) -> None:
         self.close()
@@ -283,8 +310,9 @@ class _QmarkConnection:
         self.lock = threading.Lock()
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+        query = qmark(sql)
         with self.lock:
-            return self.link.get().execute(qmark(sql), list(args))
+            return self.link.run(lambda conn: conn.execute(query, list(args)))
 
     def close(self) -> None:
         with self.lock:

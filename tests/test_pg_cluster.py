@@ -14,6 +14,7 @@ import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from warroom.hub.storage_pg import CHANNEL
@@ -223,3 +224,25 @@ def test_join_and_the_config_file_take_several_hubs(tmp_path, monkeypatch):
     given = argparse.Namespace(**{**args, "url": "ws://c:1,ws://d:2,ws://e:3"})
     seat = resolve_seat(given, load_config())
     assert (seat.url, seat.fallback) == ("ws://c:1", ["ws://d:2", "ws://e:3"])
+
+
+async def test_hubs_carry_on_after_the_database_dropped_every_connection(pg_server, pg_url):
+    """What a restart or failover of PostgreSQL does to the hubs: every connection is cut.
+    The next command on each hub is stored (a new connection, begun again: nothing had been
+    written), and the hubs hear each other again."""
+    async with two_hubs(pg_url, ManualClock(T0)) as (_, _, incident, (ana, bo)):
+        database = urlsplit(pg_url).path.lstrip("/")
+        with psycopg.connect(pg_server.get_uri(), autocommit=True) as admin:
+            (cut,) = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database],
+            ).fetchone()
+        assert cut >= 6  # each hub's writer, reader, store, people and listener
+        first = await ana.post(NoteAdded(text="right after the cut"))
+        assert isinstance(first, Ack), first
+        second = await bo.post(NoteAdded(text="on the other hub"))
+        assert isinstance(second, Ack), second
+        await ana.wait_for_seq(second.seq, timeout=5)
+        await bo.wait_for_seq(second.seq, timeout=5)
+        assert_gap_free(stored(pg_url, incident))
