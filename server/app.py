@@ -25,6 +25,7 @@ from warroom.hub.people import People, match_person
 from warroom.hub.state_view import state_view
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY
 from warroom.hub.storage_api import is_postgres, open_store
+from warroom.hub.storage_claims import claims_for
 from warroom.hub.storage_follow import follower_for
 from warroom.hub.storage_open import (
     database_errors,
@@ -160,6 +161,7 @@ class HubServer:
         )
         self.hub.registered = lambda: set(self.people.active())
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
+        self.webhooks.claims = claims_for(config.db)
         self._server: Server | None = None
         self.intake: IntakeServer | None = None
         if config.intake is not None and self.alerts is not None:

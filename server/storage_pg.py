@@ -35,6 +35,7 @@ from warroom.hub.storage import (
     event_row,
     incident_row,
 )
+from warroom.hub.storage_claims import SCHEMA as DELIVERIES
 
 from warroom.core.events import EventBase
 from warroom.core.state import IncidentState
@@ -56,6 +57,7 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS checkpoints (incident_id TEXT PRIMARY KEY, seq BIGINT, "
     "event_id TEXT, stamp TEXT, state TEXT)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+    DELIVERIES,
 )
 
 INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608

@@ -246,3 +246,35 @@ async def test_hubs_carry_on_after_the_database_dropped_every_connection(pg_serv
         await ana.wait_for_seq(second.seq, timeout=5)
         await bo.wait_for_seq(second.seq, timeout=5)
         assert_gap_free(stored(pg_url, incident))
+
+
+# --- webhook deliveries ----------------------------------------------------------------------
+async def test_a_hub_starting_while_another_delivers_an_update_does_not_post_it_again(pg_url):
+    """Hub a publishes; the endpoint takes its time. Hub b starts meanwhile and resumes the
+    deliveries that have no outcome: the one a is making is claimed (SKIP LOCKED), so b skips
+    it. The endpoint gets one post, and one outcome is recorded."""
+    from tests.test_comms_webhooks import fast_policy, publish, target, webhook
+
+    clock = ManualClock(T0)
+    async with webhook(hang=True) as endpoint:
+        hook = target(endpoint, "status", timeout=2.0)
+        hubs = {"webhooks": [hook], "delivery": fast_policy(attempts=1), "clock": clock}
+        async with running_hub(pg_url, **hubs) as a:
+            incident = await declare_incident(a.url)
+            ana = await client(a.url, "ana", "ic", incident)
+            await publish(ana, clock)
+            await eventually(lambda: len(endpoint.requests) == 1)  # a is posting, stuck
+            async with running_hub(pg_url, **hubs) as b:
+                await eventually(lambda: incident in b.hub.rooms)
+                await asyncio.sleep(0.5)  # b's resume has run: it skipped a's delivery
+                assert len(endpoint.requests) == 1
+                await a.webhooks.idle()  # a's attempt times out: its outcome is recorded
+                await eventually(lambda: "update_delivery_failed" in types_of(pg_url, incident))
+                await b.webhooks.idle()
+            assert len(endpoint.requests) == 1
+            assert types_of(pg_url, incident).count("update_delivery_failed") == 1
+            await ana.close()
+
+
+def types_of(url: str, incident: str) -> list[str]:
+    return [t for _, _, t in stored(url, incident)]
