@@ -25,7 +25,7 @@ from warroom.hub.people import People, match_person
 from warroom.hub.state_view import state_view
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY
 from warroom.hub.storage_api import is_postgres, open_store
-from warroom.hub.storage_claims import claims_for
+from warroom.hub.storage_claims import claims_for, resume_orphans
 from warroom.hub.storage_follow import follower_for
 from warroom.hub.storage_open import (
     database_errors,
@@ -169,6 +169,7 @@ class HubServer:
         self._timers: asyncio.Task[None] | None = None
         #: Other hubs' events on a shared database, fanned out to this hub's consoles (#22).
         self.follower = follower_for(self.hub, config.db)
+        self._orphans: asyncio.Task[None] | None = None
         self._people_watch: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.port: int = config.port
@@ -205,6 +206,7 @@ class HubServer:
         await self.hub.start()
         if self.follower is not None:
             self.follower.start()
+            self._orphans = asyncio.create_task(resume_orphans(self.webhooks._resume))
         self.webhooks.start()
         await self._server.start_serving()
         if self.config.timer_interval > 0:
@@ -271,6 +273,8 @@ class HubServer:
             self._people_watch.cancel()
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self._orphans is not None:
+            self._orphans.cancel()
         await self.webhooks.close()
         if self.intake is not None:
             await self.intake.close()

@@ -15,9 +15,10 @@ On SQLite there is one hub per file: every delivery is its own (:class:`SoleDeli
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -94,3 +95,19 @@ def claims_for(db: object) -> DeliveryClaims:
     from warroom.hub.storage_api import is_postgres
 
     return SharedDeliveries(str(db)) if is_postgres(str(db)) else SoleDeliverer()
+
+
+#: Seconds between two looks, on a shared database, for deliveries nobody is making (their hub
+#: died mid-post): each is then claimed and made by one of the hubs still running.
+RESUME_EVERY = 30.0
+
+
+async def resume_orphans(resume: Callable[[], None], every: float | None = None) -> None:
+    """Call ``resume`` (the dispatcher's resume of deliveries without an outcome) every
+    ``every`` seconds: the claims make sure only deliveries nobody holds are made again."""
+    while True:
+        await asyncio.sleep(RESUME_EVERY if every is None else every)
+        try:
+            resume()
+        except Exception:  # a bug here must not stop the hub
+            log.exception("resuming webhook deliveries failed")

@@ -278,3 +278,32 @@ async def test_a_hub_starting_while_another_delivers_an_update_does_not_post_it_
 
 def types_of(url: str, incident: str) -> list[str]:
     return [t for _, _, t in stored(url, incident)]
+
+
+async def test_a_delivery_its_hub_abandoned_is_made_by_another_hub(pg_url, monkeypatch):
+    """Hub a's delivery dies mid-post (its task is cancelled, as when its process dies: the
+    claim's transaction goes with it). Hub b, which skipped it while a held it, takes it over
+    on its next look and records the one outcome."""
+    from warroom.hub import storage_claims
+
+    from tests.test_comms_webhooks import fast_policy, publish, target, webhook
+
+    monkeypatch.setattr(storage_claims, "RESUME_EVERY", 0.2)
+    clock = ManualClock(T0)
+    async with webhook(hang=True) as endpoint:
+        hook = target(endpoint, "status", timeout=30.0)
+        hubs = {"webhooks": [hook], "delivery": fast_policy(attempts=1), "clock": clock}
+        async with running_hub(pg_url, **hubs) as a, running_hub(pg_url, **hubs) as b:
+            incident = await declare_incident(a.url)
+            ana = await client(a.url, "ana", "ic", incident)
+            await publish(ana, clock)
+            await eventually(lambda: len(endpoint.requests) == 1)  # a is posting, stuck
+            await asyncio.sleep(0.5)
+            assert len(endpoint.requests) == 1  # b looked, and left it to a
+            endpoint.hang = False
+            await a.webhooks.close()  # a's delivery dies without an outcome
+            await eventually(lambda: "update_delivered" in types_of(pg_url, incident))
+            await b.webhooks.idle()
+            assert len(endpoint.requests) == 2
+            assert types_of(pg_url, incident).count("update_delivered") == 1
+            await ana.close()
