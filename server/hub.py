@@ -115,11 +115,15 @@ class Hub(Connections, Views):
             for rule in timers.TIMERS:
                 for _ in range(50):
                     try:
-                        if not timers.due_from(rule, room.state, now):
-                            break
+                        drafts = timers.due_from(rule, room.state, now)
                     except Exception:
                         log.exception("timer %s failed", getattr(rule, "__name__", rule))
                         break
+                    if not drafts:
+                        break
+                    # An old record may hold a client's event under the timer's id (the writer
+                    # then gives the timer's event a fresh one): known before the write.
+                    self.ids.prefetch([drafts[0].id])
                     # Decided again on the state at write time: on a shared database another
                     # hub may have fired it meanwhile, and it must fire once (#22).
                     head = room.head

@@ -120,8 +120,8 @@ async def test_a_hub_killed_mid_write_loses_nothing_it_acknowledged(pg_url):
     (and the killed hub's, once it is back) hold the whole log."""
     a = HubProcess(pg_url)  # type: ignore[arg-type]
     b = HubProcess(pg_url)  # type: ignore[arg-type]
-    a.start()
-    b.start()
+    a.start(timeout=60)
+    b.start(timeout=60)
     writers: list[IncidentClient] = []
     try:
         incident = await declare_incident(a.url)
@@ -138,7 +138,7 @@ async def test_a_hub_killed_mid_write_loses_nothing_it_acknowledged(pg_url):
                         acked.append(reply)
 
         posting = [asyncio.create_task(keep_posting(c, 40)) for c in writers]
-        await eventually(lambda: len(acked) >= 40, timeout=20)
+        await eventually(lambda: len(acked) >= 40, timeout=30)
         assert a.proc is not None
         a.proc.send_signal(signal.SIGKILL)  # mid-write: the consoles on a are posting
         a.proc.wait()
@@ -150,12 +150,12 @@ async def test_a_hub_killed_mid_write_loses_nothing_it_acknowledged(pg_url):
         # The survivor's consoles hold every stored event.
         head = rows[-1][0]
         for c in on_b:
-            await c.wait_for_seq(head)
-        a.start()  # back: its consoles reconnect and resume from their last seq
+            await c.wait_for_seq(head, timeout=30)
+        a.start(timeout=60)  # back: its consoles reconnect and resume from their last seq
         rows = stored(pg_url, incident)
         head = rows[-1][0]
         for c in on_a:
-            await c.wait_for_seq(head, timeout=20)
+            await c.wait_for_seq(head, timeout=30)
         for c in writers:
             assert [str(e.id) for e in c.log if e.seq <= head][-10:] == [id_ for _, id_, _ in rows][
                 -10:
@@ -173,8 +173,8 @@ async def test_a_console_fails_over_to_the_other_hub_and_resumes_from_its_last_s
     console goes on with b, from its last seq, and what sam typed meanwhile is stored once."""
     a = HubProcess(pg_url)  # type: ignore[arg-type]
     b = HubProcess(pg_url)  # type: ignore[arg-type]
-    a.start()
-    b.start()
+    a.start(timeout=60)
+    b.start(timeout=60)
     try:
         await seed_incident(a.url)
         app = make_console(
