@@ -96,8 +96,10 @@ def load_room(
     frames: list[str | tuple[Any, ...]] = []
     last = min(state.seq, tail_from)
     try:
-        while True:
-            rows = reader.event_rows(incident_id, last, READ_BATCH)
+        # Up to ``head`` only: on a shared database another hub may append meanwhile (#22);
+        # what comes after is caught up like any other hub's events.
+        while last < head:
+            rows = reader.event_rows(incident_id, last, min(READ_BATCH, head - last))
             if not rows:
                 break
             for row in rows:

@@ -182,3 +182,29 @@ async def test_a_hub_serves_restarts_and_pages_history_from_either_database(db: 
         assert (await ana.post(NoteAdded(text="after restart"))).op == "ack"
         assert hub.store.reader.head_of(incident) == hub.hub.rooms[incident].head
         await ana.close()
+
+
+def test_loading_an_incident_another_hub_is_appending_to_stops_at_the_head_it_read(db: Any):
+    """On a shared database another hub may append between the loader's read of the head and
+    its read of the events: the room is loaded up to that head (the rest is caught up later),
+    never set aside for a gap."""
+    store = opened(db)
+    try:
+        events = incident_log(8)
+        store.append(events[:5], [folded(events[:5])])
+        reader = store.reader
+
+        class AppendedMeanwhile:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(reader, name)
+
+            def head_of(self, incident_id: str) -> int:
+                head = reader.head_of(incident_id)
+                store.append(events[5:], [folded(events)])  # the other hub's commit
+                return head
+
+        room, _ = load_room(AppendedMeanwhile(), INCIDENT, 100)  # type: ignore[arg-type]
+        assert room.head == room.state.seq == 5
+        assert room.state == folded(events[:5])
+    finally:
+        store.close()
