@@ -17,16 +17,25 @@ from typing import Any
 from warroom.hub.alert_link import AlertLink
 from warroom.hub.alert_store import AlertStore
 from warroom.hub.credentials import Credential, authenticate
-from warroom.hub.dbfile import DatabaseLock, explain
+from warroom.hub.dbfile import DatabaseLock
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
 from warroom.hub.intake import IntakeServer
 from warroom.hub.intake_config import IntakeConfig
 from warroom.hub.loading import MemoryLimits
-from warroom.hub.people import People, anyone_registered, match_person
+from warroom.hub.people import People, match_person
 from warroom.hub.state_view import state_view
 from warroom.hub.status import StatusPages
 from warroom.hub.status_config import StatusConfig
-from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
+from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY
+from warroom.hub.storage_api import is_postgres, open_store
+from warroom.hub.storage_claims import claims_for, resume_orphans
+from warroom.hub.storage_follow import follower_for
+from warroom.hub.storage_open import (
+    database_errors,
+    describe_failure,
+    open_people,
+    registered_anyone,
+)
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -50,7 +59,8 @@ class HubConfigError(ValueError):
 class HubConfig:
     host: str = "127.0.0.1"
     port: int = 8765
-    db: Path = Path("warroom.db")
+    #: A SQLite file, or a PostgreSQL URL (``postgresql://...``) that several hubs may share.
+    db: Path | str = Path("warroom.db")
     #: Named bearer tokens; empty means an open hub, allowed on loopback only.
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # never in a log line
     max_message: int = MAX_MESSAGE_BYTES
@@ -101,7 +111,7 @@ class HubServer:
 
     def __init__(self, config: HubConfig, clock: Clock = utc_now) -> None:
         exposed = not is_loopback(config.host) and not config.insecure
-        has_tokens = bool(config.tokens) or (exposed and anyone_registered(config.db))
+        has_tokens = bool(config.tokens) or (exposed and registered_anyone(config.db))
         if exposed and not (has_tokens and config.certfile):
             missing = " and ".join(
                 what
@@ -125,22 +135,28 @@ class HubServer:
             raise HubConfigError(
                 f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
             )
+        if is_postgres(config.db) and config.intake is not None:
+            raise HubConfigError(
+                "The alert intake keeps its alert groups in a SQLite file for now: give --db a "
+                "file, or remove [intake] from the config (see docs/POSTGRES.md)."
+            )
         # One hub per database file: the lock is taken before the file is opened or written.
+        # A PostgreSQL database is shared: its hubs take a lock per incident as they write.
         self.db_lock: DatabaseLock | None = None
-        if str(config.db) != ":memory:":
+        if str(config.db) != ":memory:" and not is_postgres(config.db):
             self.db_lock = DatabaseLock(Path(config.db))
             self.db_lock.acquire()
         try:
-            self.store = Store(config.db, durability=config.durability)
-            #: The team's personal tokens, in the same database file (``warroom people``).
-            self.people = People(config.db)
+            self.store = open_store(config.db, durability=config.durability)
+            #: The team's personal tokens, in the same database (``warroom people``).
+            self.people: People = open_people(config.db)
             #: Alert groups from monitoring, when the hub has an ``[intake]``.
             self.alerts: AlertStore | None = None
             if config.intake is not None:
                 self.alerts = AlertStore(config.db, synchronous=DURABILITY[config.durability])
-        except (sqlite3.Error, OSError) as exc:
+        except database_errors() as exc:
             self._release_db()
-            raise explain(Path(config.db), exc) from exc
+            raise describe_failure(config.db, exc) from exc
         self.hub = Hub(
             self.store,
             settings=config.settings,
@@ -154,12 +170,16 @@ class HubServer:
         self.hub.alert_link.bind(self.hub)
         self.webhooks = WebhookDispatcher(self.hub, config.webhooks, config.delivery)
         self.status = StatusPages(self.hub, config.status, self.authorised)
+        self.webhooks.claims = claims_for(config.db)
         self._server: Server | None = None
         self.intake: IntakeServer | None = None
         if config.intake is not None and self.alerts is not None:
             self.intake = IntakeServer(config.intake, self.alerts, config.host, self.ssl, clock)
             self.intake.on_recorded = self.hub.alert_link.notified
         self._timers: asyncio.Task[None] | None = None
+        #: Other hubs' events on a shared database, fanned out to this hub's consoles (#22).
+        self.follower = follower_for(self.hub, config.db)
+        self._orphans: asyncio.Task[None] | None = None
         self._people_watch: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self.port: int = config.port
@@ -176,9 +196,9 @@ class HubServer:
         """
         try:
             await self.hub.load()
-        except sqlite3.Error as exc:
+        except database_errors() as exc:
             self._abandon()
-            raise explain(Path(self.config.db), exc) from exc
+            raise describe_failure(self.config.db, exc) from exc
         try:
             self._server = await self._bind()
             if self.intake is not None:
@@ -194,6 +214,9 @@ class HubServer:
         if self.db_lock is not None:
             self.db_lock.describe(self.url)
         await self.hub.start()
+        if self.follower is not None:
+            self.follower.start()
+            self._orphans = asyncio.create_task(resume_orphans(self.webhooks._resume))
         self.webhooks.start()
         self.status.start()
         await self._server.start_serving()
@@ -208,9 +231,9 @@ class HubServer:
 
     def _abandon(self) -> None:
         """A start that failed: close the database without writing (no checkpoint), unlock it."""
-        with contextlib.suppress(sqlite3.Error):
-            self.store.db.conn.close()
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(Exception):
+            self.store.abandon()
+        with contextlib.suppress(Exception):
             self.people.close()
         with contextlib.suppress(sqlite3.Error):
             if self.alerts is not None:
@@ -261,6 +284,8 @@ class HubServer:
             self._people_watch.cancel()
         if self._watchdog is not None:
             self._watchdog.cancel()
+        if self._orphans is not None:
+            self._orphans.cancel()
         await self.webhooks.close()
         await self.status.close()
         if self.intake is not None:
@@ -279,6 +304,8 @@ class HubServer:
                 for conn in list(self.hub.conns):
                     abort_if_open(conn.ws)
                 await self._server.wait_closed()
+        if self.follower is not None:
+            await self.follower.stop()
         await self.hub.stop()
         try:
             self.store.close()

@@ -71,6 +71,7 @@ from warroom.hub.status_config import StatusConfigError, status_from_config
 from warroom.hub.webhooks import WebhookConfigError, policy_from_config, targets_from_config
 
 from warroom.config_file import explain, read_toml
+from warroom.paths import database
 
 Positive = Annotated[int, Field(gt=0)]
 #: A count or rate where 0 may mean "no limit" (see HubLimits).
@@ -217,7 +218,7 @@ def _apply(config: HubConfig, parsed: HubConfigFile) -> None:
     if hub.port is not None:
         config.port = hub.port
     if hub.db is not None:
-        config.db = Path(hub.db).expanduser()
+        config.db = database(hub.db)
     if hub.max_message is not None:
         config.max_message = hub.max_message
     if hub.certfile is not None:

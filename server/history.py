@@ -3,8 +3,8 @@
 A console that joined by snapshot holds only the last events of the incident; when its reader
 scrolls to the top of the timeline it asks for the page before, and the export pages through a
 whole incident the same way. Pages come from the room's frames while the hub holds them in
-memory, else from the database, read on a connection of its own in a worker thread (the writer
-keeps its connection, and the event loop never waits on the disk).
+memory, else from the database, read on the store's reading connection in a worker thread (the
+writer keeps its connection, and the event loop never waits on the disk).
 """
 
 from __future__ import annotations
@@ -12,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from warroom.hub.rooms import Conn, Room
-from warroom.hub.storage import LogReader, Store
+from warroom.hub.storage_api import EventStore
 
 from warroom.core.protocol import Error, History
 
 
-async def history_frame(store: Store, room: Room, msg: History) -> str:
+async def history_frame(store: EventStore, room: Room, msg: History) -> str:
     """The ``history_page`` answering ``msg``: the newest ``msg.limit`` events with
     ``seq < msg.before``, oldest first."""
     before = min(msg.before, room.head + 1)
@@ -45,28 +43,16 @@ async def history_frame(store: Store, room: Room, msg: History) -> str:
     return json.dumps(page, separators=(",", ":"))
 
 
-async def _stored(store: Store, incident_id: str, start: int, count: int) -> list[dict[str, Any]]:
-    """Events ``start .. start + count - 1`` of an incident, as stored."""
-    if str(store.path) == ":memory:":  # tests only: there is no second connection to it
-        return _read(store, incident_id, start, count)
-    return await asyncio.to_thread(_read_apart, store.path, incident_id, start, count)
-
-
-def _read_apart(path: Path, incident_id: str, start: int, count: int) -> list[dict[str, Any]]:
-    reader = LogReader.read_only(path)
-    try:
-        return _read(reader, incident_id, start, count)
-    finally:
-        reader.close()
-
-
-def _read(reader: LogReader, incident_id: str, start: int, count: int) -> list[dict[str, Any]]:
-    events = reader.events(incident_id, since=start - 1, batch=count)
-    return [event.model_dump(mode="json") for event in islice(events, count)]
+async def _stored(
+    store: EventStore, incident_id: str, start: int, count: int
+) -> list[dict[str, Any]]:
+    """Events ``start .. start + count - 1`` of an incident, as stored (read in a worker
+    thread, on the store's reading connection: never the writer's)."""
+    return await asyncio.to_thread(store.reader.page, incident_id, start, count)
 
 
 async def answer_history(
-    store: Store, conn: Conn, msg: History, send: Callable[[Conn, Any], None]
+    store: EventStore, conn: Conn, msg: History, send: Callable[[Conn, Any], None]
 ) -> None:
     """Answer ``history`` on ``conn`` (with ``send``, the hub's direct reply): a page of the
     incident it follows, or ``not_joined``."""

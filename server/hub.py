@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+from datetime import datetime
 
 from warroom.hub.connection import Connections
 from warroom.hub.fanout import abort_if_open, event_frame
 from warroom.hub.hubstate import HubLimits, Pending, UnreadableIncident
 from warroom.hub.loading import LiveIncidents, MemoryLimits
 from warroom.hub.rooms import RecentIds
-from warroom.hub.storage import Store
+from warroom.hub.storage_api import EventStore
 from warroom.hub.views import Views
 
 from warroom.core import timers
+from warroom.core.admission import Admission
 from warroom.core.clock import Clock, utc_now
+from warroom.core.events import Actor
 from warroom.core.protocol import Error
+from warroom.core.roles import HUB_ACTOR, Role
 from warroom.core.settings import HubSettings
+from warroom.core.state import IncidentState
 
 __all__ = ["Hub", "HubLimits", "Pending", "UnreadableIncident", "abort_if_open", "event_frame"]
 
@@ -35,7 +41,7 @@ class Hub(Connections, Views):
 
     def __init__(
         self,
-        store: Store,
+        store: EventStore,
         settings: HubSettings | None = None,
         clock: Clock = utc_now,
         limits: HubLimits | None = None,
@@ -115,12 +121,22 @@ class Hub(Connections, Views):
                         break
                     if not drafts:
                         break
-                    reply = await self.record_by_hub(room.incident_id, drafts[0])
+                    # An old record may hold a client's event under the timer's id (the writer
+                    # then gives the timer's event a fresh one): known before the write.
+                    self.ids.prefetch([drafts[0].id])
+                    # Decided again on the state at write time: on a shared database another
+                    # hub may have fired it meanwhile, and it must fire once (#22).
+                    head = room.head
+                    reply = await self.record_decided(
+                        room.incident_id,
+                        functools.partial(_due_now, rule=rule, now=now),
+                        actor=Actor(name=HUB_ACTOR, seat=Role.HUB),
+                    )
                     if isinstance(reply, Error):
                         log.error("timer event refused: %s", reply.message)
                         break
-                    if reply.duplicate:
-                        break
+                    if not reply.events or room.head == head:
+                        break  # no longer due, or already stored (the same id): nothing new
                     recorded += 1
         return recorded
 
@@ -131,3 +147,8 @@ class Hub(Connections, Views):
                 await self.tick()
             except Exception:  # a timer bug must not take the hub down
                 log.exception("timer tick failed")
+
+
+def _due_now(state: IncidentState, *, rule: timers.Timer, now: datetime) -> Admission:
+    """The next event ``rule`` says is due in ``state`` (at write time), if any."""
+    return Admission(events=tuple(timers.due_from(rule, state, now)[:1]))

@@ -21,7 +21,7 @@ from warroom.hub.alert_link import AlertLink
 from warroom.hub.credentials import OPEN, Credential
 from warroom.hub.limits import TokenBucket
 from warroom.hub.rooms import Conn, RecentIds, Room
-from warroom.hub.storage import Store
+from warroom.hub.storage_api import EventStore
 
 from warroom.core.admission import Admission
 from warroom.core.clock import Clock, utc_now
@@ -105,7 +105,7 @@ class HubState:
 
     def __init__(
         self,
-        store: Store,
+        store: EventStore,
         settings: HubSettings | None = None,
         clock: Clock = utc_now,
         limits: HubLimits | None = None,
@@ -139,6 +139,8 @@ class HubState:
         self._presence_repair: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        #: Held by the writer for a whole batch, and by anyone folding in other hubs' events (#22).
+        self.write_turn = asyncio.Lock()
         #: Called with each event once it is stored (features hook side effects here, such as
         #: webhook delivery); a hook must not block: it schedules its work and returns.
         self.after_store: list[Callable[[EventBase], None]] = []

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from warroom.hub.hubstate import UnreadableIncident
 from warroom.hub.rooms import DEFAULT_RECENT_IDS, DEFAULT_TAIL_FRAMES, Conn, Room, event_frame
-from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, LogReader, row_event
+from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, row_event
+from warroom.hub.storage_api import LogRead
 
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
@@ -74,7 +75,7 @@ class LoadStats:
 
 
 def load_room(
-    reader: LogReader, incident_id: str, tail_frames: int, stats: LoadStats | None = None
+    reader: LogRead, incident_id: str, tail_frames: int, stats: LoadStats | None = None
 ) -> tuple[Room, int]:
     """Read one incident: its checkpoint if usable, the events after it, the newest frames.
     Returns the room and the seq of the checkpoint it started from (0: none)."""
@@ -95,8 +96,10 @@ def load_room(
     frames: list[str | tuple[Any, ...]] = []
     last = min(state.seq, tail_from)
     try:
-        while True:
-            rows = reader.event_rows(incident_id, last, READ_BATCH)
+        # Up to ``head`` only: on a shared database another hub may append meanwhile (#22);
+        # what comes after is caught up like any other hub's events.
+        while last < head:
+            rows = reader.event_rows(incident_id, last, min(READ_BATCH, head - last))
             if not rows:
                 break
             for row in rows:

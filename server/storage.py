@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -62,38 +63,33 @@ UPSERT_CHECKPOINT = (
 EVENT_COLUMNS = "incident_id, seq, id, type, at, actor, role, payload"
 
 
-class LogReader:
-    """Reading the event log: the hub's own store, or anyone reading its file (the export).
+class QueryReader:
+    """Reading the event log, whatever database holds it: the queries, written once.
 
-    One copy of the queries, so whatever reads the hub's database reads it as the hub does.
+    One copy of the queries, so whatever reads the hub's database reads it as the hub does
+    (the SQLite file or PostgreSQL). A subclass says how a query runs (:meth:`_rows`); the SQL
+    uses ``?`` placeholders, which the PostgreSQL reader translates.
     """
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.db = db
-        #: One query at a time on this connection (the hub reads from worker threads).
-        self.lock = threading.RLock()
+    #: One query at a time on this reader's connection (the hub reads from worker threads).
+    lock: threading.RLock
 
-    @staticmethod
-    def read_only(path: str | Path) -> LogReader:
-        """Open a hub's database file for reading only (the hub may keep running meanwhile):
-        nothing is created or changed in it."""
-        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=5000")
-        return LogReader(sqlite_utils.Database(conn))
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _row(self, sql: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self._rows(sql, args)
+        return rows[0] if rows else None
 
     # --- reading ------------------------------------------------------------------------------
     def incident_ids(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT incident_id FROM events ORDER BY 1")]
+        return [r[0] for r in self._rows("SELECT DISTINCT incident_id FROM events ORDER BY 1")]
 
     def events(self, incident_id: str, since: int = 0, batch: int = 2000) -> Iterator[EventBase]:
         """Every event of an incident after ``since``, in ``seq`` order, read in batches."""
         last = since
         while True:
-            rows = self.db.execute(
-                "SELECT incident_id, seq, id, type, at, actor, role, payload FROM events "
-                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                [incident_id, last, batch],
-            ).fetchall()
+            rows = self.event_rows(incident_id, last, batch)
             if not rows:
                 return
             for row in rows:
@@ -102,12 +98,11 @@ class LogReader:
 
     def event_rows(self, incident_id: str, after: int, limit: int) -> list[tuple[Any, ...]]:
         """Up to ``limit`` raw rows of an incident's events with seq > ``after``, in seq order."""
-        with self.lock:
-            return self.db.execute(
-                f"SELECT {EVENT_COLUMNS} FROM events "
-                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                [incident_id, after, limit],
-            ).fetchall()
+        return self._rows(
+            f"SELECT {EVENT_COLUMNS} FROM events "
+            "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            [incident_id, after, limit],
+        )
 
     def events_between(self, incident_id: str, after: int, upto: int) -> list[EventBase]:
         """The events of an incident with ``after`` < seq <= ``upto``, in seq order."""
@@ -116,27 +111,27 @@ class LogReader:
     def events_before(self, incident_id: str, before: int, limit: int) -> list[EventBase]:
         """The newest ``limit`` events of an incident with seq < ``before``, oldest first: one
         page of history (``history``, the export, a console scrolling back)."""
-        with self.lock:
-            rows = self.db.execute(
-                f"SELECT {EVENT_COLUMNS} FROM events "
-                "WHERE incident_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-                [incident_id, before, max(0, limit)],
-            ).fetchall()
+        rows = self._rows(
+            f"SELECT {EVENT_COLUMNS} FROM events "
+            "WHERE incident_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            [incident_id, before, max(0, limit)],
+        )
         return [row_event(r) for r in reversed(rows)]
+
+    def page(self, incident_id: str, start: int, count: int) -> list[dict[str, Any]]:
+        """Events ``start .. start + count - 1`` of an incident as JSON (a ``history_page``)."""
+        events = self.events(incident_id, since=start - 1, batch=max(1, count))
+        return [event.model_dump(mode="json") for event in islice(events, count)]
 
     def head_of(self, incident_id: str) -> int:
         """The seq of an incident's last stored event (0 if it has none)."""
-        with self.lock:
-            row = self.db.execute(
-                "SELECT max(seq) FROM events WHERE incident_id = ?", [incident_id]
-            ).fetchone()
-        return int(row[0] or 0)
+        row = self._row("SELECT max(seq) FROM events WHERE incident_id = ?", [incident_id])
+        return int(row[0] or 0) if row is not None else 0
 
     def event_id_at(self, incident_id: str, seq: int) -> str | None:
-        with self.lock:
-            row = self.db.execute(
-                "SELECT id FROM events WHERE incident_id = ? AND seq = ?", [incident_id, seq]
-            ).fetchone()
+        row = self._row(
+            "SELECT id FROM events WHERE incident_id = ? AND seq = ?", [incident_id, seq]
+        )
         return None if row is None else str(row[0])
 
     def find_ids(self, ids: Iterable[str]) -> dict[str, tuple[str, int, str]]:
@@ -144,42 +139,37 @@ class LogReader:
 
         One indexed query per few hundred ids: the idempotency check for ids older than the
         hub's in-memory window."""
-        wanted = list(dict.fromkeys(ids))
+        wanted = list(dict.fromkeys(str(i) for i in ids))
         found: dict[str, tuple[str, int, str]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            with self.lock:
-                rows = self.db.execute(
-                    f"SELECT id, incident_id, seq, actor FROM events WHERE id IN ({marks})", chunk
-                ).fetchall()
+            rows = self._rows(
+                f"SELECT id, incident_id, seq, actor FROM events WHERE id IN ({marks})", chunk
+            )
             for id_, incident_id, seq, actor in rows:
                 found[str(id_)] = (str(incident_id), int(seq), str(actor or ""))
         return found
 
     def checkpoint(self, incident_id: str) -> Checkpoint | None:
-        with self.lock:
-            row = self.db.execute(
-                "SELECT incident_id, seq, event_id, stamp, state FROM checkpoints "
-                "WHERE incident_id = ?",
-                [incident_id],
-            ).fetchone()
+        row = self._row(
+            "SELECT incident_id, seq, event_id, stamp, state FROM checkpoints "
+            "WHERE incident_id = ?",
+            [incident_id],
+        )
         if row is None:
             return None
         return Checkpoint(str(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]))
 
     def live_incident_ids(self) -> list[str]:
         """The incidents a hub loads at start: every one not closed."""
-        with self.lock:
-            rows = self.db.execute(
-                "SELECT id FROM incidents WHERE phase != ? ORDER BY id", [Phase.CLOSED.value]
-            ).fetchall()
+        rows = self._rows(
+            "SELECT id FROM incidents WHERE phase != ? ORDER BY id", [Phase.CLOSED.value]
+        )
         return [str(r[0]) for r in rows]
 
     def has_incident(self, incident_id: str) -> bool:
-        with self.lock:
-            row = self.db.execute("SELECT 1 FROM incidents WHERE id = ?", [incident_id]).fetchone()
-        return row is not None
+        return self._row("SELECT 1 FROM incidents WHERE id = ?", [incident_id]) is not None
 
     def incident_rows(self, include_closed: bool) -> list[dict[str, Any]]:
         """The summaries the hub keeps of every incident (one row each, updated with every write)."""
@@ -191,8 +181,7 @@ class LogReader:
         if not include_closed:
             query += " WHERE phase != ?"
             args.append(Phase.CLOSED.value)
-        with self.lock:
-            rows = self.db.execute(query, args).fetchall()
+        rows = self._rows(query, args)
         keys = [
             "id",
             "title",
@@ -209,15 +198,95 @@ class LogReader:
 
     def count(self, incident_id: str | None = None) -> int:
         if incident_id is None:
-            return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
-        query = "SELECT count(*) FROM events WHERE incident_id = ?"
-        return int(self.db.execute(query, [incident_id]).fetchone()[0])
+            row = self._row("SELECT count(*) FROM events")
+        else:
+            row = self._row("SELECT count(*) FROM events WHERE incident_id = ?", [incident_id])
+        return int(row[0]) if row is not None else 0
+
+
+class LogReader(QueryReader):
+    """Reading a hub's SQLite file: the hub's own store, or anyone reading it (the export)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.lock = threading.RLock()
+
+    @staticmethod
+    def read_only(path: str | Path) -> LogReader:
+        """Open a hub's database file for reading only (the hub may keep running meanwhile):
+        nothing is created or changed in it."""
+        conn = sqlite3.connect(f"file:{Path(path)}?mode=ro", uri=True, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        return LogReader(sqlite_utils.Database(conn))
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return list(self.db.execute(sql, list(args)).fetchall())
 
     def close(self) -> None:
         self.db.conn.close()
 
 
-class Store(LogReader):
+class Writing(QueryReader):
+    """What every store does when it writes, whatever its database: which checkpoints are due
+    with a batch of events, and the ones written on a clean stop (see ``server/checkpoints.py``).
+    A subclass says how rows are written (:meth:`_store_checkpoints`)."""
+
+    #: Events of one incident between two checkpoints (0: only on a clean stop).
+    checkpoint_every: int
+    #: The seq of each incident's stored checkpoint, as far as this hub knows.
+    checkpointed: dict[str, int]
+    #: Checkpoints written since the store was opened.
+    checkpoints_written: int
+
+    def _store_checkpoints(self, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
+        raise NotImplementedError
+
+    def _due_checkpoints(
+        self, events: Sequence[EventBase], states: Sequence[IncidentState]
+    ) -> list[tuple[str, int, str, str, str]]:
+        due = []
+        last_ids = {(e.incident_id, e.seq): str(e.id) for e in events}
+        for state in states:
+            done = self.checkpointed.get(state.incident_id, 0)
+            every = self.checkpoint_every
+            closing = state.phase == Phase.CLOSED and any(
+                e.incident_id == state.incident_id and e.type == "phase_changed" for e in events
+            )
+            if (every > 0 and state.seq - done >= every) or closing:
+                event_id = last_ids.get((state.incident_id, state.seq))
+                if event_id is not None:
+                    due.append(
+                        (state.incident_id, state.seq, event_id, fold_stamp(), encode(state))
+                    )
+        return due
+
+    def _checkpointed(self, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
+        for incident_id, seq, *_ in rows:
+            self.checkpointed[incident_id] = seq
+        self.checkpoints_written += len(rows)
+
+    def write_checkpoints(self, states: Iterable[IncidentState]) -> int:
+        """Checkpoint every state that is past its last checkpoint (on a clean stop, and for a
+        closed incident dropped from memory). Safe to call while the writer is writing."""
+        with self.lock:
+            rows = []
+            for state in states:
+                if not state.incident_id or state.seq <= self.checkpointed.get(
+                    state.incident_id, 0
+                ):
+                    continue
+                event_id = self.event_id_at(state.incident_id, state.seq)
+                if event_id is None:  # not in the log (cannot happen): write nothing for it
+                    continue
+                rows.append((state.incident_id, state.seq, event_id, fold_stamp(), encode(state)))
+            if rows:
+                self._store_checkpoints(rows)
+                self._checkpointed(rows)
+        return len(rows)
+
+
+class Store(LogReader, Writing):
     """The hub's database: ``events`` (the log), ``incidents`` (one summary row each, kept in
     step with the log), ``checkpoints`` (folded states, a cache; see ``server/checkpoints.py``).
 
@@ -237,6 +306,8 @@ class Store(LogReader):
                 f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}"
             )
         self.path = Path(path)
+        #: One hub per SQLite file: nobody else writes to it (see ``server/dbfile.py``).
+        self.shared = False
         self.durability = durability
         #: Events of one incident between two checkpoints (0: only on a clean stop).
         self.checkpoint_every = checkpoint_every
@@ -376,49 +447,23 @@ class Store(LogReader):
                 self.db.conn.executemany(UPSERT_CHECKPOINT, checkpoints)
         self._checkpointed(checkpoints)
 
-    def _due_checkpoints(
-        self, events: Sequence[EventBase], states: Sequence[IncidentState]
-    ) -> list[tuple[str, int, str, str, str]]:
-        due = []
-        last_ids = {(e.incident_id, e.seq): str(e.id) for e in events}
-        for state in states:
-            done = self.checkpointed.get(state.incident_id, 0)
-            every = self.checkpoint_every
-            closing = state.phase == Phase.CLOSED and any(
-                e.incident_id == state.incident_id and e.type == "phase_changed" for e in events
-            )
-            if (every > 0 and state.seq - done >= every) or closing:
-                event_id = last_ids.get((state.incident_id, state.seq))
-                if event_id is not None:
-                    due.append(
-                        (state.incident_id, state.seq, event_id, fold_stamp(), encode(state))
-                    )
-        return due
+    def _store_checkpoints(self, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
+        with self.db.atomic():
+            self.db.conn.executemany(UPSERT_CHECKPOINT, rows)
 
-    def _checkpointed(self, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
-        for incident_id, seq, *_ in rows:
-            self.checkpointed[incident_id] = seq
-        self.checkpoints_written += len(rows)
+    def begin_batch(self, incident_ids: Iterable[str]) -> None:
+        """Nothing to wait for: one hub owns a SQLite file (``DatabaseLock``)."""
 
-    def write_checkpoints(self, states: Iterable[IncidentState]) -> int:
-        """Checkpoint every state that is past its last checkpoint (on a clean stop, and for a
-        closed incident dropped from memory). Safe to call while the writer is writing."""
-        with self.lock:
-            rows = []
-            for state in states:
-                if not state.incident_id or state.seq <= self.checkpointed.get(
-                    state.incident_id, 0
-                ):
-                    continue
-                event_id = self.event_id_at(state.incident_id, state.seq)
-                if event_id is None:  # not in the log (cannot happen): write nothing for it
-                    continue
-                rows.append((state.incident_id, state.seq, event_id, fold_stamp(), encode(state)))
-            if rows:
-                with self.db.atomic():
-                    self.db.conn.executemany(UPSERT_CHECKPOINT, rows)
-                self._checkpointed(rows)
-        return len(rows)
+    def read_after(self, heads: dict[str, int]) -> dict[str, list[tuple[Any, ...]]]:
+        """Nothing to catch up on: nobody else writes to this file."""
+        return {}
+
+    def end_batch(self) -> None:
+        """Nothing was begun by :meth:`begin_batch`."""
+
+    def abandon(self) -> None:
+        """Close without writing anything (a start that failed)."""
+        self.db.conn.close()
 
     def close(self) -> None:
         try:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+from warroom.hub.storage_claims import DeliveryClaims, SoleDeliverer
 from warroom.hub.webhook_chat import FORMATS, matrix_send_url
 
 from warroom import __version__
@@ -148,6 +149,8 @@ class WebhookDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._inflight: set[tuple[uuid.UUID, str]] = set()
         self._http: httpx.AsyncClient | None = None
+        #: Which deliveries are this hub's to make (several hubs on one database, #22).
+        self.claims: DeliveryClaims = SoleDeliverer()
 
     # --- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -237,8 +240,12 @@ class WebhookDispatcher:
         if room is None or update is None:
             log.error("no update %s in %s to deliver", update_id, incident_id)
             return
-        outcome = await self.post(target, payload(target, room.state, update), update_id)
-        await self._record(incident_id, update_id, target.name, outcome)
+        async with self.claims.hold(str(update_id), target.name) as claim:
+            if not claim.mine:
+                return  # another hub is delivering it, or has delivered it
+            outcome = await self.post(target, payload(target, room.state, update), update_id)
+            claim.delivered = outcome.delivered
+            await self._record(incident_id, update_id, target.name, outcome)
 
     async def post(
         self, target: WebhookTarget, body: dict[str, Any], update_id: uuid.UUID

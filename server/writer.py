@@ -20,6 +20,7 @@ from warroom.hub.fanout import Fanout, event_frame
 from warroom.hub.hubstate import Decided, Pending, new_event_id
 from warroom.hub.rooms import IdIndex, Room, Stored
 from warroom.hub.storage import row_event
+from warroom.hub.storage_follow import release_batch, take_batch
 
 from warroom.core.admission import Admission, presence_repair
 from warroom.core.corrections import EntryCorrection, name_entry
@@ -119,6 +120,8 @@ class Writer(Fanout):
         """Make every incident show online exactly who is connected to it. True once done."""
         for room in list(self.rooms.values()):
             shown = {n for n, p in room.state.participants.items() if p.online}
+            if self.store.shared:  # others may be online through another hub (#22)
+                shown = set()
             for name in sorted(set(room.online) | shown):
                 seat = next((c.seat for c in room.conns if c.name == name), Role.RESPONDER)
                 connected = room.online.get(name, 0) > 0
@@ -135,6 +138,19 @@ class Writer(Fanout):
         return True
 
     async def _write_batch(self, batch: list[Pending | Decided]) -> None:
+        if not self.store.shared:
+            await self._decide_and_store(batch)
+            return
+        # Several hubs on one database (#22): the batch's incidents are locked and caught up
+        # first, so the rules below decide on what every hub stored; see storage_follow.py.
+        async with self.write_turn:
+            await take_batch(self, batch)  # type: ignore[arg-type]
+            try:
+                await self._decide_and_store(batch)
+            finally:
+                await release_batch(self)  # type: ignore[arg-type]
+
+    async def _decide_and_store(self, batch: list[Pending | Decided]) -> None:
         tentative: dict[str, IncidentState] = {}
         new_rooms: dict[str, Room] = {}
         accepted: list[EventBase] = []

@@ -2,6 +2,9 @@ import os
 
 import pytest
 
+#: A real PostgreSQL server for the tests that ask for one (pg_server, pg_url; #22).
+pytest_plugins = ["tests.postgres"]
+
 # Colour settings from the environment would change snapshots.
 os.environ.pop("NO_COLOR", None)
 os.environ.pop("TEXTUAL_THEME", None)

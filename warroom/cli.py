@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from warroom import __version__
-from warroom.paths import default_db
+from warroom.paths import database, default_db
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 = any free)")
     serve.add_argument(
-        "--db", type=Path, default=None, help=f"SQLite file (default {default_db()})"
+        "--db",
+        type=database,
+        default=None,
+        help=f"SQLite file (default {default_db()}), or a postgresql:// URL several hubs share",
     )
     serve.add_argument(
         "--token",

@@ -34,3 +34,10 @@ def state_dir() -> Path:
 def outbox_dir() -> Path:
     """Commands typed in a console and not yet acknowledged by the hub, one file per console."""
     return state_dir() / "outbox"
+
+
+def database(text: str) -> Path | str:
+    """A hub's ``--db``: a PostgreSQL URL as given (#22), else a SQLite file path."""
+    if text.startswith(("postgresql://", "postgres://")):
+        return text
+    return Path(text).expanduser()

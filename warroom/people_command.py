@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from warroom.paths import default_db
+from warroom.paths import database, default_db
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,14 +32,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             parser.add_argument("name", help="the person's name, as they join")
         where = parser.add_mutually_exclusive_group()
         where.add_argument(
-            "--db", type=Path, default=None, help=f"the hub's SQLite file (default {default_db()})"
+            "--db",
+            type=database,
+            default=None,
+            help=f"the hub's SQLite file (default {default_db()}) or PostgreSQL URL",
         )
         where.add_argument("--config", type=Path, default=None, help="the hub's TOML config file")
         parser.set_defaults(handler=cmd_people)
 
 
 def cmd_people(args: argparse.Namespace) -> int:
-    from warroom.hub.people import People, PeopleError
+    from warroom.hub.people import PeopleError
+    from warroom.hub.storage_open import open_people
 
     try:
         db = _database(args)
@@ -47,7 +51,7 @@ def cmd_people(args: argparse.Namespace) -> int:
         print(f"warroom people: {exc}", file=sys.stderr)
         return 2
     try:
-        people = People(db)
+        people = open_people(db)
     except Exception as exc:  # not a database, unreadable, a directory...
         print(f"warroom people: cannot open {db}: {exc}", file=sys.stderr)
         return 2
@@ -81,7 +85,7 @@ def cmd_people(args: argparse.Namespace) -> int:
     return 0
 
 
-def _database(args: argparse.Namespace) -> Path:
+def _database(args: argparse.Namespace) -> Path | str:
     if args.db is not None:
         return args.db
     if args.config is not None:

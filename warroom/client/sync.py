@@ -28,7 +28,7 @@ import random
 import ssl
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -134,8 +134,13 @@ class IncidentClient:
         clock: Clock = utc_now,
         offline_after: timedelta = OFFLINE_AFTER,
         follow: bool = True,
+        fallback: Sequence[str] = (),
     ) -> None:
+        #: The hub this client talks to now: ``url``, or one of ``fallback`` after a fail-over.
         self.url = url
+        #: Every hub that serves the same record (several hubs on one PostgreSQL database):
+        #: when the link to one drops, the next is tried, and the join resumes from the last seq.
+        self.hubs: list[str] = list(dict.fromkeys([url, *fallback]))
         self.name = name
         self.role = Role(role)
         self.incident_id = incident_id
@@ -345,11 +350,24 @@ class IncidentClient:
                 self.link_error = type(exc).__name__
             if self._closed:
                 break
+            self._fail_over()
             self._synced.clear()
             if self.down_since is None:
                 self.down_since = self.clock()
             self.check_link()
             await asyncio.sleep(self.backoff.next_delay())
+
+    def _fail_over(self) -> None:
+        """After a lost link or a failed attempt, try the next hub of :attr:`hubs` (if any).
+
+        Safe because they share one record: the join says ``since`` the last seq this client
+        holds, and every pending command is sent again with its id, which a hub that stored it
+        through another hub acknowledges as a duplicate, never storing it twice."""
+        if len(self.hubs) < 2:
+            return
+        index = self.hubs.index(self.url) if self.url in self.hubs else -1
+        self.url = self.hubs[(index + 1) % len(self.hubs)]
+        log.info("trying the next hub: %s", self.url)
 
     def check_link(self) -> None:
         """While the hub is away: ``reconnecting`` at first, ``offline`` once it has been long.

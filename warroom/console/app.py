@@ -74,9 +74,12 @@ class WarroomApp(KeysInOrder, App[None]):
         offline_after: timedelta = OFFLINE_AFTER,
         keymap: Mapping[str, str] | None = None,
         user_themes: Sequence[UserTheme] = (),
+        fallback: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.url = url
+        #: Other hubs on the same record, tried in turn when the link drops (#22).
+        self.fallback = list(fallback)
         #: The name this console joins with (``App.name`` is Textual's own), as the hub records
         #: it: NFKC-normalised, and marked ``guest:`` for someone who enters with a join code.
         self.me = guest_name(normalise_name(name)) if join_code else normalise_name(name)
@@ -204,6 +207,7 @@ class WarroomApp(KeysInOrder, App[None]):
             store=store,
             clock=self.clock,
             offline_after=self.offline_after,
+            fallback=self.fallback,
         )
         self.client = client
         self._unsubscribe = client.subscribe(partial(self._on_client_change, client))

@@ -13,7 +13,7 @@ import getpass
 import os
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from warroom.config import ConfigError, UserConfig, load_config, parse_role
 from warroom.core.names import normalise_name
@@ -35,6 +35,8 @@ class Seat:
     role: Role
     token: str | None
     theme: str | None
+    #: More hubs on the same record (``warroom join ws://a:8765,ws://b:8765``), tried in turn.
+    fallback: list[str] = field(default_factory=list)
 
 
 def add_person_options(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +93,8 @@ def add_join_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "url",
         nargs="?",
         default=None,
-        help="the hub, e.g. ws://10.0.0.5:8765 (default: 'hub' in the config file)",
+        help="the hub, e.g. ws://10.0.0.5:8765, or several hubs on one record separated by "
+        "commas, tried in turn when the link drops (default: 'hub' in the config file)",
     )
     join.add_argument("--name", default=None, help="your name in the room")
     join.add_argument("--role", default=None, help=f"the seat you take: {roles}")
@@ -143,7 +146,8 @@ def resolve_seat(args: argparse.Namespace, config: UserConfig) -> Seat:
         raise ConfigError(f"--name is longer than {MAX_NAME} characters")
     role = parse_role(args.role, "--role") if args.role else (config.role or Role.RESPONDER)
     token = args.token or os.environ.get(TOKEN_ENV) or config.token
-    return Seat(hub_url(url), name, role, token, args.theme or config.theme)
+    first, *others = [hub_url(u) for u in url.split(",") if u.strip()] or [hub_url(url)]
+    return Seat(first, name, role, token, args.theme or config.theme, others)
 
 
 def cmd_join(args: argparse.Namespace) -> int:
@@ -163,7 +167,7 @@ def cmd_join(args: argparse.Namespace) -> int:
     app = WarroomApp(url=seat.url, name=seat.name, role=seat.role, incident=incident,
                      token=seat.token, theme=seat.theme, cafile=args.cafile,
                      join_code=args.join_code, keymap=config.keys,
-                     user_themes=config.themes)  # fmt: skip
+                     user_themes=config.themes, fallback=seat.fallback)  # fmt: skip
     app.run()
     return 0
 
