@@ -22,6 +22,8 @@ from warroom.hub.intake import IntakeServer
 from warroom.hub.intake_config import IntakeConfig
 from warroom.hub.loading import MemoryLimits
 from warroom.hub.people import People, anyone_registered, match_person
+from warroom.hub.runbooks import load_runbooks, runbooks_response
+from warroom.hub.runbooks_config import RunbooksConfig
 from warroom.hub.state_view import state_view
 from warroom.hub.storage import DEFAULT_DURABILITY, DURABILITY, Store
 from warroom.hub.tls import TLSConfigError, server_context
@@ -80,6 +82,8 @@ class HubConfig:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     #: The alert intake (``[intake]`` in the config file); None: no intake listener.
     intake: IntakeConfig | None = None
+    #: Where the runbooks are (``[runbooks]``, docs/RUNBOOKS.md); None: no runbooks.
+    runbooks: RunbooksConfig | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -116,6 +120,7 @@ class HubServer:
             except TLSConfigError as exc:
                 raise HubConfigError(str(exc)) from exc
         self.config = config
+        self.runbooks = load_runbooks(config.runbooks)  # #19: a broken file stops the hub here
         if config.durability not in DURABILITY:
             raise HubConfigError(
                 f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
@@ -361,6 +366,8 @@ class HubServer:
             return json_response(connection, status, body)
         if path == "/alerts":
             return self.alert_groups(connection, credential)
+        if path == "/runbooks":  # #19
+            return runbooks_response(self, connection, credential, query)
         if path not in ("/", "/ws"):
             return json_response(
                 connection,

@@ -27,6 +27,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.access",
     "warroom.core.drill",
     "warroom.core.corrections",
+    "warroom.core.checklist",  # #19: runbooks as checklists
 )
 
 for _module in FEATURE_MODULES:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from warroom.core.access import AccessState
 from warroom.core.board import BoardItem
+from warroom.core.checklist_state import Checklist
 from warroom.core.comms_state import CommsState
 from warroom.core.corrections import Correction, EntryRef, Retime
 from warroom.core.deadlines import Deadlines
@@ -127,6 +128,8 @@ class IncidentState(BaseModel):
     corrections: dict[int, tuple[Correction, ...]] = Field(default_factory=dict)
     #: When entries actually happened, as retimed, by the entry's seq, oldest first.
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
+    # --- checklists (#19): runbooks attached, their steps as worked ---
+    checklists: dict[int, Checklist] = Field(default_factory=dict)
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]
