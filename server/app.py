@@ -17,6 +17,8 @@ from typing import Any
 from warroom.hub.alert_store import AlertStore
 from warroom.hub.credentials import Credential, authenticate
 from warroom.hub.dbfile import DatabaseLock, explain
+from warroom.hub.gate import gate_request
+from warroom.hub.gate_store import GateCredentials
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
 from warroom.hub.intake import IntakeServer
 from warroom.hub.intake_config import IntakeConfig
@@ -134,6 +136,7 @@ class HubServer:
             self.store = Store(config.db, durability=config.durability)
             #: The team's personal tokens, in the same database file (``warroom people``).
             self.people = People(config.db)
+            self.gate = GateCredentials(config.db)  # #19: pipelines' gate credentials
             #: Alert groups from monitoring, when the hub has an ``[intake]``.
             self.alerts: AlertStore | None = None
             if config.intake is not None:
@@ -336,6 +339,8 @@ class HubServer:
             return json_response(connection, HTTPStatus.OK, self.hub.health())
         if path == "/schema":  # documentation of the state's JSON: no secret in it
             return json_response(connection, HTTPStatus.OK, state_schema())
+        if path.startswith("/gate/"):  # #19: gate credentials only, checked there
+            return gate_request(self, connection, request)  # type: ignore[return-value]
         if request.headers.get("Origin"):
             # Browsers always send Origin; warroom consoles never do. A web page must not be able
             # to drive a hub through a visitor's browser.

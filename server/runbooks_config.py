@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-KEYS = frozenset({"dir", "examples"})
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class RunbooksConfigError(ValueError):
@@ -28,28 +28,33 @@ class RunbooksConfig:
     examples: bool = False
 
 
+class _Section(BaseModel):
+    """The section as written: checked strictly, so ``examples = "yes"`` is refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    dir: str | None = Field(default=None, min_length=1)
+    examples: bool = False
+
+
 def runbooks_from_config(section: Any, source: str | Path | None = None) -> RunbooksConfig:
     """The section as read from the file at ``source`` (a relative ``dir`` is under its folder)."""
-    if not isinstance(section, dict):
-        raise RunbooksConfigError("[runbooks] must be a table.")
-    unknown = sorted(set(section) - KEYS)
-    if unknown:
-        raise RunbooksConfigError(
-            f"[runbooks] has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}."
+    try:
+        parsed = _Section.model_validate(section)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        what = {"dir": "expected the path of a directory", "examples": "expected true or false"}
+        message = (
+            what.get(key, err["msg"])
+            if err["type"] != "extra_forbidden"
+            else ("unknown key; known: dir, examples")
         )
-    config = RunbooksConfig()
-    if "dir" in section:
-        folder = section["dir"]
-        if not isinstance(folder, str) or not folder.strip():
-            raise RunbooksConfigError("[runbooks] dir: expected the path of a directory.")
-        path = Path(folder).expanduser()
-        if not path.is_absolute() and source is not None:
-            path = Path(source).parent / path
-        config.dir = path
-    if "examples" in section:
-        if type(section["examples"]) is not bool:
-            raise RunbooksConfigError("[runbooks] examples: expected true or false.")
-        config.examples = section["examples"]
-    if config.dir is None and not config.examples:
+        raise RunbooksConfigError(f"[runbooks] {key or 'section'}: {message}.") from None
+    if parsed.dir is None and not parsed.examples:
         raise RunbooksConfigError("[runbooks] needs dir (or examples = true).")
+    config = RunbooksConfig(examples=parsed.examples)
+    if parsed.dir is not None:
+        path = Path(parsed.dir).expanduser()
+        config.dir = path if path.is_absolute() or source is None else Path(source).parent / path
     return config

@@ -32,6 +32,7 @@ from warroom.hub.app import HubServer
 from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
 
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
+from tests.scripted_checklist import play_runbook
 from warroom.client.sync import IncidentClient
 from warroom.core.access import JoinCodeCreated, JoinCodeRevoked, digest_of
 from warroom.core.actions import ActionFinished, ActionStarted
@@ -725,6 +726,8 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     s.at("12:15")
     await s.publish("cy", "internal")
     await s.until_stored("update_delivered", 8)
+    s.at("12:20")
+    await play_runbook(s, INCIDENT_ID)  # #19: a runbook worked, a freeze, the deploy gate
     s.at("12:30")
     await s.do(
         "bo",

@@ -240,3 +240,16 @@ def test_a_runbook_step_refuses_what_it_cannot_use(bad):
 
     with pytest.raises(ValidationError):
         Runbook.model_validate({"name": "x", "title": "x", "steps": [bad]})
+
+
+def test_progress_shows_in_the_briefing_and_the_read_in():
+    from warroom.core.briefing import briefing_text, build_briefing, read_in
+    from warroom.core.roles import Role
+
+    room = ChecklistRoom()
+    room.do("checklist_step_done", "cy", checklist=1, step=1)
+    line = "Checklists: C1 Roll back: 1/3"
+    assert line in briefing_text(build_briefing(room.state))
+    assert line in briefing_text(read_in(room.state))
+    assert line in briefing_text(build_briefing(room.state, Role.LEAD))
+    assert "Checklists" not in briefing_text(build_briefing(room.state, Role.COMMS))

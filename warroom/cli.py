@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     from warroom.runbooks_command import add_parser as add_runbooks  # #19
 
     add_runbooks(sub)
+
+    from warroom.gate_command import add_parser as add_gate  # #19
+
+    add_gate(sub)
     return parser
 
 

@@ -13,16 +13,14 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    runbooks = sub.add_parser(
-        "runbooks",
-        help="check runbook files; find the shipped examples",
-        description="Runbook files (docs/RUNBOOKS.md) without a hub.",
-    )
-    actions = runbooks.add_subparsers(dest="runbooks_command", metavar="ACTION", required=True)
-    check = actions.add_parser("check", help="check every *.toml in DIR as the hub would")
-    check.add_argument("dir", type=Path, help="the directory of runbook files")
-    actions.add_parser("examples", help="print the directory of the shipped example runbooks")
+    about = "runbook files (docs/RUNBOOKS.md) without a hub: check them, find the examples"
+    runbooks = sub.add_parser("runbooks", help=about, description=about)
     runbooks.set_defaults(handler=cmd_runbooks)
+    verbs = runbooks.add_subparsers(dest="runbooks_command", metavar="ACTION", required=True)
+    verbs.add_parser("check", help="check every *.toml in DIR as the hub would").add_argument(
+        "dir", type=Path, help="the directory of runbook files"
+    )
+    verbs.add_parser("examples", help="print the directory of the shipped example runbooks")
 
 
 def cmd_runbooks(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ after, the outcome and any undo of that action. Nobody ticks "roll back the depl
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import Field
@@ -45,6 +45,11 @@ def may_shape(state: IncidentState, name: str) -> bool:
 def may_finish_claimed(state: IncidentState, name: str, step: ChecklistStep) -> bool:
     """A claimed step is finished by whoever claimed it, or by the IC or the lead."""
     return step.claimed_by in ("", name) or may_shape(state, name)
+
+
+def because(reason: str) -> str:
+    """``: the reason`` for a timeline line, shortened; nothing when no reason was given."""
+    return f": {quote(reason, 80)}" if reason.strip() else ""
 
 
 def _with_step(state: IncidentState, checklist: Checklist, step: ChecklistStep) -> IncidentState:
@@ -154,49 +159,6 @@ class RunbookAttached(ChecklistEvent):
 
 
 @event
-class ChecklistStepAdded(ChecklistEvent):
-    """The IC or the lead adds a step the runbook lacks, at the end of a checklist."""
-
-    type: Literal["checklist_step_added"] = "checklist_step_added"
-    checklist: int = Field(ge=1)
-    do: str = Field(min_length=1, max_length=MAX_INSTRUCTION)
-    command: str = Field(default="", max_length=1000)
-    role: Role | None = None
-    changes_production: bool = False
-
-    def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
-        if not may_shape(state, actor.name):
-            return refuse("forbidden", "Only the IC or the technical lead adds checklist steps.")
-        checklist = state.checklists.get(self.checklist)
-        if checklist is None:
-            return refuse("unknown_checklist", f"There is no checklist C{self.checklist}.")
-        if not self.do.strip():
-            return refuse("invalid", "Say what the step is.")
-        if len(checklist.steps) >= MAX_STEPS:
-            return refuse("invalid", f"A checklist holds at most {MAX_STEPS} steps.")
-        return None
-
-    def fold(self, state: IncidentState) -> IncidentState:
-        checklist = state.checklists.get(self.checklist)
-        if checklist is None:
-            return state
-        step = ChecklistStep(
-            no=len(checklist.steps) + 1,
-            do=self.do.strip(),
-            command=self.command,
-            role=self.role,
-            changes_production=self.changes_production,
-            added_by=self.actor,
-        )
-        grown = checklist.model_copy(update={"steps": (*checklist.steps, step)})
-        return state.model_copy(update={"checklists": {**state.checklists, checklist.no: grown}})
-
-    def describe(self) -> str:
-        prod = " (changes production)" if self.changes_production else ""
-        return f"Step added to C{self.checklist}: {quote(self.do)}{prod}"
-
-
-@event
 class ChecklistStepClaimed(StepEvent):
     """Someone says "I'm on it"; a step someone else claimed is taken over only by the IC or
     the lead (to give it to whoever can do it)."""
@@ -274,44 +236,91 @@ class ChecklistStepDone(StepEvent):
         return f"{self.ref} done{linked}{note}"
 
 
-@event
-class ChecklistStepSkipped(StepEvent):
-    """The IC or the lead skips a step, with the reason the review will ask for."""
+class StepSetAside(StepEvent):
+    """A step the IC or the lead finishes without doing it: skipped (a judgement the review asks
+    about, so it needs a reason) or not applicable (a reason helps)."""
 
-    type: Literal["checklist_step_skipped"] = "checklist_step_skipped"
     reason: str = Field(default="", max_length=MAX_REASON)
+
+    #: What the step becomes, and whether that needs a reason.
+    outcome: ClassVar[StepStatus]
+    needs_reason: ClassVar[bool]
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         if not may_shape(state, actor.name):
-            return refuse("forbidden", "Only the IC or the technical lead skips a step.")
+            return refuse(
+                "forbidden", f"Only the IC or the technical lead marks a step {self.outcome.label}."
+            )
         found = self.open_step(state)
         if isinstance(found, Refusal):
             return found
-        return require_reason(self.reason, f"Say why {self.ref} is skipped.")
+        if self.needs_reason:
+            return require_reason(self.reason, f"Say why {self.ref} is {self.outcome.label}.")
+        return None
 
     def fold(self, state: IncidentState) -> IncidentState:
-        return self.finish(state, StepStatus.SKIPPED, reason=self.reason.strip())
+        return self.finish(state, self.outcome, reason=self.reason.strip())
 
     def describe(self) -> str:
-        return f"{self.ref} skipped: {quote(self.reason, 80)}"
+        return f"{self.ref} {self.outcome.label}{because(self.reason)}"
 
 
 @event
-class ChecklistStepNotApplicable(StepEvent):
-    """The IC or the lead marks a step as not applying to this incident."""
+class ChecklistStepSkipped(StepSetAside):
+    """Skipped, with the reason the review will ask for."""
+
+    type: Literal["checklist_step_skipped"] = "checklist_step_skipped"
+    outcome = StepStatus.SKIPPED
+    needs_reason = True
+
+
+@event
+class ChecklistStepNotApplicable(StepSetAside):
+    """Not applying to this incident."""
 
     type: Literal["checklist_step_not_applicable"] = "checklist_step_not_applicable"
-    reason: str = Field(default="", max_length=MAX_REASON)
+    outcome = StepStatus.NOT_APPLICABLE
+    needs_reason = False
+
+
+@event
+class ChecklistStepAdded(ChecklistEvent):
+    """The IC or the lead adds a step the runbook lacks, at the end of a checklist."""
+
+    type: Literal["checklist_step_added"] = "checklist_step_added"
+    checklist: int = Field(ge=1)
+    do: str = Field(min_length=1, max_length=MAX_INSTRUCTION)
+    command: str = Field(default="", max_length=1000)
+    role: Role | None = None
+    changes_production: bool = False
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         if not may_shape(state, actor.name):
-            return refuse("forbidden", "Only the IC or the technical lead rules a step out.")
-        found = self.open_step(state)
-        return found if isinstance(found, Refusal) else None
+            return refuse("forbidden", "Only the IC or the technical lead adds checklist steps.")
+        checklist = state.checklists.get(self.checklist)
+        if checklist is None:
+            return refuse("unknown_checklist", f"There is no checklist C{self.checklist}.")
+        if not self.do.strip():
+            return refuse("invalid", "Say what the step is.")
+        if len(checklist.steps) >= MAX_STEPS:
+            return refuse("invalid", f"A checklist holds at most {MAX_STEPS} steps.")
+        return None
 
     def fold(self, state: IncidentState) -> IncidentState:
-        return self.finish(state, StepStatus.NOT_APPLICABLE, reason=self.reason.strip())
+        checklist = state.checklists.get(self.checklist)
+        if checklist is None:
+            return state
+        step = ChecklistStep(
+            no=len(checklist.steps) + 1,
+            do=self.do.strip(),
+            command=self.command,
+            role=self.role,
+            changes_production=self.changes_production,
+            added_by=self.actor,
+        )
+        grown = checklist.model_copy(update={"steps": (*checklist.steps, step)})
+        return state.model_copy(update={"checklists": {**state.checklists, checklist.no: grown}})
 
     def describe(self) -> str:
-        why = f": {quote(self.reason, 80)}" if self.reason.strip() else ""
-        return f"{self.ref} not applicable{why}"
+        prod = " (changes production)" if self.changes_production else ""
+        return f"Step added to C{self.checklist}: {quote(self.do)}{prod}"

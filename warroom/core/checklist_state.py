@@ -57,24 +57,32 @@ class ChecklistStep(BaseModel):
     added_by: str = ""
 
 
+def progress_line(checklists: dict[int, Checklist]) -> str:
+    """One line for the summary and the briefing: each checklist with its progress."""
+    return "; ".join(f"{c.label} {c.title}: {c.progress}" for c in checklists.values())
+
+
 class Checklist(BaseModel):
     """A runbook attached to the incident, numbered in the order attached (``C1``, ``C2``)."""
 
     model_config = ConfigDict(frozen=True)
 
+    #: Its steps in order, numbered from 1.
+    steps: tuple[ChecklistStep, ...] = ()
     no: int
+    #: The runbook's name (its file's), and its title when it was attached.
     runbook: str
     title: str
-    attached_by: str
+    #: When it was attached, and by whom (the IC).
     attached_at: datetime | None = None
-    steps: tuple[ChecklistStep, ...] = ()
+    attached_by: str
+
+    def step(self, no: int) -> ChecklistStep | None:
+        return self.steps[no - 1] if 1 <= no <= len(self.steps) else None
 
     @property
     def label(self) -> str:
         return f"C{self.no}"
-
-    def step(self, no: int) -> ChecklistStep | None:
-        return self.steps[no - 1] if 1 <= no <= len(self.steps) else None
 
     @property
     def finished(self) -> int:
@@ -84,8 +92,3 @@ class Checklist(BaseModel):
     def progress(self) -> str:
         """``3/7``: finished steps of all steps."""
         return f"{self.finished}/{len(self.steps)}"
-
-
-def progress_line(checklists: dict[int, Checklist]) -> str:
-    """One line for the summary and the briefing: each checklist with its progress."""
-    return "; ".join(f"{c.label} {c.title}: {c.progress}" for c in checklists.values())

@@ -28,6 +28,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.drill",
     "warroom.core.corrections",
     "warroom.core.checklist",  # #19: runbooks as checklists
+    "warroom.core.gate",  # #19: the change freeze and the deploy gate's checks
 )
 
 for _module in FEATURE_MODULES:

@@ -20,6 +20,7 @@ from warroom.core.comms_state import CommsState
 from warroom.core.corrections import Correction, EntryRef, Retime
 from warroom.core.deadlines import Deadlines
 from warroom.core.decisions import Decision, FollowUp
+from warroom.core.gate_state import ChangeFreeze
 from warroom.core.handoff_state import HandoffOffer, OfferEnding, RotationHint
 from warroom.core.lifecycle_state import (
     Escalation,
@@ -130,6 +131,8 @@ class IncidentState(BaseModel):
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
     # --- checklists (#19): runbooks attached, their steps as worked ---
     checklists: dict[int, Checklist] = Field(default_factory=dict)
+    # --- deploy gate (#19): the IC's change freeze ---
+    freeze: ChangeFreeze | None = None
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]

@@ -219,6 +219,22 @@ SCHEMA: tuple[Table, ...] = (
         key="incident_id",
         first="incident_id TEXT PRIMARY KEY REFERENCES incidents(id)",
     ),
+    # #19: runbooks attached as checklists, and each step as the room worked it.
+    Table(
+        "checklists",
+        "no INTEGER NOT NULL, runbook TEXT NOT NULL, title TEXT, attached_by TEXT, "
+        "attached_at TEXT, steps INTEGER, finished INTEGER",
+        key="incident_id, no",
+    ),
+    Table(
+        "checklist_steps",
+        "checklist_no INTEGER NOT NULL, no INTEGER NOT NULL, do TEXT NOT NULL, command TEXT, "
+        "role TEXT, changes_production INTEGER, status TEXT NOT NULL, claimed_by TEXT, "
+        "finished_by TEXT, finished_at TEXT, reason TEXT, action_id TEXT, added_by TEXT",
+        key="incident_id, checklist_no, no",
+        refs={"checklist_no": "checklists.no", "action_id": "actions.id"},
+        notes={"action_id": "the production action a step that changes production was done as"},
+    ),
 )
 #: Each table by name.
 TABLE: dict[str, Table] = {t.name: t for t in SCHEMA}

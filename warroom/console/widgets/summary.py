@@ -31,6 +31,7 @@ from warroom.console.screens.lifecycle_forms import (
 from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.console.widgets.status_bar import elapsed as short_duration
+from warroom.core.checklist_state import progress_line
 from warroom.core.events import EventBase
 from warroom.core.lifecycle import (
     EscalationDismissed,
@@ -81,6 +82,8 @@ def headline(state: IncidentState, now: datetime) -> Text:
         when = f"in {span(left)}" if left > timedelta(0) else "passed"
         expects += f" · escalation due {clock(deadline, state.declared_at)} UTC ({when})"
     text.append(expects, style="dim")
+    if state.checklists:  # #19: the runbooks' progress
+        text.append(f"\nChecklists: {progress_line(state.checklists)}")
     return text
 
 
