@@ -253,3 +253,13 @@ def test_progress_shows_in_the_briefing_and_the_read_in():
     assert line in briefing_text(read_in(room.state))
     assert line in briefing_text(build_briefing(room.state, Role.LEAD))
     assert "Checklists" not in briefing_text(build_briefing(room.state, Role.COMMS))
+
+
+def test_an_added_step_keeps_the_role_expected_apart_from_the_senders_role():
+    """The envelope's ``role`` is the sender's, stamped by the hub; the step's is its own."""
+    room = ChecklistRoom()
+    room.do("checklist_step_added", "bo", checklist=1, do="Page the DBA", expected_role="responder")
+    step = room.state.checklists[1].step(4)
+    assert step.role is not None and step.role.value == "responder"
+    odd = room.check("checklist_step_added", "bo", checklist=1, do="x", expected_role="observer")
+    assert odd.code == "invalid"

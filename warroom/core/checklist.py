@@ -20,7 +20,13 @@ from uuid import UUID
 from pydantic import Field
 
 from warroom.core.board import quote
-from warroom.core.checklist_runbook import MAX_INSTRUCTION, MAX_STEPS, NAME_PATTERN, RunbookStep
+from warroom.core.checklist_runbook import (
+    MAX_INSTRUCTION,
+    MAX_STEPS,
+    NAME_PATTERN,
+    STEP_ROLES,
+    RunbookStep,
+)
 from warroom.core.checklist_state import Checklist, ChecklistStep, StepStatus
 from warroom.core.events import Actor, EventBase, Refusal, event, refuse, require_reason
 from warroom.core.lock import fence
@@ -291,7 +297,8 @@ class ChecklistStepAdded(ChecklistEvent):
     checklist: int = Field(ge=1)
     do: str = Field(min_length=1, max_length=MAX_INSTRUCTION)
     command: str = Field(default="", max_length=1000)
-    role: Role | None = None
+    #: Who is expected to do it (not ``role``: that is the sender's, stamped by the hub).
+    expected_role: Role | None = None
     changes_production: bool = False
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
@@ -302,6 +309,8 @@ class ChecklistStepAdded(ChecklistEvent):
             return refuse("unknown_checklist", f"There is no checklist C{self.checklist}.")
         if not self.do.strip():
             return refuse("invalid", "Say what the step is.")
+        if self.expected_role is not None and self.expected_role not in STEP_ROLES:
+            return refuse("invalid", f"A step is not for the {self.expected_role} seat.")
         if len(checklist.steps) >= MAX_STEPS:
             return refuse("invalid", f"A checklist holds at most {MAX_STEPS} steps.")
         return None
@@ -314,7 +323,7 @@ class ChecklistStepAdded(ChecklistEvent):
             no=len(checklist.steps) + 1,
             do=self.do.strip(),
             command=self.command,
-            role=self.role,
+            role=self.expected_role,
             changes_production=self.changes_production,
             added_by=self.actor,
         )
