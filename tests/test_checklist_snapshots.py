@@ -1,5 +1,5 @@
-"""Snapshots of the Checklist pane: a runbook being worked (claimed, done, skipped, a production
-step done as an action), at 80x24 and 140x45."""
+"""Snapshots of the Steps pane: a runbook being worked (claimed, done, skipped, a production step
+done as an action) under a change freeze, at 80x24 and 140x45."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from warroom.core.checklist import (
     ChecklistStepDone,
     ChecklistStepSkipped,
 )
+from warroom.core.gate import ChangeFreezeSet
 from warroom.core.lock import LockRequested
 
 
@@ -28,6 +29,7 @@ def worked(hub: ThreadedHub) -> None:
     people.post("bo", ChecklistStepDone(checklist=1, step=1, note="build 812 is good"), 3)
     people.post("ana", ChecklistStepDone(checklist=1, step=2), 3)
     people.post("ana", ChecklistStepSkipped(checklist=1, step=3, reason="pipeline paused"), 4)
+    people.post("ana", ChangeFreezeSet(targets=["checkout-api"], reason="rollback first"), 4)
     people.post("cy", LockRequested(), 5)
     action = uuid.UUID("00000000-0000-4000-8000-000000000019")
     people.post("cy", ActionStarted(id=action, token=1, **ROLLBACK), 6)
