@@ -8,14 +8,7 @@ from typing import Any
 import httpx
 from warroom.hub.gate_store import GateCredentials
 
-from warroom.core.checklist import (
-    ChecklistStepAdded,
-    ChecklistStepClaimed,
-    ChecklistStepDone,
-    ChecklistStepNotApplicable,
-    ChecklistStepSkipped,
-    RunbookAttached,
-)
+from warroom.core import checklist as cl
 from warroom.core.gate import ChangeFreezeLifted, ChangeFreezeSet
 
 STEPS = [
@@ -28,14 +21,14 @@ STEPS = [
 async def play_runbook(s: Any, incident_id: str) -> None:
     """Attach the roll-back runbook after the fact, work it, freeze payments-api, and have the
     deploy pipeline refused without the lock's token, then lift the freeze."""
-    attach = RunbookAttached(runbook="roll-back-deploy", title="Roll back a deploy", steps=STEPS)
+    attach = cl.RunbookAttached(runbook="roll-back-deploy", title="Roll back a deploy", steps=STEPS)
     await s.do("bo", attach)
-    await s.do("dee", ChecklistStepClaimed(checklist=1, step=1))
-    await s.do("dee", ChecklistStepDone(checklist=1, step=1, note="v412 went out at 08:55"))
+    await s.do("dee", cl.ChecklistStepClaimed(checklist=1, step=1))
+    await s.do("dee", cl.ChecklistStepDone(checklist=1, step=1, note="v412 went out at 08:55"))
     why = "rolled back by hand at 09:58, before the runbook was attached"
-    await s.do("bo", ChecklistStepSkipped(checklist=1, step=2, reason=why))
-    await s.do("bo", ChecklistStepNotApplicable(checklist=1, step=3, reason="nothing queued"))
-    fix = ChecklistStepAdded(checklist=1, do="Review the pool-size fix before any redeploy")
+    await s.do("bo", cl.ChecklistStepSkipped(checklist=1, step=2, reason=why))
+    await s.do("bo", cl.ChecklistStepNotApplicable(checklist=1, step=3, reason="nothing queued"))
+    fix = cl.ChecklistStepAdded(checklist=1, do="Review the pool-size fix before any redeploy")
     await s.do("bo", fix)
     await s.do("bo", ChangeFreezeSet(targets=["payments-api"], reason="no redeploy until reviewed"))
     secret = GateCredentials(s.server.config.db).add("deploy-prod")
