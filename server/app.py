@@ -18,11 +18,15 @@ from warroom.hub.alert_link import AlertLink
 from warroom.hub.alert_store import AlertStore
 from warroom.hub.credentials import Credential, authenticate
 from warroom.hub.dbfile import DatabaseLock
+from warroom.hub.gate import gate_request
+from warroom.hub.gate_store import GateCredentials
 from warroom.hub.hub import Hub, HubLimits, abort_if_open
 from warroom.hub.intake import IntakeServer
 from warroom.hub.intake_config import IntakeConfig
 from warroom.hub.loading import MemoryLimits
 from warroom.hub.people import People, match_person
+from warroom.hub.runbooks import load_runbooks, runbooks_response
+from warroom.hub.runbooks_config import RunbooksConfig
 from warroom.hub.state_view import state_view
 from warroom.hub.status import StatusPages
 from warroom.hub.status_config import StatusConfig
@@ -95,6 +99,8 @@ class HubConfig:
     intake: IntakeConfig | None = None
     #: Browser status pages (``[status]`` in the config file; docs/STATUS.md).
     status: StatusConfig = field(default_factory=StatusConfig)
+    #: Where the runbooks are (``[runbooks]``, docs/RUNBOOKS.md); None: no runbooks.
+    runbooks: RunbooksConfig | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -131,6 +137,7 @@ class HubServer:
             except TLSConfigError as exc:
                 raise HubConfigError(str(exc)) from exc
         self.config = config
+        self.runbooks = load_runbooks(config.runbooks)  # #19: a broken file stops the hub here
         if config.durability not in DURABILITY:
             raise HubConfigError(
                 f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
@@ -150,6 +157,8 @@ class HubServer:
             self.store = open_store(config.db, durability=config.durability)
             #: The team's personal tokens, in the same database (``warroom people``).
             self.people: People = open_people(config.db)
+            #: #19: pipelines' gate credentials (a SQLite hub's own file; see docs/POSTGRES.md).
+            self.gate = None if is_postgres(config.db) else GateCredentials(config.db)
             #: Alert groups from monitoring, when the hub has an ``[intake]``.
             self.alerts: AlertStore | None = None
             if config.intake is not None:
@@ -373,6 +382,8 @@ class HubServer:
             return json_response(connection, HTTPStatus.OK, state_schema())
         if path.startswith("/status"):  # browser status pages (docs/STATUS.md)
             return self.status.process(connection, request)
+        if path.startswith("/gate/"):  # #19: gate credentials only, checked there
+            return gate_request(self, connection, request)  # type: ignore[return-value]
         if request.headers.get("Origin"):
             # Browsers always send Origin; warroom consoles never do. A web page must not be able
             # to drive a hub through a visitor's browser.
@@ -403,6 +414,8 @@ class HubServer:
             return json_response(connection, status, body)
         if path == "/alerts":
             return self.alert_groups(connection, credential)
+        if path == "/runbooks":  # #19
+            return runbooks_response(self, connection, credential, query)
         if path not in ("/", "/ws"):
             return json_response(
                 connection,

@@ -49,7 +49,8 @@ The ``[severity]`` section (meanings, expected times to mitigate, update cadence
 ``server/severity_config.py``. The ``[lock]`` section (``ttl_minutes``, the production-lock
 lease) is described in ``server/lock_config.py``; ``[roles]`` (handoff offers, IC rotation) in
 ``server/roles_config.py``; ``[intake]`` (the alert intake's port, credentials and severity
-mapping) in ``server/intake_config.py`` and docs/ALERTS.md.
+mapping) in ``server/intake_config.py`` and docs/ALERTS.md; ``[runbooks]`` (the directory of
+runbook files) in ``server/runbooks_config.py`` and docs/RUNBOOKS.md.
 
 The file is read into :class:`HubConfigFile`, a pydantic model: unknown sections and keys, wrong
 types and bad values stop the hub with one line per problem, ``FILE: [section] key: what is
@@ -66,6 +67,7 @@ from warroom.hub.app import HubConfig, HubConfigError
 from warroom.hub.intake_config import IntakeConfigError, intake_from_config
 from warroom.hub.lock_config import LockConfigError, lock_ttl_from_config
 from warroom.hub.roles_config import RolesConfigError, roles_settings_from_config
+from warroom.hub.runbooks_config import RunbooksConfigError, runbooks_from_config
 from warroom.hub.severity_config import SeverityConfigError, severity_policy_from_config
 from warroom.hub.status_config import StatusConfigError, status_from_config
 from warroom.hub.webhooks import WebhookConfigError, policy_from_config, targets_from_config
@@ -148,6 +150,7 @@ class HubConfigFile(_Table):
     roles: Any = None
     intake: Any = None
     status: Any = None
+    runbooks: Any = None
 
 
 #: ``[limits]`` keys that belong to the hub's per-connection limits; the rest are the server's.
@@ -199,6 +202,8 @@ def apply_config_file(
         raise HubConfigError(explain(exc, source, HubConfigFile)) from None
     try:
         _apply(config, parsed)
+        if parsed.runbooks is not None:  # #19: a relative dir is under the file's folder
+            config.runbooks = runbooks_from_config(parsed.runbooks, source)
     except (
         WebhookConfigError,
         SeverityConfigError,
@@ -206,6 +211,7 @@ def apply_config_file(
         RolesConfigError,
         IntakeConfigError,
         StatusConfigError,
+        RunbooksConfigError,
     ) as exc:
         raise HubConfigError(f"{prefix}{exc}") from None
     return config

@@ -34,6 +34,7 @@ from warroom.hub.intake_config import IntakeConfig, secret_digest
 from warroom.hub.webhooks import DeliveryPolicy, TargetKind, WebhookTarget
 
 from tests.helpers import T0, client, declare_incident, eventually, fast_backoff, running_hub
+from tests.scripted_checklist import play_runbook
 from warroom.client.sync import IncidentClient
 from warroom.core.access import JoinCodeCreated, JoinCodeRevoked, digest_of
 from warroom.core.actions import ActionFinished, ActionStarted
@@ -752,6 +753,8 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
     await s.until_stored("alert_notified", 1)
     notified = next(e for e in s.stored() if e.type == "alert_notified")
     await s.do("dee", AlertEvidenceConfirmed(notification=notified.seq))
+    s.at("12:26")
+    await play_runbook(s, INCIDENT_ID)  # #19: a runbook worked, a freeze, the deploy gate
     s.at("12:30")
     await s.do(
         "bo",

@@ -60,6 +60,7 @@ def test_the_draft_has_every_section_a_review_needs(text: str) -> None:
         "Corrections",
         "Decisions",
         "What was changed in production",
+        "Runbooks followed",
         "Stakeholder updates",
         "Facts established and guesses ruled out",
         "What went well",

@@ -113,6 +113,8 @@ IC_ONLY: list[tuple[str, dict[str, Any]]] = [
     ("phase_changed", {"phase": "triage"}),
     ("role_assigned", {"assigned_role": "lead", "holder": "rey"}),
     ("join_code_created", {"code_id": "0badc0de", "digest": "ab" * 32}),
+    ("runbook_attached", {"runbook": "roll-back", "title": "Roll back", "steps": [{"do": "x"}]}),
+    ("change_freeze_set", {"targets": ["checkout-api"], "reason": "rollback first"}),  # #19
 ]
 
 

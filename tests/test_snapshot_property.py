@@ -91,7 +91,24 @@ def value_for(name: str, annotation: str, state: IncidentState, draw: Any) -> An
     if name in ("value_before", "value_after", "metric", "expected", "text", "what", "why",
                 "reason", "note", "notes", "answer", "detail", "subject", "label"):  # fmt: skip
         return pick(WORDS)
+    if name in ("checklist", "step", "runbook", "title", "do", "steps", "targets"):
+        return checklist_value(name, state, pick)  # #19
     return None  # let the model's default (or its refusal) decide
+
+
+def checklist_value(name: str, state: IncidentState, pick: Any) -> Any:
+    """Values for the checklists' and the change freeze's fields (#19)."""
+    if name == "checklist":
+        return pick(list(state.checklists) or [1])
+    if name == "step":
+        return pick([1, 2])
+    if name == "runbook":
+        return pick(("roll-back", "shed-load"))
+    if name == "steps":
+        return [{"do": pick(WORDS)}, {"do": pick(WORDS), "changes_production": True}]
+    if name == "targets":
+        return [pick(("payments-api", "*"))]
+    return pick(WORDS)
 
 
 def enum_values(cls: type[EventBase], field: str) -> list[Any] | None:

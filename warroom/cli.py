@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     from warroom.people_command import add_parser as add_people
 
     add_people(sub)
+
+    from warroom.runbooks_command import add_parser as add_runbooks  # #19
+
+    add_runbooks(sub)
+
+    from warroom.gate_command import add_parser as add_gate  # #19
+
+    add_gate(sub)
     return parser
 
 

@@ -34,6 +34,7 @@ PANES: tuple[PaneSpec, ...] = (
     PaneSpec("comms", "Comms", "5", "warroom.console.widgets.comms:CommsPane"),
     PaneSpec("roster", "Roster", "6", "warroom.console.widgets.roster:RosterPane"),
     PaneSpec("summary", "Summary", "7", "warroom.console.widgets.summary:SummaryPane"),
+    PaneSpec("checklist", "Steps", "8", "warroom.console.widgets.checklist:ChecklistPane"),
 )
 
 #: The pane each role opens on: its own work first.

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from warroom.core.actions import open_actions, undo_pending
 from warroom.core.board import Column, ItemStatus, column, quote
 from warroom.core.cadence import next_update_due
+from warroom.core.checklist_state import progress_line
 from warroom.core.handoff_state import SECTION_TITLES, Briefing, BriefLine, Section
 from warroom.core.incident import without_drill_mark
 from warroom.core.lifecycle import escalation_deadline, open_escalation, raised
@@ -136,6 +137,7 @@ def _assemble(state: IncidentState, role: Role, sections: tuple[Section, ...]) -
         follow_ups=tuple(follow_up_lines(state)) if Section.FOLLOW_UPS in wanted else (),
         last_update_at=last.at if last is not None else None,
         next_update_due=due,
+        checklists=progress_line(state.checklists) if production else "",  # #19
     )
 
 
@@ -382,6 +384,8 @@ def _production(b: Briefing, now: datetime | None) -> list[str]:
     if b.lock_queue:
         lines.append("Waiting for the lock: " + ", ".join(b.lock_queue))
     lines.extend(_line(a) for a in b.actions)
+    if b.checklists:  # #19
+        lines.append(f"Checklists: {b.checklists}")
     return lines
 
 

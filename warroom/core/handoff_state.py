@@ -109,6 +109,8 @@ class Briefing(BaseModel):
     follow_ups: tuple[BriefLine, ...] = ()
     last_update_at: datetime | None = None
     next_update_due: datetime | None = None
+    #: Each attached checklist with its progress (#19): ``C1 Roll back: 3/7``.
+    checklists: str = ""
 
     def covers(self, section: Section) -> bool:
         return section in self.sections

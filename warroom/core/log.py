@@ -29,6 +29,8 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.corrections",
     "warroom.core.status_page",  # page links (#21)
     "warroom.core.alerts_incident",  # issue 20: alert groups in an incident
+    "warroom.core.checklist",  # #19: runbooks as checklists
+    "warroom.core.gate",  # #19: the change freeze and the deploy gate's checks
 )
 
 for _module in FEATURE_MODULES:

@@ -16,10 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from warroom.core.access import AccessState
 from warroom.core.alerts_state import AlertsState
 from warroom.core.board import BoardItem
+from warroom.core.checklist_state import Checklist
 from warroom.core.comms_state import CommsState
 from warroom.core.corrections import Correction, Retime
 from warroom.core.deadlines import Deadlines
 from warroom.core.decisions import Decision, FollowUp
+from warroom.core.gate_state import ChangeFreeze
 from warroom.core.handoff_state import HandoffOffer, OfferEnding, RotationHint
 from warroom.core.lifecycle_state import (
     Escalation,
@@ -131,6 +133,10 @@ class IncidentState(BaseModel):
     page_links: dict[str, PageLink] = Field(default_factory=dict)
     # --- alerts (issue 20): the alert groups behind the incident, their evidence ---
     alerts: AlertsState = Field(default_factory=AlertsState)
+    # --- checklists (#19): runbooks attached, their steps as worked ---
+    checklists: dict[int, Checklist] = Field(default_factory=dict)
+    # --- deploy gate (#19): the IC's change freeze ---
+    freeze: ChangeFreeze | None = None
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]

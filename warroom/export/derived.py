@@ -20,6 +20,7 @@ from warroom.core.metrics import compute
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.state import IncidentState
 from warroom.export.alerts import alert_tables
+from warroom.export.checklists import checklist_tables
 
 #: ``(table, rows)`` for one derived table; its key is the schema's (``schema.TABLE``).
 TableRows = tuple[str, list[dict[str, Any]]]
@@ -145,6 +146,7 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
     yield from _lock_tables(state)
     yield from _correction_table(state)
     yield from alert_tables(state)  # issue 20
+    yield from checklist_tables(state)  # #19
 
 
 def _correction_table(state: IncidentState) -> Iterator[TableRows]:

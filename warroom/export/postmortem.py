@@ -36,6 +36,7 @@ from warroom.core.production import LEASE_END_WORDS, GrantVia
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.state import IncidentState
 from warroom.export.alerts import first_alert
+from warroom.export.checklists import checklist_lines
 from warroom.export.derived import HistoryTracker
 
 #: Timeline entries the draft leaves out: comings and goings, and webhook posts that worked.
@@ -203,6 +204,7 @@ class _Draft:
             self.corrections,
             self.decisions,
             self.production,
+            lambda: self.add(*checklist_lines(self.state, self.at)),  # #19
             self.comms,
             self.board,
             self.prompts,

@@ -235,6 +235,22 @@ SCHEMA: tuple[Table, ...] = (
         refs={"seq": "events.seq", "group_id": "alert_groups.group_id"},
         notes={"fact_no": "the board fact it was turned into, if any (facts.no)"},
     ),
+    # #19: runbooks attached as checklists, and each step as the room worked it.
+    Table(
+        "checklists",
+        "no INTEGER NOT NULL, runbook TEXT NOT NULL, title TEXT, attached_by TEXT, "
+        "attached_at TEXT, steps INTEGER, finished INTEGER",
+        key="incident_id, no",
+    ),
+    Table(
+        "checklist_steps",
+        "checklist_no INTEGER NOT NULL, no INTEGER NOT NULL, do TEXT NOT NULL, command TEXT, "
+        "role TEXT, changes_production INTEGER, status TEXT NOT NULL, claimed_by TEXT, "
+        "finished_by TEXT, finished_at TEXT, reason TEXT, action_id TEXT, added_by TEXT",
+        key="incident_id, checklist_no, no",
+        refs={"checklist_no": "checklists.no", "action_id": "actions.id"},
+        notes={"action_id": "the production action a step that changes production was done as"},
+    ),
 )
 #: Each table by name.
 TABLE: dict[str, Table] = {t.name: t for t in SCHEMA}

@@ -32,6 +32,7 @@ from warroom.console.widgets import escalation
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.console.widgets.status_bar import elapsed as short_duration
 from warroom.core.alerts_state import alerts_line
+from warroom.core.checklist_state import progress_line
 from warroom.core.events import EventBase
 from warroom.core.lifecycle import (
     EscalationDismissed,
@@ -86,6 +87,8 @@ def headline(state: IncidentState, now: datetime) -> Text:
     if alerts:
         text.append("\nAlerts: ", style="bold")
         text.append(alerts, style="bold" if state.alerts.firing else "")
+    if state.checklists:  # #19: the runbooks' progress
+        text.append(f"\nChecklists: {progress_line(state.checklists)}")
     return text
 
 
