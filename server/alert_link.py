@@ -30,6 +30,7 @@ from warroom.core.alerts import AlertChange
 from warroom.core.alerts_incident import (
     AUTO_DECLARED_NOTE,
     MAX_LISTED,
+    MAX_SUMMARY,
     AlertChangeNote,
     AlertGroupAttached,
     AlertGroupDismissed,
@@ -103,7 +104,7 @@ class AlertLink:
             facts = {
                 "known": True,
                 "source": group["source"],
-                "summary": group["summary"],
+                "summary": (group["summary"] or "")[:MAX_SUMMARY],
                 "starts_at": _datetime(group["starts_at"]),
                 "firing": group["firing"],
                 "resolved": group["resolved"],

@@ -118,7 +118,7 @@ async def check_store_folds_to_served_state(live: LiveHub, incident_ids: set[str
             assert [e.seq for e in events] == list(range(1, room.head + 1)), (
                 incident_id,
                 [(e.seq, e.type, e.actor) for e in events],
-                room.log,
+                (room.base, len(room.frames)),
             )
             assert replay(events) == room.state, f"stored log of {incident_id} != served state"
     finally:

@@ -92,6 +92,10 @@ def declaration_fields(
 
 
 # --- events -----------------------------------------------------------------------------------
+#: Longest alert summary kept on an attachment (the hub clips a longer annotation).
+MAX_SUMMARY = 4000
+
+
 @event
 class AlertGroupAttached(EventBase):
     """The IC ties an alert group to this incident: its later notifications come here."""
@@ -100,13 +104,13 @@ class AlertGroupAttached(EventBase):
     group_id: str = Field(pattern=GROUP_ID)
     # Stamped by the hub from its alert store before the rules run; never trusted from a sender.
     known: bool = False
-    source: str = ""
-    summary: str = ""
+    source: str = Field(default="", max_length=40)
+    summary: str = Field(default="", max_length=MAX_SUMMARY)
     starts_at: datetime | None = None
     firing: int = 0
     resolved: int = 0
     #: The incident the group is already tied to, if any.
-    tied_to: str = ""
+    tied_to: str = Field(default="", max_length=40)
     hub_filled: ClassVar[frozenset[str]] = frozenset(
         {"known", "source", "summary", "starts_at", "firing", "resolved", "tied_to"}
     )

@@ -40,6 +40,7 @@ from warroom.core.events import (
     refuse,
     require_reason,
 )
+from warroom.core.names import MAX_NAME
 from warroom.core.roles import Role
 
 if TYPE_CHECKING:
@@ -210,8 +211,8 @@ class EntryCorrection(EventBase):
     reason: str = Field(default="", max_length=MAX_REASON)
     #: The named entry's event type and author, stamped by the hub from its log (see
     #: :func:`name_entry`); a command leaves them out and anything sent is replaced.
-    entry_type: str = ""
-    entry_author: str = ""
+    entry_type: str = Field(default="", max_length=64)
+    entry_author: str = Field(default="", max_length=MAX_NAME)
     hub_filled: ClassVar[frozenset[str]] = frozenset({"entry_type", "entry_author"})
 
     def target(self, state: IncidentState) -> Refusal | None:
