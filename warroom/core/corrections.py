@@ -38,6 +38,7 @@ from warroom.core.events import (
     refuse,
     require_reason,
 )
+from warroom.core.local_time import UTC_TIMES, Times
 from warroom.core.roles import Role
 
 if TYPE_CHECKING:
@@ -136,12 +137,12 @@ def typed_apart(ev: EventBase) -> bool:
     return ev.noted_at is not None and ev.at is not None and ev.at - ev.noted_at > SHOWN_GAP
 
 
-def typed_note(ev: EventBase) -> str:
-    """``◷ typed 11:34:55, received 11:35:42`` for an entry typed apart from its storing."""
+def typed_note(ev: EventBase, times: Times = UTC_TIMES) -> str:
+    """``◷ typed 11:34:55, received 11:35:42`` (on the clock of ``times``) for an entry typed
+    apart from its storing."""
     if not typed_apart(ev):
         return ""
-    assert ev.noted_at is not None and ev.at is not None
-    return f"◷ typed {ev.noted_at:%H:%M:%S}, received {ev.at:%H:%M:%S}"
+    return f"◷ typed {times.hms(ev.noted_at)}, received {times.hms(ev.at)}"
 
 
 def corrected(state: IncidentState, ev: EventBase) -> EventBase:
@@ -326,9 +327,13 @@ class EntryRetimed(EntryCorrection):
         return state.model_copy(update={"retimes": retimes})
 
     def describe(self) -> str:
+        return self.describe_on(UTC_TIMES)
+
+    def describe_on(self, times: Times) -> str:
+        """The timeline's line on a console's clock (``describe`` is it in UTC)."""
         return (
-            f"Retimed #{self.entry}: happened at {self.happened_at:%H:%M:%S} UTC; "
-            f"reason: {_cut(self.reason, 60)}"
+            f"Retimed #{self.entry}: happened at {times.hms(self.happened_at)} "
+            f"{times.abbrev(self.happened_at)}; reason: {_cut(self.reason, 60)}"
         )
 
 

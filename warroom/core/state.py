@@ -76,6 +76,8 @@ class IncidentState(BaseModel):
     trigger: str = ""
     symptoms: str = ""
     scope: str = ""
+    #: The incident's reference time zone (IANA name), chosen at declaration (#23); "" = UTC.
+    timezone: str = ""
     last_event_at: datetime | None = None
     settings: HubSettings = Field(default_factory=HubSettings)
 

@@ -65,6 +65,8 @@ class ConsoleScreen(Screen[None]):
                 tooltip="The keys of this pane and of the console"),
         Binding("ctrl+l", "leave", "Incidents", show=False, id="leave",
                 tooltip="Leave this incident and go back to the list"),
+        Binding("U", "toggle_utc", "UTC / local time", show=False, id="times.utc",
+                tooltip="Show times in UTC, or back in your own time zone"),
     ]  # fmt: skip
 
     def __init__(self, client: IncidentClient) -> None:
@@ -153,6 +155,15 @@ class ConsoleScreen(Screen[None]):
                         timeout=15)  # fmt: skip
             self.action_leave()
         self.prompts.update(self.warroom, client)
+
+    def action_toggle_utc(self) -> None:
+        self.warroom.toggle_utc()
+
+    def times_changed(self) -> None:
+        """The console now shows another clock: every pane redraws its times."""
+        for pane in self.query(IncidentPane):
+            pane.times_changed()
+        self.sync()
 
     def _tick(self) -> None:
         self.query_one(StatusBar).now = self.warroom.clock()

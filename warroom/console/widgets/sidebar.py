@@ -62,6 +62,10 @@ class RoomSidebar(IncidentPane):
         yield Label("Latest", classes="sidebar-heading", id="sidebar-latest-heading")
         yield TimelineTail(compact=True, id="sidebar-latest")
 
+    def times_changed(self) -> None:
+        self._follower = LogFollower()
+        super().times_changed()
+
     def render_state(self, state: IncidentState) -> None:
         self.query_one("#sidebar-room", Static).update(
             room_text(state, self.warroom.presence_known, self.me)
@@ -71,6 +75,6 @@ class RoomSidebar(IncidentPane):
         if restart:
             tail.replace([])
         if older:
-            tail.prepend(Entry.of(event) for event in older)
+            tail.prepend(Entry.of(event, times=self.times) for event in older)
         if newer:
-            tail.append(Entry.of(event) for event in newer)
+            tail.append(Entry.of(event, times=self.times) for event in newer)

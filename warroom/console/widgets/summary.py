@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from warroom.console.clock_face import on_day, shown_times
 from warroom.console.css import tcss_beside
 from warroom.console.screens.lifecycle_forms import (
     ImpactStartForm,
@@ -56,12 +57,8 @@ def span(delta: timedelta | None) -> str:
 
 
 def clock(at: datetime | None, day: datetime | None) -> str:
-    """``HH:MM`` (UTC), with the date when it is not the day of ``day``."""
-    if at is None:
-        return DASH
-    if day is not None and at.date() != day.date():
-        return f"{at:%d %b %H:%M}"
-    return f"{at:%H:%M}"
+    """``HH:MM`` on the console's clock, with the date when it is not the day of ``day``."""
+    return DASH if at is None else on_day(at, day)
 
 
 def headline(state: IncidentState, now: datetime) -> Text:
@@ -79,7 +76,8 @@ def headline(state: IncidentState, now: datetime) -> Text:
     elif deadline is not None:
         left = deadline - now
         when = f"in {span(left)}" if left > timedelta(0) else "passed"
-        expects += f" · escalation due {clock(deadline, state.declared_at)} UTC ({when})"
+        zone = shown_times().abbrev(deadline)
+        expects += f" · escalation due {clock(deadline, state.declared_at)} {zone} ({when})"
     text.append(expects, style="dim")
     return text
 

@@ -1,6 +1,7 @@
 """The timeline pane: the shared record of the incident, and the scribe's fast entry.
 
-Every event appears here in order with the hub's time (UTC), its author and role. Fast entry is
+Every event appears here in order with the hub's time (on the console's clock: the person's time
+zone, or UTC after ``U``), its author and role. Fast entry is
 one key (n, f, c, d), the text, and Enter: the line shows at once marked pending and turns normal
 when the hub acknowledges it; if the hub refuses it the message appears right under the timeline
 and the text comes back for editing. Filters narrow by kind, author or words.
@@ -62,7 +63,8 @@ class TimelinePane(IncidentPane):
 
     DEFAULT_CSS = tcss_beside(__file__)
     HELP = (
-        "The shared record: every event in order, with the hub's time (UTC), author and role. "
+        "The shared record: every event in order, with the hub's time (in your time zone; U "
+        "shows UTC), author and role. "
         "Add a line with one key, type it, press Enter; it shows as pending (◷) until the hub "
         "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again; "
         "Enter shows the highlighted entry in full. Who joined and who went offline is folded "
@@ -148,6 +150,10 @@ class TimelinePane(IncidentPane):
         return self.query_one(TimelineView)
 
     # --- rendering ----------------------------------------------------------------------------
+    def times_changed(self) -> None:
+        self._follower = LogFollower()  # every line is drawn again, on the new clock
+        super().times_changed()
+
     def render_state(self, state: IncidentState) -> None:
         view = self.view
         restart, older, newer = self._follower.changes(self.incident_log, self.incident_log_epoch)
@@ -166,7 +172,9 @@ class TimelinePane(IncidentPane):
         client = self.warroom.client
         outbox = list(client.outbox.values()) if client is not None else []
         role = state.role_of(self.me, self.seat)
-        view.set_pending([Entry.of(draft, author=self.me, role=role) for draft in outbox])
+        view.set_pending(
+            [Entry.of(draft, author=self.me, role=role, times=self.times) for draft in outbox]
+        )
         self._update_header()
         if view.follow and len(view.rows) < view.scrollable_content_region.height:
             self._ask_older()  # the screen is not full yet: show what came before the tail
@@ -178,7 +186,7 @@ class TimelinePane(IncidentPane):
         (older entries' kinds and authors go in front)."""
         out = []
         for event in events:
-            entry = Entry.of(event, state=state)
+            entry = Entry.of(event, state=state, times=self.times)
             out.append(replace(entry, role=roles.role_for(event, entry.role)))
         kinds = dict.fromkeys(e.kind for e in out)
         authors = dict.fromkeys(e.author for e in out)
@@ -200,6 +208,10 @@ class TimelinePane(IncidentPane):
         shown = len(view.rows) - len(view.pending)
         total = len(view.entries)
         parts = [f"{total:,} entries" if shown == total else f"{shown:,} of {total:,} entries"]
+        times = self.times
+        if not times.local_is_utc:  # someone whose clock is UTC needs no reminder
+            zone = times.abbrev(self.warroom.clock())
+            parts.append(f"{zone} · U {'local' if times.utc else 'UTC'}")
         if view.kind:
             parts.append(f"kind: {view.kind.replace('_', ' ')}")
         if view.author:
@@ -319,7 +331,7 @@ class TimelinePane(IncidentPane):
         entry = self.view.current
         if not detail.display or entry is None:
             return
-        when = entry.at.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.at else "pending"
+        when = self.times.everywhere(entry.at) if entry.at else "pending"
         head = Text(f"{when} · {entry.kind.replace('_', ' ')} · {entry.author} ({entry.role})\n",
                     style="bold")  # fmt: skip
         event = self.event_of(entry.seq) if entry.seq is not None else None
@@ -342,7 +354,7 @@ class TimelinePane(IncidentPane):
         if not changed:
             return
         found = (self.event_of(seq) for seq in changed)
-        self.view.retext({e.seq: line_text(e, state) for e in found if e is not None})
+        self.view.retext({e.seq: line_text(e, state, self.times) for e in found if e is not None})
         self.refresh_bindings()
 
     def event_of(self, seq: int) -> EventBase | None:
