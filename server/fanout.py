@@ -20,7 +20,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from warroom.core.protocol import Synced
+from warroom.core.protocol import Synced, lock_view
 
 log = logging.getLogger("warroom.hub")
 
@@ -132,9 +132,14 @@ class Fanout(HubState):
                             burst = 0
                     if conn.synced_pending and conn.cursor >= room.head:
                         conn.synced_pending = False
-                        await ws.send(
-                            Synced(incident=room.incident_id, seq=conn.cursor).model_dump_json()
+                        synced = Synced(
+                            incident=room.incident_id,
+                            seq=conn.cursor,
+                            lock=lock_view(room.state.lock)
+                            if room.state.seq == conn.cursor
+                            else None,
                         )
+                        await ws.send(synced.model_dump_json())
                 if conn.direct.empty() and (conn.room is None or conn.cursor >= conn.room.head):
                     conn.idle = True
                     try:

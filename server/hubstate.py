@@ -117,6 +117,9 @@ class HubState:
         self.rooms: dict[str, Room] = {}
         #: The idempotency index (its capacity is set by the Hub from ``[memory]``).
         self.ids = RecentIds(store.find_ids)
+        #: The events admitted in the batch being written, by (incident, seq): a correction in
+        #: the same batch may name one (see ``Writer._named_entry``).
+        self._batch_events: dict[tuple[str, int], EventBase] = {}
         self.queue: asyncio.Queue[Pending | Decided] = asyncio.Queue()
         self.conns: set[Conn] = set()
         self.refused = 0

@@ -14,6 +14,7 @@ from warroom.hub.storage import row_event
 from websockets.asyncio.server import ServerConnection
 
 from warroom.core.events import EventBase
+from warroom.core.log import parse_event
 from warroom.core.protocol import LockView
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
@@ -96,6 +97,19 @@ class Room:
         if 0 <= index < len(self.frames):
             return self._frame(index)
         return None
+
+    def event_at(self, seq: int) -> EventBase | None:
+        """The event with ``seq`` if its frame (or row) is in memory, else ``None``."""
+        index = seq - self.base - 1
+        if not 0 <= index < len(self.frames):
+            return None
+        frame = self.frames[index]
+        try:
+            if isinstance(frame, str):
+                return parse_event(json.loads(frame)["event"])
+            return row_event(frame)
+        except Exception:  # an unreadable frame: the caller reads storage instead
+            return None
 
     def _frame(self, index: int) -> str | None:
         frame = self.frames[index]

@@ -19,8 +19,10 @@ from uuid import UUID
 from warroom.hub.fanout import Fanout, event_frame
 from warroom.hub.hubstate import Decided, Pending, new_event_id
 from warroom.hub.rooms import IdIndex, Room, Stored
+from warroom.hub.storage import row_event
 
 from warroom.core.admission import Admission, presence_repair
+from warroom.core.corrections import EntryCorrection, name_entry
 from warroom.core.events import Actor, EventBase, Refusal, refuse
 from warroom.core.fold import apply
 from warroom.core.incident import IncidentDeclared
@@ -142,6 +144,7 @@ class Writer(Fanout):
         #: The lock after each accepted event that changed it, for its frame (see _admit).
         locks: dict[UUID, LockView] = {}
         now = self.clock()
+        self._batch_events = {}
         # Command ids older than the ones in memory: looked up in one query for the batch.
         self.ids.prefetch(item.draft.id for item in batch if isinstance(item, Pending))
 
@@ -274,6 +277,8 @@ class Writer(Fanout):
                 )
             state = tentative.get(draft.incident_id, room.state)
 
+        if isinstance(draft, EntryCorrection):
+            draft = name_entry(draft, self._named_entry(draft, state))
         if not item.by_hub:
             refusal = check_command(state, draft, item.actor, now)
             if refusal is not None:
@@ -300,6 +305,7 @@ class Writer(Fanout):
             log.exception("fold failed for %s", event.type)
             return _error(refuse("internal", f"The hub could not apply this event: {exc}"), draft)
         tentative[event.incident_id] = after
+        self._batch_events[(event.incident_id, event.seq)] = event
         lock = lock_change(state.lock, after.lock)
         if lock is not None and locks is not None:
             locks[event.id] = lock
@@ -351,6 +357,29 @@ class Writer(Fanout):
                 events.append(outcome)
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
         return admission, events
+
+    def _named_entry(self, draft: EntryCorrection, state: IncidentState) -> EventBase | None:
+        """The stored (or just admitted) event a correction names, from this batch, the room's
+        frames in memory, or storage: the state keeps no index of entries (see
+        :mod:`warroom.core.corrections`)."""
+        seq, incident_id = draft.entry, draft.incident_id
+        if not 1 <= seq <= state.seq:
+            return None
+        fresh = self._batch_events.get((incident_id, seq))
+        if fresh is not None:
+            return fresh
+        room = self.rooms.get(incident_id)
+        found = room.event_at(seq) if room is not None else None
+        if found is not None:
+            return found
+        try:
+            rows = self.store.event_rows(incident_id, seq - 1, 1)
+            if not rows or rows[0][1] != seq:
+                return None
+            return row_event(rows[0])
+        except Exception:  # an unreadable row: the rules answer unknown_entry
+            log.exception("could not read entry %s of %s", seq, incident_id)
+            return None
 
     def _new_incident_id(self) -> str:
         while True:

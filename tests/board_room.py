@@ -2,6 +2,8 @@
 
 ``act`` checks a command with :func:`check_command` and folds it stamped as the hub would, so a
 test reads like the incident it describes; ``refusal`` returns the code the hub would answer.
+Each state made here remembers the log behind it, so a correction names its entry's type and
+author as the hub's lookup in its log would (the state itself keeps no index of entries).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from warroom.core.board import (
     GuessConfirmed,
     GuessRuledOut,
 )
+from warroom.core.corrections import name_entry
 from warroom.core.decisions import DecisionRecorded, FollowUpNoted
-from warroom.core.events import Actor
+from warroom.core.events import Actor, EventBase
 from warroom.core.fold import apply, replay
 from warroom.core.log import parse_event
 from warroom.core.roles import Role
@@ -30,9 +33,34 @@ from warroom.core.state import IncidentState
 NOW = T0 + timedelta(minutes=20)
 
 
+#: The log behind each state made here, by ``id(state)`` (the state is kept alive beside it).
+_LOGS: dict[int, tuple[IncidentState, dict[int, EventBase]]] = {}
+
+
+def _log_of(state: IncidentState) -> dict[int, EventBase]:
+    kept = _LOGS.get(id(state))
+    return kept[1] if kept is not None and kept[0] is state else {}
+
+
+def logged(state: IncidentState, seq: int) -> EventBase | None:
+    """The event ``seq`` of the log behind ``state`` (as the hub would read it from storage)."""
+    return _log_of(state).get(seq)
+
+
+def _remember(before: IncidentState | None, after: IncidentState, events: list[EventBase]):
+    log = {**(_log_of(before) if before is not None else {}), **{e.seq: e for e in events}}
+    _LOGS[id(after)] = (after, log)
+    return after
+
+
+def extend(events: list[EventBase], state: IncidentState | None = None) -> IncidentState:
+    """``replay`` that remembers the log, for rooms built from a list of events."""
+    return _remember(state, replay(events, state), events)
+
+
 def room() -> IncidentState:
     """ana is IC, dee the technical lead, bo and cy responders, olly an observer."""
-    return replay(
+    return extend(
         [
             make_event(
                 "incident_declared",
@@ -57,10 +85,12 @@ def room() -> IncidentState:
     )
 
 
-def _draft(type_: str, payload: dict[str, Any]):
+def _draft(state: IncidentState, type_: str, payload: dict[str, Any]):
     data = {"type": type_, "id": str(uuid.uuid4()), "incident_id": "inc-test"}
     data.update(payload)
-    return parse_event(data)
+    draft = parse_event(data)
+    entry = payload.get("entry")
+    return name_entry(draft, _log_of(state).get(entry) if isinstance(entry, int) else None)
 
 
 def _actor(state: IncidentState, who: str) -> Actor:
@@ -69,19 +99,19 @@ def _actor(state: IncidentState, who: str) -> Actor:
 
 def refusal(state: IncidentState, who: str, type_: str, now: datetime = NOW, **payload: Any):
     """The refusal code the hub would answer, or ``None`` if it would accept."""
-    found = check_command(state, _draft(type_, payload), _actor(state, who), now)
+    found = check_command(state, _draft(state, type_, payload), _actor(state, who), now)
     return None if found is None else found.code
 
 
 def act(state: IncidentState, who: str, type_: str, now: datetime = NOW, **payload: Any):
     """Check and fold one command as the hub would; fails the test if it would be refused."""
-    draft = _draft(type_, payload)
+    draft = _draft(state, type_, payload)
     found = check_command(state, draft, _actor(state, who), now)
     assert found is None, f"{who} {type_} refused: {found}"
     stamped = draft.model_copy(
         update={"seq": state.seq + 1, "at": now, "actor": who, "role": state.role_of(who)}
     )
-    return apply(state, stamped), stamped
+    return _remember(state, apply(state, stamped), [stamped]), stamped
 
 
 # --- a live room on a real hub, for console tests ------------------------------------------------

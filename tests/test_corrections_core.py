@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.board_room import NOW, act, refusal, room
+from tests.board_room import NOW, act, extend, logged, refusal, room
 from tests.helpers import T0, make_event
 from warroom.core.corrections import (
     NOTED_MAX_AGE,
@@ -18,11 +18,11 @@ from warroom.core.corrections import (
     corrected,
     current_text,
     happened_at,
-    indexed,
+    name_entry,
     typed_note,
 )
 from warroom.core.events import Actor
-from warroom.core.fold import apply, replay
+from warroom.core.fold import apply
 from warroom.core.incident import NoteAdded
 from warroom.core.names import guest_name
 from warroom.core.rules import check_command
@@ -37,7 +37,7 @@ def crew() -> IncidentState:
     """The board room (ana IC, dee lead, bo and cy responders, olly observer), with sam as
     scribe and vic as a guest responder."""
     state = room()
-    return replay(
+    return extend(
         [
             make_event(
                 "participant_joined", 8, actor="sam", role="responder", name="sam", seat="scribe"
@@ -135,6 +135,7 @@ def test_decisions_and_the_hubs_own_events_cannot_be_amended_by_anyone(
 def test_a_decision_says_supersede_it_instead() -> None:
     state, seqs = with_entries()
     draft = make_event("entry_amended", 0, entry=seqs["decision"], text="x", reason="r")
+    draft = name_entry(draft, logged(state, seqs["decision"]))
     found = check_command(state, draft, Actor(name="ana", seat="ic"), NOW)
     assert found is not None and "supersedes" in found.message
 
@@ -294,24 +295,34 @@ def test_a_naive_noted_at_is_refused() -> None:
     assert found is not None and "time zone" in found.message
 
 
-# --- the index stays cheap ----------------------------------------------------------------------
-def test_the_index_copies_one_bucket_per_entry_not_the_whole_index() -> None:
+# --- the state keeps nothing per entry ---------------------------------------------------------
+def test_the_state_does_not_grow_with_the_number_of_notes() -> None:
+    """A joining console receives the state: it must not carry an index of every entry."""
     state = crew()
-    events = [
-        make_event("note_added", seq, actor="bo", role="responder", text=f"n{seq}")
-        for seq in range(state.seq + 1, state.seq + 1001)
-    ]
-    before = state
-    for event in events:
-        after = apply(before, event)
-        # every bucket but the one written is shared with the state before
-        changed = [
-            k for k in after.entry_index if after.entry_index[k] is not before.entry_index.get(k)
-        ]
-        assert changed == [event.seq // 256]
-        before = after
-    assert indexed(before, events[-1].seq) == ("note_added", "bo")
-    assert indexed(before, 9) is None  # role_assigned is not indexed
+    sizes = []
+    for count in (10, 1000):
+        current = state
+        for seq in range(state.seq + 1, state.seq + 1 + count):
+            note = make_event("note_added", seq, actor="bo", role="responder", text=f"n{seq}")
+            current = apply(current, note)
+        sizes.append(len(current.model_dump_json()))
+    assert sizes[1] - sizes[0] < 16  # only the digits of seq differ
+
+
+def test_the_named_entrys_type_and_author_come_from_the_log_never_from_the_sender() -> None:
+    state, seqs = with_entries()
+    forged = make_event(
+        "entry_amended", 0, entry=seqs["finding"], text=RIGHT, reason="r",
+        entry_type="note_added", entry_author="cy",
+    )  # fmt: skip
+    stamped = name_entry(forged, logged(state, seqs["finding"]))
+    assert (stamped.entry_type, stamped.entry_author) == ("note_added", "bo")
+    assert check_command(state, stamped, Actor(name="cy"), NOW) is not None  # cy did not write it
+    nothing = name_entry(forged, None)
+    assert (nothing.entry_type, nothing.entry_author) == ("", "")
+    found = check_command(state, nothing, Actor(name="cy"), NOW)
+    assert found is not None and found.code == "unknown_entry"
+    assert "entry_type" not in stamped.command_body()  # a console never sends them
 
 
 def test_noted_at_is_measured_from_the_records_last_time_when_the_hubs_clock_is_behind_it() -> None:

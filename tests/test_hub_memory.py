@@ -29,6 +29,7 @@ from tests.helpers import (
 )
 from warroom.client.sync import IncidentClient
 from warroom.core.clock import ManualClock
+from warroom.core.corrections import EntryAmended
 from warroom.core.fold import apply
 from warroom.core.incident import NoteAdded
 from warroom.core.lifecycle import PhaseChanged
@@ -345,6 +346,39 @@ async def test_a_console_behind_the_tail_is_served_from_storage(tmp_path):
         assert cy.state == room.state == full_fold(db, incident)
         await ana.close()
         await cy.close()
+
+
+# --- corrections name entries the hub no longer holds ---------------------------------------------
+async def test_an_amendment_names_an_entry_long_out_of_memory_and_one_of_the_same_batch(tmp_path):
+    """The state keeps no index of entries: the hub reads the named entry from its frames, from
+    storage (long out of the tail, and after a restart), or from the batch being written."""
+    db = tmp_path / "hub.db"
+    clock = ManualClock(T0)
+    async with running_hub(db, clock=clock, memory=MemoryLimits(tail_frames=4)) as hub:
+        incident, ana = await ana_declares(hub.url)
+        first = (await notes(ana, 1, "wrong number"))[0].seq
+        await notes(ana, 30)
+        room = hub.hub.rooms[incident]
+        assert room.event_at(first) is None  # only in storage now
+        ack = await ana.post(EntryAmended(entry=first, text="right number", reason="typo"))
+        assert ack.op == "ack", ack
+        # A note and its amendment sent back to back: written in one batch.
+        head = room.head
+        note, amended = await asyncio.gather(
+            ana.post(NoteAdded(text="pool at 95%")),
+            ana.post(EntryAmended(entry=head + 1, text="pool at 59%", reason="digits swapped")),
+        )
+        assert note.op == "ack" and amended.op == "ack", (note, amended)
+        assert room.state.corrections[first][-1].text == "right number"
+        assert room.state.corrections[note.seq][-1].text == "pool at 59%"
+        await ana.close()
+    async with running_hub(db, clock=clock, memory=MemoryLimits(tail_frames=4)) as hub:
+        ana = await client(hub.url, "ana", "ic", incident)
+        again = await ana.post(EntryAmended(entry=first, text="right number, checked", reason="r"))
+        assert again.op == "ack", again
+        stored = list(LogReader.read_only(db).events(incident))[-1]
+        assert (stored.entry_type, stored.entry_author) == ("note_added", "ana")
+        await ana.close()
 
 
 # --- the database file ----------------------------------------------------------------------------

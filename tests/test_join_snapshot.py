@@ -21,6 +21,8 @@ from warroom.core.fold import replay
 from warroom.core.protocol import HISTORY_LIMIT, PROTOCOL_VERSION, RESUME_LIMIT, TAIL
 from warroom.core.wire_state import state_from_json, state_json, state_schema
 
+#: The lock as "synced" says it is when nobody has asked for it.
+FREE = {"holder": None, "token": 0, "expires_at": None, "queue": []}
 INCIDENT = "inc-long"
 
 
@@ -111,7 +113,7 @@ async def test_joining_sends_a_snapshot_then_the_tail_then_synced(tmp_path):
         assert state_from_json(snapshot["state"]) == hub.hub.rooms[INCIDENT].state
         events = [f["event"]["seq"] for f in frames[2:-1]]
         assert events == list(range(head - TAIL + 1, head + 1))
-        assert frames[-1] == {"op": "synced", "incident": INCIDENT, "seq": head}
+        assert frames[-1] == {"op": "synced", "incident": INCIDENT, "seq": head, "lock": FREE}
 
 
 async def test_a_short_resume_gets_exactly_the_missed_events(tmp_path):
@@ -163,7 +165,7 @@ async def test_a_second_join_of_the_same_incident_replays_nothing(tmp_path):
             again = [await hear(ws), await hear(ws)]
             assert again == [
                 {"op": "joined", "incident": INCIDENT, "head": head},
-                {"op": "synced", "incident": INCIDENT, "seq": head},
+                {"op": "synced", "incident": INCIDENT, "seq": head, "lock": FREE},
             ]
             await nothing_more(ws)
         assert hub.hub.rooms[INCIDENT].head == head  # and nothing was recorded

@@ -65,8 +65,8 @@ class Wire:
         await self.send({"op": "hello", "name": name, "role": role, "protocol": PROTOCOL})
         return await self.until(lambda m: m["op"] in ("welcome", "error"))
 
-    async def join(self, incident: str) -> dict[str, Any]:
-        await self.send({"op": "join", "incident": incident})
+    async def join(self, incident: str, since: int = 0) -> dict[str, Any]:
+        await self.send({"op": "join", "incident": incident, "since": since})
         joined = await self.until(lambda m: m["op"] == "joined")
         await self.until(lambda m: m["op"] == "synced")
         return joined
@@ -199,7 +199,7 @@ async def test_every_change_of_the_lock_is_on_its_event_frame_with_token_and_exp
     # A hub started again on the same database never sends a wrong lock: a frame it folded at
     # start carries the same lock as when live; one rebuilt from a stored row alone (an event
     # before the checkpoint it started from) carries none, and the documented rule applies
-    # (a lock event without "lock": read the lock from the state). Known gap: see PROTOCOL.md.
+    # (a lock event without "lock": read the lock from "synced", which always carries it).
     async with running_hub(tmp_path / "hub.db", clock=clock, limits=UNLIMITED) as server:
         reader = await Wire.open(server.url)
         await reader.hello("eve", "observer")
@@ -209,6 +209,15 @@ async def test_every_change_of_the_lock_is_on_its_event_frame_with_token_and_exp
         for frame in live:
             again = replayed.get(frame["event"]["id"])
             assert again is None or again == frame.get("lock"), frame["event"]
+        synced = next(f for f in reader.seen if f["op"] == "synced")
+        assert synced["lock"]["holder"] == "cy" and synced["lock"]["token"] == 5
+        # A resume across the restart from before the last grant learns the token at "synced".
+        late = await Wire.open(server.url)
+        await late.hello("dee", "observer")
+        await late.join(incident, since=max(1, synced["seq"] - 8))
+        resumed = next(f for f in late.seen if f["op"] == "synced")
+        assert resumed["lock"] == synced["lock"]
+        await late.close()
         # The first change after the restart carries the lock, folded from what was stored.
         bo = await Wire.open(server.url)
         await bo.hello("bo")

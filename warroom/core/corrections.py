@@ -17,15 +17,17 @@ what was written down happened earlier still ("the rollback started at 08:52"), 
 IC retimes the entry (``entry_retimed``, with a reason): the time it happened is kept apart from
 both times of recording, and the postmortem orders its timeline by it.
 
-The state keeps an index of the entries that can be corrected (their type and author) in buckets
-of :data:`BUCKET` seqs, so recording a note copies one small bucket, never the whole index: a
-long incident folds in linear time.
+A correction names its entry by seq. The state does not keep an index of every entry (that
+would make it, and every snapshot a console joins with, grow with the number of notes): the hub
+looks the named entry up in its log and stamps its type and author on the command
+(:func:`name_entry`) before the rules run, so the rules and the fold read them from the event
+itself, and every console folds the same way.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,11 +55,6 @@ SHOWN_GAP = timedelta(seconds=5)
 #: How long before the declaration a retimed entry may say it happened.
 RETIME_BEFORE = timedelta(days=7)
 MAX_REASON = 500
-#: Seqs per bucket of the entry index.
-BUCKET = 256
-
-#: An indexed entry: its event type and its author.
-EntryRef = tuple[str, str]
 
 
 class Correction(BaseModel):
@@ -85,20 +82,24 @@ class Retime(BaseModel):
     reason: str
 
 
-# --- the index and the queries every side uses --------------------------------------------------
-def index_with(state: IncidentState, ev: EventBase) -> dict[int, dict[int, EntryRef]] | None:
-    """The entry index with ``ev`` in it, or ``None`` if ``ev`` cannot be corrected (the fold
-    asks this of every event and puts the answer in the state it makes anyway)."""
-    if not (ev.amendable or ev.retimable) or not ev.seq:
-        return None
-    key = ev.seq // BUCKET
-    bucket = {**state.entry_index.get(key, {}), ev.seq: (ev.type, ev.actor)}
-    return {**state.entry_index, key: bucket}
+# --- the named entry and the queries every side uses --------------------------------------------
+def name_entry(command: EventBase, entry: EventBase | None) -> EventBase:
+    """``command`` with the type and author of the entry it names stamped on it, if it is a
+    correction; ``entry`` is the stored event at that seq, or ``None`` if there is none.
+
+    What a client sent in those fields is always replaced: who wrote an entry is the record's
+    word, never the sender's."""
+    if not isinstance(command, EntryCorrection):
+        return command
+    if entry is None or entry.seq != command.entry:
+        return command.model_copy(update={"entry_type": "", "entry_author": ""})
+    return command.model_copy(update={"entry_type": entry.type, "entry_author": entry.actor})
 
 
-def indexed(state: IncidentState, seq: int) -> EntryRef | None:
-    """The type and author of entry ``seq`` if it can be corrected, else ``None``."""
-    return state.entry_index.get(seq // BUCKET, {}).get(seq)
+def correctable(entry_type: str) -> bool:
+    """Whether entries of this type can be amended or retimed at all."""
+    cls = EVENT_TYPES.get(entry_type)
+    return cls is not None and (cls.amendable or cls.retimable)
 
 
 def may_amend(state: IncidentState, name: str, author: str) -> bool:
@@ -185,13 +186,13 @@ def check_noted_at(
     return None
 
 
-def _target(state: IncidentState, seq: int, verb: str) -> EntryRef | Refusal:
-    """The indexed entry ``seq``, or why it cannot be ``verb``-ed."""
-    found = indexed(state, seq)
-    if found is not None:
-        return found
-    if seq > state.seq:
+def _target(command: EntryCorrection, state: IncidentState, verb: str) -> Refusal | None:
+    """Why the entry ``command`` names cannot be ``verb``-ed, or ``None`` if it can be."""
+    seq = command.entry
+    if seq > state.seq or not command.entry_type:
         return refuse("unknown_entry", f"There is no entry #{seq} yet.")
+    if correctable(command.entry_type):
+        return None
     which = (
         "notes, findings, commands run, board cards and evidence"
         if verb == "amended"
@@ -208,10 +209,15 @@ class EntryCorrection(EventBase):
     entry: int = Field(ge=1)
     #: Required: left out or blank is ``reason_required``, as for every event that needs one.
     reason: str = Field(default="", max_length=MAX_REASON)
+    #: The named entry's event type and author, stamped by the hub from its log (see
+    #: :func:`name_entry`); a command leaves them out and anything sent is replaced.
+    entry_type: str = ""
+    entry_author: str = ""
+    hub_filled: ClassVar[frozenset[str]] = frozenset({"entry_type", "entry_author"})
 
-    def target(self, state: IncidentState) -> EntryRef | Refusal:
-        """The entry named, or why it cannot be corrected this way."""
-        return _target(state, self.entry, self.timeline_kind)
+    def target(self, state: IncidentState) -> Refusal | None:
+        """Why the entry named cannot be corrected this way, or ``None``."""
+        return _target(self, state, self.timeline_kind)
 
 
 @event
@@ -225,9 +231,9 @@ class EntryAmended(EntryCorrection):
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         found = self.target(state)
-        if isinstance(found, Refusal):
+        if found is not None:
             return found
-        kind, author = found
+        kind, author = self.entry_type, self.entry_author
         cls = EVENT_TYPES[kind]
         if not cls.amendable:
             if kind == "decision_recorded":
@@ -265,9 +271,6 @@ class EntryAmended(EntryCorrection):
         return None
 
     def fold(self, state: IncidentState) -> IncidentState:
-        ref = indexed(state, self.entry)
-        if ref is None:
-            return state
         text = self.text.strip()
         version = Correction(
             seq=self.seq,
@@ -282,7 +285,13 @@ class EntryAmended(EntryCorrection):
             self.entry: (*state.corrections.get(self.entry, ()), version),
         }
         after = state.model_copy(update={"corrections": corrections})
-        return EVENT_TYPES[ref[0]].fold_amendment(after, self.entry, text, self)
+        if self.entry_type:
+            return EVENT_TYPES[self.entry_type].fold_amendment(after, self.entry, text, self)
+        # Recorded before the hub stamped the entry's type: only board cards and their evidence
+        # change beyond the versions kept, and each finds (or not) its own entry.
+        for kind in ("board_item_added", "evidence_added"):
+            after = EVENT_TYPES[kind].fold_amendment(after, self.entry, text, self)
+        return after
 
     def describe(self) -> str:
         return f"Amended #{self.entry}: {_cut(self.text)}; reason: {_cut(self.reason, 60)}"
@@ -300,7 +309,7 @@ class EntryRetimed(EntryCorrection):
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         found = self.target(state)
-        if isinstance(found, Refusal):
+        if found is not None:
             return found
         if not may_retime(state, actor.name):
             return refuse("forbidden", "Only the scribe or the IC retimes entries.")
@@ -314,8 +323,6 @@ class EntryRetimed(EntryCorrection):
         return require_reason(self.reason, "Say how you know when it happened.")
 
     def fold(self, state: IncidentState) -> IncidentState:
-        if indexed(state, self.entry) is None:
-            return state
         retime = Retime(
             seq=self.seq,
             at=self.at,

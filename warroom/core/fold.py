@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from warroom.core.corrections import index_with
 from warroom.core.events import EventBase
 from warroom.core.state import IncidentState
 
@@ -24,11 +23,9 @@ def apply(state: IncidentState, event: EventBase) -> IncidentState:
     if state.incident_id and event.incident_id != state.incident_id:
         raise FoldError(f"event of {event.incident_id} folded into {state.incident_id}")
     after = event.fold(state)
-    update = {"seq": event.seq, "incident_id": event.incident_id, "last_event_at": event.at}
-    index = index_with(after, event)
-    if index is not None:
-        update["entry_index"] = index
-    return after.model_copy(update=update)
+    return after.model_copy(
+        update={"seq": event.seq, "incident_id": event.incident_id, "last_event_at": event.at}
+    )
 
 
 def replay(events: Iterable[EventBase], state: IncidentState | None = None) -> IncidentState:

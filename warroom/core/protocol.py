@@ -142,11 +142,16 @@ class HistoryPage(_HubMsg):
 
 
 class Synced(_HubMsg):
-    """Everything up to ``seq`` has been sent; what follows is live."""
+    """Everything up to ``seq`` has been sent; what follows is live.
+
+    ``lock`` is the production lock as of ``seq``: a client that resumed through event frames
+    without ``lock`` (frames the hub rebuilt from storage after a restart cannot say) learns the
+    holder and the fencing token here, without folding anything."""
 
     op: Literal["synced"] = "synced"
     incident: str
     seq: int
+    lock: LockView | None = None
 
 
 class LockView(_HubMsg):

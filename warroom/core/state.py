@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from warroom.core.access import AccessState
 from warroom.core.board import BoardItem
 from warroom.core.comms_state import CommsState
-from warroom.core.corrections import Correction, EntryRef, Retime
+from warroom.core.corrections import Correction, Retime
 from warroom.core.deadlines import Deadlines
 from warroom.core.decisions import Decision, FollowUp
 from warroom.core.handoff_state import HandoffOffer, OfferEnding, RotationHint
@@ -123,8 +123,6 @@ class IncidentState(BaseModel):
     # --- access: join codes and the guests who entered with them ---
     access: AccessState = Field(default_factory=AccessState)
     # --- corrections: amended text and when things happened ---
-    #: The entries that can be amended or retimed (type, author), in buckets of 256 seqs.
-    entry_index: dict[int, dict[int, EntryRef]] = Field(default_factory=dict)
     #: Every later version of an amended entry, by the entry's seq, oldest first.
     corrections: dict[int, tuple[Correction, ...]] = Field(default_factory=dict)
     #: When entries actually happened, as retimed, by the entry's seq, oldest first.

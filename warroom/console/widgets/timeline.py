@@ -375,10 +375,12 @@ class TimelinePane(IncidentPane):
         event = self._row_event()
         if command is None or event is None:
             return None
+        # The console holds the entry, so it names it as the hub's lookup will.
+        named = {"entry": event.seq, "entry_type": event.type, "entry_author": event.actor}
         if command is EntryAmended:
-            return EntryAmended, {"entry": event.seq, "text": "…", "reason": "…"}
+            return EntryAmended, {**named, "text": "…", "reason": "…"}
         happened = event.at or self.warroom.clock()
-        return EntryRetimed, {"entry": event.seq, "happened_at": happened, "reason": "…"}
+        return EntryRetimed, {**named, "happened_at": happened, "reason": "…"}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not super().check_action(action, parameters):
