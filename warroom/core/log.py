@@ -27,6 +27,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.access",
     "warroom.core.drill",
     "warroom.core.corrections",
+    "warroom.core.redaction",  # #23: redaction of secrets
 )
 
 for _module in FEATURE_MODULES:

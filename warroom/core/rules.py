@@ -25,6 +25,8 @@ ALLOWED_WHEN_CLOSED: set[str] = {
     # review finds; each correction is an event with its reason, so nothing is rewritten.
     "entry_amended",
     "entry_retimed",
+    # A secret found in the review must still be removable from the record (#23).
+    "entry_redacted",
 }
 
 #: What a guest (someone who entered with a join code) may never do, whatever it sends: take the

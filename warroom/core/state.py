@@ -31,6 +31,7 @@ from warroom.core.lifecycle_state import (
 from warroom.core.names import is_guest_name
 from warroom.core.phases import Phase
 from warroom.core.production import ProductionAction, ProductionLock
+from warroom.core.redaction import Redaction
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.scorecard import Scorecard
 from warroom.core.settings import HubSettings
@@ -127,6 +128,9 @@ class IncidentState(BaseModel):
     corrections: dict[int, tuple[Correction, ...]] = Field(default_factory=dict)
     #: When entries actually happened, as retimed, by the entry's seq, oldest first.
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
+    # --- redaction: entries whose text was removed for good (#23) ---
+    #: Who redacted which entry and why, by the entry's seq (the text itself is gone).
+    redactions: dict[int, Redaction] = Field(default_factory=dict)
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]
