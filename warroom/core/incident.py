@@ -50,6 +50,7 @@ class IncidentDeclared(EventBase):
     #: The reference time zone (an IANA name such as ``Europe/Berlin``) people mean when they
     #: say "08:45" about this incident; every time in the record stays UTC.
     timezone: str = Field(default="", max_length=MAX_ZONE)
+    omitted_when_empty: ClassVar[frozenset[str]] = frozenset({"timezone"})
     #: Stamped by the hub from its configuration; anything a client sends here is replaced.
     settings: HubSettings | None = None
     hub_filled: ClassVar[frozenset[str]] = frozenset({"settings"})

@@ -200,6 +200,7 @@ class _Draft:
             self.roles,
             self.timeline,
             self.corrections,
+            self.redactions,
             self.decisions,
             self.production,
             self.comms,
@@ -382,6 +383,25 @@ class _Draft:
                     f"  - Retimed by {retime.by} at {self.at(retime.at)}: happened at "
                     f"{self.at(retime.happened_at)} — because {retime.reason}"
                 )
+        self.add("")
+
+    def redactions(self) -> None:
+        """Entries whose text was removed for good (a pasted secret): who did it, and why."""
+        redactions = self.state.redactions
+        if not redactions:
+            return
+        self.add(
+            "## Redactions",
+            "",
+            "_The text of these entries was removed from the record for good; each reads "
+            "[redacted by who: why] everywhere._",
+            "",
+        )
+        for seq, redaction in sorted(redactions.items()):
+            self.add(
+                f"- **#{seq}** redacted by {redaction.by} ({redaction.role.value}) at "
+                f"{self.at(redaction.at)} — because {redaction.reason}"
+            )
         self.add("")
 
     def decisions(self) -> None:

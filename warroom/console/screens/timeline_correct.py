@@ -19,6 +19,7 @@ from warroom.console.screens.form_fields import field_label
 from warroom.core.corrections import MAX_REASON, EntryAmended, EntryRetimed, happened_at
 from warroom.core.events import EventBase
 from warroom.core.local_time import UTC_TIMES, Times
+from warroom.core.redaction import MAX_REDACT_REASON, EntryRedacted
 from warroom.core.state import IncidentState
 
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -133,3 +134,42 @@ class RetimeForm(CommandForm):
             "happened_at": when.isoformat(),
             "reason": reason,
         }
+
+
+class RedactForm(CommandForm):
+    """Remove what an entry says from the record for good (IC or scribe), with why.
+
+    Unlike an amendment nothing of the old text is kept: the form says so, and shows the entry
+    as it reads now, so the person sees which entry they are about to blank."""
+
+    ENTER_SENDS = "last"
+    HINT = "enter or ctrl+s redact · esc cancel"
+
+    def __init__(self, event: EventBase, current: str) -> None:
+        super().__init__()
+        self.event = event
+        self.current = current
+
+    def heading(self) -> str:
+        return f"Redact {entry_title(self.event)}"
+
+    def fields(self) -> ComposeResult:
+        yield Static(self.current, classes="card-quote", markup=False)
+        yield Static(
+            "The text goes for good: from the hub's database, every console, later exports and "
+            "webhook retries. Everyone sees [redacted by you: the reason]. To correct a mistake "
+            "instead, Esc and amend it (e).",
+            markup=False,
+        )
+        yield field_label(f"Why (everyone reads this; at most {MAX_REDACT_REASON} characters)")
+        yield Input(placeholder="e.g. database password pasted", id="redact-reason",
+                    max_length=MAX_REDACT_REASON, compact=True)  # fmt: skip
+
+    def on_mount(self) -> None:
+        self.query_one("#redact-reason", Input).focus()
+
+    def build(self) -> Built | str:
+        reason = self.query_one("#redact-reason", Input).value.strip()
+        if not reason:
+            return "Say why (e.g. a database password was pasted)."
+        return EntryRedacted, {"entry": self.event.seq, "reason": reason}

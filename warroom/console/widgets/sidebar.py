@@ -55,6 +55,7 @@ class RoomSidebar(IncidentPane):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._follower = LogFollower()
+        self._redacted = 0
 
     def compose(self) -> ComposeResult:
         yield Label("Room", classes="sidebar-heading")
@@ -71,6 +72,9 @@ class RoomSidebar(IncidentPane):
             room_text(state, self.warroom.presence_known, self.me)
         )
         tail = self.query_one(TimelineTail)
+        if len(state.redactions) != self._redacted:  # an entry drawn here may have lost its text
+            self._redacted = len(state.redactions)
+            self._follower = LogFollower()
         restart, older, newer = self._follower.changes(self.incident_log, self.incident_log_epoch)
         if restart:
             tail.replace([])

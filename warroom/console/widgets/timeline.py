@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.screens.timeline_correct import AmendForm, RetimeForm
+from warroom.console.screens.timeline_correct import AmendForm, RedactForm, RetimeForm
 from warroom.console.screens.timeline_versions import VersionsScreen
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.console.widgets.timeline_view import (
@@ -32,16 +32,15 @@ from warroom.console.widgets.timeline_view import (
     line_text,
 )
 from warroom.core.corrections import (
-    Correction,
     EntryAmended,
     EntryRetimed,
-    Retime,
     current_text,
     typed_apart,
 )
 from warroom.core.events import EventBase
 from warroom.core.incident import NoteAdded, NoteKind
 from warroom.core.protocol import Ack, Error
+from warroom.core.redaction import EntryRedacted
 from warroom.core.state import IncidentState
 
 ENTRY_LABELS: dict[str, str] = {
@@ -71,15 +70,18 @@ class TimelinePane(IncidentPane):
         "away (the room's online list shows who is here): p shows it, p again folds it. "
         "Nothing is ever edited in place: e amends the highlighted entry (its author, the scribe "
         "or the IC, with a reason) and the timeline shows the new text marked ✎; t retimes it to "
-        "when it really happened (scribe or IC), shown ↶; v shows every version and time. An "
+        "when it really happened (scribe or IC), shown ↶; v shows every version and time; x "
+        "redacts it (IC or scribe): a pasted secret is removed from the record for good and "
+        "the entry reads [redacted by who: why]. An "
         "entry typed well before the hub received it (offline) shows both times (◷ typed ..., "
         "received ...)."
     )
-    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry", "amend", "retime"})
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry", "amend", "retime", "redact"})
     #: Keys about the highlighted row: offered only when the row is something they apply to.
     ROW_ACTIONS: ClassVar[dict[str, type[EventBase]]] = {
         "amend": EntryAmended,
         "retime": EntryRetimed,
+        "redact": EntryRedacted,
     }
 
     BINDINGS = [
@@ -109,6 +111,8 @@ class TimelinePane(IncidentPane):
                 tooltip="Say when the highlighted entry really happened (scribe or IC)"),
         Binding("v", "versions", "Versions", show=False, id="timeline.versions",
                 tooltip="Every version and time of the highlighted entry"),
+        Binding("x", "redact", "Redact", show=False, id="timeline.redact",
+                tooltip="Remove a pasted secret from the record for good (IC or scribe)"),
         Binding("escape", "escape", "Cancel / clear filters", show=False, id="timeline.escape"),
     ]  # fmt: skip
 
@@ -119,9 +123,8 @@ class TimelinePane(IncidentPane):
         self._kinds: dict[str, None] = {}
         self._authors: dict[str, None] = {}
         self.entry_kind: str = NoteKind.NOTE
-        #: The corrections and retimes each drawn entry was last drawn with, by seq.
-        self._fixes: dict[int, tuple[tuple[Correction, ...] | None, tuple[Retime, ...] | None]]
-        self._fixes = {}
+        #: The corrections, retimes and redaction each drawn entry was last drawn with, by seq.
+        self._fixes: dict[int, tuple[object, object, object]] = {}
 
     def compose(self) -> ComposeResult:
         yield Label("", id="timeline-header")
@@ -346,8 +349,8 @@ class TimelinePane(IncidentPane):
         or a retime arrived). Compared with the state itself, not with the new events, so an
         entry is put right however the log and the state reach this pane."""
         fixes = {
-            seq: (state.corrections.get(seq), state.retimes.get(seq))
-            for seq in {*state.corrections, *state.retimes}
+            seq: (state.corrections.get(seq), state.retimes.get(seq), state.redactions.get(seq))
+            for seq in {*state.corrections, *state.retimes, *state.redactions}
         }
         changed = [seq for seq, fix in fixes.items() if self._fixes.get(seq) != fix]
         self._fixes = fixes
@@ -379,6 +382,8 @@ class TimelinePane(IncidentPane):
         named = {"entry": event.seq, "entry_type": event.type, "entry_author": event.actor}
         if command is EntryAmended:
             return EntryAmended, {**named, "text": "…", "reason": "…"}
+        if command is EntryRedacted:
+            return EntryRedacted, {**named, "reason": "…"}
         happened = event.at or self.warroom.clock()
         return EntryRetimed, {**named, "happened_at": happened, "reason": "…"}
 
@@ -403,6 +408,16 @@ class TimelinePane(IncidentPane):
             return
         current = current_text(self.state, event.seq, event.amendable_text())
         self.app.push_screen(AmendForm(event, current), self._back)
+
+    def action_redact(self) -> None:
+        event = self._row_event()
+        if event is None or not self.allows("redact"):
+            return
+        self.app.push_screen(RedactForm(event, self.entry_text(event)), self._back)
+
+    def entry_text(self, event: EventBase) -> str:
+        """What the entry says now (its last amendment, or what it was written with)."""
+        return line_text(event, self.state, self.times)
 
     def action_retime(self) -> None:
         event = self._row_event()
