@@ -45,4 +45,3 @@ def test_the_versions_screen_in_berlin(snap_compare, tmp_path):
         a_corrected_record(hub)
         app = make_console(hub.url, name="sam", role="scribe", timezone="Europe/Berlin")
         assert snap_compare(app, terminal_size=(80, 24), run_before=open_versions)
-
