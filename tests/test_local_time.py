@@ -104,10 +104,13 @@ def test_the_config_file_names_the_consoles_zone(tmp_path) -> None:
 
 
 # --- the console ---------------------------------------------------------------------------------
+def scribe_in(tmp_path, zone: str):
+    """sam, the scribe, on a console whose clock is ``zone``."""
+    return console_session(tmp_path, name="sam", role="scribe", size=(120, 30), timezone=zone)
+
+
 async def test_the_timeline_shows_the_persons_zone_and_u_switches_to_utc(tmp_path) -> None:
-    async with console_session(
-        tmp_path, name="sam", role="scribe", size=(120, 30), timezone="America/New_York"
-    ) as s:
+    async with scribe_in(tmp_path, "America/New_York") as s:
         client = s.app.client
         assert client is not None
         await s.pilot.press("1")
@@ -148,9 +151,7 @@ async def test_the_palette_switches_the_clock_and_shows_both_times(tmp_path) -> 
 
 
 async def test_the_retime_form_reads_the_persons_zone_and_says_which(tmp_path) -> None:
-    async with console_session(
-        tmp_path, name="sam", role="scribe", size=(120, 30), timezone="Europe/Berlin"
-    ) as s:
+    async with scribe_in(tmp_path, "Europe/Berlin") as s:
         client = s.app.client
         assert client is not None
         await s.pilot.press("1", "n", *"rollback started", "enter")

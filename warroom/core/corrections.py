@@ -57,29 +57,28 @@ RETIME_BEFORE = timedelta(days=7)
 MAX_REASON = 500
 
 
-class Correction(BaseModel):
-    """One amendment of an entry: its new text, who amended it, when and why."""
+class EntryFix(BaseModel):
+    """What every correction of an entry keeps: its own seq, when, who and why."""
 
     model_config = ConfigDict(frozen=True)
 
     seq: int
     at: datetime | None = None
     by: str
+    reason: str
+
+
+class Correction(EntryFix):
+    """One amendment of an entry: its new text, who amended it (and as what), when and why."""
+
     role: Role = Role.RESPONDER
     text: str
-    reason: str
 
 
-class Retime(BaseModel):
+class Retime(EntryFix):
     """When an entry actually happened, as the scribe or IC set it, with why."""
 
-    model_config = ConfigDict(frozen=True)
-
-    seq: int
-    at: datetime | None = None
-    by: str
     happened_at: datetime
-    reason: str
 
 
 # --- the named entry and the queries every side uses --------------------------------------------

@@ -19,10 +19,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from warroom.core.comms_state import UpdateFields
-from warroom.core.corrections import Correction, EntryCorrection
+from warroom.core.corrections import Correction, EntryCorrection, EntryFix
 from warroom.core.events import EVENT_TYPES, Actor, EventBase, Refusal, event, refuse
 from warroom.core.events import require_reason as _require_reason
 from warroom.core.names import is_guest_name
@@ -38,16 +36,10 @@ MAX_REDACT_REASON = 200
 REDACTABLE_TYPES: frozenset[str] = frozenset({"update_published"})
 
 
-class Redaction(BaseModel):
-    """Who redacted an entry, when and why (the text itself is gone)."""
+class Redaction(EntryFix):
+    """Who redacted an entry (and as what), when and why (the text itself is gone)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    seq: int
-    at: datetime | None = None
-    by: str
     role: Role = Role.RESPONDER
-    reason: str
 
 
 def marker(by: str, reason: str) -> str:
@@ -112,10 +104,8 @@ def redact_log(log: list[EventBase], redaction: EntryRedacted, state: IncidentSt
 class EntryRedacted(EntryCorrection):
     """An entry's text removed from the record for good, with who did it and why."""
 
-    type: Literal["entry_redacted"] = "entry_redacted"
-    reason: str = Field(default="", max_length=MAX_REDACT_REASON)
-
     timeline_kind = "redacted"
+    type: Literal["entry_redacted"] = "entry_redacted"
 
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         if not self.entry_type:
@@ -131,6 +121,8 @@ class EntryRedacted(EntryCorrection):
             return refuse("forbidden", "Only the IC or the scribe can redact an entry.")
         if self.entry in state.redactions:
             return refuse("invalid", f"#{self.entry} is already redacted.")
+        if len(self.reason) > MAX_REDACT_REASON:  # it takes the place of a card's text
+            return refuse("invalid", f"Keep the reason under {MAX_REDACT_REASON} characters.")
         return _require_reason(self.reason, "Say why (e.g. a database password was pasted).")
 
     def fold(self, state: IncidentState) -> IncidentState:

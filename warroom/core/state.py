@@ -77,8 +77,6 @@ class IncidentState(BaseModel):
     trigger: str = ""
     symptoms: str = ""
     scope: str = ""
-    #: The incident's reference time zone (IANA name), chosen at declaration (#23); "" = UTC.
-    timezone: str = ""
     last_event_at: datetime | None = None
     settings: HubSettings = Field(default_factory=HubSettings)
 
@@ -128,9 +126,11 @@ class IncidentState(BaseModel):
     corrections: dict[int, tuple[Correction, ...]] = Field(default_factory=dict)
     #: When entries actually happened, as retimed, by the entry's seq, oldest first.
     retimes: dict[int, tuple[Retime, ...]] = Field(default_factory=dict)
-    # --- redaction: entries whose text was removed for good (#23) ---
+    # --- redaction and the reference time zone (#23) ---
     #: Who redacted which entry and why, by the entry's seq (the text itself is gone).
     redactions: dict[int, Redaction] = Field(default_factory=dict)
+    #: The incident's reference time zone (an IANA name), chosen at declaration; "" = none.
+    timezone: str = ""
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]

@@ -48,6 +48,13 @@ def anywhere_bindings() -> list[Binding]:
     ]  # fmt: skip
 
 
+#: ``U`` from any pane: every time on screen in UTC, or back on the person's own clock.
+UTC_KEY = Binding(
+    "U", "toggle_utc", "UTC / local time", show=False, id="times.utc",
+    tooltip="Show times in UTC, or back in your own time zone",
+)  # fmt: skip
+
+
 class ConsoleScreen(Screen[None]):
     """One incident, live."""
 
@@ -65,8 +72,7 @@ class ConsoleScreen(Screen[None]):
                 tooltip="The keys of this pane and of the console"),
         Binding("ctrl+l", "leave", "Incidents", show=False, id="leave",
                 tooltip="Leave this incident and go back to the list"),
-        Binding("U", "toggle_utc", "UTC / local time", show=False, id="times.utc",
-                tooltip="Show times in UTC, or back in your own time zone"),
+        UTC_KEY,
     ]  # fmt: skip
 
     def __init__(self, client: IncidentClient) -> None:

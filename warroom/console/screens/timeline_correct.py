@@ -7,8 +7,8 @@ the core's own rule: the author, the scribe or the IC amend; the scribe or the I
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
@@ -22,8 +22,6 @@ from warroom.core.local_time import UTC_TIMES, Times
 from warroom.core.redaction import MAX_REDACT_REASON, EntryRedacted
 from warroom.core.state import IncidentState
 
-_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
-
 
 def entry_title(event: EventBase) -> str:
     """``#42 finding by bo at 09:31:05``: which entry a form is about."""
@@ -31,11 +29,12 @@ def entry_title(event: EventBase) -> str:
     return f"#{event.seq} {event.entry_kind().replace('_', ' ')} by {event.actor}{when}"
 
 
-class AmendForm(CommandForm):
-    """The entry's current text, ready to correct, and why."""
+class EntryForm(CommandForm):
+    """A form about one entry as it reads now (``current``); its heading names the entry."""
 
     ENTER_SENDS = "last"
-    HINT = "enter moves on, and sends from the reason · ctrl+s send · esc cancel"
+    #: What the form does to the entry, in its heading.
+    VERB: ClassVar[str] = ""
 
     def __init__(self, event: EventBase, current: str) -> None:
         super().__init__()
@@ -43,7 +42,14 @@ class AmendForm(CommandForm):
         self.current = current
 
     def heading(self) -> str:
-        return f"Amend {entry_title(self.event)}"
+        return f"{self.VERB} {entry_title(self.event)}"
+
+
+class AmendForm(EntryForm):
+    """The entry's current text, ready to correct, and why."""
+
+    VERB = "Amend"
+    HINT = "enter moves on, and sends from the reason · ctrl+s send · esc cancel"
 
     def fields(self) -> ComposeResult:
         yield Static(
@@ -136,22 +142,14 @@ class RetimeForm(CommandForm):
         }
 
 
-class RedactForm(CommandForm):
+class RedactForm(EntryForm):
     """Remove what an entry says from the record for good (IC or scribe), with why.
 
     Unlike an amendment nothing of the old text is kept: the form says so, and shows the entry
     as it reads now, so the person sees which entry they are about to blank."""
 
-    ENTER_SENDS = "last"
+    VERB = "Redact"
     HINT = "enter or ctrl+s redact · esc cancel"
-
-    def __init__(self, event: EventBase, current: str) -> None:
-        super().__init__()
-        self.event = event
-        self.current = current
-
-    def heading(self) -> str:
-        return f"Redact {entry_title(self.event)}"
 
     def fields(self) -> ComposeResult:
         yield Static(self.current, classes="card-quote", markup=False)
