@@ -37,6 +37,8 @@ def test_a_moment_is_shown_on_the_persons_clock_and_in_utc_after_the_toggle() ->
     assert NEW_YORK.hm(T0) == "05:00" and NEW_YORK.abbrev(T0) == "EDT"
     assert BERLIN.toggled().hms(T0) == "09:00:00" and BERLIN.toggled().label == "UTC"
     assert BERLIN.both(T0) == "10:00:00 CET (09:00:00 UTC)"
+    assert BERLIN.toggled().both(T0) == "09:00:00 UTC (10:00:00 CET)"
+    assert Times().both(T0) == "09:00:00 UTC", "one clock for someone in UTC"
     assert BERLIN.everywhere(T0) == "2026-03-14 10:00:00 CET = 09:00:00 UTC"
     assert BERLIN.toggled().everywhere(T0) == BERLIN.everywhere(T0), "hover shows both either way"
     summer = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)

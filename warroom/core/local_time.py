@@ -140,11 +140,13 @@ class Times:
         return f"{self.local(at).strftime(fmt)} {self.abbrev(at)}"
 
     def both(self, at: datetime) -> str:
-        """``09:45:12 CET (08:45:12 UTC)``; only the UTC time when that is what is shown."""
-        mine = f"{self.local(at):%H:%M:%S} {self.abbrev(at)}"
-        if zone_label(self.shown) == "UTC":
-            return mine
-        return f"{mine} ({at.astimezone(UTC):%H:%M:%S} UTC)"
+        """``09:45:12 CET (08:45:12 UTC)``: the clock shown first, then the other one (only one
+        for a person whose own zone is UTC)."""
+        shown = f"{self.local(at):%H:%M:%S} {self.abbrev(at)}"
+        if self.local_is_utc:
+            return shown
+        other = self.toggled()
+        return f"{shown} ({other.local(at):%H:%M:%S} {other.abbrev(at)})"
 
     def everywhere(self, at: datetime) -> str:
         """``2026-03-14 09:45:12 CET = 08:45:12 UTC``: this person's clock and UTC, whichever
