@@ -53,8 +53,13 @@ def rewrite_frames(room: Room, rewrites: Iterable[EventBase]) -> None:
     """Put the rewritten events in place of their frames in ``room``'s memory (those older than
     its tail are read from storage, already rewritten)."""
     from warroom.hub.rooms import event_frame
+    from warroom.hub.snapshots import forget_snapshot
 
+    rewritten = False
     for event in rewrites:
+        rewritten = True
         index = event.seq - room.base - 1
         if 0 <= index < len(room.frames):
             room.frames[index] = event_frame(event)
+    if rewritten:
+        forget_snapshot(room)  # a snapshot frame built before may hold the old text

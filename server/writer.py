@@ -191,6 +191,8 @@ class Writer(Fanout):
                 self.rooms[incident_id].state = state
                 rewrite_frames(self.rooms[incident_id],
                                [e for e in rewrites if e.incident_id == incident_id])  # fmt: skip
+            if rewrites:
+                self._batch_events = {}  # nothing of the batch outlives it with the old text
             for room in touched:
                 self._wake(room)
             self.accepted += len(accepted)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from warroom.hub import snapshots
 
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from tests.test_comms_webhooks import fast_policy, target, webhook
@@ -75,6 +76,10 @@ async def test_a_redacted_secret_is_gone_from_every_copy(tmp_path) -> None:
         incident, people, n = await a_room_with_a_secret(hub.url)
         assert SECRET.encode() in on_disk(db), "the test can see a secret on disk"
         room = hub.hub.rooms[incident]
+        # a console joining now is sent a snapshot (the amendment's text in it), which the hub
+        # keeps for the next one
+        early = await client(hub.url, "cy", "responder", incident)
+        assert SECRET in str(snapshots._LATEST.get(room))
         earlier = tmp_path / "earlier.db"  # an export made before the redaction, refreshed after
         export(db, earlier, incident)
         assert SECRET.encode() in on_disk(earlier)
@@ -89,8 +94,11 @@ async def test_a_redacted_secret_is_gone_from_every_copy(tmp_path) -> None:
         # the hub's memory: the state, the frames a console is served from
         assert SECRET not in room.state.model_dump_json()
         assert all(SECRET not in str(f) for f in room.frames)
+        assert SECRET not in str(snapshots._LATEST.get(room))
+        assert all(SECRET not in e.model_dump_json() for e in hub.hub._batch_events.values())
         # every console's copy: the state and the log, the entry reading the marker
-        for c in people.values():
+        await eventually(lambda: early.state.seq >= reply.seq)
+        for c in [early, *people.values()]:
             assert not holds_secret(c)
             entry = next(e for e in c.log if e.seq == n)
             assert isinstance(entry, NoteAdded) and entry.text == MARKER
@@ -109,7 +117,7 @@ async def test_a_redacted_secret_is_gone_from_every_copy(tmp_path) -> None:
         late = await client(hub.url, "cy", "responder", incident)
         assert not holds_secret(late)
         await late.close()
-        for c in people.values():
+        for c in [early, *people.values()]:
             await c.close()
     # after a restart the hub serves what it stored (its checkpoint included)
     assert SECRET.encode() not in on_disk(db)
