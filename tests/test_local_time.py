@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from textual.widgets import Input
 
-from tests.console_helpers import NOW, console_session, screen_text
+from tests.console_helpers import (
+    INCIDENT_ID,
+    NOW,
+    console_session,
+    is_live,
+    screen_text,
+    seed_incident,
+)
 from tests.helpers import T0
 from warroom.config import ConfigError, load_config
 from warroom.console.screens.console import ConsoleScreen
@@ -26,6 +33,7 @@ from warroom.core.incident import IncidentDeclared, NoteAdded
 from warroom.core.local_time import Times, ZoneError, reference_zone, zone_named
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
+from warroom.export.postmortem import draft
 
 BERLIN = Times(zone_named("Europe/Berlin"))
 NEW_YORK = Times(zone_named("America/New_York"))
@@ -196,3 +204,22 @@ async def test_a_console_without_a_zone_uses_the_systems_and_a_bad_one_says_so(t
         assert s.app.times.label == "UTC"
         assert any("Mars/Olympus" in n.message for n in s.app._notifications)
     assert NOW > T0
+
+
+async def test_the_summary_and_the_postmortem_name_the_incidents_zone(tmp_path) -> None:
+    async with console_session(
+        tmp_path, seed=False, join=False, size=(120, 34), timezone="Europe/Berlin"
+    ) as s:
+        await seed_incident(s.hub.url, timezone="Europe/Berlin")
+        s.app.join_incident(INCIDENT_ID)
+        await s.wait_for(lambda: is_live(s.app), timeout=10)
+        client = s.app.client
+        assert client is not None and client.state.timezone == "Europe/Berlin"
+        await s.pilot.press("7")
+        await s.wait_for(lambda: "Times (Europe/Berlin)" in screen_text(s.app))
+        shown = screen_text(s.app)
+        assert "incident zone   Europe/Berlin" in shown
+        assert "detected        09:55" in shown, "08:55 UTC on the Berlin clock"
+        text = draft(None, list(client.log))
+        assert "_Times are UTC (the incident's reference time zone was Europe/Berlin)" in text
+        assert "08:55" in text, "the draft stays in UTC"

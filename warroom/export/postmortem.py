@@ -341,10 +341,14 @@ class _Draft:
         return _title(seat)
 
     def timeline(self) -> None:
+        zone = self.state.timezone
+        local = (
+            f" (the incident's reference time zone was {zone})" if zone not in ("", "UTC") else ""
+        )
         self.add(
             "## Timeline",
             "",
-            "_Times are UTC, in the order things happened: an entry typed before the hub "
+            f"_Times are UTC{local}, in the order things happened: an entry typed before the hub "
             "received it stands at the time it was typed, and one the scribe retimed at the "
             "time it happened. Joins, departures and webhook posts that arrived are left out; "
             "the export's `timeline` table has every entry in the order it was recorded._",

@@ -107,7 +107,9 @@ def times_text(state: IncidentState, metrics: ResponseMetrics) -> Text:
         ("resolved", clock(metrics.resolved_at, day)),
         ("closed", clock(metrics.closed_at, day)),
     ]
-    text = Text("Times (UTC)\n", style="bold")
+    if state.timezone:  # the clock the room agreed on at declaration
+        rows.append(("incident zone", state.timezone))
+    text = Text(f"Times ({shown_times().label})\n", style="bold")
     for label, value in rows:
         text.append(f"{label:<16}", style="dim")
         text.append(f"{value}\n")
