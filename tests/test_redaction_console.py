@@ -21,6 +21,7 @@ from warroom.console.screens.console import ConsoleScreen
 from warroom.console.screens.timeline_correct import RedactForm
 from warroom.console.widgets.sidebar import TimelineTail
 from warroom.console.widgets.timeline import TimelinePane
+from warroom.core.corrections import EntryAmended
 from warroom.core.incident import NoteAdded
 
 SECRET = "hunter2-Pr0d-db-PASSWORD"
@@ -62,6 +63,28 @@ async def test_the_scribe_redacts_with_x_and_every_console_loses_the_text(tmp_pa
             await eventually(lambda c=c: note.seq in c.state.redactions)
             assert all(SECRET not in e.model_dump_json() for e in c.log)
             assert SECRET not in c.state.model_dump_json()
+
+
+async def test_x_on_an_amendment_redacts_the_entry_it_amends(tmp_path) -> None:
+    async with console_session(tmp_path, name="ana", role="ic", size=(120, 30)) as s:
+        bo = await s.peer("bo", "responder")
+        note = await bo.post(NoteAdded(kind="command", text=PASTED))
+        await bo.post(EntryAmended(entry=note.seq, text=PASTED + " -W", reason="flag"))
+        await s.pilot.press("1")
+        view = s.app.screen.query_one(TimelinePane).view
+        await s.wait_for(lambda: any(e.kind == "amended" for e in view.rows))
+        view.focus()
+        await s.pilot.press("end")
+        assert view.current is not None and view.current.kind == "amended"
+        await s.pilot.press("x")
+        assert isinstance(s.app.screen, RedactForm)
+        assert s.app.screen.event.seq == note.seq, "the form names the entry amended"
+        await s.pilot.press(*REASON, "enter")
+        client = s.app.client
+        assert client is not None
+        await s.wait_for(lambda: note.seq in client.state.redactions)
+        await s.wait_for(lambda: SECRET not in screen_text(s.app))
+        assert all(SECRET not in e.model_dump_json() for e in client.log)
 
 
 @pytest.mark.parametrize(("who", "seat"), [("bo", "responder"), ("dee", "lead")])

@@ -109,3 +109,10 @@ def test_a_consoles_copy_of_the_log_is_replaced() -> None:
     assert redact_log(log, redaction, state) == 2
     assert all(SECRET not in e.model_dump_json() for e in log)
     assert [e.seq for e in log] == list(range(1, state.seq + 1)), "nothing moved"
+
+
+def test_an_amendment_is_redacted_with_the_entry_it_amends_never_alone() -> None:
+    state, n = with_secret()
+    amendment = state.corrections[n][0].seq
+    draft_refusal = refusal(state, "ana", "entry_redacted", entry=amendment, reason=REASON)
+    assert draft_refusal == "not_redactable"

@@ -110,6 +110,12 @@ class EntryRedacted(EntryCorrection):
     def check(self, state: IncidentState, actor: Actor, now: datetime) -> Refusal | None:
         if not self.entry_type:
             return refuse("unknown_entry", f"There is no entry #{self.entry} yet.")
+        if self.entry_type == "entry_amended":
+            return refuse(
+                "not_redactable",
+                f"#{self.entry} amends an entry: redact that entry, and its amendments are "
+                "blanked with it.",
+            )
         if not redactable(self.entry_type):
             return refuse(
                 "not_redactable",

@@ -356,6 +356,9 @@ class TimelinePane(IncidentPane):
         self._fixes = fixes
         if not changed:
             return
+        # A redacted entry's amendments are rows of their own, rewritten with it.
+        changed += [c.seq for seq in changed if seq in state.redactions
+                    for c in state.corrections.get(seq, ())]  # fmt: skip
         found = (self.event_of(seq) for seq in changed)
         self.view.retext({e.seq: line_text(e, state, self.times) for e in found if e is not None})
         self.refresh_bindings()
@@ -373,9 +376,17 @@ class TimelinePane(IncidentPane):
             return None
         return self.event_of(entry.seq)
 
+    def _redacted_event(self) -> EventBase | None:
+        """The entry ``x`` redacts: the highlighted one, or the one an amendment row amends
+        (the secret is in both, and redacting the entry blanks its amendments too)."""
+        event = self._row_event()
+        if isinstance(event, EntryAmended):
+            return self.event_of(event.entry)
+        return event
+
     def probe(self, action: str) -> Probe | None:
         command = self.ROW_ACTIONS.get(action)
-        event = self._row_event()
+        event = self._redacted_event() if action == "redact" else self._row_event()
         if command is None or event is None:
             return None
         # The console holds the entry, so it names it as the hub's lookup will.
@@ -410,7 +421,7 @@ class TimelinePane(IncidentPane):
         self.app.push_screen(AmendForm(event, current), self._back)
 
     def action_redact(self) -> None:
-        event = self._row_event()
+        event = self._redacted_event()
         if event is None or not self.allows("redact"):
             return
         self.app.push_screen(RedactForm(event, self.entry_text(event)), self._back)
