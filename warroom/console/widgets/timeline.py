@@ -32,15 +32,17 @@ from warroom.console.widgets.timeline_view import (
     line_text,
 )
 from warroom.core.corrections import (
+    Correction,
     EntryAmended,
     EntryRetimed,
+    Retime,
     current_text,
     typed_apart,
 )
 from warroom.core.events import EventBase
 from warroom.core.incident import NoteAdded, NoteKind
 from warroom.core.protocol import Ack, Error
-from warroom.core.redaction import EntryRedacted
+from warroom.core.redaction import EntryRedacted, Redaction
 from warroom.core.state import IncidentState
 
 ENTRY_LABELS: dict[str, str] = {
@@ -55,6 +57,10 @@ ENTRY_HINTS: dict[str, str] = {
     NoteKind.COMMAND: "the command someone ran, and where",
     NoteKind.DECISION_HEARD: "the decision as it was said",
 }
+
+
+#: What an entry was last drawn with: its amendments, retimes and redaction.
+Fixes = tuple[tuple[Correction, ...] | None, tuple[Retime, ...] | None, Redaction | None]
 
 
 class TimelinePane(IncidentPane):
@@ -124,7 +130,7 @@ class TimelinePane(IncidentPane):
         self._authors: dict[str, None] = {}
         self.entry_kind: str = NoteKind.NOTE
         #: The corrections, retimes and redaction each drawn entry was last drawn with, by seq.
-        self._fixes: dict[int, tuple[object, object, object]] = {}
+        self._fixes: dict[int, Fixes] = {}
 
     def compose(self) -> ComposeResult:
         yield Label("", id="timeline-header")
