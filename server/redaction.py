@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("warroom.hub")
 
-#: How often to try emptying the WAL while a reader holds an older snapshot of it.
-TRUNCATE_TRIES = 20
+#: How often to try emptying the WAL while a reader holds an older snapshot of it (each try
+#: waits up to the connection's busy timeout; the writer waits meanwhile, so not for long).
+TRUNCATE_TRIES = 4
 
 
 def forget_old_pages(store: Store) -> bool:

@@ -10,7 +10,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -400,7 +400,7 @@ class Store(LogReader):
         self,
         events: Sequence[EventBase],
         states: Sequence[IncidentState],
-        rewritten: set[str] = frozenset(),  # type: ignore[assignment]
+        rewritten: Collection[str] = (),
     ) -> list[tuple[str, int, str, str, str]]:
         due = []
         last_ids = {(e.incident_id, e.seq): str(e.id) for e in events}
