@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -187,12 +188,17 @@ class LiveIncidents:
             log.info("wrote %d checkpoints on stop", written)
         return written
 
-    async def append(self, events: list[EventBase], states: list[IncidentState]) -> None:
+    async def append(
+        self,
+        events: list[EventBase],
+        states: list[IncidentState],
+        rewrites: Sequence[EventBase] = (),
+    ) -> None:
         """The writer's group commit (``Store.append`` off the event loop), during which the
-        incidents it writes to are never dropped from memory."""
+        incidents it writes to are never dropped from memory; ``rewrites``: see Store.append."""
         self._writing = {e.incident_id for e in events}
         try:
-            await asyncio.to_thread(self.hub.store.append, events, states)
+            await asyncio.to_thread(self.hub.store.append, events, states, rewrites)
         finally:
             self._writing = set()
 

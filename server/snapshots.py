@@ -52,6 +52,11 @@ def tail_start(room: Room) -> int:
 _LATEST: WeakKeyDictionary[Room, tuple[int, str]] = WeakKeyDictionary()
 
 
+def forget_snapshot(room: Room) -> None:
+    """Drop the snapshot frame kept for ``room`` (a redaction made it wrong to serve)."""
+    _LATEST.pop(room, None)
+
+
 def snapshot_frame(room: Room) -> str:
     """The ``snapshot`` message of ``room`` as of its head, serialised once per seq."""
     cached = _LATEST.get(room)

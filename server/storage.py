@@ -10,13 +10,14 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 from warroom.hub.checkpoints import Checkpoint, encode, fold_stamp
+from warroom.hub.redaction import forget_old_pages
 
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
@@ -61,6 +62,8 @@ UPSERT_CHECKPOINT = (
     "stamp = excluded.stamp, state = excluded.state"
 )
 EVENT_COLUMNS = "incident_id, seq, id, type, at, actor, role, payload"
+#: The one rewrite of a stored event: a redaction replaces what its author wrote (#23).
+REWRITE_PAYLOAD = "UPDATE events SET payload = ? WHERE incident_id = ? AND seq = ? AND id = ?"
 
 
 class QueryReader:
@@ -243,7 +246,10 @@ class Writing(QueryReader):
         raise NotImplementedError
 
     def _due_checkpoints(
-        self, events: Sequence[EventBase], states: Sequence[IncidentState]
+        self,
+        events: Sequence[EventBase],
+        states: Sequence[IncidentState],
+        rewritten: Collection[str] = (),
     ) -> list[tuple[str, int, str, str, str]]:
         due = []
         last_ids = {(e.incident_id, e.seq): str(e.id) for e in events}
@@ -253,7 +259,9 @@ class Writing(QueryReader):
             closing = state.phase == Phase.CLOSED and any(
                 e.incident_id == state.incident_id and e.type == "phase_changed" for e in events
             )
-            if (every > 0 and state.seq - done >= every) or closing:
+            # A redaction replaces the checkpoint too: the old one may hold what it removed.
+            redacted = state.incident_id in rewritten
+            if (every > 0 and state.seq - done >= every) or closing or redacted:
                 event_id = last_ids.get((state.incident_id, state.seq))
                 if event_id is not None:
                     due.append(
@@ -325,6 +333,9 @@ class Store(LogReader, Writing):
         # See DURABILITY: what each level survives. WAL makes every commit one sequential append.
         self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         self.db.execute("PRAGMA busy_timeout=5000")
+        # What is overwritten or deleted is zeroed, not left in free space: a redacted secret
+        # (and an old checkpoint that held it) must be gone from the file itself.
+        self.db.execute("PRAGMA secure_delete=ON")
         self._ensure_schema()
         self._check_writable()
         self.reader: LogReader = self
@@ -429,23 +440,37 @@ class Store(LogReader, Writing):
             )
 
     # --- writing ------------------------------------------------------------------------------
-    def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None:
+    def append(
+        self,
+        events: Sequence[EventBase],
+        states: Sequence[IncidentState],
+        rewrites: Sequence[EventBase] = (),
+    ) -> None:
         """Store ``events`` and refresh the summaries of ``states``, all in one transaction;
         with them, a checkpoint of each state that is ``checkpoint_every`` events past its last
-        one, or that has just closed (so a closed incident loads without folding)."""
+        one, or that has just closed (so a closed incident loads without folding).
+
+        ``rewrites`` are stored events as a redaction leaves them: their payload is replaced in
+        the same transaction, the incident's checkpoint with it, and then the WAL is emptied
+        into the file (see :func:`warroom.hub.redaction.forget_old_pages`)."""
         rows = [tuple(event_row(e).values()) for e in events]
         summaries = [incident_row(s) for s in states]
-        checkpoints = self._due_checkpoints(events, states)
+        rewritten = {e.incident_id for e in rewrites}
+        checkpoints = self._due_checkpoints(events, states, rewritten)
         # Plain prepared statements on the hot path: sqlite-utils' insert_all inspects the table
         # on every call, which was a third of the hub's fixed cost per commit. The lock keeps a
         # checkpoint written off the writer (unloading, stopping) out of this transaction.
         with self.lock, self.db.atomic():
             self.db.conn.executemany(INSERT_EVENT, rows)
+            if rewrites:
+                self.db.conn.executemany(REWRITE_PAYLOAD, [rewrite_row(e) for e in rewrites])
             if summaries:
                 self.db.conn.executemany(UPSERT_INCIDENT, summaries)
             if checkpoints:
                 self.db.conn.executemany(UPSERT_CHECKPOINT, checkpoints)
         self._checkpointed(checkpoints)
+        if rewrites:
+            forget_old_pages(self)
 
     def _store_checkpoints(self, rows: Sequence[tuple[str, int, str, str, str]]) -> None:
         with self.db.atomic():
@@ -485,6 +510,12 @@ def event_row(event: EventBase) -> dict[str, Any]:
         "role": event.role.value,
         "payload": json.dumps(event.payload(), separators=(",", ":")),
     }
+
+
+def rewrite_row(event: EventBase) -> tuple[str, str, int, str]:
+    """The parameters of :data:`REWRITE_PAYLOAD` for a rewritten stored ``event``."""
+    row = event_row(event)
+    return (row["payload"], row["incident_id"], row["seq"], row["id"])
 
 
 def row_event(row: Sequence[Any]) -> EventBase:

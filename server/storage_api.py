@@ -100,7 +100,12 @@ class EventStore(LogRead, Protocol):
 
     def end_batch(self) -> None: ...
 
-    def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None: ...
+    def append(
+        self,
+        events: Sequence[EventBase],
+        states: Sequence[IncidentState],
+        rewrites: Sequence[EventBase] = (),
+    ) -> None: ...
 
     def write_checkpoints(self, states: Iterable[IncidentState]) -> int: ...
 

@@ -34,6 +34,7 @@ from warroom.hub.storage import (
     Writing,
     event_row,
     incident_row,
+    rewrite_row,
 )
 from warroom.hub.storage_claims import SCHEMA as DELIVERIES
 
@@ -63,6 +64,10 @@ SCHEMA = (
 INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
 #: A hub never replaces a newer checkpoint with an older one (another hub may be further on),
 #: unless the newer one was written by another fold (then it is useless to this code).
+#: The one rewrite of a stored event: a redaction replaces what its author wrote (#23).
+REWRITE_PAYLOAD_PG = (
+    "UPDATE events SET payload = %s WHERE incident_id = %s AND seq = %s AND id = %s"
+)
 UPSERT_CHECKPOINT = (
     "INSERT INTO checkpoints (incident_id, seq, event_id, stamp, state) "
     "VALUES (%s, %s, %s, %s, %s) "
@@ -242,12 +247,20 @@ class PgStore(PgReader, Writing):
             log.warning("could not roll back the writer's transaction; reconnecting")
             self.writing.close()  # a closed session's transaction and locks end with it
 
-    def append(self, events: Sequence[EventBase], states: Sequence[IncidentState]) -> None:
+    def append(
+        self,
+        events: Sequence[EventBase],
+        states: Sequence[IncidentState],
+        rewrites: Sequence[EventBase] = (),
+    ) -> None:
         """Store ``events`` and the summaries (and due checkpoints) of ``states``, and commit:
-        in the transaction :meth:`begin_batch` opened, or a new one."""
+        in the transaction :meth:`begin_batch` opened, or a new one. ``rewrites`` (a redaction's
+        stored events as it leaves them) replace their payloads in the same transaction, and
+        the incident's checkpoint with them; PostgreSQL keeps the old row versions until
+        autovacuum reclaims them (docs/POSTGRES.md)."""
         rows = [tuple(event_row(e).values()) for e in events]
         summaries = [incident_row(s) for s in states]
-        checkpoints = self._due_checkpoints(events, states)
+        checkpoints = self._due_checkpoints(events, states, {e.incident_id for e in rewrites})
         heads: dict[str, int] = {}
         for event in events:
             heads[event.incident_id] = max(heads.get(event.incident_id, 0), event.seq)
@@ -258,6 +271,8 @@ class PgStore(PgReader, Writing):
         try:
             with conn.cursor() as cur:
                 cur.executemany(INSERT_EVENT, rows)
+                if rewrites:
+                    cur.executemany(REWRITE_PAYLOAD_PG, [rewrite_row(e) for e in rewrites])
                 if summaries:
                     cur.executemany(UPSERT_INCIDENT_PG, summaries)
                 if checkpoints:

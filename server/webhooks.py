@@ -240,17 +240,28 @@ class WebhookDispatcher:
         if room is None or update is None:
             log.error("no update %s in %s to deliver", update_id, incident_id)
             return
+
+        def body() -> dict[str, Any]:
+            # Read again before every attempt: an update redacted meanwhile (#23) is retried
+            # with the redacted text, never with what the room's memory no longer holds.
+            now = room.state.comms.update(update_id) or update
+            return payload(target, room.state, now)
+
         async with self.claims.hold(str(update_id), target.name) as claim:
             if not claim.mine:
                 return  # another hub is delivering it, or has delivered it
-            outcome = await self.post(target, payload(target, room.state, update), update_id)
+            outcome = await self.post(target, body, update_id)
             claim.delivered = outcome.delivered
             await self._record(incident_id, update_id, target.name, outcome)
 
     async def post(
-        self, target: WebhookTarget, body: dict[str, Any], update_id: uuid.UUID
+        self,
+        target: WebhookTarget,
+        body: dict[str, Any] | Callable[[], dict[str, Any]],
+        update_id: uuid.UUID,
     ) -> Outcome:
-        """Post ``body`` to ``target`` until it is accepted or the attempts run out."""
+        """Post ``body`` to ``target`` until it is accepted or the attempts run out (a callable
+        ``body`` is asked for the body again before each attempt)."""
         assert self._http is not None
         key = f"{update_id}:{target.name}"
         headers = {"Idempotency-Key": key}
@@ -264,7 +275,11 @@ class WebhookDispatcher:
         for attempt in range(1, self.policy.attempts + 1):
             try:
                 response = await self._http.request(
-                    method, url, json=body, headers=headers, timeout=target.timeout
+                    method,
+                    url,
+                    json=body() if callable(body) else body,
+                    headers=headers,
+                    timeout=target.timeout,
                 )
             except httpx.TimeoutException:
                 reason = f"no answer within {target.timeout:g}s"

@@ -18,6 +18,7 @@ from uuid import UUID
 
 from warroom.hub.fanout import Fanout, event_frame
 from warroom.hub.hubstate import Decided, Pending, new_event_id
+from warroom.hub.redaction import rewrite_frames
 from warroom.hub.rooms import IdIndex, Room, Stored
 from warroom.hub.storage import row_event
 from warroom.hub.storage_follow import release_batch, take_batch
@@ -29,6 +30,7 @@ from warroom.core.fold import apply
 from warroom.core.incident import IncidentDeclared
 from warroom.core.names import valid_incident_id
 from warroom.core.protocol import Ack, Error, LockView, lock_change
+from warroom.core.redaction import EntryRedacted, rewrites_of
 from warroom.core.roles import HUB_ACTOR, Role
 from warroom.core.rules import check_command
 from warroom.core.state import IncidentState
@@ -161,6 +163,8 @@ class Writer(Fanout):
         locks: dict[UUID, LockView] = {}
         now = self.clock()
         self._batch_events = {}
+        #: Stored events a redaction in this batch rewrites (as they must read), by incident.
+        rewrites: list[EventBase] = []
         # Command ids older than the ones in memory: looked up in one query for the batch.
         self.ids.prefetch(item.draft.id for item in batch if isinstance(item, Pending))
 
@@ -175,6 +179,8 @@ class Writer(Fanout):
                     decisions.append((item, admission))
                 continue
             outcome = self._admit(item, now, tentative, new_rooms, in_batch, locks)
+            if isinstance(outcome, EntryRedacted):
+                rewrites.extend(self._rewrites_of(outcome, tentative[outcome.incident_id]))
             if isinstance(outcome, EventBase):
                 accepted.append(outcome)
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
@@ -186,7 +192,7 @@ class Writer(Fanout):
 
         if accepted:
             try:
-                await self.live.append(accepted, list(tentative.values()))
+                await self.live.append(accepted, list(tentative.values()), rewrites)
             except Exception as exc:  # a full disk, an I/O error: answered, then retried
                 self._write_failed(batch, exc)
                 return
@@ -199,6 +205,10 @@ class Writer(Fanout):
                 touched.add(room)
             for incident_id, state in tentative.items():
                 self.rooms[incident_id].state = state
+                rewrite_frames(self.rooms[incident_id],
+                               [e for e in rewrites if e.incident_id == incident_id])  # fmt: skip
+            if rewrites:
+                self._batch_events = {}  # nothing of the batch outlives it with the old text
             for room in touched:
                 self._wake(room)
             self.accepted += len(accepted)
@@ -374,11 +384,22 @@ class Writer(Fanout):
                 in_batch[outcome.id] = Stored(outcome.incident_id, outcome.seq, outcome.actor)
         return admission, events
 
+    def _rewrites_of(self, redaction: EntryRedacted, after: IncidentState) -> list[EventBase]:
+        """The stored events ``redaction`` rewrites, as they must read (its entry, and every
+        amendment of it, which ``after``, the state it made, still lists by seq), read as a
+        named entry is (this batch, the room's memory, storage)."""
+        return rewrites_of(
+            redaction, after, lambda seq: self._stored_at(redaction.incident_id, seq, after)
+        )
+
     def _named_entry(self, draft: EntryCorrection, state: IncidentState) -> EventBase | None:
         """The stored (or just admitted) event a correction names, from this batch, the room's
         frames in memory, or storage: the state keeps no index of entries (see
         :mod:`warroom.core.corrections`)."""
-        seq, incident_id = draft.entry, draft.incident_id
+        return self._stored_at(draft.incident_id, draft.entry, state)
+
+    def _stored_at(self, incident_id: str, seq: int, state: IncidentState) -> EventBase | None:
+        """Event ``seq`` of ``incident_id`` (up to ``state``'s head), wherever it is."""
         if not 1 <= seq <= state.seq:
             return None
         fresh = self._batch_events.get((incident_id, seq))

@@ -1,4 +1,5 @@
 import os
+import time
 
 import pytest
 
@@ -8,6 +9,9 @@ pytest_plugins = ["tests.postgres"]
 # Colour settings from the environment would change snapshots.
 os.environ.pop("NO_COLOR", None)
 os.environ.pop("TEXTUAL_THEME", None)
+# Consoles show times in the system's zone unless told otherwise: UTC here, on every machine.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,7 @@ from warroom.core.lock import (
     LockWithdrawn,
 )
 from warroom.core.protocol import Ack
+from warroom.core.redaction import EntryRedacted
 from warroom.core.status_page import PageLinkCreated, PageLinkRevoked
 from warroom.core.update_text import prefill, render
 
@@ -486,11 +487,13 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
 
     # 09:31 the diagnosis.
     s.at("09:31")
-    await s.do(
+    pasted = await s.do(
         "bo",
         NoteAdded(
             kind="command",
-            text="kubectl -n payments get configmap payments-api -o yaml | grep pool",
+            # with the service account token pasted along: redacted in the review
+            text="kubectl --token=kt_4f9c2e71 -n payments get configmap payments-api -o yaml "
+            "| grep pool",
         ),
     )
     s.at("09:32")
@@ -787,6 +790,7 @@ async def play(s: Script, hooks: dict[str, FixedStatusServer]) -> None:
         ),
     )
     await s.do("cy", PageLinkRevoked(link_id=PAGE_LINK_ID))  # the page is no longer needed
+    await s.do("dee", EntryRedacted(entry=pasted.seq, reason="a service account token was pasted"))
     s.at("12:41")
     await s.close_everyone()
     assert s.count("participant_left") == 6  # vic, eli, and the four still there at the end

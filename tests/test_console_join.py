@@ -121,7 +121,7 @@ async def test_the_form_checks_what_it_can_before_sending(tmp_path):
         message = s.app.screen.query_one("#declare-message", Label)
         assert str(message.render()) == "An incident needs a title."
         await s.pilot.press(*"Something", "tab", "tab", "ctrl+u", *"yesterday-ish", "ctrl+s")
-        assert "Use a UTC time" in str(message.render())
+        assert "Use a time in UTC" in str(message.render())
         assert s.app.screen.query_one("#detected", Input).has_focus
         await s.pilot.press("escape")
         assert isinstance(s.app.screen, JoinScreen)

@@ -154,7 +154,9 @@ def test_the_retime_form_reads_a_time_of_day_on_the_day_of_the_entry() -> None:
     assert parse_happened("2026-03-14T08:52:00+00:00", recorded) == datetime(
         2026, 3, 14, 8, 52, tzinfo=UTC
     )
-    for bad in ("25:00", "08:61", "soon", "2026-03-14T08:52:00", ""):
+    # a date and time without a zone is read on the console's clock (UTC by default)
+    assert parse_happened("2026-03-14 08:52", recorded) == datetime(2026, 3, 14, 8, 52, tzinfo=UTC)
+    for bad in ("25:00", "08:61", "soon", ""):
         assert parse_happened(bad, recorded) is None, bad
 
 

@@ -180,12 +180,18 @@ def test_a_card_and_its_evidence_read_their_amended_text_and_say_so_in_their_his
     assert refusal(state, "cy", "guess_claimed", item=card, subject="pool too smal") == "stale"
 
 
-def test_corrections_are_accepted_after_the_close_and_nothing_else_is() -> None:
-    state, seqs = with_entries()
+def closed(state: IncidentState) -> IncidentState:
+    """``state`` after the IC mitigates, resolves and closes the incident."""
     for phase, previous in (("mitigating", "detected"), ("resolved", "mitigating"),
                             ("closed", "resolved")):  # fmt: skip
         extra = {"resolution": "rolled back"} if phase == "resolved" else {}
         state, _ = act(state, "ana", "phase_changed", phase=phase, previous=previous, **extra)
+    return state
+
+
+def test_corrections_are_accepted_after_the_close_and_nothing_else_is() -> None:
+    state, seqs = with_entries()
+    state = closed(state)
     n = seqs["finding"]
     assert refusal(state, "bo", "note_added", text="late") == "closed"
     assert refusal(state, "bo", "entry_amended", entry=n, text=RIGHT, reason="review") is None

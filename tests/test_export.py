@@ -128,10 +128,18 @@ def test_full_text_search_finds_a_note(db: sqlite3.Connection):
         db,
         "SELECT t.seq, t.actor, t.text FROM timeline_fts "
         "JOIN timeline t ON t.rowid = timeline_fts.rowid WHERE timeline_fts MATCH ?",
-        "kubectl",
+        "pool wait timeouts logs",
     )
     assert [(f["actor"], f["text"]) for f in found] == [
-        ("bo", "Ran: kubectl -n payments get configmap payments-api -o yaml | grep pool")
+        ("bo", "Finding: Pool wait timeouts in the payments-api logs match the 503s one for one")
+    ]
+    # the command pasted with a token was redacted: none of its words can be found
+    redacted = "SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH ?"
+    assert rows(db, redacted, "kubectl") == []
+    assert len(rows(db, redacted, "redacted")) == 2  # the entry's marker and the redaction
+    listed = rows(db, "SELECT kind, actor, reason FROM corrections WHERE kind = ?", "redacted")
+    assert [(r["kind"], r["actor"], r["reason"]) for r in listed] == [
+        ("redacted", "dee", "a service account token was pasted")
     ]
     assert (
         rows(db, "SELECT rowid FROM timeline_fts WHERE timeline_fts MATCH 'nonexistentword'") == []

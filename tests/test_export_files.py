@@ -85,7 +85,7 @@ def test_exporting_again_updates_rows_in_place(scripted: ScriptedRun, tmp_path: 
         assert conn.execute("SELECT rowid, seq FROM timeline ORDER BY seq").fetchall() == rowids
         [stamp] = conn.execute("SELECT exported_at FROM incidents").fetchone()
         assert stamp == (T0 + timedelta(days=2)).isoformat()
-        hits = conn.execute("SELECT count(*) FROM timeline_fts WHERE timeline_fts MATCH 'kubectl'")
+        hits = conn.execute("SELECT count(*) FROM timeline_fts WHERE timeline_fts MATCH 'bridge'")
         assert hits.fetchone()[0] == 1  # the index was kept in step, not filled twice
 
 

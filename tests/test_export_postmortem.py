@@ -58,6 +58,7 @@ def test_the_draft_has_every_section_a_review_needs(text: str) -> None:
         "Who held which role",
         "Timeline",
         "Corrections",
+        "Redactions",
         "Decisions",
         "What was changed in production",
         "Runbooks followed",

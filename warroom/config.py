@@ -8,6 +8,7 @@
     hub = "ws://10.0.0.5:8765"   # what `warroom join` connects to when no URL is given
     token = "..."           # your personal token for that hub (keep the file mode 600)
     port = 8765             # where `warroom` alone starts its embedded hub
+    timezone = "Europe/Berlin"  # the clock the console shows times on (default: the system's)
 
     [keys]                  # your own keys, by binding id (see "Your own keys" in the README)
     "form.publish_anyway" = "ctrl+p"
@@ -30,6 +31,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from warroom.config_file import explain, known_keys, read_toml
+from warroom.core.local_time import is_zone
 from warroom.core.protocol import MAX_NAME
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.paths import config_file
@@ -97,6 +99,9 @@ class UserConfig(_Strict):
     hub: Text | None = None
     token: Text | None = None
     port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    #: The IANA time zone the console shows times in (``U`` switches to UTC); the system's if
+    #: left out. The hub, the wire and exports stay UTC.
+    timezone: Text | None = None
     #: Binding id -> keys (``"ctrl+p"``, or several: ``"ctrl+p,f5"``), handed to Textual's keymap.
     keys: dict[str, Text] = Field(default_factory=dict)
     #: The user's own themes, from the ``themes/`` folder beside the file (not a key in it).
@@ -109,6 +114,13 @@ class UserConfig(_Strict):
             if not value.strip():
                 raise ValueError("must not be empty")
             return value.strip()
+        return value
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _zone(cls, value: object) -> object:
+        if isinstance(value, str) and not is_zone(value):
+            raise ValueError(f"no time zone called {value!r}; use a name like Europe/Berlin or UTC")
         return value
 
     @field_validator("role", mode="before")

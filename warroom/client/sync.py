@@ -62,6 +62,7 @@ from warroom.core.protocol import (
     Synced,
     Welcome,
 )
+from warroom.core.redaction import EntryRedacted, redact_log
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 from warroom.core.wire_state import state_from_json
@@ -543,6 +544,8 @@ class IncidentClient:
                 asyncio.get_running_loop().create_task(self._ws.close())
             return
         self.state = apply(self.state, event)
+        if isinstance(event, EntryRedacted):
+            redact_log(self.log, event, self.state)  # this console's copy loses the text too
         if not self.log:
             self.history_complete = event.seq == 1
         self.log.append(event)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any, ParamSpec
@@ -30,6 +30,7 @@ from warroom.console.keys_in_order import KeysInOrder
 from warroom.console.messages import ClientChanged, HubMessage
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
+from warroom.core.local_time import Times, ZoneError, system_zone, zone_label, zone_named
 from warroom.core.log import EventError, draft
 from warroom.core.names import guest_name, normalise_name
 from warroom.core.protocol import Ack, Error
@@ -75,6 +76,7 @@ class WarroomApp(KeysInOrder, App[None]):
         keymap: Mapping[str, str] | None = None,
         user_themes: Sequence[UserTheme] = (),
         fallback: Sequence[str] = (),
+        timezone: str | None = None,
     ) -> None:
         super().__init__()
         self.url = url
@@ -108,6 +110,10 @@ class WarroomApp(KeysInOrder, App[None]):
         self._initial_incident = incident
         self._unsubscribe: Callable[[], None] | None = None
         self._theme_warning: str | None = None
+        self._zone_warning: str | None = None
+        #: How times are shown and read: this person's zone (``timezone``, else the system's),
+        #: or UTC while ``U`` says so. The wire and exports stay UTC whatever this says.
+        self.times = Times(self._valid_zone(timezone))
         for registered in THEMES.values():
             self.register_theme(registered)
         #: The user's own themes (``themes/*.toml`` beside their config file), by name.
@@ -130,12 +136,34 @@ class WarroomApp(KeysInOrder, App[None]):
         )
         return DEFAULT_THEME
 
+    def _valid_zone(self, name: str | None) -> tzinfo:
+        if name is None:
+            return system_zone()
+        try:
+            return zone_named(name)
+        except ZoneError as exc:
+            zone = system_zone()
+            self._zone_warning = f"{exc}; showing times in {zone_label(zone)}."
+            return zone
+
+    def toggle_utc(self) -> None:
+        """Show times in UTC, or back in this person's zone (``U`` anywhere, or the palette)."""
+        self.times = self.times.toggled()
+        self.notify(f"Times are shown in {self.times.label} now (U switches back).",
+                    title="Time zone", timeout=4)  # fmt: skip
+        for screen in self.screen_stack:
+            redraw = getattr(screen, "times_changed", None)
+            if redraw is not None:
+                redraw()
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
         if self._theme_warning:
             self.notify(self._theme_warning, severity="warning")
+        if self._zone_warning:
+            self.notify(self._zone_warning, title="Config", severity="warning", timeout=15)
         if self.user_keys:
             from warroom.console.keymap import unknown_ids
 
@@ -344,6 +372,13 @@ class WarroomApp(KeysInOrder, App[None]):
                 f"Switch the console to the {name} theme",
                 partial(setattr, self, "theme", name),
             )
+        now = self.clock()
+        other = self.times.toggled()
+        yield SystemCommand(
+            f"Times: show {other.label}",
+            f"Now {self.times.both(now)}; {other.label} instead (U from any pane)",
+            self.toggle_utc,
+        )
         extra = getattr(screen, "palette_commands", None)
         if extra is not None:
             yield from extra()

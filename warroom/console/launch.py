@@ -167,7 +167,8 @@ def cmd_join(args: argparse.Namespace) -> int:
     app = WarroomApp(url=seat.url, name=seat.name, role=seat.role, incident=incident,
                      token=seat.token, theme=seat.theme, cafile=args.cafile,
                      join_code=args.join_code, keymap=config.keys,
-                     user_themes=config.themes, fallback=seat.fallback)  # fmt: skip
+                     user_themes=config.themes, fallback=seat.fallback,
+                     timezone=config.timezone)  # fmt: skip
     app.run()
     return 0
 
@@ -250,7 +251,8 @@ async def _run_here(seat: HereSeat, port: int, config: UserConfig) -> int:
         # If this user is a registered person on this hub, their personal token proves it.
         app = WarroomApp(url=server.url, name=seat.name, role=seat.role, theme=seat.theme,
                          incident=seat.incident, share_hint=line, token=seat.token,
-                         keymap=config.keys, user_themes=config.themes)  # fmt: skip
+                         keymap=config.keys, user_themes=config.themes,
+                         timezone=config.timezone)  # fmt: skip
         await app.run_async()
     finally:
         await server.stop()

@@ -40,6 +40,7 @@ from warroom.core.events import (
     refuse,
     require_reason,
 )
+from warroom.core.local_time import UTC_TIMES, Times
 from warroom.core.names import MAX_NAME
 from warroom.core.roles import Role
 
@@ -57,29 +58,28 @@ RETIME_BEFORE = timedelta(days=7)
 MAX_REASON = 500
 
 
-class Correction(BaseModel):
-    """One amendment of an entry: its new text, who amended it, when and why."""
+class EntryFix(BaseModel):
+    """What every correction of an entry keeps: its own seq, when, who and why."""
 
     model_config = ConfigDict(frozen=True)
 
     seq: int
     at: datetime | None = None
     by: str
+    reason: str
+
+
+class Correction(EntryFix):
+    """One amendment of an entry: its new text, who amended it (and as what), when and why."""
+
     role: Role = Role.RESPONDER
     text: str
-    reason: str
 
 
-class Retime(BaseModel):
+class Retime(EntryFix):
     """When an entry actually happened, as the scribe or IC set it, with why."""
 
-    model_config = ConfigDict(frozen=True)
-
-    seq: int
-    at: datetime | None = None
-    by: str
     happened_at: datetime
-    reason: str
 
 
 # --- the named entry and the queries every side uses --------------------------------------------
@@ -138,12 +138,12 @@ def typed_apart(ev: EventBase) -> bool:
     return ev.noted_at is not None and ev.at is not None and ev.at - ev.noted_at > SHOWN_GAP
 
 
-def typed_note(ev: EventBase) -> str:
-    """``◷ typed 11:34:55, received 11:35:42`` for an entry typed apart from its storing."""
+def typed_note(ev: EventBase, times: Times = UTC_TIMES) -> str:
+    """``◷ typed 11:34:55, received 11:35:42`` (on the clock of ``times``) for an entry typed
+    apart from its storing."""
     if not typed_apart(ev):
         return ""
-    assert ev.noted_at is not None and ev.at is not None
-    return f"◷ typed {ev.noted_at:%H:%M:%S}, received {ev.at:%H:%M:%S}"
+    return f"◷ typed {times.hms(ev.noted_at)}, received {times.hms(ev.at)}"
 
 
 def corrected(state: IncidentState, ev: EventBase) -> EventBase:
@@ -334,9 +334,13 @@ class EntryRetimed(EntryCorrection):
         return state.model_copy(update={"retimes": retimes})
 
     def describe(self) -> str:
+        return self.describe_on(UTC_TIMES)
+
+    def describe_on(self, times: Times) -> str:
+        """The timeline's line on a console's clock (``describe`` is it in UTC)."""
         return (
-            f"Retimed #{self.entry}: happened at {self.happened_at:%H:%M:%S} UTC; "
-            f"reason: {_cut(self.reason, 60)}"
+            f"Retimed #{self.entry}: happened at {times.hms(self.happened_at)} "
+            f"{times.abbrev(self.happened_at)}; reason: {_cut(self.reason, 60)}"
         )
 
 

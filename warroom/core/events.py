@@ -85,6 +85,9 @@ class EventBase(BaseModel):
     amendable_limit: ClassVar[int] = 4000
     #: Whether the scribe or IC may say when it actually happened (``entry_retimed``).
     retimable: ClassVar[bool] = False
+    #: Payload fields added later that are left out while empty, so events without them keep
+    #: the shape they always had on the wire and in storage.
+    omitted_when_empty: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
     def _leave_out_unnoted(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -93,6 +96,9 @@ class EventBase(BaseModel):
         data: dict[str, Any] = handler(self)
         if data.get("noted_at", 0) is None:
             del data["noted_at"]
+        for name in self.omitted_when_empty:
+            if name in data and not data[name]:
+                del data[name]
         return data
 
     def hub_fill(self, settings: HubSettings, state: IncidentState | None = None) -> EventBase:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from warroom.core.events import Actor, EventBase, Refusal, event, refuse
 from warroom.core.handoff_state import OfferEnd, end_offer
+from warroom.core.local_time import MAX_ZONE, is_zone, reference_zone
 from warroom.core.phases import Phase
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES, Role
 from warroom.core.settings import HubSettings
@@ -46,6 +47,10 @@ class IncidentDeclared(EventBase):
     symptoms: str = Field(default="", max_length=MAX_TEXT)
     scope: str = Field(default="", max_length=MAX_TEXT)
     drill: bool = False
+    #: The reference time zone (an IANA name such as ``Europe/Berlin``) people mean when they
+    #: say "08:45" about this incident; every time in the record stays UTC.
+    timezone: str = Field(default="", max_length=MAX_ZONE)
+    omitted_when_empty: ClassVar[frozenset[str]] = frozenset({"timezone"})
     #: Stamped by the hub from its configuration; anything a client sends here is replaced.
     settings: HubSettings | None = None
     hub_filled: ClassVar[frozenset[str]] = frozenset({"settings"})
@@ -68,6 +73,10 @@ class IncidentDeclared(EventBase):
             return refuse("invalid", "detected_at needs a timezone (use UTC, e.g. ...Z).")
         if self.detected_at is not None and self.detected_at > now:
             return refuse("invalid", "The problem cannot be detected in the future.")
+        if self.timezone and not is_zone(self.timezone):
+            return refuse(
+                "invalid", f"No time zone called {self.timezone!r}: use a name like Europe/Berlin."
+            )
         return None
 
     def fold(self, state: IncidentState) -> IncidentState:
@@ -88,6 +97,7 @@ class IncidentDeclared(EventBase):
                 "trigger": self.trigger,
                 "symptoms": self.symptoms,
                 "scope": self.scope,
+                "timezone": reference_zone(self.timezone),
                 "roles": roles,
                 "settings": self.settings or HubSettings(),
             }

@@ -31,6 +31,7 @@ FEATURE_MODULES: tuple[str, ...] = (
     "warroom.core.alerts_incident",  # issue 20: alert groups in an incident
     "warroom.core.checklist",  # #19: runbooks as checklists
     "warroom.core.gate",  # #19: the change freeze and the deploy gate's checks
+    "warroom.core.redaction",  # #23: redaction of secrets
 )
 
 for _module in FEATURE_MODULES:

@@ -27,6 +27,8 @@ ALLOWED_WHEN_CLOSED: set[str] = {
     "entry_retimed",
     # A status page link is revocable after the close too (#21).
     "page_link_revoked",
+    # A secret found in the review must still be removable from the record (#23).
+    "entry_redacted",
 }
 
 #: What a guest (someone who entered with a join code) may never do, whatever it sends: take the

@@ -34,6 +34,7 @@ from warroom.core.lifecycle_state import (
 from warroom.core.names import is_guest_name
 from warroom.core.phases import Phase
 from warroom.core.production import ProductionAction, ProductionLock
+from warroom.core.redaction import Redaction
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.scorecard import Scorecard
 from warroom.core.settings import HubSettings
@@ -137,6 +138,11 @@ class IncidentState(BaseModel):
     checklists: dict[int, Checklist] = Field(default_factory=dict)
     # --- deploy gate (#19): the IC's change freeze ---
     freeze: ChangeFreeze | None = None
+    # --- redaction and the reference time zone (#23) ---
+    #: Who redacted which entry and why, by the entry's seq (the text itself is gone).
+    redactions: dict[int, Redaction] = Field(default_factory=dict)
+    #: The incident's reference time zone (an IANA name), chosen at declaration; "" = none.
+    timezone: str = ""
 
     # --- on the wire only: computed from the fields above, ignored when read back ----------
     @computed_field  # type: ignore[prop-decorator]

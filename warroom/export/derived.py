@@ -150,8 +150,9 @@ def state_tables(state: IncidentState, tracker: HistoryTracker) -> Iterator[Tabl
 
 
 def _correction_table(state: IncidentState) -> Iterator[TableRows]:
-    """Every amendment (its new text) and retime (when the entry happened), by the seq of the
-    correction; ``entry_seq`` is the entry corrected, whose first text is in ``events``."""
+    """Every amendment (its new text), retime (when the entry happened) and redaction (who and
+    why; no text), by the seq of the correction; ``entry_seq`` is the entry corrected, whose
+    first text is in ``events`` (unless it was redacted: then it reads the marker there too)."""
     rows: list[dict[str, Any]] = []
     for entry, versions in state.corrections.items():
         for v in versions:
@@ -167,6 +168,13 @@ def _correction_table(state: IncidentState) -> Iterator[TableRows]:
                  "kind": "retimed", "at": iso(r.at), "actor": r.by, "role": None,
                  "text": None, "happened_at": iso(r.happened_at), "reason": r.reason}
             )  # fmt: skip
+    for entry, redaction in state.redactions.items():  # the text itself is gone (#23)
+        rows.append(
+            {"incident_id": state.incident_id, "seq": redaction.seq, "entry_seq": entry,
+             "kind": "redacted", "at": iso(redaction.at), "actor": redaction.by,
+             "role": redaction.role.value, "text": None, "happened_at": None,
+             "reason": redaction.reason}
+        )  # fmt: skip
     rows.sort(key=lambda row: row["seq"])
     yield "corrections", rows
 

@@ -66,6 +66,8 @@ def open_export(path: str | Path) -> sqlite_utils.Database:
             f"{path} is a SQLite file that is not a warroom export (it has the tables "
             f"{', '.join(sorted(tables)[:4])}...); write the export to a new file."
         )
+    # A refreshed export overwrites what a redaction removed: zeroed, not left in free space.
+    db.execute("PRAGMA secure_delete=ON")
     db.executescript(TABLES)
     db.table("meta").upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
     db.table("meta").upsert({"key": "generator", "value": GENERATOR}, pk="key")
@@ -100,6 +102,9 @@ def export_incidents(
             db.create_view(name, sql, replace=True)
         if not db.table("timeline").detect_fts():
             db.table("timeline").enable_fts(["text", "actor", "kind"], create_triggers=True)
+        elif any(state.redactions for state in result.states.values()):
+            # The index keeps the words of a row it was told to forget until it is rebuilt.
+            db.table("timeline").rebuild_fts()
         db.conn.commit()
     finally:
         db.close()

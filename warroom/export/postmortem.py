@@ -202,6 +202,7 @@ class _Draft:
             self.roles,
             self.timeline,
             self.corrections,
+            self.redactions,
             self.decisions,
             self.production,
             lambda: self.add(*checklist_lines(self.state, self.at)),  # #19
@@ -353,10 +354,14 @@ class _Draft:
         return _title(seat)
 
     def timeline(self) -> None:
+        zone = self.state.timezone
+        local = (
+            f" (the incident's reference time zone was {zone})" if zone not in ("", "UTC") else ""
+        )
         self.add(
             "## Timeline",
             "",
-            "_Times are UTC, in the order things happened: an entry typed before the hub "
+            f"_Times are UTC{local}, in the order things happened: an entry typed before the hub "
             "received it stands at the time it was typed, and one the scribe retimed at the "
             "time it happened. Joins, departures and webhook posts that arrived are left out; "
             "the export's `timeline` table has every entry in the order it was recorded._",
@@ -395,6 +400,25 @@ class _Draft:
                     f"  - Retimed by {retime.by} at {self.at(retime.at)}: happened at "
                     f"{self.at(retime.happened_at)} — because {retime.reason}"
                 )
+        self.add("")
+
+    def redactions(self) -> None:
+        """Entries whose text was removed for good (a pasted secret): who did it, and why."""
+        redactions = self.state.redactions
+        if not redactions:
+            return
+        self.add(
+            "## Redactions",
+            "",
+            "_The text of these entries was removed from the record for good; each reads "
+            "[redacted by who: why] everywhere._",
+            "",
+        )
+        for seq, redaction in sorted(redactions.items()):
+            self.add(
+                f"- **#{seq}** redacted by {redaction.by} ({redaction.role.value}) at "
+                f"{self.at(redaction.at)} — because {redaction.reason}"
+            )
         self.add("")
 
     def decisions(self) -> None:

@@ -48,6 +48,13 @@ def anywhere_bindings() -> list[Binding]:
     ]  # fmt: skip
 
 
+#: ``U`` from any pane: every time on screen in UTC, or back on the person's own clock.
+UTC_KEY = Binding(
+    "U", "toggle_utc", "UTC / local time", show=False, id="times.utc",
+    tooltip="Show times in UTC, or back in your own time zone",
+)  # fmt: skip
+
+
 class ConsoleScreen(Screen[None]):
     """One incident, live."""
 
@@ -65,6 +72,7 @@ class ConsoleScreen(Screen[None]):
                 tooltip="The keys of this pane and of the console"),
         Binding("ctrl+l", "leave", "Incidents", show=False, id="leave",
                 tooltip="Leave this incident and go back to the list"),
+        UTC_KEY,
     ]  # fmt: skip
 
     def __init__(self, client: IncidentClient) -> None:
@@ -153,6 +161,15 @@ class ConsoleScreen(Screen[None]):
                         timeout=15)  # fmt: skip
             self.action_leave()
         self.prompts.update(self.warroom, client)
+
+    def action_toggle_utc(self) -> None:
+        self.warroom.toggle_utc()
+
+    def times_changed(self) -> None:
+        """The console now shows another clock: every pane redraws its times."""
+        for pane in self.query(IncidentPane):
+            pane.times_changed()
+        self.sync()
 
     def _tick(self) -> None:
         self.query_one(StatusBar).now = self.warroom.clock()

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from textual.app import ComposeResult
 from textual.suggester import SuggestFromList
 
+from warroom.console.clock_face import shown_times
 from warroom.console.screens.board_form import Built, CommandForm
 from warroom.console.screens.form_fields import text_field
 from warroom.core.decisions import MAX_OWNER, MAX_WHAT, FollowUpNoted
@@ -43,8 +44,9 @@ class FollowUpForm(CommandForm):
             max_length=MAX_OWNER,
             suggester=SuggestFromList(self.names, case_sensitive=False),
         )
-        due = (self.now + DEFAULT_DUE).date().isoformat()
-        yield from text_field("Due (YYYY-MM-DD)", "due", value=due, max_length=10)
+        times = shown_times()
+        due = times.local(self.now + DEFAULT_DUE).date().isoformat()
+        yield from text_field(f"Due (YYYY-MM-DD, {times.label})", "due", value=due, max_length=10)
 
     def build(self) -> Built | str:
         text = self.typed("#text")

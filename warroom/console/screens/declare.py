@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from rich.text import Text
 from textual import on, work
@@ -25,6 +25,7 @@ from warroom.console.app import WarroomApp
 from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.status_bar import elapsed
+from warroom.core.local_time import MAX_ZONE, UTC_TIMES, Times, is_zone, reference_zone
 from warroom.core.log import EventError
 from warroom.core.severity import RUBRIC, Severity
 
@@ -35,10 +36,12 @@ class DetectedTimeError(ValueError):
     """Text that is not a time; the message says what is accepted."""
 
 
-def parse_detected(text: str, now: datetime) -> datetime:
-    """When the problem was detected, from what a responder types (all times UTC).
+def parse_detected(text: str, now: datetime, times: Times = UTC_TIMES) -> datetime:
+    """When the problem was detected, from what a responder types, read on the console's clock
+    (``times``: the person's zone, or UTC) unless the text names its own zone.
 
-    Accepts ``2026-03-14 08:45``, ``08:45`` (today), ``15m ago``/``-15m`` and ``2h ago``.
+    Accepts ``2026-03-14 08:45``, ``08:45`` (the last such time: today, or yesterday evening
+    just after midnight), ``15m ago``/``-15m`` and ``2h ago``.
     """
     value = text.strip()
     if not value or value.lower() == "now":
@@ -50,24 +53,16 @@ def parse_detected(text: str, now: datetime) -> datetime:
         return now - (
             timedelta(hours=amount) if unit.startswith("h") else timedelta(minutes=amount)
         )
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"):
-        try:
-            return datetime.strptime(value.removesuffix("Z").removesuffix(" UTC"), fmt).replace(
-                tzinfo=UTC
-            )
-        except ValueError:
-            pass
-    for fmt in ("%H:%M", "%H:%M:%S"):
-        try:
-            clock = datetime.strptime(value, fmt).time()
-        except ValueError:
-            continue
-        return datetime.combine(now.astimezone(UTC).date(), clock, tzinfo=UTC)
-    raise DetectedTimeError("Use a UTC time like 08:45 or 2026-03-14 08:45, or '15m ago'.")
+    read = times.read(value, now)
+    if read is not None:
+        return read
+    raise DetectedTimeError(
+        f"Use a time in {times.label} like 08:45 or 2026-03-14 08:45, or '15m ago'."
+    )
 
 
-def format_utc(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+def format_local(at: datetime, times: Times = UTC_TIMES) -> str:
+    return f"{times.local(at):%Y-%m-%d %H:%M}"
 
 
 class DeclareScreen(FieldKeys, Screen[str | None]):
@@ -97,6 +92,7 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         now = self.warroom.clock()
+        times = self.warroom.times
         with VerticalScroll(id="declare-form"):
             yield Static(
                 "[b]Declare an incident[/b] — you become its incident commander. The hub records "
@@ -117,7 +113,7 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
                         yield RadioButton(label, value=sev == self.severity, name=sev.value)
                 yield Label("Detected", classes="field-label")
                 with Horizontal(id="detected-row"):
-                    yield Input(format_utc(now), id="detected", compact=True)
+                    yield Input(format_local(now, times), id="detected", compact=True)
                     yield Label("", id="detected-hint")
                 yield Label("Trigger", classes="field-label")
                 yield Input(id="trigger", placeholder="alert, customer report, deploy…",
@@ -127,6 +123,11 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
                 yield Label("Scope", classes="field-label")
                 yield Input(id="scope", placeholder="who and what is affected, as far as known",
                             compact=True)  # fmt: skip
+                yield Label("Time zone", classes="field-label")
+                with Horizontal(id="zone-row"):
+                    yield Input(times.label, id="timezone", compact=True, max_length=MAX_ZONE)
+                    yield Label("the incident's reference clock (times are stored in UTC)",
+                                id="zone-hint")  # fmt: skip
             yield Label("", id="declare-message")
             with Horizontal(id="declare-buttons"):
                 yield Button("Declare", id="declare-submit", variant="error", compact=True)
@@ -152,22 +153,23 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
         hint = self.query_one("#detected-hint", Label)
         now = self.warroom.clock()
         try:
-            at = parse_detected(text, now)
+            at = parse_detected(text, now, self.warroom.times)
         except DetectedTimeError as exc:
             hint.update(str(exc))
             hint.add_class("error")
             return
         hint.remove_class("error")
+        zone = self.warroom.times.label
         if at > now:
-            hint.update("UTC · that is in the future")
+            hint.update(f"{zone} · that is in the future")
         else:
-            hint.update(f"UTC · {elapsed(now - at)} ago")
+            hint.update(f"{zone} · {elapsed(now - at)} ago")
 
     # --- submitting ---------------------------------------------------------------------------
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
         event.stop()
-        if event.input.id == "scope":
+        if event.input.id in ("scope", "timezone"):
             self.action_declare()
         else:
             self.focus_next()
@@ -195,11 +197,16 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
             return
         try:
             detected = parse_detected(
-                self.query_one("#detected", Input).value, self.warroom.clock()
+                self.query_one("#detected", Input).value, self.warroom.clock(), self.warroom.times
             )
         except DetectedTimeError as exc:
             self._message(str(exc))
             self.query_one("#detected", Input).focus()
+            return
+        zone = self.query_one("#timezone", Input).value.strip()
+        if zone and not is_zone(zone):
+            self._message(f"No time zone called {zone!r}: use a name like Europe/Berlin or UTC.")
+            self.query_one("#timezone", Input).focus()
             return
         pressed = self.query_one(RadioSet).pressed_button
         severity = pressed.name if pressed is not None and pressed.name else "SEV2"
@@ -210,6 +217,7 @@ class DeclareScreen(FieldKeys, Screen[str | None]):
             "trigger": self.query_one("#trigger", Input).value.strip(),
             "symptoms": self.query_one("#symptoms", Input).value.strip(),
             "scope": self.query_one("#scope", Input).value.strip(),
+            "timezone": reference_zone(zone),
         }
         self._message("Declaring…", error=False)
         self.send_declaration(fields)

@@ -23,10 +23,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
+from warroom.console.clock_face import hm as hhmm
 from warroom.console.messages import ClientChanged
 from warroom.console.widgets.briefing import BriefingView
 from warroom.console.widgets.pick import TypeToPick
-from warroom.core.briefing import build_briefing, hhmm, read_in_due
+from warroom.core.briefing import build_briefing, read_in_due
 from warroom.core.handoff import (
     HandoffAccepted,
     HandoffDeclined,

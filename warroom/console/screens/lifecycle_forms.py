@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from warroom.console.clock_face import shown_times
 from warroom.console.css import tcss_beside
 from warroom.console.screens.board_form import Built, CommandForm
 from warroom.console.screens.form_fields import field_label, text_field
@@ -36,6 +37,7 @@ from warroom.core.lifecycle_state import (
     Escalation,
     TriageQuestion,
 )
+from warroom.core.local_time import UTC_TIMES, Times
 from warroom.core.phases import Phase
 from warroom.core.severity import Severity, SeverityPolicy
 from warroom.core.state import IncidentState
@@ -240,18 +242,10 @@ class PhaseForm(IncidentForm):
         return PhaseChanged, payload
 
 
-def parse_when(text: str, day: datetime) -> datetime | None:
-    """``HH:MM`` (UTC, on ``day``'s date) or ``YYYY-MM-DD HH:MM`` (UTC) or full ISO 8601."""
-    text = text.strip()
-    try:
-        if len(text) <= 5 and ":" in text:
-            hours, minutes = (int(p) for p in text.split(":"))
-            return day.astimezone(UTC).replace(hour=hours, minute=minutes, second=0,
-                                               microsecond=0)  # fmt: skip
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+def parse_when(text: str, day: datetime, times: Times = UTC_TIMES) -> datetime | None:
+    """``HH:MM`` (on ``day``'s date) or ``YYYY-MM-DD HH:MM``, on the console's clock
+    (``times``), or full ISO 8601 with its zone."""
+    return times.read(text, day, roll_back=False)
 
 
 class ImpactStartForm(IncidentForm):
@@ -266,18 +260,20 @@ class ImpactStartForm(IncidentForm):
     def fields(self) -> ComposeResult:
         known = self.state.impact_started_at
         detected = self.state.detected_at
-        hint = f" (detected {detected:%H:%M} UTC)" if detected else ""
+        times = shown_times()
+        hint = f" (detected {times.hm(detected)})" if detected else ""
         yield from text_field(
-            f"Time, UTC: HH:MM on the day of detection, or YYYY-MM-DD HH:MM{hint}", "started",
-            value=f"{known:%Y-%m-%d %H:%M}" if known else "", placeholder="08:40")  # fmt: skip
+            f"Time, {times.label}: HH:MM on the day of detection, or YYYY-MM-DD HH:MM{hint}",
+            "started", value=f"{times.local(known):%Y-%m-%d %H:%M}" if known else "",
+            placeholder="08:40")  # fmt: skip
         yield from text_field("How we know (optional)", "note", max_length=MAX_REASON,
                               placeholder="e.g. first failed checkout in the logs")  # fmt: skip
 
     def build(self) -> Built | str:
         day = self.state.detected_at or self.state.declared_at or datetime.now(UTC)
-        started = parse_when(self.query_one("#started", Input).value, day)
+        started = parse_when(self.query_one("#started", Input).value, day, shown_times())
         if started is None:
-            return "Give a time as HH:MM or YYYY-MM-DD HH:MM (UTC)."
+            return f"Give a time as HH:MM or YYYY-MM-DD HH:MM ({shown_times().label})."
         note = self.typed("#note")
         return ImpactStartSet, {"started_at": started.isoformat(), "note": note}
 

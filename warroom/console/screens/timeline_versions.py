@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from warroom.console.clock_face import shown_times
 from warroom.console.screens.timeline_correct import entry_title
 from warroom.core.events import EventBase
 from warroom.core.state import IncidentState
@@ -22,24 +23,25 @@ from warroom.core.state import IncidentState
 
 def versions_text(event: EventBase, state: IncidentState) -> Text:
     """The entry's story: first text, every amendment with who and why, and its times."""
+    times = shown_times()
     out = Text()
     out.append("First written", style="bold")
-    out.append(f" by {event.actor}" + (f" at {event.at:%H:%M:%S} UTC" if event.at else ""))
+    out.append(f" by {event.actor}" + (f" at {times.both(event.at)}" if event.at else ""))
     out.append("\n" + event.describe() + "\n")
     for number, version in enumerate(state.corrections.get(event.seq, ()), start=2):
-        when = f" at {version.at:%H:%M:%S} UTC" if version.at else ""
+        when = f" at {times.both(version.at)}" if version.at else ""
         out.append(f"\nVersion {number}", style="bold")
         out.append(f" by {version.by} ({version.role.value}){when}, because {version.reason}")
         out.append("\n" + event.amended(version.text).describe() + "\n")
     out.append("\nTimes", style="bold")
     if event.at is not None:
-        out.append(f"\nReceived by the hub at {event.at:%H:%M:%S} UTC")
+        out.append(f"\nReceived by the hub at {times.both(event.at)}")
     if event.noted_at is not None:
-        out.append(f"\nTyped at {event.noted_at:%H:%M:%S} UTC (the author's console)")
+        out.append(f"\nTyped at {times.both(event.noted_at)} (the author's console)")
     for retime in state.retimes.get(event.seq, ()):
-        when = f" at {retime.at:%H:%M:%S} UTC" if retime.at else ""
+        when = f" at {times.both(retime.at)}" if retime.at else ""
         out.append(
-            f"\nHappened at {retime.happened_at:%H:%M:%S} UTC, said {retime.by}{when}, "
+            f"\nHappened at {times.both(retime.happened_at)}, said {retime.by}{when}, "
             f"because {retime.reason}"
         )
     return out

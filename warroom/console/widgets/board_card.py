@@ -10,6 +10,7 @@ from datetime import datetime
 
 from textual.content import Content
 
+from warroom.console.clock_face import hm as shown_hm
 from warroom.core.board import BoardItem, ItemKind, ItemStatus
 from warroom.core.state import IncidentState
 
@@ -17,7 +18,7 @@ MUTED = "dim"
 
 
 def hm(at: datetime | None) -> str:
-    return f"{at:%H:%M}" if at else "--:--"
+    return shown_hm(at)
 
 
 def _evidence_count(item: BoardItem) -> str:

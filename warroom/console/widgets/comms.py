@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
+from warroom.console.clock_face import hm_zone
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.cadence import cadence_of, next_update_due
@@ -30,7 +31,6 @@ from warroom.core.comms_state import (
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 from warroom.core.status_page import PageLinkCreated
-from warroom.core.update_text import clock_time
 
 MARKS: dict[DeliveryStatus, str] = {
     DeliveryStatus.DELIVERED: "✓",
@@ -55,9 +55,9 @@ def schedule_line(state: IncidentState) -> str:
     if due is None:
         return f"No update scheduled ({every}){tail}"
     if state.comms.open_episode is not None:
-        return f"⚠ Update OVERDUE since {clock_time(due)} ({every}){tail}"
+        return f"⚠ Update OVERDUE since {hm_zone(due)} ({every}){tail}"
     first = "" if state.comms.updates else "First update"
-    return f"{first or 'Next update'} due by {clock_time(due)} ({every}){tail}"
+    return f"{first or 'Next update'} due by {hm_zone(due)} ({every}){tail}"
 
 
 def delivery_cell(deliveries: list[Delivery]) -> str:
@@ -126,10 +126,10 @@ class CommsPane(IncidentPane):
         for update in reversed(state.comms.updates):
             table.add_row(
                 str(update.number),
-                clock_time(update.at) if update.at else "—",
+                hm_zone(update.at) if update.at else "—",
                 update.audience.value,
                 update.author,
-                clock_time(update.next_update_at) if update.next_update_at else "—",
+                hm_zone(update.next_update_at) if update.next_update_at else "—",
                 delivery_cell(state.comms.deliveries_of(update.update_id)),
                 key=str(update.update_id),
             )
@@ -177,7 +177,7 @@ class CommsPane(IncidentPane):
             text.update("No update has been published yet.")
             lines.update("")
             return
-        when = clock_time(update.at) if update.at else "—"
+        when = hm_zone(update.at) if update.at else "—"
         heading = f"#{update.number} {update.audience.value} · {update.author} · {when}"
         text.update(f"[b]{_escape(heading)}[/b]\n{_escape(update.text)}")
         deliveries = self.state.comms.deliveries_of(update.update_id)
@@ -195,7 +195,7 @@ class CommsPane(IncidentPane):
         fresh = len(episodes) > self._announced and open_episode is not None
         if fresh and open_episode is not None and may_publish(state, self.me):
             self.notify(
-                f"The stakeholder update due at {clock_time(open_episode.due_at)} has not "
+                f"The stakeholder update due at {hm_zone(open_episode.due_at)} has not "
                 "been published. Press 5 for the comms pane, then i or e.",
                 title="Update overdue",
                 severity="warning",

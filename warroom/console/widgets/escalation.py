@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
+from warroom.console.clock_face import hm_zone
 from warroom.console.css import tcss_beside
 from warroom.console.screens.lifecycle_forms import DismissEscalationForm, minutes_text
 from warroom.console.widgets.pane import IncidentPane, Probe
@@ -28,7 +29,7 @@ def banner_text(state: IncidentState, proposal: Escalation) -> str:
     expected = minutes_text(timedelta(minutes=proposal.expected_minutes))
     passed = (
         f"ESCALATION DUE · {proposal.severity} not mitigated within {expected} "
-        f"(due {proposal.due_at:%H:%M} UTC)."
+        f"(due {hm_zone(proposal.due_at)})."
     )
     if proposal.proposed is None:
         return f"{passed} Already the highest severity: bring in more help?"

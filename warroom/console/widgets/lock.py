@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
+from warroom.console.clock_face import hm
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.actions import (
@@ -61,7 +62,7 @@ OUTCOME_STYLE: dict[ActionOutcome, str] = {
 
 
 def hhmm(at: datetime | None) -> str:
-    return at.strftime("%H:%M") if at else "--:--"
+    return hm(at)
 
 
 def lease_line(grant: LockGrant) -> Text:

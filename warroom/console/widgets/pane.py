@@ -32,6 +32,7 @@ from textual.widgets import OptionList, Static, TabPane
 
 from warroom.core.affordances import Affordances, Candidate, affordances, draft
 from warroom.core.events import Actor, EventBase, Refusal
+from warroom.core.local_time import UTC_TIMES, Times
 from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
@@ -102,6 +103,19 @@ class IncidentPane(Vertical):
         if self._stale and self.is_mounted:
             self._stale = False
             self.render_state(self.state)
+
+    def times_changed(self) -> None:
+        """The console shows another clock now (``U``): draw the times again."""
+        if self.is_mounted and self.in_view:
+            self._stale = False
+            self.render_state(self.state)
+        else:
+            self._stale = True
+
+    @property
+    def times(self) -> Times:
+        """How this console shows and reads times (this person's zone, or UTC)."""
+        return getattr(self.app, "times", UTC_TIMES)
 
     def observe_state(self, state: IncidentState) -> None:
         """React to a change even while out of view (a notification is owed whichever pane is in

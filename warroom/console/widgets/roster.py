@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Label
 
+from warroom.console.clock_face import hm
 from warroom.console.css import tcss_beside
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.handoff import IcClaimed, offer_to
@@ -20,7 +21,7 @@ from warroom.core.state import IncidentState
 
 
 def hhmm(at: datetime | None) -> str:
-    return at.strftime("%H:%M") if at else "—"
+    return hm(at, "—")
 
 
 class RosterPane(IncidentPane):

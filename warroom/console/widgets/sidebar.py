@@ -55,6 +55,7 @@ class RoomSidebar(IncidentPane):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._follower = LogFollower()
+        self._redacted = 0
 
     def compose(self) -> ComposeResult:
         yield Label("Room", classes="sidebar-heading")
@@ -62,15 +63,22 @@ class RoomSidebar(IncidentPane):
         yield Label("Latest", classes="sidebar-heading", id="sidebar-latest-heading")
         yield TimelineTail(compact=True, id="sidebar-latest")
 
+    def times_changed(self) -> None:
+        self._follower = LogFollower()
+        super().times_changed()
+
     def render_state(self, state: IncidentState) -> None:
         self.query_one("#sidebar-room", Static).update(
             room_text(state, self.warroom.presence_known, self.me)
         )
         tail = self.query_one(TimelineTail)
+        if len(state.redactions) != self._redacted:  # an entry drawn here may have lost its text
+            self._redacted = len(state.redactions)
+            self._follower = LogFollower()
         restart, older, newer = self._follower.changes(self.incident_log, self.incident_log_epoch)
         if restart:
             tail.replace([])
         if older:
-            tail.prepend(Entry.of(event) for event in older)
+            tail.prepend(Entry.of(event, times=self.times) for event in older)
         if newer:
-            tail.append(Entry.of(event) for event in newer)
+            tail.append(Entry.of(event, times=self.times) for event in newer)

@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from warroom.console.clock_face import on_day, shown_times
 from warroom.console.css import tcss_beside
 from warroom.console.screens.lifecycle_forms import (
     ImpactStartForm,
@@ -58,12 +59,8 @@ def span(delta: timedelta | None) -> str:
 
 
 def clock(at: datetime | None, day: datetime | None) -> str:
-    """``HH:MM`` (UTC), with the date when it is not the day of ``day``."""
-    if at is None:
-        return DASH
-    if day is not None and at.date() != day.date():
-        return f"{at:%d %b %H:%M}"
-    return f"{at:%H:%M}"
+    """``HH:MM`` on the console's clock, with the date when it is not the day of ``day``."""
+    return DASH if at is None else on_day(at, day)
 
 
 def headline(state: IncidentState, now: datetime) -> Text:
@@ -81,7 +78,8 @@ def headline(state: IncidentState, now: datetime) -> Text:
     elif deadline is not None:
         left = deadline - now
         when = f"in {span(left)}" if left > timedelta(0) else "passed"
-        expects += f" · escalation due {clock(deadline, state.declared_at)} UTC ({when})"
+        zone = shown_times().abbrev(deadline)
+        expects += f" · escalation due {clock(deadline, state.declared_at)} {zone} ({when})"
     text.append(expects, style="dim")
     alerts = alerts_line(state.alerts)  # issue 20: are the alerts behind it still firing?
     if alerts:
@@ -117,7 +115,9 @@ def times_text(state: IncidentState, metrics: ResponseMetrics) -> Text:
         ("resolved", clock(metrics.resolved_at, day)),
         ("closed", clock(metrics.closed_at, day)),
     ]
-    text = Text("Times (UTC)\n", style="bold")
+    if state.timezone:  # the clock the room agreed on at declaration
+        rows.append(("incident zone", state.timezone))
+    text = Text(f"Times ({shown_times().label})\n", style="bold")
     for label, value in rows:
         text.append(f"{label:<16}", style="dim")
         text.append(f"{value}\n")

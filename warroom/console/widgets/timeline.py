@@ -1,6 +1,7 @@
 """The timeline pane: the shared record of the incident, and the scribe's fast entry.
 
-Every event appears here in order with the hub's time (UTC), its author and role. Fast entry is
+Every event appears here in order with the hub's time (on the console's clock: the person's time
+zone, or UTC after ``U``), its author and role. Fast entry is
 one key (n, f, c, d), the text, and Enter: the line shows at once marked pending and turns normal
 when the hub acknowledges it; if the hub refuses it the message appears right under the timeline
 and the text comes back for editing. Filters narrow by kind, author or words.
@@ -20,7 +21,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
 from warroom.console.css import tcss_beside
-from warroom.console.screens.timeline_correct import AmendForm, RetimeForm
+from warroom.console.screens.timeline_correct import AmendForm, RedactForm, RetimeForm
 from warroom.console.screens.timeline_versions import VersionsScreen
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.console.widgets.timeline_view import (
@@ -41,6 +42,7 @@ from warroom.core.corrections import (
 from warroom.core.events import EventBase
 from warroom.core.incident import NoteAdded, NoteKind
 from warroom.core.protocol import Ack, Error
+from warroom.core.redaction import EntryRedacted, Redaction
 from warroom.core.state import IncidentState
 
 ENTRY_LABELS: dict[str, str] = {
@@ -57,27 +59,35 @@ ENTRY_HINTS: dict[str, str] = {
 }
 
 
+#: What an entry was last drawn with: its amendments, retimes and redaction.
+Fixes = tuple[tuple[Correction, ...] | None, tuple[Retime, ...] | None, Redaction | None]
+
+
 class TimelinePane(IncidentPane):
     """The record, newest at the bottom, following new entries until you scroll away."""
 
     DEFAULT_CSS = tcss_beside(__file__)
     HELP = (
-        "The shared record: every event in order, with the hub's time (UTC), author and role. "
+        "The shared record: every event in order, with the hub's time (in your time zone; U "
+        "shows UTC), author and role. "
         "Add a line with one key, type it, press Enter; it shows as pending (◷) until the hub "
         "has stored it. Up/Down/PgUp/PgDn/Home move through it; End follows the newest again; "
         "Enter shows the highlighted entry in full. Who joined and who went offline is folded "
         "away (the room's online list shows who is here): p shows it, p again folds it. "
         "Nothing is ever edited in place: e amends the highlighted entry (its author, the scribe "
         "or the IC, with a reason) and the timeline shows the new text marked ✎; t retimes it to "
-        "when it really happened (scribe or IC), shown ↶; v shows every version and time. An "
+        "when it really happened (scribe or IC), shown ↶; v shows every version and time; x "
+        "redacts it (IC or scribe): a pasted secret is removed from the record for good and "
+        "the entry reads [redacted by who: why]. An "
         "entry typed well before the hub received it (offline) shows both times (◷ typed ..., "
         "received ...)."
     )
-    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry", "amend", "retime"})
+    WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset({"entry", "amend", "retime", "redact"})
     #: Keys about the highlighted row: offered only when the row is something they apply to.
     ROW_ACTIONS: ClassVar[dict[str, type[EventBase]]] = {
         "amend": EntryAmended,
         "retime": EntryRetimed,
+        "redact": EntryRedacted,
     }
 
     BINDINGS = [
@@ -107,6 +117,8 @@ class TimelinePane(IncidentPane):
                 tooltip="Say when the highlighted entry really happened (scribe or IC)"),
         Binding("v", "versions", "Versions", show=False, id="timeline.versions",
                 tooltip="Every version and time of the highlighted entry"),
+        Binding("x", "redact", "Redact", show=False, id="timeline.redact",
+                tooltip="Remove a pasted secret from the record for good (IC or scribe)"),
         Binding("escape", "escape", "Cancel / clear filters", show=False, id="timeline.escape"),
     ]  # fmt: skip
 
@@ -117,9 +129,8 @@ class TimelinePane(IncidentPane):
         self._kinds: dict[str, None] = {}
         self._authors: dict[str, None] = {}
         self.entry_kind: str = NoteKind.NOTE
-        #: The corrections and retimes each drawn entry was last drawn with, by seq.
-        self._fixes: dict[int, tuple[tuple[Correction, ...] | None, tuple[Retime, ...] | None]]
-        self._fixes = {}
+        #: The corrections, retimes and redaction each drawn entry was last drawn with, by seq.
+        self._fixes: dict[int, Fixes] = {}
 
     def compose(self) -> ComposeResult:
         yield Label("", id="timeline-header")
@@ -148,6 +159,10 @@ class TimelinePane(IncidentPane):
         return self.query_one(TimelineView)
 
     # --- rendering ----------------------------------------------------------------------------
+    def times_changed(self) -> None:
+        self._follower = LogFollower()  # every line is drawn again, on the new clock
+        super().times_changed()
+
     def render_state(self, state: IncidentState) -> None:
         view = self.view
         restart, older, newer = self._follower.changes(self.incident_log, self.incident_log_epoch)
@@ -166,7 +181,9 @@ class TimelinePane(IncidentPane):
         client = self.warroom.client
         outbox = list(client.outbox.values()) if client is not None else []
         role = state.role_of(self.me, self.seat)
-        view.set_pending([Entry.of(draft, author=self.me, role=role) for draft in outbox])
+        view.set_pending(
+            [Entry.of(draft, author=self.me, role=role, times=self.times) for draft in outbox]
+        )
         self._update_header()
         if view.follow and len(view.rows) < view.scrollable_content_region.height:
             self._ask_older()  # the screen is not full yet: show what came before the tail
@@ -178,7 +195,7 @@ class TimelinePane(IncidentPane):
         (older entries' kinds and authors go in front)."""
         out = []
         for event in events:
-            entry = Entry.of(event, state=state)
+            entry = Entry.of(event, state=state, times=self.times)
             out.append(replace(entry, role=roles.role_for(event, entry.role)))
         kinds = dict.fromkeys(e.kind for e in out)
         authors = dict.fromkeys(e.author for e in out)
@@ -200,6 +217,10 @@ class TimelinePane(IncidentPane):
         shown = len(view.rows) - len(view.pending)
         total = len(view.entries)
         parts = [f"{total:,} entries" if shown == total else f"{shown:,} of {total:,} entries"]
+        times = self.times
+        if not times.local_is_utc:  # someone whose clock is UTC needs no reminder
+            zone = times.abbrev(self.warroom.clock())
+            parts.append(f"{zone} · U {'local' if times.utc else 'UTC'}")
         if view.kind:
             parts.append(f"kind: {view.kind.replace('_', ' ')}")
         if view.author:
@@ -319,7 +340,7 @@ class TimelinePane(IncidentPane):
         entry = self.view.current
         if not detail.display or entry is None:
             return
-        when = entry.at.strftime("%Y-%m-%d %H:%M:%S UTC") if entry.at else "pending"
+        when = self.times.everywhere(entry.at) if entry.at else "pending"
         head = Text(f"{when} · {entry.kind.replace('_', ' ')} · {entry.author} ({entry.role})\n",
                     style="bold")  # fmt: skip
         event = self.event_of(entry.seq) if entry.seq is not None else None
@@ -334,15 +355,18 @@ class TimelinePane(IncidentPane):
         or a retime arrived). Compared with the state itself, not with the new events, so an
         entry is put right however the log and the state reach this pane."""
         fixes = {
-            seq: (state.corrections.get(seq), state.retimes.get(seq))
-            for seq in {*state.corrections, *state.retimes}
+            seq: (state.corrections.get(seq), state.retimes.get(seq), state.redactions.get(seq))
+            for seq in {*state.corrections, *state.retimes, *state.redactions}
         }
         changed = [seq for seq, fix in fixes.items() if self._fixes.get(seq) != fix]
         self._fixes = fixes
         if not changed:
             return
+        # A redacted entry's amendments are rows of their own, rewritten with it.
+        changed += [c.seq for seq in changed if seq in state.redactions
+                    for c in state.corrections.get(seq, ())]  # fmt: skip
         found = (self.event_of(seq) for seq in changed)
-        self.view.retext({e.seq: line_text(e, state) for e in found if e is not None})
+        self.view.retext({e.seq: line_text(e, state, self.times) for e in found if e is not None})
         self.refresh_bindings()
 
     def event_of(self, seq: int) -> EventBase | None:
@@ -358,15 +382,25 @@ class TimelinePane(IncidentPane):
             return None
         return self.event_of(entry.seq)
 
+    def _redacted_event(self) -> EventBase | None:
+        """The entry ``x`` redacts: the highlighted one, or the one an amendment row amends
+        (the secret is in both, and redacting the entry blanks its amendments too)."""
+        event = self._row_event()
+        if isinstance(event, EntryAmended):
+            return self.event_of(event.entry)
+        return event
+
     def probe(self, action: str) -> Probe | None:
         command = self.ROW_ACTIONS.get(action)
-        event = self._row_event()
+        event = self._redacted_event() if action == "redact" else self._row_event()
         if command is None or event is None:
             return None
         # The console holds the entry, so it names it as the hub's lookup will.
         named = {"entry": event.seq, "entry_type": event.type, "entry_author": event.actor}
         if command is EntryAmended:
             return EntryAmended, {**named, "text": "…", "reason": "…"}
+        if command is EntryRedacted:
+            return EntryRedacted, {**named, "reason": "…"}
         happened = event.at or self.warroom.clock()
         return EntryRetimed, {**named, "happened_at": happened, "reason": "…"}
 
@@ -391,6 +425,16 @@ class TimelinePane(IncidentPane):
             return
         current = current_text(self.state, event.seq, event.amendable_text())
         self.app.push_screen(AmendForm(event, current), self._back)
+
+    def action_redact(self) -> None:
+        event = self._redacted_event()
+        if event is None or not self.allows("redact"):
+            return
+        self.app.push_screen(RedactForm(event, self.entry_text(event)), self._back)
+
+    def entry_text(self, event: EventBase) -> str:
+        """What the entry says now (its last amendment, or what it was written with)."""
+        return line_text(event, self.state, self.times)
 
     def action_retime(self) -> None:
         event = self._row_event()

@@ -22,9 +22,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from warroom.console.css import tcss_beside
-from warroom.core.corrections import corrected, typed_apart, typed_note
+from warroom.core.corrections import EntryRetimed, corrected, typed_apart, typed_note
 from warroom.core.events import EventBase
 from warroom.core.incident import ParticipantJoined
+from warroom.core.local_time import UTC_TIMES, Times
 from warroom.core.roles import HELD_ROLES, Role
 from warroom.core.state import IncidentState
 
@@ -131,6 +132,7 @@ class Entry:
         author: str = "",
         role: Role | None = None,
         state: IncidentState | None = None,
+        times: Times = UTC_TIMES,
     ) -> Entry:
         """The entry for a stored event, or for a draft still in the outbox (``seq`` 0), which
         has no author or role yet: the console supplies its own.
@@ -146,7 +148,7 @@ class Entry:
             kind=event.entry_kind(),
             author=event.actor or author,
             role=stamped.value if isinstance(stamped, Role) else str(stamped),
-            text=line_text(event, state),
+            text=line_text(event, state, times),
         )
 
     def matches(self, kind: str | None, author: str | None, words: str) -> bool:
@@ -160,21 +162,25 @@ class Entry:
         return True
 
 
-def line_text(event: EventBase, state: IncidentState | None = None) -> str:
-    """The timeline's words for ``event``: one line, with its corrections and times marked."""
+def line_text(
+    event: EventBase, state: IncidentState | None = None, times: Times = UTC_TIMES
+) -> str:
+    """The timeline's words for ``event``: one line, with its corrections and times marked
+    (on the console's clock, ``times``)."""
     shown = corrected(state, event) if state is not None and event.seq else event
-    text = " ⏎ ".join(shown.describe().splitlines())
+    said = shown.describe_on(times) if isinstance(shown, EntryRetimed) else shown.describe()
+    text = " ⏎ ".join(said.splitlines())
     if state is not None and event.seq in state.corrections:
         text = f"{AMENDED} {text}"
     if state is not None and event.seq in state.retimes:
-        text += f"  ↶ happened {state.retimes[event.seq][-1].happened_at:%H:%M:%S}"
+        text += f"  ↶ happened {times.hms(state.retimes[event.seq][-1].happened_at)}"
     if typed_apart(event):
-        text += f"  {typed_note(event)}"
+        text += f"  {typed_note(event, times)}"
     return text
 
 
 class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
-    """The entries, one per line: hub time (UTC), kind, author and role, text.
+    """The entries, one per line: hub time (on the console's clock), kind, author and role, text.
 
     Its own keys move a cursor rather than scroll (the scrolling keys it would inherit are left
     out), so the pane around it can offer End in the footer.
@@ -328,8 +334,14 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         elif new >= top + height:
             self.scroll_to(y=new - height + 1, animate=False, immediate=True)
         self.refresh()
+        entry = self.current
+        self.tooltip = _time_tip(self.times, entry.at) if entry is not None else None
         if self.on_cursor is not None:
             self.on_cursor()
+
+    @property
+    def times(self) -> Times:
+        return getattr(self.app, "times", UTC_TIMES)
 
     def move_to(self, row: int) -> None:
         last = max(0, len(self.rows) - 1)
@@ -395,7 +407,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _line(self, entry: Entry) -> Text:
         style = self.get_component_rich_style
-        when = entry.at.strftime("%H:%M:%S") if entry.at else "pending "
+        when = self.times.hms(entry.at) if entry.at else "pending "
         tag = ROLE_TAGS.get(entry.role, entry.role)
         name = entry.author
         if len(name) + 1 + len(tag) > AUTHOR_WIDTH:
@@ -426,3 +438,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         line.append(f"{tag:<{AUTHOR_WIDTH - len(name) - 1}} ", style("timeline--time"))
         line.append(("◷ " if entry.pending else "") + entry.text, text_style)
         return line
+
+
+def _time_tip(times: Times, at: datetime | None) -> str | None:
+    """What hovering the timeline says about the highlighted row's time: the other clock."""
+    if at is None:
+        return None
+    return f"Stored {times.everywhere(at)}"
