@@ -201,14 +201,15 @@ def test_moving_back_with_a_reason_clears_the_times_that_no_longer_hold():
 
 
 def test_a_closed_incident_refuses_everything_but_a_reopen_and_an_impact_start_correction():
-    # (and corrections of the record, issue 23: see test_corrections_core; and revoking a status
-    # page link, issue 21: see test_status_access)
+    # (and corrections and redactions of the record, issue 23: see test_corrections_core and
+    # test_redaction_core; and revoking a status page link, issue 21: see test_status_access)
     assert {
         "phase_changed",
         "impact_start_set",
         "entry_amended",
         "entry_retimed",
         "page_link_revoked",
+        "entry_redacted",
     } == ALLOWED_WHEN_CLOSED
     room = Room()
     room.do("phase_changed", phase="resolved", resolution="Rolled back.")
