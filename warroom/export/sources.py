@@ -84,19 +84,14 @@ class DatabaseSource:
         columns, the event's own fields in compact JSON), so the exporter copies the row instead
         of serialising every event again: that was a quarter of the export's time (issue 24).
         """
-        from warroom.hub.storage import row_event
+        from warroom.hub.storage import EVENT_COLUMNS, row_event
 
+        query = f"SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = ? AND seq > ? "
         last = 0
-        while True:
-            rows = self.reader.db.execute(
-                "SELECT incident_id, seq, id, type, at, actor, role, payload FROM events "
-                "WHERE incident_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                [incident_id, last, BATCH],
-            ).fetchall()
-            if not rows:
-                return
-            for row in rows:
-                yield row_event(row), tuple(row)
+        while rows := self.reader.db.execute(
+            query + "ORDER BY seq LIMIT ?", [incident_id, last, BATCH]
+        ).fetchall():
+            yield from ((row_event(row), tuple(row)) for row in rows)
             last = rows[-1][1]
 
     def close(self) -> None:
