@@ -191,29 +191,3 @@ async def test_enter_shows_a_long_entry_in_full_at_80_columns(tmp_path):
         assert "END" not in screen_text(s.app), "the detail follows the cursor"
         await s.pilot.press("escape")
         assert not s.app.screen.query_one("#timeline-detail").display
-
-
-async def test_the_first_frame_holds_only_the_home_pane_and_the_rest_follow_at_once(tmp_path):
-    """Start-up (issue 24): the role's own pane is built with the screen, the others just after
-    the first frame; a key that needs one sooner (a capital key from any pane) still works."""
-    from warroom.console.app import WarroomApp
-
-    first: dict[str, bool] = {}
-    original = WarroomApp._display
-
-    def spy(app, screen, renderable):  # noqa: ANN001
-        if isinstance(screen, ConsoleScreen) and renderable is not None and not first:
-            first.update({spec.id: bool(screen.query(f"#pane-{spec.id}")) for spec in PANES})
-        original(app, screen, renderable)
-
-    WarroomApp._display = spy  # type: ignore[method-assign]
-    try:
-        async with console_session(tmp_path, name="cy", role="responder") as s:
-            await s.wait_for(lambda: bool(first))
-            assert first == {spec.id: spec.id == HOME_PANE[Role.RESPONDER] for spec in PANES}
-            screen = s.app.screen
-            await s.wait_for(lambda: all(screen.pane(spec.id).is_mounted for spec in PANES))
-            await s.pilot.press("D")  # the IC's decision key, from the board: explained
-            assert active_tab(s.app) == "decisions"
-    finally:
-        WarroomApp._display = original  # type: ignore[method-assign]
