@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 #: Keep this module's imports light: it is also the child process whose start-up is timed.
-TARGET_FIRST_PAINT_RATIO = 2.5
-TARGET_KEY_P95_MS = 50.0
+TARGET_FIRST_PAINT_RATIO = 2.0
+TARGET_KEY_P95_MS = 33.0
+TARGET_INCOMING_P95_MS = 50.0
 COLUMNS, LINES = 120, 40
 
 
@@ -231,13 +232,12 @@ async def _drive(
         view = None
         while time.monotonic() - t0 < 600:
             view = _timeline(app, TimelineView)
-            if (
-                view is not None
-                and app.client is not None
-                and app.client.status == LinkStatus.LIVE
-                and len(view.entries) >= entries
-            ):
-                break
+            if view is not None and app.client is not None and app.client.status == LinkStatus.LIVE:
+                if len(view.entries) >= entries:
+                    break
+                # Protocol 2 joins with the newest 200 entries; the older ones come in pages,
+                # as when someone scrolls up, until the timeline holds the whole incident.
+                app.ask_older_entries()
             await asyncio.sleep(0.1)
         else:
             raise RuntimeError("the console did not show the whole timeline in 600 s")
@@ -356,6 +356,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         save("console", {"pending": str(exc)}, args.quick)
         return 0
     payload: dict[str, Any] = {"params": vars(args)}
+    # Time the console as it starts when installed: pip writes the bytecode of every module. A
+    # checkout run with PYTHONDONTWRITEBYTECODE set would compile every module at every start
+    # (about a second here), which no user pays; Textual's own modules are compiled already.
+    import compileall
+
+    from bench.common import ROOT
+
+    for package in ("warroom", "server", "themes"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
         work = Path(tmp)
         db = work / "hub.db"
@@ -434,7 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if inc:
         print(
             f"\nincoming note to screen: p50 {inc['p50']:.1f} ms, p95 {inc['p95']:.1f} ms "
-            f"({inc['n']} notes, {inc['missing']} not seen)"
+            f"({inc['n']} notes, {inc['missing']} not seen; target p95 < "
+            f"{TARGET_INCOMING_P95_MS:.0f} ms: {verdict(inc['p95'] < TARGET_INCOMING_P95_MS)})"
         )
     print(
         f"console live with {pilot['timeline_entries']} entries in "

@@ -201,3 +201,18 @@ def test_person_options_without_a_command_win_over_the_config_file(config_home):
     assert joined.name == "bo" and joined.here_name is None
     with pytest.raises(ConfigError):
         resolve_here(build_parser().parse_args(["--role", "boss"]), load_config())
+
+
+async def test_join_asks_for_a_token_only_when_the_hub_refuses_without_one(tmp_path):
+    """The probe `warroom join` makes before the console starts (stdlib HTTP, not httpx, so the
+    first frame does not wait for httpx's import and TLS set-up)."""
+    import asyncio
+
+    from tests.helpers import running_hub
+    from warroom.console.launch import hub_status
+
+    async with running_hub(tmp_path / "open.db") as hub:
+        assert await asyncio.to_thread(hub_status, hub.url) == 200
+    async with running_hub(tmp_path / "closed.db", tokens={"tok-ana": "ana"}) as hub:
+        assert await asyncio.to_thread(hub_status, hub.url) == 401
+    assert await asyncio.to_thread(hub_status, f"ws://127.0.0.1:{free_port()}", None, 2) is None

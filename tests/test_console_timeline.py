@@ -102,3 +102,47 @@ async def test_ten_thousand_entries_stay_usable(tmp_path):
         )
         assert "still here" in screen_text(s.app)
         assert time.monotonic() - took < 10
+
+
+async def test_typing_a_search_narrows_to_what_a_fresh_search_finds():
+    """Typing a search letter by letter narrows the rows already shown (issue 24); whatever the
+    path (narrowed, widened, another kind, a text amended meanwhile), the rows are those a search
+    of every entry would show."""
+    from textual.app import App
+    from warroom.themes import VARIABLE_DEFAULTS
+
+    from warroom.console.widgets.timeline_view import Entry, TimelineView
+
+    words = ["rollback", "canary", "database", "failover", "replica", "lag", "queue"]
+    entries = [
+        Entry(seq=i + 1, at=None, kind=("note", "finding")[i % 2], author=("ana", "ben")[i % 3 == 0],
+              role="scribe", text=f"{words[i % 7]} {words[(i * 3) % 7]} step {i}")
+        for i in range(300)
+    ]  # fmt: skip
+
+    class One(App[None]):
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return dict(VARIABLE_DEFAULTS)  # the console's own colour names
+
+        def compose(self):  # noqa: ANN202
+            yield TimelineView(id="view")
+
+    async with One().run_test() as pilot:
+        view = pilot.app.query_one(TimelineView)
+        view.replace(entries)
+
+        def fresh(kind: str | None, author: str | None, text: str) -> list[Entry]:
+            needles = text.lower().split()
+            return [e for e in view.entries if e.matches(kind, author, needles)]
+
+        steps = [(None, None, "r"), (None, None, "ro"), (None, None, "roll"), (None, None, "roll c"),
+                 (None, None, "roll ca"), (None, None, "roll"), ("finding", None, "roll"),
+                 ("finding", None, "rollb"), ("finding", "ben", "rollb"), (None, None, "")]  # fmt: skip
+        for kind, author, text in steps:
+            view.set_filter(kind, author, text)
+            assert view.rows == fresh(kind, author, text), (kind, author, text)
+        view.set_filter(None, None, "zeb")
+        assert view.rows == []
+        view.retext({3: "zebra crossing"})  # amended while the search is open: now it matches
+        view.set_filter(None, None, "zebr")
+        assert [e.seq for e in view.rows] == [3]

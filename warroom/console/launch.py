@@ -175,19 +175,34 @@ def cmd_join(args: argparse.Namespace) -> int:
 
 def _ask_for_token(url: str, cafile: str | None) -> str | None:
     """Prompt (without echo) for a token if the hub refuses us without one."""
-    from warroom.client.lobby import HubRefused, list_incidents
-
-    try:
-        asyncio.run(list_incidents(url, cafile=cafile))
-    except HubRefused as exc:
-        if exc.code != "http_401":
-            return None
-    except Exception:  # unreachable now: the console says so and keeps retrying
-        return None
-    else:
-        return None
+    if hub_status(url, cafile) != 401:
+        return None  # let in, or unreachable now: the console says so and keeps retrying
     token = getpass.getpass(f"Token for {url} (your personal token; not echoed): ").strip()
     return token or None
+
+
+def hub_status(url: str, cafile: str | None = None, timeout: float = 5.0) -> int | None:
+    """The HTTP status of the hub's ``GET /incidents`` without credentials (None: unreachable).
+
+    Asked before the console starts, so it uses the standard library's HTTP client: httpx and its
+    TLS set-up cost about half a second of start-up, before the first frame, for one request
+    (issue 24). The same TLS context as the console's own link (:func:`client_ssl`).
+    """
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    from warroom.client.urls import client_ssl, http_base
+
+    try:
+        with urllib.request.urlopen(
+            http_base(url) + "/incidents", timeout=timeout, context=client_ssl(url, cafile)
+        ) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except (OSError, ValueError, http.client.HTTPException):  # refused, timed out, TLS, garbled
+        return None
 
 
 # --- warroom alone ----------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class EventBase(BaseModel):
     ``NoteAdded(text="db failover started")``; the client fills in its incident.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, defer_build=True)
 
     type: str
     id: UUID = Field(default_factory=uuid4)

@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 from typing import Annotated, Any, ParamSpec, TypeVar, Union
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from warroom.core.events import EVENT_TYPES, EventBase
 
@@ -40,7 +40,7 @@ for _module in FEATURE_MODULES:
 #: Every registered event class, told apart by ``type``. Built at import time from the registry,
 #: so a type checker sees only what it is: some event.
 AnyEvent: Any = Annotated[Union[tuple(EVENT_TYPES.values())], Field(discriminator="type")]  # noqa: UP007
-EVENT_ADAPTER: TypeAdapter[EventBase] = TypeAdapter(AnyEvent)
+EVENT_ADAPTER: TypeAdapter[EventBase] = TypeAdapter(AnyEvent, config=ConfigDict(defer_build=True))
 
 
 class EventError(ValueError):

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from warroom.core.roles import JOINABLE_ROLES, Role
-from warroom.drill.scenario import ScenarioError, load, shipped
-from warroom.drill.scorecard import render_text
+
+# The scenarios and the scorecard are imported by the handlers: every ``warroom`` command builds
+# this parser, and ``warroom join`` must not load them before its first frame (issue 24).
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,6 +73,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
+    from warroom.drill.scenario import ScenarioError, load, shipped
+
     if args.list:
         for name, path in shipped().items():
             scenario = load(path)
@@ -92,6 +95,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
 
 
 def _headless(args: argparse.Namespace, scenario) -> int:  # noqa: ANN001
+    from warroom.drill.scorecard import render_text
     from warroom.drill.session import run_headless
 
     narrate = print if args.verbose else None
@@ -130,6 +134,7 @@ def _user_name(args: argparse.Namespace) -> str:
 
 def _live(args: argparse.Namespace, scenario) -> int:  # noqa: ANN001
     from warroom.console.app import WarroomApp
+    from warroom.drill.scorecard import render_text
     from warroom.drill.session import LiveDrill
 
     role = Role(args.role)

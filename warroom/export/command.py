@@ -6,10 +6,14 @@ import argparse
 import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from warroom.export.exporter import ExportFileError, export_incidents
-from warroom.export.postmortem import draft
-from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource, Source
+if TYPE_CHECKING:
+    from warroom.export.sources import Source
+
+# The exporter, the postmortem and the sources are imported by the handlers, not here: every
+# ``warroom`` command builds this parser, and ``warroom join`` must not pay for SQLite-utils,
+# httpx and the export's tables before its first frame (issue 24).
 
 #: Output names that mean Markdown when ``--format`` is not given.
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -47,6 +51,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from warroom.export.exporter import ExportFileError, export_incidents
+    from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource
+
     fmt = args.format or ("markdown" if args.out.suffix in MARKDOWN_SUFFIXES else "sqlite")
     if args.db is not None and args.out.resolve() == args.db.resolve():
         return _fail("--out is the hub's own database; choose another file.")
@@ -88,6 +95,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _markdown(source: Source, wanted: list[str], out: Path) -> int:
+    from warroom.export.postmortem import draft
+
     parts = [draft(None, source.events(incident_id)) for incident_id in wanted]
     out.write_text("\n\n".join(parts), encoding="utf-8")
     print(f"Wrote the postmortem draft for {', '.join(wanted)} to {out.resolve()}")

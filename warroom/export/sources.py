@@ -77,6 +77,23 @@ class DatabaseSource:
         """The incident's events in ``seq`` order, ``BATCH`` rows per query."""
         return self.reader.events(incident_id, batch=BATCH)
 
+    def stored_events(self, incident_id: str) -> Iterator[tuple[EventBase, tuple[Any, ...]]]:
+        """:meth:`events`, each with its row as the hub stored it.
+
+        The hub stores an event as the export's ``events`` table holds it (the envelope in
+        columns, the event's own fields in compact JSON), so the exporter copies the row instead
+        of serialising every event again: that was a quarter of the export's time (issue 24).
+        """
+        from warroom.hub.storage import EVENT_COLUMNS, row_event
+
+        query = f"SELECT {EVENT_COLUMNS} FROM events WHERE incident_id = ? AND seq > ? "
+        last = 0
+        while rows := self.reader.db.execute(
+            query + "ORDER BY seq LIMIT ?", [incident_id, last, BATCH]
+        ).fetchall():
+            yield from ((row_event(row), tuple(row)) for row in rows)
+            last = rows[-1][1]
+
     def close(self) -> None:
         self.reader.close()
 

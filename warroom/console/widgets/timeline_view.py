@@ -8,7 +8,7 @@ list of indexes, which takes milliseconds. New entries are appended without touc
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,7 +16,8 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -151,14 +152,16 @@ class Entry:
             text=line_text(event, state, times),
         )
 
-    def matches(self, kind: str | None, author: str | None, words: str) -> bool:
+    def matches(self, kind: str | None, author: str | None, words: Sequence[str]) -> bool:
+        """Whether the entry passes the filter; ``words`` are the search words, lower-cased
+        and split once by the caller (not once per entry of a long timeline)."""
         if kind is not None and self.kind != kind:
             return False
         if author is not None and self.author != author:
             return False
         if words:
             haystack = f"{self.kind} {self.author} {self.text}".lower()
-            return all(word in haystack for word in words.lower().split())
+            return all(word in haystack for word in words)
         return True
 
 
@@ -233,6 +236,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self.on_cursor: Callable[[], None] | None = None
         #: Called when the reader reaches the first row (the pane then asks for older ones).
         self.on_top: Callable[[], None] | None = None
+        #: The search words, lower-cased and split (see :meth:`set_filter`).
+        self._needles: list[str] = []
+        #: The filter that made :attr:`rows` (kind, author, words, presence shown).
+        self._filtered: tuple[str | None, str | None, list[str], bool] | None = None
+        #: Drawn lines by (entry, width, highlighted, base style): a key press or an arriving
+        #: entry redraws the lines on screen, and most of them are the same as before. Drawing
+        #: one (rich Text to segments) is what made scrolling cost tens of ms (issue 24).
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._base: Style | None = None
 
     # --- data ---------------------------------------------------------------------------------
     def append(self, entries: Iterable[Entry]) -> None:
@@ -261,7 +273,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def _visible(self, entry: Entry) -> bool:
         if entry.kind == PRESENCE and not (self.show_presence or self.kind == PRESENCE):
             return False
-        return entry.matches(self.kind, self.author, self.words)
+        return entry.matches(self.kind, self.author, self._needles)
 
     @property
     def folded(self) -> int:
@@ -283,6 +295,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         arrived), where they are, without rebuilding the list."""
         if not changed:
             return
+        self._filtered = None  # a new text may match the search: the next filter looks at all
         for rows in (self.entries, self.rows):
             for index, entry in enumerate(rows):
                 if entry.seq is not None and entry.seq in changed:
@@ -300,11 +313,25 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def set_filter(self, kind: str | None, author: str | None, words: str) -> None:
+        before = self._filtered
         self.kind, self.author, self.words = kind, author, words.strip()
-        self._refilter()
+        needles = self._needles = self.words.lower().split()
+        # Only the search words changed, and each old word is part of a new one (the next
+        # letter typed): every entry shown now was shown before, so the shown rows are narrowed
+        # rather than the whole timeline searched again at every key (issue 24).
+        narrow = (
+            before is not None
+            and before[:2] == (kind, author)
+            and before[3] == self.show_presence
+            and before[2] != needles
+            and all(any(old in new for new in needles) for old in before[2])
+        )
+        self._refilter(narrow)
 
-    def _refilter(self) -> None:
-        self.rows = [e for e in self.entries if self._visible(e)] + self.pending
+    def _refilter(self, narrow: bool = False) -> None:
+        source = self.rows[: len(self.rows) - len(self.pending)] if narrow else self.entries
+        self._filtered = (self.kind, self.author, self._needles, self.show_presence)
+        self.rows = [e for e in source if self._visible(e)] + self.pending
         self.follow = True
         self._changed()
 
@@ -391,19 +418,39 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     # --- drawing ------------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style is worked out once per redraw, not once per line (it walks the
+        # ancestors for the background: a fifth of a frame's time with the cache below).
+        self._base = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._base = None
+
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_y) + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base if self._base is not None else self.rich_style
         if index >= len(self.rows):
             return Strip.blank(width, base)
         entry = self.rows[index]
-        text = self._line(entry)
-        text.truncate(width, overflow="ellipsis", pad=True)
-        if index == self.cursor and self.has_focus:
-            text.stylize(self.get_component_rich_style("timeline--cursor"))
-        segments = list(text.render(self.app.console))
-        return Strip(segments).adjust_cell_length(width, base).apply_style(base)
+        highlighted = index == self.cursor and self.has_focus
+        key = (entry, width, highlighted, base)
+        strip = self._strips.get(key)
+        if strip is None:
+            text = self._line(entry)
+            text.truncate(width, overflow="ellipsis", pad=True)
+            if highlighted:
+                text.stylize(self.get_component_rich_style("timeline--cursor"))
+            segments = list(text.render(self.app.console))
+            strip = Strip(segments).adjust_cell_length(width, base).apply_style(base)
+            self._strips[key] = strip
+        return strip
+
+    def notify_style_update(self) -> None:
+        """A theme or style change redraws every line afresh."""
+        super().notify_style_update()
+        self._strips.clear()
 
     def _line(self, entry: Entry) -> Text:
         style = self.get_component_rich_style
