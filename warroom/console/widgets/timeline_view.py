@@ -435,7 +435,8 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, base)
         entry = self.rows[index]
         highlighted = index == self.cursor and self.has_focus
-        key = (entry, width, highlighted, base)
+        # The clock shown is part of a line (U switches it), so it is part of the key.
+        key = (entry, width, highlighted, base, self.times)
         strip = self._strips.get(key)
         if strip is None:
             text = self._line(entry)
