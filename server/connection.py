@@ -355,7 +355,6 @@ class Connections(Joining):
         except EventError as exc:
             self._refuse(conn, Error(code="invalid", message=str(exc), id=sent_id))
             return
-        draft = self.alert_link.stamp(draft)  # the hub's facts about a named alert group
         if (
             "incident_id" not in data
             and conn.room is not None

@@ -303,8 +303,11 @@ class Writer(Fanout):
                 )
             state = tentative.get(draft.incident_id, room.state)
 
+        # What only the hub knows, stamped at write time before the rules read it: the entry a
+        # correction names (from the log) and the facts about an alert group (from its store).
         if isinstance(draft, EntryCorrection):
             draft = name_entry(draft, self._named_entry(draft, state))
+        draft = self.alert_link.stamp(draft)
         if not item.by_hub:
             refusal = check_command(state, draft, item.actor, now)
             if refusal is not None:
