@@ -173,6 +173,10 @@ class DrillRunner:
             if index in self._done:
                 continue
             await self.advance_to(step.seconds)
+            if index in self._done:  # played on schedule while time moved
+                continue
+            # done: keep_promises must not play it again while a later step waits for the user
+            self._done.add(index)
             if self.user_member is not None and step.by == self.user_member.name:
                 await self.wait_for_user(step)
             else:

@@ -71,7 +71,7 @@ def _temp_db() -> Path:
     return folder / "drill.db"
 
 
-async def _finish(server: HubServer, runner: DrillRunner) -> Scorecard:
+async def score_drill(server: HubServer, runner: DrillRunner) -> Scorecard:
     """Score the drill and record the scorecard on the incident."""
     incident = runner.incident_id
     hub = server.hub
@@ -130,7 +130,7 @@ async def run_headless(
         await runner.declare()
         await runner.join_cast()
         await runner.run()
-        card = await _finish(server, runner)
+        card = await score_drill(server, runner)
         events = server.hub.rooms[runner.incident_id].head
     finally:
         await runner.close()
@@ -215,11 +215,11 @@ class LiveDrill:
             stop = asyncio.create_task(self._stop.wait())
             await asyncio.wait({play, stop}, return_when=asyncio.FIRST_COMPLETED)
             if play.done() and play.exception() is None:
-                self.scorecard = await _finish(server, runner)
+                self.scorecard = await score_drill(server, runner)
                 await self._stop.wait()
             else:
                 play.cancel()
-                self.scorecard = await _finish(server, runner)
+                self.scorecard = await score_drill(server, runner)
         finally:
             await runner.close()
             await server.stop()
