@@ -297,19 +297,27 @@ async def test_the_scorecard_follows_what_the_trainee_did(
     assert card.runbook_attached_s == attach_at
     assert (card.pipelines_blocked, card.pipelines_past_the_lock) == (blocked, past)
     # the coach asked for the runbook with its keys, and told the trainee what the gate did
-    assert any("Attach the 'Roll back a bad deploy' runbook" in t and "press 8 then a" in t
-               for t in coach)  # fmt: skip
-    gate_lines = [t for t in coach if t.startswith("DRILL: pipeline deploy-prod")]
+    # (a trainee who attached before the script asked is not told to do it again)
+    asked = [t for t in coach if "Attach the 'Roll back a bad deploy' runbook" in t]
+    assert len(asked) == (0 if attach_at <= 60 else 1)
+    assert all("press 8 then a, pick the runbook, Enter" in t for t in asked)
+    gate_lines = [t for t in coach if "deploy-prod" in t and t.startswith("DRILL: pipeline")]
     assert len(gate_lines) == 1
     if blocked:
-        assert "BLOCKED from changing checkout-api (priya holds the lock" in gate_lines[0]
+        assert gate_lines[0].startswith(
+            "DRILL: pipeline blocked: lock held by priya; deploy-prod may not change "
+            "checkout-api with no token. checkout-api is frozen"
+        )
         verdict = "within"
     else:
-        assert "ALLOWED to change checkout-api while priya holds the lock" in gate_lines[0]
+        assert gate_lines[0].startswith(
+            "DRILL: pipeline NOT stopped: lock held by priya, yet deploy-prod changed "
+            "checkout-api with no token: nothing froze checkout-api."
+        )
         verdict = "beyond"
     assert any(f"{verdict} the 3 min it allows" in o for o in card.observations)
     # the rollback job still got through with priya's token, as her production action
-    assert any(t.startswith("DRILL: pipeline rollback-job was allowed") for t in coach)
+    assert any(t.startswith("DRILL: pipeline allowed: rollback-job") for t in coach)
     assert coach[-1] == "DRILL: time is up; the drill ends here."
     # ana stopped after step 3: the checklist says so (1, 2, 3 finished; not the rest)
     assert (card.checklist_steps_finished, card.checklist_steps) == (3, 7)
@@ -395,7 +403,7 @@ def test_the_coach_names_the_keys_for_runbook_and_freeze_steps():
     freeze = Step(by="morgan", do="freeze", targets=["checkout-api"])
     assert "press 8 then z, type the targets" in coach_hint(freeze)
     plain = Step(by="sam", do="done_step", runbook="roll-back-deploy", step=5)
-    assert coach_hint(plain).endswith("press 8, pick the step with j/k, then d.")
+    assert coach_hint(plain).endswith("press 8, pick the step with the arrows, then d.")
     prod = Step(by="priya", do="done_step", runbook="roll-back-deploy", step=4)
     assert "take the lock (L)" in coach_hint(prod) and "production action" in coach_hint(prod)
 
@@ -415,16 +423,18 @@ def test_what_a_pipeline_presents_and_what_the_coach_says_about_it():
 
     refused = GateAnswer(False, "checkout-api is frozen", None, "priya", 3)
     assert pipeline_line("deploy-prod", "checkout-api", refused) == (
-        "DRILL: pipeline deploy-prod was BLOCKED from changing checkout-api (priya holds the "
-        "lock; it showed no token): checkout-api is frozen"
+        "DRILL: pipeline blocked: lock held by priya; deploy-prod may not change checkout-api "
+        "with no token. checkout-api is frozen"
     )
     through = GateAnswer(True, "Allowed: no change freeze.", None, "priya", 3)
     assert through.past_the_lease
-    assert "ALLOWED to change checkout-api while priya holds the lock" in pipeline_line(
-        "deploy-prod", "checkout-api", through
+    assert pipeline_line("deploy-prod", "checkout-api", through).startswith(
+        "DRILL: pipeline NOT stopped: lock held by priya, yet deploy-prod changed checkout-api "
+        "with no token: nothing froze checkout-api."
     )
     live = GateAnswer(True, "Allowed: token 3 is priya's live lease.", 3, "priya", 3, uuid.uuid4())
     assert not live.past_the_lease
-    assert pipeline_line("rollback-job", "checkout-api", live).startswith(
-        "DRILL: pipeline rollback-job was allowed to change checkout-api (token 3)"
+    assert pipeline_line("rollback-job", "checkout-api", live) == (
+        "DRILL: pipeline allowed: rollback-job may change checkout-api with token 3. "
+        "Allowed: token 3 is priya's live lease."
     )

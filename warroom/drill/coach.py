@@ -30,9 +30,9 @@ KEYS: dict[Do, str] = {
     Do.FOLLOW_UP: "press 3 then a",
     Do.ASSIGN: "press 6, pick the role with the arrows, then a",
     Do.ATTACH: "press 8 then a, pick the runbook, Enter",
-    Do.CLAIM_STEP: "press 8, pick the step with j/k, then c",
-    Do.DONE_STEP: "press 8, pick the step with j/k, then d",
-    Do.FREEZE: "press 8 then z, type the targets, Enter",
+    Do.CLAIM_STEP: "press 8, pick the step with the arrows, then c",
+    Do.DONE_STEP: "press 8, pick the step with the arrows, then d",
+    Do.FREEZE: "press 8 then z, type the targets, Enter, why, Enter",
     Do.THAW: "press 8 then Z",
 }
 
@@ -46,8 +46,8 @@ def keys_for(step: Step) -> str:
         return f"press P, then {number} for {phase.value}, then {then}"
     if step.do == Do.DONE_STEP and _changes_production(step):
         return (
-            "take the lock (L), then press 8, pick the step with j/k, d, and fill in the "
-            "production action"
+            "take the lock (L), then press 8, pick the step with the arrows, d, and fill in "
+            "the production action"
         )
     if step.do == Do.SEVERITY and step.to in {s.value for s in Severity}:
         return f"press V, then {Severity(step.to).value[-1]}, type why, Enter"

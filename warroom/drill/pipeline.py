@@ -88,19 +88,19 @@ async def ask_gate(
 
 
 def pipeline_line(pipeline: str, target: str, answer: GateAnswer) -> str:
-    """The coach's line about a check: what the trainee should take from it."""
+    """The coach's line about a check, what matters first: blocked or allowed, and the lock."""
     showing = f"token {answer.token}" if answer.token is not None else "no token"
+    lock = f"lock held by {answer.holder}" if answer.holder else "lock free"
     if not answer.allowed:
-        held = f"{answer.holder} holds the lock" if answer.holder else "nobody holds the lock"
         return (
-            f"DRILL: pipeline {pipeline} was BLOCKED from changing {target} ({held}; it showed "
-            f"{showing}): {answer.message}"
+            f"DRILL: pipeline blocked: {lock}; {pipeline} may not change {target} with "
+            f"{showing}. {answer.message}"
         )
     if answer.past_the_lease:
         return (
-            f"DRILL: pipeline {pipeline} was ALLOWED to change {target} while {answer.holder} "
-            f"holds the lock, showing {showing}: nothing froze {target}. {answer.message}"
+            f"DRILL: pipeline NOT stopped: {lock}, yet {pipeline} changed {target} with "
+            f"{showing}: nothing froze {target}. {answer.message}"
         )
     return (
-        f"DRILL: pipeline {pipeline} was allowed to change {target} ({showing}): {answer.message}"
+        f"DRILL: pipeline allowed: {pipeline} may change {target} with {showing}. {answer.message}"
     )

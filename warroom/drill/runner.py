@@ -272,11 +272,14 @@ class DrillRunner:
 
     async def wait_for_user(self, step: Step) -> None:
         """Hint, then wait until the user has done what this step stands for."""
-        if self.coach is not None:
-            await self._send(self.coach, None, NoteAdded(text=coach_hint(step), kind="note"))
         mark = len(self.reader.log)
         user = self.user_name
         done = _user_done(step, user)
+        # A step read from the room's state (a freeze, a runbook step) may be done already: the
+        # trainee ran ahead of the script, and a hint for it now would only confuse.
+        if self.coach is not None and not done(self.state, []):
+            await self._send(self.coach, None, NoteAdded(text=coach_hint(step), kind="note"))
+            mark = len(self.reader.log)
         await self._until(lambda: done(self.state, self.reader.log[mark:]), step)
         if step.do in (Do.FACT, Do.GUESS):
             for event in self.reader.log[mark:]:

@@ -108,7 +108,11 @@ def _pipelines(found: RunbookScore, log: Sequence[EventBase], declared: datetime
             when = _mmss((event.at - declared).total_seconds()) if event.at and declared else "?"
             if not event.allowed:
                 blocked += 1
-                held = f" while {lock.holder} held the lock" if lock.holder else ""
+                held = (
+                    f" while {lock.holder} held the lock"
+                    if lock.holder
+                    else " (the freeze still held; nobody held the lock)"
+                )
                 found.notes.append(
                     f"{event.credential} was blocked from {event.target} at {when}{held}."
                 )
