@@ -124,7 +124,7 @@ def score(
         changes_without_lock=changes_without_lock,
         decisions=decisions,
         observations=notes,
-        **runbook.fields,  # type: ignore[arg-type]
+        **runbook.fields,
     )
 
 
