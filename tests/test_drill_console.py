@@ -165,3 +165,116 @@ async def test_the_ic_plays_a_short_drill_from_the_keyboard(tmp_path: Path):
         play.cancel()
         await runner.close()
         await server.stop()
+
+
+GATED = """
+[scenario]
+name = "short-gate"
+title = "DRILL: checkout-api errors after a release"
+severity = "SEV2"
+symptoms = "5xx on checkout-api after a deploy"
+scope = "checkout"
+ends_at = "90:00"
+
+[[responders]]
+name = "morgan"
+role = "ic"
+
+[[responders]]
+name = "priya"
+role = "lead"
+
+[[steps]]
+at = "0:05"
+by = "morgan"
+do = "attach"
+runbook = "roll-back-deploy"
+hint = "Attach the rollback runbook."
+
+[[steps]]
+at = "0:10"
+by = "priya"
+do = "lock"
+
+[[steps]]
+at = "0:15"
+by = "morgan"
+do = "freeze"
+targets = ["checkout-api"]
+reason = "rolling back"
+hint = "Freeze checkout-api before the scheduled deploy."
+
+[[steps]]
+at = "1:00"
+by = "deploy-prod"
+do = "pipeline"
+target = "checkout-api"
+
+[[steps]]
+at = "1:05"
+by = "priya"
+do = "release"
+"""
+
+
+async def test_the_ic_attaches_a_runbook_and_freezes_and_sees_the_pipeline_blocked(
+    tmp_path: Path,
+):
+    """The IC works the runbook-and-gate part of a drill from the keyboard: the coach asks for
+    the runbook (attached from the hub's list in the Steps pane) and the freeze, and then says,
+    above every pane, that the scheduled deploy was blocked while priya held the lock."""
+    from warroom.drill.session import drill_hub, pipeline_credentials
+
+    scenario = parse(GATED, "gated.toml")
+    clock = ScaledClock(T0, speed=10)
+    server = drill_hub(tmp_path / "gate.db", 0, 0.05, clock)
+    await server.start()
+
+    async def advance(seconds: float) -> None:
+        await asyncio.sleep(seconds / clock.speed)
+
+    runner = DrillRunner(scenario, server.url, clock, advance, user_role=Role.IC,
+                         user_name="ana", gate_credential=pipeline_credentials(server))  # fmt: skip
+    incident = await runner.declare()
+    await runner.join_cast()
+    play = asyncio.create_task(runner.run())
+    app = make_console(server.url, name="ana", role="ic", incident=incident, clock=clock)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+
+            async def until(predicate, timeout: float = 15) -> None:  # noqa: ANN001
+                await eventually(predicate, timeout=timeout)
+                await pilot.pause()
+
+            await until(lambda: coach_said(app, "Attach the rollback runbook"))
+            await pilot.press("8", "a")
+            await until(lambda: "Attach a runbook" in screen_text(app))
+            assert "Roll back a bad deploy" in screen_text(app)
+            await pilot.press("enter")
+            await until(lambda: bool(app.client.state.checklists))
+            (checklist,) = app.client.state.checklists.values()
+            assert checklist.runbook == "roll-back-deploy" and checklist.attached_by == "ana"
+
+            await until(lambda: coach_said(app, "Freeze checkout-api"))
+            await until(lambda: app.client.state.lock.holder == "priya")
+            await pilot.press("z")
+            await pilot.pause(0.2)
+            await pilot.press(*"checkout-api", "enter", *"rolling back", "enter")
+            await until(lambda: app.client.state.freeze is not None)
+            assert app.client.state.freeze.targets == ("checkout-api",)
+
+            await until(lambda: coach_said(app, "pipeline blocked"), timeout=20)
+            line = app.screen.query_one("#coach-line")
+            shown = " ".join(screen_text(app).split())
+            assert line.display and (
+                "pipeline blocked: lock held by priya; deploy-prod may not change checkout-api "
+                "with no token." in shown
+            ), shown
+            await asyncio.wait_for(play, 20)
+            [(_, answer)] = runner.gate_answers
+            assert not answer.allowed and answer.holder == "priya"
+            assert runner.refused == []
+    finally:
+        play.cancel()
+        await runner.close()
+        await server.stop()
