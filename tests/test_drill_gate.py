@@ -427,14 +427,26 @@ def test_what_a_pipeline_presents_and_what_the_coach_says_about_it():
         "with no token. checkout-api is frozen"
     )
     through = GateAnswer(True, "Allowed: no change freeze.", None, "priya", 3)
-    assert through.past_the_lease
+    assert through.past_the_lock
     assert pipeline_line("deploy-prod", "checkout-api", through).startswith(
         "DRILL: pipeline NOT stopped: lock held by priya, yet deploy-prod changed checkout-api "
         "with no token: nothing froze checkout-api."
     )
     live = GateAnswer(True, "Allowed: token 3 is priya's live lease.", 3, "priya", 3, uuid.uuid4())
-    assert not live.past_the_lease
+    assert not live.past_the_lock
     assert pipeline_line("rollback-job", "checkout-api", live) == (
         "DRILL: pipeline allowed: rollback-job may change checkout-api with token 3. "
         "Allowed: token 3 is priya's live lease."
     )
+
+
+async def test_attaching_another_runbook_than_the_one_expected_is_not_counted(tmp_path):
+    data = load(NAME).model_dump(mode="json")
+    data["expect"]["runbook"] = "shed-load"  # the room attaches roll-back-deploy instead
+    outcome = await run_headless(Scenario.model_validate(data), db=tmp_path / "o.db", start=START)
+    card = outcome.scorecard
+    assert card.runbook_attached_s is None
+    assert "The shed-load runbook was never attached: the room worked without its checklist." in (
+        card.observations
+    )
+    assert (card.checklist_steps_finished, card.checklist_steps) == (7, 7)

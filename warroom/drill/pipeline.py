@@ -41,7 +41,7 @@ class GateAnswer:
     action: UUID | None = None
 
     @property
-    def past_the_lease(self) -> bool:
+    def past_the_lock(self) -> bool:
         """Let through while someone held the lock, without that lease's token."""
         return self.allowed and self.holder is not None and self.token != self.live_token
 
@@ -96,7 +96,7 @@ def pipeline_line(pipeline: str, target: str, answer: GateAnswer) -> str:
             f"DRILL: pipeline blocked: {lock}; {pipeline} may not change {target} with "
             f"{showing}. {answer.message}"
         )
-    if answer.past_the_lease:
+    if answer.past_the_lock:
         return (
             f"DRILL: pipeline NOT stopped: {lock}, yet {pipeline} changed {target} with "
             f"{showing}: nothing froze {target}. {answer.message}"

@@ -48,7 +48,7 @@ def _attachment(
     expect = scenario.expect
     wanted = expect.runbook
     attached = next(
-        (e for e in log if isinstance(e, RunbookAttached) and e.runbook in (wanted or e.runbook)),
+        (e for e in log if isinstance(e, RunbookAttached) and e.runbook == (wanted or e.runbook)),
         None,
     )
     declared = state.declared_at
