@@ -219,10 +219,11 @@ async def test_without_the_freeze_the_scheduled_deploy_goes_past_the_lock_and_is
 Act = Callable[[], Awaitable[object]]
 
 
-async def play_as_ic(tmp_path, attach_at: int, freeze_at: int):
+async def play_as_ic(tmp_path, attach_at: int, freeze_at: int, by_hand: int = 0):
     """The IC is a person (a real client, "ana") who attaches the runbook and freezes the
-    service at the given scenario seconds; the script waits for them; the drill times out at
-    8:00 (nobody moves the phase on). Returns the scorecard and the coach's lines."""
+    service at the given scenario seconds (and tries ``by_hand`` times to tick the production
+    step without a production action); the script waits for them; the drill times out at 8:00
+    (nobody moves the phase on). Returns the scorecard and the coach's lines."""
     data = load(NAME).model_dump(mode="json")
     data["scenario"]["ends_at"] = "8:00"
     scenario = Scenario.model_validate(data)
@@ -257,6 +258,10 @@ async def play_as_ic(tmp_path, attach_at: int, freeze_at: int):
 
             return act
 
+        async def tick_by_hand() -> None:
+            reply = await ana.post(ChecklistStepDone(checklist=1, step=4))
+            assert reply.op == "error" and reply.code == "production_step", reply
+
         decide_at = max(attach_at, 150) + 1
         todo += sorted(
             [
@@ -269,6 +274,7 @@ async def play_as_ic(tmp_path, attach_at: int, freeze_at: int):
                 (decide_at + 1, send(ChecklistStepDone, checklist=1, step=2)),
                 (freeze_at, send(ChangeFreezeSet, targets=["checkout-api"], reason="rollback")),
                 (freeze_at + 1, send(ChecklistStepDone, checklist=1, step=3)),
+                *[(freeze_at + 2, tick_by_hand)] * by_hand,
             ],
             key=lambda pair: pair[0],
         )
@@ -286,16 +292,17 @@ async def play_as_ic(tmp_path, attach_at: int, freeze_at: int):
 
 
 @pytest.mark.parametrize(
-    ("attach_at", "freeze_at", "blocked", "past"),
-    [(60, 180, 1, 0), (200, 300, 0, 1)],
+    ("attach_at", "freeze_at", "blocked", "past", "by_hand"),
+    [(60, 180, 1, 0, 0), (200, 300, 0, 1, 2)],
     ids=["prompt-ic", "slow-ic"],
 )
 async def test_the_scorecard_follows_what_the_trainee_did(
-    tmp_path, attach_at, freeze_at, blocked, past
+    tmp_path, attach_at, freeze_at, blocked, past, by_hand
 ):
-    card, coach = await play_as_ic(tmp_path, attach_at, freeze_at)
+    card, coach = await play_as_ic(tmp_path, attach_at, freeze_at, by_hand)
     assert card.runbook_attached_s == attach_at
     assert (card.pipelines_blocked, card.pipelines_past_the_lock) == (blocked, past)
+    assert card.production_steps_by_hand == by_hand
     # the coach asked for the runbook with its keys, and told the trainee what the gate did
     # (a trainee who attached before the script asked is not told to do it again)
     asked = [t for t in coach if "Attach the 'Roll back a bad deploy' runbook" in t]
