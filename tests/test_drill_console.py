@@ -178,7 +178,8 @@ async def test_the_ic_plays_a_short_drill_from_the_keyboard(tmp_path: Path):
         assert runner.refused == []
 
 
-GATED = """
+GATED = (
+    """
 [scenario]
 name = "short-gate"
 title = "DRILL: checkout-api errors after a release"
@@ -186,15 +187,9 @@ severity = "SEV2"
 symptoms = "5xx on checkout-api after a deploy"
 scope = "checkout"
 ends_at = "90:00"
-
-[[responders]]
-name = "morgan"
-role = "ic"
-
-[[responders]]
-name = "priya"
-role = "lead"
-
+"""
+    + SHORT[SHORT.index("[[responders]]") : SHORT.index("[[steps]]")]
+    + """
 [[steps]]
 at = "0:05"
 by = "morgan"
@@ -226,6 +221,7 @@ at = "3:05"
 by = "priya"
 do = "release"
 """
+)
 
 
 async def test_the_ic_attaches_a_runbook_and_freezes_and_sees_the_pipeline_blocked(
