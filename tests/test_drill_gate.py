@@ -457,3 +457,35 @@ async def test_attaching_another_runbook_than_the_one_expected_is_not_counted(tm
         card.observations
     )
     assert (card.checklist_steps_finished, card.checklist_steps) == (7, 7)
+
+
+async def test_a_pipeline_that_cannot_ask_the_gate_is_reported_and_the_drill_goes_on(tmp_path):
+    """A broken set-up (here: a credential the hub does not know) is one line in the drill, never
+    a crash; the gate records nothing for it."""
+    clock = ManualClock(START)
+    config = HubConfig(host="127.0.0.1", port=0, db=tmp_path / "u.db", timer_interval=0,
+                       runbooks=RunbooksConfig(examples=True))  # fmt: skip
+    server = HubServer(config, clock=clock)
+    await server.start()
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        await server.hub.tick()
+
+    said: list[str] = []
+    runner = DrillRunner(load(NAME), server.url, clock, advance, narrate=said.append,
+                         gate_credential=lambda name: "wrg_not-a-credential")  # fmt: skip
+    try:
+        await runner.declare()
+        await runner.join_cast()
+        await runner.run()
+        assert [step.by for step, _ in runner.gate_failures] == [
+            "deploy-prod", "rollback-job", "deploy-prod"
+        ]  # fmt: skip
+        assert "401" in runner.gate_failures[0][1]
+        assert any("pipeline deploy-prod could not ask the deploy gate" in line for line in said)
+        assert not any(isinstance(e, GateChecked) for e in runner.reader.log)
+        assert runner.state.phase.value == "closed"  # the script played to its end
+    finally:
+        await runner.close()
+        await server.stop()

@@ -72,6 +72,8 @@ class DrillRunner:
         self.gate_credential = gate_credential
         #: What the gate told each pipeline step, in order.
         self.gate_answers: list[tuple[Step, GateAnswer]] = []
+        #: Pipeline steps that could not ask the gate, and why.
+        self.gate_failures: list[tuple[Step, str]] = []
         self.url = url
         self.clock = clock
         self._advance = advance
@@ -233,13 +235,23 @@ class DrillRunner:
 
     async def run_pipeline(self, step: Step) -> None:
         """A simulated pipeline asks the drill hub's gate about the drill incident (only)."""
-        if self.gate_credential is None:
-            raise GateUnavailable("this drill's hub gives its pipelines no gate credential")
         lock = self.state.lock
         seen = sum(isinstance(e, GateChecked) for e in self.reader.log)
-        answer = await ask_gate(
-            self.url, self.gate_credential(step.by), self.incident_id, step, lock
-        )
+        try:
+            if self.gate_credential is None:
+                raise GateUnavailable("this drill's hub gives its pipelines no gate credential")
+            credential = self.gate_credential(step.by)
+            answer = await ask_gate(self.url, credential, self.incident_id, step, lock)
+        except GateUnavailable as exc:
+            # The pipeline could not ask (a broken drill set-up): say so and play on, as a real
+            # pipeline's step would fail and the room would carry on.
+            line = f"DRILL: pipeline {step.by} could not ask the deploy gate: {exc}"
+            log.info("%s", line)
+            self.narrate(f"{_mmss(self.scenario_seconds())} {line.removeprefix('DRILL: ')}")
+            self.gate_failures.append((step, str(exc)))
+            if self.coach is not None:
+                await self._send(self.coach, None, NoteAdded(text=line, kind="note"))
+            return
         self.gate_answers.append((step, answer))
         if answer.action is not None and lock.holder is not None:
             self.actions[lock.holder] = answer.action
