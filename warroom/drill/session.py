@@ -21,6 +21,7 @@ from warroom.core.clock import ManualClock
 from warroom.core.drill import DrillScored, Scorecard
 from warroom.core.roles import Role
 from warroom.drill.clock import ScaledClock
+from warroom.drill.pipeline import GateUnavailable
 from warroom.drill.runner import Clock, DrillRunner, GateCredential, Narrator
 from warroom.drill.scenario import Scenario
 from warroom.drill.scorecard import score
@@ -59,7 +60,8 @@ def pipeline_credentials(server: HubServer) -> GateCredential:
 
     def credential(name: str) -> str:
         if name not in made:
-            assert server.gate is not None, "a drill's hub keeps its records in SQLite"
+            if server.gate is None:  # a hub on PostgreSQL keeps no gate credentials yet
+                raise GateUnavailable("this drill's hub keeps no gate credentials")
             made[name] = server.gate.add(name)
         return made[name]
 
