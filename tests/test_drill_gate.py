@@ -489,3 +489,11 @@ async def test_a_pipeline_that_cannot_ask_the_gate_is_reported_and_the_drill_goe
     finally:
         await runner.close()
         await server.stop()
+
+
+async def test_a_second_drill_in_the_same_db_file_gets_fresh_pipeline_credentials(tmp_path):
+    """`warroom drill --db FILE` twice: the second drill's pipelines still reach the gate."""
+    db = tmp_path / "kept.db"
+    await run_headless(load(NAME), db=db, start=START)
+    again = await run_headless(load(NAME), db=db, start=START)
+    assert (again.scorecard.pipeline_checks, again.scorecard.pipelines_blocked) == (3, 1)

@@ -62,6 +62,8 @@ def pipeline_credentials(server: HubServer) -> GateCredential:
         if name not in made:
             if server.gate is None:  # a hub on PostgreSQL keeps no gate credentials yet
                 raise GateUnavailable("this drill's hub keeps no gate credentials")
+            if any(n == name and revoked is None for n, _, revoked in server.gate.listing()):
+                server.gate.revoke(name)  # an earlier drill kept in the same --db file made it
             made[name] = server.gate.add(name)
         return made[name]
 
