@@ -121,7 +121,7 @@ def coach_said(app, words: str) -> bool:  # noqa: ANN001
 
 
 async def test_the_ic_plays_a_short_drill_from_the_keyboard(tmp_path: Path):
-    async with ic_console(tmp_path, parse(SHORT, "short.toml"), speed=30) as (
+    async with ic_console(tmp_path, parse(SHORT, "short.toml"), speed=20) as (
         app, pilot, runner, play, until
     ):  # fmt: skip
         # 1. the coach asks; the IC confirms the guess on the board
