@@ -30,7 +30,9 @@ def test_three_scenarios_ship():
     assert {"checkout-db-pool", "payments-503", "wrong-balances"} <= set(shipped())
 
 
-@pytest.mark.parametrize("name", ["checkout-db-pool", "payments-503", "wrong-balances"])
+@pytest.mark.parametrize(
+    "name", ["checkout-db-pool", "payments-503", "wrong-balances", "bad-deploy-rollback"]
+)
 async def test_scenario_runs_to_the_end_and_is_deterministic(name, tmp_path):
     scenario = load(name)
     first = await run_headless(scenario, seed=7, db=tmp_path / "a.db", start=START)

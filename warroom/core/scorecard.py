@@ -19,4 +19,16 @@ class Scorecard(BaseModel):
     actions_helped: int = 0
     changes_without_lock: int = 0
     decisions: int = 0
+    # runbooks and the deploy gate (#19); a drill without them leaves these empty
+    #: Seconds from the declaration to the scenario's runbook (or the first) being attached.
+    runbook_attached_s: float | None = None
+    checklist_steps: int = 0
+    checklist_steps_finished: int = 0
+    #: Production-changing steps someone tried to tick without a production action under the
+    #: lock (refused by the hub).
+    production_steps_by_hand: int = 0
+    pipeline_checks: int = 0
+    pipelines_blocked: int = 0
+    #: Pipelines let through while someone held the lock, without that lease's token.
+    pipelines_past_the_lock: int = 0
     observations: list[str] = Field(default_factory=list)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from warroom.core.phases import Phase
 from warroom.core.severity import Severity
 from warroom.drill.scenario import Do, Step
+from warroom.drill.scenario_gate import runbook_named
 
 #: The keys for each kind of step, from any pane of the console.
 KEYS: dict[Do, str] = {
@@ -28,6 +29,11 @@ KEYS: dict[Do, str] = {
     Do.UPDATE: "press E (external) or I (internal), then ctrl+s to preview and ctrl+s to publish",
     Do.FOLLOW_UP: "press 3 then a",
     Do.ASSIGN: "press 6, pick the role with the arrows, then a",
+    Do.ATTACH: "press 8 then a, pick the runbook, Enter",
+    Do.CLAIM_STEP: "press 8, pick the step with the arrows, then c",
+    Do.DONE_STEP: "press 8, pick the step with the arrows, then d",
+    Do.FREEZE: "press 8 then z, type the targets, Enter, why, Enter",
+    Do.THAW: "press 8 then Z",
 }
 
 
@@ -38,9 +44,23 @@ def keys_for(step: Step) -> str:
         number = list(Phase).index(phase) + 1
         then = "type the summary, Enter, Enter" if phase == Phase.RESOLVED else "Enter"
         return f"press P, then {number} for {phase.value}, then {then}"
+    if step.do == Do.DONE_STEP and _changes_production(step):
+        return (
+            "take the lock (L), then press 8, pick the step with the arrows, d, and fill in "
+            "the production action"
+        )
     if step.do == Do.SEVERITY and step.to in {s.value for s in Severity}:
         return f"press V, then {Severity(step.to).value[-1]}, type why, Enter"
     return KEYS.get(step.do, "")
+
+
+def _changes_production(step: Step) -> bool:
+    runbook = runbook_named(step.runbook)
+    return (
+        runbook is not None
+        and 0 < step.step <= len(runbook.steps)
+        and (runbook.steps[step.step - 1].changes_production)
+    )
 
 
 def coach_hint(step: Step) -> str:

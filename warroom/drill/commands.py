@@ -21,10 +21,13 @@ from warroom.core.board import (
     GuessConfirmed,
     GuessRuledOut,
 )
+from warroom.core.checklist import ChecklistStepClaimed, ChecklistStepDone, RunbookAttached
+from warroom.core.checklist_runbook import Runbook
 from warroom.core.comms import UpdatePublished
 from warroom.core.comms_state import Audience, ResolutionRange, UpdateFields
 from warroom.core.decisions import DecisionRecorded, FollowUpNoted
 from warroom.core.events import EventBase
+from warroom.core.gate import ChangeFreezeLifted, ChangeFreezeSet, GateChecked
 from warroom.core.incident import NoteAdded, RoleAssigned
 from warroom.core.lifecycle import PhaseChanged, SeverityChanged
 from warroom.core.lock import LockReleased, LockRequested
@@ -32,6 +35,7 @@ from warroom.core.log import EventError, draft
 from warroom.core.state import IncidentState
 from warroom.core.update_text import Draft, promised_next, render
 from warroom.drill.scenario import Do, Step
+from warroom.drill.scenario_gate import runbook_named
 
 if TYPE_CHECKING:
     from warroom.client.sync import IncidentClient
@@ -56,6 +60,12 @@ EVENT_FOR: dict[Do, tuple[type[EventBase], ...]] = {
     Do.UPDATE: (UpdatePublished,),
     Do.FOLLOW_UP: (FollowUpNoted,),
     Do.ASSIGN: (RoleAssigned,),
+    Do.ATTACH: (RunbookAttached,),
+    Do.CLAIM_STEP: (ChecklistStepClaimed,),
+    Do.DONE_STEP: (ChecklistStepDone,),
+    Do.FREEZE: (ChangeFreezeSet,),
+    Do.THAW: (ChangeFreezeLifted,),
+    Do.PIPELINE: (GateChecked,),
 }
 
 
@@ -70,6 +80,8 @@ class Given:
     item: int | None = None
     action: uuid.UUID | None = None
     items: dict[str, int] = field(default_factory=dict)
+    #: The number (C1, C2...) of the checklist the step's runbook became, once attached.
+    checklist: int | None = None
 
 
 def build(runner: DrillRunner, bot: IncidentClient, step: Step) -> EventBase | None:
@@ -82,8 +94,14 @@ def build(runner: DrillRunner, bot: IncidentClient, step: Step) -> EventBase | N
         item=runner.items.get(step.item) if step.item else None,
         action=runner.actions.get(bot.name),
         items=runner.items,
+        checklist=checklist_of(runner.state, step.runbook),
     )
     return command(step, given)
+
+
+def checklist_of(state: IncidentState, runbook: str) -> int | None:
+    """The number of the checklist ``runbook`` was attached as, if it is attached."""
+    return next((c.no for c in state.checklists.values() if c.runbook == runbook), None)
 
 
 def command(step: Step, given: Given) -> EventBase | None:
@@ -103,8 +121,8 @@ def problem(step: Step) -> str | None:
     """
     for text in step.texts or [step.text]:
         state = IncidentState()
-        if step.do == Do.RELEASE:
-            continue  # its only field is the lock's token, known at run time
+        if step.do in (Do.RELEASE, Do.PIPELINE):
+            continue  # the lock's token is known at run time; a pipeline asks the gate (HTTP)
         given = Given(
             state=state,
             me="",
@@ -113,6 +131,7 @@ def problem(step: Step) -> str | None:
             item=1,
             action=uuid.UUID(int=1),
             items=dict.fromkeys(step.facts, 1),
+            checklist=1,
         )
         try:
             command(step, given)
@@ -210,4 +229,39 @@ def _parts(step: Step, given: Given) -> tuple[type[EventBase], dict[str, Any]] |
             return FollowUpNoted, {"text": text, "owner": step.owner, "due": due.isoformat()}
         case Do.ASSIGN:
             return RoleAssigned, {"assigned_role": step.role, "holder": step.to}
+    return _runbook_parts(step, given)
+
+
+def _runbook_parts(step: Step, given: Given) -> tuple[type[EventBase], dict[str, Any]] | None:
+    """The runbook and freeze steps' commands (#19)."""
+    runbook = runbook_named(step.runbook) if step.runbook else None
+    match step.do:
+        case Do.ATTACH if runbook is not None:
+            return RunbookAttached, _attached(runbook)
+        case Do.CLAIM_STEP if given.checklist is not None:
+            return ChecklistStepClaimed, {"checklist": given.checklist, "step": step.step}
+        case Do.DONE_STEP if given.checklist is not None and runbook is not None:
+            production = runbook.steps[step.step - 1].changes_production
+            action = given.action if production else None
+            if production and action is None:
+                return None  # nothing to link: the hub would refuse it, so it is not sent
+            return ChecklistStepDone, {
+                "checklist": given.checklist,
+                "step": step.step,
+                "note": given.text,
+                "action_id": str(action) if action else None,
+            }
+        case Do.FREEZE:
+            return ChangeFreezeSet, {"targets": step.targets, "reason": step.reason}
+        case Do.THAW:
+            return ChangeFreezeLifted, {"reason": step.reason}
     return None
+
+
+def _attached(runbook: Runbook) -> dict[str, Any]:
+    """A runbook attached as the console attaches it: its steps as they read now."""
+    return {
+        "runbook": runbook.name,
+        "title": runbook.title,
+        "steps": [s.model_dump(mode="json") for s in runbook.steps],
+    }

@@ -20,6 +20,7 @@ from warroom.client.lobby import declare
 from warroom.client.sync import IncidentClient
 from warroom.core.board import BoardItemAdded
 from warroom.core.events import EventBase
+from warroom.core.gate import GateChecked
 from warroom.core.incident import NoteAdded
 from warroom.core.phases import Phase
 from warroom.core.protocol import Error
@@ -28,7 +29,9 @@ from warroom.core.severity import Severity
 from warroom.core.state import IncidentState
 from warroom.drill import commands
 from warroom.drill.coach import coach_hint
+from warroom.drill.pipeline import GateAnswer, GateUnavailable, ask_gate, pipeline_line
 from warroom.drill.scenario import Do, Responder, Scenario, Step
+from warroom.drill.user_steps import checklist_done
 
 log = logging.getLogger("warroom.drill")
 
@@ -36,6 +39,8 @@ COACH = "drill-coach"
 Clock = Callable[[], datetime]
 #: Called with a one-line description of what the drill is doing (for --headless output).
 Narrator = Callable[[str], None]
+#: The gate credential of a simulated pipeline, by its name (made on the drill's hub).
+GateCredential = Callable[[str], str]
 
 
 class TimeUp(Exception):
@@ -61,8 +66,14 @@ class DrillRunner:
         seed: int = 0,
         token: str | None = None,
         narrate: Narrator | None = None,
+        gate_credential: GateCredential | None = None,
     ) -> None:
         self.scenario = scenario
+        self.gate_credential = gate_credential
+        #: What the gate told each pipeline step, in order.
+        self.gate_answers: list[tuple[Step, GateAnswer]] = []
+        #: Pipeline steps that could not ask the gate, and why.
+        self.gate_failures: list[tuple[Step, str]] = []
         self.url = url
         self.clock = clock
         self._advance = advance
@@ -164,6 +175,10 @@ class DrillRunner:
             if index in self._done:
                 continue
             await self.advance_to(step.seconds)
+            if index in self._done:  # played on schedule while time moved
+                continue
+            # done: keep_promises must not play it again while a later step waits for the user
+            self._done.add(index)
             if self.user_member is not None and step.by == self.user_member.name:
                 await self.wait_for_user(step)
             else:
@@ -201,6 +216,9 @@ class DrillRunner:
                 await self._send(bot, None, NoteAdded(text=reaction.text, kind=reaction.kind))
 
     async def perform(self, step: Step) -> None:
+        if step.do == Do.PIPELINE:
+            await self.run_pipeline(step)
+            return
         bot = self.bots[step.by]
         command = commands.build(self, bot, step)
         if command is None:
@@ -214,6 +232,39 @@ class DrillRunner:
             self.items[step.key] = reply
         if reply is not None and step.do == Do.ACTION:
             self.actions[bot.name] = self._last_id
+
+    async def run_pipeline(self, step: Step) -> None:
+        """A simulated pipeline asks the drill hub's gate about the drill incident (only)."""
+        lock = self.state.lock
+        seen = sum(isinstance(e, GateChecked) for e in self.reader.log)
+        try:
+            if self.gate_credential is None:
+                raise GateUnavailable("this drill's hub gives its pipelines no gate credential")
+            credential = self.gate_credential(step.by)
+            answer = await ask_gate(self.url, credential, self.incident_id, step, lock)
+        except GateUnavailable as exc:
+            # The pipeline could not ask (a broken drill set-up): say so and play on, as a real
+            # pipeline's step would fail and the room would carry on.
+            line = f"DRILL: pipeline {step.by} could not ask the deploy gate: {exc}"
+            log.info("%s", line)
+            self.narrate(f"{_mmss(self.scenario_seconds())} {line.removeprefix('DRILL: ')}")
+            self.gate_failures.append((step, str(exc)))
+            if self.coach is not None:
+                await self._send(self.coach, None, NoteAdded(text=line, kind="note"))
+            return
+        self.gate_answers.append((step, answer))
+        if answer.action is not None and lock.holder is not None:
+            self.actions[lock.holder] = answer.action
+
+        async def recorded() -> None:  # the hub's record of the check reaches the room
+            while sum(isinstance(e, GateChecked) for e in self.reader.log) <= seen:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(recorded(), timeout=30)
+        line = pipeline_line(step.by, step.target, answer)
+        self.narrate(f"{_mmss(self.scenario_seconds())} {line.removeprefix('DRILL: ')}")
+        if self.coach is not None:
+            await self._send(self.coach, None, NoteAdded(text=line, kind="note"))
 
     async def _send(self, bot: IncidentClient, step: Step | None, command: EventBase) -> int | None:
         event_type = command.type
@@ -233,11 +284,14 @@ class DrillRunner:
 
     async def wait_for_user(self, step: Step) -> None:
         """Hint, then wait until the user has done what this step stands for."""
-        if self.coach is not None:
-            await self._send(self.coach, None, NoteAdded(text=coach_hint(step), kind="note"))
         mark = len(self.reader.log)
         user = self.user_name
         done = _user_done(step, user)
+        # A step read from the room's state (a freeze, a runbook step) may be done already: the
+        # trainee ran ahead of the script, and a hint for it now would only confuse.
+        if self.coach is not None and not done(self.state, []):
+            await self._send(self.coach, None, NoteAdded(text=coach_hint(step), kind="note"))
+            mark = len(self.reader.log)
         await self._until(lambda: done(self.state, self.reader.log[mark:]), step)
         if step.do in (Do.FACT, Do.GUESS):
             for event in self.reader.log[mark:]:
@@ -265,12 +319,21 @@ class DrillRunner:
             return
         now = self.scenario_seconds()
         for index, step in enumerate(self.scenario.steps):
-            if index in self._done or step.do != Do.UPDATE or step.seconds > now:
+            if index in self._done or not _on_schedule(step) or step.seconds > now:
                 continue
-            if step.by == self.user_member.name or step.by not in self.bots:
+            if step.do == Do.UPDATE and (
+                step.by == self.user_member.name or step.by not in self.bots
+            ):
                 continue
             self._done.add(index)
             await self.perform(step)
+
+
+def _on_schedule(step: Step) -> bool:
+    """Steps that keep their time while the script waits for the user: a simulated comms lead's
+    updates, and a pipeline that does not carry the live lease's token (a scheduled deploy does
+    not wait for the room; one carrying the token was handed it, so it follows the script)."""
+    return step.do == Do.UPDATE or (step.do == Do.PIPELINE and step.presents != "lock")
 
 
 def _user_done(step: Step, user: str | None) -> Callable[[IncidentState, list[EventBase]], bool]:
@@ -288,6 +351,8 @@ def _user_done(step: Step, user: str | None) -> Callable[[IncidentState, list[Ev
         return lambda s, ev: s.lock.holder == user
     if step.do == Do.RELEASE:
         return lambda s, ev: s.lock.holder != user
+    if step.do in (Do.ATTACH, Do.CLAIM_STEP, Do.DONE_STEP, Do.FREEZE, Do.THAW):
+        return lambda s, ev: checklist_done(step, s, user)
     types = commands.EVENT_FOR[step.do]
     return lambda s, ev: by_user(ev, *types)
 

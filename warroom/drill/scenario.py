@@ -11,11 +11,12 @@ import tomllib
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from warroom.core.events import EVENT_TYPES, EventBase
+from warroom.core.gate import GATE_NAME_PATTERN
 from warroom.core.incident import NoteAdded
 from warroom.core.log import EventError, draft
 from warroom.core.roles import JOINABLE_ROLES, Role
@@ -46,6 +47,13 @@ class Do(StrEnum):
     UPDATE = "update"
     FOLLOW_UP = "follow_up"
     ASSIGN = "assign"
+    # runbooks and the deploy gate (#19)
+    ATTACH = "attach"
+    CLAIM_STEP = "claim_step"
+    DONE_STEP = "done_step"
+    FREEZE = "freeze"
+    THAW = "thaw"
+    PIPELINE = "pipeline"
 
 
 #: Which fields each kind of step needs.
@@ -67,7 +75,17 @@ REQUIRED: dict[Do, tuple[str, ...]] = {
     Do.UPDATE: ("affected",),
     Do.FOLLOW_UP: ("text", "owner"),
     Do.ASSIGN: ("role", "to"),
+    Do.ATTACH: ("runbook",),
+    Do.CLAIM_STEP: ("runbook", "step"),
+    Do.DONE_STEP: ("runbook", "step"),
+    Do.FREEZE: ("targets",),
+    Do.THAW: (),
+    Do.PIPELINE: ("target",),
 }
+
+#: What a pipeline step's pipeline shows the gate: no token, the live lease's token (its holder
+#: handed it over), or the token of the lease before it (a stale one, kept from earlier).
+Presents = Literal["none", "lock", "previous"]
 
 
 class Responder(BaseModel):
@@ -125,6 +143,14 @@ class Step(BaseModel):
     due_days: int = 7
     #: Picked at random (with the drill's seed) instead of ``text``, for variety between runs.
     texts: list[str] = Field(default_factory=list)
+    # runbooks and the gate: the runbook (a shipped one's name) and its step (1-based)
+    runbook: str = ""
+    step: int = Field(default=0, ge=0)
+    targets: list[str] = Field(default_factory=list)
+    presents: Presents = "none"
+    #: A pipeline step: the change is starting (``warroom gate report``), so with the live
+    #: lease's token the hub records it as the holder's production action.
+    started: bool = False
 
     @field_validator("at")
     @classmethod
@@ -182,6 +208,18 @@ class Expectation(BaseModel):
     helpful_actions: list[str] = Field(default_factory=list)
     unhelpful_actions: list[str] = Field(default_factory=list)
     mitigate_within_minutes: int | None = None
+    #: The runbook the room should attach (a shipped one's name), and how soon.
+    runbook: str = ""
+    attach_within_minutes: int | None = Field(default=None, ge=0)
+
+    @field_validator("runbook")
+    @classmethod
+    def _shipped(cls, name: str) -> str:
+        from warroom.drill.scenario_gate import runbook_named, unknown_runbook
+
+        if name and runbook_named(name) is None:
+            raise ValueError(unknown_runbook(name))
+        return name
 
 
 class ScenarioInfo(BaseModel):
@@ -225,31 +263,35 @@ class Scenario(BaseModel):
             raise ValueError('responders: the cast needs one responder with role "ic"')
         known_items: set[str] = set()
         for i, step in enumerate(self.steps):
-            if step.by not in names:
-                raise _StepError(i, "by", f"no responder called {step.by!r}")
+            if step.do == Do.PIPELINE:
+                pipeline_by(i, step, names)
+            elif step.by not in names:
+                raise StepProblem(i, "by", f"no responder called {step.by!r}")
             if step.do in (Do.FACT, Do.GUESS):
                 if step.key in known_items:
-                    raise _StepError(i, "key", f"key {step.key!r} is used twice")
+                    raise StepProblem(i, "key", f"key {step.key!r} is used twice")
                 known_items.add(step.key)
             if step.item and step.item not in known_items:
-                raise _StepError(i, "item", f"no earlier fact or guess with key {step.item!r}")
+                raise StepProblem(i, "item", f"no earlier fact or guess with key {step.item!r}")
             for fact in step.facts:
                 if fact not in known_items:
-                    raise _StepError(i, "facts", f"no earlier fact or guess with key {fact!r}")
+                    raise StepProblem(i, "facts", f"no earlier fact or guess with key {fact!r}")
         # Each step's command is built by the core's event class now, so a value the hub would
         # not take (a phase or note kind that does not exist, say) is reported at load.
         from warroom.drill.commands import problem  # it builds on this module
+        from warroom.drill.scenario_gate import check_runbook_steps  # it builds on this module
 
+        check_runbook_steps(self)
         for i, step in enumerate(self.steps):
             if (why := problem(step)) is not None:
-                raise _StepError(i, "do", f"the {step.do.value} command would not be valid: {why}")
+                raise StepProblem(i, "do", f"the {step.do.value} command would not be valid: {why}")
         for i, reaction in enumerate(self.reactions):
             if reaction.by not in names:
-                raise _StepError(i, "by", f"no responder called {reaction.by!r}", "reactions")
+                raise StepProblem(i, "by", f"no responder called {reaction.by!r}", "reactions")
             try:
                 draft(NoteAdded, text=reaction.text, kind=reaction.kind)
             except EventError as exc:
-                raise _StepError(i, "kind", str(exc), "reactions") from exc
+                raise StepProblem(i, "kind", str(exc), "reactions") from exc
         return self
 
     @property
@@ -264,7 +306,22 @@ class Scenario(BaseModel):
         return next((r for r in self.responders if r.role == role), None)
 
 
-class _StepError(ValueError):
+def pipeline_by(index: int, step: Step, responders: list[str]) -> None:
+    """A pipeline step's ``by`` names the pipeline (its gate credential), never a person."""
+    if step.by in responders:
+        raise StepProblem(
+            index, "by", f"{step.by!r} is a responder; a pipeline step's by names the pipeline"
+        )
+    if not re.match(GATE_NAME_PATTERN, step.by):
+        raise StepProblem(
+            index,
+            "by",
+            f"{step.by!r} is not a pipeline name (lower-case letters, digits, - and _, like "
+            "deploy-prod)",
+        )
+
+
+class StepProblem(ValueError):
     def __init__(self, index: int, field: str, message: str, table: str = "steps") -> None:
         super().__init__(message)
         self.index, self.field, self.table, self.message = index, field, table, message
@@ -312,7 +369,7 @@ def _explain(exc: ValidationError, text: str, source: str) -> str:
         loc = list(err["loc"])
         ctx = err.get("ctx", {}) or {}
         inner = ctx.get("error")
-        if isinstance(inner, _StepError):
+        if isinstance(inner, StepProblem):
             loc = [inner.table, inner.index, inner.field]
             message = inner.message
         else:

@@ -6,13 +6,16 @@ are never stored), so the same numbers appear at the end of the drill and in the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from warroom.core.drill import Scorecard
+from warroom.core.events import EventBase
 from warroom.core.metrics import compute
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 from warroom.drill.scenario import Scenario
+from warroom.drill.scorecard_gate import score_runbook_and_gate
 
 
 def _minutes(delta: timedelta | None) -> str:
@@ -26,8 +29,13 @@ def score(
     scenario: Scenario,
     changes_without_lock: int = 0,
     user_role: Role | None = None,
+    log: Sequence[EventBase] = (),
+    steps_by_hand: int = 0,
 ) -> Scorecard:
-    """The scorecard; ``user_role`` is the role a person played (``None``: all simulated)."""
+    """The scorecard; ``user_role`` is the role a person played (``None``: all simulated).
+
+    ``log`` is the drill incident's events (the gate's checks are read from it) and
+    ``steps_by_hand`` the hub's count of production steps refused without an action."""
     declared = state.declared_at
     detect_to_declare = declared - state.detected_at if declared and state.detected_at else None
     comms = getattr(state, "comms", None)
@@ -102,6 +110,8 @@ def score(
         )
     if decisions == 0:
         notes.append("No decision was recorded: write the calls down, with their reasons.")
+    runbook = score_runbook_and_gate(state, scenario, log, steps_by_hand)
+    notes += runbook.notes
 
     return Scorecard(
         scenario=scenario.scenario.name,
@@ -114,7 +124,23 @@ def score(
         changes_without_lock=changes_without_lock,
         decisions=decisions,
         observations=notes,
+        **runbook.fields,
     )
+
+
+def _runbook_lines(card: Scorecard, m: Callable[[float | None], str]) -> list[str]:
+    """The runbook and gate rows, for a drill that has a checklist or a pipeline."""
+    if not (card.checklist_steps or card.pipeline_checks or card.runbook_attached_s is not None):
+        return []
+    steps = f"{card.checklist_steps_finished} / {card.checklist_steps}"
+    gate = f"{card.pipelines_blocked} / {card.pipeline_checks}"
+    return [
+        f"  runbook attached after                 {m(card.runbook_attached_s)}",
+        f"  checklist steps (finished / all)       {steps}",
+        f"  production steps ticked by hand        {card.production_steps_by_hand}",
+        f"  pipeline checks (blocked / all)        {gate}",
+        f"  pipelines let past the lock            {card.pipelines_past_the_lock}",
+    ]
 
 
 def _s(delta: timedelta | None) -> float | None:
@@ -135,6 +161,7 @@ def render_text(card: Scorecard) -> str:
         f"  production actions (helped / taken)    {card.actions_helped} / {card.actions_taken}",
         f"  changes attempted without the lock     {card.changes_without_lock}",
         f"  decisions recorded                     {card.decisions}",
+        *_runbook_lines(card, m),
         "",
         "Observations:",
         *[f"  - {note}" for note in card.observations],

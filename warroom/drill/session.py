@@ -9,6 +9,7 @@ the foreground.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import threading
 import uuid
@@ -20,10 +21,12 @@ from warroom.core.clock import ManualClock
 from warroom.core.drill import DrillScored, Scorecard
 from warroom.core.roles import Role
 from warroom.drill.clock import ScaledClock
-from warroom.drill.runner import DrillRunner, Narrator
+from warroom.drill.pipeline import GateUnavailable
+from warroom.drill.runner import Clock, DrillRunner, GateCredential, Narrator
 from warroom.drill.scenario import Scenario
 from warroom.drill.scorecard import score
 from warroom.hub.app import HubConfig, HubServer
+from warroom.hub.runbooks_config import RunbooksConfig
 
 
 @dataclass
@@ -36,12 +39,43 @@ class DrillOutcome:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def drill_hub(db: Path, port: int, timer_interval: float, clock: Clock) -> HubServer:
+    """The drill's own hub: it serves the shipped runbooks (a scenario attaches one of them by
+    name, and the player's console attaches from the same list)."""
+    config = HubConfig(
+        host="127.0.0.1",
+        port=port,
+        db=db,
+        timer_interval=timer_interval,
+        runbooks=RunbooksConfig(examples=True),
+    )
+    return HubServer(config, clock=clock)
+
+
+def pipeline_credentials(server: HubServer) -> GateCredential:
+    """Gate credentials for the script's pipelines, made on the drill's hub when first asked.
+
+    The drill's hub keeps them in its own database, so they open nothing on a real hub."""
+    made: dict[str, str] = {}
+
+    def credential(name: str) -> str:
+        if name not in made:
+            if server.gate is None:  # a hub on PostgreSQL keeps no gate credentials yet
+                raise GateUnavailable("this drill's hub keeps no gate credentials")
+            if any(n == name and revoked is None for n, _, revoked in server.gate.listing()):
+                server.gate.revoke(name)  # an earlier drill kept in the same --db file made it
+            made[name] = server.gate.add(name)
+        return made[name]
+
+    return credential
+
+
 def _temp_db() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="warroom-drill-"))
     return folder / "drill.db"
 
 
-async def _finish(server: HubServer, runner: DrillRunner) -> Scorecard:
+async def score_drill(server: HubServer, runner: DrillRunner) -> Scorecard:
     """Score the drill and record the scorecard on the incident."""
     incident = runner.incident_id
     hub = server.hub
@@ -50,8 +84,22 @@ async def _finish(server: HubServer, runner: DrillRunner) -> Scorecard:
         for (inc, kind, code), count in hub.refusals.items()
         if inc == incident and kind == "action_started"
     )
-    state = hub.rooms[incident].state
-    card = score(state, runner.scenario, without_lock, runner.user_role)
+    room = hub.rooms[incident]
+    with contextlib.suppress(TimeoutError):  # score what the runner saw, at worst
+        await runner.reader.wait_for_seq(room.head, timeout=10)
+    by_hand = sum(
+        count
+        for (inc, kind, code), count in hub.refusals.items()
+        if inc == incident and kind == "checklist_step_done" and code == "production_step"
+    )
+    card = score(
+        room.state,
+        runner.scenario,
+        without_lock,
+        runner.user_role,
+        log=runner.reader.log,
+        steps_by_hand=by_hand,
+    )
     await hub.record_by_hub(incident, DrillScored(id=uuid.uuid4(), scorecard=card))
     return card
 
@@ -66,19 +114,27 @@ async def run_headless(
     """Play ``scenario`` to the end with every role simulated; no console, no real waiting."""
     db = db or _temp_db()
     clock = ManualClock(start or datetime.now(UTC).replace(microsecond=0))
-    server = HubServer(HubConfig(host="127.0.0.1", port=0, db=db, timer_interval=0), clock=clock)
+    server = drill_hub(db, 0, 0, clock)
     await server.start()
 
     async def advance(seconds: float) -> None:
         clock.advance(seconds)
         await server.hub.tick()
 
-    runner = DrillRunner(scenario, server.url, clock, advance, seed=seed, narrate=narrate)
+    runner = DrillRunner(
+        scenario,
+        server.url,
+        clock,
+        advance,
+        seed=seed,
+        narrate=narrate,
+        gate_credential=pipeline_credentials(server),
+    )
     try:
         await runner.declare()
         await runner.join_cast()
         await runner.run()
-        card = await _finish(server, runner)
+        card = await score_drill(server, runner)
         events = server.hub.rooms[runner.incident_id].head
     finally:
         await runner.close()
@@ -138,10 +194,7 @@ class LiveDrill:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         interval = max(0.05, min(1.0, 1.0 / self.clock.speed))
-        server = HubServer(
-            HubConfig(host="127.0.0.1", port=self.port, db=self.db, timer_interval=interval),
-            clock=self.clock,
-        )
+        server = drill_hub(self.db, self.port, interval, self.clock)
         await server.start()
         self.url = server.url
 
@@ -156,6 +209,7 @@ class LiveDrill:
             user_role=self.user_role,
             user_name=self.user_name,
             seed=self.seed,
+            gate_credential=pipeline_credentials(server),
         )
         try:
             self.incident_id = await runner.declare()
@@ -165,11 +219,11 @@ class LiveDrill:
             stop = asyncio.create_task(self._stop.wait())
             await asyncio.wait({play, stop}, return_when=asyncio.FIRST_COMPLETED)
             if play.done() and play.exception() is None:
-                self.scorecard = await _finish(server, runner)
+                self.scorecard = await score_drill(server, runner)
                 await self._stop.wait()
             else:
                 play.cancel()
-                self.scorecard = await _finish(server, runner)
+                self.scorecard = await score_drill(server, runner)
         finally:
             await runner.close()
             await server.stop()

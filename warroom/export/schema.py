@@ -215,7 +215,9 @@ SCHEMA: tuple[Table, ...] = (
         "scenario TEXT, time_to_declare_s REAL, time_to_first_update_s REAL, "
         "time_to_mitigate_s REAL, overdue_updates INTEGER, actions_taken INTEGER, "
         "actions_helped INTEGER, changes_without_lock INTEGER, decisions INTEGER, "
-        "observations TEXT",
+        "runbook_attached_s REAL, checklist_steps INTEGER, checklist_steps_finished INTEGER, "
+        "production_steps_by_hand INTEGER, pipeline_checks INTEGER, pipelines_blocked INTEGER, "
+        "pipelines_past_the_lock INTEGER, observations TEXT",
         key="incident_id",
         first="incident_id TEXT PRIMARY KEY REFERENCES incidents(id)",
     ),
