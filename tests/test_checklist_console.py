@@ -10,9 +10,16 @@ from warroom.hub.runbooks_config import RunbooksConfig
 
 from tests.console_helpers import console_session, screen_text
 from tests.helpers import T0, ManualClock, running_hub
-from warroom.console.screens.checklist_forms import AttachForm, ProductionStepForm, StepReasonForm
+from warroom.console.screens.checklist_forms import (
+    AttachForm,
+    LinkActionForm,
+    ProductionStepForm,
+    StepReasonForm,
+)
 from warroom.console.widgets.checklist import ChecklistPane
+from warroom.core.actions import ActionStarted
 from warroom.core.checklist import (
+    ChecklistStepAdded,
     ChecklistStepClaimed,
     ChecklistStepDone,
     ChecklistStepSkipped,
@@ -136,6 +143,77 @@ async def test_a_production_step_is_refused_without_the_lock_and_done_as_an_acti
         assert action.by == "cy" and action.token == 1 and action.target == "checkout-api"
         text = screen_text(s.app)
         assert "Action token 1: rollback checkout-api; 5xx rate 14%" in text
+
+
+async def test_a_production_step_is_done_as_the_action_already_recorded_under_the_lock(tmp_path):
+    """The pipeline (or the Lock pane) already recorded the rollback as the holder's action: d on
+    the step links that action instead of starting a second one; n still starts a new one."""
+    async with room(tmp_path, name="cy", role="responder") as s:
+        ana = await s.peer("ana", "ic")
+        await ana.post(roll_back())
+        pane = await s.show_pane("8", ChecklistPane)
+        await s.wait_for(lambda: len(steps(s)) == 7)
+        s.app.send_command(LockRequested)
+        await s.wait_for(lambda: s.app.client.state.lock.holder == "cy")
+        s.app.send_command(
+            ActionStarted,
+            token=1,
+            kind="rollback",
+            target="checkout-api",
+            expected="5xx under 1%",
+            metric="5xx rate",
+            value_before="14%",
+        )
+        await s.wait_for(lambda: len(s.app.client.state.actions) == 1)
+        (recorded,) = s.app.client.state.actions.values()
+        await s.pilot.press("down", "down", "down")  # step 4: roll back (changes production)
+        await s.pilot.press("d")
+        await s.wait_for(lambda: isinstance(s.app.screen, LinkActionForm))
+        text = screen_text(s.app)
+        assert "rollback checkout-api" in text and "Start a new production action" in text
+        await s.pilot.press("enter")
+        await s.wait_for(lambda: steps(s)[3].status == StepStatus.DONE)
+        assert steps(s)[3].action_id == recorded.id
+        assert len(s.app.client.state.actions) == 1  # no second action
+        # The next production step: the rollback already did C1.4, so it is not offered again.
+        await s.pilot.press("d")
+        await s.pilot.pause()
+        assert steps(s)[3].status == StepStatus.DONE
+        await ana.post(
+            ChecklistStepAdded(checklist=1, do="Restart the workers", changes_production=True)
+        )
+        await s.wait_for(lambda: len(steps(s)) == 8)
+        listed = pane.query_one("#checklist-list", OptionList)
+        ids = [listed.get_option_at_index(i).id for i in range(listed.option_count)]
+        listed.highlighted = ids.index("1.8")
+        await s.pilot.pause()
+        await s.pilot.press("d")
+        await s.wait_for(lambda: isinstance(s.app.screen, ProductionStepForm))
+
+
+async def test_with_an_action_recorded_n_in_the_chooser_starts_a_new_one(tmp_path):
+    async with room(tmp_path, name="cy", role="responder") as s:
+        ana = await s.peer("ana", "ic")
+        await ana.post(roll_back())
+        await s.show_pane("8", ChecklistPane)
+        await s.wait_for(lambda: len(steps(s)) == 7)
+        s.app.send_command(LockRequested)
+        await s.wait_for(lambda: s.app.client.state.lock.holder == "cy")
+        s.app.send_command(
+            ActionStarted,
+            token=1,
+            kind="restart",
+            target="workers",
+            expected="queue drains",
+            metric="queue",
+            value_before="900",
+        )
+        await s.wait_for(lambda: len(s.app.client.state.actions) == 1)
+        await s.pilot.press("down", "down", "down", "d")
+        await s.wait_for(lambda: isinstance(s.app.screen, LinkActionForm))
+        await s.pilot.press("n")
+        await s.wait_for(lambda: isinstance(s.app.screen, ProductionStepForm))
+        assert steps(s)[3].status == StepStatus.OPEN
 
 
 async def test_the_ic_freezes_and_lifts_changes_from_the_pane(tmp_path):

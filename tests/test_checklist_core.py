@@ -10,6 +10,7 @@ import pytest
 
 from tests.helpers import T0, make_event
 from tests.test_lock_core import Room
+from warroom.core.checklist import actions_for_step
 from warroom.core.checklist_runbook import Runbook, matches, suggested
 from warroom.core.checklist_state import StepStatus, progress_line
 
@@ -263,3 +264,27 @@ def test_an_added_step_keeps_the_role_expected_apart_from_the_senders_role():
     assert step.role is not None and step.role.value == "responder"
     odd = room.check("checklist_step_added", "bo", checklist=1, do="x", expected_role="observer")
     assert odd.code == "invalid"
+
+
+def test_the_actions_a_step_may_be_done_as_are_the_holders_unlinked_ones_under_the_live_lease():
+    """What the Steps pane offers on ``d`` (a pipeline's recorded change among them) is exactly
+    what the done rule accepts."""
+    room = ChecklistRoom()
+    assert actions_for_step(room.state, "dee") == []
+    room.do("lock_requested", "dee")
+    first = start_action(room, "dee", token=1)
+    second = start_action(room, "dee", token=1)
+    assert [str(a.id) for a in actions_for_step(room.state, "dee")] == [second, first]
+    for name in ("ana", "bo", "cy"):  # not the holder: nothing to offer
+        assert actions_for_step(room.state, name) == []
+    for offered in actions_for_step(room.state, "dee"):
+        assert (
+            room.check("checklist_step_done", "dee", checklist=1, step=2, action_id=str(offered.id))
+            is None
+        )
+    room.do("checklist_step_done", "dee", checklist=1, step=2, action_id=second)
+    assert [str(a.id) for a in actions_for_step(room.state, "dee")] == [first]
+    later = T0 + timedelta(minutes=1)
+    room.do("lock_released", "dee", at=later, token=1)
+    room.do("lock_requested", "dee", at=later)
+    assert actions_for_step(room.state, "dee") == []  # the old lease's actions vouch for nothing

@@ -30,6 +30,7 @@ from warroom.core.checklist_runbook import (
 from warroom.core.checklist_state import Checklist, ChecklistStep, StepStatus
 from warroom.core.events import Actor, EventBase, Refusal, event, refuse, require_reason
 from warroom.core.lock import fence
+from warroom.core.production import ProductionAction
 from warroom.core.roles import Role
 from warroom.core.state import IncidentState
 
@@ -51,6 +52,21 @@ def may_shape(state: IncidentState, name: str) -> bool:
 def may_finish_claimed(state: IncidentState, name: str, step: ChecklistStep) -> bool:
     """A claimed step is finished by whoever claimed it, or by the IC or the lead."""
     return step.claimed_by in ("", name) or may_shape(state, name)
+
+
+def actions_for_step(state: IncidentState, name: str) -> list[ProductionAction]:
+    """The production actions ``name`` may do a step as (what :class:`ChecklistStepDone`
+    accepts): theirs, under the lease they hold now, not yet the action of another step; newest
+    first. A pipeline's change recorded through the gate is one of them, so the step is ticked
+    as that change instead of a second action being started for it."""
+    if state.lock.holder != name:
+        return []
+    linked = {step.action_id for checklist in state.checklists.values() for step in checklist.steps}
+    return [
+        action
+        for action in reversed(state.actions.values())
+        if action.by == name and action.token == state.lock.token and action.id not in linked
+    ]
 
 
 def because(reason: str) -> str:

@@ -1,18 +1,25 @@
 """The Checklist pane's forms: attach a runbook, skip or rule out a step, add a step, and do a
-step that changes production as a production action (the Lock pane's form, prefilled)."""
+step that changes production as a production action (the Lock pane's form, prefilled), or as
+one already recorded under the lock (a pipeline's change reported through the gate)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from warroom.console.clock_face import shown_times
 from warroom.console.screens.board_form import Built, CommandForm
 from warroom.console.screens.form_fields import text_field
 from warroom.console.screens.lock_action import ActionForm
 from warroom.core.checklist import (
     ChecklistStepAdded,
+    ChecklistStepDone,
     ChecklistStepNotApplicable,
     ChecklistStepSkipped,
     RunbookAttached,
@@ -20,6 +27,7 @@ from warroom.core.checklist import (
 from warroom.core.checklist_runbook import MAX_INSTRUCTION, Runbook
 from warroom.core.checklist_state import Checklist, ChecklistStep
 from warroom.core.gate import ChangeFreezeSet
+from warroom.core.production import ProductionAction
 
 
 class AttachForm(CommandForm):
@@ -124,6 +132,68 @@ class ProductionStepForm(ActionForm):
         self.query_one("#form-title", Static).update(
             f"Do {self.ref} as a production action  ·  lease #{self.token} ({self.holder})"
         )
+
+
+class LinkActionForm(CommandForm):
+    """Which production action did this step? The holder's actions under the live lease that no
+    step names yet (a pipeline's change the gate recorded among them), or a new one (n)."""
+
+    HINT = "enter: this action did the step · n: start a new production action · esc cancel"
+    FIRST = "#link-action-list"
+    #: What the form closes with when the person asks for a new action instead.
+    NEW: ClassVar[int] = -1
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_action", "New action", tooltip="Start a new production action")
+    ]
+
+    def __init__(
+        self, checklist: Checklist, step: ChecklistStep, actions: list[ProductionAction]
+    ) -> None:
+        super().__init__()
+        self.checklist, self.step, self.actions = checklist, step, actions
+
+    def heading(self) -> str:
+        return f"Done {self.checklist.label}.{self.step.no}: which production action did it?"
+
+    def fields(self) -> ComposeResult:
+        yield Static(self.step.do, classes="card-quote")
+        times = shown_times()
+        options = [
+            Option(
+                f"{escape(str(a.kind))} {escape(a.target)} · started {times.hm(a.started_at)} · "
+                f"token {a.token}",
+                id=str(a.id),
+            )
+            for a in self.actions
+        ]
+        options.append(Option("Start a new production action…", id="new"))
+        yield OptionList(*options, id="link-action-list")
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_submit()
+
+    def action_new_action(self) -> None:
+        self.dismiss(self.NEW)
+
+    def action_submit(self) -> None:
+        option = self.query_one("#link-action-list", OptionList).highlighted_option
+        if option is not None and option.id == "new":
+            self.action_new_action()
+            return
+        super().action_submit()
+
+    def build(self) -> Built | str:
+        option = self.query_one("#link-action-list", OptionList).highlighted_option
+        chosen = next((a for a in self.actions if option and str(a.id) == option.id), None)
+        if chosen is None:
+            return "Pick the action that did the step, or n for a new one."
+        return ChecklistStepDone, {
+            "checklist": self.checklist.no,
+            "step": self.step.no,
+            "action_id": str(chosen.id),
+        }
 
 
 class FreezeForm(CommandForm):

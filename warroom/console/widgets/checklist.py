@@ -13,6 +13,7 @@ the pane marks the step done linked to it.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from rich.markup import escape
@@ -29,6 +30,7 @@ from warroom.console.css import tcss_beside
 from warroom.console.screens.checklist_forms import (
     AttachForm,
     FreezeForm,
+    LinkActionForm,
     ProductionStepForm,
     StepAddForm,
     StepReasonForm,
@@ -41,6 +43,7 @@ from warroom.core.checklist import (
     ChecklistStepNotApplicable,
     ChecklistStepSkipped,
     RunbookAttached,
+    actions_for_step,
 )
 from warroom.core.checklist_state import Checklist, ChecklistStep, StepStatus
 from warroom.core.gate import ChangeFreezeLifted, ChangeFreezeSet, freeze_holds
@@ -308,8 +311,23 @@ class ChecklistPane(ListDetailPane):
             )
             return
         self.say("")
+        recorded = actions_for_step(self.state, self.me)
+        if recorded:
+            chooser = LinkActionForm(checklist, step, recorded)
+            self.app.push_screen(chooser, partial(self._link_form_closed, checklist, step))
+            return
+        self._start_action(checklist, step)
+
+    def _link_form_closed(
+        self, checklist: Checklist, step: ChecklistStep, result: int | None
+    ) -> None:
+        if result == LinkActionForm.NEW:
+            self._start_action(checklist, step)
+
+    def _start_action(self, checklist: Checklist, step: ChecklistStep) -> None:
+        """The Lock pane's action form, prefilled from the step; its action then does the step."""
         self._pending = (checklist.no, step.no, frozenset(self.state.actions))
-        form = ProductionStepForm(lock.token, self.me, checklist, step)
+        form = ProductionStepForm(self.state.lock.token, self.me, checklist, step)
         self.app.push_screen(form, self._action_form_closed)
 
     def _action_form_closed(self, started: bool | None) -> None:
