@@ -8,7 +8,6 @@ import ipaddress
 import json
 import logging
 import signal
-import sqlite3
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -142,11 +141,6 @@ class HubServer:
             raise HubConfigError(
                 f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
             )
-        if is_postgres(config.db) and config.intake is not None:
-            raise HubConfigError(
-                "The alert intake keeps its alert groups in a SQLite file for now: give --db a "
-                "file, or remove [intake] from the config (see docs/POSTGRES.md)."
-            )
         # One hub per database file: the lock is taken before the file is opened or written.
         # A PostgreSQL database is shared: its hubs take a lock per incident as they write.
         self.db_lock: DatabaseLock | None = None
@@ -157,8 +151,8 @@ class HubServer:
             self.store = open_store(config.db, durability=config.durability)
             #: The team's personal tokens, in the same database (``warroom people``).
             self.people: People = open_people(config.db)
-            #: #19: pipelines' gate credentials (a SQLite hub's own file; see docs/POSTGRES.md).
-            self.gate = None if is_postgres(config.db) else GateCredentials(config.db)
+            #: #19: pipelines' gate credentials, in the same database (shared on PostgreSQL).
+            self.gate = GateCredentials(config.db)
             #: Alert groups from monitoring, when the hub has an ``[intake]``.
             self.alerts: AlertStore | None = None
             if config.intake is not None:
@@ -244,7 +238,7 @@ class HubServer:
             self.store.abandon()
         with contextlib.suppress(Exception):
             self.people.close()
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(Exception):
             if self.alerts is not None:
                 self.alerts.close()
         self._release_db()
