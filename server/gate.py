@@ -163,13 +163,20 @@ def _request(server: HubServer, request: Request) -> tuple[str, dict[str, Any]]:
 def _in_progress(server: HubServer) -> list[str]:
     """The incidents a check without ``incident`` applies to: every one not resolved yet, but
     no drill (a drill must never hold up a real deploy)."""
-    return [
+    found = [
         incident_id
         for incident_id, room in server.hub.rooms.items()
         if room.state.declared
         and not room.state.drill
         and room.state.phase.index < Phase.RESOLVED.index
     ]
+    if server.store.shared:  # #22: one declared at another hub a moment ago is not loaded yet
+        for row in server.store.reader.incident_rows(include_closed=False):
+            if row["id"] in server.hub.rooms or row["id"] in server.hub.set_aside or row["drill"]:
+                continue
+            if Phase(row["phase"]).index < Phase.RESOLVED.index:
+                found.append(row["id"])
+    return found
 
 
 async def _check(server: HubServer, request: Request) -> dict[str, Any]:
