@@ -39,6 +39,7 @@ from warroom.hub.storage_open import (
     open_people,
     registered_anyone,
 )
+from warroom.hub.storage_peers import DEFAULT_LEASE, peers_for
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -100,6 +101,9 @@ class HubConfig:
     status: StatusConfig = field(default_factory=StatusConfig)
     #: Where the runbooks are (``[runbooks]``, docs/RUNBOOKS.md); None: no runbooks.
     runbooks: RunbooksConfig | None = None
+    #: Seconds a hub on PostgreSQL stays listed in the others' ``/healthz`` after its last
+    #: heartbeat (``[hub] peer_lease``; docs/POSTGRES.md).
+    peer_lease: float = DEFAULT_LEASE
 
 
 def is_loopback(host: str) -> bool:
@@ -182,6 +186,8 @@ class HubServer:
         self._timers: asyncio.Task[None] | None = None
         #: Other hubs' events on a shared database, fanned out to this hub's consoles (#22).
         self.follower = follower_for(self.hub, config.db)
+        #: This hub's heartbeat on a shared database, and the other live hubs (``/healthz``).
+        self.peers = peers_for(config.db, config.peer_lease)
         self._orphans: asyncio.Task[None] | None = None
         self._people_watch: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -217,6 +223,7 @@ class HubServer:
         if self.db_lock is not None:
             self.db_lock.describe(self.url)
         await self.hub.start()
+        await self.peers.start(self.url)
         if self.follower is not None:
             self.follower.start()
             self._orphans = asyncio.create_task(resume_orphans(self.webhooks._resume))
@@ -309,6 +316,7 @@ class HubServer:
                 await self._server.wait_closed()
         if self.follower is not None:
             await self.follower.stop()
+        await self.peers.stop()
         await self.hub.stop()
         try:
             self.store.close()
@@ -371,7 +379,8 @@ class HubServer:
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
         if path == "/healthz":
-            return json_response(connection, HTTPStatus.OK, self.hub.health())
+            health = {**self.hub.health(), **self.peers.health()}
+            return json_response(connection, HTTPStatus.OK, health)
         if path == "/schema":  # documentation of the state's JSON: no secret in it
             return json_response(connection, HTTPStatus.OK, state_schema())
         if path.startswith("/status"):  # browser status pages (docs/STATUS.md)
