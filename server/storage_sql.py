@@ -25,7 +25,8 @@ from warroom.hub.storage_api import is_postgres
 class Rows(Protocol):
     """What a statement returns, on either database (a DB-API cursor)."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     @property
     def description(self) -> Any: ...
@@ -114,8 +115,8 @@ class PgSql:
         query = qmark(sql)
         with self.lock:
             if self._in_write:
-                return self.link.get().execute(query, list(args))  # type: ignore[return-value]
-            return self.link.run(lambda conn: conn.execute(query, list(args)))  # type: ignore[return-value]
+                return self.link.get().execute(query, list(args))
+            return self.link.run(lambda conn: conn.execute(query, list(args)))
 
     @contextlib.contextmanager
     def write(self, key: str | None = None) -> Iterator[Sql]:
