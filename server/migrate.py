@@ -67,29 +67,15 @@ INCIDENT_COLUMNS = (
     "id", "title", "severity", "phase", "declared_at", "head_seq", "drill", "updated_at",
     "detected_at", "ic", "participants",
 )  # fmt: skip
+#: People's tokens and gate credentials: a name and the digest of its secret.
+DIGEST_COLUMNS = ("name", "digest", "created_at", "revoked_at")
+CHECKPOINT_COLUMNS = ("incident_id", "seq", "event_id", "stamp", "state")
 TABLES = (
     Table("incidents", INCIDENT_COLUMNS, "id", key="id", label="incidents"),
     Table("events", tuple(EVENT_COLUMNS.split(", ")), "incident_id, seq", label="events"),
-    Table(
-        "checkpoints",
-        ("incident_id", "seq", "event_id", "stamp", "state"),
-        "incident_id",
-        label="checkpoints",
-    ),  # fmt: skip
-    Table(
-        "people",
-        ("name", "digest", "created_at", "revoked_at"),
-        "name",
-        key="name",
-        label="people (tokens)",
-    ),  # fmt: skip
-    Table(
-        "gate_credentials",
-        ("name", "digest", "created_at", "revoked_at"),
-        "name",
-        key="name",
-        label="gate credentials",
-    ),  # fmt: skip
+    Table("checkpoints", CHECKPOINT_COLUMNS, "incident_id", label="checkpoints"),
+    Table("people", DIGEST_COLUMNS, "name", key="name", label="people (tokens)"),
+    Table("gate_credentials", DIGEST_COLUMNS, "name", key="name", label="gate credentials"),
     Table("alert_groups", (), "id", key="id", label="alert groups"),
     Table("alerts", (), "group_id, fingerprint", label="alerts"),
     # Their ids are numbered again by PostgreSQL, in the same order.
