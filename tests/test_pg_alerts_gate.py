@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,12 +20,16 @@ from warroom.hub.app import HubServer
 from warroom.hub.gate_store import GateCredentials
 
 from tests.alert_payloads import alertmanager, am_alert
+from tests.console_helpers import console_session, is_live
 from tests.helpers import T0, client, declare_incident, eventually, running_hub
 from tests.hub_db import count, rows
 from tests.test_alerts_auto_declare import CHECKOUT
+from tests.test_alerts_console import firing as console_firing
+from tests.test_alerts_console import groups_listed, post_alerts
 from tests.test_alerts_incident_hub import declare_from, firing, resolved_one, tied
 from tests.test_alerts_intake import HUB_TOKEN, intake, post
 from warroom.client.alert_groups import dismiss_group, dismissal, list_alert_groups
+from warroom.console.screens.alert_forms import AlertDeclareScreen
 from warroom.core.alerts_incident import AlertGroupAttached, AlertNotified
 from warroom.core.clock import ManualClock
 from warroom.core.protocol import Ack
@@ -169,3 +174,22 @@ async def test_an_auto_declared_group_is_declared_once_across_hubs(pg_url: str) 
         await asyncio.sleep(0.5)
         types = sorted(t for _, t in declared())
         assert types == ["alert_group_attached", "incident_declared", "note_added"]
+
+
+async def test_a_console_on_one_hub_lists_and_declares_from_an_alert_the_other_received(
+    tmp_path: Path, pg_url: str
+) -> None:
+    async with (
+        two_hubs(pg_url) as (a, b),
+        console_session(tmp_path, name="ana", role="ic", join=False, hub=b, seed=False,
+                        lobby_refresh=0.5, token=HUB_TOKEN) as s,
+    ):  # fmt: skip
+        await post_alerts(a, console_firing())
+        await groups_listed(s, 1)  # the join screen on hub b refreshes by itself
+        await s.pilot.press("d")
+        await s.wait_for(lambda: isinstance(s.app.screen, AlertDeclareScreen))
+        await s.pilot.press("ctrl+s")
+        await s.wait_for(lambda: is_live(s.app), timeout=15)
+        await s.wait_for(lambda: bool(s.app.client.state.alerts.groups), timeout=10)
+        # Tied in the database: hub a no longer offers it either.
+        await eventually(lambda: a.alerts.open_groups() == [], timeout=10)  # type: ignore[union-attr]
