@@ -271,7 +271,7 @@ def _clashes(
         ).fetchall()
         if found:
             names = ", ".join(str(r[0]) for r in found)
-            yield f"{table.label} already in {summary.target}: {names}; nothing can be merged."
+            yield f"{table.label} already in {summary.target}: {names}; nothing was copied."
 
 
 def _create_schema(target: str) -> None:
@@ -292,6 +292,25 @@ def _create_schema(target: str) -> None:
 
 
 def _copy(
+    src: sqlite3.Connection,
+    target: str,
+    tables: list[Table],
+    merge: bool,
+    summary: Summary,
+    say: Progress,
+) -> None:
+    import psycopg
+
+    try:
+        _copy_once(src, target, tables, merge, summary, say)
+    except psycopg.Error as exc:  # the database went away, a row it refused: nothing committed
+        text = " ".join(str(exc).split())[:300]
+        raise MigrationError(
+            f"copying into {summary.target} failed: {text}; nothing was committed."
+        ) from None
+
+
+def _copy_once(
     src: sqlite3.Connection,
     target: str,
     tables: list[Table],

@@ -23,6 +23,7 @@ from warroom.hub.alert_store import AlertStore
 from warroom.hub.gate_store import GateCredentials
 from warroom.hub.people import People
 from warroom.hub.storage import LogReader
+from warroom.hub.storage_open import open_people
 
 from tests.alert_payloads import alertmanager
 from tests.helpers import HubProcess, client, declare_incident, free_port, running_hub
@@ -221,3 +222,18 @@ async def test_merge_adds_a_second_hubs_history_and_refuses_what_is_in_both(
     clash = run_migrate("--from", str(first), "--to", pg_url, "--merge")
     assert "incidents already in" in one_line_error(clash, 1)
     assert count(pg_url, "incidents") == 2
+
+
+async def test_a_person_already_registered_on_postgresql_is_a_clash_not_a_traceback(
+    tmp_path: Path, pg_url: str
+) -> None:
+    db = tmp_path / "hub.db"
+    async with running_hub(db) as hub:
+        await declare_incident(hub.url)
+    for where in (db, pg_url):
+        people = open_people(where)
+        people.add("ana")
+        people.close()
+    line = one_line_error(run_migrate("--from", str(db), "--to", pg_url), 1)
+    assert "people (tokens) already in" in line and "ana" in line
+    assert count(pg_url, "incidents") == 0
