@@ -146,7 +146,10 @@ def migrate(
             for table in present:
                 summary.counts[table.name] = _count(src, table.name)
             if dry_run:
-                _inspect_target(target, present, src, merge, summary)
+                try:
+                    _inspect_target(target, present, src, merge, summary)
+                except MigrationError as exc:  # still worth counting what the file holds
+                    summary.blockers.append(str(exc))
                 return summary
             _connect(target).close()  # an unreachable database is said so before anything
             _create_schema(target)

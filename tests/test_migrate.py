@@ -204,6 +204,11 @@ async def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
     gone = f"postgresql://warroom:secret@127.0.0.1:{free_port()}/warroom"
     line = one_line_error(run_migrate("--from", str(db), "--to", gone), 2)
     assert "cannot be reached" in line and "secret" not in line
+    # A dry run still counts what the file holds, and says what would stop a real run.
+    counted = run_migrate("--from", str(db), "--to", gone, "--dry-run")
+    assert counted.returncode == 1 and "Traceback" not in counted.stderr
+    assert "A real run would stop:" in counted.stdout and "cannot be reached" in counted.stdout
+    assert f"  {'incidents':<22}{1:>10,}" in counted.stdout
 
 
 async def test_merge_adds_a_second_hubs_history_and_refuses_what_is_in_both(
