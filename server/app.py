@@ -246,6 +246,8 @@ class HubServer:
         with contextlib.suppress(Exception):
             self.people.close()
         with contextlib.suppress(Exception):
+            self.gate.close()
+        with contextlib.suppress(Exception):
             if self.alerts is not None:
                 self.alerts.close()
         self._release_db()
@@ -321,6 +323,7 @@ class HubServer:
         try:
             self.store.close()
             self.people.close()
+            self.gate.close()
             if self.alerts is not None:
                 self.alerts.close()
         finally:

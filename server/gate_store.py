@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from warroom.hub.people import digest_of
-from warroom.hub.storage_sql import open_sql
+from warroom.hub.storage_api import is_postgres
+from warroom.hub.storage_sql import PgSql, Sql, open_sql
 
 from warroom.core.gate import GATE_NAME_PATTERN
 
@@ -42,22 +43,30 @@ class GateCredentialError(ValueError):
 
 class GateCredentials:
     """The ``gate_credentials`` table of a hub's database (a SQLite file or a PostgreSQL URL).
-    Each use opens its own short connection (checks are rare: a step or two of a pipeline), so
-    the hub holds nothing open for it and the CLI can add or revoke while the hub runs."""
+    On a SQLite file each use opens its own short connection (checks are rare: a step or two of
+    a pipeline), so the hub holds nothing open for it and the CLI can add or revoke while the
+    hub runs. On PostgreSQL one connection is kept (and reopened if the server dropped it):
+    opening one is a network and authentication round trip the hub's loop would wait for."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._created = False
+        self._kept: Sql | None = PgSql(self.path) if is_postgres(self.path) else None
 
     def _run(self, sql: str, args: Sequence[str] = ()) -> tuple[int, list[Any]]:
         """``(rows changed, rows read)`` of one autocommit statement."""
-        with contextlib.closing(open_sql(self.path)) as db:
+        with contextlib.ExitStack() as stack:
+            db = self._kept or stack.enter_context(contextlib.closing(open_sql(self.path)))
             if not self._created:
                 db.ensure([_SCHEMA])
                 self._created = True
             cursor = db.execute(sql, list(args))
             rows = cursor.fetchall() if cursor.description else []
             return cursor.rowcount, rows
+
+    def close(self) -> None:
+        if self._kept is not None:
+            self._kept.close()
 
     def add(self, name: str) -> str:
         """A new credential for pipeline ``name``; returned once, stored as its digest."""

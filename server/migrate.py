@@ -288,7 +288,9 @@ def _create_schema(target: str) -> None:
         PgStore(target).close()
         PgPeople(target).close()
         AlertStore(target).close()
-        GateCredentials(target).listing()
+        gates = GateCredentials(target)
+        gates.listing()
+        gates.close()
     except psycopg.Error as exc:
         text = " ".join(str(exc).split())[:300]
         raise MigrationError(f"{shown(target)} cannot be used: {text}.") from None
