@@ -153,7 +153,15 @@ def migrate(
                 return summary
             _connect(target).close()  # an unreachable database is said so before anything
             _create_schema(target)
-            _copy(src, target, present, merge, summary, say)
+            import psycopg
+
+            try:
+                _copy(src, target, present, merge, summary, say)
+            except psycopg.Error as exc:  # the database went away, a row it refused
+                text = " ".join(str(exc).split())[:300]
+                raise MigrationError(
+                    f"copying into {summary.target} failed: {text}; nothing was committed."
+                ) from None
     finally:
         if lock is not None:
             lock.release()
@@ -297,25 +305,6 @@ def _create_schema(target: str) -> None:
 
 
 def _copy(
-    src: sqlite3.Connection,
-    target: str,
-    tables: list[Table],
-    merge: bool,
-    summary: Summary,
-    say: Progress,
-) -> None:
-    import psycopg
-
-    try:
-        _copy_once(src, target, tables, merge, summary, say)
-    except psycopg.Error as exc:  # the database went away, a row it refused: nothing committed
-        text = " ".join(str(exc).split())[:300]
-        raise MigrationError(
-            f"copying into {summary.target} failed: {text}; nothing was committed."
-        ) from None
-
-
-def _copy_once(
     src: sqlite3.Connection,
     target: str,
     tables: list[Table],
