@@ -360,9 +360,10 @@ class HubServer:
             has_people=bool(active),
         )
 
-    def alert_groups(self, connection: ServerConnection, credential: Credential) -> Response:
+    async def alert_groups(self, connection: ServerConnection, credential: Credential) -> Response:
         """``GET /alerts``: firing alert groups not tied to an incident (none without an intake).
-        A guest sees one incident only, so never the hub's alerts."""
+        A guest sees one incident only, so never the hub's alerts. Read on a worker thread: on
+        PostgreSQL the reads are round trips to the database the loop must not wait for."""
         if credential.guest:
             return json_response(
                 connection,
@@ -372,7 +373,9 @@ class HubServer:
         intake = self.config.intake
         if self.alerts is None or intake is None:
             return json_response(connection, HTTPStatus.OK, [])
-        groups = self.alerts.open_groups(intake.severity, intake.severity_label, intake.scope)
+        groups = await asyncio.to_thread(
+            self.alerts.open_groups, intake.severity, intake.severity_label, intake.scope
+        )
         return json_response(connection, HTTPStatus.OK, groups)
 
     def _incident_state(self, incident_id: str) -> IncidentState | None:
@@ -419,7 +422,7 @@ class HubServer:
             status, body = state_view(self.hub, credential, path)
             return json_response(connection, status, body)
         if path == "/alerts":
-            return self.alert_groups(connection, credential)
+            return self.alert_groups(connection, credential)  # type: ignore[return-value]
         if path == "/runbooks":  # #19
             return runbooks_response(self, connection, credential, query)
         if path not in ("/", "/ws"):
