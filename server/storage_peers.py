@@ -81,15 +81,21 @@ class PgPeers:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._peers: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
+        self._created = False
 
     async def start(self, address: str) -> None:
         self.address = address
-        await asyncio.to_thread(self.sql.ensure, SCHEMA)
-        await asyncio.to_thread(self.renew)
+        try:
+            await asyncio.to_thread(self.renew)
+        except Exception as exc:  # the hub serves all the same; the next renewal tries again
+            log.warning("could not record this hub in the hubs table: %s", exc)
         self._task = asyncio.create_task(self._keep_renewing())
 
     def renew(self) -> None:
         """Renew this hub's row and read the live hubs (blocking: run it on a worker thread)."""
+        if not self._created:
+            self.sql.ensure(SCHEMA)
+            self._created = True
         with self.sql.write() as db:
             db.execute(
                 "INSERT INTO hubs (id, address, host, started_at, last_seen) "
