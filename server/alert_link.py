@@ -277,9 +277,14 @@ class AlertLink:
             if isinstance(reply, Error):
                 log.error("could not auto-declare for alert group %s: %s", group_id, reply.message)
                 return
-            attach = self.stamp(AlertGroupAttached(group_id=group_id))
-            await self.hub.record_by_hub(incident, attach)
-            await self.hub.record_by_hub(incident, NoteAdded(text=AUTO_DECLARED_NOTE))
+            # Every id comes from the group: a hub that declares it at the same moment as
+            # another hub sharing the database (#22) is answered "duplicate" three times.
+            attach = AlertGroupAttached(id=uuid.uuid5(uuid.NAMESPACE_URL, f"{key}:attach"),
+                                        group_id=group_id)  # fmt: skip
+            await self.hub.record_by_hub(incident, self.stamp(attach))
+            note = NoteAdded(id=uuid.uuid5(uuid.NAMESPACE_URL, f"{key}:note"),
+                             text=AUTO_DECLARED_NOTE)  # fmt: skip
+            await self.hub.record_by_hub(incident, note)
             log.warning("auto-declared %s for alert group %s (%s)", incident, group_id,
                         group["summary"])  # fmt: skip
         except Exception:

@@ -14,18 +14,24 @@ A notification is written in one transaction and committed before the sender is 
 answered notification is never lost; a redelivery writes nothing at all. Writes run on a worker
 thread (``record`` is blocking), serialised by a lock; reads use a connection of their own, which
 in WAL mode never waits for a writer.
+
+The tables live in the hub's database, SQLite file or PostgreSQL (``server/storage_sql.py``). On
+PostgreSQL several hubs may receive notifications of one group: each write takes the group's
+lock in the database, so the second hub sees what the first stored and a change is news (and
+goes on a timeline) once, whichever hub it reached.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from warroom.hub.storage_sql import Sql, open_sql
 
 from warroom.core.alerts import (
     DASHBOARD_KEYS,
@@ -65,7 +71,7 @@ SCHEMA = (
         dismissed_reason TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS alerts (
-        group_id TEXT NOT NULL REFERENCES alert_groups(id),
+        group_id TEXT NOT NULL REFERENCES alert_groups(id) DEFERRABLE INITIALLY DEFERRED,
         fingerprint TEXT NOT NULL,
         status TEXT NOT NULL,
         labels TEXT NOT NULL,
@@ -79,7 +85,7 @@ SCHEMA = (
     )""",
     """CREATE TABLE IF NOT EXISTS alert_changes (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
-        group_id TEXT NOT NULL REFERENCES alert_groups(id),
+        group_id TEXT NOT NULL REFERENCES alert_groups(id) DEFERRABLE INITIALLY DEFERRED,
         fingerprint TEXT NOT NULL,
         status TEXT NOT NULL,
         starts_at TEXT NOT NULL,
@@ -87,6 +93,8 @@ SCHEMA = (
         received_at TEXT NOT NULL,
         UNIQUE (group_id, fingerprint, status, starts_at)
     )""",
+    # (The references are checked at commit on PostgreSQL, since a new group's row is written
+    # after its alerts; SQLite does not check them.)
     "CREATE INDEX IF NOT EXISTS alert_groups_open ON alert_groups (firing, incident_id)",
     # What people did with a group (attached it to an incident, dismissed it), in order: the
     # record of decisions about groups that are no incident's events. ``command_id`` makes a
@@ -94,7 +102,7 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS alert_group_actions (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         command_id TEXT NOT NULL UNIQUE,
-        group_id TEXT NOT NULL REFERENCES alert_groups(id),
+        group_id TEXT NOT NULL REFERENCES alert_groups(id) DEFERRABLE INITIALLY DEFERRED,
         action TEXT NOT NULL,
         actor TEXT NOT NULL,
         incident_id TEXT,
@@ -132,23 +140,16 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 class AlertStore:
-    """The alert tables of one database file."""
+    """The alert tables of the hub's database (a SQLite file or a PostgreSQL URL)."""
 
     def __init__(self, path: str | Path, synchronous: str = "FULL") -> None:
         self._write_lock = threading.Lock()
-        self.writer = self._connect(path, synchronous)
+        self.writer: Sql = open_sql(path, synchronous)
         with self._write_lock:
-            for statement in SCHEMA:
-                self.writer.execute(statement)
+            self.writer.ensure(SCHEMA)
         # ":memory:" is one database per connection: read through the writer's then.
-        self.reader = self.writer if str(path) == ":memory:" else self._connect(path, synchronous)
-
-    @staticmethod
-    def _connect(path: str | Path, synchronous: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute(f"PRAGMA synchronous={synchronous}")
-        return conn
+        same = str(path) == ":memory:"
+        self.reader: Sql = self.writer if same else open_sql(path, synchronous)
 
     def close(self) -> None:
         with self._write_lock:
@@ -160,20 +161,11 @@ class AlertStore:
     def record(self, notification: Notification, received_at: datetime) -> Recorded:
         """Store what is new in ``notification``, in one transaction (blocking: run it on a
         worker thread)."""
-        with self._write_lock:
-            db = self.writer
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = self._record(db, notification, received_at)
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            return result
+        key = f"alert group {notification.group_id}"
+        with self._write_lock, self.writer.write(key) as db:
+            return self._record(db, notification, received_at)
 
-    def _record(
-        self, db: sqlite3.Connection, note: Notification, received_at: datetime
-    ) -> Recorded:
+    def _record(self, db: Sql, note: Notification, received_at: datetime) -> Recorded:
         group_id = note.group_id
         now = received_at.isoformat()
         known = db.execute("SELECT 1 FROM alert_groups WHERE id = ?", [group_id]).fetchone()
@@ -215,8 +207,8 @@ class AlertStore:
                 ],
             )
             cursor = db.execute(
-                "INSERT OR IGNORE INTO alert_changes (group_id, fingerprint, status, starts_at, "
-                "ends_at, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO alert_changes (group_id, fingerprint, status, starts_at, "
+                "ends_at, received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     group_id,
                     alert.fingerprint,
@@ -246,7 +238,7 @@ class AlertStore:
         )
 
     @staticmethod
-    def _states(db: sqlite3.Connection, group_id: str) -> dict[str, KnownState]:
+    def _states(db: Sql, group_id: str) -> dict[str, KnownState]:
         """Each known alert's state and start: all :func:`merge_alert` reads."""
         rows = db.execute(
             "SELECT fingerprint, status, starts_at FROM alerts WHERE group_id = ?", [group_id]
@@ -257,7 +249,7 @@ class AlertStore:
         }
 
     @staticmethod
-    def _alerts(db: sqlite3.Connection, group_id: str) -> dict[str, AlertChange]:
+    def _alerts(db: Sql, group_id: str) -> dict[str, AlertChange]:
         rows = db.execute(
             "SELECT fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, "
             "dashboard_url FROM alerts WHERE group_id = ?",
@@ -279,7 +271,7 @@ class AlertStore:
 
     @staticmethod
     def _write_group(
-        db: sqlite3.Connection,
+        db: Sql,
         note: Notification,
         alerts: list[AlertChange],
         now: str,
@@ -412,36 +404,28 @@ class AlertStore:
         tie, dismiss or untie it, in one transaction; False if ``command_id`` was already recorded
         (a retry). A group attached to an incident stays with the first incident it was attached
         to until that incident is closed (``released``)."""
-        with self._write_lock:
-            db = self.writer
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO alert_group_actions (command_id, group_id, action, "
-                    "actor, incident_id, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [command_id, group_id, action, actor, incident_id, reason, at.isoformat()],
+        with self._write_lock, self.writer.write(f"alert group {group_id}") as db:
+            cursor = db.execute(
+                "INSERT INTO alert_group_actions (command_id, group_id, action, actor, "
+                "incident_id, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [command_id, group_id, action, actor, incident_id, reason, at.isoformat()],
+            )
+            if cursor.rowcount and action == "attached":
+                db.execute(
+                    "UPDATE alert_groups SET incident_id = ?, dismissed_reason = NULL "
+                    "WHERE id = ? AND incident_id IS NULL",
+                    [incident_id, group_id],
                 )
-                if cursor.rowcount and action == "attached":
-                    db.execute(
-                        "UPDATE alert_groups SET incident_id = ?, dismissed_reason = NULL "
-                        "WHERE id = ? AND incident_id IS NULL",
-                        [incident_id, group_id],
-                    )
-                elif cursor.rowcount and action == "released":
-                    db.execute(
-                        "UPDATE alert_groups SET incident_id = NULL "
-                        "WHERE id = ? AND incident_id = ?",
-                        [group_id, incident_id],
-                    )
-                elif cursor.rowcount and action == "dismissed":
-                    db.execute(
-                        "UPDATE alert_groups SET dismissed_reason = ? WHERE id = ?",
-                        [reason, group_id],
-                    )
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            elif cursor.rowcount and action == "released":
+                db.execute(
+                    "UPDATE alert_groups SET incident_id = NULL WHERE id = ? AND incident_id = ?",
+                    [group_id, incident_id],
+                )
+            elif cursor.rowcount and action == "dismissed":
+                db.execute(
+                    "UPDATE alert_groups SET dismissed_reason = ? WHERE id = ?",
+                    [reason, group_id],
+                )
             return bool(cursor.rowcount)
 
     def actions(self, group_id: str | None = None) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ import ipaddress
 import json
 import logging
 import signal
-import sqlite3
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -40,6 +39,7 @@ from warroom.hub.storage_open import (
     open_people,
     registered_anyone,
 )
+from warroom.hub.storage_peers import DEFAULT_LEASE, peers_for
 from warroom.hub.tls import TLSConfigError, server_context
 from warroom.hub.webhooks import DeliveryPolicy, WebhookDispatcher, WebhookTarget
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -101,6 +101,9 @@ class HubConfig:
     status: StatusConfig = field(default_factory=StatusConfig)
     #: Where the runbooks are (``[runbooks]``, docs/RUNBOOKS.md); None: no runbooks.
     runbooks: RunbooksConfig | None = None
+    #: Seconds a hub on PostgreSQL stays listed in the others' ``/healthz`` after its last
+    #: heartbeat (``[hub] peer_lease``; docs/POSTGRES.md).
+    peer_lease: float = DEFAULT_LEASE
 
 
 def is_loopback(host: str) -> bool:
@@ -142,11 +145,6 @@ class HubServer:
             raise HubConfigError(
                 f"durability must be one of {', '.join(DURABILITY)}, not {config.durability!r}"
             )
-        if is_postgres(config.db) and config.intake is not None:
-            raise HubConfigError(
-                "The alert intake keeps its alert groups in a SQLite file for now: give --db a "
-                "file, or remove [intake] from the config (see docs/POSTGRES.md)."
-            )
         # One hub per database file: the lock is taken before the file is opened or written.
         # A PostgreSQL database is shared: its hubs take a lock per incident as they write.
         self.db_lock: DatabaseLock | None = None
@@ -157,8 +155,8 @@ class HubServer:
             self.store = open_store(config.db, durability=config.durability)
             #: The team's personal tokens, in the same database (``warroom people``).
             self.people: People = open_people(config.db)
-            #: #19: pipelines' gate credentials (a SQLite hub's own file; see docs/POSTGRES.md).
-            self.gate = None if is_postgres(config.db) else GateCredentials(config.db)
+            #: #19: pipelines' gate credentials, in the same database (shared on PostgreSQL).
+            self.gate = GateCredentials(config.db)
             #: Alert groups from monitoring, when the hub has an ``[intake]``.
             self.alerts: AlertStore | None = None
             if config.intake is not None:
@@ -188,6 +186,8 @@ class HubServer:
         self._timers: asyncio.Task[None] | None = None
         #: Other hubs' events on a shared database, fanned out to this hub's consoles (#22).
         self.follower = follower_for(self.hub, config.db)
+        #: This hub's heartbeat on a shared database, and the other live hubs (``/healthz``).
+        self.peers = peers_for(config.db, config.peer_lease)
         self._orphans: asyncio.Task[None] | None = None
         self._people_watch: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -223,6 +223,7 @@ class HubServer:
         if self.db_lock is not None:
             self.db_lock.describe(self.url)
         await self.hub.start()
+        await self.peers.start(self.url)
         if self.follower is not None:
             self.follower.start()
             self._orphans = asyncio.create_task(resume_orphans(self.webhooks._resume))
@@ -244,7 +245,9 @@ class HubServer:
             self.store.abandon()
         with contextlib.suppress(Exception):
             self.people.close()
-        with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(Exception):
+            self.gate.close()
+        with contextlib.suppress(Exception):
             if self.alerts is not None:
                 self.alerts.close()
         self._release_db()
@@ -315,10 +318,12 @@ class HubServer:
                 await self._server.wait_closed()
         if self.follower is not None:
             await self.follower.stop()
+        await self.peers.stop()
         await self.hub.stop()
         try:
             self.store.close()
             self.people.close()
+            self.gate.close()
             if self.alerts is not None:
                 self.alerts.close()
         finally:
@@ -355,9 +360,10 @@ class HubServer:
             has_people=bool(active),
         )
 
-    def alert_groups(self, connection: ServerConnection, credential: Credential) -> Response:
+    async def alert_groups(self, connection: ServerConnection, credential: Credential) -> Response:
         """``GET /alerts``: firing alert groups not tied to an incident (none without an intake).
-        A guest sees one incident only, so never the hub's alerts."""
+        A guest sees one incident only, so never the hub's alerts. Read on a worker thread: on
+        PostgreSQL the reads are round trips to the database the loop must not wait for."""
         if credential.guest:
             return json_response(
                 connection,
@@ -367,7 +373,9 @@ class HubServer:
         intake = self.config.intake
         if self.alerts is None or intake is None:
             return json_response(connection, HTTPStatus.OK, [])
-        groups = self.alerts.open_groups(intake.severity, intake.severity_label, intake.scope)
+        groups = await asyncio.to_thread(
+            self.alerts.open_groups, intake.severity, intake.severity_label, intake.scope
+        )
         return json_response(connection, HTTPStatus.OK, groups)
 
     def _incident_state(self, incident_id: str) -> IncidentState | None:
@@ -377,7 +385,8 @@ class HubServer:
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path, _, query = request.path.partition("?")
         if path == "/healthz":
-            return json_response(connection, HTTPStatus.OK, self.hub.health())
+            health = {**self.hub.health(), **self.peers.health()}
+            return json_response(connection, HTTPStatus.OK, health)
         if path == "/schema":  # documentation of the state's JSON: no secret in it
             return json_response(connection, HTTPStatus.OK, state_schema())
         if path.startswith("/status"):  # browser status pages (docs/STATUS.md)
@@ -413,7 +422,7 @@ class HubServer:
             status, body = state_view(self.hub, credential, path)
             return json_response(connection, status, body)
         if path == "/alerts":
-            return self.alert_groups(connection, credential)
+            return self.alert_groups(connection, credential)  # type: ignore[return-value]
         if path == "/runbooks":  # #19
             return runbooks_response(self, connection, credential, query)
         if path not in ("/", "/ws"):

@@ -8,6 +8,7 @@ Example::
     db = "/var/lib/warroom/warroom.db"
     certfile = "/etc/warroom/hub.pem"   # TLS (wss://); keyfile = "..." if the key is apart
     durability = "full"                 # or "normal": see docs/SECURITY.md
+    peer_lease = 15                     # on PostgreSQL: see docs/POSTGRES.md
 
     [tokens]          # name = secret; people join with --token SECRET
     oncall = "s3cret-team-token"
@@ -99,6 +100,8 @@ class HubSection(_Table):
     keyfile: str | None = None
     #: The keys of ``storage.DURABILITY``.
     durability: Literal["full", "normal"] | None = None
+    #: Seconds another hub on the same PostgreSQL lists this one after its last heartbeat.
+    peer_lease: Seconds | None = None
 
 
 class LimitsSection(_Table):
@@ -233,6 +236,8 @@ def _apply(config: HubConfig, parsed: HubConfigFile) -> None:
         config.keyfile = Path(hub.keyfile).expanduser()
     if hub.durability is not None:
         config.durability = hub.durability
+    if hub.peer_lease is not None:
+        config.peer_lease = hub.peer_lease
     config.tokens.update(parsed.tokens)
     for key, value in parsed.limits.model_dump(exclude_none=True).items():
         setattr(config.limits if key in _HUB_LIMITS else config, key, value)

@@ -15,6 +15,7 @@ moment it is written, and recorded there; the answer says allowed or refused, an
 from __future__ import annotations
 
 import hmac
+import logging
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from warroom.hub.app import HubServer
     from websockets.asyncio.server import ServerConnection
     from websockets.http11 import Request, Response
+
+log = logging.getLogger("warroom.hub.gate")
 
 PARAMS = frozenset({"target", "token", "incident", "started", "kind", "expect", "metric", "before"})
 MAX_TEXT = 500
@@ -66,15 +69,16 @@ async def gate_request(
 def _credential(server: HubServer, request: Request) -> str:
     if request.headers.get("Origin"):
         raise BadRequest(HTTPStatus.FORBIDDEN, "forbidden", "Browser origins are not allowed.")
-    if server.gate is None:
+    presented = bearer(request.headers)
+    try:
+        name = server.gate.match(presented) if presented else None
+    except Exception as exc:  # the database is unreachable (a PostgreSQL failover, a full disk)
+        log.warning("gate credentials cannot be read: %s", exc)
         raise BadRequest(
             HTTPStatus.SERVICE_UNAVAILABLE,
             "unavailable",
-            "This hub keeps its records in PostgreSQL, and gate credentials live only in a SQLite "
-            "hub's database for now (see docs/POSTGRES.md).",
-        )
-    presented = bearer(request.headers)
-    name = server.gate.match(presented) if presented else None
+            "The hub cannot read its gate credentials right now; try again.",
+        ) from None
     if name is not None:
         return name
     if presented and (
@@ -159,13 +163,20 @@ def _request(server: HubServer, request: Request) -> tuple[str, dict[str, Any]]:
 def _in_progress(server: HubServer) -> list[str]:
     """The incidents a check without ``incident`` applies to: every one not resolved yet, but
     no drill (a drill must never hold up a real deploy)."""
-    return [
+    found = [
         incident_id
         for incident_id, room in server.hub.rooms.items()
         if room.state.declared
         and not room.state.drill
         and room.state.phase.index < Phase.RESOLVED.index
     ]
+    if server.store.shared:  # #22: one declared at another hub a moment ago is not loaded yet
+        for row in server.store.reader.incident_rows(include_closed=False):
+            if row["id"] in server.hub.rooms or row["id"] in server.hub.set_aside or row["drill"]:
+                continue
+            if Phase(row["phase"]).index < Phase.RESOLVED.index:
+                found.append(row["id"])
+    return found
 
 
 async def _check(server: HubServer, request: Request) -> dict[str, Any]:

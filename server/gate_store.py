@@ -5,6 +5,10 @@ it once; the hub keeps only its SHA-256 digest, in a ``gate_credentials`` table 
 database, as it does for personal tokens (server/people.py). A gate credential never opens a
 websocket and is refused by every other endpoint; a person's token is refused by the gate.
 ``warroom gate revoke NAME`` ends one at once: the table is read on every check.
+
+The table is in the hub's database, SQLite file or PostgreSQL (``server/storage_sql.py``): on
+PostgreSQL a credential added once is known to every hub sharing the database, and revoked at
+every hub at once.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import contextlib
 import hmac
 import re
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from warroom.hub.people import digest_of
+from warroom.hub.storage_api import is_postgres
+from warroom.hub.storage_sql import PgSql, Sql, open_sql
 
 from warroom.core.gate import GATE_NAME_PATTERN
 
@@ -37,20 +42,31 @@ class GateCredentialError(ValueError):
 
 
 class GateCredentials:
-    """The ``gate_credentials`` table of a hub's database. Each use opens its own short
-    connection (checks are rare: a step or two of a pipeline), so the hub holds nothing open for
-    it and the CLI can add or revoke while the hub runs."""
+    """The ``gate_credentials`` table of a hub's database (a SQLite file or a PostgreSQL URL).
+    On a SQLite file each use opens its own short connection (checks are rare: a step or two of
+    a pipeline), so the hub holds nothing open for it and the CLI can add or revoke while the
+    hub runs. On PostgreSQL one connection is kept (and reopened if the server dropped it):
+    opening one is a network and authentication round trip the hub's loop would wait for."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._created = False
+        self._kept: Sql | None = PgSql(self.path) if is_postgres(self.path) else None
 
     def _run(self, sql: str, args: Sequence[str] = ()) -> tuple[int, list[Any]]:
         """``(rows changed, rows read)`` of one autocommit statement."""
-        with contextlib.closing(sqlite3.connect(self.path, isolation_level=None)) as db:
-            db.execute("PRAGMA busy_timeout=5000")
-            db.execute(_SCHEMA)
+        with contextlib.ExitStack() as stack:
+            db = self._kept or stack.enter_context(contextlib.closing(open_sql(self.path)))
+            if not self._created:
+                db.ensure([_SCHEMA])
+                self._created = True
             cursor = db.execute(sql, list(args))
-            return cursor.rowcount, cursor.fetchall()
+            rows = cursor.fetchall() if cursor.description else []
+            return cursor.rowcount, rows
+
+    def close(self) -> None:
+        if self._kept is not None:
+            self._kept.close()
 
     def add(self, name: str) -> str:
         """A new credential for pipeline ``name``; returned once, stored as its digest."""
@@ -68,7 +84,9 @@ class GateCredentials:
             )
         secret = GATE_PREFIX + secrets.token_urlsafe(32)
         self._run(
-            "INSERT OR REPLACE INTO gate_credentials VALUES (?, ?, ?, NULL)",
+            "INSERT INTO gate_credentials (name, digest, created_at, revoked_at) "
+            "VALUES (?, ?, ?, NULL) ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, "
+            "created_at = excluded.created_at, revoked_at = NULL",
             [name, digest_of(secret), _now()],
         )
         return secret

@@ -3,8 +3,9 @@ import time
 
 import pytest
 
-#: A real PostgreSQL server for the tests that ask for one (pg_server, pg_url; #22).
-pytest_plugins = ["tests.postgres"]
+#: A real PostgreSQL server for the tests that ask for one (pg_server, pg_url; #22), and
+#: hub_db: each test that asks for it runs on a SQLite file and on PostgreSQL.
+pytest_plugins = ["tests.postgres", "tests.hub_db"]
 
 # Colour settings from the environment would change snapshots.
 os.environ.pop("NO_COLOR", None)

@@ -53,9 +53,9 @@ def test_auto_declare_is_off_by_default(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[HubServer]:
+async def hub(hub_db: Path | str) -> AsyncIterator[HubServer]:
     config = intake(timeline_every=0, auto_declare=(CHECKOUT,))
-    async with running_hub(tmp_path / "hub.db", tokens={"oncall": HUB_TOKEN}, intake=config) as s:
+    async with running_hub(hub_db, tokens={"oncall": HUB_TOKEN}, intake=config) as s:
         yield s
 
 
@@ -110,17 +110,17 @@ async def test_a_group_no_rule_matches_waits_for_a_person(hub: HubServer) -> Non
     assert await incidents(hub) == []
 
 
-async def test_a_dismissed_group_is_never_auto_declared(tmp_path: Path) -> None:
+async def test_a_dismissed_group_is_never_auto_declared(hub_db: Path | str) -> None:
     from warroom.client.alert_groups import dismiss_group, dismissal
 
-    async with running_hub(tmp_path / "hub.db", tokens={"oncall": HUB_TOKEN},
+    async with running_hub(hub_db, tokens={"oncall": HUB_TOKEN},
                            intake=intake(timeline_every=0)) as plain:  # fmt: skip
         await post(plain, "/alerts/alertmanager", alertmanager(am_alert(fingerprint="ddd")))
         (group,) = await open_groups(plain)
         await dismiss_group(plain.url, "ana", dismissal(group["id"], "game day"), token=HUB_TOKEN)
     # The same database, now with a rule: the dismissal is remembered.
     config = intake(timeline_every=0, auto_declare=(CHECKOUT,))
-    async with running_hub(tmp_path / "hub.db", tokens={"oncall": HUB_TOKEN},
+    async with running_hub(hub_db, tokens={"oncall": HUB_TOKEN},
                            intake=config) as ruled:  # fmt: skip
         news = alertmanager(
             am_alert(fingerprint="ddd"),

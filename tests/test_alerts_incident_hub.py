@@ -1,6 +1,7 @@
 """Alert groups and incidents on a real hub: declaring from a group and attaching it, dismissing
 a group with a reason, later notifications on the incident's timeline, and a notification turned
-into a fact. Each right is refused for whoever lacks it and accepted for whoever has it."""
+into a fact. Each right is refused for whoever lacks it and accepted for whoever has it. Every
+test runs on a SQLite file and on PostgreSQL (``hub_db``, #22)."""
 
 from __future__ import annotations
 
@@ -36,9 +37,9 @@ STARTS = "2026-03-14T08:50:00Z"
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[HubServer]:
+async def hub(hub_db: Path | str) -> AsyncIterator[HubServer]:
     async with running_hub(
-        tmp_path / "hub.db", tokens={"oncall": HUB_TOKEN}, intake=intake(timeline_every=0)
+        hub_db, tokens={"oncall": HUB_TOKEN}, intake=intake(timeline_every=0)
     ) as server:
         yield server
 

@@ -1,5 +1,6 @@
 """The alert intake on a real hub: Alertmanager and Grafana notifications posted over HTTP, stored
-as groups, listed by ``GET /alerts``; bad input refused with a clear status and nothing stored."""
+as groups, listed by ``GET /alerts``; bad input refused with a clear status and nothing stored.
+The behaviour tests run on a SQLite file and on PostgreSQL (``hub_db``, #22)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from warroom.hub.intake_config import IntakeConfig, secret_digest
 
 from tests.alert_payloads import alertmanager, am_alert, grafana, grafana_alert
 from tests.helpers import client, declare_incident, running_hub
+from tests.hub_db import count
 from warroom.core.access import JOIN_CODE_HEADER, JoinCodeCreated, new_join_code
 from warroom.core.severity import Severity
 
@@ -40,10 +42,8 @@ def intake(**kw: Any) -> IntakeConfig:
 
 
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[HubServer]:
-    async with running_hub(
-        tmp_path / "hub.db", tokens={"oncall": HUB_TOKEN}, intake=intake()
-    ) as server:
+async def hub(hub_db: Path | str) -> AsyncIterator[HubServer]:
+    async with running_hub(hub_db, tokens={"oncall": HUB_TOKEN}, intake=intake()) as server:
         yield server
 
 
@@ -67,11 +67,6 @@ async def open_groups(server: HubServer, headers: dict[str, str] = READER) -> An
         answer = await http.get(http_url(server) + "/alerts", headers=headers)
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def count(db: Path, table: str) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 async def test_alertmanager_firing_group_is_stored_and_listed(hub: HubServer) -> None:
@@ -160,9 +155,9 @@ async def test_two_groups_are_kept_apart(hub: HubServer) -> None:
     assert len(await open_groups(hub)) == 2
 
 
-async def test_severity_mapping_is_configurable(tmp_path: Path) -> None:
+async def test_severity_mapping_is_configurable(hub_db: Path | str) -> None:
     config = intake(severity={"critical": Severity.SEV2}, severity_label="severity")
-    async with running_hub(tmp_path / "hub.db", tokens={"x": HUB_TOKEN}, intake=config) as hub:
+    async with running_hub(hub_db, tokens={"x": HUB_TOKEN}, intake=config) as hub:
         await post(hub, "/alerts/alertmanager", alertmanager())
         (group,) = await open_groups(hub)
         assert group["severity"] == "SEV2"
@@ -175,8 +170,8 @@ async def test_severity_mapping_is_configurable(tmp_path: Path) -> None:
         assert sorted(str(g["severity"]) for g in groups) == ["None", "SEV2"]
 
 
-async def test_groups_survive_a_hub_restart(tmp_path: Path) -> None:
-    db = tmp_path / "hub.db"
+async def test_groups_survive_a_hub_restart(hub_db: Path | str) -> None:
+    db = hub_db
     async with running_hub(db, tokens={"x": HUB_TOKEN}, intake=intake()) as hub:
         await post(hub, "/alerts/alertmanager", alertmanager())
     async with running_hub(db, tokens={"x": HUB_TOKEN}, intake=intake()) as hub:

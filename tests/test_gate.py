@@ -1,5 +1,6 @@
 """The deploy gate against a real hub: a change freeze bound to the production lock, every check
-on the timeline, every bad request refused with nothing recorded, and the CLI's exit codes."""
+on the timeline, every bad request refused with nothing recorded, and the CLI's exit codes. The behaviour tests run
+on a SQLite file and on PostgreSQL (``hub_db``, #22)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 import httpx
 import pytest
 from warroom.hub.gate_store import GateCredentialError, GateCredentials
-from warroom.hub.people import People
+from warroom.hub.storage_open import open_people
 
 from tests.helpers import T0, HubProcess, ManualClock, client, declare_incident, running_hub
 from warroom.cli import main
@@ -22,11 +23,11 @@ from warroom.gate_command import CREDENTIAL_ENV
 
 
 @contextlib.asynccontextmanager
-async def gated(tmp_path):
+async def gated(db):
     """A hub with ana (IC), bo and cy in an incident, and deploy-prod's gate credential."""
     clock = ManualClock(T0)
-    async with running_hub(tmp_path / "hub.db", clock=clock) as hub:
-        secret = GateCredentials(tmp_path / "hub.db").add("deploy-prod")
+    async with running_hub(db, clock=clock) as hub:
+        secret = GateCredentials(db).add("deploy-prod")
         incident = await declare_incident(hub.url)
         people = {n: await client(hub.url, n, r, incident) for n, r in
                   (("ana", "ic"), ("bo", "responder"), ("cy", "responder"))}  # fmt: skip
@@ -63,8 +64,8 @@ class Gate:
         return [e for e in self.hub.hub.store.events(self.incident) if e.type == "gate_checked"]
 
 
-async def test_a_freeze_binds_changes_to_the_live_lease(tmp_path):
-    async with gated(tmp_path) as g:
+async def test_a_freeze_binds_changes_to_the_live_lease(hub_db):
+    async with gated(hub_db) as g:
         # No freeze: allowed, and recorded all the same.
         assert (await g.check(target="checkout-api"))["reason"] == "not_frozen"
         await g.post("ana", ChangeFreezeSet(targets=["checkout-api"], reason="mid-incident"))
@@ -105,8 +106,8 @@ async def test_a_freeze_binds_changes_to_the_live_lease(tmp_path):
         ]  # fmt: skip
 
 
-async def test_a_freeze_on_everything_ends_when_the_incident_is_resolved(tmp_path):
-    async with gated(tmp_path) as g:
+async def test_a_freeze_on_everything_ends_when_the_incident_is_resolved(hub_db):
+    async with gated(hub_db) as g:
         await g.post("ana", ChangeFreezeSet(targets=["*"]))
         assert (await g.check(target="anything"))["reason"] == "no_token"
         await g.post("ana", PhaseChanged(phase="resolved", resolution="rolled back"))
@@ -116,8 +117,8 @@ async def test_a_freeze_on_everything_ends_when_the_incident_is_resolved(tmp_pat
         assert (after["allowed"], after["reason"], after["incidents"]) == (True, "no_incident", [])
 
 
-async def test_only_the_ic_freezes_and_lifts(tmp_path):
-    async with gated(tmp_path) as g:
+async def test_only_the_ic_freezes_and_lifts(hub_db):
+    async with gated(hub_db) as g:
         refused = await g.people["bo"].post(ChangeFreezeSet(targets=["*"]))
         assert refused.op == "error" and refused.code == "forbidden"
         nothing = await g.people["ana"].post(ChangeFreezeLifted())
@@ -129,8 +130,8 @@ async def test_only_the_ic_freezes_and_lifts(tmp_path):
         assert bad.op == "error" and bad.code == "invalid"
 
 
-async def test_a_started_change_is_a_production_action_of_the_lock_holder(tmp_path):
-    async with gated(tmp_path) as g:
+async def test_a_started_change_is_a_production_action_of_the_lock_holder(hub_db):
+    async with gated(hub_db) as g:
         await g.post("ana", ChangeFreezeSet(targets=["checkout-api"]))
         await g.post("bo", LockRequested())
         started = await g.check(
@@ -147,10 +148,10 @@ async def test_a_started_change_is_a_production_action_of_the_lock_holder(tmp_pa
         )
 
 
-async def test_every_bad_request_is_refused_and_records_nothing(tmp_path):
-    async with gated(tmp_path) as g:
+async def test_every_bad_request_is_refused_and_records_nothing(hub_db):
+    async with gated(hub_db) as g:
         await g.post("ana", ChangeFreezeSet(targets=["*"]))
-        person = People(tmp_path / "hub.db")
+        person = open_people(hub_db)
         _, person_token = person.add("dee")
         person.close()
         cases = [
@@ -182,9 +183,9 @@ async def test_every_bad_request_is_refused_and_records_nothing(tmp_path):
         assert g.checks() == []
 
 
-async def test_a_revoked_credential_is_refused_at_once(tmp_path):
-    async with gated(tmp_path) as g:
-        store = GateCredentials(tmp_path / "hub.db")
+async def test_a_revoked_credential_is_refused_at_once(hub_db):
+    async with gated(hub_db) as g:
+        store = GateCredentials(hub_db)
         assert (await g.check(target="api"))["allowed"]
         store.revoke("deploy-prod")
         assert (await g.ask(target="api")).status_code == 401
@@ -196,9 +197,9 @@ async def test_a_revoked_credential_is_refused_at_once(tmp_path):
 
 
 async def test_checks_without_an_incident_go_to_every_incident_in_progress_but_not_drills(
-    tmp_path,
+    hub_db,
 ):
-    async with gated(tmp_path) as g:
+    async with gated(hub_db) as g:
         other = await declare_incident(g.hub.url, title="Search slow")
         drill = await declare_incident(g.hub.url, title="Drill", drill=True)
         await g.post("ana", ChangeFreezeSet(targets=["checkout-api"]))
@@ -216,8 +217,8 @@ async def run_cli(monkeypatch, secret, *args) -> int:
     return await asyncio.to_thread(main, ["gate", *args])
 
 
-async def test_the_cli_exits_0_allowed_1_refused_2_bad_request(tmp_path, monkeypatch, capsys):
-    async with gated(tmp_path) as g:
+async def test_the_cli_exits_0_allowed_1_refused_2_bad_request(hub_db, monkeypatch, capsys):
+    async with gated(hub_db) as g:
         hub = g.hub.url
         await g.post("ana", ChangeFreezeSet(targets=["checkout-api"]))
         assert (
@@ -251,10 +252,10 @@ async def test_the_cli_says_what_an_unreachable_hub_means(tmp_path, monkeypatch,
     assert "refusing (--unreachable deny)" in capsys.readouterr().err
 
 
-def test_gate_credentials_from_the_cli_and_a_real_process(tmp_path):
+def test_gate_credentials_from_the_cli_and_a_real_process(hub_db):
     """``warroom gate add`` on the hub's database, then a pipeline's ``warroom gate check`` as
     a separate process against a hub in its own process."""
-    db = tmp_path / "hub.db"
+    db = hub_db
     added = subprocess.run([sys.executable, "-m", "warroom", "gate", "add", "deploy-prod",
                             "--db", str(db)], capture_output=True, text=True, check=True)  # fmt: skip
     secret = next(w for w in added.stdout.split() if w.startswith("wrg_"))

@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     from warroom.gate_command import add_parser as add_gate  # #19
 
     add_gate(sub)
+
+    from warroom.migrate_command import add_parser as add_migrate  # #22
+
+    add_migrate(sub)
     return parser
 
 

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from warroom.paths import default_db
+from warroom.paths import database, default_db
 
 #: The environment variable a pipeline keeps its gate credential in.
 CREDENTIAL_ENV = "WARROOM_GATE_CREDENTIAL"
@@ -70,7 +70,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     for parser in (add, revoke, listing):
         parser.set_defaults(handler=cmd_credentials)
         hub_db = parser.add_mutually_exclusive_group()
-        hub_db.add_argument("--db", type=Path, help=f"the hub's SQLite file ({default_db()})")
+        hub_db.add_argument(
+            "--db", type=database, help=f"the hub's SQLite file ({default_db()}) or PostgreSQL URL"
+        )
         hub_db.add_argument("--config", type=Path, help="the hub's TOML config file")
 
 
