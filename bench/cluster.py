@@ -35,24 +35,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, throughput
-from bench.common import (
-    ServerProcess,
-    base_parser,
-    collect,
-    cpu_seconds,
-    ratio,
-    run_loop,
-    runq_wait_seconds,
-    save,
-    split,
-    summary,
-    table,
-    verdict,
-    wait_procs,
-    wait_ready,
-)
-from bench.fanout import PER_PROCESS, declare_bench_incident
+from bench import common, fanout, throughput
+from bench.common import ServerProcess, fmt, ratio, split, summary, table, verdict
 from bench.load import LoadConfig, listener_proc, writer_proc
 
 #: A console on hub A sees a note posted on hub B within this, at p99, under no load (#22).
@@ -61,6 +45,16 @@ CROSS_TARGET_MS = 100.0
 SETUPS = [("sqlite", "sqlite", 1), ("pg-1", "pg", 1), ("pg-3", "pg", 3)]
 
 _databases = itertools.count()
+#: The command line besides ``--quick``: (flag, default, help).
+OPTIONS = [
+    ("--listeners", 100, "listeners in fan-out and throughput runs"),
+    ("--writers", 10, "writers in throughput runs"),
+    ("--seconds", 10.0, "measured seconds per fan-out or throughput run"),
+    ("--rate", 50.0, "notes a second in fan-out runs"),
+    ("--cross-seconds", 25.0, "measured seconds per cross-hub run"),
+    ("--cross-rate", 20.0, "notes a second in cross-hub runs"),
+    ("--rounds", 2, "rounds of every set-up"),
+]
 
 
 # --- the servers under test -------------------------------------------------------------------
@@ -115,7 +109,7 @@ def _serve(db: str) -> None:
     from bench.common import _serve_hub, raise_fd_limit
 
     raise_fd_limit()
-    run_loop(_serve_hub(db))  # type: ignore[arg-type]
+    common.run_loop(_serve_hub(db))  # type: ignore[arg-type]
 
 
 # --- one load run ----------------------------------------------------------------------------
@@ -132,22 +126,13 @@ def run_load(
     the first server, or ``writers`` closed-loop writers spread over every server. Returns the
     load processes' reports and the run's facts (servers' CPU, the window)."""
     ctx = mp.get_context("spawn")
-    incident = declare_bench_incident(servers[0].url)
+    incident = fanout.declare_bench_incident(servers[0].url)
     warmup = 0 if closed_loop else max(1, int(rate))
     total = 0 if closed_loop else max(1, int(seconds * rate))
     duration = seconds if closed_loop else (warmup + total) / rate
-    base = LoadConfig(
-        url=servers[0].url,
-        kind="hub",
-        incident=incident,
-        compression=False,
-        total=warmup + total,
-        warmup=warmup,
-        rate=rate,
-        duration=duration,
-        closed_loop=closed_loop,
-        grace=10.0,
-    )
+    paced = {"total": warmup + total, "warmup": warmup, "rate": rate}
+    base = LoadConfig(servers[0].url, "hub", incident, False, **paced, duration=duration)
+    base.closed_loop, base.grace = closed_loop, 10.0
     ready_q, result_q = ctx.Queue(), ctx.Queue()
     go, window_end = ctx.Event(), ctx.Value("q", 0)
     procs = []
@@ -160,7 +145,7 @@ def run_load(
         procs.append(ctx.Process(target=target, args=(cfg, ready_q, result_q, go, window_end)))
 
     for s, share in enumerate(split(listeners, len(servers))):
-        for i, n in enumerate(split(share, math.ceil(share / PER_PROCESS))):
+        for i, n in enumerate(split(share, math.ceil(share / fanout.PER_PROCESS))):
             spawn(listener_proc, s, s * 100 + i, n)
     if closed_loop:
         for s, share in enumerate(split(writers, len(servers))):
@@ -173,23 +158,23 @@ def run_load(
         p.start()
     pids = [s.pid for s in servers]
     try:
-        wait_ready(ready_q, procs, 180, "load")
+        common.wait_ready(ready_q, procs, 180, "load")
         time.sleep(0.5)  # presence events and replays settle
-        cpu0 = sum(cpu_seconds(pid) for pid in pids)
-        wait0 = sum(runq_wait_seconds(pid) for pid in pids)
+        cpu0 = sum(common.cpu_seconds(pid) for pid in pids)
+        wait0 = sum(common.runq_wait_seconds(pid) for pid in pids)
         window_end.value = time.monotonic_ns() + int(duration * 1e9)
         go.set()
         if closed_loop:
             time.sleep(seconds)
-        reports = collect(result_q, len(procs), duration + base.grace + 60)
-        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu0
-        starved = (sum(runq_wait_seconds(pid) for pid in pids) - wait0) / duration / len(pids)
+        reports = common.collect(result_q, len(procs), duration + base.grace + 60)
+        cpu = sum(common.cpu_seconds(pid) for pid in pids) - cpu0
+        waited = sum(common.runq_wait_seconds(pid) for pid in pids) - wait0
     finally:
         go.set()
-        wait_procs(procs, 30)
+        common.wait_procs(procs, 30)
     facts = {
         "cpu": cpu,
-        "starved": starved,
+        "starved": waited / duration / len(pids),
         "incident": incident,
         "total": total,
         "warmup": warmup,
@@ -225,40 +210,35 @@ def cross_hub(pg: Postgres, workdir: Path, seconds: float, rate: float) -> dict[
     }
 
 
-def fan_out(
-    name: str,
-    kind: str,
-    count: int,
-    pg: Postgres | None,
-    workdir: Path,
-    listeners: int,
-    seconds: float,
-    rate: float,
+def measure(
+    what: str, setup: tuple[str, str, int], pg: Postgres | None, workdir: Path, args: Any
 ) -> dict[str, Any]:
+    """One ``fanout`` (a paced writer) or ``throughput`` (closed-loop writers) run on one
+    set-up, digested as ``bench/fanout.py`` or ``bench/throughput.py`` digests its own."""
+    name, kind, count = setup
+    closed = what == "throughput"
     with hubs(kind, count, pg, workdir) as servers:
-        reports, f = run_load(servers, listeners, 1, seconds, rate, closed_loop=False)
-    case = fanout._digest(
-        name, listeners, False, False, f["total"], f["warmup"], reports, f["cpu"], f["duration"]
-    )
-    case["server_starved"] = f["starved"]
-    return case
-
-
-def through(
-    name: str,
-    kind: str,
-    count: int,
-    pg: Postgres | None,
-    workdir: Path,
-    writers: int,
-    listeners: int,
-    seconds: float,
-) -> dict[str, Any]:
-    with hubs(kind, count, pg, workdir) as servers:
-        reports, f = run_load(servers, listeners, writers, seconds, 0.0, closed_loop=True)
-    # No durability check here: bench/throughput.py makes it for SQLite, and the cluster test
-    # (tests/test_pg_chaos.py) for PostgreSQL with hubs SIGKILLed.
-    case = throughput._digest(name, writers, listeners, seconds, reports, f["cpu"], None, "")
+        reports, f = run_load(
+            servers, args.listeners, args.writers, args.seconds, args.rate, closed
+        )
+    if closed:
+        # No durability check here: bench/throughput.py makes it for SQLite, and the cluster
+        # test (tests/test_pg_chaos.py) for PostgreSQL with hubs SIGKILLed.
+        case = throughput._digest(
+            name, args.writers, args.listeners, args.seconds, reports, f["cpu"], None, ""
+        )
+    else:
+        case = fanout._digest(
+            name,
+            args.listeners,
+            False,
+            False,
+            f["total"],
+            f["warmup"],
+            reports,
+            f["cpu"],
+            f["duration"],
+        )
     case["server_starved"] = f["starved"]
     return case
 
@@ -269,14 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["hub"]:
         _serve(argv[1])
         return 0
-    parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--listeners", type=int, default=100, help="fan-out and throughput")
-    parser.add_argument("--writers", type=int, default=10, help="throughput writers")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
-    parser.add_argument("--cross-seconds", type=float, default=15.0)
-    parser.add_argument("--cross-rate", type=float, default=20.0, help="notes/s, cross-hub")
-    parser.add_argument("--rate", type=float, default=50.0, help="notes/s, fan-out")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of every set-up")
+    parser = common.base_parser(__doc__.splitlines()[0])
+    for flag, default, what in OPTIONS:
+        parser.add_argument(flag, type=type(default), default=default, help=what)
     args = parser.parse_args(argv)
     if args.quick:
         args.listeners, args.writers, args.seconds, args.rounds = 20, 4, 2.0, 1
@@ -300,18 +275,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
                 order = SETUPS if r % 2 == 0 else SETUPS[::-1]
-                for name, kind, count in order:
-                    pgs = pg if kind == "pg" else None
-                    f = fan_out(
-                        name, kind, count, pgs, work, args.listeners, args.seconds, args.rate
-                    )
-                    f["round"] = r
+                for setup in order:
+                    pgs = pg if setup[1] == "pg" else None
+                    f = measure("fanout", setup, pgs, work, args)
+                    t = measure("throughput", setup, pgs, work, args)
+                    f["round"] = t["round"] = r
                     fans.append(f)
-                    t = through(
-                        name, kind, count, pgs, work, args.writers, args.listeners, args.seconds
-                    )
-                    t["round"] = r
                     tps.append(t)
+                    name = setup[0]
                     print(
                         f"  round {r + 1} {name:6}: fan-out p50 {f['latency_ms']['p50']:.1f} "
                         f"p99 {f['latency_ms']['p99']:.1f} ms, ack p50 {f['ack_ms']['p50']:.1f} "
@@ -326,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = os.getloadavg()
     print(f"  load average after: {load_after[0]:.2f} {load_after[1]:.2f}", flush=True)
     results = report(cross, fans, tps)
-    path = save(
+    path = common.save(
         "cluster",
         {
             "params": vars(args),
@@ -449,6 +420,36 @@ def report(
         "cross_target_met": met,
         "setups": setups,
     }
+
+
+def cluster_rows(done: dict[str, Any] | None) -> list[list[Any]]:
+    """The rows of ``bench.all``'s table of targets from a results file (none if not run)."""
+    if not done:
+        return []
+    r = done["results"]
+    other = r["cross_hub_other_ms"]
+    rows: list[list[Any]] = [
+        [
+            "note on hub B seen on hub A, p99 (no load)",
+            f"{fmt(other['p99'], 1)} ms (p50 {fmt(other['p50'], 1)})",
+            f"< {fmt(r['cross_target_ms'], 0)} ms",
+            verdict(r["cross_target_met"]),
+        ]
+    ]
+    base = r["setups"]["sqlite"]
+    for name, s in r["setups"].items():
+        if name == "sqlite":
+            continue
+        rows.append(
+            [
+                f"{name} / sqlite: fan-out p99, delivered/s",
+                f"{fmt(ratio(s['fanout_ms']['p99'], base['fanout_ms']['p99']))}x, "
+                f"{fmt(ratio(s['delivered_per_s'], base['delivered_per_s']))}x",
+                "—",
+                "recorded",
+            ]
+        )
+    return rows
 
 
 def _mean(cases: list[dict[str, Any]], key: str) -> float:
