@@ -54,6 +54,10 @@ def stored_events(db, incident: str) -> list:
 class Chaos:
     """The harness: posting consoles, a killer of the hub, a dropper of links, and the tally."""
 
+    #: Seconds a console waits between two posts, and between two dropped links (at random).
+    between_posts = (0.0, 0.06)
+    between_drops = (0.05, 0.25)
+
     def __init__(self, hub: HubProcess, consoles: list[IncidentClient], seconds: float) -> None:
         self.hub = hub
         self.consoles = consoles
@@ -77,7 +81,7 @@ class Chaos:
             console.send(command).add_done_callback(self._settled)
             self.figures["commands"] += 1
             n += 1
-            await asyncio.sleep(self.rng.uniform(0.0, 0.06))
+            await asyncio.sleep(self.rng.uniform(*self.between_posts))
 
     def _settled(self, future: asyncio.Future) -> None:
         reply = future.result()
@@ -112,7 +116,7 @@ class Chaos:
 
     async def drop_links(self) -> None:
         while self.running():
-            await asyncio.sleep(self.rng.uniform(0.05, 0.25))
+            await asyncio.sleep(self.rng.uniform(*self.between_drops))
             ws = self.rng.choice(self.consoles)._ws
             if ws is not None and ws.transport is not None:
                 ws.transport.abort()  # the network vanishes under one console

@@ -8,7 +8,7 @@ from pathlib import Path
 from warroom.hub.app import HubConfig, HubServer
 
 from tests.console_helpers import make_console, screen_text
-from tests.helpers import T0, eventually
+from tests.helpers import ONE_AT_A_TIME, T0, eventually
 from warroom.core.actions import ActionStarted
 from warroom.core.protocol import Error
 from warroom.core.roles import Role
@@ -85,6 +85,7 @@ def coach_said(app, words: str) -> bool:  # noqa: ANN001
     )
 
 
+@ONE_AT_A_TIME
 async def test_the_ic_plays_a_short_drill_from_the_keyboard(tmp_path: Path):
     scenario = parse(SHORT, "short.toml")
     clock = ScaledClock(T0, speed=30)

@@ -43,7 +43,14 @@ from typing import Any
 import psycopg
 from warroom.hub.storage_pg import PgReader
 
-from tests.helpers import ROLLBACK, HubProcess, declare_incident, eventually, fast_backoff
+from tests.helpers import (
+    ONE_AT_A_TIME,
+    ROLLBACK,
+    HubProcess,
+    declare_incident,
+    eventually,
+    fast_backoff,
+)
 from tests.helpers import running_hub as in_process_hub
 from tests.test_chaos import Chaos
 from tests.test_fuzz_support import state_hash
@@ -126,7 +133,15 @@ class Cluster:
 
 class ClusterChaos(Chaos):
     """The SQLite chaos harness (posting, dropped links, the tally), with hubs killed at random
-    among three, consoles that use the lock, and an IC who keeps offering the role."""
+    among three, consoles that use the lock, and an IC who keeps offering the role.
+
+    Paced like a very busy room (each console posts about every two seconds, a link drops about
+    every two seconds) rather than as fast as it can: a minute of the SQLite harness's pace on
+    three hubs and PostgreSQL kept both cores of a CI machine busy and starved the
+    timing-sensitive tests running beside it."""
+
+    between_posts = (1.0, 3.0)
+    between_drops = (1.0, 3.0)
 
     def __init__(self, cluster: Cluster, consoles: list[IncidentClient], seconds: float) -> None:
         super().__init__(cluster.hubs[0], consoles, seconds)
@@ -264,6 +279,7 @@ def lock_steps(events: list[EventBase]) -> Iterator[str]:
         yield f"grants' tokens are not 1, 2, 3...: {tokens}"
 
 
+@ONE_AT_A_TIME
 async def test_three_hubs_twenty_consoles_and_ten_kills_lose_and_double_nothing(pg_url):
     # The incident is declared by a hub with short deadlines; the hubs that serve it read them
     # from its declaration, as every console does.
