@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import threading
@@ -61,6 +62,7 @@ from warroom.core.clock import utc_now
 from warroom.core.events import EventBase
 from warroom.core.fold import apply, replay
 from warroom.core.handoff import HandoffOffered, is_online
+from warroom.core.incident import NoteAdded
 from warroom.core.lock import LockReleased, LockRequested, fence
 from warroom.core.protocol import Ack
 from warroom.core.roles import Role
@@ -149,6 +151,7 @@ class ClusterChaos(Chaos):
         #: Every hub address each console has been on (a fail-over adds one).
         self.visited: dict[str, set[str]] = {c.name: {c.url} for c in consoles}
         self.replies: Counter[str] = Counter()
+        self.bursts = itertools.count()
 
     async def kill_and_restart(self, kills: int) -> None:
         """``kills`` SIGKILLs of a random live hub (never the last one up), each restarted
@@ -160,10 +163,24 @@ class ClusterChaos(Chaos):
             while len(self.cluster.up()) < 2:
                 await asyncio.sleep(0.05)
             victim = self.rng.choice(self.cluster.up())
+            self.burst_on(victim)
+            await asyncio.sleep(self.rng.uniform(0.0, 0.02))
             self.cluster.kill(victim)
             self.figures["hub_kills"] += 1
             restarts.append(asyncio.create_task(self._restart(victim)))
         await asyncio.gather(*restarts)
+
+    def burst_on(self, hub: HubProcess) -> None:
+        """Three notes from each console on ``hub``, sent just before it is killed: some are
+        stored and not yet acknowledged when it dies, some not even read. Their consoles send
+        them again to the next hub, which must store each exactly once."""
+        for c in self.consoles:
+            if c.url == hub.url and c.status == "live":
+                for _ in range(3):
+                    command = NoteAdded(text=f"{c.name} burst {next(self.bursts)}")
+                    self.queued[c.name].append(command.id)
+                    c.send(command).add_done_callback(self._settled)
+                    self.figures["burst_commands"] += 1
 
     async def _restart(self, hub: HubProcess) -> None:
         await asyncio.sleep(self.rng.uniform(0.1, 1.5))
