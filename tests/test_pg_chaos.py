@@ -1,6 +1,9 @@
 """Chaos on a cluster (#22): three hub processes on one PostgreSQL database, twenty consoles
-spread across them, posting while hubs are SIGKILLed and restarted at random (at least ten
-kills) and links drop under single consoles.
+spread across them (each with the other two hubs' addresses to fail over to), posting while
+hubs are SIGKILLed and restarted at random (at least ten kills) and links drop under single
+consoles. Just before each kill the victim's consoles send a burst of notes, so that commands are
+in flight when it dies: stored but not acknowledged, or not yet read. Their consoles resume on
+another hub from their last seq and send their outboxes again.
 
 Meanwhile the record's timers keep firing: the incident was declared with two-second leases
 and offers (the hubs' configuration, stamped into the incident at its declaration), so four
