@@ -83,12 +83,13 @@ def typecheck(*args: str) -> int:
 def workers(args: list[str]) -> list[str]:
     """Two test processes where there are two cores (pytest-xdist): the suite is mostly real
     hubs and consoles waiting on each other, so two halve its time on CI's 2-core machine.
-    Not more, so that timing-sensitive tests keep a core each. ``-n 0`` (or any ``-n``) in
-    ``args`` wins."""
+    Not more, so that timing-sensitive tests keep a core each. ``--dist loadgroup``: the tests
+    marked ``xdist_group`` with one name (tests/helpers.py, ONE_AT_A_TIME) run on one worker,
+    one after the other. ``-n 0`` (or any ``-n``) in ``args`` wins."""
     if any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses") for a in args):
         return []
     cores = os.cpu_count() or 1
-    return ["-n", "2"] if cores >= 2 else []
+    return ["-n", "2", "--dist", "loadgroup"] if cores >= 2 else []
 
 
 def main(argv: list[str]) -> int:

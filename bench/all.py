@@ -18,9 +18,10 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+from bench.cluster import cluster_rows
 from bench.common import RESULTS, base_parser, fmt, save, table
 
-ORDER = ["fanout", "throughput", "join", "console", "export"]
+ORDER = ["fanout", "throughput", "join", "console", "export", "cluster"]
 
 
 def _load(name: str, quick: bool) -> dict[str, Any] | None:
@@ -142,6 +143,7 @@ def targets(quick: bool) -> list[list[Any]]:
                     _v(r["memory_target_met"]),
                 ]
             )
+    rows.extend(cluster_rows(_load("cluster", quick)))
     return rows
 
 

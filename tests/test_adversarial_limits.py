@@ -26,7 +26,14 @@ from warroom.hub.hub import HubLimits
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.helpers import HubProcess, client, declare_incident, eventually, running_hub
+from tests.helpers import (
+    ONE_AT_A_TIME,
+    HubProcess,
+    client,
+    declare_incident,
+    eventually,
+    running_hub,
+)
 from tests.test_security_limits import masked_text, raw_websocket
 from warroom.core.access import JOIN_CODE_HEADER, JoinCodeCreated, new_join_code
 from warroom.core.handoff import IcClaimed
@@ -158,6 +165,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), int(
 """
 
 
+@ONE_AT_A_TIME
 async def test_twenty_connections_of_one_credential_share_one_budget(tmp_path):
     """The bound the issue asks for: a bystander's ack p99 stays under 100 ms meanwhile.
 
@@ -239,6 +247,7 @@ async def until(ws: Any, predicate: Any, timeout: float = 5.0) -> dict[str, Any]
 
 
 # --- defect 6: a console that stops reading ---------------------------------------------------
+@ONE_AT_A_TIME
 async def test_a_stuck_reader_is_cut_off_in_bounded_time_and_shown_offline(tmp_path):
     """The IC's console stops reading. Keepalive pings cannot catch it (they queue behind the
     data it does not read); the hub cuts it off once its socket has been full for

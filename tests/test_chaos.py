@@ -54,6 +54,10 @@ def stored_events(db, incident: str) -> list:
 class Chaos:
     """The harness: posting consoles, a killer of the hub, a dropper of links, and the tally."""
 
+    #: Seconds a console waits between two posts, and between two dropped links (at random).
+    between_posts = (0.0, 0.06)
+    between_drops = (0.05, 0.25)
+
     def __init__(self, hub: HubProcess, consoles: list[IncidentClient], seconds: float) -> None:
         self.hub = hub
         self.consoles = consoles
@@ -77,7 +81,7 @@ class Chaos:
             console.send(command).add_done_callback(self._settled)
             self.figures["commands"] += 1
             n += 1
-            await asyncio.sleep(self.rng.uniform(0.0, 0.06))
+            await asyncio.sleep(self.rng.uniform(*self.between_posts))
 
     def _settled(self, future: asyncio.Future) -> None:
         reply = future.result()
@@ -94,9 +98,25 @@ class Chaos:
             await asyncio.sleep(self.rng.uniform(0.05, 0.4))
             await asyncio.to_thread(self.hub.start)
 
+    def check_record(self, stored: list) -> tuple[list, list]:
+        """Assert that the stored log lost and doubled nothing the consoles queued: gap-free,
+        each event once, each acknowledged one at the seq its ack named, each queued note once.
+        Returns ``(notes, lost)``."""
+        by_id = {e.id: e for e in stored}
+        assert [e.seq for e in stored] == list(range(1, len(stored) + 1)), "seq has a gap"
+        assert len(by_id) == len(stored), "an event was stored twice"
+        queued = [i for ids in self.queued.values() for i in ids]
+        lost = [i for i in queued if i not in by_id]
+        assert not lost, f"{len(lost)} queued commands were lost"
+        for command_id, ack in self.acks.items():
+            assert by_id[command_id].seq == ack.seq, "an acknowledged event moved"
+        notes = [e for e in stored if e.type == "note_added"]
+        assert sorted(e.id for e in notes) == sorted(queued), "a command was lost or doubled"
+        return notes, lost
+
     async def drop_links(self) -> None:
         while self.running():
-            await asyncio.sleep(self.rng.uniform(0.05, 0.25))
+            await asyncio.sleep(self.rng.uniform(*self.between_drops))
             ws = self.rng.choice(self.consoles)._ws
             if ws is not None and ws.transport is not None:
                 ws.transport.abort()  # the network vanishes under one console
@@ -143,15 +163,7 @@ async def test_twenty_consoles_through_hub_kills_and_dropped_links_lose_nothing(
         stored = stored_events(db, incident)
         assert stored[: len(served)] == served  # after it: only the consoles' departures
         assert {e.type for e in stored[len(served) :]} <= {"participant_left"}
-        by_id = {e.id: e for e in stored}
-        assert [e.seq for e in stored] == list(range(1, len(stored) + 1)), "seq has a gap"
-        assert len(by_id) == len(stored), "an event was stored twice"
-        lost = [i for i in queued if i not in by_id]
-        assert not lost, f"{len(lost)} queued commands were lost"
-        for command_id, ack in chaos.acks.items():
-            assert by_id[command_id].seq == ack.seq, "an acknowledged event moved"
-        notes = [e for e in stored if e.type == "note_added"]
-        assert sorted(e.id for e in notes) == sorted(queued), "a command was lost or doubled"
+        notes, lost = chaos.check_record(stored)
 
         chaos.figures.update(
             events_stored=len(stored),

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.console_helpers import make_console, screen_text
-from tests.helpers import T0, eventually
+from tests.helpers import ONE_AT_A_TIME, T0, eventually
 from warroom.core.actions import ActionStarted
 from warroom.core.protocol import Error
 from warroom.core.roles import Role
@@ -120,6 +120,7 @@ def coach_said(app, words: str) -> bool:  # noqa: ANN001
     )
 
 
+@ONE_AT_A_TIME
 async def test_the_ic_plays_a_short_drill_from_the_keyboard(tmp_path: Path):
     async with ic_console(tmp_path, parse(SHORT, "short.toml"), speed=20) as (
         app, pilot, runner, play, until
@@ -224,6 +225,7 @@ do = "release"
 )
 
 
+@ONE_AT_A_TIME
 async def test_the_ic_attaches_a_runbook_and_freezes_and_sees_the_pipeline_blocked(
     tmp_path: Path,
 ):
