@@ -192,7 +192,12 @@ class KeyTimer:
 
 
 async def pilot_run(
-    url: str, incident: str, entries: int, rounds: int, incoming: int
+    url: str,
+    incident: str,
+    entries: int,
+    rounds: int,
+    incoming: int,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     from bench.common import summary
     from warroom.console.app import WarroomApp
@@ -203,7 +208,7 @@ async def pilot_run(
     timer = KeyTimer(frames)
     result: dict[str, Any] = {}
     try:
-        await _drive(app, timer, entries, rounds, writer, result)
+        await _drive(app, timer, entries, rounds, writer, result, profile)
     finally:
         if writer is not None:
             writer.close()
@@ -220,6 +225,7 @@ async def _drive(
     rounds: int,
     writer: IncomingWriter | None,
     result: dict[str, Any],
+    profile: Path | None = None,
 ) -> None:
     import asyncio
 
@@ -256,10 +262,58 @@ async def _drive(
         timer.frames.view = view
         view.focus()
         await pilot.pause(0.5)
-        for _ in range(rounds):
-            await timer.session()
-        if writer is not None:
-            result["incoming_ms"] = await writer.run(timer.frames, pilot)
+        layouts = LayoutCounter(timer.frames)
+        spy = _profile_self(profile)
+        try:
+            for _ in range(rounds):
+                await timer.session()
+            if writer is not None:
+                result["incoming_ms"] = await writer.run(timer.frames, pilot)
+        finally:
+            _stop_profile(spy)
+        result["layouts"] = layouts.count
+        result["frames"] = len(timer.frames.times) - layouts.frames_before
+
+
+class LayoutCounter:
+    """Counts the whole-screen layout passes (``Screen._refresh_layout``) from now on: the
+    profile of issue 24 found most frames laying out the screen again for a changed label."""
+
+    def __init__(self, frames: Frames) -> None:
+        from textual.screen import Screen
+
+        self.count = 0
+        self.frames_before = len(frames.times)
+        original = Screen._refresh_layout
+
+        def counted(screen: Any, *args: Any, **kwargs: Any) -> None:
+            self.count += 1
+            original(screen, *args, **kwargs)
+
+        Screen._refresh_layout = counted  # type: ignore[method-assign]
+
+
+def _profile_self(out: Path | None) -> Any:
+    """py-spy on this process (the console under Pilot) until :func:`_stop_profile`."""
+    from bench.common import start_profiler
+
+    if out is None:
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    return start_profiler(os.getpid(), 3600, out / f"console-{os.getpid()}.txt")
+
+
+def _stop_profile(spy: Any) -> None:
+    import signal
+    import subprocess
+
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+    try:
+        spy.wait(30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
 
 
 def _timeline(app: Any, view_type: type) -> Any:
@@ -334,6 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["child"]:
         return _child(argv[1], argv[2], argv[3:])
     import asyncio
+    import math
     import statistics
     import tempfile
 
@@ -345,6 +400,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=5, help="first-paint runs per app")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of key presses")
     parser.add_argument("--incoming", type=int, default=40, help="incoming notes to time")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="sample the console (keys and incoming notes) with py-spy into this directory",
+    )
+    parser.add_argument(
+        "--no-paint", action="store_true", help="skip the first-paint runs (keys only)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.entries, args.starts, args.rounds, args.incoming = 2000, 2, 1, 5
@@ -372,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         build(db, "inc-long", args.entries)
         with ServerProcess.hub(db, work / "hub.log") as hub:
             paints: dict[str, list[float]] = {"minimal": [], "warroom": []}
-            for i in range(args.starts):
+            for i in range(0 if args.no_paint else args.starts):
                 for kind in ("minimal", "warroom") if i % 2 == 0 else ("warroom", "minimal"):
                     argv_ = (
                         [
@@ -389,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                     paints[kind].append(first_paint(kind, argv_, work))
                     print(f"  first paint {kind}: {paints[kind][-1]:.2f} s", flush=True)
-            med = {k: statistics.median(v) for k, v in paints.items()}
+            med = {k: statistics.median(v) if v else math.nan for k, v in paints.items()}
             paint_ratio = ratio(med["warroom"], med["minimal"])
             payload["first_paint"] = {
                 "runs": paints,
@@ -398,7 +462,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "target_met": paint_ratio <= TARGET_FIRST_PAINT_RATIO,
             }
             pilot = asyncio.run(
-                pilot_run(hub.url, "inc-long", args.entries, args.rounds, args.incoming)
+                pilot_run(
+                    hub.url, "inc-long", args.entries, args.rounds, args.incoming, args.profile
+                )
             )
             payload["pilot"] = pilot
     key_p95 = pilot["all_keys"]["p95"]
@@ -446,6 +512,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"({inc['n']} notes, {inc['missing']} not seen; target p95 < "
             f"{TARGET_INCOMING_P95_MS:.0f} ms: {verdict(inc['p95'] < TARGET_INCOMING_P95_MS)})"
         )
+    print(
+        f"whole-screen layouts: {pilot['layouts']} in {pilot['frames']} frames "
+        "(keys and incoming notes)"
+    )
     print(
         f"console live with {pilot['timeline_entries']} entries in "
         f"{pilot['live_in_console_s']:.1f} s"
