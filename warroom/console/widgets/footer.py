@@ -45,8 +45,13 @@ class CalmFooter(Footer):
             await self.recompose()
 
     def _signature(self) -> tuple[object, ...]:
+        """What the footer draws: the keys it shows (``Footer.compose`` leaves out the others).
+        A key it does not show (the pane numbers, an input's editing keys, a greyed ``e`` on the
+        highlighted row) changes nothing on screen, and rebuilding the footer's keys costs a
+        frame's worth of styling (issue 24: most of the time from Enter to the next frame)."""
         return tuple(
-            (key, active.binding.action, active.binding.description, active.binding.show,
-             active.enabled, active.tooltip)
+            (key, active.binding.action, active.binding.description, active.enabled,
+             active.tooltip)
             for key, active in self.screen.active_bindings.items()
+            if active.binding.show
         )  # fmt: skip
