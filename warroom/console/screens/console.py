@@ -15,6 +15,7 @@ from textual.actions import parse as parse_action
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import AwaitMount
 from textual.widgets import TabbedContent, TabPane
@@ -143,10 +144,13 @@ class ConsoleScreen(Screen[None]):
         return pane
 
     async def _mount_other_panes(self) -> None:
-        if not self.is_attached:  # left before its first frame (no such incident, ...)
+        if self._gave_up or not self.is_attached:  # left at once (no such incident, ...)
             return
-        for spec in PANES:
-            self.pane(spec.id)
+        try:
+            for spec in PANES:
+                self.pane(spec.id)
+        except NoMatches:  # the screen is being taken down (its tabs already gone)
+            return
         for mounting in list(self._mounting.values()):
             await mounting
         # The prompts (a rotation nudge, the read-in, a handoff offer) come after what the panes
