@@ -403,7 +403,14 @@ async def _serve_hub(db: Path) -> None:
     # default.
     limits = HubLimits(rate=0, per_name=100_000, credential_rate=0, per_token=0, per_code=0)
     server = HubServer(
-        HubConfig(host="127.0.0.1", port=0, db=db, limits=limits, max_connections=100_000)
+        HubConfig(
+            host="127.0.0.1",
+            port=0,
+            db=db,
+            limits=limits,
+            max_connections=100_000,
+            durability="full",  # the default, named: every commit waits for the disk
+        )
     )
     await server.start()
     stop = asyncio.Event()

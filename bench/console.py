@@ -120,6 +120,9 @@ class Frames:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.times: list[int] = []
+        #: This process's CPU seconds at each frame: the CPU a key cost up to its frame says
+        #: what the console did, whatever else the machine was running.
+        self.cpu: list[float] = []
         self.seen: dict[int, int] = {}  # note stamp ns -> frame ns it first appeared in
         self.watch = False
         self.view: Any = None
@@ -133,6 +136,7 @@ class Frames:
                 renderable.render_segments(app.console)  # what a terminal would be sent
             now = time.monotonic_ns()
             self.times.append(now)
+            self.cpu.append(time.process_time())
             if self.watch and self.view is not None:
                 self._look(now)
 
@@ -156,6 +160,8 @@ class KeyTimer:
         self.frames = frames
         self.pilot: Any = None
         self.ms: dict[str, list[float]] = {c: [] for c in self.CATEGORIES}
+        #: CPU ms of this process from each key to its frame (the same presses).
+        self.cpu_ms: dict[str, list[float]] = {c: [] for c in self.CATEGORIES}
         #: Presses after which nothing was repainted within a second.
         self.missed: dict[str, int] = dict.fromkeys(self.CATEGORIES, 0)
 
@@ -165,7 +171,12 @@ class KeyTimer:
         times = self.frames.times
         before = len(times)
         t0 = time.monotonic_ns()
-        await self.pilot.press(key)
+        c0 = time.process_time()
+        # The key goes in as the terminal driver sends it. ``Pilot.press`` would then also wait
+        # for every widget of the screen to run a callback (``_wait_for_screen``: 170 of them
+        # here), in the very loop whose frame is being timed; no terminal does that, so that
+        # wait comes after the frame, untimed, to keep the same pace between keys.
+        await self.pilot.app._press_keys([key])
         deadline = time.monotonic() + wait
         while len(times) == before and time.monotonic() < deadline:
             await asyncio.sleep(0.0005)
@@ -173,6 +184,8 @@ class KeyTimer:
             self.missed[category] += 1
         else:
             self.ms[category].append((times[before] - t0) / 1e6)
+            self.cpu_ms[category].append((self.frames.cpu[before] - c0) * 1000)
+        await self.pilot._wait_for_screen()
 
     async def session(self) -> None:
         """One round of what a scribe does: scroll, filter, search, add a line."""
@@ -192,7 +205,12 @@ class KeyTimer:
 
 
 async def pilot_run(
-    url: str, incident: str, entries: int, rounds: int, incoming: int
+    url: str,
+    incident: str,
+    entries: int,
+    rounds: int,
+    incoming: int,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     from bench.common import summary
     from warroom.console.app import WarroomApp
@@ -203,13 +221,15 @@ async def pilot_run(
     timer = KeyTimer(frames)
     result: dict[str, Any] = {}
     try:
-        await _drive(app, timer, entries, rounds, writer, result)
+        await _drive(app, timer, entries, rounds, writer, result, profile)
     finally:
         if writer is not None:
             writer.close()
     result["keys"] = {k: summary(v) for k, v in timer.ms.items()}
     result["keys_missed"] = timer.missed
     result["all_keys"] = summary([ms for v in timer.ms.values() for ms in v])
+    result["keys_cpu_ms"] = {k: summary(v) for k, v in timer.cpu_ms.items()}
+    result["all_keys_cpu_ms"] = summary([ms for v in timer.cpu_ms.values() for ms in v])
     return result
 
 
@@ -220,6 +240,7 @@ async def _drive(
     rounds: int,
     writer: IncomingWriter | None,
     result: dict[str, Any],
+    profile: Path | None = None,
 ) -> None:
     import asyncio
 
@@ -256,10 +277,58 @@ async def _drive(
         timer.frames.view = view
         view.focus()
         await pilot.pause(0.5)
-        for _ in range(rounds):
-            await timer.session()
-        if writer is not None:
-            result["incoming_ms"] = await writer.run(timer.frames, pilot)
+        layouts = LayoutCounter(timer.frames)
+        spy = _profile_self(profile)
+        try:
+            for _ in range(rounds):
+                await timer.session()
+            if writer is not None:
+                result["incoming_ms"] = await writer.run(timer.frames, pilot)
+        finally:
+            _stop_profile(spy)
+        result["layouts"] = layouts.count
+        result["frames"] = len(timer.frames.times) - layouts.frames_before
+
+
+class LayoutCounter:
+    """Counts the whole-screen layout passes (``Screen._refresh_layout``) from now on: the
+    profile of issue 24 found most frames laying out the screen again for a changed label."""
+
+    def __init__(self, frames: Frames) -> None:
+        from textual.screen import Screen
+
+        self.count = 0
+        self.frames_before = len(frames.times)
+        original = Screen._refresh_layout
+
+        def counted(screen: Any, *args: Any, **kwargs: Any) -> None:
+            self.count += 1
+            original(screen, *args, **kwargs)
+
+        Screen._refresh_layout = counted  # type: ignore[method-assign]
+
+
+def _profile_self(out: Path | None) -> Any:
+    """py-spy on this process (the console under Pilot) until :func:`_stop_profile`."""
+    from bench.common import start_profiler
+
+    if out is None:
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    return start_profiler(os.getpid(), 3600, out / f"console-{os.getpid()}.txt")
+
+
+def _stop_profile(spy: Any) -> None:
+    import signal
+    import subprocess
+
+    if spy is None:
+        return
+    spy.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+    try:
+        spy.wait(30)
+    except subprocess.TimeoutExpired:
+        spy.kill()
 
 
 def _timeline(app: Any, view_type: type) -> Any:
@@ -310,15 +379,21 @@ class IncomingWriter:
         from bench.common import collect, summary
 
         frames.watch = True
+        c0 = time.process_time()
         self.go.set()
         deadline = time.monotonic() + self.cfg.duration + 15
         while len(frames.seen) < self.count and time.monotonic() < deadline:
-            await pilot.pause(0.05)
+            # A plain sleep: ``pilot.pause`` would post a callback to every widget of the
+            # screen 20 times a second, in the loop whose frames are being timed.
+            await asyncio.sleep(0.05)
         frames.watch = False
+        cpu = time.process_time() - c0
         await asyncio.to_thread(collect, self.result_q, 1, 60)
         delays = [(shown - sent) / 1e6 for sent, shown in frames.seen.items()]
         out = summary(delays)
         out["missing"] = self.count - len(delays)
+        #: The console's CPU over the whole stream, per note (idle time between notes included).
+        out["cpu_ms_per_note"] = 1000 * cpu / max(1, len(delays))
         return out
 
     def close(self) -> None:
@@ -334,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["child"]:
         return _child(argv[1], argv[2], argv[3:])
     import asyncio
+    import math
     import statistics
     import tempfile
 
@@ -345,6 +421,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=5, help="first-paint runs per app")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of key presses")
     parser.add_argument("--incoming", type=int, default=40, help="incoming notes to time")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="sample the console (keys and incoming notes) with py-spy into this directory",
+    )
+    parser.add_argument(
+        "--no-paint", action="store_true", help="skip the first-paint runs (keys only)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.entries, args.starts, args.rounds, args.incoming = 2000, 2, 1, 5
@@ -372,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         build(db, "inc-long", args.entries)
         with ServerProcess.hub(db, work / "hub.log") as hub:
             paints: dict[str, list[float]] = {"minimal": [], "warroom": []}
-            for i in range(args.starts):
+            for i in range(0 if args.no_paint else args.starts):
                 for kind in ("minimal", "warroom") if i % 2 == 0 else ("warroom", "minimal"):
                     argv_ = (
                         [
@@ -389,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                     paints[kind].append(first_paint(kind, argv_, work))
                     print(f"  first paint {kind}: {paints[kind][-1]:.2f} s", flush=True)
-            med = {k: statistics.median(v) for k, v in paints.items()}
+            med = {k: statistics.median(v) if v else math.nan for k, v in paints.items()}
             paint_ratio = ratio(med["warroom"], med["minimal"])
             payload["first_paint"] = {
                 "runs": paints,
@@ -398,7 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "target_met": paint_ratio <= TARGET_FIRST_PAINT_RATIO,
             }
             pilot = asyncio.run(
-                pilot_run(hub.url, "inc-long", args.entries, args.rounds, args.incoming)
+                pilot_run(
+                    hub.url, "inc-long", args.entries, args.rounds, args.incoming, args.profile
+                )
             )
             payload["pilot"] = pilot
     key_p95 = pilot["all_keys"]["p95"]
@@ -439,13 +526,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(target p95 < {TARGET_KEY_P95_MS:.0f} ms: {verdict(payload['keys_target_met'])})"
     )
     print(table(["keys", "n", "p50 ms", "p95 ms", "max ms", "no repaint"], rows))
+    cpu_rows = [[k, v["n"], v["p50"], v["p95"], v["max"]] for k, v in pilot["keys_cpu_ms"].items()]
+    cpu_all = pilot["all_keys_cpu_ms"]
+    cpu_rows.append(["all keys", cpu_all["n"], cpu_all["p50"], cpu_all["p95"], cpu_all["max"]])
+    print("\nthe console's CPU from each key to its frame (steadier on a busy machine)")
+    print(table(["keys", "n", "p50 CPU ms", "p95 CPU ms", "max CPU ms"], cpu_rows))
     inc = pilot.get("incoming_ms")
     if inc:
         print(
             f"\nincoming note to screen: p50 {inc['p50']:.1f} ms, p95 {inc['p95']:.1f} ms "
             f"({inc['n']} notes, {inc['missing']} not seen; target p95 < "
-            f"{TARGET_INCOMING_P95_MS:.0f} ms: {verdict(inc['p95'] < TARGET_INCOMING_P95_MS)})"
+            f"{TARGET_INCOMING_P95_MS:.0f} ms: {verdict(inc['p95'] < TARGET_INCOMING_P95_MS)}); "
+            f"console CPU {inc['cpu_ms_per_note']:.1f} ms per note"
         )
+    print(
+        f"whole-screen layouts: {pilot['layouts']} in {pilot['frames']} frames "
+        "(keys and incoming notes)"
+    )
     print(
         f"console live with {pilot['timeline_entries']} entries in "
         f"{pilot['live_in_console_s']:.1f} s"

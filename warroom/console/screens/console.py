@@ -15,7 +15,9 @@ from textual.actions import parse as parse_action
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.widgets import TabbedContent, TabPane
 
 from warroom.client.sync import IncidentClient
@@ -86,6 +88,12 @@ class ConsoleScreen(Screen[None]):
         self._around: tuple[object, ...] = ()
         #: Opens the handoff screen when an offer names this person, and the read-in.
         self.prompts = RolePrompts()
+        #: Every pane built so far, by id (mounted, or not yet: see :meth:`_pane_object`).
+        self._panes: dict[str, IncidentPane] = {}
+        #: The mount of each pane mounted after the screen's own compose.
+        self._mounting: dict[str, AwaitMount] = {}
+        #: Every pane is mounted: until then the prompts wait (see :meth:`_mount_other_panes`).
+        self._panes_ready = False
 
     @property
     def warroom(self) -> WarroomApp:
@@ -105,13 +113,58 @@ class ConsoleScreen(Screen[None]):
             with TabbedContent(initial=self.home, id="panes"):
                 for spec in PANES:
                     with TabPane(f"{spec.key} {spec.title}", id=spec.id):
-                        yield spec.widget_class()(me=app.me, seat=app.seat, id=f"pane-{spec.id}")
+                        # Only the role's own pane is in the first frame; the others are built
+                        # (imported, composed, styled) just after it: see _mount_other_panes.
+                        if spec.id == self.home:
+                            yield self._pane_object(spec.id)
             yield RoomSidebar(me=app.me, seat=app.seat, id="sidebar")
         yield CalmFooter()
 
     def on_mount(self) -> None:
         self.sync()
         self.set_interval(1.0, self._tick)
+        self.call_after_refresh(self._mount_other_panes)
+
+    # --- building the panes (issue 24) ------------------------------------------------------
+    # Building every pane before the first frame cost about a second of start-up on a loaded
+    # 2-core machine (their imports, compose, CSS and layout). The home pane is composed with the
+    # screen; the others are mounted into their (empty) tabs right after the first refresh, and
+    # code that needs one sooner (a key that shows it) mounts it on the spot through
+    # :meth:`pane`. Bindings are asked of a pane not yet mounted (panes answer ``check_action``
+    # before they mount). Once the screen is up, every pane is mounted, as before.
+    def _pane_object(self, pane_id: str) -> IncidentPane:
+        """The pane ``pane_id``, built (with the current state) if it was not yet."""
+        pane = self._panes.get(pane_id)
+        if pane is None:
+            spec = next(spec for spec in PANES if spec.id == pane_id)
+            app = self.warroom
+            pane = spec.widget_class()(me=app.me, seat=app.seat, id=f"pane-{spec.id}")
+            pane.set_reactive(IncidentPane.state, self.client.state)
+            self._panes[pane_id] = pane
+        return pane
+
+    async def _mount_other_panes(self) -> None:
+        if self._gave_up or not self.is_attached:  # left at once (no such incident, ...)
+            return
+        try:
+            for spec in PANES:
+                self.pane(spec.id)
+        except NoMatches:  # the screen is being taken down (its tabs already gone)
+            return
+        for mounting in list(self._mounting.values()):
+            await mounting
+        # The prompts (a rotation nudge, the read-in, a handoff offer) come after what the panes
+        # say on seeing the state (an overdue update), as when every pane was built up front:
+        # the order of the pop-ups stays the same whenever the state arrived.
+        self._panes_ready = True
+        if self.warroom.client is self.client:
+            self.prompts.update(self.warroom, self.client)
+
+    async def _pane_ready(self, pane: IncidentPane) -> None:
+        """Wait until ``pane`` (mounted by :meth:`pane`) has composed its widgets."""
+        mounting = self._mounting.get(pane.id.removeprefix("pane-") if pane.id else "")
+        if mounting is not None and not pane.is_mounted:
+            await mounting
 
     def on_screen_resume(self) -> None:
         if not self._placed:
@@ -152,6 +205,9 @@ class ConsoleScreen(Screen[None]):
         for pane in self.query(IncidentPane):
             if around_changed or pane.state is not client.state:
                 pane.state = client.state
+        for pane in self._panes.values():
+            if pane.parent is None:  # built, not mounted yet: it draws this state when it mounts
+                pane.set_reactive(IncidentPane.state, client.state)
         self.sub_title = f"{client.state.title} · {client.status}"
         if client.fatal and not self._gave_up:
             # Retrying cannot help (no such incident, or the token was refused): say why and
@@ -160,7 +216,8 @@ class ConsoleScreen(Screen[None]):
             self.notify(client.fatal, title="Cannot follow this incident", severity="error",
                         timeout=15)  # fmt: skip
             self.action_leave()
-        self.prompts.update(self.warroom, client)
+        if self._panes_ready:
+            self.prompts.update(self.warroom, client)
 
     def action_toggle_utc(self) -> None:
         self.warroom.toggle_utc()
@@ -186,8 +243,7 @@ class ConsoleScreen(Screen[None]):
     @property
     def active_pane(self) -> IncidentPane | None:
         active = self.query_one(TabbedContent).active
-        found = self.query(f"#pane-{active}")
-        return found.first(IncidentPane) if found else None
+        return self.pane(active) if active else None
 
     def action_show_pane(self, pane_id: str) -> None:
         self._front = pane_id
@@ -220,6 +276,9 @@ class ConsoleScreen(Screen[None]):
         """Focus the pane's first focusable widget, so its keys work at once."""
         if pane is None:
             return
+        if not pane.is_mounted:  # just mounted: its widgets are not there yet
+            self.call_later(self._focus_when_ready, pane)
+            return
         focused = self.focused
         if focused is not None and pane in focused.ancestors:
             return
@@ -229,8 +288,17 @@ class ConsoleScreen(Screen[None]):
                 return
         self.set_focus(None)
 
+    async def _focus_when_ready(self, pane: IncidentPane) -> None:
+        await self._pane_ready(pane)
+        if pane is self.active_pane:
+            self._focus_pane(pane)
+
     def pane(self, pane_id: str) -> IncidentPane:
-        return self.query_one(f"#pane-{pane_id}", IncidentPane)
+        """The pane ``pane_id``, mounted now if it was not yet (see :meth:`_pane_object`)."""
+        pane = self._pane_object(pane_id)
+        if pane.parent is None:
+            self._mounting[pane_id] = self.query_one(f"#{pane_id}", TabPane).mount(pane)
+        return pane
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A capital key is hidden from who may never use it (an observer), never greyed: when
@@ -240,7 +308,12 @@ class ConsoleScreen(Screen[None]):
             if not self.is_mounted:
                 return True
             _, name, params = parse_action(item.action)
-            return self.pane(item.pane).check_action(name, params) is not False
+            pane = self._pane_object(item.pane)
+            if not pane.is_mounted:
+                # Built but not composed yet (the moment after the first frame): the rule every
+                # pane applies; the pane's own is asked again when the key is pressed.
+                return IncidentPane.check_action(pane, name, params) is not False
+            return pane.check_action(name, params) is not False
         return True
 
     def action_anywhere(self, index: int) -> None:
@@ -260,6 +333,7 @@ class ConsoleScreen(Screen[None]):
 
     async def _run_shown(self, pane_id: str, action: str) -> None:
         pane = self.pane(pane_id)
+        await self._pane_ready(pane)
         if self.query_one(TabbedContent).active != pane_id:
             self.action_show_pane(pane_id)
         _, name, params = parse_action(action)

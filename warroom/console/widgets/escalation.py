@@ -17,6 +17,7 @@ from textual.widgets import Button, Static
 
 from warroom.console.clock_face import hm_zone
 from warroom.console.css import tcss_beside
+from warroom.console.redraw import show
 from warroom.console.screens.lifecycle_forms import DismissEscalationForm, minutes_text
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.lifecycle import EscalationDismissed, SeverityChanged, open_escalation
@@ -86,7 +87,7 @@ class EscalationBanner(IncidentPane):
         self.display = proposal is not None
         if proposal is None:
             return
-        self.query_one("#escalation-text", Static).update(banner_text(state, proposal))
+        show(self.query_one("#escalation-text", Static), banner_text(state, proposal))
         decides = self.allows("dismiss")
         raise_button = self.query_one("#escalation-accept", Button)
         raise_button.label = f"Raise to {proposal.proposed}" if proposal.proposed else "Raise"
@@ -96,9 +97,9 @@ class EscalationBanner(IncidentPane):
         dismiss_button.display = decides
         who = self.query_one("#escalation-who", Static)
         if decides:
-            who.update("or e / x on the summary pane (7)")
+            show(who, "or e / x on the summary pane (7)")
         else:
-            who.update(f"Waiting for {state.ic or 'an IC'} to raise it or dismiss it.")
+            show(who, f"Waiting for {state.ic or 'an IC'} to raise it or dismiss it.")
 
     @on(Button.Pressed, "#escalation-accept")
     def _accept(self, event: Button.Pressed) -> None:

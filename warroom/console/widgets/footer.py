@@ -14,8 +14,13 @@ dropped with the form; the footer then believed a redraw was still queued and ne
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.screen import Screen
 from textual.widgets import Footer
+
+#: Seconds a rebuild of the footer waits for the screen's next frame (two frames at 60 Hz).
+REBUILD_AFTER = 1 / 30
 
 
 class CalmFooter(Footer):
@@ -36,6 +41,13 @@ class CalmFooter(Footer):
             self._queued = self.call_later(self._recompose_if_changed)
 
     async def _recompose_if_changed(self) -> None:
+        if self._shown is not None and self.is_attached and self._signature() != self._shown:
+            # The frame that shows what the key did (the line posted, the entry line closed)
+            # goes out first; the footer's new keys follow a frame or two later. Rebuilding
+            # them is Textual's recompose and styling of every key, a frame's worth of CPU or
+            # more, which Enter and Escape used to wait for (issue 24). Requests arriving
+            # meanwhile are covered by this rebuild.
+            await asyncio.sleep(REBUILD_AFTER)
         self._queued = False
         if not self.is_attached:
             return
@@ -45,8 +57,13 @@ class CalmFooter(Footer):
             await self.recompose()
 
     def _signature(self) -> tuple[object, ...]:
+        """What the footer draws: the keys it shows (``Footer.compose`` leaves out the others).
+        A key it does not show (the pane numbers, an input's editing keys, a greyed ``e`` on the
+        highlighted row) changes nothing on screen, and rebuilding the footer's keys costs a
+        frame's worth of styling (issue 24: most of the time from Enter to the next frame)."""
         return tuple(
-            (key, active.binding.action, active.binding.description, active.binding.show,
-             active.enabled, active.tooltip)
+            (key, active.binding.action, active.binding.description, active.enabled,
+             active.tooltip)
             for key, active in self.screen.active_bindings.items()
+            if active.binding.show
         )  # fmt: skip

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Label, Static
 
 from warroom.console.clock_face import hm
 from warroom.console.css import tcss_beside
+from warroom.console.redraw import show
 from warroom.console.widgets.pane import IncidentPane, Probe
 from warroom.core.actions import (
     ActionFinished,
@@ -380,11 +381,12 @@ class LockPane(IncidentPane):
         status.set_class(lock.holder is not None, "held")
         status.set_class(self.holding, "mine")
         if lock.holder is None:
-            status.update(Text.assemble(("FREE", "bold"), "  nobody may change production"))
+            show(status, Text.assemble(("FREE", "bold"), "  nobody may change production"))
         else:
             person = state.participants.get(lock.holder)
             offline = person is not None and not person.online
-            status.update(
+            show(
+                status,
                 Text.assemble(
                     ("HELD", "bold"),
                     "  by ",
@@ -393,9 +395,9 @@ class LockPane(IncidentPane):
                     f"  · token #{lock.token}",
                     f"  · held {short_duration(held_for(state, now) or timedelta(0))}",
                     f"  · ends in {mm_ss(expires_in(state, now) or timedelta(0))}",
-                )
+                ),
             )
-        self.query_one("#lock-hint", Static).update(self._hint(state, now))
+        show(self.query_one("#lock-hint", Static), self._hint(state, now))
 
     def _hint(self, state: IncidentState, now: datetime) -> Text:
         """What this person can do next, in words."""

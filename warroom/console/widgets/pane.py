@@ -65,8 +65,12 @@ class IncidentPane(Vertical):
     #: Actions that send commands: not offered to someone who may not write.
     WRITE_ACTIONS: ClassVar[frozenset[str]] = frozenset()
 
-    state: reactive[IncidentState] = reactive(IncidentState, always_update=True, init=False)
-    """The folded incident, set by the console screen on every change."""
+    state: reactive[IncidentState] = reactive(
+        IncidentState, always_update=True, init=False, repaint=False
+    )
+    """The folded incident, set by the console screen on every change. A pane draws through
+    its widgets (``render_state``), so setting it does not repaint the pane itself: that would
+    repaint every pane's whole area at every event (issue 24)."""
 
     def __init__(self, *, me: str = "", seat: Role = Role.RESPONDER, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
 from warroom.console.css import tcss_beside
+from warroom.console.redraw import show
 from warroom.console.widgets.pane import IncidentPane
 from warroom.console.widgets.timeline_view import Entry, LogFollower, TimelineView
 from warroom.core.roles import HELD_ROLES, ROLE_TITLES
@@ -68,8 +69,9 @@ class RoomSidebar(IncidentPane):
         super().times_changed()
 
     def render_state(self, state: IncidentState) -> None:
-        self.query_one("#sidebar-room", Static).update(
-            room_text(state, self.warroom.presence_known, self.me)
+        show(
+            self.query_one("#sidebar-room", Static),
+            room_text(state, self.warroom.presence_known, self.me),
         )
         tail = self.query_one(TimelineTail)
         if len(state.redactions) != self._redacted:  # an entry drawn here may have lost its text

@@ -18,6 +18,7 @@ from textual.widgets import Label
 
 from warroom.client.sync import LinkStatus
 from warroom.console.css import tcss_beside
+from warroom.console.redraw import show
 from warroom.core.cadence import Countdown
 from warroom.core.cadence import countdown as update_countdown
 from warroom.core.incident import drill_title
@@ -88,15 +89,20 @@ class StatusBar(Widget):
 
     DEFAULT_CSS = tcss_beside(__file__)
 
-    state: reactive[IncidentState] = reactive(IncidentState, always_update=True, init=False)
+    # The bar draws nothing itself, only its labels (each repainted by ``show`` when its text
+    # changed): repainting the bar at every change would repaint the screen from the bar down
+    # to whatever else changed (issue 24), hence ``repaint=False``.
+    state: reactive[IncidentState] = reactive(
+        IncidentState, always_update=True, init=False, repaint=False
+    )
     """The folded incident."""
-    link: reactive[LinkStatus] = reactive(LinkStatus.CONNECTING, init=False)
+    link: reactive[LinkStatus] = reactive(LinkStatus.CONNECTING, init=False, repaint=False)
     """The state of the link to the hub."""
-    pending: reactive[int] = reactive(0, init=False)
+    pending: reactive[int] = reactive(0, init=False, repaint=False)
     """Commands sent but not yet acknowledged by the hub."""
-    now: reactive[datetime | None] = reactive(None, init=False)
+    now: reactive[datetime | None] = reactive(None, init=False, repaint=False)
     """The time ages and countdowns are measured to (from the app's clock)."""
-    down_since: reactive[datetime | None] = reactive(None, init=False)
+    down_since: reactive[datetime | None] = reactive(None, init=False, repaint=False)
     """When the link to the hub was lost, while it is down."""
 
     def compose(self) -> ComposeResult:
@@ -120,7 +126,7 @@ class StatusBar(Widget):
         state = self.state
         now = self.now or datetime.now().astimezone()
         severity = self.query_one("#sb-severity", Label)
-        severity.update(f" {state.severity} " if state.declared else " … ")
+        show(severity, f" {state.severity} " if state.declared else " … ")
         for level in range(1, 5):
             severity.set_class(state.declared and state.severity.level == level, f"sev{level}")
         title = (
@@ -128,22 +134,22 @@ class StatusBar(Widget):
             if state.declared
             else "joining…"
         )
-        self.query_one("#sb-title", Label).update(title)
+        show(self.query_one("#sb-title", Label), title)
         link = self.query_one("#sb-link", Label)
         down_for = now - self.down_since if self.down_since is not None else None
-        link.update(link_summary(self.link, self.pending, down_for))
+        show(link, link_summary(self.link, self.pending, down_for))
         link.set_class(self.link == LinkStatus.LIVE and not self.pending, "live")
         link.set_class(self.link != LinkStatus.LIVE, "down")
         link.set_class(self.pending > 0, "has-pending")
-        self.query_one("#sb-phase", Label).update(state.phase.title() if state.declared else "")
-        self.query_one("#sb-age", Label).update(since_detection(state, now))
-        self.query_one("#sb-ic", Label).update(ic_summary(state))
+        show(self.query_one("#sb-phase", Label), state.phase.title() if state.declared else "")
+        show(self.query_one("#sb-age", Label), since_detection(state, now))
+        show(self.query_one("#sb-ic", Label), ic_summary(state))
         lock_label = self.query_one("#sb-lock", Label)
-        lock_label.update(production_lock_line(state, now))
+        show(lock_label, production_lock_line(state, now))
         lock_label.set_class(state.lock.holder is not None, "held")
         shown = update_countdown(state, now)
         update_label = self.query_one("#sb-update", Label)
-        update_label.update(next_update_text(shown))
+        show(update_label, next_update_text(shown))
         update_label.set_class(shown is not None and shown.overdue, "overdue")
 
     #: Any of what the bar shows changed: draw it all again (the parts are few and cheap).

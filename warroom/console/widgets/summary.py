@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 
 from warroom.console.clock_face import on_day, shown_times
 from warroom.console.css import tcss_beside
+from warroom.console.redraw import show
 from warroom.console.screens.lifecycle_forms import (
     ImpactStartForm,
     PhaseForm,
@@ -211,9 +212,9 @@ class SummaryPane(IncidentPane):
     def _render_clocks(self, state: IncidentState) -> None:
         now = self.warroom.clock()
         metrics = compute(state)
-        self.query_one("#summary-head", Static).update(headline(state, now))
-        self.query_one("#summary-times", Static).update(times_text(state, metrics))
-        self.query_one("#summary-metrics", Static).update(metrics_text(state, metrics, now))
+        show(self.query_one("#summary-head", Static), headline(state, now))
+        show(self.query_one("#summary-times", Static), times_text(state, metrics))
+        show(self.query_one("#summary-metrics", Static), metrics_text(state, metrics, now))
 
     def _render_triage(self, state: IncidentState) -> None:
         table = self.query_one("#summary-triage", DataTable)

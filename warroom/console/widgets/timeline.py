@@ -21,6 +21,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
 from warroom.console.css import tcss_beside
+from warroom.console.redraw import show
 from warroom.console.screens.timeline_correct import AmendForm, RedactForm, RetimeForm
 from warroom.console.screens.timeline_versions import VersionsScreen
 from warroom.console.widgets.pane import IncidentPane, Probe
@@ -236,7 +237,8 @@ class TimelinePane(IncidentPane):
         parts.append("following" if view.follow else "scrolled back · End follows")
         if self.read_only:
             parts.append("read-only")
-        self.query_one("#timeline-header", Label).update(" · ".join(parts))
+        # One line across the pane: its size never depends on its text.
+        show(self.query_one("#timeline-header", Label), " · ".join(parts), layout=False)
 
     # --- fast entry ---------------------------------------------------------------------------
     def action_entry(self, kind: str, text: str = "") -> None:

@@ -245,11 +245,15 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         #: one (rich Text to segments) is what made scrolling cost tens of ms (issue 24).
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._base: Style | None = None
+        #: How many of :attr:`entries` are arrivals and departures (the header says how many
+        #: are folded away at every change; counting 10,000 entries each time showed up).
+        self._presence = 0
 
     # --- data ---------------------------------------------------------------------------------
     def append(self, entries: Iterable[Entry]) -> None:
         new = list(entries)
         self.entries.extend(new)
+        self._presence += _presence(new)
         confirmed = len(self.rows) - len(self.pending)
         shown = [e for e in new if self._visible(e)]
         self.rows[confirmed:confirmed] = shown
@@ -261,6 +265,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if not new:
             return
         self.entries[:0] = new
+        self._presence += _presence(new)
         shown = [e for e in new if self._visible(e)]
         self.rows[:0] = shown
         if shown and not self.follow:
@@ -280,7 +285,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         """How many arrivals and departures are folded away right now."""
         if self.show_presence or self.kind == PRESENCE:
             return 0
-        return sum(1 for e in self.entries if e.kind == PRESENCE)
+        return self._presence
 
     def set_show_presence(self, show: bool) -> None:
         self.show_presence = show
@@ -288,6 +293,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def replace(self, entries: Iterable[Entry]) -> None:
         self.entries = list(entries)
+        self._presence = _presence(self.entries)
         self._refilter()
 
     def retext(self, changed: dict[int, str]) -> None:
@@ -486,6 +492,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         line.append(f"{tag:<{AUTHOR_WIDTH - len(name) - 1}} ", style("timeline--time"))
         line.append(("◷ " if entry.pending else "") + entry.text, text_style)
         return line
+
+
+def _presence(entries: list[Entry]) -> int:
+    return sum(1 for e in entries if e.kind == PRESENCE)
 
 
 def _time_tip(times: Times, at: datetime | None) -> str | None:
