@@ -242,12 +242,16 @@ class ConsoleScreen(Screen[None]):
     # --- panes ------------------------------------------------------------------------------
     @property
     def active_pane(self) -> IncidentPane | None:
-        active = self.query_one(TabbedContent).active
+        tabs = next(self.query(TabbedContent).results(TabbedContent), None)
+        active = tabs.active if tabs is not None else ""  # none while torn down
         return self.pane(active) if active else None
 
     def action_show_pane(self, pane_id: str) -> None:
+        tabs = next(self.query(TabbedContent).results(TabbedContent), None)
+        if tabs is None:
+            return  # a key arriving while the console is torn down (back to the list)
         self._front = pane_id
-        self.query_one(TabbedContent).active = pane_id
+        tabs.active = pane_id
         self._catch_up(self.active_pane)
         self._focus_pane(self.active_pane)
 

@@ -278,8 +278,9 @@ class LockPane(IncidentPane):
         return self.me in self.state.lock.queue
 
     def selected_action(self) -> ProductionAction | None:
-        table = self.query_one("#lock-actions", DataTable)
-        if not table.row_count:
+        tables = self.query("#lock-actions").results(DataTable)
+        table = next(tables, None)  # none while the pane is still being built, or taken down
+        if table is None or not table.row_count:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return self.state.actions.get(key or "")
