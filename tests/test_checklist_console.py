@@ -145,27 +145,29 @@ async def test_a_production_step_is_refused_without_the_lock_and_done_as_an_acti
         assert "Action token 1: rollback checkout-api; 5xx rate 14%" in text
 
 
+async def holding_the_lock_with_an_action(s, kind: str, target: str):  # noqa: ANN001
+    """cy (the console) holds the lock over C1 and has recorded one production action, as the
+    gate records a pipeline's change; that action."""
+    ana = await s.peer("ana", "ic")
+    await ana.post(roll_back())
+    pane = await s.show_pane("8", ChecklistPane)
+    await s.wait_for(lambda: len(steps(s)) == 7)
+    s.app.send_command(LockRequested)
+    await s.wait_for(lambda: s.app.client.state.lock.holder == "cy")
+    s.app.send_command(
+        ActionStarted, token=1, kind=kind, target=target, expected="back to normal",
+        metric="5xx rate", value_before="14%",
+    )  # fmt: skip
+    await s.wait_for(lambda: len(s.app.client.state.actions) == 1)
+    (recorded,) = s.app.client.state.actions.values()
+    return ana, pane, recorded
+
+
 async def test_a_production_step_is_done_as_the_action_already_recorded_under_the_lock(tmp_path):
     """The pipeline (or the Lock pane) already recorded the rollback as the holder's action: d on
     the step links that action instead of starting a second one; n still starts a new one."""
     async with room(tmp_path, name="cy", role="responder") as s:
-        ana = await s.peer("ana", "ic")
-        await ana.post(roll_back())
-        pane = await s.show_pane("8", ChecklistPane)
-        await s.wait_for(lambda: len(steps(s)) == 7)
-        s.app.send_command(LockRequested)
-        await s.wait_for(lambda: s.app.client.state.lock.holder == "cy")
-        s.app.send_command(
-            ActionStarted,
-            token=1,
-            kind="rollback",
-            target="checkout-api",
-            expected="5xx under 1%",
-            metric="5xx rate",
-            value_before="14%",
-        )
-        await s.wait_for(lambda: len(s.app.client.state.actions) == 1)
-        (recorded,) = s.app.client.state.actions.values()
+        ana, pane, recorded = await holding_the_lock_with_an_action(s, "rollback", "checkout-api")
         await s.pilot.press("down", "down", "down")  # step 4: roll back (changes production)
         await s.pilot.press("d")
         await s.wait_for(lambda: isinstance(s.app.screen, LinkActionForm))
@@ -175,10 +177,8 @@ async def test_a_production_step_is_done_as_the_action_already_recorded_under_th
         await s.wait_for(lambda: steps(s)[3].status == StepStatus.DONE)
         assert steps(s)[3].action_id == recorded.id
         assert len(s.app.client.state.actions) == 1  # no second action
-        # The next production step: the rollback already did C1.4, so it is not offered again.
-        await s.pilot.press("d")
-        await s.pilot.pause()
-        assert steps(s)[3].status == StepStatus.DONE
+        # Another production step: the rollback already did C1.4, so it is not offered again and
+        # d goes straight to a new action.
         await ana.post(
             ChecklistStepAdded(checklist=1, do="Restart the workers", changes_production=True)
         )
@@ -193,22 +193,7 @@ async def test_a_production_step_is_done_as_the_action_already_recorded_under_th
 
 async def test_with_an_action_recorded_n_in_the_chooser_starts_a_new_one(tmp_path):
     async with room(tmp_path, name="cy", role="responder") as s:
-        ana = await s.peer("ana", "ic")
-        await ana.post(roll_back())
-        await s.show_pane("8", ChecklistPane)
-        await s.wait_for(lambda: len(steps(s)) == 7)
-        s.app.send_command(LockRequested)
-        await s.wait_for(lambda: s.app.client.state.lock.holder == "cy")
-        s.app.send_command(
-            ActionStarted,
-            token=1,
-            kind="restart",
-            target="workers",
-            expected="queue drains",
-            metric="queue",
-            value_before="900",
-        )
-        await s.wait_for(lambda: len(s.app.client.state.actions) == 1)
+        await holding_the_lock_with_an_action(s, "restart", "workers")
         await s.pilot.press("down", "down", "down", "d")
         await s.wait_for(lambda: isinstance(s.app.screen, LinkActionForm))
         await s.pilot.press("n")
