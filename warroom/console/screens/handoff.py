@@ -24,10 +24,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
 from warroom.console.clock_face import hm as hhmm
+from warroom.console.clock_face import hm_zone
 from warroom.console.messages import ClientChanged
 from warroom.console.widgets.briefing import BriefingView
 from warroom.console.widgets.pick import TypeToPick
 from warroom.core.briefing import build_briefing, read_in_due
+from warroom.core.comms import may_publish
 from warroom.core.handoff import (
     HandoffAccepted,
     HandoffDeclined,
@@ -357,6 +359,8 @@ class RolePrompts:
         self.offers_shown: set[UUID] = set()
         self.read_in_checked = False
         self.rotations_nudged: set[tuple[Role, object]] = set()
+        #: Overdue update episodes already announced (so each is announced once).
+        self.overdue_announced = 0
 
     def update(self, app: WarroomApp, client: IncidentClient) -> None:
         state, me = client.state, app.me
@@ -372,6 +376,7 @@ class RolePrompts:
         if offer is not None and offer.id not in self.offers_shown:
             self.offers_shown.add(offer.id)
             app.push_screen(HandoffScreen.incoming(offer))
+        self._announce_overdue(app, state)
         for role in state.roles_of(me):
             hint = state.rotation.get(role)
             if hint is None or not rotation_suggested(state, role):
@@ -386,3 +391,21 @@ class RolePrompts:
                 severity="warning",
                 timeout=30,
             )
+
+    def _announce_overdue(self, app: WarroomApp, state: IncidentState) -> None:
+        """Tell whoever may publish (the comms lead, the IC), once per episode, that a
+        stakeholder update is overdue. It lives here rather than in the comms pane because the
+        warning is owed whichever pane is in front, and the console mounts the panes behind the
+        first one only after its first frame (issue 24)."""
+        episodes = state.comms.overdue_episodes
+        open_episode = state.comms.open_episode
+        fresh = len(episodes) > self.overdue_announced and open_episode is not None
+        if fresh and open_episode is not None and may_publish(state, app.me):
+            app.notify(
+                f"The stakeholder update due at {hm_zone(open_episode.due_at)} has not "
+                "been published. Press 5 for the comms pane, then i or e.",
+                title="Update overdue",
+                severity="warning",
+                timeout=30,
+            )
+        self.overdue_announced = len(episodes)

@@ -9,8 +9,6 @@ When an update deadline passes, the comms lead and the IC get a notification in 
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -96,11 +94,6 @@ class CommsPane(IncidentPane):
                 tooltip="Share the status page in a browser: make or revoke page links"),
     ]  # fmt: skip
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        #: Overdue episodes already announced in this console (so each is announced once).
-        self._announced = 0
-
     def compose(self) -> ComposeResult:
         yield Label("", id="comms-schedule")
         yield Label("", id="comms-who")
@@ -184,24 +177,6 @@ class CommsPane(IncidentPane):
         lines.update(
             "\n".join(delivery_line(d) for d in deliveries) or "No webhook deliveries recorded."
         )
-
-    def observe_state(self, state: IncidentState) -> None:
-        self._announce_overdue(state)
-
-    def _announce_overdue(self, state: IncidentState) -> None:
-        """Tell the comms lead and the IC, once per episode, that an update is overdue."""
-        episodes = state.comms.overdue_episodes
-        open_episode = state.comms.open_episode
-        fresh = len(episodes) > self._announced and open_episode is not None
-        if fresh and open_episode is not None and may_publish(state, self.me):
-            self.notify(
-                f"The stakeholder update due at {hm_zone(open_episode.due_at)} has not "
-                "been published. Press 5 for the comms pane, then i or e.",
-                title="Update overdue",
-                severity="warning",
-                timeout=30,
-            )
-        self._announced = len(episodes)
 
     # --- actions ------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
