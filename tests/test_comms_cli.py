@@ -86,3 +86,11 @@ async def test_preview_prints_the_next_update_without_guesses_and_leaves_no_trac
         capsys, "comms", "preview", "--db", str(db), "--incident", "inc-nope"
     )
     assert code == 1 and "no incident inc-nope" in err
+
+
+def test_the_audience_choices_are_the_update_audiences():
+    """The parser names the audiences without importing the models (issue 24); they agree."""
+    from warroom.comms_command import AUDIENCES
+    from warroom.core.comms_state import Audience
+
+    assert sorted(AUDIENCES) == sorted(a.value for a in Audience)

@@ -15,13 +15,17 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from warroom.core.cadence import countdown
-from warroom.core.clock import utc_now
-from warroom.core.comms_state import Audience
-from warroom.core.fold import replay
-from warroom.core.state import IncidentState
-from warroom.core.update_text import clock_time, prefill, render
+if TYPE_CHECKING:
+    # The incident's models are imported when ``comms preview`` runs: building the parser is on
+    # the path of every command, ``warroom join``'s first frame included (issue 24).
+    from warroom.core.comms_state import Audience
+    from warroom.core.state import IncidentState
+
+#: ``--audience`` choices: the values of ``warroom.core.comms_state.Audience`` (a test keeps the
+#: two the same), named here so the parser does not import the incident's models.
+AUDIENCES = ("internal", "external")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,8 +44,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     preview.add_argument("--incident", required=True, help="the incident id")
     preview.add_argument(
         "--audience",
-        choices=[a.value for a in Audience],
-        default=Audience.EXTERNAL.value,
+        choices=AUDIENCES,
+        default="external",
         help="who it is for (default external: confirmed facts only)",
     )
     preview.add_argument(
@@ -51,6 +55,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from warroom.core.clock import utc_now
+    from warroom.core.comms_state import Audience
+    from warroom.core.fold import replay
     from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource
 
     try:
@@ -77,6 +84,8 @@ def preview_text(
     state: IncidentState, audience: Audience, now: datetime, last: bool = False
 ) -> tuple[str | None, str]:
     """The text to print and a note on the schedule (or why there is nothing to print)."""
+    from warroom.core.update_text import prefill, render
+
     if last:
         update = state.comms.last_update
         if update is None:
@@ -88,6 +97,9 @@ def preview_text(
 
 
 def schedule_note(state: IncidentState, now: datetime) -> str:
+    from warroom.core.cadence import countdown
+    from warroom.core.update_text import clock_time
+
     shown = countdown(state, now)
     if shown is None:
         return "No update is scheduled for this incident."

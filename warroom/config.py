@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from warroom.config_file import explain, known_keys, read_toml
 from warroom.core.local_time import is_zone
-from warroom.core.protocol import MAX_NAME
+from warroom.core.names import MAX_NAME
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.paths import config_file
 

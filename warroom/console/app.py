@@ -16,27 +16,28 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta, tzinfo
 from functools import partial
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from warroom.client.backoff import Backoff
-from warroom.client.outbox import OutboxStore
-from warroom.client.sync import OFFLINE_AFTER, Change, IncidentClient, LinkStatus
-from warroom.config import UserTheme
 from warroom.console.keys_in_order import KeysInOrder
-from warroom.console.messages import ClientChanged, HubMessage
 from warroom.core.clock import Clock, utc_now
-from warroom.core.events import EventBase
 from warroom.core.local_time import Times, ZoneError, system_zone, zone_label, zone_named
-from warroom.core.log import EventError, draft
 from warroom.core.names import guest_name, normalise_name
-from warroom.core.protocol import Ack, Error
 from warroom.core.roles import Role
 from warroom.paths import outbox_dir as default_outbox_dir
 from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme, user_theme
+
+if TYPE_CHECKING:
+    # The client, the incident's models and the protocol are imported when the console is built
+    # (``join_incident``), after the first frame: see screens/joining.py (issue 24).
+    from warroom.client.backoff import Backoff
+    from warroom.client.sync import Change, IncidentClient, LinkStatus
+    from warroom.config import UserTheme
+    from warroom.core.events import EventBase
+    from warroom.core.protocol import Ack, Error
 
 #: The fields of the event class a command is built from.
 P = ParamSpec("P")
@@ -72,7 +73,7 @@ class WarroomApp(KeysInOrder, App[None]):
         join_code: str | None = None,
         hub_label: str | None = None,
         outbox_dir: Path | None = DEFAULT_OUTBOX,
-        offline_after: timedelta = OFFLINE_AFTER,
+        offline_after: timedelta | None = None,
         keymap: Mapping[str, str] | None = None,
         user_themes: Sequence[UserTheme] = (),
         fallback: Sequence[str] = (),
@@ -176,11 +177,22 @@ class WarroomApp(KeysInOrder, App[None]):
                     timeout=15,
                 )
         if self._initial_incident:
-            self.join_incident(self._initial_incident)
+            from warroom.console.screens.joining import JoiningScreen
+
+            # The first frame says where the console is going; the console is built after it.
+            self.hold_typing()
+            self.push_screen(JoiningScreen(self._initial_incident, self.hub_label, self.me,
+                                           self.seat.value))  # fmt: skip
         else:
             from warroom.console.screens.join import JoinScreen
 
             self.push_screen(JoinScreen())
+
+    def on_ready(self) -> None:
+        from warroom.console.screens.joining import JoiningScreen
+
+        if isinstance(self.screen, JoiningScreen):
+            self.screen.build_console()
 
     async def on_unmount(self) -> None:
         await self.leave_incident()
@@ -202,6 +214,8 @@ class WarroomApp(KeysInOrder, App[None]):
 
     @property
     def link(self) -> LinkStatus:
+        from warroom.client.sync import LinkStatus
+
         return self.client.status if self.client is not None else LinkStatus.OFFLINE
 
     @property
@@ -211,10 +225,14 @@ class WarroomApp(KeysInOrder, App[None]):
         The hub records who comes and goes; without it, "online" would only be what was true
         when the link dropped, so panes show presence as unknown instead.
         """
+        from warroom.client.sync import LinkStatus
+
         return self.link != LinkStatus.OFFLINE
 
     def join_incident(self, incident_id: str) -> None:
         """Follow ``incident_id`` and show the console screen."""
+        from warroom.client.outbox import OutboxStore
+        from warroom.client.sync import OFFLINE_AFTER, IncidentClient
         from warroom.console.screens.console import ConsoleScreen
 
         self.stop_following()
@@ -234,7 +252,7 @@ class WarroomApp(KeysInOrder, App[None]):
             cafile=self.cafile,
             store=store,
             clock=self.clock,
-            offline_after=self.offline_after,
+            offline_after=self.offline_after or OFFLINE_AFTER,
             fallback=self.fallback,
         )
         self.client = client
@@ -289,6 +307,8 @@ class WarroomApp(KeysInOrder, App[None]):
     ) -> None:
         """A command restored from disk has no form waiting for it: a refusal is said here."""
 
+        from warroom.core.protocol import Error
+
         def report(done: asyncio.Future[Ack | Error]) -> None:
             if done.cancelled() or done.exception() is not None:
                 return
@@ -330,6 +350,7 @@ class WarroomApp(KeysInOrder, App[None]):
     def _on_client_change(self, client: IncidentClient, change: Change) -> None:
         if client is not self.client:
             return
+        from warroom.console.messages import ClientChanged, HubMessage
         from warroom.console.screens.console import ConsoleScreen
 
         # The console screen stays current even under an open form, and the form on top (if
@@ -353,6 +374,8 @@ class WarroomApp(KeysInOrder, App[None]):
         A draft that does not even validate never leaves the console: the reason is shown and
         ``None`` returned. While the link is down the command waits in the outbox, marked pending.
         """
+        from warroom.core.log import EventError, draft
+
         if self.client is None:
             self.notify("Join an incident first.", severity="error")
             return None

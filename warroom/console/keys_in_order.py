@@ -13,6 +13,10 @@ run a binding, the keys and pastes read after it are held until that binding has
 it set off has settled (a form pushed, a field focused), then read again in order. A form that
 has not focused its first field yet holds them in turn (:class:`~.screens.form_keys.FieldKeys`).
 Text typed into a text field is never held: only a key bound to something is.
+
+While the console is being built behind the joining screen (the first second of ``warroom
+join``), every key and paste is held (:meth:`KeysInOrder.hold_typing`); the console reads them
+in order once its first pane has focus (:meth:`KeysInOrder.read_held_typing`).
 """
 
 from __future__ import annotations
@@ -40,10 +44,25 @@ class KeysInOrder:
     #: The bound key whose binding has not run yet, if any.
     _key_in_flight: events.Key | None = None
     _follower: asyncio.Task[None] | None = None
+    #: Every key is held: the console is still being built behind the joining screen.
+    _holding_typing = False
+
+    def hold_typing(self) -> None:
+        """Hold every key and paste from now on, until :meth:`read_held_typing`."""
+        self._holding_typing = True
+
+    async def read_held_typing(self) -> None:
+        """Stop holding, and read what was typed meanwhile, in order."""
+        if not self._holding_typing:
+            return
+        self._holding_typing = False
+        held = self._held()
+        while held and self._key_in_flight is None and not self._holding_typing:
+            await self._read_typed(held.popleft())
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
-            if self._key_in_flight is not None or self._held_input:
+            if self._holding_typing or self._key_in_flight is not None or self._held_input:
                 self._held().append(event)
                 return
             await self._read_typed(event)
@@ -83,7 +102,7 @@ class KeysInOrder:
             return
         self._key_in_flight = None
         held = self._held()
-        while held and self._key_in_flight is None:
+        while held and self._key_in_flight is None and not self._holding_typing:
             await self._read_typed(held.popleft())
 
     def _held(self) -> deque[Typed]:

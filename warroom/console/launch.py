@@ -16,8 +16,7 @@ import sys
 from dataclasses import dataclass, field
 
 from warroom.config import ConfigError, UserConfig, load_config, parse_role
-from warroom.core.names import normalise_name
-from warroom.core.protocol import MAX_NAME
+from warroom.core.names import MAX_NAME, normalise_name
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.paths import config_file, default_db
 

@@ -171,12 +171,19 @@ class ConsoleScreen(Screen[None]):
             # Once everything has mounted (a pane may have taken focus, and with it its tab),
             # open on the role's own pane.
             self._placed = True
-            self.call_after_refresh(self.action_show_pane, self.home)
+            self.call_after_refresh(self._place_home)
         else:
             # Back from a form: the pane that was in front when it opened stays in front, even
             # if a focus message from a pane left in a burst of keys arrives in between.
             front = self._front or self.query_one(TabbedContent).active
             self.call_after_refresh(self._restore_front, front)
+
+    def _place_home(self) -> None:
+        self.action_show_pane(self.home)
+        # What was typed while the joining screen showed goes to the pane now in front, once
+        # its focus has landed: ``Widget.focus`` queues the focus on the app, and this call
+        # comes behind it on the same queue.
+        self.app.call_later(self.warroom.read_held_typing)
 
     def _restore_front(self, front: str) -> None:
         if self.query_one(TabbedContent).active != front:
