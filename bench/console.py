@@ -511,8 +511,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             if args.no_keys:
                 save("console", payload, args.quick)
-                print(f"first paint {med}, ratio {paint_ratio:.2f}; console screen "
-                      f"{ready_med:.2f} s, ratio {payload['first_paint']['console_ratio']:.2f}")
+                print(
+                    f"first paint {med}, ratio {paint_ratio:.2f}; console screen "
+                    f"{ready_med:.2f} s, ratio {payload['first_paint']['console_ratio']:.2f}"
+                )
                 return 0
             pilot = asyncio.run(
                 pilot_run(
