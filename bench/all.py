@@ -102,13 +102,23 @@ def targets(quick: bool) -> list[list[Any]]:
         fp = con["first_paint"]
         rows.append(
             [
-                "console first paint / minimal Textual app",
+                "console first paint (joining screen) / minimal Textual app",
                 f"{fmt(fp['ratio'])}x ({fmt(fp['median_s']['warroom'])} vs "
                 f"{fmt(fp['median_s']['minimal'])} s)",
                 "<= 2x",
                 _v(fp["target_met"]),
             ]
         )
+        if "console_median_s" in fp:
+            rows.append(
+                [
+                    "  the console screen's own first frame / minimal app",
+                    f"{fmt(fp['console_ratio'])}x ({fmt(fp['console_median_s'])} s)",
+                    "—",
+                    "recorded",
+                ]
+            )
+    if con and "pilot" in con:
         keys = con["pilot"]["all_keys"]
         rows.append(
             [
@@ -137,8 +147,8 @@ def targets(quick: bool) -> list[list[Any]]:
                     _v(inc["p95"] < 50),
                 ]
             )
-    elif con:
-        rows.append(["console", "PENDING", "—", con.get("pending", "")])
+    elif con and "pending" in con:
+        rows.append(["console", "PENDING", "—", con["pending"]])
     ex = _load("export", quick)
     if ex:
         r = ex["results"]
