@@ -121,6 +121,45 @@ def test_a_file_refreshed_during_the_incident_catches_up(scripted: ScriptedRun, 
     assert counts(out) == counts(full)
 
 
+class ReadBeforeTheLastEvents(DatabaseSource):
+    """The hub's file as an export finds it when the hub appends while the log is being read:
+    the reading ends at ``upto``, and the file holds more by the time the rows are copied."""
+
+    def __init__(self, path: Path, upto: int) -> None:
+        super().__init__(path)
+        self.upto = upto
+
+    def count(self, incident_id: str) -> int:
+        return self.upto
+
+    def stored_events(self, incident_id: str) -> Any:
+        return ((e, row) for e, row in super().stored_events(incident_id) if e.seq <= self.upto)
+
+
+def test_events_a_running_hub_appends_after_the_log_was_read_are_left_out(
+    scripted: ScriptedRun, tmp_path: Path
+):
+    """From the hub's file the ``events`` rows are copied by SQLite after the log is folded:
+    only the rows of the events folded (and on the timeline) are copied, and they are the rows
+    an export from the same events in memory writes."""
+    source = DatabaseSource(scripted.db)
+    try:
+        log = list(source.events(INCIDENT_ID))
+    finally:
+        source.close()
+    upto = len(log) - 7
+    out = tmp_path / "from-file.db"
+    partial = ReadBeforeTheLastEvents(scripted.db, upto)
+    try:
+        export_incidents(partial, out, [INCIDENT_ID])
+    finally:
+        partial.close()
+    same = tmp_path / "from-memory.db"
+    export_incidents(LogSource(log[:upto]), same, [INCIDENT_ID])
+    assert counts(out)["events"] == counts(out)["timeline"] == upto
+    assert contents(out) == contents(same)
+
+
 #: Exports from the hub's file, five events a batch, and kills itself (SIGKILL) as it reads the
 #: event numbered argv[4]: an export cut off half-way through the log.
 DYING_EXPORT = """
