@@ -121,6 +121,95 @@ def test_a_file_refreshed_during_the_incident_catches_up(scripted: ScriptedRun, 
     assert counts(out) == counts(full)
 
 
+class ReadBeforeTheLastEvents(DatabaseSource):
+    """The hub's file as an export finds it when the hub appends while the log is being read:
+    the reading ends at ``upto``, and the file holds more by the time the rows are copied."""
+
+    def __init__(self, path: Path, upto: int) -> None:
+        super().__init__(path)
+        self.upto = upto
+
+    def count(self, incident_id: str) -> int:
+        return self.upto
+
+    def stored_events(self, incident_id: str) -> Any:
+        return ((e, row) for e, row in super().stored_events(incident_id) if e.seq <= self.upto)
+
+
+def test_events_a_running_hub_appends_after_the_log_was_read_are_left_out(
+    scripted: ScriptedRun, tmp_path: Path
+):
+    """From the hub's file the ``events`` rows are copied by SQLite after the log is folded:
+    only the rows of the events folded (and on the timeline) are copied, and they are the rows
+    an export from the same events in memory writes."""
+    source = DatabaseSource(scripted.db)
+    try:
+        log = list(source.events(INCIDENT_ID))
+    finally:
+        source.close()
+    upto = len(log) - 7
+    out = tmp_path / "from-file.db"
+    partial = ReadBeforeTheLastEvents(scripted.db, upto)
+    try:
+        export_incidents(partial, out, [INCIDENT_ID])
+    finally:
+        partial.close()
+    same = tmp_path / "from-memory.db"
+    export_incidents(LogSource(log[:upto]), same, [INCIDENT_ID])
+    assert counts(out)["events"] == counts(out)["timeline"] == upto
+    assert contents(out) == contents(same)
+
+
+#: Exports from the hub's file, five events a batch, and kills itself (SIGKILL) as it reads the
+#: event numbered argv[4]: an export cut off half-way through the log.
+DYING_EXPORT = """
+import os, signal, sys
+from warroom.export import exporter
+from warroom.export.sources import DatabaseSource
+
+class Dying(DatabaseSource):
+    def stored_events(self, incident_id):
+        for n, pair in enumerate(super().stored_events(incident_id), 1):
+            if n == int(sys.argv[4]):
+                os.kill(os.getpid(), signal.SIGKILL)
+            yield pair
+
+exporter.BATCH = 5
+exporter.export_incidents(Dying(sys.argv[1]), sys.argv[2], [sys.argv[3]])
+"""
+
+
+def test_an_export_killed_half_way_leaves_the_file_as_it_was(scripted: ScriptedRun, tmp_path: Path):
+    """The file of 10:00 is refreshed, and the export is killed after many batches were written:
+    the file still holds the export of 10:00 (not part of each), and the next export completes it."""
+    source = DatabaseSource(scripted.db)
+    try:
+        log = list(source.events(INCIDENT_ID))
+    finally:
+        source.close()
+    early = [e for e in log if e.at is not None and e.at <= T0.replace(hour=10)]
+    kill_at = len(early) + 20
+    assert kill_at < len(log)
+    out = tmp_path / "review.db"
+    export_incidents(LogSource(early), out, [INCIDENT_ID])
+    before, rows = counts(out), contents(out)
+
+    killed = subprocess.run(
+        [sys.executable, "-c", DYING_EXPORT, str(scripted.db), str(out), INCIDENT_ID,
+         str(kill_at)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    assert counts(out) == before
+    assert contents(out) == rows
+
+    export(scripted.db, out, [INCIDENT_ID])
+    full = tmp_path / "full.db"
+    export(scripted.db, full, [INCIDENT_ID])
+    assert counts(out) == counts(full)
+    assert contents(out) == contents(full)
+
+
 async def test_two_incidents_share_one_file(hub_db: Path, scripted: ScriptedRun, tmp_path: Path):
     clock = ManualClock(T0.replace(hour=14))
     async with running_hub(hub_db, clock=clock) as hub:

@@ -12,17 +12,18 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
-from websockets.exceptions import InvalidStatus, WebSocketException
-from websockets.sync.client import ClientConnection, connect
-
-from warroom.client.urls import auth_headers, client_ssl, http_base
 from warroom.core.events import EventBase
 from warroom.core.log import EventError, parse_event
 from warroom.core.protocol import HISTORY_LIMIT, PROTOCOL_VERSION, Hello, History, Join
 from warroom.core.roles import Role
+
+if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
+
+# httpx and websockets are imported by ``HubSource`` when it is used: an export from the hub's
+# file (the common case) does not pay for them at start-up (issue 24).
 
 #: Events read from the hub's file per query.
 BATCH = 2000
@@ -124,6 +125,10 @@ class HubSource:
         return self._heads.get(incident_id, 0)
 
     def _list(self) -> list[dict[str, object]]:
+        import httpx
+
+        from warroom.client.urls import auth_headers, client_ssl, http_base
+
         try:
             response = httpx.get(
                 http_base(self.url) + "/incidents",
@@ -139,6 +144,11 @@ class HubSource:
         return list(response.json())
 
     def events(self, incident_id: str) -> Iterator[EventBase]:
+        from websockets.exceptions import InvalidStatus, WebSocketException
+        from websockets.sync.client import connect
+
+        from warroom.client.urls import auth_headers, client_ssl
+
         try:
             with connect(
                 self.url,
