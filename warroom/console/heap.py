@@ -66,7 +66,7 @@ class QuietCollector:
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,
-        collector: Collector = gc,  # type: ignore[assignment]
+        collector: Collector = gc,
     ) -> None:
         self._clock = clock
         self._gc = collector
