@@ -164,7 +164,6 @@ class WarroomApp(KeysInOrder, App[None]):
         return dict(VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
-        self.heap.start()
         self.set_interval(heap.EVERY, self.heap.tick, name="heap")
         if self._theme_warning:
             self.notify(self._theme_warning, severity="warning")

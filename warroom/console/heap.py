@@ -34,12 +34,6 @@ EVERY = 10.0
 QUIET = 1.0
 #: Seconds between two passes that collect everything (frozen objects included).
 DEEP_EVERY = 600.0
-#: Allocations (less deallocations) between two collections of the youngest generation while
-#: the console runs (Python's default is 700). Drawing a frame of the timeline allocates
-#: thousands of short-lived objects: at 700, a key that laid the screen out ran a dozen young
-#: and one middle collection (5-10 ms); most of those objects are freed by their reference
-#: count anyway, so collecting less often walks about as many survivors, in fewer passes.
-YOUNG_THRESHOLD = 20_000
 #: Seconds after a snapshot or a page of older entries before it is frozen (once drawn).
 SETTLE_AFTER = 0.5
 
@@ -50,12 +44,6 @@ class Collector(Protocol):
     def collect(self) -> int: ...
 
     def freeze(self) -> None: ...
-
-    def get_threshold(self) -> tuple[int, int, int]: ...
-
-    def set_threshold(
-        self, threshold0: int, threshold1: int = ..., threshold2: int = ...
-    ) -> None: ...
 
     def unfreeze(self) -> None: ...
 
@@ -72,14 +60,6 @@ class QuietCollector:
         self._gc = collector
         self._last_key = -QUIET
         self._last_deep = clock()
-        self._thresholds: tuple[int, int, int] | None = None
-
-    def start(self) -> None:
-        """The console runs: young collections less often (see :data:`YOUNG_THRESHOLD`)."""
-        if self._thresholds is None:
-            self._thresholds = self._gc.get_threshold()
-            _young, middle, old = self._thresholds
-            self._gc.set_threshold(max(YOUNG_THRESHOLD, _young), middle, old)
 
     def typed(self) -> None:
         """A key or a paste came in: no pass for the next :data:`QUIET` seconds."""
@@ -90,11 +70,8 @@ class QuietCollector:
         self._gc.freeze()
 
     def release(self) -> None:
-        """The console is going away: everything is the collector's again, as it was."""
+        """The console is going away: everything is the collector's again."""
         self._gc.unfreeze()
-        if self._thresholds is not None:
-            self._gc.set_threshold(*self._thresholds)
-            self._thresholds = None
 
     def tick(self) -> str | None:
         """Called every :data:`EVERY` seconds: a pass if nobody typed lately. Returns which pass
