@@ -19,8 +19,10 @@ from textual.widgets._footer import FooterKey
 from tests.console_helpers import console_session
 from warroom.console.screens.board_form import CommandForm
 from warroom.console.screens.console import ConsoleScreen
+from warroom.console.widgets.lock import LockPane
 from warroom.console.widgets.pane import IncidentPane
 from warroom.core.board import BoardItemAdded, ItemStatus
+from warroom.core.lock import LockReleased, LockRequested
 
 
 def shown_keys(app) -> list[tuple[str, str]]:
@@ -30,7 +32,7 @@ def shown_keys(app) -> list[tuple[str, str]]:
     return [
         (k.key, k.description)
         for k in footer.query(FooterKey)
-        if not k.has_class("-command-palette")
+        if k.display and not k.has_class("-command-palette")
     ]
 
 
@@ -91,3 +93,66 @@ async def test_footer_after_adding_a_fact_and_ruling_out_the_last_guess(tmp_path
             )
         )
         await assert_footer_follows_every_pane(s)
+
+
+def drawn_keys(app) -> list[tuple[str, str, bool, object]]:
+    """Every key the footer draws, as drawn: key, text, greyed, tooltip (the palette's too)."""
+    console = next(s for s in app.screen_stack if isinstance(s, ConsoleScreen))
+    return [
+        (k.key, k.description, k.has_class("-disabled"), k.tooltip)
+        for k in console.query_one(Footer).query(FooterKey)
+        if k.display
+    ]
+
+
+def keys_as_they_stand(app) -> list[tuple[str, str, bool, object]]:
+    """What the footer should draw now, built as Textual's own footer builds it."""
+    console = next(s for s in app.screen_stack if isinstance(s, ConsoleScreen))
+    shown = [
+        (b.key, b.description, not enabled, tooltip or None)
+        for (_, b, enabled, tooltip) in console.active_bindings.values()
+        if b.show
+    ]
+    palette = console.active_bindings.get(app.COMMAND_PALETTE_BINDING)
+    if palette is not None:
+        _, b, enabled, _ = palette
+        shown.append((b.key, b.description, not enabled, b.tooltip or b.description))
+    return shown
+
+
+async def test_footer_shows_each_key_as_it_stands_after_every_change(tmp_path: Path) -> None:
+    """The footer updates the keys it keeps in place (greyed or not, text, tooltip) and hides
+    the ones it no longer shows: after each change, and with no wait of its own, it draws the
+    keys exactly as they stand, never as they stood when they were last shown."""
+    async with console_session(tmp_path, role="ic", size=(140, 45)) as s:
+        app = s.app
+
+        async def footer_is_current(why: str) -> None:
+            await s.pilot.pause()
+            assert drawn_keys(app) == keys_as_they_stand(app), why
+
+        lock = await s.show_pane("4", LockPane)
+        await footer_is_current("lock pane")
+        force = [k for k in drawn_keys(app) if k[0] == "F"]
+        assert force and force[0][2], "force release is greyed while nobody holds the lock"
+
+        bob = await s.peer("bob", "responder")
+        await bob.post(LockRequested())
+        await s.wait_for(lambda: lock.state.lock.holder == "bob")
+        await footer_is_current("bob took the lock")
+        assert not [k for k in drawn_keys(app) if k[0] == "F"][0][2], "force release offered"
+
+        # The lock's keys are hidden while the timeline is in front; the lock changes meanwhile.
+        await s.pilot.press("1")
+        await footer_is_current("timeline pane")
+        assert not [k for k in drawn_keys(app) if k[0] == "F"]
+        await bob.post(LockReleased(token=lock.state.lock.token))
+        await s.wait_for(lambda: lock.state.lock.free)
+        await s.pilot.press("4")
+        await footer_is_current("back on the lock pane after bob let go")
+        assert [k for k in drawn_keys(app) if k[0] == "F"][0][2], "greyed again"
+
+        # The entry line hides the timeline's keys and closing it brings them back.
+        for keys in (["1"], ["n"], ["escape"], ["n", *"x", "enter"], ["slash"], ["escape"]):
+            await s.pilot.press(*keys)
+            await footer_is_current(f"after {keys}")

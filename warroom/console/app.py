@@ -18,10 +18,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from warroom.console import heap
 from warroom.console.keys_in_order import KeysInOrder
 from warroom.core.clock import Clock, utc_now
 from warroom.core.local_time import Times, ZoneError, system_zone, zone_label, zone_named
@@ -126,6 +128,8 @@ class WarroomApp(KeysInOrder, App[None]):
         self.user_keys = dict(keymap or {})
         if self.user_keys:
             self.set_keymap(self.user_keys)
+        #: Garbage collection while nobody types, not in a key's frame (issue 24).
+        self.heap = heap.QuietCollector()
 
     def _valid_theme(self, name: str | None) -> str:
         wanted = resolve_theme(name)
@@ -161,6 +165,7 @@ class WarroomApp(KeysInOrder, App[None]):
         return dict(VARIABLE_DEFAULTS)
 
     def on_mount(self) -> None:
+        self.set_interval(heap.EVERY, self.heap.tick, name="heap")
         if self._theme_warning:
             self.notify(self._theme_warning, severity="warning")
         if self._zone_warning:
@@ -196,6 +201,12 @@ class WarroomApp(KeysInOrder, App[None]):
 
     async def on_unmount(self) -> None:
         await self.leave_incident()
+        self.heap.release()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.Paste):
+            self.heap.typed()
+        await super().on_event(event)
 
     # --- the incident ---------------------------------------------------------------------------
     @property
@@ -360,6 +371,9 @@ class WarroomApp(KeysInOrder, App[None]):
             targets.append(self.screen)
         if change.kind == "error" and change.error is not None and change.error.id is None:
             self.screen.post_message(HubMessage(change.error))
+        if change.kind in ("snapshot", "history"):
+            # A whole incident or a page of it came in: once drawn, it stays (see heap).
+            self.set_timer(heap.SETTLE_AFTER, self.heap.settle)
         if change.kind == "warning" and change.message:
             self.notify(change.message, title="Outbox", severity="warning", timeout=15)
         for screen in targets:
