@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 from warroom.hub.app import HubServer
 
 from tests.alert_payloads import alertmanager, am_alert
-from tests.console_helpers import ThreadedHub, make_console, until_live
+from tests.console_helpers import ThreadedHub, make_console, screen_text, until_live
 from tests.helpers import client, eventually, running_hub
 from tests.test_alerts_console import firing, post_alerts, resolving
 from tests.test_alerts_intake import intake
@@ -61,10 +61,31 @@ def disk_full() -> dict[str, Any]:
     return payload
 
 
+def _rows(pilot: Pilot[Any], table: str) -> int:
+    found = pilot.app.screen.query(f"#{table}")
+    return found.first(DataTable).row_count if found else -1
+
+
 async def alerts_listed(pilot: Pilot[Any]) -> None:
-    await eventually(lambda: pilot.app.screen.query("#alerts")
-                     and pilot.app.screen.query_one("#alerts", DataTable).row_count == 2)  # fmt: skip
+    """Both lists filled and drawn: the two alert groups and the seeded incident. The two tables
+    fill from separate answers of the hub, so waiting for the alerts alone sometimes caught the
+    incident list still empty (a blank first row in one CI run)."""
+    await eventually(lambda: _rows(pilot, "alerts") == 2 and _rows(pilot, "incidents") >= 1)
+    # And drawn with their final column widths: a table may draw its header with the widths
+    # before its rows for a frame (as in test_console_smaller); both groups are on screen.
+    await eventually(lambda: _drawn(pilot.app))
     await pilot.pause()
+
+
+def _drawn(app: Any) -> bool:
+    lines = screen_text(app).splitlines()
+    header = next((line for line in lines if " Id " in line and " Title " in line), "")
+    row = next((line for line in lines if "inc-checkout" in line), "")
+    return (
+        bool(header and row)
+        and header.index(" Title ") + 1 == row.index("Checkout")  # the header's widths too
+        and any("Disk on db-7" in line for line in lines)
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -90,21 +91,23 @@ class JoinScreen(Screen[None]):
         yield CalmFooter()
 
     def on_mount(self) -> None:
-        self._add_columns(self.query_one("#incidents", DataTable))
+        self._add_columns(self.query_one("#incidents", DataTable), [])
         self._show_alert_table(False)
         self.action_refresh()
         if self.warroom.lobby_refresh > 0:
             self.set_interval(self.warroom.lobby_refresh, self.action_refresh)
 
     @staticmethod
-    def _add_columns(table: DataTable[Any]) -> None:
-        table.add_column("Sev", key="sev", width=4)
-        table.add_column("Id", key="id")
-        table.add_column("Title", key="title")
-        table.add_column("Phase", key="phase")
-        table.add_column("Age", key="age")
-        table.add_column("Online", key="people")
-        table.add_column("IC", key="ic")
+    def _add_columns(table: DataTable[Any], cells: list[tuple[Any, ...]]) -> None:
+        """The columns, each as wide as its widest cell: given up front, so the header is drawn
+        with the same widths as the rows. Left to the table, the widths grew as the rows came
+        and the header could stay drawn with the narrower ones (seen after ctrl+l, and in a
+        snapshot with the alert list beside it)."""
+        columns = (("Sev", "sev"), ("Id", "id"), ("Title", "title"), ("Phase", "phase"),
+                   ("Age", "age"), ("Online", "people"), ("IC", "ic"))  # fmt: skip
+        for index, (label, key) in enumerate(columns):
+            width = max([cell_len(label), *(_width(row[index]) for row in cells)])
+            table.add_column(label, key=key, width=4 if key == "sev" else width)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "declare" and self.warroom.seat == Role.OBSERVER:
@@ -158,10 +161,11 @@ class JoinScreen(Screen[None]):
         # Columns are laid out again with the rows: widths measured on an older list left the
         # header out of line with the rows (seen after ctrl+l).
         table.clear(columns=True)
-        self._add_columns(table)
         now = self.warroom.clock()
-        for row in rows:
-            table.add_row(*self._cells(row, now), key=str(row.get("id")))
+        cells = [self._cells(row, now) for row in rows]
+        self._add_columns(table, cells)
+        for row, row_cells in zip(rows, cells, strict=True):
+            table.add_row(*row_cells, key=str(row.get("id")))
         if selected is not None and any(str(r.get("id")) == selected for r in rows):
             table.move_cursor(row=table.get_row_index(selected))
         if rows:
@@ -322,3 +326,8 @@ def _fit(text: str, width: int) -> str:
 def _worst_first(group: dict[str, Any]) -> tuple[str, str]:
     """The most severe group first (one the mapping gives no severity last), then the oldest."""
     return (str(group.get("severity") or "SEV9"), str(group.get("starts_at") or ""))
+
+
+def _width(cell: object) -> int:
+    """Cells a value takes in the table (a styled ``Text`` or a plain string)."""
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
