@@ -89,14 +89,19 @@ def test_exporting_again_updates_rows_in_place(scripted: ScriptedRun, tmp_path: 
         assert hits.fetchone()[0] == 1  # the index was kept in step, not filled twice
 
 
-def test_a_file_refreshed_during_the_incident_catches_up(scripted: ScriptedRun, tmp_path: Path):
-    """Exported at 10:00 and again at the end: the open rows of 10:00 are completed in place."""
+def log_and_ten_oclock(scripted: ScriptedRun) -> tuple[list[Any], list[Any]]:
+    """The scripted incident's whole log, and the part of it recorded by 10:00."""
     source = DatabaseSource(scripted.db)
     try:
         log = list(source.events(INCIDENT_ID))
     finally:
         source.close()
-    early = [e for e in log if e.at is not None and e.at <= T0.replace(hour=10)]
+    return log, [e for e in log if e.at is not None and e.at <= T0.replace(hour=10)]
+
+
+def test_a_file_refreshed_during_the_incident_catches_up(scripted: ScriptedRun, tmp_path: Path):
+    """Exported at 10:00 and again at the end: the open rows of 10:00 are completed in place."""
+    log, early = log_and_ten_oclock(scripted)
     out = tmp_path / "live.db"
     export_incidents(LogSource(early), out, [INCIDENT_ID])
     with sqlite3.connect(out) as conn:
@@ -182,12 +187,7 @@ exporter.export_incidents(Dying(sys.argv[1]), sys.argv[2], [sys.argv[3]])
 def test_an_export_killed_half_way_leaves_the_file_as_it_was(scripted: ScriptedRun, tmp_path: Path):
     """The file of 10:00 is refreshed, and the export is killed after many batches were written:
     the file still holds the export of 10:00 (not part of each), and the next export completes it."""
-    source = DatabaseSource(scripted.db)
-    try:
-        log = list(source.events(INCIDENT_ID))
-    finally:
-        source.close()
-    early = [e for e in log if e.at is not None and e.at <= T0.replace(hour=10)]
+    log, early = log_and_ten_oclock(scripted)
     kill_at = len(early) + 20
     assert kill_at < len(log)
     out = tmp_path / "review.db"
