@@ -111,6 +111,21 @@ def screen_text(app: App[Any]) -> str:
     return console.export_text(styles=False)
 
 
+def incident_list_in_line(app: App[Any]) -> bool:
+    """The join screen's incident list is drawn with each heading where its column's cells start
+    (a table may draw its header with the widths of before its rows for a frame)."""
+    lines = screen_text(app).splitlines()
+    top = next((i for i, line in enumerate(lines) if line.strip().startswith("Sev ")), None)
+    if top is None or top + 1 >= len(lines):
+        return False
+    header, row = lines[top], lines[top + 1]
+    cells = (("Id", "inc-"), ("Title", "Checkout"), ("Phase", "detected"))
+    return all(
+        f" {h} " in header and cell in row and header.index(f" {h} ") + 1 == row.index(cell)
+        for h, cell in cells
+    )
+
+
 def link_text(app: App[Any]) -> str:
     """What the status bar says about the link to the hub."""
     return str(app.screen.query_one(StatusBar).query_one("#sb-link", Label).render())

@@ -14,7 +14,13 @@ from textual.widgets import DataTable
 from warroom.hub.app import HubServer
 
 from tests.alert_payloads import alertmanager, am_alert
-from tests.console_helpers import ThreadedHub, make_console, screen_text, until_live
+from tests.console_helpers import (
+    ThreadedHub,
+    incident_list_in_line,
+    make_console,
+    screen_text,
+    until_live,
+)
 from tests.helpers import client, eventually, running_hub
 from tests.test_alerts_console import firing, post_alerts, resolving
 from tests.test_alerts_intake import intake
@@ -78,14 +84,7 @@ async def alerts_listed(pilot: Pilot[Any]) -> None:
 
 
 def _drawn(app: Any) -> bool:
-    lines = screen_text(app).splitlines()
-    header = next((line for line in lines if " Id " in line and " Title " in line), "")
-    row = next((line for line in lines if "inc-checkout" in line), "")
-    return (
-        bool(header and row)
-        and header.index(" Title ") + 1 == row.index("Checkout")  # the header's widths too
-        and any("Disk on db-7" in line for line in lines)
-    )
+    return incident_list_in_line(app) and "Disk on db-7" in screen_text(app)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.console_helpers import console_session, is_live, screen_text, seed_incident
+from tests.console_helpers import (
+    console_session,
+    incident_list_in_line,
+    is_live,
+    screen_text,
+    seed_incident,
+)
 from warroom.console.screens.board_add import AddCardForm
 from warroom.console.screens.join import JoinScreen
 from warroom.console.screens.lifecycle_forms import TriageForm
 
 
-def header_and_row(app) -> tuple[str, str]:
-    lines = screen_text(app).splitlines()
-    top = next(i for i, line in enumerate(lines) if line.strip().startswith("Sev "))
-    return lines[top], lines[top + 1]
-
-
-def in_line(app) -> bool:  # noqa: ANN001
-    """Each heading starts where its column's cells start."""
-    header, row = header_and_row(app)
-    cells = (("Id", "inc-"), ("Title", "Checkout"), ("Phase", "detected"))
-    return all(header.index(f" {h} ") + 1 == row.index(cell) for h, cell in cells)
-
-
 async def assert_in_line(s) -> None:  # noqa: ANN001
     """Lined up once the table has drawn the rows it was given (a loaded machine may show the
     header of the previous widths for a frame); a list that stays askew fails."""
-    await s.wait_for(lambda: in_line(s.app), timeout=5)
+    await s.wait_for(lambda: incident_list_in_line(s.app), timeout=5)
 
 
 async def test_the_incident_list_lines_up_before_and_after_ctrl_l(tmp_path: Path) -> None:
