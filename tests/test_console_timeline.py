@@ -146,3 +146,35 @@ async def test_typing_a_search_narrows_to_what_a_fresh_search_finds():
         view.retext({3: "zebra crossing"})  # amended while the search is open: now it matches
         view.set_filter(None, None, "zebr")
         assert [e.seq for e in view.rows] == [3]
+
+
+async def test_the_line_under_the_timeline_opens_without_moving_the_timeline(tmp_path):
+    """The entry and search lines open and close in a line that is always there (a calm hint
+    while they are closed), so a key that opens or closes one moves nothing else: the timeline
+    keeps its place and is not laid out and repainted whole for it (issue 24)."""
+    async with console_session(tmp_path, name="sam", role="scribe", size=(80, 24)) as s:
+        pane = s.app.screen.query_one(TimelinePane)
+        view = pane.view
+        hint = pane.query_one("#timeline-hint", Label)
+        await s.pilot.pause()
+        region = view.region
+        assert hint.display
+        assert "add a line" in str(hint.render()) and "/ search" in str(hint.render())
+        paths = [["n"], [*"half a thought"], ["escape"], ["slash"], [*"roll"], ["enter"],
+                 ["slash"], ["escape"], ["f", *"disk full", "enter"]]  # fmt: skip
+        for keys in paths:
+            await s.pilot.press(*keys)
+            assert view.region == region, f"the timeline moved after {keys}"
+            open_line = any(pane.query_one(f"#timeline-{w}").display for w in ("entry", "search"))
+            assert hint.display is not open_line, keys
+        await s.wait_for(lambda: s.app.client.state.note_count == 1)
+        assert pane.view.rows[-1].text == "Finding: disk full"
+
+
+async def test_a_reader_is_hinted_only_the_keys_that_read(tmp_path):
+    async with console_session(tmp_path, name="olga", role="observer", size=(80, 24)) as s:
+        pane = s.app.screen.query_one(TimelinePane)
+        await s.pilot.pause()
+        hint = str(pane.query_one("#timeline-hint", Label).render())
+        assert "/ search" in hint and "k kind" in hint
+        assert "add a line" not in hint
