@@ -178,3 +178,53 @@ async def test_a_reader_is_hinted_only_the_keys_that_read(tmp_path):
         hint = str(pane.query_one("#timeline-hint", Label).render())
         assert "/ search" in hint and "k kind" in hint
         assert "add a line" not in hint
+
+
+async def test_moving_focus_off_the_timeline_redraws_only_the_highlighted_line():
+    """Focus leaving the timeline (n, /) or coming back (Enter, Escape) changes how one line
+    looks, the highlighted one; the others are not drawn again (issue 24: drawing all 30 was
+    most of those keys' frame). A new theme still redraws every line in its colours."""
+    from textual.app import App
+    from textual.widgets import Input
+    from warroom.themes import VARIABLE_DEFAULTS
+
+    from warroom.console.widgets.timeline_view import Entry, TimelineView
+
+    class One(App[None]):
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return dict(VARIABLE_DEFAULTS)
+
+        def compose(self):  # noqa: ANN202
+            yield TimelineView(id="view")
+            yield Input(id="field")
+
+    async with One().run_test(size=(80, 24)) as pilot:
+        view = pilot.app.query_one(TimelineView)
+        view.replace([Entry(seq=i + 1, at=None, kind="note", author="sam", role="scribe",
+                            text=f"line {i}") for i in range(100)])  # fmt: skip
+        view.focus()
+        await pilot.pause()
+        drawn: list[str] = []
+        draw = view._line
+        view._line = lambda entry: (drawn.append(entry.text), draw(entry))[1]  # type: ignore[method-assign]
+        pilot.app.query_one(Input).focus()
+        await pilot.pause()
+        # At most the line that was highlighted (its plain look may still be cached).
+        assert set(drawn) <= {"line 99"}, "only the highlighted line is drawn again"
+        drawn.clear()
+        view.focus()
+        await pilot.pause()
+        assert set(drawn) <= {"line 99"}
+        row = view.cursor - round(view.scroll_y)
+        highlighted = view.render_line(row)
+        pilot.app.query_one(Input).focus()
+        await pilot.pause()
+        assert view.render_line(row) != highlighted, "without focus, no highlight"
+        view.focus()
+        await pilot.pause()
+        before = view.render_line(0)
+        drawn.clear()
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+        assert len(drawn) > 20, "a new theme draws every line on screen again"
+        assert view.render_line(0) != before

@@ -245,6 +245,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         #: one (rich Text to segments) is what made scrolling cost tens of ms (issue 24).
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._base: Style | None = None
+        #: The widget's style and its component styles the cached lines were drawn with, and
+        #: whether it is to be compared again (after Textual says a style may have changed).
+        self._look: tuple[Style, ...] | None = None
+        self._look_checked = False
         #: How many of :attr:`entries` are arrivals and departures (the header says how many
         #: are folded away at every change; counting 10,000 entries each time showed up).
         self._presence = 0
@@ -427,7 +431,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def render_lines(self, crop: Region) -> list[Strip]:
         # The widget's style is worked out once per redraw, not once per line (it walks the
         # ancestors for the background: a fifth of a frame's time with the cache below).
-        self._base = self.rich_style
+        self._base = self._checked_base()
         try:
             return super().render_lines(crop)
         finally:
@@ -436,7 +440,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_y) + y
         width = self.scrollable_content_region.width
-        base = self._base if self._base is not None else self.rich_style
+        base = self._base if self._base is not None else self._checked_base()
         if index >= len(self.rows):
             return Strip.blank(width, base)
         entry = self.rows[index]
@@ -455,9 +459,27 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return strip
 
     def notify_style_update(self) -> None:
-        """A theme or style change redraws every line afresh."""
+        """A style may have changed: compared at the next redraw (see :meth:`_checked_base`)."""
         super().notify_style_update()
-        self._strips.clear()
+        self._look_checked = False
+
+    def _checked_base(self) -> Style:
+        """The widget's style; the drawn lines are forgotten if it or a component's changed.
+
+        Textual says a style may have changed whenever focus comes or goes (``:focus``), though
+        nothing the lines are drawn with changes: clearing the cache then drew all 30 lines
+        again for ``n``, ``/``, Escape and Enter (issue 24). A theme does change them."""
+        base = self.rich_style
+        if not self._look_checked:
+            look = (
+                base,
+                *(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)),
+            )
+            if look != self._look:
+                self._strips.clear()
+                self._look = look
+            self._look_checked = True
+        return base
 
     def _line(self, entry: Entry) -> Text:
         style = self.get_component_rich_style
