@@ -207,15 +207,22 @@ async def test_moving_focus_off_the_timeline_redraws_only_the_highlighted_line()
         drawn: list[str] = []
         draw = view._line
         view._line = lambda entry: (drawn.append(entry.text), draw(entry))[1]  # type: ignore[method-assign]
+        painted: list[int] = []
+        paint = view.render_line
+        view.render_line = lambda y: (painted.append(y), paint(y))[1]  # type: ignore[method-assign]
+        row = view.cursor - round(view.scroll_y)
         pilot.app.query_one(Input).focus()
         await pilot.pause()
         # At most the line that was highlighted (its plain look may still be cached).
         assert set(drawn) <= {"line 99"}, "only the highlighted line is drawn again"
+        assert set(painted) == {row}, "and only it is repainted"
         drawn.clear()
+        painted.clear()
         view.focus()
         await pilot.pause()
         assert set(drawn) <= {"line 99"}
-        row = view.cursor - round(view.scroll_y)
+        assert set(painted) == {row}
+        del view.render_line
         highlighted = view.render_line(row)
         pilot.app.query_one(Input).focus()
         await pilot.pause()

@@ -317,14 +317,17 @@ class TimelinePane(IncidentPane):
 
     def _set_message(self, text: str) -> None:
         label = self.query_one("#entry-message", Label)
-        label.update(text)
-        label.display = bool(text)
+        # Most Enters and Escapes clear a message that is not there: that asks for no layout.
+        show(label, text)
+        if label.display != bool(text):
+            label.display = bool(text)
 
-    def _close_entry(self) -> None:
+    def _close_entry(self, back_to_timeline: bool = True) -> None:
         if self.query_one("#timeline-entry").display:
             self._open_line("timeline-hint")
         self.query_one("#entry-input", Input).value = ""
-        self.view.focus()
+        if back_to_timeline:
+            self.view.focus()
 
     def _open_line(self, line: str) -> None:
         """Show ``line`` (the entry line, the search line or the hint) in the line under the
@@ -342,7 +345,7 @@ class TimelinePane(IncidentPane):
         view.set_filter(view.kind, _next(list(self._authors), view.author), view.words)
 
     def action_search(self) -> None:
-        self._close_entry()
+        self._close_entry(back_to_timeline=False)  # the search line takes the focus
         self._open_line("timeline-search")
         field = self.query_one("#search-input", Input)
         field.value = self.view.words

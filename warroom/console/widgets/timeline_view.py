@@ -8,19 +8,23 @@ list of indexes, which takes milliseconds. New entries are appended without touc
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Self
 
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from warroom.console.css import tcss_beside
 from warroom.core.corrections import EntryRetimed, corrected, typed_apart, typed_note
@@ -411,6 +415,39 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         super().watch_scroll_y(old_value, new_value)
         if round(new_value) == 0 and round(old_value) > 0 and self.on_top is not None:
             self.on_top()  # scrolled (by wheel or scrollbar) to the first row
+
+    def focus(self, scroll_visible: bool = True) -> Self:
+        """As Textual's, without repainting the whole view first (see :meth:`_on_focus`)."""
+
+        def set_focus(widget: Widget) -> None:
+            with contextlib.suppress(NoScreen):
+                widget.screen.set_focus(self, scroll_visible=scroll_visible)
+
+        self.app.call_later(set_focus, self)
+        return self
+
+    def _on_focus(self, event: events.Focus) -> None:
+        """Focus changes how one line looks, the highlighted one: only it is repainted.
+
+        Textual repaints a widget whole when it gains or loses focus; for the timeline that
+        was 30 lines composited again for ``n``, ``/``, Escape and Enter (issue 24)."""
+        event.prevent_default()
+        self.has_focus = True
+        self._refresh_cursor_line()
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        event.prevent_default()
+        self.has_focus = False
+        self._refresh_cursor_line()
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
+
+    def _refresh_cursor_line(self) -> None:
+        y = self.cursor - round(self.scroll_y)
+        if 0 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
 
     def on_click(self, event: events.Click) -> None:
         self.move_to(round(self.scroll_y) + event.y)
