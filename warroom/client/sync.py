@@ -4,8 +4,10 @@ The client holds the folded state and the timeline's events, reconnects with bac
 link drops, resumes from its last ``seq``, and keeps an outbox: commands made while offline wait
 there, marked pending, and are sent in order when the link is back. Each command has a UUID that
 the hub uses as an idempotency key, so a command re-sent after a lost acknowledgement is stored
-once. Given an :class:`~warroom.client.outbox.OutboxStore`, the outbox is also on disk from the
-moment a command is made, so a console that quits or is killed loses nothing: the next one sends it.
+once. Given an :class:`~warroom.client.outbox.OutboxStore`, the outbox is also written to disk the
+moment a command is made (off the event loop, by :class:`~warroom.client.outbox_writer.OutboxWriter`)
+and the command is sent only once that write is done, so a console that quits or is killed loses
+nothing the hub may have: the next one sends it.
 
 After :data:`OFFLINE_AFTER` without the hub the link is reported ``offline`` rather than
 ``reconnecting`` (it keeps trying): what the console knows of the room is then stale.
