@@ -345,7 +345,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def _refilter(self, narrow: bool = False) -> None:
         source = self.rows[: len(self.rows) - len(self.pending)] if narrow else self.entries
         self._filtered = (self.kind, self.author, self._needles, self.show_presence)
-        self.rows = [e for e in source if self._visible(e)] + self.pending
+        if self.kind or self.author or self._needles:
+            shown = [e for e in source if self._visible(e)]
+        elif self.show_presence:
+            shown = list(source)
+        else:  # no filter (Escape): only the folded joins are left out, without a call per entry
+            shown = [e for e in source if e.kind != PRESENCE]
+        self.rows = shown + self.pending
         self.follow = True
         self._changed()
 
