@@ -357,6 +357,55 @@ async def test_a_console_killed_with_sigkill_loses_nothing_and_stores_each_item_
         hub.kill()
 
 
+def texts_anywhere(db: Path) -> list[str]:
+    """What the outbox files and the hub's database hold now (a file may be replaced while
+    it is read: that read counts as nothing yet)."""
+    try:
+        return saved_texts() + stored_texts(db)
+    except (OSError, ValueError, sqlite3.Error):
+        return []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+async def test_a_console_killed_right_after_enter_sends_the_line_exactly_once(tmp_path):
+    """The hub is up and the console live: Enter, and SIGKILL the moment the line is anywhere
+    (the outbox file, or already the hub). The outbox is written off the event loop and the
+    line goes to the hub only once the file holds it (issue 24), so whenever the kill lands,
+    the next console sends what the file still holds and the hub stores each line once."""
+    db = tmp_path / "hub.db"
+    hub = HubProcess(db)
+    hub.start()
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "TERM": "xterm-256color"}
+    args = ["join", hub.url, "--name", "sam", "--role", "scribe", "--incident", INCIDENT_ID]
+    terms: list[Terminal] = []
+    try:
+        await seed_incident(hub.url)
+        for text in NOTES:
+            term = Terminal(args, env)
+            terms.append(term)
+            await wait_until(lambda: b"live" in term.output, 30, "never went live", term)  # noqa: B023
+            await asyncio.sleep(0.5)
+            term.type("n")
+            await asyncio.sleep(0.3)
+            term.type(text + "\r")
+            # As soon as the line is on disk or stored: poll often, kill at once.
+            await eventually(lambda: text in texts_anywhere(db), timeout=15, interval=0.002)  # noqa: B023
+            os.killpg(term.proc.pid, signal.SIGKILL)
+            term.proc.wait(10)
+        last = Terminal(args, env)
+        terms.append(last)
+        await wait_until(lambda: outbox_files() == [], 30, "the outbox was never sent", last)
+        last.type("\x11")  # ctrl+q: nothing pending, so it quits at once
+        assert await asyncio.to_thread(last.proc.wait, 15) == 0
+        assert await hub.terminate() == 0
+        assert stored_texts(db) == NOTES, "each line typed is stored, exactly once, in order"
+        assert not any(b"Traceback" in t.output for t in terms)
+    finally:
+        for term in terms:
+            term.close()
+        hub.kill()
+
+
 def test_the_outbox_lives_in_the_state_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert outbox_dir() == tmp_path / "state" / "warroom" / "outbox"

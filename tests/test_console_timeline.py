@@ -146,3 +146,92 @@ async def test_typing_a_search_narrows_to_what_a_fresh_search_finds():
         view.retext({3: "zebra crossing"})  # amended while the search is open: now it matches
         view.set_filter(None, None, "zebr")
         assert [e.seq for e in view.rows] == [3]
+
+
+async def test_the_line_under_the_timeline_opens_without_moving_the_timeline(tmp_path):
+    """The entry and search lines open and close in a line that is always there (a calm hint
+    while they are closed), so a key that opens or closes one moves nothing else: the timeline
+    keeps its place and is not laid out and repainted whole for it (issue 24)."""
+    async with console_session(tmp_path, name="sam", role="scribe", size=(80, 24)) as s:
+        pane = s.app.screen.query_one(TimelinePane)
+        view = pane.view
+        hint = pane.query_one("#timeline-hint", Label)
+        await s.pilot.pause()
+        region = view.region
+        assert hint.display
+        assert "add a line" in str(hint.render()) and "/ search" in str(hint.render())
+        paths = [["n"], [*"half a thought"], ["escape"], ["slash"], [*"roll"], ["enter"],
+                 ["slash"], ["escape"], ["f", *"disk full", "enter"]]  # fmt: skip
+        for keys in paths:
+            await s.pilot.press(*keys)
+            assert view.region == region, f"the timeline moved after {keys}"
+            open_line = any(pane.query_one(f"#timeline-{w}").display for w in ("entry", "search"))
+            assert hint.display is not open_line, keys
+        await s.wait_for(lambda: s.app.client.state.note_count == 1)
+        assert pane.view.rows[-1].text == "Finding: disk full"
+
+
+async def test_a_reader_is_hinted_only_the_keys_that_read(tmp_path):
+    async with console_session(tmp_path, name="olga", role="observer", size=(80, 24)) as s:
+        pane = s.app.screen.query_one(TimelinePane)
+        await s.pilot.pause()
+        hint = str(pane.query_one("#timeline-hint", Label).render())
+        assert "/ search" in hint and "k kind" in hint
+        assert "add a line" not in hint
+
+
+async def test_moving_focus_off_the_timeline_redraws_only_the_highlighted_line():
+    """Focus leaving the timeline (n, /) or coming back (Enter, Escape) changes how one line
+    looks, the highlighted one; the others are not drawn again (issue 24: drawing all 30 was
+    most of those keys' frame). A new theme still redraws every line in its colours."""
+    from textual.app import App
+    from textual.widgets import Input
+    from warroom.themes import VARIABLE_DEFAULTS
+
+    from warroom.console.widgets.timeline_view import Entry, TimelineView
+
+    class One(App[None]):
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return dict(VARIABLE_DEFAULTS)
+
+        def compose(self):  # noqa: ANN202
+            yield TimelineView(id="view")
+            yield Input(id="field")
+
+    async with One().run_test(size=(80, 24)) as pilot:
+        view = pilot.app.query_one(TimelineView)
+        view.replace([Entry(seq=i + 1, at=None, kind="note", author="sam", role="scribe",
+                            text=f"line {i}") for i in range(100)])  # fmt: skip
+        view.focus()
+        await pilot.pause()
+        drawn: list[str] = []
+        draw = view._line
+        view._line = lambda entry: (drawn.append(entry.text), draw(entry))[1]  # type: ignore[method-assign]
+        painted: list[int] = []
+        paint = view.render_line
+        view.render_line = lambda y: (painted.append(y), paint(y))[1]  # type: ignore[method-assign]
+        row = view.cursor - round(view.scroll_y)
+        pilot.app.query_one(Input).focus()
+        await pilot.pause()
+        # At most the line that was highlighted (its plain look may still be cached).
+        assert set(drawn) <= {"line 99"}, "only the highlighted line is drawn again"
+        assert set(painted) == {row}, "and only it is repainted"
+        drawn.clear()
+        painted.clear()
+        view.focus()
+        await pilot.pause()
+        assert set(drawn) <= {"line 99"}
+        assert set(painted) == {row}
+        del view.render_line
+        highlighted = view.render_line(row)
+        pilot.app.query_one(Input).focus()
+        await pilot.pause()
+        assert view.render_line(row) != highlighted, "without focus, no highlight"
+        view.focus()
+        await pilot.pause()
+        before = view.render_line(0)
+        drawn.clear()
+        pilot.app.theme = "textual-light"
+        await pilot.pause()
+        assert len(drawn) > 20, "a new theme draws every line on screen again"
+        assert view.render_line(0) != before

@@ -4,8 +4,10 @@ The client holds the folded state and the timeline's events, reconnects with bac
 link drops, resumes from its last ``seq``, and keeps an outbox: commands made while offline wait
 there, marked pending, and are sent in order when the link is back. Each command has a UUID that
 the hub uses as an idempotency key, so a command re-sent after a lost acknowledgement is stored
-once. Given an :class:`~warroom.client.outbox.OutboxStore`, the outbox is also on disk from the
-moment a command is made, so a console that quits or is killed loses nothing: the next one sends it.
+once. Given an :class:`~warroom.client.outbox.OutboxStore`, the outbox is also written to disk the
+moment a command is made (off the event loop, by :class:`~warroom.client.outbox_writer.OutboxWriter`)
+and the command is sent only once that write is done, so a console that quits or is killed loses
+nothing the hub may have: the next one sends it.
 
 After :data:`OFFLINE_AFTER` without the hub the link is reported ``offline`` rather than
 ``reconnecting`` (it keeps trying): what the console knows of the room is then stale.
@@ -40,6 +42,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from warroom.client.backoff import Backoff
 from warroom.client.outbox import OutboxSaveError, OutboxStore
+from warroom.client.outbox_writer import OutboxWriter
 from warroom.client.urls import auth_headers, client_ssl
 from warroom.core.clock import Clock, utc_now
 from warroom.core.events import EventBase
@@ -181,6 +184,11 @@ class IncidentClient:
         #: Commands a previous console of this person left pending, sent again by this one.
         self.restored: list[EventBase] = []
         self._save_scheduled = False
+        #: Writes the outbox off the event loop, in order (made when first needed).
+        self._writer: OutboxWriter | None = None
+        #: Commands made but not yet on disk, with the write that will hold them: they go to
+        #: the hub only once it is done, so whatever the hub stores is on disk first.
+        self._unsaved: dict[uuid.UUID, asyncio.Future[None]] = {}
         #: Measures how long the hub has been gone (injectable, so tests need not wait).
         self.clock = clock
         self.offline_after = offline_after
@@ -270,6 +278,9 @@ class IncidentClient:
         store, self.store = self.store, None
         if store is None:
             return
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()  # what it has queued is written first
         self._save_now(store)
         store.close()
 
@@ -286,15 +297,25 @@ class IncidentClient:
         return len(dropped)
 
     def _save_now(self, store: OutboxStore | None = None) -> None:
-        """Write the outbox to disk now (a command just made must survive a kill)."""
+        """Write the outbox to disk now, after any write queued before (the caller waits)."""
         self._save_scheduled = False
         store = store or self.store
         if store is None:
             return
+        if self._writer is not None:
+            self._writer.flush()
         try:
             store.save(list(self.outbox.values()))
         except OutboxSaveError as exc:
             self._warn(str(exc))
+
+    def _write_outbox(self) -> asyncio.Future[None] | None:
+        """Have the outbox written off the loop; done once it is on disk (None: no disk)."""
+        if self.store is None:
+            return None
+        if self._writer is None:
+            self._writer = OutboxWriter(self.store, self._warn)
+        return self._writer.save(list(self.outbox.values()))
 
     def _save_soon(self) -> None:
         """Write the outbox once the current burst of acknowledgements is handled.
@@ -312,7 +333,8 @@ class IncidentClient:
 
     def _save_if_scheduled(self) -> None:
         if self._save_scheduled:
-            self._save_now()
+            self._save_scheduled = False
+            self._write_outbox()
 
     async def close(self) -> None:
         self.detach_store()
@@ -451,6 +473,9 @@ class IncidentClient:
         )
         if declaration is None:
             return
+        writing = self._unsaved.get(declaration.id)
+        if writing is not None:
+            await asyncio.shield(writing)  # on disk before the hub may store it
         await ws.send(self._command_frame(declaration))
         async for raw in ws:
             self._on_message(raw)
@@ -702,11 +727,22 @@ class IncidentClient:
         fut: asyncio.Future[Ack | Error] = asyncio.get_running_loop().create_future()
         self.results[command.id] = fut
         self.outbox[command.id] = command
-        self._save_now()  # on disk before it goes anywhere: a kill now loses nothing
+        # On disk before it goes anywhere, written off the loop so that the pending line shows
+        # at once; it is sent when the write is done (:meth:`_saved`).
+        writing = self._write_outbox()
+        if writing is not None:
+            self._unsaved[command.id] = writing
+            writing.add_done_callback(lambda _: self._saved(command))
         self._emit(Change(kind="pending"))
-        if self.status == LinkStatus.LIVE:
-            self._transmit(command)
+        if writing is None and self.status == LinkStatus.LIVE:
+            self._transmit(command)  # kept in memory only: nothing to wait for
         return fut
+
+    def _saved(self, command: EventBase) -> None:
+        """``command`` is on disk: it may go to the hub now (if still pending and live)."""
+        self._unsaved.pop(command.id, None)
+        if command.id in self.outbox and self.status == LinkStatus.LIVE:
+            self._transmit(command)
 
     async def post(self, command: EventBase) -> Ack | Error:
         """Send ``command`` and wait for the hub's answer."""
@@ -714,7 +750,8 @@ class IncidentClient:
 
     def _flush_outbox(self) -> None:
         for command in list(self.outbox.values()):
-            self._transmit(command)
+            if command.id not in self._unsaved:  # those go once on disk (:meth:`_saved`)
+                self._transmit(command)
 
     def _transmit(self, command: EventBase) -> None:
         frames = self._frames

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
 from warroom.console.css import tcss_beside
@@ -59,6 +59,10 @@ ENTRY_HINTS: dict[str, str] = {
     NoteKind.DECISION_HEARD: "the decision as it was said",
 }
 
+#: The binding ids of the keys that open the entry line, in the hint's order.
+ENTRY_KEYS = ("timeline.note", "timeline.finding", "timeline.command", "timeline.decision_heard")
+#: The keys that narrow the record, named in the hint (the footer leaves k and a out).
+FILTER_KEYS = {"timeline.search": "search", "timeline.kind": "kind", "timeline.author": "author"}
 
 #: What an entry was last drawn with: its amendments, retimes and redaction.
 Fixes = tuple[tuple[Correction, ...] | None, tuple[Retime, ...] | None, Redaction | None]
@@ -137,12 +141,17 @@ class TimelinePane(IncidentPane):
         yield Label("", id="timeline-header")
         yield TimelineView(id="timeline-view")
         yield Static("", id="timeline-detail")
-        with Horizontal(id="timeline-entry"):
-            yield Label("Note ›", id="entry-kind")
-            yield Input(id="entry-input", compact=True, max_length=4000)
-        with Horizontal(id="timeline-search"):
-            yield Label("Search ›", id="search-label")
-            yield Input(id="search-input", compact=True, placeholder="words; Esc clears")
+        # One line that is always there: the entry line, the search line, or (while neither is
+        # open) a hint of the keys. Opening or closing one then moves nothing else on screen,
+        # so the timeline is neither laid out nor repainted whole for that key (issue 24).
+        with Vertical(id="timeline-line"):
+            with Horizontal(id="timeline-entry"):
+                yield Label("Note ›", id="entry-kind")
+                yield Input(id="entry-input", compact=True, max_length=4000)
+            with Horizontal(id="timeline-search"):
+                yield Label("Search ›", id="search-label")
+                yield Input(id="search-input", compact=True, placeholder="words; Esc clears")
+            yield Label("", id="timeline-hint")
         yield Label("", id="entry-message")
 
     def on_mount(self) -> None:
@@ -239,6 +248,32 @@ class TimelinePane(IncidentPane):
             parts.append("read-only")
         # One line across the pane: its size never depends on its text.
         show(self.query_one("#timeline-header", Label), " · ".join(parts), layout=False)
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        """The line under the timeline while nothing is typed there: the keys that add a line
+        (not to a reader) and those that narrow the record, which the footer leaves out."""
+        keys = self._keys()
+        parts = []
+        if not self.read_only:
+            adding = [keys[i] for i in ENTRY_KEYS if i in keys]
+            if adding:
+                parts.append(f"{' '.join(adding)} add a line")
+        parts += [f"{keys[i]} {what}" for i, what in FILTER_KEYS.items() if i in keys]
+        view = self.view
+        parts.append("Esc clears filters" if view.kind or view.author or view.words
+                     else "Enter reads an entry")  # fmt: skip
+        # One line across the pane, like the header.
+        show(self.query_one("#timeline-hint", Label), " · ".join(parts), layout=False)
+
+    def _keys(self) -> dict[str, str]:
+        """The key shown for each of this pane's binding ids (the user's ``[keys]`` applied)."""
+        keys: dict[str, str] = {}
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                if binding.id and binding.id not in keys:
+                    keys[binding.id] = self.app.get_key_display(binding)
+        return keys
 
     # --- fast entry ---------------------------------------------------------------------------
     def action_entry(self, kind: str, text: str = "") -> None:
@@ -250,7 +285,7 @@ class TimelinePane(IncidentPane):
         field = self.query_one("#entry-input", Input)
         field.placeholder = f"{ENTRY_HINTS.get(kind, '')} — Enter posts, Esc cancels"
         field.value = text
-        self.query_one("#timeline-entry").display = True
+        self._open_line("timeline-entry")
         field.focus()
 
     @on(Input.Submitted, "#entry-input")
@@ -282,13 +317,23 @@ class TimelinePane(IncidentPane):
 
     def _set_message(self, text: str) -> None:
         label = self.query_one("#entry-message", Label)
-        label.update(text)
-        label.display = bool(text)
+        # Most Enters and Escapes clear a message that is not there: that asks for no layout.
+        show(label, text)
+        if label.display != bool(text):
+            label.display = bool(text)
 
-    def _close_entry(self) -> None:
-        self.query_one("#timeline-entry").display = False
+    def _close_entry(self, back_to_timeline: bool = True) -> None:
+        if self.query_one("#timeline-entry").display:
+            self._open_line("timeline-hint")
         self.query_one("#entry-input", Input).value = ""
-        self.view.focus()
+        if back_to_timeline:
+            self.view.focus()
+
+    def _open_line(self, line: str) -> None:
+        """Show ``line`` (the entry line, the search line or the hint) in the line under the
+        timeline, in place of whichever was there: the line keeps its one row either way."""
+        for child in self.query_one("#timeline-line").children:
+            child.display = child.id == line
 
     # --- filters ------------------------------------------------------------------------------
     def action_cycle_kind(self) -> None:
@@ -300,8 +345,8 @@ class TimelinePane(IncidentPane):
         view.set_filter(view.kind, _next(list(self._authors), view.author), view.words)
 
     def action_search(self) -> None:
-        self._close_entry()
-        self.query_one("#timeline-search").display = True
+        self._close_entry(back_to_timeline=False)  # the search line takes the focus
+        self._open_line("timeline-search")
         field = self.query_one("#search-input", Input)
         field.value = self.view.words
         field.focus()
@@ -314,11 +359,12 @@ class TimelinePane(IncidentPane):
     @on(Input.Submitted, "#search-input")
     def _search_done(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_one("#timeline-search").display = False
+        self._close_search()
         self.view.focus()
 
     def _close_search(self) -> None:
-        self.query_one("#timeline-search").display = False
+        if self.query_one("#timeline-search").display:
+            self._open_line("timeline-hint")
 
     def action_toggle_presence(self) -> None:
         view = self.view

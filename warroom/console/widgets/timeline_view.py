@@ -8,19 +8,23 @@ list of indexes, which takes milliseconds. New entries are appended without touc
 from __future__ import annotations
 
 import bisect
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Self
 
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from warroom.console.css import tcss_beside
 from warroom.core.corrections import EntryRetimed, corrected, typed_apart, typed_note
@@ -245,6 +249,10 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         #: one (rich Text to segments) is what made scrolling cost tens of ms (issue 24).
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._base: Style | None = None
+        #: The widget's style and its component styles the cached lines were drawn with, and
+        #: whether it is to be compared again (after Textual says a style may have changed).
+        self._look: tuple[Style, ...] | None = None
+        self._look_checked = False
         #: How many of :attr:`entries` are arrivals and departures (the header says how many
         #: are folded away at every change; counting 10,000 entries each time showed up).
         self._presence = 0
@@ -337,7 +345,13 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def _refilter(self, narrow: bool = False) -> None:
         source = self.rows[: len(self.rows) - len(self.pending)] if narrow else self.entries
         self._filtered = (self.kind, self.author, self._needles, self.show_presence)
-        self.rows = [e for e in source if self._visible(e)] + self.pending
+        if self.kind or self.author or self._needles:
+            shown = [e for e in source if self._visible(e)]
+        elif self.show_presence:
+            shown = list(source)
+        else:  # no filter (Escape): only the folded joins are left out, without a call per entry
+            shown = [e for e in source if e.kind != PRESENCE]
+        self.rows = shown + self.pending
         self.follow = True
         self._changed()
 
@@ -408,6 +422,39 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         if round(new_value) == 0 and round(old_value) > 0 and self.on_top is not None:
             self.on_top()  # scrolled (by wheel or scrollbar) to the first row
 
+    def focus(self, scroll_visible: bool = True) -> Self:
+        """As Textual's, without repainting the whole view first (see :meth:`_on_focus`)."""
+
+        def set_focus(widget: Widget) -> None:
+            with contextlib.suppress(NoScreen):
+                widget.screen.set_focus(self, scroll_visible=scroll_visible)
+
+        self.app.call_later(set_focus, self)
+        return self
+
+    def _on_focus(self, event: events.Focus) -> None:
+        """Focus changes how one line looks, the highlighted one: only it is repainted.
+
+        Textual repaints a widget whole when it gains or loses focus; for the timeline that
+        was 30 lines composited again for ``n``, ``/``, Escape and Enter (issue 24)."""
+        event.prevent_default()
+        self.has_focus = True
+        self._refresh_cursor_line()
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        event.prevent_default()
+        self.has_focus = False
+        self._refresh_cursor_line()
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
+
+    def _refresh_cursor_line(self) -> None:
+        y = self.cursor - round(self.scroll_y)
+        if 0 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
     def on_click(self, event: events.Click) -> None:
         self.move_to(round(self.scroll_y) + event.y)
 
@@ -427,7 +474,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def render_lines(self, crop: Region) -> list[Strip]:
         # The widget's style is worked out once per redraw, not once per line (it walks the
         # ancestors for the background: a fifth of a frame's time with the cache below).
-        self._base = self.rich_style
+        self._base = self._checked_base()
         try:
             return super().render_lines(crop)
         finally:
@@ -436,7 +483,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_y) + y
         width = self.scrollable_content_region.width
-        base = self._base if self._base is not None else self.rich_style
+        base = self._base if self._base is not None else self._checked_base()
         if index >= len(self.rows):
             return Strip.blank(width, base)
         entry = self.rows[index]
@@ -455,9 +502,27 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         return strip
 
     def notify_style_update(self) -> None:
-        """A theme or style change redraws every line afresh."""
+        """A style may have changed: compared at the next redraw (see :meth:`_checked_base`)."""
         super().notify_style_update()
-        self._strips.clear()
+        self._look_checked = False
+
+    def _checked_base(self) -> Style:
+        """The widget's style; the drawn lines are forgotten if it or a component's changed.
+
+        Textual says a style may have changed whenever focus comes or goes (``:focus``), though
+        nothing the lines are drawn with changes: clearing the cache then drew all 30 lines
+        again for ``n``, ``/``, Escape and Enter (issue 24). A theme does change them."""
+        base = self.rich_style
+        if not self._look_checked:
+            look = (
+                base,
+                *(self.get_component_rich_style(name) for name in sorted(self.COMPONENT_CLASSES)),
+            )
+            if look != self._look:
+                self._strips.clear()
+                self._look = look
+            self._look_checked = True
+        return base
 
     def _line(self, entry: Entry) -> Text:
         style = self.get_component_rich_style
