@@ -244,5 +244,12 @@ def _direct_now(conn: Conn) -> bool:
 
 
 def _buffer_small(conn: Conn) -> bool:
+    """Whether ``conn`` may be written to without waiting: its transport is not paused (over
+    websockets' high-water mark, which the stall watchdog relies on: a paused socket is given
+    nothing more) and holds little."""
     transport = conn.ws.transport
-    return transport is not None and transport.get_write_buffer_size() < FAST_PATH_BUFFER
+    return (
+        transport is not None
+        and not getattr(conn.ws, "paused", False)
+        and transport.get_write_buffer_size() < FAST_PATH_BUFFER
+    )
