@@ -16,7 +16,8 @@ from typing import Any
 from warroom.hub.hubstate import HubState
 from warroom.hub.rooms import Conn, Room
 from warroom.hub.rooms import event_frame as event_frame  # where the hub's modules import it
-from websockets.asyncio.server import ServerConnection, broadcast
+from warroom.hub.wire import send_text, text_frame_bytes
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
@@ -45,10 +46,14 @@ class Fanout(HubState):
         that stops reading is cut off."""
         if conn.closing:
             return
+        text = message if isinstance(message, str) else message.model_dump_json()
+        if _direct_now(conn):
+            # Nothing queued, nothing behind, its sender asleep: written at once, in the order
+            # the sender would have used, without waking it.
+            send_text([conn.ws], text)
+            return
         try:
-            conn.direct.put_nowait(
-                message if isinstance(message, str) else message.model_dump_json()
-            )
+            conn.direct.put_nowait(text)
         except asyncio.QueueFull:
             self._drop(conn, 1008, "too many unread replies; reconnect to resume")
             return
@@ -82,6 +87,8 @@ class Fanout(HubState):
         by_cursor: dict[int, list[Conn]] = {}
         for conn in fast:
             by_cursor.setdefault(conn.cursor, []).append(conn)
+        #: Each frame's wire bytes, framed once for every group that is sent it.
+        wires: dict[int, bytes] = {}
         for cursor, group in by_cursor.items():
             frames = room.frames_after(cursor)
             if frames is None:  # no longer in memory (a tiny tail): their senders read storage
@@ -89,8 +96,11 @@ class Fanout(HubState):
                     conn.wake.set()
                 continue
             sockets = [c.ws for c in group]
-            for frame in frames:
-                broadcast(sockets, frame)
+            for seq, frame in enumerate(frames, start=cursor + 1):
+                wire = wires.get(seq)
+                if wire is None:
+                    wire = wires[seq] = text_frame_bytes(frame)
+                send_text(sockets, frame, wire)
             for conn in group:
                 conn.cursor = room.head
 
@@ -125,7 +135,7 @@ class Fanout(HubState):
                         if _buffer_small(conn) and burst < SENDER_BURST:
                             # Straight into the socket's buffer, without a task switch per
                             # frame; the buffer check keeps the back-pressure.
-                            broadcast([ws], frame)
+                            send_text([ws], frame)
                             burst += 1
                         else:
                             await ws.send(frame)  # waits for the socket to drain
@@ -218,6 +228,28 @@ def _unsent_bytes(ws: ServerConnection) -> int:
     return size
 
 
+def _direct_now(conn: Conn) -> bool:
+    """Whether a reply to ``conn`` may be written now instead of queued for its sender: the
+    sender waits with nothing to do (no replies queued, no events behind, no ``synced`` owed,
+    not already woken) and the socket is nearly empty."""
+    room = conn.room
+    return (
+        conn.idle
+        and not conn.wake.is_set()
+        and not conn.synced_pending
+        and conn.direct.empty()
+        and (room is None or conn.cursor >= room.head)
+        and _buffer_small(conn)
+    )
+
+
 def _buffer_small(conn: Conn) -> bool:
+    """Whether ``conn`` may be written to without waiting: its transport is not paused (over
+    websockets' high-water mark, which the stall watchdog relies on: a paused socket is given
+    nothing more) and holds little."""
     transport = conn.ws.transport
-    return transport is not None and transport.get_write_buffer_size() < FAST_PATH_BUFFER
+    return (
+        transport is not None
+        and not getattr(conn.ws, "paused", False)
+        and transport.get_write_buffer_size() < FAST_PATH_BUFFER
+    )

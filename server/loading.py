@@ -26,6 +26,7 @@ from warroom.hub.hubstate import UnreadableIncident
 from warroom.hub.rooms import DEFAULT_RECENT_IDS, DEFAULT_TAIL_FRAMES, Conn, Room, event_frame
 from warroom.hub.storage import DEFAULT_CHECKPOINT_EVERY, row_event
 from warroom.hub.storage_api import LogRead
+from warroom.hub.store_thread import StoreThread
 
 from warroom.core.events import EventBase
 from warroom.core.fold import apply
@@ -148,6 +149,8 @@ class LiveIncidents:
     #: Incidents whose events the writer is storing right now: never dropped meanwhile.
     _writing: set[str] = field(default_factory=set)
     _sweeper: asyncio.Task[None] | None = None
+    #: The thread the writer's commits run on (one at a time, in order).
+    _store_thread: StoreThread = field(default_factory=StoreThread)
 
     # --- start and stop -----------------------------------------------------------------------
     def load_live(self) -> None:
@@ -176,6 +179,7 @@ class LiveIncidents:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        self._store_thread.close()  # a commit still under way finishes first
         self.checkpoint_all()
 
     def checkpoint_all(self) -> int:
@@ -194,11 +198,11 @@ class LiveIncidents:
         states: list[IncidentState],
         rewrites: Sequence[EventBase] = (),
     ) -> None:
-        """The writer's group commit (``Store.append`` off the event loop), during which the
+        """The writer's group commit (``Store.append`` on the store's thread), during which the
         incidents it writes to are never dropped from memory; ``rewrites``: see Store.append."""
         self._writing = {e.incident_id for e in events}
         try:
-            await asyncio.to_thread(self.hub.store.append, events, states, rewrites)
+            await self._store_thread.run(self.hub.store.append, events, states, rewrites)
         finally:
             self._writing = set()
 
