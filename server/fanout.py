@@ -150,7 +150,7 @@ class Fanout(HubState):
                             else None,
                         )
                         await ws.send(synced.model_dump_json())
-                if conn.direct.empty() and (conn.room is None or conn.cursor >= conn.room.head):
+                if conn.direct.empty() and _caught_up(conn):
                     conn.idle = True
                     try:
                         await conn.wake.wait()
@@ -232,15 +232,19 @@ def _direct_now(conn: Conn) -> bool:
     """Whether a reply to ``conn`` may be written now instead of queued for its sender: the
     sender waits with nothing to do (no replies queued, no events behind, no ``synced`` owed,
     not already woken) and the socket is nearly empty."""
-    room = conn.room
     return (
         conn.idle
         and not conn.wake.is_set()
         and not conn.synced_pending
         and conn.direct.empty()
-        and (room is None or conn.cursor >= room.head)
+        and _caught_up(conn)
         and _buffer_small(conn)
     )
+
+
+def _caught_up(conn: Conn) -> bool:
+    """Whether ``conn`` has been sent every event of its room (or has joined none)."""
+    return conn.room is None or conn.cursor >= conn.room.head
 
 
 def _buffer_small(conn: Conn) -> bool:

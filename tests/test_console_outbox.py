@@ -316,13 +316,32 @@ async def wait_until(predicate, timeout: float, what: str, term: Terminal) -> No
         raise AssertionError(f"{what}; console output ends with: {tail!r}") from None
 
 
+def console_args(tmp_path: Path, url: str) -> tuple[list[str], dict[str, str]]:
+    """How the tests below start ``warroom join`` as sam, the scribe, in a terminal of its own."""
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "TERM": "xterm-256color"}
+    return ["join", url, "--name", "sam", "--role", "scribe", "--incident", INCIDENT_ID], env
+
+
+async def next_console_sends_the_outbox(
+    args: list[str], env: dict[str, str], terms: list[Terminal], hub: HubProcess
+) -> Terminal:
+    """Start one more console: it sends what the outbox holds, then quits at once (ctrl+q with
+    nothing pending); the hub is stopped cleanly so its database can be read."""
+    last = Terminal(args, env)
+    terms.append(last)
+    await wait_until(lambda: outbox_files() == [], 30, "the outbox was never sent", last)
+    last.type("\x11")
+    assert await asyncio.to_thread(last.proc.wait, 15) == 0
+    assert await hub.terminate() == 0
+    return last
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 async def test_a_console_killed_with_sigkill_loses_nothing_and_stores_each_item_once(tmp_path):
     db = tmp_path / "hub.db"
     hub = HubProcess(db)
     hub.start()
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "TERM": "xterm-256color"}
-    args = ["join", hub.url, "--name", "sam", "--role", "scribe", "--incident", INCIDENT_ID]
+    args, env = console_args(tmp_path, hub.url)
     terms: list[Terminal] = []
     try:
         await seed_incident(hub.url)
@@ -343,12 +362,7 @@ async def test_a_console_killed_with_sigkill_loses_nothing_and_stores_each_item_
         assert saved_texts() == NOTES
 
         hub.start()
-        second = Terminal(args, env)
-        terms.append(second)
-        await wait_until(lambda: outbox_files() == [], 30, "the outbox was never sent", second)
-        second.type("\x11")  # ctrl+q: nothing pending, so it quits at once
-        assert await asyncio.to_thread(second.proc.wait, 15) == 0
-        assert await hub.terminate() == 0
+        second = await next_console_sends_the_outbox(args, env, terms, hub)
         assert stored_texts(db) == NOTES, "every item typed is stored, exactly once"
         assert b"Traceback" not in second.output
     finally:
@@ -375,8 +389,7 @@ async def test_a_console_killed_right_after_enter_sends_the_line_exactly_once(tm
     db = tmp_path / "hub.db"
     hub = HubProcess(db)
     hub.start()
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "TERM": "xterm-256color"}
-    args = ["join", hub.url, "--name", "sam", "--role", "scribe", "--incident", INCIDENT_ID]
+    args, env = console_args(tmp_path, hub.url)
     terms: list[Terminal] = []
     try:
         await seed_incident(hub.url)
@@ -392,12 +405,7 @@ async def test_a_console_killed_right_after_enter_sends_the_line_exactly_once(tm
             await eventually(lambda: text in texts_anywhere(db), timeout=15, interval=0.002)  # noqa: B023
             os.killpg(term.proc.pid, signal.SIGKILL)
             term.proc.wait(10)
-        last = Terminal(args, env)
-        terms.append(last)
-        await wait_until(lambda: outbox_files() == [], 30, "the outbox was never sent", last)
-        last.type("\x11")  # ctrl+q: nothing pending, so it quits at once
-        assert await asyncio.to_thread(last.proc.wait, 15) == 0
-        assert await hub.terminate() == 0
+        await next_console_sends_the_outbox(args, env, terms, hub)
         assert stored_texts(db) == NOTES, "each line typed is stored, exactly once, in order"
         assert not any(b"Traceback" in t.output for t in terms)
     finally:
