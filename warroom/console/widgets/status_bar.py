@@ -167,14 +167,23 @@ class StatusBar(Widget):
         down_since: datetime | None,
         now: datetime,
     ) -> None:
-        """Set everything the bar shows and draw it once, just after the next frame (setting
-        each attribute in turn drew the whole bar five times at every change of the incident,
-        and Enter's pending count, drawn in Enter's frame, asked for a layout and stretched the
-        frame's repaint from the top row down: issue 24)."""
+        """Set everything the bar shows and draw it once (setting each attribute in turn drew
+        the whole bar five times at every change of the incident: issue 24).
+
+        A new pending count (Enter, or the hub's acknowledgement) is drawn just after the next
+        frame: drawn in Enter's own frame, it asked for a layout and stretched that frame's
+        repaint from the top row down. Anything else is drawn at once, in the frame that shows
+        the change (an incoming note): a frame of its own for the bar would cost a layout more
+        per note."""
+        own_command = pending != self.pending
         self.set_reactive(StatusBar.state, state)
         self.set_reactive(StatusBar.link, link)
         self.set_reactive(StatusBar.pending, pending)
         self.set_reactive(StatusBar.down_since, down_since)
         self.set_reactive(StatusBar.now, now)
-        if self.is_mounted:
+        if not self.is_mounted:
+            return
+        if own_command:
             self._redraw_soon()
+        else:
+            self.redraw()
