@@ -235,3 +235,52 @@ async def test_moving_focus_off_the_timeline_redraws_only_the_highlighted_line()
         await pilot.pause()
         assert len(drawn) > 20, "a new theme draws every line on screen again"
         assert view.render_line(0) != before
+
+
+async def test_keys_that_move_the_focus_repaint_neither_the_status_bar_nor_the_footer_in_their_frame(
+    tmp_path,
+):
+    """``n``, ``/``, Escape and Enter move the focus into or out of an input (the footer shows
+    other keys) and Enter adds a pending command (the status bar counts it). Both follow one
+    frame later: drawn in the key's own frame they asked for a layout and stretched its repaint
+    from the top row to the bottom one (issue 24, fifth pass). The key's frame still shows
+    what it did (the pending line on Enter), and the footer and the bar then catch up."""
+    from textual.geometry import Region
+
+    from tests.test_console_footer import offered_keys, shown_keys
+    from warroom.console.widgets.footer import CalmFooter
+    from warroom.console.widgets.status_bar import StatusBar
+
+    async with console_session(tmp_path, name="sam", role="scribe", size=(100, 30)) as s:
+        console = s.app.screen
+        pane = console.query_one(TimelinePane)
+        await s.pilot.pause()
+        await s.wait_for(lambda: shown_keys(s.app) == offered_keys(s.app), timeout=3)
+        bar, footer = console.query_one(StatusBar).region, console.query_one(CalmFooter).region
+        compositor = console._compositor
+        frames: list[tuple[list[Region], list[str]]] = []
+        render_update = compositor.render_update
+
+        def spy(*args, **kwargs):  # noqa: ANN202
+            if compositor._dirty_regions:
+                rows = [row.text for row in pane.view.rows[-2:]]
+                frames.append((list(compositor._dirty_regions), rows))
+            return render_update(*args, **kwargs)
+
+        compositor.render_update = spy
+        for keys in (["n"], [*"disk full"], ["enter"], ["slash"], ["escape"]):
+            for key in keys:
+                frames.clear()
+                await s.pilot.press(key)
+                await s.pilot.pause()
+            dirty, rows = frames[0]
+            if keys[0] in ("n", "enter", "slash", "escape"):
+                assert not any(r.overlaps(footer) for r in dirty), f"footer in {keys}' frame"
+                assert not any(r.overlaps(bar) for r in dirty), f"status bar in {keys}' frame"
+            if keys == ["enter"]:
+                assert rows[-1] == "disk full", "the line shows in Enter's own frame"
+            await s.wait_for(lambda: shown_keys(s.app) == offered_keys(s.app), timeout=3)
+        del compositor.render_update
+        await s.wait_for(lambda: s.app.client.state.note_count == 1)
+        link = console.query_one("#sb-link", Label)
+        await s.wait_for(lambda: "pending" not in str(link.render()), timeout=3)

@@ -110,6 +110,8 @@ class WarroomApp(KeysInOrder, App[None]):
         #: How long without the hub before the console says offline and presence is unknown.
         self.offline_after = offline_after
         self.client: IncidentClient | None = None
+        #: Called once just after the next frame is drawn (see ``redraw.AfterFrame``).
+        self.after_frame: list[Callable[[], None]] = []
         self._initial_incident = incident
         self._unsubscribe: Callable[[], None] | None = None
         self._theme_warning: str | None = None
@@ -130,6 +132,13 @@ class WarroomApp(KeysInOrder, App[None]):
             self.set_keymap(self.user_keys)
         #: Garbage collection while nobody types, not in a key's frame (issue 24).
         self.heap = heap.QuietCollector()
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        super()._display(screen, renderable)
+        if renderable is not None and self.after_frame:
+            due, self.after_frame = self.after_frame, []
+            for callback in due:
+                callback()
 
     def _valid_theme(self, name: str | None) -> str:
         wanted = resolve_theme(name)

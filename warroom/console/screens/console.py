@@ -199,11 +199,8 @@ class ConsoleScreen(Screen[None]):
         """Hand the client's state to everything that shows it."""
         client = self.client
         bar = self.query_one(StatusBar)
-        bar.state = client.state
-        bar.link = client.status
-        bar.pending = len(client.outbox)
-        bar.down_since = client.down_since
-        bar.now = self.warroom.clock()
+        bar.set_all(client.state, client.status, len(client.outbox), client.down_since,
+                    self.warroom.clock())  # fmt: skip
         # What panes show: the folded state, the commands still pending (shown as ◷) and the
         # link (presence is unknown while the hub is gone), and the older timeline entries a
         # ``history`` page brought. A notice that changed none of them redraws no pane.

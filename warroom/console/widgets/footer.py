@@ -12,10 +12,13 @@ This footer compares what it would show with what it shows and then:
   line hides the timeline's keys and closing it brings them back: nothing is built either way);
 * only a key never shown before is built, in its place among the others.
 
-That is cheap enough to do at once, in the frame that shows what the key did, so the footer
-never shows a stale key (it used to wait two frames before its rebuild).
+The update runs just after the next frame of the footer's screen, not in it: a key that moves
+the focus into or out of an input (``n``, ``/``, Escape, Enter) changes which keys the footer
+shows (an input takes ``n`` ``f`` ``c`` ``d`` ``/`` ``end`` for typing), and showing or hiding
+them asks for a layout and repaints the footer's row in that key's frame, which then spans the
+screen to the footer (issue 24, fifth pass). The footer follows one frame later (about 16 ms).
 
-The coalesced update is queued on the footer's own message queue (``call_later``), never with
+The coalesced update is queued with the footer's own screen (:class:`AfterFrame`), never with
 ``call_after_refresh``: Textual runs the latter after the refresh of whichever screen is in front
 at that moment, so a refresh requested while a form was open, just as the form closed, was
 dropped with the form; the footer then believed an update was still queued and never updated
@@ -29,6 +32,8 @@ from typing import NamedTuple
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
+
+from warroom.console.redraw import AfterFrame
 
 #: Hidden keys kept for reuse beyond which the footer is built afresh (a session that visited
 #: every pane holds about forty; this only bounds a footer that would otherwise grow forever).
@@ -63,19 +68,16 @@ class CalmFooter(Footer):
         self._shown: tuple[KeySpec, ...] | None = None
         #: Every key widget the footer holds, shown or hidden, by identity.
         self._keys: dict[tuple[str, str, str, str], FooterKey] = {}
-        self._queued = False
+        #: The update of the keys, after the next frame (one for a burst of requests).
+        self._update_soon = AfterFrame(self, self._update_keys)
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return
-        if not self._queued:
-            # Our own queue runs after the messages already waiting (the pane's focus changes
-            # and redraws), so one update still covers a burst of requests.
-            self._queued = self.call_later(self._update_keys)
+        self._update_soon()
 
     async def _update_keys(self) -> None:
-        self._queued = False
         if not self.is_attached:
             return
         wanted = self._wanted()

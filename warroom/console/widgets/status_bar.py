@@ -18,7 +18,7 @@ from textual.widgets import Label
 
 from warroom.client.sync import LinkStatus
 from warroom.console.css import tcss_beside
-from warroom.console.redraw import show
+from warroom.console.redraw import AfterFrame, show
 from warroom.core.cadence import Countdown
 from warroom.core.cadence import countdown as update_countdown
 from warroom.core.incident import drill_title
@@ -105,6 +105,10 @@ class StatusBar(Widget):
     down_since: reactive[datetime | None] = reactive(None, init=False, repaint=False)
     """When the link to the hub was lost, while it is down."""
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._redraw_soon = AfterFrame(self, self.redraw)
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="sb-top"):
             yield Label("", id="sb-severity")
@@ -154,3 +158,32 @@ class StatusBar(Widget):
 
     #: Any of what the bar shows changed: draw it all again (the parts are few and cheap).
     watch_state = watch_link = watch_pending = watch_now = watch_down_since = redraw
+
+    def set_all(
+        self,
+        state: IncidentState,
+        link: LinkStatus,
+        pending: int,
+        down_since: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Set everything the bar shows and draw it once (setting each attribute in turn drew
+        the whole bar five times at every change of the incident: issue 24).
+
+        A new pending count (Enter, or the hub's acknowledgement) is drawn just after the next
+        frame: drawn in Enter's own frame, it asked for a layout and stretched that frame's
+        repaint from the top row down. Anything else is drawn at once, in the frame that shows
+        the change (an incoming note): a frame of its own for the bar would cost a layout more
+        per note."""
+        own_command = pending != self.pending
+        self.set_reactive(StatusBar.state, state)
+        self.set_reactive(StatusBar.link, link)
+        self.set_reactive(StatusBar.pending, pending)
+        self.set_reactive(StatusBar.down_since, down_since)
+        self.set_reactive(StatusBar.now, now)
+        if not self.is_mounted:
+            return
+        if own_command:
+            self._redraw_soon()
+        else:
+            self.redraw()
