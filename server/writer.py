@@ -223,8 +223,9 @@ class Writer(Fanout):
                 touched.add(room)
             for incident_id, state in tentative.items():
                 self.rooms[incident_id].state = state
-                rewrite_frames(self.rooms[incident_id],
-                               [e for e in rewrites if e.incident_id == incident_id])  # fmt: skip
+                if rewrites:
+                    rewrite_frames(self.rooms[incident_id],
+                                   [e for e in rewrites if e.incident_id == incident_id])  # fmt: skip
             if rewrites:
                 self._batch_events = {}  # nothing of the batch outlives it with the old text
             for room in touched:
