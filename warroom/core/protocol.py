@@ -326,11 +326,6 @@ def parse_client_message(raw: str | bytes) -> Hello | Join | Command | History |
         spoken = data.get("protocol")
         if type(spoken) is not int or spoken != PROTOCOL_VERSION:
             raise unsupported_protocol(spoken)
-    command = data.get("command")
-    if op == "command" and type(command) is dict and len(data) == 2:
-        # The hub's most frequent message, and all there is to check of it (the event inside is
-        # validated as an event): built without the union's validation, which copies the dict.
-        return Command.model_construct(op="command", command=command)
     try:
         return CLIENT_ADAPTER.validate_python(data)
     except ValidationError as exc:
