@@ -222,17 +222,19 @@ class RecentIds:
         self.prefetch([event_id])
         return event_id in self._prefetched
 
-    def prefetch(self, ids: Iterable[UUID]) -> None:
-        """Bring the ids of ``ids`` that are stored but not in memory into memory."""
+    def prefetch(self, ids: Iterable[UUID]) -> int:
+        """Bring the ids of ``ids`` that are stored but not in memory into memory; returns how
+        many of them were found stored."""
         self._prefetched = {}
         if self.lookup is None:
-            return
+            return 0
         missing = [str(i) for i in ids if i not in self._recent]
         if not missing:
-            return
+            return 0
         self.looked_up += len(missing)
         for event_id, (incident_id, seq, actor) in self.lookup(missing).items():
             self.found += 1
             stored = Stored(incident_id, seq, actor)
             self._prefetched[UUID(event_id)] = stored
             self[UUID(event_id)] = stored
+        return len(self._prefetched)

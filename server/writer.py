@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -152,7 +152,18 @@ class Writer(Fanout):
             finally:
                 await release_batch(self)  # type: ignore[arg-type]
 
-    async def _decide_and_store(self, batch: list[Pending | Decided]) -> None:
+    async def _decide_and_store(
+        self, batch: list[Pending | Decided], recheck: Sequence[UUID] = ()
+    ) -> None:
+        """Decide ``batch`` in order, store what was accepted in one commit, then deliver it.
+
+        Whether a command's id is already stored (idempotency) is known from memory for recent
+        ids. Older ones: on a shared database (#22) they are looked up in one query before
+        deciding. A hub that owns its SQLite file skips that query: the commit itself refuses an
+        id stored before (``events.id`` is unique) and rolls back; the ids are then looked up
+        and the batch decided again with them known (``recheck``: the ids to look up), so what
+        is stored and answered is the same either way, without a query per batch on the loop.
+        """
         tentative: dict[str, IncidentState] = {}
         new_rooms: dict[str, Room] = {}
         accepted: list[EventBase] = []
@@ -165,8 +176,10 @@ class Writer(Fanout):
         self._batch_events = {}
         #: Stored events a redaction in this batch rewrites (as they must read), by incident.
         rewrites: list[EventBase] = []
-        # Command ids older than the ones in memory: looked up in one query for the batch.
-        self.ids.prefetch(item.draft.id for item in batch if isinstance(item, Pending))
+        sent_ids = [item.draft.id for item in batch if isinstance(item, Pending)]
+        # Command ids older than the ones in memory: looked up in one query for the batch, up
+        # front on a shared database, after a refused commit on one's own SQLite file.
+        self.ids.prefetch(recheck or (sent_ids if self.store.shared else ()))
 
         for item in batch:
             if isinstance(item, Decided):
@@ -194,6 +207,11 @@ class Writer(Fanout):
             try:
                 await self.live.append(accepted, list(tentative.values()), rewrites)
             except Exception as exc:  # a full disk, an I/O error: answered, then retried
+                ids = [*sent_ids, *(e.id for e in accepted)]
+                if not (recheck or self.store.shared) and self.ids.prefetch(ids):
+                    # An id stored before, no longer in memory: decided again knowing it.
+                    await self._decide_and_store(batch, recheck=ids)
+                    return
                 self._write_failed(batch, exc)
                 return
             self.rooms.update(new_rooms)
@@ -205,8 +223,9 @@ class Writer(Fanout):
                 touched.add(room)
             for incident_id, state in tentative.items():
                 self.rooms[incident_id].state = state
-                rewrite_frames(self.rooms[incident_id],
-                               [e for e in rewrites if e.incident_id == incident_id])  # fmt: skip
+                if rewrites:
+                    rewrite_frames(self.rooms[incident_id],
+                                   [e for e in rewrites if e.incident_id == incident_id])  # fmt: skip
             if rewrites:
                 self._batch_events = {}  # nothing of the batch outlives it with the old text
             for room in touched:

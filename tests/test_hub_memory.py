@@ -333,6 +333,28 @@ async def test_a_retry_older_than_the_ids_in_memory_is_still_a_duplicate(tmp_pat
         await bo.close()
 
 
+async def test_fresh_command_ids_are_not_looked_up_in_the_database_one_hub_on_sqlite(tmp_path):
+    """One hub owns its SQLite file: a fresh id is checked by the commit itself (the unique
+    index on ``events.id``), not by a query on the event loop before it; a retry of an id stored
+    long ago is still a duplicate (the commit fails, the batch is decided again knowing it)."""
+    db = tmp_path / "hub.db"
+    async with running_hub(db, memory=MemoryLimits(recent_ids=5)) as hub:
+        incident, ana = await ana_declares(hub.url)
+        first = NoteAdded(text="the first note")
+        ack = await ana.post(first)
+        await notes(ana, 20)
+        assert hub.hub.ids.looked_up == 0  # no query for any of the 22 fresh ids
+        head = hub.hub.rooms[incident].head
+        again = await ana.post(first)
+        assert again.op == "ack" and again.duplicate and again.seq == ack.seq
+        assert hub.hub.ids.looked_up >= 1 and hub.hub.ids.found >= 1
+        assert hub.hub.rooms[incident].head == head  # nothing was written
+        after = await ana.post(NoteAdded(text="still writing"))
+        assert after.op == "ack" and after.seq == head + 1
+        assert hub.hub.write_failures == 0
+        await ana.close()
+
+
 # --- consoles behind the tail ---------------------------------------------------------------------
 async def test_a_console_behind_the_tail_is_served_from_storage(tmp_path):
     db = tmp_path / "hub.db"
