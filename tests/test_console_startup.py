@@ -6,6 +6,7 @@ but Textual loaded, builds itself behind it, and keeps every key typed meanwhile
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -65,6 +66,29 @@ async def test_a_key_typed_after_the_console_is_up_is_not_held(tmp_path):
             await eventually(lambda: not app._holding_typing)
             await pilot.press("n", *"after", "enter")
             await eventually(lambda: notes(server) == ["after"])
+
+
+async def test_quitting_while_the_console_screen_is_being_built_exits_cleanly(tmp_path):
+    """A person who joined the wrong incident quits at once: the console screen is torn down
+    half-built, and the terminal gets a clean exit, not a traceback. (Textual sends ``Mount`` to
+    a widget whose children it skipped composing because it was being removed; the status bar's
+    and the tabs' mount handlers then looked for children that were never made.)"""
+    async with running_hub(tmp_path / "hub.db") as server:
+        await seed_incident(server.url)
+        app = make_console(server.url, name="sam", role="scribe")
+
+        def being_built() -> bool:
+            return isinstance(app.screen, ConsoleScreen) and not app.screen.is_mounted
+
+        async with app.run_test(size=(100, 30)):
+            for _ in range(20_000):  # no pause: the moment lasts a few event-loop turns
+                if being_built():
+                    break
+                await asyncio.sleep(0.0002)
+            assert being_built(), "the console screen was never seen half-built"
+        # run_test re-raises what the app raised; a terminal would have shown it on exit
+        assert app._exception is None and app.return_code in (0, None)
+        assert not app._exit_renderables
 
 
 def test_join_loads_no_incident_model_before_its_first_frame():

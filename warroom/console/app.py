@@ -12,6 +12,7 @@ or discard them.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta, tzinfo
 from functools import partial
@@ -132,6 +133,19 @@ class WarroomApp(KeysInOrder, App[None]):
             self.set_keymap(self.user_keys)
         #: Garbage collection while nobody types, not in a key's frame (issue 24).
         self.heap = heap.QuietCollector()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Errors raised while the app shuts down are teardown, not faults worth a traceback.
+
+        Quitting while the console screen or one of its panes is still being built tears
+        widgets down half-made: Textual skips composing the children of a widget it is removing
+        but still sends that widget its ``Mount``, so a mount handler (ours, or Textual's own
+        tabs) looks for a child that was never made. Nothing is left to draw by then; the person
+        asked to quit and gets a clean exit, not a traceback on the terminal."""
+        if not self._running:
+            logging.getLogger(__name__).debug("ignored while shutting down: %r", error)
+            return
+        super()._handle_exception(error)
 
     def _display(self, screen: Screen[Any], renderable: Any) -> None:
         super()._display(screen, renderable)
