@@ -127,3 +127,22 @@ def test_snapshot_the_joining_screen_small(snap_compare):
 
 def test_snapshot_the_joining_screen_wide(snap_compare):
     assert snap_compare(joining_only(), terminal_size=(140, 45))
+
+
+def test_only_errors_raised_inside_textual_count_as_teardown():
+    """What a quit may ignore: an error Textual raises (a query on a widget never composed),
+    never one of ours (the last outbox write failing must still be reported)."""
+    from textual.widget import Widget
+
+    from warroom.console.app import _raised_in_textual
+
+    try:
+        Widget().query_one("#never-made")
+    except Exception as error:
+        assert _raised_in_textual(error)
+    else:
+        raise AssertionError("the query should have failed")
+    try:
+        raise OSError("disk full while saving the outbox")
+    except OSError as error:
+        assert not _raised_in_textual(error)

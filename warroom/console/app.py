@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec
 
+import textual
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -32,6 +33,9 @@ from warroom.core.names import guest_name, normalise_name
 from warroom.core.roles import Role
 from warroom.paths import outbox_dir as default_outbox_dir
 from warroom.themes import DEFAULT_THEME, THEMES, VARIABLE_DEFAULTS, resolve_theme, user_theme
+
+#: Where Textual's own modules are (see :func:`_raised_in_textual`).
+_TEXTUAL_DIR = Path(textual.__file__).resolve().parent
 
 if TYPE_CHECKING:
     # The client, the incident's models and the protocol are imported when the console is built
@@ -135,14 +139,15 @@ class WarroomApp(KeysInOrder, App[None]):
         self.heap = heap.QuietCollector()
 
     def _handle_exception(self, error: Exception) -> None:
-        """Errors raised while the app shuts down are teardown, not faults worth a traceback.
+        """A widget half-built when the app shuts down is teardown, not a fault worth a traceback.
 
         Quitting while the console screen or one of its panes is still being built tears
         widgets down half-made: Textual skips composing the children of a widget it is removing
         but still sends that widget its ``Mount``, so a mount handler (ours, or Textual's own
-        tabs) looks for a child that was never made. Nothing is left to draw by then; the person
-        asked to quit and gets a clean exit, not a traceback on the terminal."""
-        if not self._running:
+        tabs) looks for a child that was never made, and Textual raises. Nothing is left to draw
+        by then, so such an error is logged and the quit goes on. Any other error (our own code
+        failing while it closes, such as the last outbox write) is reported as before."""
+        if not self._running and _raised_in_textual(error):
             logging.getLogger(__name__).debug("ignored while shutting down: %r", error)
             return
         super()._handle_exception(error)
@@ -448,3 +453,13 @@ class WarroomApp(KeysInOrder, App[None]):
         from warroom.console.join_codes import join_code_commands
 
         yield from join_code_commands(self)
+
+
+def _raised_in_textual(error: BaseException) -> bool:
+    """Whether ``error`` was raised inside Textual's own code (its innermost frame)."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return False
+    return Path(frame.tb_frame.f_code.co_filename).resolve().is_relative_to(_TEXTUAL_DIR)
