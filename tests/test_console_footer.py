@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from textual._context import active_message_pump
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 from tests.console_helpers import console_session
 from warroom.console.screens.board_form import CommandForm
 from warroom.console.screens.console import ConsoleScreen
+from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.lock import LockPane
 from warroom.console.widgets.pane import IncidentPane
 from warroom.core.board import BoardItemAdded, ItemStatus
@@ -156,3 +158,29 @@ async def test_footer_shows_each_key_as_it_stands_after_every_change(tmp_path: P
         for keys in (["1"], ["n"], ["escape"], ["n", *"x", "enter"], ["slash"], ["escape"]):
             await s.pilot.press(*keys)
             await footer_is_current(f"after {keys}")
+
+
+async def test_a_key_the_footer_builds_is_as_wide_as_its_text_from_its_first_layout(
+    tmp_path: Path,
+) -> None:
+    """A built key starts in the footer's own style, not Textual's compact default.
+
+    ``FooterKey.compact`` defaults to True and the footer's binding sets it False only in a
+    callback after the key is mounted. A layout in between (a busy machine: seen in CI's
+    comms 80x24 snapshot) sized each key for the compact padding, two cells narrower, and the
+    key kept that width once drawn in full: ``i Internal updat e External updat``."""
+    async with console_session(tmp_path, role="comms", size=(80, 24)) as s:
+        console = next(x for x in s.app.screen_stack if isinstance(x, ConsoleScreen))
+        footer = console.query_one(CalmFooter)
+        spec = footer._wanted()[0]
+        as_footer = active_message_pump.set(footer)  # the footer builds its keys itself
+        try:
+            built = footer._build(spec)
+        finally:
+            active_message_pump.reset(as_footer)
+        assert built.compact is footer.compact is False
+        await s.pilot.pause()
+        for key in footer.query(FooterKey):
+            if key.display:
+                assert not key.has_class("-compact") or key.has_class("-command-palette")
+                assert key.size.width == key.render().cell_len, key.key

@@ -172,6 +172,10 @@ class CalmFooter(Footer):
         key = FooterKey(spec.key, spec.key_display, spec.description, spec.action,
                         disabled=not spec.enabled, tooltip=spec.tooltip, classes=spec.classes)  # fmt: skip
         if spec.classes != PALETTE:
+            # Start in the footer's style: ``FooterKey.compact`` defaults to True and the
+            # binding below sets it only in a callback after the mount, so a layout in between
+            # sized the key two cells too narrow for good (``Internal updat``).
+            key.set_reactive(FooterKey.compact, self.compact)
             key.data_bind(compact=Footer.compact)
         return key
 
