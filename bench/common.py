@@ -168,6 +168,42 @@ def fsync_probe(directory: Path, count: int = 200) -> dict[str, float]:
     return summary(samples)
 
 
+def commit_cpu_probe(directory: Path, gap_s: float, count: int = 200) -> dict[str, float]:
+    """CPU per durable SQLite commit (one small row, WAL, ``synchronous=FULL``, as the hub
+    stores), in µs, with commits back to back and with ``gap_s`` of sleep between them.
+
+    The hub commits each note before anyone sees it; at the benchmarks' rate that is one commit
+    per note with the store thread asleep between them. What a commit costs in CPU then (the
+    fsync in the kernel, waking up again) is part of the hub's CPU per note that the relay
+    never pays, and it is a property of the machine: measured here, beside the runs."""
+    import sqlite3
+    import tempfile
+
+    costs = {}
+    with tempfile.TemporaryDirectory(dir=directory, prefix="commit-probe-") as tmp:
+        db = sqlite3.connect(Path(tmp) / "probe.db", isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, body TEXT)")
+            seq = 0
+            for label, gap in (("back_to_back_us", 0.0), ("with_gap_us", gap_s)):
+                spent = 0
+                for _ in range(count):
+                    seq += 1
+                    t0 = time.thread_time_ns()
+                    db.execute("BEGIN")
+                    db.execute("INSERT INTO events VALUES (?, ?, ?)", (seq, f"id-{seq}", "x" * 120))
+                    db.execute("COMMIT")
+                    spent += time.thread_time_ns() - t0
+                    if gap:
+                        time.sleep(gap)
+                costs[label] = spent / count / 1000
+        finally:
+            db.close()
+    return costs
+
+
 # --- results files ----------------------------------------------------------------------------
 def save(name: str, payload: dict[str, Any], quick: bool) -> Path:
     """Write ``bench/results/NAME.json`` (``NAME.quick.json`` for a quick run, which is only a
@@ -226,6 +262,19 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def cpu_split(pid: int) -> dict[str, float]:
+    """A live process's CPU seconds so far, split between its main thread (the hub's event loop)
+    and its other threads (the hub's store thread), from each thread's scheduler statistics
+    (/proc/PID/task/*/schedstat, Linux: nanoseconds on a CPU, not the clock ticks that ``stat``
+    counts in). A hub/relay CPU gap reads better split: the relay has no second thread."""
+    split = {"loop": 0.0, "threads": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            on_cpu = int((task / "schedstat").read_text().split()[0]) / 1e9
+            split["loop" if task.name == str(pid) else "threads"] += on_cpu
+    return split
 
 
 def runq_wait_seconds(pid: int) -> float:

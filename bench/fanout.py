@@ -32,7 +32,9 @@ from bench.common import (
     ServerProcess,
     base_parser,
     collect,
+    commit_cpu_probe,
     cpu_seconds,
+    cpu_split,
     fsync_probe,
     have_uvloop,
     raise_fd_limit,
@@ -152,12 +154,14 @@ def run_case(
             wait_ready(ready_q, procs, 180, "load")
             time.sleep(0.5)  # let presence events and replays settle
             cpu0 = cpu_seconds(server.pid)
+            split0 = cpu_split(server.pid)
             wait0 = runq_wait_seconds(server.pid)
             window_end.value = time.monotonic_ns() + int(base.duration * 1e9)
             go.set()
             spy = start_profiler(server.pid, base.duration, profile)
             reports = collect(result_q, len(procs), base.duration + base.grace + 60)
             cpu = cpu_seconds(server.pid) - cpu0
+            where = {k: v - split0[k] for k, v in cpu_split(server.pid).items()}
             starved = (runq_wait_seconds(server.pid) - wait0) / base.duration
         finally:
             go.set()
@@ -166,6 +170,8 @@ def run_case(
                 spy.wait(60)
     case = _digest(kind, listeners, compression, uvloop, total, warmup, reports, cpu, base.duration)
     case["server_starved"] = starved
+    # Where the server's CPU went, in ms per note (the loop thread and the others, user/kernel).
+    case["server_cpu_split_ms_per_note"] = {k: 1000 * v / total for k, v in where.items()}
     return case
 
 
@@ -218,6 +224,11 @@ def _digest(
         "errors": errors,
         "_samples": lat,
     }
+
+
+def _split_text(case: dict[str, Any], where: str) -> str:
+    """CPU ms per note of one part of the server (see ``cpu_split``)."""
+    return f"{case['server_cpu_split_ms_per_note'][where]:.2f}"
 
 
 def pooled(cases: list[dict[str, Any]]) -> dict[str, float]:
@@ -285,6 +296,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the hub's latency that the bare relay does not pay)",
         flush=True,
     )
+    commit = commit_cpu_probe(Path(tempfile.gettempdir()), 1 / args.rate)
+    print(
+        f"  a durable commit: {commit['with_gap_us']:.0f} µs of CPU one note apart "
+        f"({commit['back_to_back_us']:.0f} µs back to back), which the relay does not spend",
+        flush=True,
+    )
     todo = plan(args.listeners, args.variant_listeners, uv)
     if args.no_variants:
         todo = defaults_only(todo)
@@ -309,7 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"{case['latency_ms']['p50']:.1f} ms p99 {case['latency_ms']['p99']:.1f}"
                         f" ms, ack p50 {case['ack_ms']['p50']:.1f} ms, cpu "
                         f"{case['server_cpu_ms_per_note']:.2f} ms/note, waited for a CPU "
-                        f"{100 * case['server_starved']:.0f}% of the time",
+                        f"{100 * case['server_starved']:.0f}% of the time; cpu ms/note loop "
+                        f"{_split_text(case, 'loop')}, other threads "
+                        f"{_split_text(case, 'threads')}",
                         flush=True,
                     )
     rows, results = _report(runs, todo)
@@ -341,6 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "params": vars(args),
             "fsync_ms": disk,
+            "commit_cpu_us": commit,
             "results": results,
             "runs": [{k: v for k, v in c.items() if k != "_samples"} for c in runs],
         },
