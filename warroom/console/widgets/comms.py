@@ -88,7 +88,7 @@ class CommsPane(IncidentPane):
                 tooltip="Write an update for the company, prefilled from the incident"),
         Binding("e", "compose('external')", "External update", id="comms.external",
                 tooltip="Write an update for customers: confirmed facts only"),
-        Binding("r", "retry", "Retry delivery", id="comms.retry",
+        Binding("r", "retry", "Retry", id="comms.retry",
                 tooltip="Post the selected update again to the targets where it failed"),
         Binding("l", "links", "Links", id="comms.links",
                 tooltip="Share the status page in a browser: make or revoke page links"),
