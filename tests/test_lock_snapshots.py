@@ -270,3 +270,31 @@ def test_snapshot_action_outcomes_140x45(snap_compare, tmp_path):
             assert snap_compare(app, terminal_size=(140, 45), run_before=on_lock_pane(hub))
         finally:
             people.close()
+
+
+def test_at_80_columns_a_long_lock_line_never_hides_the_update_countdown(tmp_path):
+    """The bar's second line is shared by the phase, the age, the IC, the lock and the update
+    countdown. With the lock held and two people waiting it is longer than 80 columns; the
+    lock line gives way (cut with an ellipsis), never the countdown that warns everyone."""
+
+    async def check(pilot: Any) -> None:
+        await on_lock_pane(hub)(pilot)
+        second = screen_text(pilot.app).splitlines()[1].rstrip()
+        assert second.endswith("update in 01:30"), second
+        assert "lock cy" in second and "…" in second, second
+
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        people = People(hub)
+        busy_lock(people)
+        clock = ManualClock(T0 + timedelta(minutes=8, seconds=30))
+        app = make_console(hub.url, name="bo", role="responder", clock=clock)
+
+        async def run() -> None:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await check(pilot)
+
+        try:
+            asyncio.run(run())
+        finally:
+            people.close()

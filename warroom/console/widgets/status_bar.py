@@ -51,11 +51,13 @@ def elapsed(delta: timedelta, *, in_days: bool = True) -> str:
 
 
 def countdown(delta: timedelta) -> str:
-    """``mm:ss`` until a deadline, or ``overdue mm:ss`` after it."""
-    seconds = int(delta.total_seconds())
-    sign = "" if seconds >= 0 else "overdue "
-    minutes, secs = divmod(abs(seconds), 60)
-    return f"{sign}{minutes:02d}:{secs:02d}"
+    """How long until (or since) a deadline: ``mm:ss`` within the hour, ``1h05m`` beyond it
+    (``233:00`` reads like nothing a tired person can parse at a glance)."""
+    seconds = abs(int(delta.total_seconds()))
+    if seconds >= 3600:
+        return elapsed(timedelta(seconds=seconds), in_days=False)
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes:02d}:{secs:02d}"
 
 
 def since_detection(state: IncidentState, now: datetime) -> str:
@@ -68,12 +70,15 @@ def ic_summary(state: IncidentState) -> str:
 
 
 def next_update_text(shown: Countdown | None) -> str:
-    """Countdown to the next stakeholder update; from zero on, an overdue warning for everyone."""
+    """Countdown to the next stakeholder update; from zero on, an overdue warning for everyone.
+
+    ``update in 04:32``, not ``update 04:32``: beside clock times (``due by 12:59 UTC``) a bare
+    ``04:32`` reads as a time of day."""
     if shown is None:
         return "update —"
     if shown.overdue:
-        return f"⚠ update overdue {countdown(-shown.remaining)}"
-    return f"update {countdown(shown.remaining)}"
+        return f"⚠ update overdue by {countdown(-shown.remaining)}"
+    return f"update in {countdown(shown.remaining)}"
 
 
 def link_summary(link: LinkStatus, pending: int, down_for: timedelta | None = None) -> str:
