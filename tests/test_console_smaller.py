@@ -53,7 +53,7 @@ async def test_a_drill_is_marked_once(tmp_path: Path) -> None:
         await s.pilot.press("enter")
         await s.wait_for(lambda: is_live(s.app), timeout=10)
         top = screen_text(s.app).splitlines()[0]
-        assert "DRILL · Checkout errors after deploy · inc-checkout" in top
+        assert "inc-checkout · DRILL · Checkout errors after deploy" in top
         assert "DRILL · DRILL" not in top
 
 

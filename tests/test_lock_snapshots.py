@@ -298,3 +298,25 @@ def test_at_80_columns_a_long_lock_line_never_hides_the_update_countdown(tmp_pat
             asyncio.run(run())
         finally:
             people.close()
+
+
+def test_at_80_columns_a_long_title_never_hides_the_incident_id(tmp_path):
+    """The id is what people are told to join with (``--incident ID``): a title too long for
+    the top line is cut with an ellipsis, never the id."""
+    title = "Payments latency p99 over 2s since the 14:00 deploy of pricing-service"
+
+    async def check(pilot: Any) -> None:
+        await until_live(pilot)
+        top = screen_text(pilot.app).splitlines()[0]
+        assert INCIDENT_ID in top, top
+        assert "Payments latency" in top and "…" in top, top
+
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed(title=title)
+        app = make_console(hub.url, name="ana", role="ic")
+
+        async def run() -> None:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await check(pilot)
+
+        asyncio.run(run())

@@ -138,8 +138,10 @@ class StatusBar(Widget):
         show(severity, f" {state.severity} " if state.declared else " … ")
         for level in range(1, 5):
             severity.set_class(state.declared and state.severity.level == level, f"sev{level}")
+        # The id first: it is what people are told to join with, and a title too long for the
+        # line is cut at its end (with an ellipsis), which must never take the id with it.
         title = (
-            f"{drill_title(state.title, state.drill)} · {state.incident_id}"
+            f"{state.incident_id} · {drill_title(state.title, state.drill)}"
             if state.declared
             else "joining…"
         )
