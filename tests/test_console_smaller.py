@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.console_helpers import (
+    INCIDENT_ID,
     console_session,
     incident_list_in_line,
     is_live,
+    running_hub,
     screen_text,
     seed_incident,
 )
+from tests.helpers import T0
 from warroom.console.screens.board_add import AddCardForm
 from warroom.console.screens.join import JoinScreen
 from warroom.console.screens.lifecycle_forms import TriageForm
+from warroom.core.clock import ManualClock
 
 
 async def assert_in_line(s) -> None:  # noqa: ANN001
@@ -84,3 +88,18 @@ async def test_the_triage_answer_form_shows_its_input(tmp_path: Path) -> None:
         assert "e.g. EU card payments" in text, "the empty input shows what goes in it"
         await s.pilot.press(*"EU card payments", "enter")
         await s.wait_for(lambda: s.app.client.state.triage.who == "EU card payments")
+
+
+async def test_at_80_columns_a_long_title_never_hides_the_incident_id(tmp_path: Path) -> None:
+    """The id is what people are told to join with (``--incident ID``): a title too long for
+    the top line is cut with an ellipsis, never the id."""
+    async with running_hub(tmp_path / "hub.db", clock=ManualClock(T0)) as hub:
+        await seed_incident(
+            hub.url,
+            title="Payments latency p99 over 2s since the 14:00 deploy of pricing-service",
+        )
+        async with console_session(tmp_path, hub=hub, seed=False, size=(80, 24)) as s:
+            await s.pilot.pause()
+            top = screen_text(s.app).splitlines()[0]
+            assert INCIDENT_ID in top, top
+            assert "Payments latency" in top and "…" in top, top

@@ -7,7 +7,10 @@ time on screen is fixed; the people stay connected, so presence is fixed too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from textual.widgets import Input
@@ -21,6 +24,7 @@ from tests.console_helpers import (
     until_live,
 )
 from tests.helpers import T0, eventually
+from warroom.console.app import WarroomApp
 from warroom.console.screens.lock_action import ActionForm
 from warroom.console.widgets.lock import LockPane
 from warroom.core.actions import ActionFinished, ActionStarted
@@ -109,17 +113,23 @@ def test_snapshot_lock_free(snap_compare, tmp_path):
             people.close()
 
 
-def test_snapshot_lock_held_with_a_queue(snap_compare, tmp_path):
+@contextlib.contextmanager
+def bo_in_the_queue(tmp_path: Path) -> Iterator[tuple[Any, WarroomApp]]:
+    """The hub with :func:`busy_lock` recorded, and bo's console on it at 09:08:30."""
     with hub_in_thread(tmp_path) as hub:
         hub.seed()
         people = People(hub)
         busy_lock(people)
         clock = ManualClock(T0 + timedelta(minutes=8, seconds=30))
-        app = make_console(hub.url, name="bo", role="responder", clock=clock)
         try:
-            assert snap_compare(app, terminal_size=SIZE, run_before=on_lock_pane(hub))
+            yield hub, make_console(hub.url, name="bo", role="responder", clock=clock)
         finally:
             people.close()
+
+
+def test_snapshot_lock_held_with_a_queue(snap_compare, tmp_path):
+    with bo_in_the_queue(tmp_path) as (hub, app):
+        assert snap_compare(app, terminal_size=SIZE, run_before=on_lock_pane(hub))
 
 
 def test_snapshot_the_action_form(snap_compare, tmp_path):
@@ -277,46 +287,12 @@ def test_at_80_columns_a_long_lock_line_never_hides_the_update_countdown(tmp_pat
     countdown. With the lock held and two people waiting it is longer than 80 columns; the
     lock line gives way (cut with an ellipsis), never the countdown that warns everyone."""
 
-    async def check(pilot: Any) -> None:
-        await on_lock_pane(hub)(pilot)
-        second = screen_text(pilot.app).splitlines()[1].rstrip()
-        assert second.endswith("update in 01:30"), second
-        assert "lock cy" in second and "…" in second, second
+    async def run(hub: Any, app: WarroomApp) -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await on_lock_pane(hub)(pilot)
+            second = screen_text(pilot.app).splitlines()[1].rstrip()
+            assert second.endswith("update in 01:30"), second
+            assert "lock cy" in second and "…" in second, second
 
-    with hub_in_thread(tmp_path) as hub:
-        hub.seed()
-        people = People(hub)
-        busy_lock(people)
-        clock = ManualClock(T0 + timedelta(minutes=8, seconds=30))
-        app = make_console(hub.url, name="bo", role="responder", clock=clock)
-
-        async def run() -> None:
-            async with app.run_test(size=(80, 24)) as pilot:
-                await check(pilot)
-
-        try:
-            asyncio.run(run())
-        finally:
-            people.close()
-
-
-def test_at_80_columns_a_long_title_never_hides_the_incident_id(tmp_path):
-    """The id is what people are told to join with (``--incident ID``): a title too long for
-    the top line is cut with an ellipsis, never the id."""
-    title = "Payments latency p99 over 2s since the 14:00 deploy of pricing-service"
-
-    async def check(pilot: Any) -> None:
-        await until_live(pilot)
-        top = screen_text(pilot.app).splitlines()[0]
-        assert INCIDENT_ID in top, top
-        assert "Payments latency" in top and "…" in top, top
-
-    with hub_in_thread(tmp_path) as hub:
-        hub.seed(title=title)
-        app = make_console(hub.url, name="ana", role="ic")
-
-        async def run() -> None:
-            async with app.run_test(size=(80, 24)) as pilot:
-                await check(pilot)
-
-        asyncio.run(run())
+    with bo_in_the_queue(tmp_path) as (hub, app):
+        asyncio.run(run(hub, app))
