@@ -228,7 +228,7 @@ async def test_a_server_that_never_answers_is_recorded_failed_and_the_room_carri
         running_hub(
             tmp_path / "hub.db",
             clock=clock,
-            webhooks=[target(dead, "status-slack", timeout=0.4)],
+            webhooks=[target(dead, "status-slack", timeout=2.0)],
             delivery=fast_policy(attempts=2),
         ) as hub,
     ):
@@ -238,20 +238,22 @@ async def test_a_server_that_never_answers_is_recorded_failed_and_the_room_carri
         ack = await publish(ana, clock)
         await eventually(lambda: len(dead.requests) == 1)
 
-        # While the hub waits on the dead endpoint, the room works at full speed.
+        # While the hub waits on the dead endpoint (2 s an attempt), the room works at full
+        # speed: a hub that waited for it would hold a note for most of those 2 s.
         for i in range(5):
             started = time.monotonic()
             note = await bo.post(NoteAdded(text=f"still working {i}"))
-            assert isinstance(note, Ack) and time.monotonic() - started < 0.3
+            assert isinstance(note, Ack) and time.monotonic() - started < 1.0
+        assert delivery_events(ana) == [], "the notes were answered while the hub still waited"
 
         await eventually(lambda: len(delivery_events(ana)) == 1, timeout=10)
         [failed] = delivery_events(ana)
         assert failed.type == "update_delivery_failed" and failed.attempts == 2
-        assert failed.reason == "no answer within 0.4s"
+        assert failed.reason == "no answer within 2s"
         record = ana.state.comms.delivery(ack.id, "status-slack")
         assert record.status == DeliveryStatus.FAILED
         assert failed.describe() == (
-            "Update NOT delivered to status-slack after 2 attempts: no answer within 0.4s"
+            "Update NOT delivered to status-slack after 2 attempts: no answer within 2s"
         )
         # The update itself was stored and acknowledged before any of this.
         assert ana.state.comms.updates[0].update_id == ack.id
