@@ -103,3 +103,20 @@ async def test_at_80_columns_a_long_title_never_hides_the_incident_id(tmp_path: 
             top = screen_text(s.app).splitlines()[0]
             assert INCIDENT_ID in top, top
             assert "Payments latency" in top and "…" in top, top
+
+
+async def test_at_80_columns_the_tab_row_stays_put_whichever_pane_is_shown(
+    tmp_path: Path,
+) -> None:
+    """The eight tabs fit 80 columns exactly. They were one cell too wide, so showing a pane on
+    the right half (5 to 8) slid the whole row one cell left, and back again for 1 to 4."""
+    async with console_session(tmp_path, size=(80, 24)) as s:
+        rows = set()
+        for key in "56781234":
+            await s.pilot.press(key)
+            await s.pilot.pause()
+            tab_row = screen_text(s.app).splitlines()[2]
+            rows.add(tab_row.rstrip())
+        assert len(rows) == 1, rows
+        [row] = rows
+        assert row.startswith(" 1 Timeline") and row.endswith("8 Steps"), row
