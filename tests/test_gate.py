@@ -252,6 +252,18 @@ async def test_the_cli_says_what_an_unreachable_hub_means(tmp_path, monkeypatch,
     assert "refusing (--unreachable deny)" in capsys.readouterr().err
 
 
+def test_gate_list_and_revoke_never_create_a_database_at_a_mistyped_path(tmp_path):
+    """Like ``warroom people``: only ``add`` makes the hub's database; ``list`` on a typo used
+    to create an empty one there and answer "No gate credentials on this hub"."""
+    typo = tmp_path / "hbu.db"
+    for action in (["list"], ["revoke", "deploy-prod"]):
+        done = subprocess.run([sys.executable, "-m", "warroom", "gate", *action, "--db", str(typo)],
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 1, done
+        assert f"No hub database at {typo}" in done.stderr and "Traceback" not in done.stderr
+        assert not typo.exists()
+
+
 def test_gate_credentials_from_the_cli_and_a_real_process(hub_db):
     """``warroom gate add`` on the hub's database, then a pipeline's ``warroom gate check`` as
     a separate process against a hub in its own process."""

@@ -74,3 +74,19 @@ def test_warroom_serve_prints_the_problem_not_a_traceback(
     assert f"{path}: [hub] port: expected a whole number" in err
     assert f"{path}: [limits] burst: too small" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_on_the_command_line_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    """`--port 99999` used to end in a traceback from the socket layer (`bind(): port must be
+    0-65535`); the config file's `port` was already checked, the flag was not."""
+    db = tmp_path / "h.db"
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "--port", port, "--db", str(db)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--port" in err and "0 to 65535" in err, err
+    assert "Traceback" not in err
+    assert not db.exists(), "nothing was created"

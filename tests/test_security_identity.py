@@ -544,6 +544,20 @@ def token_of(output: str) -> str:
     return found[0]
 
 
+def test_people_list_and_revoke_never_create_a_database_at_a_mistyped_path(tmp_path):
+    """Only `add` makes the hub's database (before the first `serve`). `list` on a mistyped
+    path used to create an empty database there and answer "Nobody has a personal token"."""
+    typo = tmp_path / "hbu.db"
+    for action in (["list"], ["revoke", "dana"]):
+        done = people(typo, *action)
+        assert done.returncode == 1, done
+        assert f"No hub database at {typo}" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert not typo.exists()
+    assert people(typo, "add", "dana").returncode == 0 and typo.exists()
+    assert "dana" in people(typo, "list").stdout
+
+
 def test_people_add_list_revoke_from_the_command_line(tmp_path):
     db = tmp_path / "hub.db"
     added = people(db, "add", "dana")

@@ -20,6 +20,18 @@ EXIT_CANNOT_LISTEN = 1
 EXIT_CONFIG = 2
 
 
+def port(text: str) -> int:
+    """A TCP port from the command line, checked here as the config file's ``port`` is: the
+    socket layer would refuse it later with a traceback."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0 to 65535") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: give 0 to 65535")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="warroom",
@@ -34,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run a hub that consoles join")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default 8765; 0 = any free)")
+    serve.add_argument("--port", type=port, default=None, help="port (default 8765; 0 = any free)")
     serve.add_argument(
         "--db",
         type=database,

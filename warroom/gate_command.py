@@ -139,10 +139,18 @@ def _unreachable(args: argparse.Namespace, why: str) -> int:
 
 def cmd_credentials(args: argparse.Namespace) -> int:
     from warroom.hub.gate_store import GateCredentialError, GateCredentials
-    from warroom.people_command import _database
+    from warroom.people_command import _database, missing_sqlite_file
 
     try:
-        store = GateCredentials(_database(args))
+        db = _database(args)
+    except ValueError as exc:
+        _say(str(exc))
+        return 2
+    if args.gate_command != "add" and missing_sqlite_file(db):
+        _say(f"No hub database at {db}.")
+        return 1
+    try:
+        store = GateCredentials(db)
         if args.gate_command == "add":
             secret = store.add(args.name)
             print(f"Gate credential for {args.name} (shown once; the hub keeps only its digest):\n")

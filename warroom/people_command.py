@@ -50,6 +50,9 @@ def cmd_people(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"warroom people: {exc}", file=sys.stderr)
         return 2
+    if args.people_command != "add" and missing_sqlite_file(db):
+        print(f"warroom people: No hub database at {db}.", file=sys.stderr)
+        return 1
     try:
         people = open_people(db)
     except Exception as exc:  # not a database, unreadable, a directory...
@@ -98,6 +101,15 @@ def _database(args: argparse.Namespace) -> Path | str:
             raise ValueError(str(exc)) from None
         return config.db
     return default_db()
+
+
+def missing_sqlite_file(db: Path | str) -> bool:
+    """Whether ``db`` names a SQLite file that is not there. Only an ``add`` makes the hub's
+    database (it may come before the first ``serve``); a listing or a revocation would leave an
+    empty database at a mistyped path and answer as if it were the hub's."""
+    from warroom.hub.storage_api import is_postgres
+
+    return not is_postgres(db) and not Path(db).exists()
 
 
 def _quoted(name: str) -> str:
