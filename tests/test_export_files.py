@@ -363,3 +363,17 @@ def test_the_hubs_own_database_is_never_written_to(hub_db: Path, tmp_path: Path,
     with pytest.raises(ExportFileError):
         export(hub_db, other, [INCIDENT_ID])
     assert hub_db.read_bytes() == before and other.read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", ["sqlite", "markdown"])
+def test_an_out_that_is_a_directory_says_so(
+    fmt: str, scripted: ScriptedRun, tmp_path: Path, capsys
+) -> None:
+    """`--out .` read "writing . failed: unable to open database file"."""
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    args = ["export", "--db", str(scripted.db), "--all", "--out", str(folder), "--format", fmt]
+    assert cli.main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"warroom export: {folder} is a directory; give a file name"), err
+    assert list(folder.iterdir()) == []

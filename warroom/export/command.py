@@ -57,6 +57,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or ("markdown" if args.out.suffix in MARKDOWN_SUFFIXES else "sqlite")
     if args.db is not None and args.out.resolve() == args.db.resolve():
         return _fail("--out is the hub's own database; choose another file.")
+    if args.out.is_dir():
+        example = args.out / ("review.md" if fmt == "markdown" else "review.db")
+        return _fail(f"{args.out} is a directory; give a file name, like {example}.")
     try:
         source: Source = (
             DatabaseSource(args.db) if args.db else HubSource(args.hub, args.token, args.cafile)
