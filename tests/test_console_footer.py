@@ -17,7 +17,7 @@ from textual._context import active_message_pump
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from tests.console_helpers import console_session
+from tests.console_helpers import console_session, screen_text
 from warroom.console.screens.board_form import CommandForm
 from warroom.console.screens.console import ConsoleScreen
 from warroom.console.widgets.footer import CalmFooter
@@ -184,3 +184,39 @@ async def test_a_key_the_footer_builds_is_as_wide_as_its_text_from_its_first_lay
             if key.display:
                 assert not key.has_class("-compact") or key.has_class("-command-palette")
                 assert key.size.width == key.render().cell_len, key.key
+
+
+def keys_past_the_palette_hint(app) -> list[str]:
+    """Keys the footer draws past the start of the palette's hint (cut, or hidden under it)."""
+    console = next(s for s in app.screen_stack if isinstance(s, ConsoleScreen))
+    footer = console.query_one(Footer)
+    keys = [k for k in footer.query(FooterKey) if k.display]
+    [palette] = [k for k in keys if k.has_class("-command-palette")]
+    return [
+        f"{k.key} {k.description}"
+        for k in keys
+        if k is not palette and k.region.right > palette.region.x
+    ]
+
+
+async def test_at_80_columns_every_panes_footer_keeps_help_in_view(tmp_path: Path) -> None:
+    """The IC sees the most keys. The summary pane offered seven and Help: at 80 columns the
+    footer read `... p Phase  e Escalat` and `? Help` was gone. The escalation keys now live in
+    the escalation banner (and the help screen) only."""
+    async with console_session(tmp_path, role="ic", size=(80, 24)) as s:
+        bob = await s.peer("bob", "responder")
+        await bob.post(BoardItemAdded(kind="guess", text="retry storm", evidence=[]))
+        await s.pilot.press("4", "l")  # the IC holds the lock: its holder's keys
+        await s.wait_for(lambda: s.app.client.state.lock.holder == s.app.me)
+        for key in ("1", "2", "right", "3", "4", "5", "6", "7", "8"):
+            await s.pilot.press(key)
+            await s.pilot.pause()
+            await s.wait_for(lambda: shown_keys(s.app) == offered_keys(s.app), timeout=3)
+            assert "Help" in [description for _, description in shown_keys(s.app)], key
+            assert keys_past_the_palette_hint(s.app) == [], (key, shown_keys(s.app))
+            if key == "7":  # the escalation keys, out of the footer, are still on `?`
+                await s.pilot.press("question_mark")
+                await s.wait_for(lambda: "Raise the severity as the" in screen_text(s.app))
+                assert "Dismiss the escalation proposal" in screen_text(s.app)
+                await s.pilot.press("escape")
+                await s.pilot.pause()

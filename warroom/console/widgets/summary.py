@@ -167,9 +167,12 @@ class SummaryPane(IncidentPane):
                 tooltip="Change the severity, with the rubric (IC)"),
         Binding("p", "phase", "Phase", id="summary.phase",
                 tooltip="Move the incident to another phase (IC)"),
-        Binding("e", "escalate", "Escalate", id="summary.escalate",
+        # Not in the footer: they answer an escalation proposal, and the banner that shows one
+        # has its own buttons and names these keys. Seven keys and Help do not fit 80 columns
+        # (they pushed out `? Help`); the help screen still lists both.
+        Binding("e", "escalate", "Escalate", id="summary.escalate", show=False,
                 tooltip="Raise the severity as the escalation proposes (IC)"),
-        Binding("x", "dismiss_escalation", "Keep severity", id="summary.dismiss",
+        Binding("x", "dismiss_escalation", "Keep severity", id="summary.dismiss", show=False,
                 tooltip="Dismiss the escalation proposal with a reason (IC)"),
     ]  # fmt: skip
     WRITE_ACTIONS = frozenset(
