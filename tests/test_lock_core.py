@@ -15,6 +15,7 @@ from warroom.core.lock import (
     fence,
     lease_expiry,
     lock_summary,
+    mm_ss,
     renewal_due,
 )
 from warroom.core.log import EventError, parse_event
@@ -329,3 +330,19 @@ def test_every_lock_event_reads_on_the_timeline():
         "action_finished", 11, action_id=str(started.id), value_after="18%", outcome="made_worse"
     )
     assert finished.describe() == "Action result: made it worse; value after: 18%"
+
+
+@pytest.mark.parametrize(
+    ("left", "shown"),
+    [
+        (timedelta(minutes=5, seconds=55), "05:55"),
+        (timedelta(minutes=59, seconds=59), "59:59"),
+        (timedelta(hours=1), "1h00m"),
+        (timedelta(hours=3, minutes=59, seconds=30), "3h59m"),
+        (timedelta(seconds=-5), "00:00"),
+    ],
+)
+def test_a_lease_countdown_past_an_hour_reads_in_hours(left: timedelta, shown: str) -> None:
+    """Leases last up to 4 hours (``[lock] ttl_minutes``); the lock pane read ``ends in
+    239:30``, the status bar's update countdown already read ``3h59m``."""
+    assert mm_ss(left) == shown

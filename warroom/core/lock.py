@@ -114,7 +114,10 @@ def short_duration(delta: timedelta) -> str:
 
 
 def mm_ss(delta: timedelta) -> str:
-    """``05:55``: a countdown, read at a glance."""
+    """``05:55``: a countdown, read at a glance; ``1h05m`` from an hour up (a lease may last
+    four hours, and ``239:30`` is no reading for a tired person)."""
+    if delta >= timedelta(hours=1):
+        return short_duration(delta)
     minutes, seconds = divmod(max(0, int(delta.total_seconds())), 60)
     return f"{minutes:02d}:{seconds:02d}"
 

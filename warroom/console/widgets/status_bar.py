@@ -23,6 +23,7 @@ from warroom.core.cadence import Countdown
 from warroom.core.cadence import countdown as update_countdown
 from warroom.core.incident import drill_title
 from warroom.core.lock import lock_summary as production_lock_line
+from warroom.core.lock import mm_ss
 from warroom.core.state import IncidentState
 
 LINK_TEXT: dict[LinkStatus, str] = {
@@ -51,13 +52,9 @@ def elapsed(delta: timedelta, *, in_days: bool = True) -> str:
 
 
 def countdown(delta: timedelta) -> str:
-    """How long until (or since) a deadline: ``mm:ss`` within the hour, ``1h05m`` beyond it
-    (``233:00`` reads like nothing a tired person can parse at a glance)."""
-    seconds = abs(int(delta.total_seconds()))
-    if seconds >= 3600:
-        return elapsed(timedelta(seconds=seconds), in_days=False)
-    minutes, secs = divmod(seconds, 60)
-    return f"{minutes:02d}:{secs:02d}"
+    """How long until (or since) a deadline: ``mm:ss`` within the hour, ``1h05m`` beyond it,
+    as the lock's countdowns read (``233:00`` is nothing a tired person parses at a glance)."""
+    return mm_ss(abs(delta))
 
 
 def since_detection(state: IncidentState, now: datetime) -> str:
