@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from textual.widgets import Input, Static, TextArea
 from warroom.hub.webhooks import TargetKind, WebhookTarget
 
@@ -13,6 +14,7 @@ from tests.console_helpers import (
     console_session,
     hub_in_thread,
     make_console,
+    screen_text,
     snap_console,
     until_live,
 )
@@ -227,3 +229,38 @@ async def test_an_update_of_confirmed_facts_publishes_with_one_key_as_before(tmp
         await s.wait_for(lambda: bool(s.app.client.state.comms.updates))
         published = [e for e in s.app.client.log if e.type == "update_published"]
         assert published[-1].despite_guesses == []
+
+
+def out_of_view(app) -> str | None:
+    """The focused widget's id if any row of it lies outside its form's box as drawn (the box
+    is at most the screen's height; what lies past it is not drawn)."""
+    widget = app.focused
+    if widget is None:
+        return None
+    box = app.screen.query_one("#form").content_region
+    if not box.contains_region(widget.region):
+        return widget.id or type(widget).__name__
+    return None
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 45)])
+async def test_every_field_of_the_update_form_scrolls_into_view(tmp_path, size) -> None:
+    """At 80x24 the update form is taller than the screen. It was cut at the bottom: Tab moved
+    the cursor into the expected resolution and next update fields, unseen, and the hint that
+    says how to preview was never shown."""
+    async with console_session(tmp_path, name="cy", role="comms", size=size) as s:
+        await s.pilot.press("i")
+        await s.wait_for(lambda: isinstance(s.app.screen, UpdateForm))
+        form = s.app.screen
+        fields = [w for w in form.query("Input, TextArea") if w.focusable]
+        assert [w.id for w in fields][-2:] == ["f-resolution", "f-next"]
+        seen = []
+        for _ in range(len(fields) + 2):
+            await s.pilot.press("tab")
+            await s.pilot.pause()
+            seen.append(s.app.focused.id if s.app.focused else None)
+            assert out_of_view(s.app) is None, seen
+        assert {"f-resolution", "f-next"} <= set(seen)
+        form.query_one("#f-next", Input).focus()
+        await s.pilot.pause()
+        assert "ctrl+s preview" in screen_text(s.app), "the hint is reachable"
