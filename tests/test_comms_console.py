@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -257,10 +258,14 @@ async def test_every_field_of_the_update_form_scrolls_into_view(tmp_path, size) 
         seen = []
         for _ in range(len(fields) + 2):
             await s.pilot.press("tab")
-            await s.pilot.pause()
             seen.append(s.app.focused.id if s.app.focused else None)
+            # Textual scrolls the focused field into view with a short animation (longer on a
+            # busy machine): wait for it, and fail with the fields seen if it never comes.
+            with contextlib.suppress(AssertionError):
+                await s.wait_for(lambda: out_of_view(s.app) is None, timeout=3)
             assert out_of_view(s.app) is None, seen
         assert {"f-resolution", "f-next"} <= set(seen)
         form.query_one("#f-next", Input).focus()
-        await s.pilot.pause()
+        with contextlib.suppress(AssertionError):
+            await s.wait_for(lambda: "ctrl+s preview" in screen_text(s.app), timeout=3)
         assert "ctrl+s preview" in screen_text(s.app), "the hint is reachable"
