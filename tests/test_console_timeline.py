@@ -284,3 +284,45 @@ async def test_keys_that_move_the_focus_repaint_neither_the_status_bar_nor_the_f
         await s.wait_for(lambda: s.app.client.state.note_count == 1)
         link = console.query_one("#sb-link", Label)
         await s.wait_for(lambda: "pending" not in str(link.render()), timeout=3)
+
+
+async def test_the_text_column_lines_up_for_names_in_wide_characters():
+    """Names are cut to the author column by the cells they take, not their characters: a name
+    in CJK characters (two cells each) pushed its line's text six cells right of the others."""
+    from rich.cells import cell_len
+    from textual.app import App
+    from warroom.themes import VARIABLE_DEFAULTS
+
+    from warroom.console.widgets.timeline_view import Entry, TimelineView
+
+    class One(App[None]):
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return dict(VARIABLE_DEFAULTS)
+
+        def compose(self):  # noqa: ANN202
+            yield TimelineView(id="view")
+
+    authors = ["ana", "cyrille-the-very-long-name", "李雷韩梅梅同学", "李雷", "émilie", "🔥sre"]
+    async with One().run_test(size=(80, 24)) as pilot:
+        view = pilot.app.query_one(TimelineView)
+        view.replace([Entry(seq=i + 1, at=None, kind="note", author=a, role="responder",
+                            text="MESSAGE") for i, a in enumerate(authors)])  # fmt: skip
+        await pilot.pause()
+        starts = []
+        for entry in view.entries:
+            plain = view._line(entry).plain
+            starts.append(cell_len(plain[: plain.index("MESSAGE")]))
+        assert len(set(starts)) == 1, dict(zip(authors, starts, strict=True))
+
+
+def test_fit_cuts_by_cells_and_marks_the_cut():
+    from rich.cells import cell_len
+
+    from warroom.console.cells import fit
+
+    assert fit("ana", 16) == "ana"
+    assert fit("cyrille-the-very-long-name", 10) == "cyrille-t…"
+    cut = fit("数据库连接池已满，正在回滚", 10)
+    assert cut.endswith("…") and cell_len(cut) == 10
+    assert cell_len(fit("李雷韩梅", 6)) == 6  # a character that would straddle the cut: a space
+    assert fit("anything", 0) == ""

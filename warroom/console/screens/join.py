@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Label, Static
 from warroom.client.alert_groups import list_alert_groups
 from warroom.client.lobby import HubRefused, HubUnreachable, list_incidents
 from warroom.console.app import WarroomApp
+from warroom.console.cells import fit
 from warroom.console.widgets.footer import CalmFooter
 from warroom.console.widgets.status_bar import elapsed
 from warroom.core.incident import drill_title
@@ -211,8 +212,8 @@ class JoinScreen(Screen[None]):
         now = self.warroom.clock()
         for group in groups:
             cells = list(self._group_cells(group, now))
-            cells[2] = _fit(cells[2], widths["summary"])
-            cells[5] = _fit(cells[5], widths["scope"])
+            cells[2] = fit(cells[2], widths["summary"])
+            cells[5] = fit(cells[5], widths["scope"])
             table.add_row(*cells, key=str(group.get("id")))
         if selected is not None and any(g.get("id") == selected.get("id") for g in groups):
             table.move_cursor(row=table.get_row_index(str(selected.get("id"))))
@@ -317,10 +318,6 @@ class JoinScreen(Screen[None]):
                 self.warroom.join_incident(incident)
 
         self.app.push_screen(DeclareScreen(severity), declared)
-
-
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def _worst_first(group: dict[str, Any]) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Self
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -26,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from warroom.console.cells import fit
 from warroom.console.css import tcss_beside
 from warroom.core.corrections import EntryRetimed, corrected, typed_apart, typed_note
 from warroom.core.events import EventBase
@@ -528,9 +530,9 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         style = self.get_component_rich_style
         when = self.times.hms(entry.at) if entry.at else "pending "
         tag = ROLE_TAGS.get(entry.role, entry.role)
-        name = entry.author
-        if len(name) + 1 + len(tag) > AUTHOR_WIDTH:
-            name = name[: max(1, AUTHOR_WIDTH - len(tag) - 2)] + "…"
+        # The name and its role tag share the author column, measured in cells (a CJK name
+        # takes two a character).
+        name = fit(entry.author, max(2, AUTHOR_WIDTH - len(tag) - 1))
         kind = entry.kind.replace("_", " ")[:KIND_WIDTH]
         text_style: Style | str = ""
         if entry.pending:
@@ -554,7 +556,7 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
         line.append(when + " ", style("timeline--pending" if entry.pending else "timeline--time"))
         line.append(f"{kind:<{KIND_WIDTH}} ", style("timeline--kind"))
         line.append(name + " ", style("timeline--author"))
-        line.append(f"{tag:<{AUTHOR_WIDTH - len(name) - 1}} ", style("timeline--time"))
+        line.append(f"{tag:<{AUTHOR_WIDTH - cell_len(name) - 1}} ", style("timeline--time"))
         line.append(("◷ " if entry.pending else "") + entry.text, text_style)
         return line
 
