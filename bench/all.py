@@ -57,6 +57,17 @@ def targets(quick: bool) -> list[list[Any]]:
                         _v(cpu <= 1.5) if r["listeners"] == 100 else "recorded",
                     ]
                 )
+            if "floor" in r:
+                floor_cpu = ratio(r["floor_cpu_ms_per_note"], r["bare_cpu_ms_per_note"])
+                rows.append(
+                    [
+                        f"the floor (relay + a durable commit) / the relay, N={r['listeners']}",
+                        f"p99 {fmt(r['floor_p99_ratio'])}x ({fmt(r['floor']['p99'], 1)} ms), "
+                        f"CPU {fmt(floor_cpu)}x",
+                        "—",
+                        "recorded",
+                    ]
+                )
     tp = _load("throughput", quick)
     if tp:
         r = tp["results"]

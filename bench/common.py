@@ -313,8 +313,12 @@ class ServerProcess:
         return cls(args + (["--uvloop"] if use_uvloop else []), log_path)
 
     @classmethod
-    def bare(cls, log_path: Path, use_uvloop: bool = False) -> ServerProcess:
+    def bare(
+        cls, log_path: Path, use_uvloop: bool = False, durable: Path | None = None
+    ) -> ServerProcess:
+        """The bare relay; with ``durable``, the floor: each message committed there first."""
         args = ["-m", "bench.fanout", "relay"]
+        args += ["--durable", str(durable)] if durable is not None else []
         return cls(args + (["--uvloop"] if use_uvloop else []), log_path)
 
     @property

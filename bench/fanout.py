@@ -59,8 +59,13 @@ PER_PROCESS = 75
 
 
 # --- the bare relay: the fastest the transport goes --------------------------------------------
-async def _relay() -> None:
-    """Receive a message, ``broadcast()`` it to every connection. No parsing, no storage."""
+async def _relay(durable: Path | None = None) -> None:
+    """Receive a message, ``broadcast()`` it to every connection. No parsing, no storage.
+
+    With ``durable``, each message is first committed to a SQLite file (WAL,
+    ``synchronous=FULL``: what the hub's ``--durability full`` does) on the event loop itself,
+    with nothing else: the floor under any server that commits a note before anyone sees it.
+    """
     import signal
 
     from websockets.asyncio.server import ServerConnection, broadcast, serve
@@ -68,11 +73,23 @@ async def _relay() -> None:
     from bench.common import READY_PREFIX
 
     clients: set[ServerConnection] = set()
+    log = None
+    if durable is not None:
+        import sqlite3
+
+        log = sqlite3.connect(durable, isolation_level=None)
+        log.execute("PRAGMA journal_mode=WAL")
+        log.execute("PRAGMA synchronous=FULL")
+        log.execute("CREATE TABLE IF NOT EXISTS log (body TEXT NOT NULL)")
 
     async def handler(ws: ServerConnection) -> None:
         clients.add(ws)
         try:
             async for message in ws:
+                if log is not None:
+                    log.execute("BEGIN")
+                    log.execute("INSERT INTO log (body) VALUES (?)", (message,))
+                    log.execute("COMMIT")
                 broadcast(clients, message)
         finally:
             clients.discard(ws)
@@ -112,11 +129,11 @@ def run_case(
     """One run: start the server, connect the listeners and the writer, post, collect."""
     ctx = mp.get_context("spawn")
     log = workdir / f"{kind}.log"
-    server = (
-        ServerProcess.hub(workdir / f"hub-{time.monotonic_ns()}.db", log, uvloop)
-        if kind == "hub"
-        else ServerProcess.bare(log, uvloop)
-    )
+    db = workdir / f"{kind}-{time.monotonic_ns()}.db"
+    if kind == "hub":
+        server = ServerProcess.hub(db, log, uvloop)
+    else:
+        server = ServerProcess.bare(log, uvloop, durable=db if kind == "floor" else None)
     total = max(1, int(seconds * rate))
     warmup = max(1, int(rate))  # the first second: connections and caches warming up
     spy = None
@@ -256,11 +273,21 @@ def plan(ns: Sequence[int], variant_n: int, uv: bool) -> list[tuple[int, bool, b
     return cases
 
 
+def servers(compression: bool, uvloop: bool, floor: bool) -> list[str]:
+    """The servers one round runs for a case: hub and bare relay always; the floor (the relay
+    plus a durable commit per message) beside them with the hub's defaults, where the targets
+    apply, since any server that commits a note before it delivers it pays at least that."""
+    if floor and not compression and not uvloop:
+        return ["hub", "bare", "floor"]
+    return ["hub", "bare"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["relay"]:
         raise_fd_limit()
-        run_loop(_relay(), use_uvloop="--uvloop" in argv)
+        durable = Path(argv[argv.index("--durable") + 1]) if "--durable" in argv else None
+        run_loop(_relay(durable), use_uvloop="--uvloop" in argv)
         return 0
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--listeners", type=int, nargs="+", default=[10, 100, 300])
@@ -277,6 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-variants",
         action="store_true",
         help="only the hub's defaults (no compression, asyncio's loop) at each N",
+    )
+    parser.add_argument(
+        "--no-floor",
+        action="store_true",
+        help="skip the floor: the relay with a durable SQLite commit per message, run beside "
+        "hub and bare at each N with the hub's defaults",
     )
     parser.add_argument(
         "--profile",
@@ -309,7 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
         for r in range(args.rounds):
             for n, comp, loop in todo:
-                order = ("hub", "bare") if r % 2 == 0 else ("bare", "hub")
+                kinds = servers(comp, loop, floor=not args.no_floor)
+                order = kinds if r % 2 == 0 else kinds[::-1]
                 for kind in order:
                     prof = None
                     if args.profile:
@@ -332,6 +366,32 @@ def main(argv: Sequence[str] | None = None) -> int:
                         flush=True,
                     )
     rows, results = _report(runs, todo)
+    floors = [r for r in results if "floor" in r]
+    if floors:
+        print()
+        print(
+            table(
+                [
+                    "N",
+                    "floor p50 ms",
+                    "floor p99 ms",
+                    "p99 floor/bare",
+                    "floor cpu ms/note",
+                    "cpu floor/bare",
+                ],
+                [
+                    [
+                        r["listeners"],
+                        r["floor"]["p50"],
+                        r["floor"]["p99"],
+                        r["floor_p99_ratio"],
+                        r["floor_cpu_ms_per_note"],
+                        ratio(r["floor_cpu_ms_per_note"], r["bare_cpu_ms_per_note"]),
+                    ]
+                    for r in floors
+                ],
+            )
+        )
     print()
     print(
         table(
@@ -380,6 +440,7 @@ def _report(
         ]
         hub = [c for c in mine if c["server"] == "hub"]
         bare = [c for c in mine if c["server"] == "bare"]
+        floor = [c for c in mine if c["server"] == "floor"]
         h, b = pooled(hub), pooled(bare)
         r = ratio(h["p99"], b["p99"])
         busy = max((c["machine_busy"] for c in mine), default=math.nan)
@@ -423,6 +484,13 @@ def _report(
                 "notes_missing": lost,
             }
         )
+        if floor:
+            f = pooled(floor)
+            results[-1]["floor"] = f
+            results[-1]["floor_p99_ratio"] = ratio(f["p99"], b["p99"])
+            results[-1]["floor_cpu_ms_per_note"] = sum(
+                c["server_cpu_ms_per_note"] for c in floor
+            ) / len(floor)
     return rows, results
 
 
