@@ -7,6 +7,10 @@ this file (``websockets.broadcast`` of whatever arrives, nothing else), alternat
 in every round so drift in the machine's load hits both alike. The ratio hub/bare is the number
 that matters; absolute milliseconds depend on the machine.
 
+The floor runs beside them with the hub's defaults: the bare relay, but each message committed
+to SQLite (WAL, ``synchronous=FULL``) before it is broadcast. No server that stores a note before
+delivering it can do better, so floor/bare is how much of a target durability alone takes.
+
 Variants: per-message compression on or off (negotiated by the listeners: a client that does not
 offer permessage-deflate gets plain frames), and the server under test on uvloop or on asyncio.
 
