@@ -166,3 +166,17 @@ async def test_a_claim_refused_because_someone_was_faster_is_shown_under_the_boa
         assert line.has_class("shown")
         await s.pilot.press("right", "a", "escape")  # the next action clears the line
         assert not line.has_class("shown")
+
+
+async def test_the_evidence_kind_the_arrows_land_on_is_the_one_recorded(tmp_path):
+    """Seen in tmux: → four times to "output", Tab to the text, Enter: recorded as a note."""
+    async with console_session(tmp_path, name="bo", role="responder") as s:
+        pane = await open_board(s)
+        await s.pilot.press("g")
+        await s.wait_for(lambda: isinstance(s.app.screen, AddCardForm))
+        await s.pilot.press(*"pool leak", "tab", "right", "right", "right", "right", "tab")
+        await s.pilot.press(*"4812 idle connections", "enter")
+        await s.wait_for(lambda: len(pane.state.board) == 1)
+        [added] = stored(s, "board_item_added")
+        [evidence] = added.evidence
+        assert (evidence.kind, evidence.text) == ("output", "4812 idle connections")

@@ -315,3 +315,30 @@ async def test_declaring_from_the_list_with_the_title_in_the_same_burst(tmp_path
         await s.wait_for(lambda: is_live(s.app), timeout=10)
         [declared] = await stored_events(s, "incident_declared")
         assert (declared.title, declared.severity) == ("Checkout down", "SEV3")
+
+
+async def test_the_arrows_choose_the_severity_and_leaving_with_tab_keeps_it(tmp_path: Path) -> None:
+    """The form says "↑↓ to choose": a level the arrows landed on is the one declared, whether
+    the responder then presses Enter, Tab or ctrl+s (seen in tmux: Down, then ctrl+s, declared
+    the SEV2 the form started on)."""
+    async with console_session(tmp_path, role="ic", join=False, clock=ManualClock(T0)) as s:
+        await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
+        await s.pilot.press("n")
+        await s.wait_for(lambda: isinstance(s.app.screen, DeclareScreen))
+        await burst(s.pilot, *"Checkout down", "tab", "down", "tab", "tab", *"pager", "ctrl+s")
+        await s.wait_for(lambda: is_live(s.app), timeout=10)
+        [declared] = await stored_events(s, "incident_declared")
+        assert (declared.severity, declared.trigger) == ("SEV3", "pager")
+
+
+async def test_the_arrows_choose_the_severity_up_and_down_and_ctrl_s_sends_it(
+    tmp_path: Path,
+) -> None:
+    async with console_session(tmp_path, role="ic", join=False, clock=ManualClock(T0)) as s:
+        await s.wait_for(lambda: bool(s.app.screen.incidents))  # type: ignore[attr-defined]
+        await s.pilot.press("n")
+        await s.wait_for(lambda: isinstance(s.app.screen, DeclareScreen))
+        await burst(s.pilot, *"Checkout down", "tab", "down", "down", "up", "up", "up", "ctrl+s")
+        await s.wait_for(lambda: is_live(s.app), timeout=10)
+        [declared] = await stored_events(s, "incident_declared")
+        assert declared.severity == "SEV1"

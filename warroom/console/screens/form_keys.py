@@ -12,7 +12,7 @@ with the other keys. It moves focus at once where the form decides nothing (a ra
 selection list, a closed dropdown: Enter moves on, Space toggles or opens), and otherwise lets the
 field react (an input submits, a list chooses, a button presses) and waits until the form has
 finished reacting before the app reads the next key. The arrows and Space act at once in a
-choice or a list as well (Textual would resolve them only after the key had travelled back up to
+choice or a list as well (in a choice the arrows choose, not only highlight) (Textual would resolve them only after the key had travelled back up to
 the app, after an Enter typed right behind them). Sending waits until every key read before it
 has reached its field. A text area keeps Enter for a new line (Tab moves on).
 """
@@ -195,10 +195,14 @@ class FieldKeys:
     def action_field_arrow(self, step: int, sideways: int) -> None:
         field = self._form_screen().focused
         if isinstance(field, RadioSet):
+            # The arrows choose, as in any radio group and as the forms say ("↑↓ to choose"):
+            # Textual's own arrows only move a highlight, and a responder who then pressed Tab
+            # or ctrl+s sent the level the form started on.
             if step > 0:
                 field.action_next_button()
             else:
                 field.action_previous_button()
+            _press_highlighted(field)
         elif isinstance(field, OptionList) and not sideways:
             if step > 0:
                 field.action_cursor_down()
