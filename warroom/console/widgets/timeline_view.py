@@ -548,7 +548,11 @@ class TimelineView(ScrollView, can_focus=True, inherit_bindings=False):
             line.append(
                 when[:5] + " ", style("timeline--pending" if entry.pending else "timeline--time")
             )
-            if entry.kind not in ("presence", "role"):  # those lines name the person already
+            # Joins, roles and lines like "bo asked for the production lock" name the person
+            # already; the author again would read "bo bo asked".
+            if entry.kind not in ("presence", "role") and not entry.text.startswith(
+                f"{entry.author} "
+            ):
                 line.append(f"{entry.author} ", style("timeline--author"))
             line.append(("◷ " if entry.pending else "") + entry.text, text_style)
             return line
