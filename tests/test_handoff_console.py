@@ -10,6 +10,7 @@ from textual.widgets import Button, Select, Static, TextArea
 
 from tests.console_helpers import is_live
 from tests.helpers import client, declared, eventually
+from tests.test_console_forms import burst
 from warroom.console.app import WarroomApp
 from warroom.console.screens.handoff import HandoffScreen
 from warroom.console.screens.read_in import ReadInScreen
@@ -198,3 +199,16 @@ async def test_the_buttons_do_what_their_keys_do(tmp_path):
         await until(bo_pilot, lambda: not isinstance(bo.screen, HandoffScreen))
         await until(ana_pilot, lambda: "declined" in text_of(screen, "#handoff-status"))
         assert ana.client.state.ic == "ana"
+
+
+async def test_the_offer_is_made_from_the_keyboard_as_a_responder_types_it(tmp_path):
+    """The README's walk-through, keys only: ``b`` picks bo, Tab goes to the notes, the notes are
+    typed, ctrl+s offers. Seen in tmux: Tab stayed in the picker, the notes' letters picked
+    names from it (the ``c`` of "watch" picked cy) and the offer went to cy with no notes."""
+    async with ana_opens_the_handoff_with_bo_online(tmp_path) as (ana, ana_pilot, bo, bo_pilot):
+        screen = ana.screen
+        assert isinstance(screen, HandoffScreen)
+        await burst(ana_pilot, "b", "tab", *"Next: watch 5xx", "ctrl+s")
+        await until(ana_pilot, lambda: Role.IC in ana.client.state.offers)
+        offer = ana.client.state.offers[Role.IC]
+        assert (offer.incoming, offer.notes) == ("bo", "Next: watch 5xx")

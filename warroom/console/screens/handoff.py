@@ -26,6 +26,7 @@ from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 from warroom.console.clock_face import hm as hhmm
 from warroom.console.clock_face import hm_zone
 from warroom.console.messages import ClientChanged
+from warroom.console.screens.form_keys import FIELD_BINDINGS, FieldKeys
 from warroom.console.widgets.briefing import BriefingView
 from warroom.console.widgets.pick import TypeToPick
 from warroom.core.briefing import build_briefing, read_in_due
@@ -72,14 +73,18 @@ def how_it_ended(state: IncidentState, offer_id: UUID) -> str:
     return ending.line if ending is not None else "The offer is no longer open."
 
 
-class HandoffScreen(ModalScreen[None]):
-    """Hand over ``role`` (outgoing), or answer the offer ``offer_id`` (incoming)."""
+class HandoffScreen(FieldKeys, ModalScreen[None]):
+    """Hand over ``role`` (outgoing), or answer the offer ``offer_id`` (incoming).
+
+    Its keys are a form's (:class:`FieldKeys`): a name picked, Tab and the notes typed in one
+    burst land where they were meant to, not in the picker, whose letters pick names.
+    """
 
     CSS_PATH = "handoff.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="handoff.close",
                 tooltip="Back to the console; an open offer stays open until answered or lapsed"),
-        Binding("ctrl+s", "offer", "Offer", id="handoff.offer",
+        Binding("ctrl+s", "offer_typed", "Offer", id="handoff.offer",
                 tooltip="Offer the role to the person chosen, with this briefing and your notes"),
         Binding("ctrl+r", "withdraw", "Withdraw", id="handoff.withdraw",
                 tooltip="Take your open offer back; you keep the role"),
@@ -87,6 +92,7 @@ class HandoffScreen(ModalScreen[None]):
                 tooltip="Take the role now; it moves to you in one event"),
         Binding("d", "decline", "Decline", id="handoff.decline",
                 tooltip="Say no; the outgoing holder keeps the role"),
+        *FIELD_BINDINGS,
     ]  # fmt: skip
 
     def __init__(self, role: Role = Role.IC, offer_id: UUID | None = None) -> None:
@@ -159,7 +165,7 @@ class HandoffScreen(ModalScreen[None]):
         """Offer only the keys of this side, and of the offer's stage."""
         if action in ("accept", "decline"):
             return self.is_incoming
-        if action == "offer":
+        if action in ("offer", "offer_typed"):
             return not self.is_incoming and offer_by(self.state, self.warroom.me, self.role) is None
         if action == "withdraw":
             return (
@@ -272,6 +278,10 @@ class HandoffScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    async def action_offer_typed(self) -> None:
+        """``ctrl+s``: the offer, once the notes typed before it are in their field."""
+        await self.after_typed_keys("offer")
 
     def action_offer(self) -> None:
         if self.is_incoming:
