@@ -5,25 +5,38 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.console_helpers import console_session, screen_text
 from tests.helpers import eventually, fast_backoff
 from warroom.client.sync import IncidentClient
+from warroom.console.screens.join_code import JoinCodeScreen
 from warroom.core.incident import NoteAdded
 
 
-async def test_ic_creates_a_code_a_guest_joins_with_it_and_revoking_shuts_them_out(tmp_path: Path):
-    async with console_session(tmp_path, role="ic", size=(120, 40)) as s:
-        shown: list[str] = []
-        original = s.app.notify
+def code_on_screen(s) -> str:
+    """The join code as the IC reads it off the screen: on one line, whole."""
+    found = re.search(rf"{s.incident}:[0-9a-f]+:[A-Za-z0-9_-]+", screen_text(s.app))
+    assert found is not None, screen_text(s.app)
+    return found.group(0)
 
-        def capture(message, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
-            shown.append(str(message))
-            return original(message, *args, **kwargs)
 
-        s.app.notify = capture  # type: ignore[method-assign]
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_ic_creates_a_code_a_guest_joins_with_it_and_revoking_shuts_them_out(
+    tmp_path: Path, size: tuple[int, int]
+):
+    """The code is read off the screen as the IC would copy it. Seen in tmux at 80x24: it was
+    in a notification 38 columns wide that broke it over two lines, so a copy of it was not a
+    code the hub accepts."""
+    async with console_session(tmp_path, role="ic", size=size) as s:
         await s.palette("join code guest", "Join code: create one for a guest")
-        await s.wait_for(lambda: any("--join-code" in m for m in shown), timeout=10)
-        code = re.search(rf"{s.incident}:[0-9a-f]+:\S+", "\n".join(shown)).group(0)
+        await s.wait_for(lambda: isinstance(s.app.screen, JoinCodeScreen), timeout=10)
+        code = code_on_screen(s)
+        assert f"--join-code {code}" in screen_text(s.app), "the guest's command has it too"
+        await s.pilot.press("c")
+        assert s.app.clipboard == code
+        await s.pilot.press("escape")
+        await s.wait_for(lambda: not isinstance(s.app.screen, JoinCodeScreen))
         codes = s.app.client.state.access.codes
         assert len(codes) == 1 and code.split(":")[2] not in str(s.app.client.log[-1].payload())
 

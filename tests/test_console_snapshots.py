@@ -88,3 +88,25 @@ def test_theme(snap_compare, tmp_path, theme):
         a_busy_room(hub)
         app = make_console(hub.url, name="sam", role="scribe", theme=theme)
         assert snap_compare(app, terminal_size=(100, 30), run_before=until_live)
+
+
+@pytest.mark.parametrize("size", {"80x24": (80, 24), "140x45": (140, 45)})
+def test_join_code_screen(snap_compare, tmp_path, size):
+    """The code on a line of its own and the guest's command, at 80 columns too."""
+    from warroom.console.screens.join_code import JoinCodeScreen
+    from warroom.core.access import SeatLimit
+
+    with hub_in_thread(tmp_path) as hub:
+        hub.seed()
+        app = make_console(hub.url, name="ana", role="ic")
+
+        async def show_code(pilot: Pilot) -> None:
+            await until_live(pilot)
+            code = "inc-checkout:0a1b2c3d:hKj1CBre2ebgrYSBkK2qK2Xg"
+            await pilot.app.push_screen(
+                JoinCodeScreen(code, "0a1b2c3d", "wss://bastion:8765", SeatLimit.RESPONDER)
+            )
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size={"80x24": (80, 24), "140x45": (140, 45)}[size],
+                            run_before=show_code)  # fmt: skip

@@ -1,8 +1,9 @@
 """Command-palette entries with which the IC lets a guest into one incident, and shuts them out.
 
 The secret part of a code exists only here, at the moment it is made: the hub and the log keep its
-digest. The IC sees the whole code once, in a notification that stays until dismissed, to pass on
-by whatever channel still works.
+digest. The IC sees the whole code once, on a screen of its own that stays until closed
+(:class:`~warroom.console.screens.join_code.JoinCodeScreen`), to pass on by whatever channel
+still works.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
+from warroom.console.screens.join_code import JoinCodeScreen
 from warroom.core.access import JoinCodeCreated, JoinCodeRevoked, SeatLimit, new_join_code
 from warroom.core.protocol import Error
 
@@ -65,12 +67,7 @@ def _create(app: WarroomApp, seat_limit: SeatLimit) -> None:
         if isinstance(reply, Error):
             app.notify(reply.message, title="Join code refused", severity="error")
             return
-        app.notify(
-            f"{issued.code}\n\nGive it to the guest: warroom join {app.url} --join-code CODE "
-            "--name THEIR-NAME. It is shown only now.",
-            title="Join code created",
-            timeout=600,
-        )
+        app.push_screen(JoinCodeScreen(issued.code, issued.code_id, app.url, seat_limit))
 
     future.add_done_callback(done)
 
