@@ -53,9 +53,7 @@ class JoinCodeScreen(ModalScreen[None]):
             yield Static(Text(self.code, no_wrap=True, overflow="ignore"), id="join-code-value")
             yield Static("The guest runs:", classes="join-code-note")
             command = (
-                f"warroom join {self.url} \\\n"
-                f"  --join-code {self.code} \\\n"
-                "  --name THEIR-NAME"
+                f"warroom join {self.url} \\\n  --join-code {self.code} \\\n  --name THEIR-NAME"
             )
             yield Static(Text(command, no_wrap=True, overflow="ignore"), id="join-code-command")
             yield Static(
