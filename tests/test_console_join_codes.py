@@ -10,7 +10,7 @@ import pytest
 from tests.console_helpers import console_session, screen_text
 from tests.helpers import eventually, fast_backoff
 from warroom.client.sync import IncidentClient
-from warroom.console.screens.join_code import JoinCodeScreen
+from warroom.console.screens.shown_once import ShownOnceScreen
 from warroom.core.incident import NoteAdded
 
 
@@ -30,13 +30,13 @@ async def test_ic_creates_a_code_a_guest_joins_with_it_and_revoking_shuts_them_o
     code the hub accepts."""
     async with console_session(tmp_path, role="ic", size=size) as s:
         await s.palette("join code guest", "Join code: create one for a guest")
-        await s.wait_for(lambda: isinstance(s.app.screen, JoinCodeScreen), timeout=10)
+        await s.wait_for(lambda: isinstance(s.app.screen, ShownOnceScreen), timeout=10)
         code = code_on_screen(s)
         assert f"--join-code {code}" in screen_text(s.app), "the guest's command has it too"
         await s.pilot.press("c")
         assert s.app.clipboard == code
         await s.pilot.press("escape")
-        await s.wait_for(lambda: not isinstance(s.app.screen, JoinCodeScreen))
+        await s.wait_for(lambda: not isinstance(s.app.screen, ShownOnceScreen))
         codes = s.app.client.state.access.codes
         assert len(codes) == 1 and code.split(":")[2] not in str(s.app.client.log[-1].payload())
 

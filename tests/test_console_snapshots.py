@@ -90,23 +90,33 @@ def test_theme(snap_compare, tmp_path, theme):
         assert snap_compare(app, terminal_size=(100, 30), run_before=until_live)
 
 
-@pytest.mark.parametrize("size", {"80x24": (80, 24), "140x45": (140, 45)})
-def test_join_code_screen(snap_compare, tmp_path, size):
-    """The code on a line of its own and the guest's command, at 80 columns too."""
-    from warroom.console.screens.join_code import JoinCodeScreen
+SHOWN_ONCE_SIZES = {"80x24": (80, 24), "140x45": (140, 45)}
+
+
+@pytest.mark.parametrize("size", SHOWN_ONCE_SIZES)
+@pytest.mark.parametrize("kind", ["join-code", "page-link"])
+def test_a_secret_shown_once(snap_compare, tmp_path, kind, size):
+    """A join code or a page link on lines of their own, at 80 columns too."""
+    from warroom.console.screens.shown_once import join_code_screen, page_link_screen
     from warroom.core.access import SeatLimit
 
     with hub_in_thread(tmp_path) as hub:
         hub.seed()
         app = make_console(hub.url, name="ana", role="ic")
+        code = "inc-checkout:0a1b2c3d:hKj1CBre2ebgrYSBkK2qK2Xg"
+        link = (
+            "https://status.example.com:8765/status/inc-checkout?key="
+            "c5d0f08e117b.KicU46EJq6xVmg3Zl1zc4Fk_tSdP5ouNv8z62DDt0Ho"
+        )
+        screen = (
+            join_code_screen(code, "0a1b2c3d", "wss://bastion:8765", SeatLimit.RESPONDER)
+            if kind == "join-code"
+            else page_link_screen(link, "c5d0f08e117b", "external")
+        )
 
-        async def show_code(pilot: Pilot) -> None:
+        async def show(pilot: Pilot) -> None:
             await until_live(pilot)
-            code = "inc-checkout:0a1b2c3d:hKj1CBre2ebgrYSBkK2qK2Xg"
-            await pilot.app.push_screen(
-                JoinCodeScreen(code, "0a1b2c3d", "wss://bastion:8765", SeatLimit.RESPONDER)
-            )
+            await pilot.app.push_screen(screen)
             await pilot.pause()
 
-        assert snap_compare(app, terminal_size={"80x24": (80, 24), "140x45": (140, 45)}[size],
-                            run_before=show_code)  # fmt: skip
+        assert snap_compare(app, terminal_size=SHOWN_ONCE_SIZES[size], run_before=show)

@@ -5,24 +5,35 @@ from __future__ import annotations
 import re
 
 import httpx
-from textual.widgets import DataTable, Static
+import pytest
+from textual.widgets import DataTable
 
-from tests.console_helpers import console_session
+from tests.console_helpers import console_session, screen_text
 from warroom.console.screens.page_links import PageLinksForm
+from warroom.console.screens.shown_once import ShownOnceScreen
 
-URL = re.compile(r"http://\S+/status/\S+\?key=\S+")
+URL = re.compile(r"http://[^\s/]+/status/[\w-]+\?key=[\w.-]+")
 
 
-async def test_the_ic_makes_a_link_that_opens_the_page_and_revokes_it(tmp_path):
-    async with console_session(tmp_path, role="ic", size=(100, 36)) as s:
+@pytest.mark.parametrize("size", [(80, 24), (140, 45)])
+async def test_the_ic_makes_a_link_that_opens_the_page_and_revokes_it(tmp_path, size):
+    """The link is shown on a screen of its own, whole on one line where the terminal is wide
+    enough, and ``c`` copies it whole where it is not (at 80 columns it was broken over two
+    lines of the form, its scroll bar drawn over it)."""
+    async with console_session(tmp_path, role="ic", size=size) as s:
         await s.pilot.press("5", "l")
         await s.wait_for(lambda: isinstance(s.app.screen, PageLinksForm))
         form = s.app.screen
         await s.pilot.press(*"support desk")
         await s.pilot.press("ctrl+s")
-        shown = form.query_one("#link-new", Static)
-        await s.wait_for(lambda: "key=" in str(shown.render()))
-        [url] = URL.findall(str(shown.render()).replace("\n", " "))
+        await s.wait_for(lambda: isinstance(s.app.screen, ShownOnceScreen))
+        await s.pilot.press("c")
+        url = s.app.clipboard
+        assert URL.fullmatch(url), url
+        if size[0] >= 120:
+            assert url in screen_text(s.app), "whole, on one line"
+        await s.pilot.press("escape")
+        await s.wait_for(lambda: s.app.screen is form)
         table = form.query_one("#link-list", DataTable)
         await s.wait_for(lambda: table.row_count == 1)
         assert str(table.get_row_at(0)[1:3]) == "['external', 'support desk']"

@@ -2,7 +2,7 @@
 
 The secret part of a code exists only here, at the moment it is made: the hub and the log keep its
 digest. The IC sees the whole code once, on a screen of its own that stays until closed
-(:class:`~warroom.console.screens.join_code.JoinCodeScreen`), to pass on by whatever channel
+(:mod:`warroom.console.screens.shown_once`), to pass on by whatever channel
 still works.
 """
 
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
-from warroom.console.screens.join_code import JoinCodeScreen
+from warroom.console.screens.shown_once import join_code_screen
 from warroom.core.access import JoinCodeCreated, JoinCodeRevoked, SeatLimit, new_join_code
 from warroom.core.protocol import Error
 
@@ -67,7 +67,7 @@ def _create(app: WarroomApp, seat_limit: SeatLimit) -> None:
         if isinstance(reply, Error):
             app.notify(reply.message, title="Join code refused", severity="error")
             return
-        app.push_screen(JoinCodeScreen(issued.code, issued.code_id, app.url, seat_limit))
+        app.push_screen(join_code_screen(issued.code, issued.code_id, app.url, seat_limit))
 
     future.add_done_callback(done)
 

@@ -1,8 +1,8 @@
 """Status page links: the comms lead or the IC shares the incident's page, and takes it back.
 
-Opened with ``l`` in the comms pane. A new link's address is shown here once (and in a
-notification that stays until dismissed): the secret in it exists only in this console, the hub
-keeps its digest. Revoking a link (``x`` on its row) closes every page open with it at once.
+Opened with ``l`` in the comms pane. A new link's address is shown once, on a screen of its own
+that stays until closed (``c`` copies it), and under the form: the secret in it exists only in
+this console, the hub keeps its digest. Revoking a link (``x`` on its row) closes every page open with it at once.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 
 from warroom.console.screens.form_fields import field_label
 from warroom.console.screens.lock_form import LockForm
+from warroom.console.screens.shown_once import page_link_screen
 from warroom.core.comms_state import Audience
 from warroom.core.protocol import Error
 from warroom.core.status_page import PageLinkCreated, PageLinkRevoked
@@ -120,6 +121,9 @@ class PageLinksForm(LockForm[None]):
         shown.display = True
         self.query_one("#link-label", Input).value = ""
         self._show_links()
+        audience = self.query_one("#link-audience", Select).value
+        link_id = url.split("key=")[1].split(".")[0]
+        await self.app.push_screen(page_link_screen(url, link_id, str(audience)))
 
     def action_revoke(self) -> None:
         table = self.query_one("#link-list", DataTable)
