@@ -171,7 +171,7 @@ class HubServer:
             limits=config.limits,
             memory=config.memory,
         )
-        self.hub.registered = lambda: set(self.people.active())
+        self.hub.registered = self.people.names
         every = config.intake.timeline_every if config.intake is not None else 0.0
         self.hub.alert_link = AlertLink(self.alerts, every, clock, config.intake)
         self.hub.alert_link.bind(self.hub)
@@ -357,7 +357,8 @@ class HubServer:
             self.config.tokens,
             self._incident_state,
             person=lambda presented: match_person(presented, active),
-            has_people=bool(active),
+            # Revoked people count: revoking the last token must not open the hub again.
+            has_people=bool(active) or bool(self.people.names()),
         )
 
     async def alert_groups(self, connection: ServerConnection, credential: Credential) -> Response:

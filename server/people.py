@@ -8,7 +8,9 @@ person, and can speak only under that name; nobody else can use the name, whatev
 or join code they hold.
 
 ``warroom people revoke NAME`` ends a token at once: the hub checks the table on every handshake
-and every second for connections already open, and cuts those off.
+and every second for connections already open, and cuts those off. It ends the token, not the
+name: nobody else may use a revoked person's name, and a hub that has registered people stays
+closed to consoles without a credential even when every token is revoked.
 
 The registry opens its own SQLite connection (the hub's writer has its own), so the CLI can add or
 revoke people while the hub runs.
@@ -82,7 +84,8 @@ class People:
             raise PeopleError(
                 f"{name} already has a token; revoke it first (warroom people revoke {name})."
             )
-        other = confusable_with(name, [p.name for p in existing.values() if p.active])
+        # Against everyone ever registered: a revoked person's name stays theirs (see names()).
+        other = confusable_with(name, [p.name for p in existing.values() if p.name != name])
         if other is not None:
             raise PeopleError(f"{name!r} looks like {other!r}, who is already registered.")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -118,6 +121,12 @@ class People:
         """Registered name -> digest of their live token."""
         rows = self.db.execute("SELECT name, digest FROM people WHERE revoked_at IS NULL")
         return dict(rows.fetchall())
+
+    def names(self) -> set[str]:
+        """Everyone ever registered, revoked or not. Revoking ends a token, not a name: the
+        record says that person did what they did, so nobody else may speak under the name
+        (or one like it) afterwards, and a hub that has people is never open again."""
+        return {row[0] for row in self.db.execute("SELECT name FROM people").fetchall()}
 
     def match(self, presented: str) -> str | None:
         return match_person(presented, self.active())

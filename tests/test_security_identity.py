@@ -635,6 +635,50 @@ async def test_a_revoked_personal_token_is_refused_at_once_and_its_connections_c
         await eventually(lambda: not server.hub.rooms[incident].state.participants["erin"].online)
 
 
+async def test_revoking_the_last_personal_token_does_not_open_the_hub(tmp_path):
+    """Seen in tmux: on a loopback hub with personal tokens only, revoking the last one made the
+    hub open again, so the revoked console reconnected at once, still as dana, and anyone on
+    the host could join under any name."""
+    db = tmp_path / "hub.db"
+    dana_token = token_of(people(db, "add", "dana").stdout)
+    as_dana = {"Authorization": f"Bearer {dana_token}"}
+    async with running_hub(db, people_interval=0.2) as server:
+        incident = await declare_incident(server.url, name="dana", token=dana_token)
+        dana = await Wire.open(server.url, as_dana)
+        assert (await dana.hello("dana"))["op"] == "welcome"
+        assert (await dana.join(incident))["op"] == "joined"
+        revoked = await asyncio.to_thread(people, db, "revoke", "dana")
+        assert revoked.returncode == 0, revoked.stderr
+        with pytest.raises(ConnectionClosed):
+            await dana.until(lambda m: False, timeout=5)
+        assert dana.ws.close_code == 1008
+        for headers in (as_dana, {}, {"Authorization": "Bearer wrp_made-up"}):
+            with pytest.raises(InvalidStatus) as refused:
+                await Wire.open(server.url, headers)
+            assert refused.value.response.status_code == 401, headers
+        # A new token for dana opens it to her again, and to nobody else.
+        again = token_of(people(db, "add", "dana").stdout)
+        wire = await Wire.open(server.url, {"Authorization": f"Bearer {again}"})
+        assert (await wire.hello("dana"))["op"] == "welcome"
+        await wire.close()
+
+
+async def test_a_revoked_persons_name_stays_theirs(tmp_path):
+    """Revoking erin's token ends her access, not her name: the record says erin did what she
+    did, so nobody with the shared token may speak as erin, or as a name like it, afterwards."""
+    db = tmp_path / "hub.db"
+    token_of(people(db, "add", "erin").stdout)
+    async with running_hub(db, tokens=dict(TOKENS), people_interval=0.2) as server:
+        assert (await asyncio.to_thread(people, db, "revoke", "erin")).returncode == 0
+        for name, expected in (("erin", "wrong_name"), ("Erin", "bad_name"), ("sam", "welcome")):
+            wire = await Wire.open(server.url, SHARED)
+            reply = await wire.hello(name)
+            assert reply.get("code", reply["op"]) == expected, (name, reply)
+            await wire.close()
+    assert "looks like" in people(db, "add", "ERIN").stderr, "nor registered as a lookalike"
+    assert people(db, "add", "erin").returncode == 0, "erin herself gets a new token"
+
+
 async def test_a_hub_with_only_personal_tokens_is_closed_to_anonymous_consoles(tmp_path):
     db = tmp_path / "hub.db"
     token = token_of(people(db, "add", "dana").stdout)
