@@ -174,3 +174,28 @@ async def test_a_refused_token_goes_back_to_the_list_and_says_why(tmp_path):
 
 async def seed_incident_with_token(url: str, token: str) -> str:
     return await declare(url, "ana", token, incident_id=INCIDENT_ID, **INCIDENT)
+
+
+async def test_a_console_whose_token_is_revoked_is_told_so_and_not_let_back_in(tmp_path):
+    """Cut off by a revoke, the console reconnects, is refused, and says the token may have
+    been revoked (it said only "check --token")."""
+    from tests.test_security_identity import people, token_of
+
+    db = tmp_path / "hub.db"
+    token = token_of(people(db, "add", "rita").stdout)
+    async with running_hub(db, people_interval=0.2) as hub:
+        await declare(hub.url, "rita", title="Checkout errors", severity="SEV2", token=token)
+        app = make_console(hub.url, name="rita", role="ic", token=token, incident=None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await eventually(lambda: bool(app.screen.incidents))  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await eventually(lambda: is_live(app), timeout=10)
+            assert people(db, "revoke", "rita").returncode == 0
+            await eventually(lambda: isinstance(app.screen, JoinScreen), timeout=10)
+            await eventually(
+                lambda: any(
+                    "token is wrong, or it was revoked" in n.message for n in app._notifications
+                ),
+                timeout=10,
+            )
+            assert not is_live(app)

@@ -417,9 +417,17 @@ class IncidentClient:
             )
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
+                if self.join_code:
+                    why = "the join code is wrong, or the IC revoked it: ask the IC for a new one"
+                elif self.token:
+                    why = (
+                        "the token is wrong, or it was revoked (warroom people add gives a new "
+                        "one); check --token, WARROOM_TOKEN or the config file's token"
+                    )
+                else:
+                    why = "this hub needs a token (check --token) or a join code"
                 raise AuthRefused(
-                    f"The hub refused us ({exc.response.status_code}): check --token "
-                    "(or the join code: it may have been revoked)."
+                    f"The hub refused us ({exc.response.status_code}): {why}."
                 ) from exc
             raise
         except ssl.SSLCertVerificationError as exc:
