@@ -377,3 +377,26 @@ def test_an_out_that_is_a_directory_says_so(
     err = capsys.readouterr().err
     assert err.startswith(f"warroom export: {folder} is a directory; give a file name"), err
     assert list(folder.iterdir()) == []
+
+
+async def test_the_source_may_be_given_as_join_takes_it(hub_db: Path, tmp_path: Path, capsys):
+    """``warroom join URL`` takes the hub as its first word; ``warroom export URL …`` was refused
+    with argparse's "one of the arguments --db --hub is required" (seen trying it). A hub's URL
+    or a database file in that place now works as ``--hub`` or ``--db`` would."""
+    async with running_hub(hub_db, tokens={"review": TOKEN}) as hub:
+        by_url, by_flag = tmp_path / "url.md", tmp_path / "flag.md"
+        for args, out in (([hub.url], by_url), (["--hub", hub.url], by_flag)):
+            argv = ["export", *args, "--token", TOKEN, "--incident", INCIDENT_ID, "--out", str(out)]
+            assert await asyncio.to_thread(cli.main, argv) == 0, capsys.readouterr().err
+        assert by_url.read_text() == by_flag.read_text()
+    from_file = tmp_path / "file.md"
+    argv = ["export", str(hub_db), "--incident", INCIDENT_ID, "--out", str(from_file)]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    assert from_file.read_text() == by_url.read_text()
+    capsys.readouterr()
+    for args in ([], [str(hub_db), "--db", str(hub_db)]):
+        argv = ["export", *args, "--all", "--out", str(tmp_path / "x.db")]
+        assert await asyncio.to_thread(cli.main, argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("warroom export: ") and "Traceback" not in err, err
+    assert not (tmp_path / "x.db").exists()

@@ -23,10 +23,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     export = sub.add_parser(
         "export",
         help="write an incident's record to SQLite, or a postmortem draft in Markdown",
-        description="Export from the hub's database file (--db) or from a running hub (--hub). "
+        description="Export from a running hub (its URL, or --hub) or from the hub's database "
+        "file (its path, or --db). "
         "The SQLite file opens in sqlite3, sqlite-utils or Datasette; see docs/EXPORT.md.",
     )
-    where = export.add_mutually_exclusive_group(required=True)
+    # Where from: as `warroom join` takes a hub, first (a URL or the database file), or by flag.
+    export.add_argument(
+        "source",
+        nargs="?",
+        default=None,
+        metavar="HUB_OR_DB",
+        help="a running hub's URL (ws:// or wss://) or the hub's database file: the same as "
+        "--hub or --db",
+    )
+    where = export.add_mutually_exclusive_group()
     where.add_argument("--db", type=Path, help="the hub's SQLite file, read directly")
     where.add_argument("--hub", help="a running hub, e.g. ws://127.0.0.1:8765")
     export.add_argument("--token", default=None, help="bearer token for --hub")
@@ -50,10 +60,31 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     export.set_defaults(handler=cmd_export)
 
 
+def _where_from(args: argparse.Namespace) -> str | None:
+    """Fill ``args.hub`` or ``args.db`` from the positional source; a message if it cannot."""
+    if args.source is None:
+        if args.db is None and args.hub is None:
+            return (
+                "say where from: a running hub (warroom export ws://HOST:PORT ...) or the hub's "
+                "database file (warroom export --db FILE ...)."
+            )
+        return None
+    if args.db is not None or args.hub is not None:
+        return f"{args.source!r} and --db/--hub both say where from; give one."
+    if args.source.startswith(("ws://", "wss://")):
+        args.hub = args.source
+    else:
+        args.db = Path(args.source)
+    return None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from warroom.export.exporter import ExportFileError, export_incidents
     from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource
 
+    problem = _where_from(args)
+    if problem is not None:
+        return _fail(problem)
     fmt = args.format or ("markdown" if args.out.suffix in MARKDOWN_SUFFIXES else "sqlite")
     if args.db is not None and args.out.resolve() == args.db.resolve():
         return _fail("--out is the hub's own database; choose another file.")
