@@ -94,3 +94,16 @@ def test_the_audience_choices_are_the_update_audiences():
     from warroom.core.comms_state import Audience
 
     assert sorted(AUDIENCES) == sorted(a.value for a in Audience)
+
+
+async def test_preview_finds_the_token_as_join_does(tmp_path, capsys, monkeypatch):
+    """On a hub with tokens, ``--token`` was the only way in: a token kept where the README says
+    (WARROOM_TOKEN, the config file) was not read, and the hub refused the preview."""
+    async with running_hub(tmp_path / "hub.db", tokens={"oncall": "s3cret"}) as hub:
+        incident = await declare_incident(hub.url, token="s3cret")
+        monkeypatch.setenv("WARROOM_TOKEN", "s3cret")
+        code, out, err = await in_process(
+            capsys, "comms", "preview", "--hub", hub.url, "--incident", incident
+        )
+        assert code == 0, err
+        assert "update #1" in out

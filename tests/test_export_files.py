@@ -400,3 +400,14 @@ async def test_the_source_may_be_given_as_join_takes_it(hub_db: Path, tmp_path: 
         err = capsys.readouterr().err
         assert err.startswith("warroom export: ") and "Traceback" not in err, err
     assert not (tmp_path / "x.db").exists()
+
+
+async def test_export_finds_the_token_as_join_does(hub_db: Path, tmp_path: Path, monkeypatch):
+    """A token belongs in WARROOM_TOKEN or the config file, not the shell's history; export
+    read only --token, so it was refused (401) where join got in."""
+    monkeypatch.setenv("WARROOM_TOKEN", TOKEN)
+    async with running_hub(hub_db, tokens={"review": TOKEN}) as hub:
+        out = tmp_path / "review.md"
+        argv = ["export", hub.url, "--incident", INCIDENT_ID, "--out", str(out)]
+        assert await asyncio.to_thread(cli.main, argv) == 0
+        assert out.read_text().startswith("# Incident review")

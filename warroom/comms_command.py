@@ -40,7 +40,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     where = preview.add_mutually_exclusive_group(required=True)
     where.add_argument("--hub", help="a running hub, e.g. ws://127.0.0.1:8765")
     where.add_argument("--db", type=Path, help="the hub's SQLite file, read directly")
-    preview.add_argument("--token", default=None, help="bearer token for --hub")
+    preview.add_argument(
+        "--token",
+        default=None,
+        help="bearer token for --hub (default: WARROOM_TOKEN, then token in the config file)",
+    )
     preview.add_argument("--incident", required=True, help="the incident id")
     preview.add_argument(
         "--audience",
@@ -55,13 +59,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
+    from warroom.config import ConfigError, hub_token
     from warroom.core.clock import utc_now
     from warroom.core.comms_state import Audience
     from warroom.core.fold import replay
     from warroom.export.sources import DatabaseSource, ExportSourceError, HubSource
 
     try:
-        source = DatabaseSource(args.db) if args.db else HubSource(args.hub, args.token)
+        token = hub_token(args.token) if args.hub else None
+    except ConfigError as exc:
+        print(f"warroom comms: {exc}", file=sys.stderr)
+        return 2
+    try:
+        source = DatabaseSource(args.db) if args.db else HubSource(args.hub, token)
         if args.incident not in source.incident_ids():
             print(f"warroom comms: no incident {args.incident} there.", file=sys.stderr)
             return 1

@@ -160,6 +160,17 @@ def load_config(path: Path | None = None) -> UserConfig:
     return config
 
 
+#: The environment variable a person's hub token may be kept in (never on a command line).
+TOKEN_ENV = "WARROOM_TOKEN"
+
+
+def hub_token(given: str | None) -> str | None:
+    """The token for a hub, found as every command finds it: ``--token`` if given, then
+    ``WARROOM_TOKEN``, then ``token`` in the config file (``ConfigError`` if that file is
+    broken or readable by others)."""
+    return given or os.environ.get(TOKEN_ENV) or load_config().token
+
+
 def load_user_themes(folder: Path) -> tuple[UserTheme, ...]:
     """Every ``*.toml`` theme in ``folder``, by file name; none if there is no folder."""
     if not folder.is_dir():

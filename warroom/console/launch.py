@@ -15,14 +15,13 @@ import socket
 import sys
 from dataclasses import dataclass, field
 
-from warroom.config import ConfigError, UserConfig, load_config, parse_role
+from warroom.config import TOKEN_ENV, ConfigError, UserConfig, load_config, parse_role
 from warroom.core.names import MAX_NAME, normalise_name
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.paths import config_file, default_db
 
 DEFAULT_PORT = 8765
 #: The environment variable a console reads its token from (kept out of shell history).
-TOKEN_ENV = "WARROOM_TOKEN"
 
 
 @dataclass

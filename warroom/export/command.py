@@ -39,7 +39,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     where = export.add_mutually_exclusive_group()
     where.add_argument("--db", type=Path, help="the hub's SQLite file, read directly")
     where.add_argument("--hub", help="a running hub, e.g. ws://127.0.0.1:8765")
-    export.add_argument("--token", default=None, help="bearer token for --hub")
+    export.add_argument(
+        "--token",
+        default=None,
+        help="bearer token for a hub (default: WARROOM_TOKEN, then token in the config file, as "
+        "warroom join finds it)",
+    )
     export.add_argument("--cafile", default=None, help="CA bundle for a wss:// hub")
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--incident", action="append", help="incident id (repeatable)")
@@ -85,6 +90,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     problem = _where_from(args)
     if problem is not None:
         return _fail(problem)
+    if args.hub is not None:
+        # As `warroom join` finds it, so a token need not be typed where the shell keeps it.
+        from warroom.config import ConfigError, hub_token
+
+        try:
+            args.token = hub_token(args.token)
+        except ConfigError as exc:
+            return _fail(str(exc))
     fmt = args.format or ("markdown" if args.out.suffix in MARKDOWN_SUFFIXES else "sqlite")
     if args.db is not None and args.out.resolve() == args.db.resolve():
         return _fail("--out is the hub's own database; choose another file.")
