@@ -164,11 +164,11 @@ def load_config(path: Path | None = None) -> UserConfig:
 TOKEN_ENV = "WARROOM_TOKEN"
 
 
-def hub_token(given: str | None) -> str | None:
+def hub_token(given: str | None, config: UserConfig | None = None) -> str | None:
     """The token for a hub, found as every command finds it: ``--token`` if given, then
-    ``WARROOM_TOKEN``, then ``token`` in the config file (``ConfigError`` if that file is
-    broken or readable by others)."""
-    return given or os.environ.get(TOKEN_ENV) or load_config().token
+    ``WARROOM_TOKEN``, then ``token`` in the config file (read here unless ``config`` is
+    given; ``ConfigError`` if that file is broken or readable by others)."""
+    return given or os.environ.get(TOKEN_ENV) or (config or load_config()).token
 
 
 def load_user_themes(folder: Path) -> tuple[UserTheme, ...]:

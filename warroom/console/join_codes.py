@@ -2,8 +2,7 @@
 
 The secret part of a code exists only here, at the moment it is made: the hub and the log keep its
 digest. The IC sees the whole code once, on a screen of its own that stays until closed
-(:mod:`warroom.console.screens.shown_once`), to pass on by whatever channel
-still works.
+(:mod:`warroom.console.screens.shown_once`), to pass on by whatever channel still works.
 """
 
 from __future__ import annotations

@@ -10,18 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import os
 import socket
 import sys
 from dataclasses import dataclass, field
 
-from warroom.config import TOKEN_ENV, ConfigError, UserConfig, load_config, parse_role
+from warroom.config import ConfigError, UserConfig, hub_token, load_config, parse_role
 from warroom.core.names import MAX_NAME, normalise_name
 from warroom.core.roles import JOINABLE_ROLES, Role
 from warroom.paths import config_file, default_db
 
 DEFAULT_PORT = 8765
-#: The environment variable a console reads its token from (kept out of shell history).
 
 
 @dataclass
@@ -77,7 +75,7 @@ def resolve_here(args: argparse.Namespace, config: UserConfig) -> HereSeat:
     wanted = getattr(args, "here_role", None)
     role = parse_role(wanted, "--role") if wanted else (config.role or Role.IC)
     theme = getattr(args, "here_theme", None) or config.theme
-    token = os.environ.get(TOKEN_ENV) or config.token
+    token = hub_token(None, config)
     return HereSeat(name, role, theme, getattr(args, "here_incident", None), token)
 
 
@@ -143,7 +141,7 @@ def resolve_seat(args: argparse.Namespace, config: UserConfig) -> Seat:
     if len(name) > MAX_NAME:
         raise ConfigError(f"--name is longer than {MAX_NAME} characters")
     role = parse_role(args.role, "--role") if args.role else (config.role or Role.RESPONDER)
-    token = args.token or os.environ.get(TOKEN_ENV) or config.token
+    token = hub_token(args.token, config)
     first, *others = [hub_url(u) for u in url.split(",") if u.strip()] or [hub_url(url)]
     return Seat(first, name, role, token, args.theme or config.theme, others)
 

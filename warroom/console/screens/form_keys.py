@@ -12,9 +12,9 @@ with the other keys. It moves focus at once where the form decides nothing (a ra
 selection list, a closed dropdown: Enter moves on, Space toggles or opens), and otherwise lets the
 field react (an input submits, a list chooses, a button presses) and waits until the form has
 finished reacting before the app reads the next key. The arrows and Space act at once in a
-choice or a list as well (in a choice the arrows choose, not only highlight) (Textual would resolve them only after the key had travelled back up to
-the app, after an Enter typed right behind them). Sending waits until every key read before it
-has reached its field. A text area keeps Enter for a new line (Tab moves on).
+choice or a list as well (Textual would resolve them only after the key had travelled back up to
+the app, after an Enter typed right behind them); in a choice the arrows choose, not only
+highlight. Sending waits until every key read before it has reached its field. A text area keeps Enter for a new line (Tab moves on).
 """
 
 from __future__ import annotations

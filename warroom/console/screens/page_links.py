@@ -2,7 +2,8 @@
 
 Opened with ``l`` in the comms pane. A new link's address is shown once, on a screen of its own
 that stays until closed (``c`` copies it), and under the form: the secret in it exists only in
-this console, the hub keeps its digest. Revoking a link (``x`` on its row) closes every page open with it at once.
+this console, the hub keeps its digest. Revoking a link (``x`` on its row) closes every page
+open with it at once.
 """
 
 from __future__ import annotations
@@ -108,10 +109,11 @@ class PageLinksForm(LockForm[None]):
         if future is None:
             return
         self.show_error("")
-        self._created(future, page_url(self.warroom.url, client.incident_id, issued.key))
+        url = page_url(self.warroom.url, client.incident_id, issued.key)
+        self._created(future, url, issued.link_id, str(audience))
 
     @work(exclusive=True, group="page-link")
-    async def _created(self, future: object, url: str) -> None:
+    async def _created(self, future: object, url: str, link_id: str, audience: str) -> None:
         reply = await future  # type: ignore[misc]
         if isinstance(reply, Error):
             self.show_error(f"The hub refused: {reply.message}")
@@ -121,9 +123,7 @@ class PageLinksForm(LockForm[None]):
         shown.display = True
         self.query_one("#link-label", Input).value = ""
         self._show_links()
-        audience = self.query_one("#link-audience", Select).value
-        link_id = url.split("key=")[1].split(".")[0]
-        await self.app.push_screen(page_link_screen(url, link_id, str(audience)))
+        await self.app.push_screen(page_link_screen(url, link_id, audience))
 
     def action_revoke(self) -> None:
         table = self.query_one("#link-list", DataTable)
